@@ -1,0 +1,867 @@
+import { Actor, RESERVED_METHODS, withConstructionContext, type ActorClass, type Directive, type SpawnOptionsBase } from './Actor.ts'
+import type { ActorContext } from './ActorContext.ts'
+import { ActorRef } from './ActorRef.ts'
+import { Deque } from './Deque.ts'
+import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
+import {
+  ActorInitError,
+  ActorKilledError,
+  ActorStoppedError,
+  InvalidArgumentError,
+  MailboxFullError,
+  NotInActorError,
+  StashFullError,
+  UnknownMethodError,
+  toError,
+} from './errors.ts'
+import type { Subscription, Topic } from './EventStream.ts'
+import { ExitReasons, type ExitReason, type Terminated } from './ExitReason.ts'
+import { Mailbox, PostResult } from './Mailbox.ts'
+import type { Runnable } from './Scheduler.ts'
+import { Timers, type TimerEntry, type TimerOwner } from './Timers.ts'
+import type { ActorSystem, MailboxHooks } from './ActorSystem.ts'
+import type { Clock, TimerHandle } from './Clock.ts'
+import type { DeadLetterReason } from './DeadLetters.ts'
+import type { MailboxOptions } from './Mailbox.ts'
+
+/** Cell states. Numbers, not strings: the dispatcher compares them on every message. */
+export const CellStatus = {
+  /** preStart (or postRestart) has not completed; user messages wait. */
+  Starting: 0,
+  Running: 1,
+  /** Failed; waiting for the parent's directive. User messages wait. */
+  Suspended: 2,
+  /** Restart in progress: waiting for preRestart and for children to stop. */
+  Restarting: 3,
+  /** Stop in progress: waiting for children to stop, then postStop. */
+  Stopping: 4,
+  Stopped: 5,
+} as const
+
+const SCHEDULED = 1
+const AWAITING = 2
+const REENTRANT = 4
+
+/** Internal system messages; they take the mailbox's system lane. */
+export type SystemMessage =
+  | { readonly type: 'start' }
+  | { readonly type: 'stop'; readonly reason: ExitReason }
+  | { readonly type: 'restart'; readonly error: Error }
+  | { readonly type: 'resume' }
+  | { readonly type: 'child-failed'; readonly child: ActorCell; readonly error: Error }
+  | { readonly type: 'child-terminated'; readonly child: ActorCell; readonly reason: ExitReason }
+  | { readonly type: 'terminated'; readonly terminated: Terminated }
+
+type Watcher = ActorCell | ((terminated: Terminated) => void)
+
+interface ReceiveTimeout {
+  readonly timeoutMs: number
+  readonly entry: TimerEntry
+  lastActivity: number
+  armed: TimerHandle | null
+}
+
+/** State most actors never use, allocated on first use so an idle actor stays small. */
+class CellExtras {
+  watchers: Set<Watcher> | null = null
+  watching: Set<ActorCell> | null = null
+  timers: Timers<any> | null = null
+  stash: Deque<Envelope> | null = null
+  subscriptions: Map<string, Subscription> | null = null
+  registeredNames: string[] | null = null
+  receiveTimeout: ReceiveTimeout | null = null
+  exitReason: ExitReason | null = null
+  restartCause: Error | null = null
+  path: string | null = null
+}
+
+const RECEIVE_TIMEOUT_KEY = '$receive-timeout'
+const DEFAULT_STASH_CAPACITY = 1000
+const EMPTY_OPTIONS: SpawnOptionsBase & { args?: unknown[] } = {}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
+}
+
+/** @internal What a cell needs from its system (the ActorSystem implements it). */
+export interface CellHost {
+  readonly clock: Clock
+  readonly public: ActorSystem
+  currentCell: ActorCell | null
+  scheduleCell(cell: ActorCell): void
+  nextUid(): number
+  nextMessageId(): number
+  refFor(cell: ActorCell): ActorRef<any>
+  spawnChild(parent: ActorCell, actorClass: ActorClass<Actor<any>, any[]>, options: SpawnOptionsBase & { args?: unknown[] }): ActorRef<any>
+  sendTell(target: ActorRef<any>, method: string, args: unknown[], headers: Headers | null): void
+  replyOk(request: Envelope, value: unknown): void
+  replyError(request: Envelope, error: Error): void
+  deadLetter(envelope: Envelope, reason: DeadLetterReason, error?: Error): void
+  subscribe<T>(topic: Topic<T>, listener: (event: T) => void): Subscription
+  cellTerminated(cell: ActorCell, reason: ExitReason): void
+  topLevelFailure(cell: ActorCell, error: Error): void
+  lifecycle(cell: ActorCell, event: 'started' | 'restarted' | 'stopped' | 'failed', detail?: Error | ExitReason): void
+  readonly hooks: MailboxHooks | null
+  readonly defaultMailbox: MailboxOptions | undefined
+  unregisterNames(ref: ActorRef<any>, names: readonly string[]): void
+}
+
+/**
+ * The runtime side of one actor: its mailbox, state machine, children and death watch. One cell per
+ * actor incarnation; a restart keeps the cell (and so every ref stays valid) and swaps the instance.
+ * The cell is also the actor's `context`, which saves an object per actor.
+ */
+export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
+  readonly host: CellHost
+  readonly parentCell: ActorCell | null
+  readonly name: string
+  readonly uid: number
+  readonly actorClass: ActorClass<Actor<any>, any[]>
+  readonly options: SpawnOptionsBase & { args?: unknown[] }
+  actor: Actor<any> | null = null
+  readonly ref: ActorRef<any>
+  status: number = CellStatus.Starting
+  private flags = 0
+  mailbox: Mailbox<SystemMessage> | null = null
+  private childCells: Map<string, ActorCell> | null = null
+  private extras: CellExtras | null = null
+  private current: Envelope | null = null
+  /** Bumped on restart and stop so that late async completions of an old instance are ignored. */
+  private incarnation = 0
+  private postStopStarted = false
+  private preRestartDone = false
+  /** Death-watch notifications that arrived while the actor was not running; replayed on (re)start. */
+  private deferredSystem: SystemMessage[] | null = null
+
+  constructor(host: CellHost, parent: ActorCell | null, name: string, actorClass: ActorClass<Actor<any>, any[]>, options: (SpawnOptionsBase & { args?: unknown[] }) | undefined) {
+    this.host = host
+    this.parentCell = parent
+    this.name = name
+    this.uid = host.nextUid()
+    this.actorClass = actorClass
+    this.options = options ?? EMPTY_OPTIONS
+    if (this.options.reentrant === true) this.flags |= REENTRANT
+    this.ref = host.refFor(this)
+  }
+
+  // ---------------------------------------------------------------- context (public surface)
+
+  get self(): ActorRef<any> {
+    return this.ref
+  }
+  get system(): ActorSystem {
+    return this.host.public
+  }
+  get clock(): Clock {
+    return this.host.clock
+  }
+  get parent(): ActorRef<any> | null {
+    return this.parentCell === null ? null : this.parentCell.ref
+  }
+  get path(): string {
+    const extras = this.ext()
+    if (extras.path === null) {
+      extras.path = this.parentCell === null ? `/${this.name}` : `${this.parentCell.path}/${this.name}`
+    }
+    return extras.path
+  }
+  get actorType(): string {
+    return this.actorClass.name
+  }
+  get sender(): ActorRef<any> | null {
+    return this.current === null ? null : this.current.sender
+  }
+  get headers(): Headers | null {
+    return this.current === null ? null : this.current.headers
+  }
+  get currentEnvelope(): Envelope | null {
+    return this.current
+  }
+  get timers(): Timers<any> {
+    const extras = this.ext()
+    if (extras.timers === null) extras.timers = new Timers<any>(this)
+    return extras.timers
+  }
+  get children(): readonly ActorRef<any>[] {
+    if (this.childCells === null) return []
+    const out: ActorRef<any>[] = []
+    for (const child of this.childCells.values()) if (child.status !== CellStatus.Stopped) out.push(child.ref)
+    return out
+  }
+  get isAlive(): boolean {
+    return this.status !== CellStatus.Stopped
+  }
+  get mailboxSize(): number {
+    return this.mailbox === null ? 0 : this.mailbox.userSize
+  }
+  get stashSize(): number {
+    const stash = this.extras?.stash
+    return stash ? stash.length : 0
+  }
+
+  child(name: string): ActorRef<any> | undefined {
+    const cell = this.childCells?.get(name)
+    return cell !== undefined && cell.status !== CellStatus.Stopped ? cell.ref : undefined
+  }
+
+  spawn(actorClass: any, ...rest: any[]): any {
+    if (this.status === CellStatus.Stopping || this.status === CellStatus.Stopped) {
+      throw new ActorStoppedError(`${this.path} is stopping and cannot spawn children`)
+    }
+    return this.host.spawnChild(this, actorClass, rest[0] ?? EMPTY_OPTIONS)
+  }
+
+  stop(ref?: ActorRef<any>, reason?: ExitReason): void {
+    if (ref === undefined || ref.cell === this) {
+      this.postSystem({ type: 'stop', reason: reason ?? ExitReasons.normal })
+      return
+    }
+    const target = ref.cell as ActorCell | null
+    if (target === null || target.parentCell !== this) {
+      throw new InvalidArgumentError(`${ref.path} is not a child of ${this.path}; stop it through its parent or the system`)
+    }
+    target.postSystem({ type: 'stop', reason: reason ?? ExitReasons.shutdown })
+  }
+
+  watch(ref: ActorRef<any>): void {
+    const target = ref.cell as ActorCell | null
+    const extras = this.ext()
+    if (target === null) {
+      // Not local: with no transport to watch through, it is as good as gone.
+      this.postSystem({ type: 'terminated', terminated: { ref, reason: ExitReasons.notFound } })
+      return
+    }
+    if (target === this) return
+    if (extras.watching === null) extras.watching = new Set()
+    extras.watching.add(target)
+    target.addWatcher(this)
+  }
+
+  unwatch(ref: ActorRef<any>): void {
+    const target = ref.cell as ActorCell | null
+    if (target === null) return
+    this.extras?.watching?.delete(target)
+    target.removeWatcher(this)
+  }
+
+  stash(): void {
+    const envelope = this.current
+    if (envelope === null) throw new NotInActorError('stash() is only valid while handling a message')
+    const extras = this.ext()
+    if (extras.stash === null) extras.stash = new Deque<Envelope>(8)
+    const capacity = this.options.stashCapacity ?? DEFAULT_STASH_CAPACITY
+    if (extras.stash.length >= capacity) throw new StashFullError(`stash of ${this.path} is full (${capacity})`, { data: { capacity } })
+    extras.stash.push(envelope)
+  }
+
+  unstashAll(): void {
+    const stash = this.extras?.stash
+    if (!stash || stash.length === 0) return
+    this.ensureMailbox().prependUser(stash.drain())
+    this.wake()
+  }
+
+  setReceiveTimeout(timeoutMs: number, method: string, ...args: unknown[]): void {
+    if (!(timeoutMs > 0)) throw new InvalidArgumentError(`receive timeout must be > 0, got ${timeoutMs}`)
+    this.cancelReceiveTimeout()
+    const entry: TimerEntry = { key: RECEIVE_TIMEOUT_KEY, method, args, intervalMs: 0, handle: null }
+    const timeout: ReceiveTimeout = { timeoutMs, entry, lastActivity: this.host.clock.now(), armed: null }
+    this.ext().receiveTimeout = timeout
+    this.armReceiveTimeout(timeout, timeoutMs)
+  }
+
+  cancelReceiveTimeout(): void {
+    const extras = this.extras
+    const timeout = extras?.receiveTimeout
+    if (!extras || !timeout) return
+    if (timeout.armed !== null) this.host.clock.clearTimer(timeout.armed)
+    extras.receiveTimeout = null
+  }
+
+  subscribe(topic: Topic<any>, method: string): void {
+    const extras = this.ext()
+    if (extras.subscriptions === null) extras.subscriptions = new Map()
+    extras.subscriptions.get(topic.name)?.unsubscribe()
+    const ref = this.ref
+    const host = this.host
+    extras.subscriptions.set(
+      topic.name,
+      host.subscribe(topic, (event) => host.sendTell(ref, method, [event], null)),
+    )
+  }
+
+  unsubscribe(topic: Topic<any>): void {
+    const subscription = this.extras?.subscriptions?.get(topic.name)
+    if (subscription === undefined) return
+    subscription.unsubscribe()
+    this.extras?.subscriptions?.delete(topic.name)
+  }
+
+  // ---------------------------------------------------------------- runtime entry points
+
+  /** @internal Instantiates the actor and queues its start; called once by the system at spawn. */
+  init(): void {
+    this.actor = this.construct()
+    if (this.actorClass.prototype.preStart === Actor.prototype.preStart) {
+      // Nothing to wait for: the actor is running as soon as it exists (the common, cheap case).
+      this.status = CellStatus.Running
+      this.host.lifecycle(this, 'started')
+    } else {
+      this.postSystem({ type: 'start' })
+    }
+  }
+
+  /** Queues a user message; applies the overflow policy. Throws MailboxFullError for `reject`. */
+  postUser(envelope: Envelope): void {
+    if (this.status === CellStatus.Stopped) {
+      this.rejectUndeliverable(envelope)
+      return
+    }
+    const mailbox = this.ensureMailbox()
+    const result = mailbox.postUser(envelope)
+    if (result !== PostResult.Posted) this.overflowed(envelope, result, mailbox)
+    const hooks = this.host.hooks
+    if (hooks !== null && hooks.posted !== undefined) hooks.posted(this, mailbox.userSize)
+    if ((this.flags & SCHEDULED) === 0) this.wake()
+  }
+
+  /** Backpressure path: waits for room instead of applying the overflow policy. */
+  offerUser(envelope: Envelope): Promise<void> {
+    if (this.status === CellStatus.Stopped) {
+      this.host.deadLetter(envelope, 'stopped')
+      return Promise.reject(new ActorStoppedError(`${this.path} has stopped`))
+    }
+    const promise = this.ensureMailbox().offer(envelope)
+    this.wake()
+    return promise
+  }
+
+  postSystem(message: SystemMessage): void {
+    // A stopped actor has nobody left to act on system messages.
+    if (this.status === CellStatus.Stopped) return
+    this.ensureMailbox().postSystem(message)
+    this.wake()
+  }
+
+  /** @internal TimerOwner: a timer of this actor fired. */
+  deliverTimer(entry: TimerEntry): void {
+    if (this.status === CellStatus.Stopped) return
+    const envelope = new Envelope(EnvelopeKind.Timer, this.ref, this.ref, this.host.nextMessageId(), 0, null, entry.method, entry.args)
+    envelope.local = entry
+    const mailbox = this.ensureMailbox()
+    const result = mailbox.postUser(envelope)
+    if (result !== PostResult.Posted) {
+      // A timer has no sender to tell: a full mailbox turns its firing into a dead letter.
+      if (result === PostResult.DroppedOldest) this.host.deadLetter(mailbox.evicted as Envelope, 'overflow')
+      else this.host.deadLetter(envelope, 'overflow')
+    }
+    this.wake()
+  }
+
+  /** Runnable: handle up to `budget` user messages (system messages do not count against it). */
+  run(budget: number): boolean {
+    const host = this.host
+    const previous = host.currentCell
+    host.currentCell = this
+    const mailbox = this.mailbox as Mailbox<SystemMessage>
+    const hooks = host.hooks
+    let processed = 0
+    try {
+      for (;;) {
+        if ((this.flags & AWAITING) !== 0) break
+        if (mailbox.hasSystem) {
+          this.handleSystem(mailbox.takeSystem() as SystemMessage)
+          continue
+        }
+        if (this.status !== CellStatus.Running || processed >= budget) break
+        const envelope = mailbox.takeUser()
+        if (envelope === undefined) break
+        processed++
+        if (hooks !== null && hooks.received !== undefined) hooks.received(this, mailbox.userSize)
+        this.invoke(envelope)
+      }
+    } finally {
+      host.currentCell = previous
+    }
+    if (this.hasRunnableWork()) return true
+    this.flags &= ~SCHEDULED
+    if (hooks !== null && hooks.idle !== undefined && this.status === CellStatus.Running && !mailbox.hasUser) hooks.idle(this)
+    return false
+  }
+
+  /** Immediate stop without finishing the current message or running postStop (children first). */
+  kill(): void {
+    if (this.status === CellStatus.Stopped) return
+    if (this.childCells !== null) for (const child of [...this.childCells.values()]) child.kill()
+    const current = this.current
+    if (current !== null && (this.flags & AWAITING) !== 0 && current.kind === EnvelopeKind.Ask) {
+      this.host.replyError(current, new ActorKilledError(`${this.path} was killed while handling '${current.method}'`))
+    }
+    this.terminate(ExitReasons.killed)
+  }
+
+  /** @internal Used by the system's watch(): a callback instead of a watcher actor. */
+  addWatcher(watcher: Watcher): void {
+    if (this.status === CellStatus.Stopped) {
+      this.notifyWatcher(watcher, { ref: this.ref, reason: this.extras?.exitReason ?? ExitReasons.notFound })
+      return
+    }
+    const extras = this.ext()
+    if (extras.watchers === null) extras.watchers = new Set()
+    extras.watchers.add(watcher)
+  }
+
+  removeWatcher(watcher: Watcher): void {
+    this.extras?.watchers?.delete(watcher)
+  }
+
+  /** @internal Registers a child the system just created. */
+  adoptChild(child: ActorCell): void {
+    if (this.childCells === null) this.childCells = new Map()
+    this.childCells.set(child.name, child)
+  }
+
+  hasChildNamed(name: string): boolean {
+    return this.childCells !== null && this.childCells.has(name)
+  }
+
+  /** @internal */
+  recordRegisteredName(name: string): void {
+    const extras = this.ext()
+    if (extras.registeredNames === null) extras.registeredNames = []
+    extras.registeredNames.push(name)
+  }
+
+  get exitReason(): ExitReason | null {
+    return this.extras?.exitReason ?? null
+  }
+
+  // ---------------------------------------------------------------- message handling
+
+  private invoke(envelope: Envelope): void {
+    const kind = envelope.kind
+    if (kind === EnvelopeKind.Timer) {
+      const entry = envelope.local as TimerEntry
+      if (entry.key === RECEIVE_TIMEOUT_KEY) {
+        if (this.extras?.receiveTimeout?.entry !== entry) return
+      } else if (this.extras?.timers?.acceptFiring(entry) !== true) return
+    } else if (kind === EnvelopeKind.Poison) {
+      this.handleStop(ExitReasons.normal)
+      return
+    } else {
+      const timeout = this.extras?.receiveTimeout
+      if (timeout) timeout.lastActivity = this.host.clock.now()
+    }
+    const actor = this.actor as unknown as Record<string, unknown>
+    const method = envelope.method
+    const handler = actor[method]
+    if (typeof handler !== 'function' || RESERVED_METHODS.has(method)) {
+      this.host.deadLetter(envelope, 'unknown-method')
+      if (kind === EnvelopeKind.Ask) this.host.replyError(envelope, unknownMethod(this, method))
+      return
+    }
+    this.current = envelope
+    let result: unknown
+    try {
+      result = (handler as (...args: unknown[]) => unknown).apply(actor, envelope.args)
+    } catch (thrown) {
+      this.current = null
+      this.fail(toError(thrown), envelope)
+      return
+    }
+    if (isThenable(result)) {
+      this.awaitHandler(result, envelope)
+      return
+    }
+    this.current = null
+    if (kind === EnvelopeKind.Ask) this.host.replyOk(envelope, result)
+  }
+
+  private awaitHandler(result: PromiseLike<unknown>, envelope: Envelope): void {
+    const incarnation = this.incarnation
+    if ((this.flags & REENTRANT) !== 0) {
+      this.current = null
+      result.then(
+        (value) => {
+          if (envelope.kind === EnvelopeKind.Ask) this.host.replyOk(envelope, value)
+        },
+        (thrown) => {
+          if (incarnation === this.incarnation) this.fail(toError(thrown), envelope)
+          else if (envelope.kind === EnvelopeKind.Ask) this.host.replyError(envelope, toError(thrown))
+        },
+      )
+      return
+    }
+    this.flags |= AWAITING
+    result.then(
+      (value) => {
+        if (incarnation !== this.incarnation) return
+        this.flags &= ~AWAITING
+        this.current = null
+        if (envelope.kind === EnvelopeKind.Ask) this.host.replyOk(envelope, value)
+        this.wake()
+      },
+      (thrown) => {
+        if (incarnation !== this.incarnation) return
+        this.flags &= ~AWAITING
+        this.current = null
+        this.fail(toError(thrown), envelope)
+        this.wake()
+      },
+    )
+  }
+
+  /**
+   * A handler (or lifecycle hook) failed. The crashing message is not redelivered: it goes to dead
+   * letters with the reason, an ask gets the error, and the parent decides what happens next.
+   */
+  private fail(error: Error, envelope: Envelope | null): void {
+    if (this.status === CellStatus.Stopped) return
+    if (envelope !== null) {
+      if (envelope.kind === EnvelopeKind.Ask) this.host.replyError(envelope, error)
+      this.host.deadLetter(envelope, 'failed', error)
+    }
+    if (this.status === CellStatus.Stopping) {
+      // Failing while stopping (postStop threw): finish the stop; the failure is the exit reason.
+      this.host.lifecycle(this, 'failed', error)
+      this.terminate(ExitReasons.failure(error))
+      return
+    }
+    this.status = CellStatus.Suspended
+    this.host.lifecycle(this, 'failed', error)
+    if (this.parentCell === null) this.host.topLevelFailure(this, error)
+    else this.parentCell.postSystem({ type: 'child-failed', child: this, error })
+  }
+
+  private handleSystem(message: SystemMessage): void {
+    switch (message.type) {
+      case 'start':
+        this.runHook(() => (this.actor as Actor<any>).preStart(), () => this.started(false))
+        return
+      case 'stop':
+        this.handleStop(message.reason)
+        return
+      case 'restart':
+        this.handleRestart(message.error)
+        return
+      case 'resume':
+        if (this.status === CellStatus.Suspended) this.status = CellStatus.Running
+        return
+      case 'child-failed':
+        this.handleChildFailed(message.child, message.error)
+        return
+      case 'child-terminated':
+        this.handleChildTerminated(message.child)
+        return
+      case 'terminated':
+        this.handleTerminated(message.terminated)
+        return
+    }
+  }
+
+  private handleChildFailed(child: ActorCell, error: Error): void {
+    if (this.childCells?.get(child.name) !== child || child.status !== CellStatus.Suspended) return
+    if (this.status === CellStatus.Stopping || this.status === CellStatus.Restarting) return
+    let directive: Directive
+    let cause = error
+    try {
+      directive = (this.actor as Actor<any>).onChildFailure(child.ref, error)
+    } catch (thrown) {
+      directive = 'escalate'
+      cause = toError(thrown)
+    }
+    this.applyDirective(child, directive, cause)
+  }
+
+  /** @internal Applies a supervision directive to a failed child. */
+  applyDirective(child: ActorCell, directive: Directive, error: Error): void {
+    switch (directive) {
+      case 'resume':
+        child.postSystem({ type: 'resume' })
+        return
+      case 'restart':
+        child.postSystem({ type: 'restart', error })
+        return
+      case 'stop':
+        child.postSystem({ type: 'stop', reason: ExitReasons.failure(error) })
+        return
+      case 'escalate':
+        this.fail(error, null)
+        return
+    }
+  }
+
+  private handleChildTerminated(child: ActorCell): void {
+    if (this.childCells?.get(child.name) === child) this.childCells.delete(child.name)
+    if (this.childCells !== null && this.childCells.size > 0) return
+    if (this.status === CellStatus.Stopping && this.extras?.exitReason && !this.postStopStarted) this.finishStop()
+    else if (this.status === CellStatus.Restarting && this.extras?.restartCause && this.preRestartDone) this.finishRestart()
+  }
+
+  private handleTerminated(terminated: Terminated): void {
+    const target = terminated.ref.cell as ActorCell | null
+    const watching = this.extras?.watching
+    if (target !== null) {
+      // Unwatched meanwhile: Akka's guarantee is no Terminated after unwatch.
+      if (!watching || !watching.delete(target)) return
+    }
+    if (this.status !== CellStatus.Running) {
+      // Deliver once the actor runs again (after a restart) rather than to a half-built instance.
+      if (this.status === CellStatus.Stopping) return
+      if (watching && target !== null) watching.add(target)
+      this.deferSystem({ type: 'terminated', terminated })
+      return
+    }
+    this.runHook(() => (this.actor as Actor<any>).onTerminated(terminated), null)
+  }
+
+  private deferSystem(message: SystemMessage): void {
+    if (this.deferredSystem === null) this.deferredSystem = []
+    this.deferredSystem.push(message)
+  }
+
+  private handleStop(reason: ExitReason): void {
+    if (this.status === CellStatus.Stopping || this.status === CellStatus.Stopped) return
+    const extras = this.ext()
+    extras.exitReason = reason
+    this.status = CellStatus.Stopping
+    this.cancelTimers()
+    if (this.stopChildren()) return
+    this.finishStop()
+  }
+
+  /** Asks every child to stop; true when there are children to wait for. */
+  private stopChildren(): boolean {
+    const children = this.childCells
+    if (children === null || children.size === 0) return false
+    for (const child of children.values()) {
+      if (child.status !== CellStatus.Stopped) child.postSystem({ type: 'stop', reason: ExitReasons.shutdown })
+    }
+    return true
+  }
+
+  private finishStop(): void {
+    this.postStopStarted = true
+    const reason = this.extras?.exitReason ?? ExitReasons.normal
+    this.runHook(
+      () => (this.actor as Actor<any>).postStop(),
+      () => this.terminate(reason),
+    )
+  }
+
+  private handleRestart(error: Error): void {
+    if (this.status === CellStatus.Stopping || this.status === CellStatus.Stopped) return
+    this.status = CellStatus.Restarting
+    this.incarnation++
+    this.flags &= ~AWAITING
+    this.current = null
+    this.cancelTimers()
+    const extras = this.ext()
+    extras.restartCause = error
+    this.preRestartDone = false
+    const old = this.actor as Actor<any>
+    this.runHook(
+      () => old.preRestart(error),
+      () => {
+        this.preRestartDone = true
+        if (!this.stopChildren()) this.finishRestart()
+      },
+      true,
+    )
+  }
+
+  private finishRestart(): void {
+    const error = this.extras?.restartCause as Error
+    this.ext().restartCause = null
+    let fresh: Actor<any>
+    try {
+      fresh = this.construct()
+    } catch (thrown) {
+      this.status = CellStatus.Starting
+      this.fail(thrown instanceof ActorInitError ? thrown : new ActorInitError(`${this.path} failed in its constructor`, { cause: thrown }), null)
+      return
+    }
+    this.actor = fresh
+    this.status = CellStatus.Starting
+    this.runHook(() => fresh.postRestart(error), () => this.started(true))
+  }
+
+  private started(restarted: boolean): void {
+    this.status = CellStatus.Running
+    this.host.lifecycle(this, restarted ? 'restarted' : 'started')
+    const deferred = this.deferredSystem
+    if (deferred !== null) {
+      this.deferredSystem = null
+      for (const message of deferred) this.ensureMailbox().postSystem(message)
+    }
+    if (restarted) this.unstashAll()
+  }
+
+  /**
+   * Runs a lifecycle hook that may return a promise; `next` continues once it completes. A failure
+   * in preStart/postRestart is a start failure; in postStop it ends the stop with that failure; in
+   * preRestart it is ignored (the instance is being replaced anyway), as in Akka.
+   */
+  private runHook(hook: () => unknown, next: (() => void) | null, ignoreFailure = false): void {
+    const onError = (thrown: unknown): void => {
+      const error = toError(thrown)
+      if (ignoreFailure) {
+        if (next !== null) next()
+        return
+      }
+      const starting = this.status === CellStatus.Starting
+      this.fail(starting ? new ActorInitError(`${this.path} failed to start: ${error.message}`, { cause: error }) : error, null)
+    }
+    let result: unknown
+    try {
+      result = hook()
+    } catch (thrown) {
+      onError(thrown)
+      return
+    }
+    if (!isThenable(result)) {
+      if (next !== null) next()
+      return
+    }
+    const incarnation = this.incarnation
+    this.flags |= AWAITING
+    result.then(
+      () => {
+        if (incarnation !== this.incarnation || this.status === CellStatus.Stopped) return
+        this.flags &= ~AWAITING
+        if (next !== null) next()
+        this.wake()
+      },
+      (thrown) => {
+        if (incarnation !== this.incarnation || this.status === CellStatus.Stopped) return
+        this.flags &= ~AWAITING
+        onError(thrown)
+        this.wake()
+      },
+    )
+  }
+
+  /** Final state: everything queued becomes a dead letter, watchers and parent are told. */
+  private terminate(reason: ExitReason): void {
+    this.status = CellStatus.Stopped
+    this.incarnation++
+    this.flags &= ~AWAITING
+    this.current = null
+    this.cancelTimers()
+    const extras = this.ext()
+    extras.exitReason = reason
+    const mailbox = this.mailbox
+    if (mailbox !== null) {
+      mailbox.rejectWaiters(new ActorStoppedError(`${this.path} has stopped`))
+      for (const envelope of mailbox.drainUser()) this.rejectUndeliverable(envelope)
+      mailbox.drainSystem()
+    }
+    if (extras.stash !== null) for (const envelope of extras.stash.drain()) this.rejectUndeliverable(envelope)
+    if (extras.subscriptions !== null) {
+      for (const subscription of extras.subscriptions.values()) subscription.unsubscribe()
+      extras.subscriptions = null
+    }
+    if (extras.registeredNames !== null) this.host.unregisterNames(this.ref, extras.registeredNames)
+    if (extras.watching !== null) {
+      for (const target of extras.watching) target.removeWatcher(this)
+      extras.watching = null
+    }
+    const terminated: Terminated = { ref: this.ref, reason }
+    if (extras.watchers !== null) {
+      const watchers = extras.watchers
+      extras.watchers = null
+      for (const watcher of watchers) this.notifyWatcher(watcher, terminated)
+    }
+    this.deferredSystem = null
+    this.host.cellTerminated(this, reason)
+    if (this.parentCell !== null) this.parentCell.postSystem({ type: 'child-terminated', child: this, reason })
+  }
+
+  private notifyWatcher(watcher: Watcher, terminated: Terminated): void {
+    if (typeof watcher === 'function') watcher(terminated)
+    else watcher.postSystem({ type: 'terminated', terminated })
+  }
+
+  /** A message that will never be handled: dead letter, and an ask fails fast instead of timing out. */
+  private rejectUndeliverable(envelope: Envelope): void {
+    this.host.deadLetter(envelope, 'stopped')
+    if (envelope.kind === EnvelopeKind.Ask) this.host.replyError(envelope, new ActorStoppedError(`${this.path} stopped before handling '${envelope.method}'`))
+  }
+
+  private overflowed(envelope: Envelope, result: PostResult, mailbox: Mailbox<SystemMessage>): void {
+    if (result === PostResult.Rejected) {
+      throw new MailboxFullError(`mailbox of ${this.path} is full (${mailbox.capacity})`, {
+        data: { path: this.path, capacity: mailbox.capacity },
+      })
+    }
+    const dropped = result === PostResult.DroppedNewest ? envelope : (mailbox.evicted as Envelope)
+    mailbox.evicted = null
+    this.host.deadLetter(dropped, 'overflow')
+    if (dropped.kind === EnvelopeKind.Ask) {
+      this.host.replyError(dropped, new MailboxFullError(`mailbox of ${this.path} overflowed; message dropped`, { data: { path: this.path } }))
+    }
+  }
+
+  private hasRunnableWork(): boolean {
+    if ((this.flags & AWAITING) !== 0 || this.status === CellStatus.Stopped) return false
+    const mailbox = this.mailbox
+    if (mailbox === null) return false
+    return mailbox.hasSystem || (this.status === CellStatus.Running && mailbox.hasUser)
+  }
+
+  private wake(): void {
+    if ((this.flags & SCHEDULED) !== 0 || !this.hasRunnableWork()) return
+    this.flags |= SCHEDULED
+    this.host.scheduleCell(this)
+  }
+
+  private ensureMailbox(): Mailbox<SystemMessage> {
+    if (this.mailbox === null) {
+      const options = this.options.mailbox ?? this.host.defaultMailbox
+      this.mailbox = new Mailbox<SystemMessage>(options)
+    }
+    return this.mailbox
+  }
+
+  private ext(): CellExtras {
+    if (this.extras === null) this.extras = new CellExtras()
+    return this.extras
+  }
+
+  private construct(): Actor<any> {
+    const args = this.options.args ?? []
+    try {
+      return withConstructionContext(this, () => new this.actorClass(...args))
+    } catch (thrown) {
+      if (thrown instanceof ActorInitError) throw thrown
+      throw new ActorInitError(`${this.path}: constructor of ${this.actorClass.name} threw: ${toError(thrown).message}`, { cause: thrown })
+    }
+  }
+
+  private cancelTimers(): void {
+    const extras = this.extras
+    if (extras === null) return
+    if (extras.timers !== null) extras.timers.cancelAll()
+    this.cancelReceiveTimeout()
+  }
+
+  private armReceiveTimeout(timeout: ReceiveTimeout, delayMs: number): void {
+    timeout.armed = this.host.clock.setTimer(delayMs, () => {
+      if (this.extras?.receiveTimeout !== timeout) return
+      const idle = this.host.clock.now() - timeout.lastActivity
+      if (idle >= timeout.timeoutMs) {
+        timeout.lastActivity = this.host.clock.now()
+        this.armReceiveTimeout(timeout, timeout.timeoutMs)
+        this.deliverTimer(timeout.entry)
+      } else {
+        this.armReceiveTimeout(timeout, timeout.timeoutMs - idle)
+      }
+    })
+  }
+}
+
+function unknownMethod(cell: ActorCell, method: string): Error {
+  return new UnknownMethodError(`${cell.actorType} at ${cell.path} has no handler '${method}'`, {
+    data: { method, actorType: cell.actorType },
+  })
+}

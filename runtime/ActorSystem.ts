@@ -1,0 +1,633 @@
+import { Actor, type ActorClass, type Directive, type ProtocolOf, type SpawnArgs, type SpawnOptionsBase } from './Actor.ts'
+import type { ActorAddress } from './ActorAddress.ts'
+import { ActorCell, CellStatus, type CellHost } from './ActorCell.ts'
+import { ActorRef, type AskOptions, type RefHost } from './ActorRef.ts'
+import type { Clock, TimerHandle } from './Clock.ts'
+import { Codec } from './Codec.ts'
+import { DeadLetterTopic, type DeadLetter, type DeadLetterReason } from './DeadLetters.ts'
+import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
+import {
+  ActorInitError,
+  ActorStoppedError,
+  AskTimeoutError,
+  InvalidArgumentError,
+  InvalidNameError,
+  NameTakenError,
+  SystemTerminatedError,
+  UnknownActorError,
+} from './errors.ts'
+import { EventStream, topic, type EventListener, type Subscription, type Topic } from './EventStream.ts'
+import { ExitReasons, type ExitReason, type Terminated } from './ExitReason.ts'
+import { SequentialIds, type IdSource } from './IdSource.ts'
+import type { MailboxOptions } from './Mailbox.ts'
+import type { Random } from './Random.ts'
+import { RealScheduler } from './RealScheduler.ts'
+import { Registry } from './Registry.ts'
+import type { Scheduler } from './Scheduler.ts'
+import { SystemClock } from './SystemClock.ts'
+import { SystemRandom } from './SystemRandom.ts'
+
+/** Read-only view of an actor that mailbox hooks receive (metrics label by `actorType`, never by path). */
+export interface ActorInfo {
+  readonly actorType: string
+  readonly path: string
+  readonly mailboxSize: number
+}
+
+/** Mailbox instrumentation points; metrics attach here. Called synchronously: keep them cheap. */
+export interface MailboxHooks {
+  posted?(actor: ActorInfo, depth: number): void
+  received?(actor: ActorInfo, depth: number): void
+  idle?(actor: ActorInfo): void
+}
+
+/** Lifecycle events published on `LifecycleTopic`. */
+export interface LifecycleEvent {
+  readonly ref: ActorRef<any>
+  readonly actorType: string
+  readonly event: 'started' | 'restarted' | 'stopped' | 'failed'
+  readonly error?: Error
+  readonly reason?: ExitReason
+}
+export const LifecycleTopic = topic<LifecycleEvent>('troupe.lifecycle')
+
+/** Published when the top of the tree fails and the system terminates because of it. */
+export interface SystemFailure {
+  readonly error: Error
+  readonly path: string
+}
+export const SystemFailureTopic = topic<SystemFailure>('troupe.system-failure')
+
+/**
+ * Where messages to actors that do not live in this system go. The shard and NATS transports
+ * implement it; without one, a non-local address is unknown.
+ */
+export interface RemoteRouter {
+  /** Sends an envelope whose target is not local. Throws a typed error if it cannot be queued. */
+  route(envelope: Envelope): void
+}
+
+export interface ActorSystemOptions {
+  readonly name: string
+  /** This node's id (cluster member name). Default `local`. */
+  readonly node?: string
+  /** This system's shard number within the node. Default 0. */
+  readonly shard?: number
+  readonly clock?: Clock
+  readonly random?: Random
+  readonly ids?: IdSource
+  /** Replaces the dispatcher (the simulator does). Default: RealScheduler with `throughput`. */
+  readonly scheduler?: Scheduler
+  /** Messages per actor per turn with the default scheduler. Default 100. */
+  readonly throughput?: number
+  /** Default ask timeout. Default 5000 ms. */
+  readonly askTimeoutMs?: number
+  /** Default mailbox for actors that do not set their own. Default: bounded 10 000, reject. */
+  readonly mailbox?: MailboxOptions
+  /**
+   * Test mode: encode and decode every message even in-process, so a payload that could not cross a
+   * thread or node (a function, a class instance) fails at `tell` instead of in production.
+   */
+  readonly serializeMessages?: boolean
+  /** Largest encoded envelope the codec accepts. Default 1 MiB. */
+  readonly maxMessageBytes?: number
+  readonly mailboxHooks?: MailboxHooks
+  /**
+   * What the user guardian does when a top-level actor fails. Default `restart` (and `stop` for
+   * start failures). `escalate` terminates the system (see SystemFailureTopic).
+   */
+  readonly guardianStrategy?: Directive | ((child: ActorRef<any>, error: Error) => Directive)
+  /** Receives errors nobody else can: throwing event listeners, failures while terminating. */
+  readonly onInternalError?: (error: unknown, where: string) => void
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9_\-.~:@+=]+$/
+const DEFAULT_ASK_TIMEOUT_MS = 5000
+
+/** One ask in flight. Settles exactly once: reply, error, or timeout. */
+class PendingAsk {
+  resolve: ((value: unknown) => void) | null
+  reject: ((error: Error) => void) | null
+  timer: TimerHandle | null = null
+  constructor(resolve: (value: unknown) => void, reject: (error: Error) => void) {
+    this.resolve = resolve
+    this.reject = reject
+  }
+  get settled(): boolean {
+    return this.resolve === null
+  }
+}
+
+/** The user guardian: parent of every top-level actor (`/user`). */
+class UserGuardian extends Actor<Record<string, never>> {
+  override onChildFailure(child: ActorRef<any>, error: Error): Directive {
+    const strategy = guardianStrategyOf(this.context.system)
+    if (typeof strategy === 'function') return strategy(child, error)
+    if (strategy !== undefined) return strategy
+    // A start failure would fail again on restart: stop it (Akka's ActorInitializationException rule).
+    return error instanceof ActorInitError ? 'stop' : 'restart'
+  }
+}
+
+const guardianStrategies = new WeakMap<ActorSystem, ActorSystemOptions['guardianStrategy']>()
+function guardianStrategyOf(system: ActorSystem): ActorSystemOptions['guardianStrategy'] {
+  return guardianStrategies.get(system)
+}
+
+/**
+ * An actor system: the root of an actor tree on one event loop, with its dispatcher, clock,
+ * registry, event stream and dead letters. Create one with `ActorSystem.create`.
+ */
+export class ActorSystem {
+  readonly name: string
+  readonly node: string
+  readonly shard: number
+  readonly clock: Clock
+  readonly random: Random
+  readonly ids: IdSource
+  readonly scheduler: Scheduler
+  readonly codec: Codec
+  readonly registry = new Registry()
+  readonly eventStream: EventStream
+  readonly askTimeoutMs: number
+  /** Guardian of user actors; top-level spawns are its children. */
+  private readonly guardian: ActorCell
+  private readonly host: SystemHost
+  private terminating: Promise<void> | null = null
+  private resolveTerminated!: () => void
+  /** Resolves when the system has terminated (every actor stopped). */
+  readonly whenTerminated: Promise<void>
+  /** Set when the system terminated because its top-level supervisor gave up. */
+  failure: Error | null = null
+
+  static create(options: ActorSystemOptions): ActorSystem {
+    return new ActorSystem(options)
+  }
+
+  private constructor(options: ActorSystemOptions) {
+    if (!NAME_PATTERN.test(options.name)) throw new InvalidNameError(`invalid system name '${options.name}'`)
+    this.name = options.name
+    this.node = options.node ?? 'local'
+    this.shard = options.shard ?? 0
+    this.clock = options.clock ?? new SystemClock()
+    this.random = options.random ?? new SystemRandom()
+    this.ids = options.ids ?? new SequentialIds()
+    this.scheduler = options.scheduler ?? new RealScheduler(options.throughput === undefined ? {} : { throughput: options.throughput })
+    const askTimeoutMs = options.askTimeoutMs ?? DEFAULT_ASK_TIMEOUT_MS
+    if (!(askTimeoutMs > 0)) throw new InvalidArgumentError(`askTimeoutMs must be > 0, got ${askTimeoutMs}`)
+    this.askTimeoutMs = askTimeoutMs
+    this.codec = new Codec(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes })
+    const onInternalError = options.onInternalError ?? (() => {})
+    this.eventStream = new EventStream((error, topicName) => onInternalError(error, `event listener on ${topicName}`))
+    guardianStrategies.set(this, options.guardianStrategy)
+    this.whenTerminated = new Promise<void>((resolve) => {
+      this.resolveTerminated = resolve
+    })
+    this.host = new SystemHost(this, options)
+    this.codec.bindResolver((address) => this.host.refForAddress(address))
+    this.guardian = new ActorCell(this.host, null, 'user', UserGuardian as unknown as ActorClass<Actor<any>, any[]>, undefined)
+    this.guardian.init()
+  }
+
+  /** Starts a top-level actor under the user guardian. */
+  spawn<C extends ActorClass<Actor<any>, any[]>>(actorClass: C, ...options: SpawnArgs<C>): ActorRef<ProtocolOf<InstanceType<C>>> {
+    if (this.terminating !== null) throw new SystemTerminatedError(`actor system '${this.name}' is terminating`)
+    return this.host.spawnChild(this.guardian, actorClass, (options[0] ?? {}) as SpawnOptionsBase & { args?: unknown[] })
+  }
+
+  /** Stops an actor (after its current message; queued messages become dead letters). Resolves when it has stopped. */
+  stop(ref: ActorRef<any>): Promise<Terminated> {
+    const done = this.watch(ref)
+    const cell = ref.cell as ActorCell | null
+    if (cell !== null) cell.postSystem({ type: 'stop', reason: ExitReasons.shutdown })
+    return done
+  }
+
+  /** Queues a stop behind the messages already in the mailbox (Akka's PoisonPill). */
+  poison(ref: ActorRef<any>): void {
+    const envelope = new Envelope(EnvelopeKind.Poison, ref, this.host.currentSender(), this.ids.nextMessageId(), 0, null, '', [])
+    this.host.deliver(envelope)
+  }
+
+  /** Stops an actor at once, children first, without finishing its message or running postStop. */
+  kill(ref: ActorRef<any>): void {
+    const cell = ref.cell as ActorCell | null
+    if (cell !== null) cell.kill()
+  }
+
+  /** Resolves with the reason when `ref` stops; at once if it already has or never existed. */
+  watch(ref: ActorRef<any>): Promise<Terminated> {
+    return new Promise<Terminated>((resolve) => {
+      const cell = ref.cell as ActorCell | null
+      if (cell === null) resolve({ ref, reason: ExitReasons.notFound })
+      else cell.addWatcher(resolve)
+    })
+  }
+
+  /** Subscribes plain code to a topic (actors use `context.subscribe`, which cleans up on stop). */
+  subscribe<T>(topicToWatch: Topic<T>, listener: EventListener<T>): Subscription {
+    return this.eventStream.subscribe(topicToWatch, listener)
+  }
+
+  publish<T>(topicToPublish: Topic<T>, event: T): void {
+    this.eventStream.publish(topicToPublish, event)
+  }
+
+  /** Dead letters: a running count and a subscribable stream. */
+  get deadLetters(): { readonly count: number; subscribe(listener: EventListener<DeadLetter>): Subscription } {
+    const host = this.host
+    const stream = this.eventStream
+    return {
+      get count() {
+        return host.deadLetterCount
+      },
+      subscribe: (listener) => stream.subscribe(DeadLetterTopic, listener),
+    }
+  }
+
+  /** The ref registered under `name` (system-wide registry). */
+  lookup<P = unknown>(name: string): ActorRef<P> | undefined {
+    return this.registry.lookup<P>(name)
+  }
+
+  /** The live actor at a path such as `/user/shop/cart-1`, if any. */
+  resolvePath<P = unknown>(path: string): ActorRef<P> | undefined {
+    const segments = path.split('/').filter((s) => s.length > 0)
+    if (segments[0] !== 'user') return undefined
+    let ref: ActorRef<any> | undefined = this.guardian.ref
+    for (const segment of segments.slice(1)) {
+      const cell: ActorCell | null = ref === undefined ? null : (ref.cell as ActorCell | null)
+      ref = cell?.child(segment)
+      if (ref === undefined) return undefined
+    }
+    return ref as ActorRef<P>
+  }
+
+  /** A ref for an address: local fast path when it lives here, else routed through the transport. */
+  refFor<P = unknown>(address: ActorAddress): ActorRef<P> {
+    return this.host.refForAddress(address) as ActorRef<P>
+  }
+
+  /** Top-level actors. */
+  get topLevel(): readonly ActorRef<any>[] {
+    return this.guardian.children
+  }
+
+  /** Number of live actors (the guardian excluded). */
+  get actorCount(): number {
+    return this.host.liveCells - 1
+  }
+
+  get isTerminated(): boolean {
+    return this.guardian.status === CellStatus.Stopped
+  }
+
+  /** Lets a transport (shards, NATS) carry messages to non-local addresses. */
+  setRemoteRouter(router: RemoteRouter | null): void {
+    this.host.router = router
+  }
+
+  /**
+   * Delivers an envelope that arrived from outside this system (another shard or node). Replies
+   * settle their pending ask; other kinds go to the target's mailbox.
+   */
+  deliverInbound(envelope: Envelope): void {
+    this.host.deliverInbound(envelope)
+  }
+
+  /** Stops every actor, children first, then resolves. Idempotent. */
+  terminate(): Promise<void> {
+    if (this.terminating === null) {
+      this.terminating = this.whenTerminated
+      if (this.guardian.status === CellStatus.Stopped) this.resolveTerminated()
+      else this.guardian.postSystem({ type: 'stop', reason: ExitReasons.shutdown })
+    }
+    return this.terminating
+  }
+
+  /** @internal */
+  markTerminated(failure: Error | null): void {
+    if (failure !== null && this.failure === null) this.failure = failure
+    this.resolveTerminated()
+  }
+
+  /** @internal */
+  beginTerminate(): void {
+    if (this.terminating === null) this.terminating = this.whenTerminated
+  }
+}
+
+/**
+ * The system's internals as cells and refs see them. Kept apart from ActorSystem so the public class
+ * stays small and its surface deliberate.
+ */
+class SystemHost implements CellHost, RefHost {
+  readonly system: ActorSystem
+  readonly clock: Clock
+  readonly systemName: string
+  readonly hooks: MailboxHooks | null
+  readonly defaultMailbox: MailboxOptions | undefined
+  readonly serializeMessages: boolean
+  currentCell: ActorCell | null = null
+  router: RemoteRouter | null = null
+  deadLetterCount = 0
+  liveCells = 0
+  private nameCounter = 0
+  /** Asks whose reply may arrive from another shard or node, by request id. */
+  private readonly remoteAsks = new Map<number, PendingAsk>()
+
+  constructor(system: ActorSystem, options: ActorSystemOptions) {
+    this.system = system
+    this.clock = system.clock
+    this.systemName = system.name
+    this.hooks = options.mailboxHooks ?? null
+    this.defaultMailbox = options.mailbox
+    this.serializeMessages = options.serializeMessages === true
+  }
+
+  get public(): ActorSystem {
+    return this.system
+  }
+
+  scheduleCell(cell: ActorCell): void {
+    this.system.scheduler.schedule(cell)
+  }
+
+  nextUid(): number {
+    this.liveCells++
+    return this.system.ids.nextUid()
+  }
+
+  nextMessageId(): number {
+    return this.system.ids.nextMessageId()
+  }
+
+  refFor(cell: ActorCell): ActorRef<any> {
+    return new ActorRef<any>(this, cell, null)
+  }
+
+  addressOf(target: ActorRef<any>): ActorAddress {
+    const cell = target.cell as ActorCell
+    return { system: this.systemName, node: this.system.node, shard: this.system.shard, path: cell.path, uid: cell.uid }
+  }
+
+  refForAddress(address: ActorAddress): ActorRef<any> {
+    if (address.node === this.system.node && address.shard === this.system.shard && address.system === this.systemName) {
+      const local = this.system.resolvePath(address.path)
+      if (local !== undefined && (local.cell as ActorCell).uid === address.uid) return local
+      // A local address whose actor is gone: a ref with no fast path; messages become dead letters.
+    }
+    return new ActorRef<any>(this, null, address)
+  }
+
+  currentSender(): ActorRef<any> | null {
+    const cell = this.currentCell
+    return cell === null ? null : cell.ref
+  }
+
+  spawnChild(parent: ActorCell, actorClass: ActorClass<Actor<any>, any[]>, options: SpawnOptionsBase & { args?: unknown[] }): ActorRef<any> {
+    if (typeof actorClass !== 'function' || !(actorClass.prototype instanceof Actor)) {
+      throw new InvalidArgumentError(`spawn() needs a class that extends Actor`)
+    }
+    let name = options.name
+    if (name === undefined) {
+      do name = `$${(this.nameCounter++).toString(36)}`
+      while (parent.hasChildNamed(name))
+    } else {
+      if (!NAME_PATTERN.test(name)) throw new InvalidNameError(`invalid actor name '${name}': use letters, digits and _-.~:@+=`)
+      if (parent.hasChildNamed(name)) throw new NameTakenError(`${parent.path} already has a child named '${name}'`, { data: { name } })
+    }
+    if (options.registerAs !== undefined && this.system.registry.lookup(options.registerAs) !== undefined) {
+      throw new NameTakenError(`name '${options.registerAs}' is already registered`, { data: { name: options.registerAs } })
+    }
+    const cell = new ActorCell(this, parent, name, actorClass, options)
+    try {
+      cell.init()
+    } catch (error) {
+      this.liveCells--
+      throw error
+    }
+    parent.adoptChild(cell)
+    if (options.registerAs !== undefined) {
+      this.system.registry.register(options.registerAs, cell.ref)
+      cell.recordRegisteredName(options.registerAs)
+    }
+    return cell.ref
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  sendTell(target: ActorRef<any>, method: string, args: unknown[], headers: Headers | null): void {
+    const payload = this.serializeMessages ? this.system.codec.roundTripArgs(args) : args
+    const sender = this.currentCell === null ? null : this.currentCell.ref
+    const envelope = new Envelope(EnvelopeKind.Tell, target, sender, this.system.ids.nextMessageId(), 0, headers, method, payload)
+    const cell = target.cell as ActorCell | null
+    if (cell !== null) cell.postUser(envelope)
+    else this.routeOut(envelope)
+  }
+
+  sendAsk(target: ActorRef<any>, method: string, args: unknown[], options: AskOptions | null): Promise<unknown> {
+    const timeoutMs = options?.timeoutMs ?? this.system.askTimeoutMs
+    if (!(timeoutMs > 0)) return Promise.reject(new InvalidArgumentError(`ask timeout must be > 0, got ${timeoutMs}`))
+    let payload: unknown[]
+    try {
+      payload = this.serializeMessages ? this.system.codec.roundTripArgs(args) : args
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const sender = this.currentCell === null ? null : this.currentCell.ref
+    const envelope = new Envelope(EnvelopeKind.Ask, target, sender, this.system.ids.nextMessageId(), 0, options?.headers ?? null, method, payload)
+    let pending!: PendingAsk
+    const promise = new Promise<unknown>((resolve, reject) => {
+      pending = new PendingAsk(resolve, reject)
+    })
+    envelope.local = pending
+    pending.timer = this.clock.setTimer(timeoutMs, () => {
+      pending.timer = null
+      if (pending.settled) return
+      this.remoteAsks.delete(envelope.id)
+      this.settle(pending, null, new AskTimeoutError(`no reply to '${method}' from ${target.path} within ${timeoutMs} ms`, { data: { method, timeoutMs } }))
+    })
+    const cell = target.cell as ActorCell | null
+    try {
+      if (cell !== null) cell.postUser(envelope)
+      else {
+        this.remoteAsks.set(envelope.id, pending)
+        this.routeOut(envelope)
+      }
+    } catch (error) {
+      this.remoteAsks.delete(envelope.id)
+      this.settle(pending, null, error as Error)
+    }
+    return promise
+  }
+
+  sendOffer(target: ActorRef<any>, method: string, args: unknown[]): Promise<void> {
+    let payload: unknown[]
+    try {
+      payload = this.serializeMessages ? this.system.codec.roundTripArgs(args) : args
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const sender = this.currentCell === null ? null : this.currentCell.ref
+    const envelope = new Envelope(EnvelopeKind.Tell, target, sender, this.system.ids.nextMessageId(), 0, null, method, payload)
+    const cell = target.cell as ActorCell | null
+    if (cell !== null) return cell.offerUser(envelope)
+    try {
+      this.routeOut(envelope)
+      return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** Delivers an envelope built elsewhere (poison pill, inbound from a transport). */
+  deliver(envelope: Envelope): void {
+    const cell = envelope.target.cell as ActorCell | null
+    if (cell !== null) cell.postUser(envelope)
+    else this.routeOut(envelope)
+  }
+
+  deliverInbound(envelope: Envelope): void {
+    if (envelope.kind === EnvelopeKind.ReplyOk || envelope.kind === EnvelopeKind.ReplyError) {
+      const pending = this.remoteAsks.get(envelope.correlationId)
+      if (pending === undefined || pending.settled) {
+        this.deadLetter(envelope, 'late-reply')
+        return
+      }
+      this.remoteAsks.delete(envelope.correlationId)
+      if (envelope.kind === EnvelopeKind.ReplyOk) this.settle(pending, envelope.args[0], null)
+      else this.settle(pending, null, envelope.args[0] as Error)
+      return
+    }
+    const local = this.refForAddress(envelope.target.address)
+    envelope.target = local
+    const cell = local.cell as ActorCell | null
+    if (cell === null) {
+      this.deadLetter(envelope, 'unknown')
+      if (envelope.kind === EnvelopeKind.Ask) this.replyError(envelope, new UnknownActorError(`no actor at ${local.path}`))
+      return
+    }
+    try {
+      cell.postUser(envelope)
+    } catch (error) {
+      // Rejected by a full mailbox: the remote sender cannot catch a throw, so it gets the error as a reply.
+      this.deadLetter(envelope, 'overflow')
+      if (envelope.kind === EnvelopeKind.Ask) this.replyError(envelope, error as Error)
+    }
+  }
+
+  private routeOut(envelope: Envelope): void {
+    const router = this.router
+    const address = envelope.target.address
+    const isLocalAddress = address.node === this.system.node && address.shard === this.system.shard && address.system === this.systemName
+    if (router === null || isLocalAddress) {
+      const reason: DeadLetterReason = isLocalAddress ? 'stopped' : 'unknown'
+      this.deadLetter(envelope, reason)
+      if (envelope.kind === EnvelopeKind.Ask) {
+        const error = isLocalAddress
+          ? new ActorStoppedError(`${address.path} is not running`)
+          : new UnknownActorError(`no route to ${envelope.target.toString()}`)
+        this.replyError(envelope, error)
+      }
+      return
+    }
+    envelope.local = null
+    router.route(envelope)
+  }
+
+  // ------------------------------------------------------------------ replies
+
+  replyOk(request: Envelope, value: unknown): void {
+    const pending = request.local as PendingAsk | null
+    if (pending !== null) {
+      if (pending.settled) this.lateReply(request, EnvelopeKind.ReplyOk, value)
+      else this.settle(pending, value, null)
+      return
+    }
+    this.replyRemote(request, EnvelopeKind.ReplyOk, value)
+  }
+
+  replyError(request: Envelope, error: Error): void {
+    const pending = request.local as PendingAsk | null
+    if (pending !== null) {
+      if (pending.settled) this.lateReply(request, EnvelopeKind.ReplyError, error)
+      else this.settle(pending, null, error)
+      return
+    }
+    this.replyRemote(request, EnvelopeKind.ReplyError, error)
+  }
+
+  private replyRemote(request: Envelope, kind: EnvelopeKind, value: unknown): void {
+    const replyTo = request.sender
+    if (replyTo === null || this.router === null) {
+      this.lateReply(request, kind, value)
+      return
+    }
+    const reply = new Envelope(kind, replyTo, request.target, this.system.ids.nextMessageId(), request.id, request.headers, request.method, [value])
+    this.router.route(reply)
+  }
+
+  private lateReply(request: Envelope, kind: EnvelopeKind, value: unknown): void {
+    const reply = new Envelope(kind, request.sender ?? request.target, request.target, 0, request.id, null, request.method, [value])
+    this.deadLetter(reply, 'late-reply')
+  }
+
+  private settle(pending: PendingAsk, value: unknown, error: Error | null): void {
+    const resolve = pending.resolve
+    const reject = pending.reject
+    if (resolve === null || reject === null) return
+    // Drop the callbacks so a settled ask retains nothing, whoever still holds the envelope.
+    pending.resolve = null
+    pending.reject = null
+    if (pending.timer !== null) {
+      this.clock.clearTimer(pending.timer)
+      pending.timer = null
+    }
+    if (error !== null) reject(error)
+    else resolve(value)
+  }
+
+  // ------------------------------------------------------------------ bookkeeping
+
+  deadLetter(envelope: Envelope, reason: DeadLetterReason, error?: Error): void {
+    this.deadLetterCount++
+    const stream = this.system.eventStream
+    if (!stream.hasSubscribers(DeadLetterTopic)) return
+    stream.publish(DeadLetterTopic, error === undefined ? { envelope, reason } : { envelope, reason, error })
+  }
+
+  subscribe<T>(topicToWatch: Topic<T>, listener: (event: T) => void): Subscription {
+    return this.system.eventStream.subscribe(topicToWatch, listener)
+  }
+
+  unregisterNames(ref: ActorRef<any>, names: readonly string[]): void {
+    this.system.registry.removeActor(ref, names)
+  }
+
+  lifecycle(cell: ActorCell, event: LifecycleEvent['event'], detail?: Error | ExitReason): void {
+    const stream = this.system.eventStream
+    if (!stream.hasSubscribers(LifecycleTopic)) return
+    const base = { ref: cell.ref, actorType: cell.actorType, event }
+    if (detail === undefined) stream.publish(LifecycleTopic, base)
+    else if (detail instanceof Error) stream.publish(LifecycleTopic, { ...base, error: detail })
+    else stream.publish(LifecycleTopic, { ...base, reason: detail })
+  }
+
+  cellTerminated(cell: ActorCell, reason: ExitReason): void {
+    this.liveCells--
+    this.lifecycle(cell, 'stopped', reason)
+    if (cell.parentCell === null) {
+      this.system.beginTerminate()
+      this.system.markTerminated(reason.kind === 'failure' ? reason.error : null)
+    }
+  }
+
+  topLevelFailure(cell: ActorCell, error: Error): void {
+    // The guardian itself failed (a top-level actor escalated): nobody above can decide, so the
+    // system reports it and terminates with the failure as its reason.
+    this.system.publish(SystemFailureTopic, { error, path: cell.path })
+    this.system.beginTerminate()
+    cell.postSystem({ type: 'stop', reason: ExitReasons.failure(error) })
+  }
+}

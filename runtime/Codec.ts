@@ -1,0 +1,235 @@
+import { addExtension, Packr } from 'msgpackr'
+import type { ActorAddress } from './ActorAddress.ts'
+import { ActorRef } from './ActorRef.ts'
+import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
+import { decodeError, encodeError, MalformedFrameError, MessageTooLargeError, NotSerializableError, type EncodedError } from './errors.ts'
+
+export interface CodecOptions {
+  /** Largest encoded envelope (or batch) accepted, in bytes. Default 1 MiB. */
+  readonly maxMessageBytes?: number
+}
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
+
+/** msgpack extension type of an ActorRef inside a payload (encoded as its address tuple). */
+const ACTOR_REF_EXTENSION = 0x2a
+
+type AddressTuple = [system: string, node: string, shard: number, path: string, uid: number]
+type EnvelopeTuple = [
+  kind: number,
+  target: AddressTuple,
+  sender: AddressTuple | null,
+  id: number,
+  correlationId: number,
+  headers: Headers | null,
+  method: string,
+  args: unknown[],
+]
+
+function toTuple(address: ActorAddress): AddressTuple {
+  return [address.system, address.node, address.shard, address.path, address.uid]
+}
+
+function fromTuple(tuple: unknown): ActorAddress {
+  if (!Array.isArray(tuple) || tuple.length !== 5) throw new MalformedFrameError('malformed actor address in frame')
+  const [system, node, shard, path, uid] = tuple as unknown[]
+  if (typeof system !== 'string' || typeof node !== 'string' || typeof shard !== 'number' || typeof path !== 'string' || typeof uid !== 'number') {
+    throw new MalformedFrameError('malformed actor address in frame')
+  }
+  return { system, node, shard, path, uid }
+}
+
+/**
+ * Refs inside payloads are rebuilt by whichever codec is decoding (msgpackr's extensions are
+ * process-global, so the active resolver is swapped in around each decode).
+ */
+let activeResolver: ((address: ActorAddress) => ActorRef<any>) | null = null
+
+addExtension({
+  Class: ActorRef,
+  type: ACTOR_REF_EXTENSION,
+  write(ref: ActorRef<any>) {
+    return toTuple(ref.address)
+  },
+  read(tuple: unknown) {
+    const address = fromTuple(tuple)
+    if (activeResolver === null) throw new MalformedFrameError('an ActorRef can only be decoded by a system codec')
+    return activeResolver(address)
+  },
+})
+
+/**
+ * Encodes envelopes for every boundary (threads, nodes) with msgpackr. Envelopes are positional
+ * tuples (no field names on the wire); payloads are plain data: primitives, bigint, arrays, plain
+ * objects, Date, Set, typed arrays, Errors and ActorRefs. A batch is one msgpack array, so record
+ * structures and string tables are paid once per batch rather than once per message.
+ */
+export class Codec {
+  readonly maxMessageBytes: number
+  private readonly packr = new Packr({ useRecords: false, moreTypes: true })
+  private resolver: ((address: ActorAddress) => ActorRef<any>) | null = null
+
+  constructor(options: CodecOptions = {}) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  }
+
+  /** @internal The system binds how decoded addresses become refs. */
+  bindResolver(resolver: (address: ActorAddress) => ActorRef<any>): void {
+    this.resolver = resolver
+  }
+
+  encode(envelope: Envelope): Uint8Array {
+    return this.checked(this.pack(this.toTupleEnvelope(envelope)))
+  }
+
+  decode(bytes: Uint8Array): Envelope {
+    return this.fromTupleEnvelope(this.unpack(bytes))
+  }
+
+  encodeBatch(envelopes: readonly Envelope[]): Uint8Array {
+    const tuples = new Array<EnvelopeTuple>(envelopes.length)
+    for (let i = 0; i < envelopes.length; i++) tuples[i] = this.toTupleEnvelope(envelopes[i] as Envelope)
+    return this.checked(this.pack(tuples))
+  }
+
+  decodeBatch(bytes: Uint8Array): Envelope[] {
+    const decoded = this.unpack(bytes)
+    if (!Array.isArray(decoded)) throw new MalformedFrameError('a batch frame must hold an array of envelopes')
+    return decoded.map((tuple) => this.fromTupleEnvelope(tuple))
+  }
+
+  /**
+   * Test mode: checks that `args` is plain data and returns an encoded-then-decoded copy, so what a
+   * handler gets in-process is what it would get across a boundary.
+   */
+  roundTripArgs(args: unknown[]): unknown[] {
+    assertSerializable(args, 'args')
+    return this.unpack(this.checked(this.pack(args))) as unknown[]
+  }
+
+  private toTupleEnvelope(envelope: Envelope): EnvelopeTuple {
+    let args = envelope.args
+    if (envelope.kind === EnvelopeKind.ReplyError) args = [encodeError(args[0])]
+    return [
+      envelope.kind,
+      toTuple(envelope.target.address),
+      envelope.sender === null ? null : toTuple(envelope.sender.address),
+      envelope.id,
+      envelope.correlationId,
+      envelope.headers,
+      envelope.method,
+      args,
+    ]
+  }
+
+  private fromTupleEnvelope(value: unknown): Envelope {
+    if (!Array.isArray(value) || value.length !== 8) throw new MalformedFrameError('frame is not an envelope tuple')
+    const [kind, target, sender, id, correlationId, headers, method, args] = value as unknown[]
+    if (typeof kind !== 'number' || kind < EnvelopeKind.Tell || kind > EnvelopeKind.Timer || kind === EnvelopeKind.Timer) {
+      throw new MalformedFrameError(`unknown envelope kind ${String(kind)}`)
+    }
+    if (typeof id !== 'number' || typeof correlationId !== 'number' || typeof method !== 'string' || !Array.isArray(args)) {
+      throw new MalformedFrameError('malformed envelope fields')
+    }
+    if (headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) throw new MalformedFrameError('malformed envelope headers')
+    const resolve = this.requireResolver()
+    const payload = kind === EnvelopeKind.ReplyError ? [decodeError(args[0] as EncodedError)] : args
+    return new Envelope(
+      kind as EnvelopeKind,
+      resolve(fromTuple(target)),
+      sender === null ? null : resolve(fromTuple(sender)),
+      id,
+      correlationId,
+      headers as Headers | null,
+      method,
+      payload,
+    )
+  }
+
+  private pack(value: unknown): Uint8Array {
+    try {
+      return this.packr.pack(value)
+    } catch (error) {
+      throw new NotSerializableError(`payload cannot be encoded: ${(error as Error).message}`, { cause: error })
+    }
+  }
+
+  private unpack(bytes: Uint8Array): unknown {
+    if (bytes.byteLength > this.maxMessageBytes) throw this.tooLarge(bytes.byteLength)
+    const previous = activeResolver
+    activeResolver = this.resolver
+    try {
+      return this.packr.unpack(bytes)
+    } catch (error) {
+      if (error instanceof MalformedFrameError) throw error
+      throw new MalformedFrameError(`frame does not decode: ${(error as Error).message}`, { cause: error })
+    } finally {
+      activeResolver = previous
+    }
+  }
+
+  private checked(bytes: Uint8Array): Uint8Array {
+    if (bytes.byteLength > this.maxMessageBytes) throw this.tooLarge(bytes.byteLength)
+    return bytes
+  }
+
+  private tooLarge(size: number): MessageTooLargeError {
+    return new MessageTooLargeError(`encoded message is ${size} bytes; the limit is ${this.maxMessageBytes}`, {
+      data: { size, limit: this.maxMessageBytes },
+    })
+  }
+
+  private requireResolver(): (address: ActorAddress) => ActorRef<any> {
+    if (this.resolver === null) throw new MalformedFrameError('codec has no system bound to resolve addresses')
+    return this.resolver
+  }
+}
+
+const PLAIN_PROTOTYPES = new Set<unknown>([Object.prototype, null])
+
+/**
+ * Walks a payload and throws NotSerializableError at the first value that would not survive a
+ * boundary unchanged, naming where it is (`args[0].items[3].fn`).
+ */
+export function assertSerializable(value: unknown, where: string, seen: Set<object> = new Set()): void {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return
+    case 'function':
+      throw new NotSerializableError(`${where} is a function; functions cannot cross a thread or node`, { data: { where } })
+    case 'symbol':
+      throw new NotSerializableError(`${where} is a symbol; symbols cannot cross a thread or node`, { data: { where } })
+  }
+  if (value === null) return
+  const object = value as object
+  if (seen.has(object)) throw new NotSerializableError(`${where} is a cyclic reference`, { data: { where } })
+  if (object instanceof ActorRef || object instanceof Date || ArrayBuffer.isView(object) || object instanceof Error) return
+  seen.add(object)
+  try {
+    if (Array.isArray(object)) {
+      for (let i = 0; i < object.length; i++) assertSerializable(object[i], `${where}[${i}]`, seen)
+      return
+    }
+    if (object instanceof Set) {
+      let i = 0
+      for (const item of object) assertSerializable(item, `${where}<set ${i++}>`, seen)
+      return
+    }
+    if (object instanceof Map) {
+      throw new NotSerializableError(`${where} is a Map, which arrives as a plain object; send an object or an array of entries`, { data: { where } })
+    }
+    if (!PLAIN_PROTOTYPES.has(Object.getPrototypeOf(object))) {
+      const className = (object as { constructor?: { name?: string } }).constructor?.name ?? 'unknown'
+      throw new NotSerializableError(`${where} is an instance of ${className}, which would arrive as a plain object; send plain data`, {
+        data: { where, className },
+      })
+    }
+    for (const key of Object.keys(object)) assertSerializable((object as Record<string, unknown>)[key], `${where}.${key}`, seen)
+  } finally {
+    seen.delete(object)
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The seam between "an actor has mail" and "the actor runs". The real implementation
+ * (RealScheduler) drains a run queue on the host event loop; the deterministic simulator supplies
+ * one that picks the next actor from a seeded random source under virtual time.
+ */
+export interface Runnable {
+  /**
+   * Processes up to `budget` messages. Returns true when the task still has runnable work and wants
+   * to be scheduled again; false when it is idle or blocked (it schedules itself again when woken).
+   */
+  run(budget: number): boolean
+}
+
+export interface Scheduler {
+  /** Queues a task that has work. A task is never queued twice at once: callers track that. */
+  schedule(task: Runnable): void
+  /** Messages a task may process per turn before others get theirs (Akka's "throughput"). */
+  readonly throughput: number
+}

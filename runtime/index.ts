@@ -1,0 +1,60 @@
+/** Public entry point of the runtime layer (`troupe`). Internals stay internal. */
+export { Actor, RESERVED_METHODS } from './Actor.ts'
+export type { ActorClass, Directive, ProtocolOf, SpawnArgs, SpawnOptions, SpawnOptionsBase } from './Actor.ts'
+export type { ActorContext } from './ActorContext.ts'
+export { ActorRef } from './ActorRef.ts'
+export type { AskOptions } from './ActorRef.ts'
+export { formatAddress, parseAddress, sameAddress } from './ActorAddress.ts'
+export type { ActorAddress } from './ActorAddress.ts'
+export { ActorSystem, LifecycleTopic, SystemFailureTopic } from './ActorSystem.ts'
+export type { ActorInfo, ActorSystemOptions, LifecycleEvent, MailboxHooks, RemoteRouter, SystemFailure } from './ActorSystem.ts'
+export type { Clock, TimerHandle } from './Clock.ts'
+export { SystemClock } from './SystemClock.ts'
+export type { Random } from './Random.ts'
+export { SeededRandom } from './Random.ts'
+export { SystemRandom } from './SystemRandom.ts'
+export type { IdSource } from './IdSource.ts'
+export { SequentialIds } from './IdSource.ts'
+export type { Runnable, Scheduler } from './Scheduler.ts'
+export { RealScheduler } from './RealScheduler.ts'
+export type { RealSchedulerOptions } from './RealScheduler.ts'
+export { Envelope, EnvelopeKind } from './Envelope.ts'
+export type { Headers } from './Envelope.ts'
+export { Codec, assertSerializable, DEFAULT_MAX_MESSAGE_BYTES } from './Codec.ts'
+export type { CodecOptions } from './Codec.ts'
+export { DEFAULT_MAILBOX_CAPACITY } from './Mailbox.ts'
+export type { MailboxOptions, OverflowPolicy } from './Mailbox.ts'
+export { DeadLetterTopic } from './DeadLetters.ts'
+export type { DeadLetter, DeadLetterReason } from './DeadLetters.ts'
+export { EventStream, topic } from './EventStream.ts'
+export type { EventListener, Subscription, Topic } from './EventStream.ts'
+export { Registry } from './Registry.ts'
+export { Timers } from './Timers.ts'
+export { ExitReasons, isNormalExit } from './ExitReason.ts'
+export type { ExitReason, Terminated } from './ExitReason.ts'
+export type { Message, MethodArgs, MethodName, MethodReply } from './Protocol.ts'
+export {
+  ActorInitError,
+  ActorKilledError,
+  ActorStoppedError,
+  AskTimeoutError,
+  decodeError,
+  encodeError,
+  ErrorCodes,
+  HandlerFailedError,
+  InvalidArgumentError,
+  InvalidNameError,
+  MailboxFullError,
+  MalformedFrameError,
+  MessageTooLargeError,
+  NameTakenError,
+  NotInActorError,
+  NotSerializableError,
+  registerErrorCode,
+  StashFullError,
+  SystemTerminatedError,
+  TroupeError,
+  UnknownActorError,
+  UnknownMethodError,
+} from './errors.ts'
+export type { EncodedError, ErrorCode } from './errors.ts'

@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config'
+import type { TestUserConfig } from 'vitest/config'
+
+/**
+ * `VITEST_JSON=1` adds a machine-readable report at reports/vitest.json (.ci/run reads the counts
+ * from it); otherwise only the default terminal reporter runs.
+ */
+const reporters: NonNullable<TestUserConfig['reporters']> =
+  process.env['VITEST_JSON'] === '1' ? ['default', ['json', { outputFile: 'reports/vitest.json' }]] : ['default']
+
+export default defineConfig({
+  test: {
+    // Reporters are global: projects cannot set their own.
+    reporters,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          testTimeout: 10_000,
+          // Type tests (`*.test-d.ts`) are not executed: vitest runs tsc over them and reports each
+          // `test()` block as a test of this project.
+          typecheck: {
+            enabled: true,
+            include: ['test/unit/**/*.test-d.ts'],
+            tsconfig: './tsconfig.json',
+          },
+        },
+      },
+    ],
+  },
+})
