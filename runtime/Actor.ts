@@ -1,6 +1,6 @@
 import type { ActorContext } from './ActorContext.ts'
 import type { ActorRef } from './ActorRef.ts'
-import type { Terminated } from './ExitReason.ts'
+import type { ExitReason, Terminated } from './ExitReason.ts'
 import type { MailboxOptions } from './Mailbox.ts'
 import { ActorInitError } from './errors.ts'
 
@@ -65,12 +65,17 @@ export abstract class Actor<P = unknown> {
   onTerminated(_terminated: Terminated): void | Promise<void> {}
 
   /**
-   * A child failed: choose what happens to it. Default: restart (Akka's default strategy). The
-   * supervision layer's Supervisor overrides this with OTP strategies, restart budgets and backoff.
+   * A child failed: choose what happens to it. Default: restart (Akka's default strategy), or stop
+   * when it failed to start (restarting would fail again). Return nothing to take charge yourself:
+   * the child stays suspended until you restart, resume or stop it through the context. The
+   * supervision layer's Supervisor does that for OTP strategies, restart budgets and backoff.
    */
-  onChildFailure(_child: ActorRef<any>, _error: Error): Directive {
-    return 'restart'
+  onChildFailure(_child: ActorRef<any>, error: Error): Directive | void {
+    return error instanceof ActorInitError ? 'stop' : 'restart'
   }
+
+  /** A child has stopped, for whatever reason (after `onTerminated` of any watcher was queued). */
+  onChildTerminated(_child: ActorRef<any>, _reason: ExitReason): void {}
 }
 
 /** The protocol an actor class implements. */
@@ -92,6 +97,11 @@ export interface SpawnOptionsBase {
   readonly reentrant?: boolean
   /** Most messages the stash holds. Default 1000. */
   readonly stashCapacity?: number
+  /**
+   * Erlang's `trap_exit`: an abnormal exit of a linked actor arrives as `onTerminated` (with
+   * `linked: true`) instead of failing this actor. Can be changed later with `context.trapExits()`.
+   */
+  readonly trapExits?: boolean
 }
 
 /** Spawn options; `args` is required exactly when the class's constructor takes arguments. */
@@ -107,7 +117,7 @@ export type SpawnArgs<C> = C extends new (...args: infer Args) => any
 /** Names of Actor's own members: never callable as messages, from any client. */
 export const RESERVED_METHODS: ReadonlySet<string> = new Set(
   (() => {
-    const names = new Set<string>(['constructor', 'context', 'self'])
+    const names = new Set<string>(['constructor', 'context', 'self', '__protocol'])
     let proto: object | null = Actor.prototype
     while (proto !== null) {
       for (const name of Object.getOwnPropertyNames(proto)) names.add(name)

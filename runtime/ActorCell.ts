@@ -8,6 +8,7 @@ import {
   ActorKilledError,
   ActorStoppedError,
   InvalidArgumentError,
+  LinkedExitError,
   MailboxFullError,
   NotInActorError,
   StashFullError,
@@ -15,7 +16,7 @@ import {
   toError,
 } from './errors.ts'
 import type { Subscription, Topic } from './EventStream.ts'
-import { ExitReasons, type ExitReason, type Terminated } from './ExitReason.ts'
+import { ExitReasons, isNormalExit, type ExitReason, type Terminated } from './ExitReason.ts'
 import { Mailbox, PostResult } from './Mailbox.ts'
 import type { Runnable } from './Scheduler.ts'
 import { Timers, type TimerEntry, type TimerOwner } from './Timers.ts'
@@ -46,7 +47,9 @@ const REENTRANT = 4
 export type SystemMessage =
   | { readonly type: 'start' }
   | { readonly type: 'stop'; readonly reason: ExitReason }
-  | { readonly type: 'restart'; readonly error: Error }
+  | { readonly type: 'restart'; readonly error: Error; readonly hold: boolean }
+  | { readonly type: 'complete-restart' }
+  | { readonly type: 'linked-exit'; readonly from: ActorRef<any>; readonly reason: ExitReason }
   | { readonly type: 'resume' }
   | { readonly type: 'child-failed'; readonly child: ActorCell; readonly error: Error }
   | { readonly type: 'child-terminated'; readonly child: ActorCell; readonly reason: ExitReason }
@@ -73,6 +76,27 @@ class CellExtras {
   exitReason: ExitReason | null = null
   restartCause: Error | null = null
   path: string | null = null
+  /** Settled when the actor next reaches Running (start or restart), or fails to. */
+  startWaiters: Waiter[] | null = null
+  /** Settled when a held restart has finished its first phase. */
+  preparedWaiters: Waiter[] | null = null
+  links: Set<ActorCell> | null = null
+  trapExits = false
+  /** A held restart finished its first phase and waits for `complete-restart`. */
+  prepared = false
+}
+
+interface Waiter {
+  resolve: () => void
+  reject: (error: Error) => void
+}
+
+function settleWaiters(waiters: Waiter[] | null, error: Error | null): void {
+  if (waiters === null) return
+  for (const waiter of waiters) {
+    if (error === null) waiter.resolve()
+    else waiter.reject(error)
+  }
 }
 
 const RECEIVE_TIMEOUT_KEY = '$receive-timeout'
@@ -130,6 +154,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   private incarnation = 0
   private postStopStarted = false
   private preRestartDone = false
+  private holdRestart = false
   /** Death-watch notifications that arrived while the actor was not running; replayed on (re)start. */
   private deferredSystem: SystemMessage[] | null = null
 
@@ -141,6 +166,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     this.actorClass = actorClass
     this.options = options ?? EMPTY_OPTIONS
     if (this.options.reentrant === true) this.flags |= REENTRANT
+    if (this.options.trapExits === true) this.ext().trapExits = true
     this.ref = host.refFor(this)
   }
 
@@ -295,6 +321,138 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     if (subscription === undefined) return
     subscription.unsubscribe()
     this.extras?.subscriptions?.delete(topic.name)
+  }
+
+  // ---------------------------------------------------------------- supervision and links
+
+  /** Spawns a child and resolves once its preStart has completed; rejects with its start failure. */
+  spawnAndWait(actorClass: any, ...rest: any[]): Promise<ActorRef<any>> {
+    const ref = this.spawn(actorClass, ...rest) as ActorRef<any>
+    const child = ref.cell as ActorCell
+    return child.whenRunning().then(() => ref)
+  }
+
+  /**
+   * Restarts a child in place: the same ref, a fresh instance. With `hold`, stops after the first
+   * phase (preRestart, children stopped) until `completeRestart`, so a supervisor can order phases
+   * across siblings as OTP does. Resolves when the phase asked for is done.
+   */
+  restartChild(ref: ActorRef<any>, cause: Error, options: { hold?: boolean } = {}): Promise<void> {
+    const child = this.ownChild(ref)
+    const hold = options.hold === true
+    const done = hold ? child.whenPrepared() : child.whenRunning(true)
+    child.postSystem({ type: 'restart', error: cause, hold })
+    return done
+  }
+
+  /** Second phase of a held restart: builds the new instance; resolves when it runs. */
+  completeRestart(ref: ActorRef<any>): Promise<void> {
+    const child = this.ownChild(ref)
+    const done = child.whenRunning(true)
+    child.postSystem({ type: 'complete-restart' })
+    return done
+  }
+
+  /** Lets a suspended (failed) child carry on with its state as it was. */
+  resumeChild(ref: ActorRef<any>): void {
+    this.ownChild(ref).postSystem({ type: 'resume' })
+  }
+
+  /**
+   * Stops a child and resolves when it has stopped. `shutdown`: `brutal` kills at once; a number of
+   * ms lets it finish its current message, children and postStop, then kills it; `infinity` waits.
+   */
+  stopChild(ref: ActorRef<any>, shutdown: 'brutal' | 'infinity' | number, reason: ExitReason = ExitReasons.shutdown): Promise<Terminated> {
+    const child = this.ownChild(ref)
+    return new Promise<Terminated>((resolve) => {
+      let timer: TimerHandle | null = null
+      child.addWatcher((terminated) => {
+        if (timer !== null) this.host.clock.clearTimer(timer)
+        resolve(terminated)
+      })
+      if (shutdown === 'brutal') {
+        child.kill()
+        return
+      }
+      child.postSystem({ type: 'stop', reason })
+      if (shutdown !== 'infinity') timer = this.host.clock.setTimer(shutdown, () => child.kill())
+    })
+  }
+
+  /** Kills a child at once (children first, no postStop). */
+  killChild(ref: ActorRef<any>): void {
+    this.ownChild(ref).kill()
+  }
+
+  /** Fails this actor with `error`, as if a handler had thrown it: the parent decides. */
+  fail(error: Error): void {
+    this.fail0(error, null)
+  }
+
+  /** Links this actor with `ref` both ways: an abnormal exit of either reaches the other. */
+  link(ref: ActorRef<any>): void {
+    const other = ref.cell as ActorCell | null
+    if (other === null || other === this) return
+    if (other.status === CellStatus.Stopped) {
+      // Erlang: linking to a process that is gone is an exit signal `noproc`.
+      this.postSystem({ type: 'linked-exit', from: ref, reason: ExitReasons.notFound })
+      return
+    }
+    const mine = this.ext()
+    if (mine.links === null) mine.links = new Set()
+    mine.links.add(other)
+    const theirs = other.ext()
+    if (theirs.links === null) theirs.links = new Set()
+    theirs.links.add(this)
+  }
+
+  unlink(ref: ActorRef<any>): void {
+    const other = ref.cell as ActorCell | null
+    if (other === null) return
+    this.extras?.links?.delete(other)
+    other.extras?.links?.delete(this)
+  }
+
+  /** Erlang's `trap_exit`: linked exits arrive as `onTerminated` instead of failing this actor. */
+  trapExits(enabled: boolean): void {
+    this.ext().trapExits = enabled
+  }
+
+  /** @internal Resolves when the actor next reaches Running; rejects if it fails to start or stops. */
+  whenRunning(next = false): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.status === CellStatus.Stopped) {
+        reject(new ActorStoppedError(`${this.path} has stopped`))
+        return
+      }
+      const extras = this.ext()
+      if (!next && this.status === CellStatus.Running) {
+        resolve()
+        return
+      }
+      if (extras.startWaiters === null) extras.startWaiters = []
+      extras.startWaiters.push({ resolve, reject })
+    })
+  }
+
+  private whenPrepared(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.status === CellStatus.Stopped) {
+        reject(new ActorStoppedError(`${this.path} has stopped`))
+        return
+      }
+      const extras = this.ext()
+      if (extras.preparedWaiters === null) extras.preparedWaiters = []
+      extras.preparedWaiters.push({ resolve, reject })
+    })
+  }
+
+  private ownChild(ref: ActorRef<any>): ActorCell {
+    const child = ref.cell as ActorCell | null
+    if (child === null || child.parentCell !== this) {
+      throw new InvalidArgumentError(`${ref.path} is not a child of ${this.path}`)
+    }
+    return child
   }
 
   // ---------------------------------------------------------------- runtime entry points
@@ -466,7 +624,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       result = (handler as (...args: unknown[]) => unknown).apply(actor, envelope.args)
     } catch (thrown) {
       this.current = null
-      this.fail(toError(thrown), envelope)
+      this.fail0(toError(thrown), envelope)
       return
     }
     if (isThenable(result)) {
@@ -486,7 +644,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
           if (envelope.kind === EnvelopeKind.Ask) this.host.replyOk(envelope, value)
         },
         (thrown) => {
-          if (incarnation === this.incarnation) this.fail(toError(thrown), envelope)
+          if (incarnation === this.incarnation) this.fail0(toError(thrown), envelope)
           else if (envelope.kind === EnvelopeKind.Ask) this.host.replyError(envelope, toError(thrown))
         },
       )
@@ -505,7 +663,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
         if (incarnation !== this.incarnation) return
         this.flags &= ~AWAITING
         this.current = null
-        this.fail(toError(thrown), envelope)
+        this.fail0(toError(thrown), envelope)
         this.wake()
       },
     )
@@ -515,7 +673,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
    * A handler (or lifecycle hook) failed. The crashing message is not redelivered: it goes to dead
    * letters with the reason, an ask gets the error, and the parent decides what happens next.
    */
-  private fail(error: Error, envelope: Envelope | null): void {
+  private fail0(error: Error, envelope: Envelope | null): void {
     if (this.status === CellStatus.Stopped) return
     if (envelope !== null) {
       if (envelope.kind === EnvelopeKind.Ask) this.host.replyError(envelope, error)
@@ -526,6 +684,11 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       this.host.lifecycle(this, 'failed', error)
       this.terminate(ExitReasons.failure(error))
       return
+    }
+    if (this.status === CellStatus.Starting && this.extras !== null) {
+      const waiters = this.extras.startWaiters
+      this.extras.startWaiters = null
+      settleWaiters(waiters, error)
     }
     this.status = CellStatus.Suspended
     this.host.lifecycle(this, 'failed', error)
@@ -542,7 +705,16 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
         this.handleStop(message.reason)
         return
       case 'restart':
-        this.handleRestart(message.error)
+        this.handleRestart(message.error, message.hold)
+        return
+      case 'complete-restart':
+        if (this.extras?.prepared === true) {
+          this.extras.prepared = false
+          this.finishRestart()
+        }
+        return
+      case 'linked-exit':
+        this.handleLinkedExit(message.from, message.reason)
         return
       case 'resume':
         if (this.status === CellStatus.Suspended) this.status = CellStatus.Running
@@ -551,7 +723,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
         this.handleChildFailed(message.child, message.error)
         return
       case 'child-terminated':
-        this.handleChildTerminated(message.child)
+        this.handleChildTerminated(message.child, message.reason)
         return
       case 'terminated':
         this.handleTerminated(message.terminated)
@@ -562,7 +734,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   private handleChildFailed(child: ActorCell, error: Error): void {
     if (this.childCells?.get(child.name) !== child || child.status !== CellStatus.Suspended) return
     if (this.status === CellStatus.Stopping || this.status === CellStatus.Restarting) return
-    let directive: Directive
+    let directive: Directive | void
     let cause = error
     try {
       directive = (this.actor as Actor<any>).onChildFailure(child.ref, error)
@@ -570,7 +742,8 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       directive = 'escalate'
       cause = toError(thrown)
     }
-    this.applyDirective(child, directive, cause)
+    // No directive: the actor took charge and will restart, resume or stop the child itself.
+    if (directive !== undefined) this.applyDirective(child, directive, cause)
   }
 
   /** @internal Applies a supervision directive to a failed child. */
@@ -580,28 +753,49 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
         child.postSystem({ type: 'resume' })
         return
       case 'restart':
-        child.postSystem({ type: 'restart', error })
+        child.postSystem({ type: 'restart', error, hold: false })
         return
       case 'stop':
         child.postSystem({ type: 'stop', reason: ExitReasons.failure(error) })
         return
       case 'escalate':
-        this.fail(error, null)
+        this.fail0(error, null)
         return
     }
   }
 
-  private handleChildTerminated(child: ActorCell): void {
+  private handleChildTerminated(child: ActorCell, reason: ExitReason): void {
     if (this.childCells?.get(child.name) === child) this.childCells.delete(child.name)
+    if (this.status === CellStatus.Running) {
+      const actor = this.actor as Actor<any>
+      try {
+        actor.onChildTerminated(child.ref, reason)
+      } catch (thrown) {
+        this.fail0(toError(thrown), null)
+      }
+    }
     if (this.childCells !== null && this.childCells.size > 0) return
     if (this.status === CellStatus.Stopping && this.extras?.exitReason && !this.postStopStarted) this.finishStop()
-    else if (this.status === CellStatus.Restarting && this.extras?.restartCause && this.preRestartDone) this.finishRestart()
+    else if (this.status === CellStatus.Restarting && this.extras?.restartCause && this.preRestartDone) this.restartPhaseOneDone()
+  }
+
+  private handleLinkedExit(from: ActorRef<any>, reason: ExitReason): void {
+    if (this.status === CellStatus.Stopping || this.status === CellStatus.Stopped) return
+    if (this.extras?.trapExits === true) {
+      this.handleTerminated({ ref: from, reason, linked: true })
+      return
+    }
+    const cause = reason.kind === 'failure' ? reason.error : undefined
+    this.fail0(
+      new LinkedExitError(`linked actor ${from.path} exited: ${reason.kind}`, cause === undefined ? { data: { reason: reason.kind } } : { cause, data: { reason: reason.kind } }),
+      null,
+    )
   }
 
   private handleTerminated(terminated: Terminated): void {
     const target = terminated.ref.cell as ActorCell | null
     const watching = this.extras?.watching
-    if (target !== null) {
+    if (target !== null && terminated.linked !== true) {
       // Unwatched meanwhile: Akka's guarantee is no Terminated after unwatch.
       if (!watching || !watching.delete(target)) return
     }
@@ -649,8 +843,9 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     )
   }
 
-  private handleRestart(error: Error): void {
+  private handleRestart(error: Error, hold: boolean): void {
     if (this.status === CellStatus.Stopping || this.status === CellStatus.Stopped) return
+    this.holdRestart = hold
     this.status = CellStatus.Restarting
     this.incarnation++
     this.flags &= ~AWAITING
@@ -664,10 +859,22 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       () => old.preRestart(error),
       () => {
         this.preRestartDone = true
-        if (!this.stopChildren()) this.finishRestart()
+        if (!this.stopChildren()) this.restartPhaseOneDone()
       },
       true,
     )
+  }
+
+  private restartPhaseOneDone(): void {
+    if (!this.holdRestart) {
+      this.finishRestart()
+      return
+    }
+    const extras = this.ext()
+    extras.prepared = true
+    const waiters = extras.preparedWaiters
+    extras.preparedWaiters = null
+    settleWaiters(waiters, null)
   }
 
   private finishRestart(): void {
@@ -678,7 +885,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       fresh = this.construct()
     } catch (thrown) {
       this.status = CellStatus.Starting
-      this.fail(thrown instanceof ActorInitError ? thrown : new ActorInitError(`${this.path} failed in its constructor`, { cause: thrown }), null)
+      this.fail0(thrown instanceof ActorInitError ? thrown : new ActorInitError(`${this.path} failed in its constructor`, { cause: thrown }), null)
       return
     }
     this.actor = fresh
@@ -689,6 +896,11 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   private started(restarted: boolean): void {
     this.status = CellStatus.Running
     this.host.lifecycle(this, restarted ? 'restarted' : 'started')
+    if (this.extras !== null && this.extras.startWaiters !== null) {
+      const waiters = this.extras.startWaiters
+      this.extras.startWaiters = null
+      settleWaiters(waiters, null)
+    }
     const deferred = this.deferredSystem
     if (deferred !== null) {
       this.deferredSystem = null
@@ -710,7 +922,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
         return
       }
       const starting = this.status === CellStatus.Starting
-      this.fail(starting ? new ActorInitError(`${this.path} failed to start: ${error.message}`, { cause: error }) : error, null)
+      this.fail0(starting ? new ActorInitError(`${this.path} failed to start: ${error.message}`, { cause: error }) : error, null)
     }
     let result: unknown
     try {
@@ -772,6 +984,22 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       extras.watchers = null
       for (const watcher of watchers) this.notifyWatcher(watcher, terminated)
     }
+    if (extras.links !== null) {
+      const links = extras.links
+      extras.links = null
+      for (const linked of links) {
+        linked.extras?.links?.delete(this)
+        // Erlang semantics: a normal exit does not propagate along links.
+        if (!isNormalExit(reason)) linked.postSystem({ type: 'linked-exit', from: this.ref, reason })
+      }
+    }
+    const stopped = new ActorStoppedError(`${this.path} has stopped`)
+    const startWaiters = extras.startWaiters
+    const preparedWaiters = extras.preparedWaiters
+    extras.startWaiters = null
+    extras.preparedWaiters = null
+    settleWaiters(startWaiters, reason.kind === 'failure' ? reason.error : stopped)
+    settleWaiters(preparedWaiters, stopped)
     this.deferredSystem = null
     this.host.cellTerminated(this, reason)
     if (this.parentCell !== null) this.parentCell.postSystem({ type: 'child-terminated', child: this, reason })

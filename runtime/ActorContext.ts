@@ -5,7 +5,7 @@ import type { MethodArgs, MethodName } from './Protocol.ts'
 import type { Timers } from './Timers.ts'
 import type { Topic } from './EventStream.ts'
 import type { ActorSystem } from './ActorSystem.ts'
-import type { ExitReason } from './ExitReason.ts'
+import type { ExitReason, Terminated } from './ExitReason.ts'
 
 /** What an actor knows about itself and can do, available as `this.context` inside an Actor. */
 export interface ActorContext<P> {
@@ -51,6 +51,30 @@ export interface ActorContext<P> {
   cancelReceiveTimeout(): void
 
   /** Delivers every event published on `topic` to `method` of this actor, until it stops or unsubscribes. */
+  /** Spawns a child and resolves once its preStart has completed; rejects with its start failure. */
+  spawnAndWait<A extends Actor<any>, C extends ActorClass<A, any[]>>(
+    actorClass: C,
+    ...options: SpawnArgs<C>
+  ): Promise<ActorRef<ProtocolOf<InstanceType<C>>>>
+  /**
+   * Restarts a child in place (same ref, fresh instance). With `hold` it stops after phase one
+   * (preRestart, its children stopped) until `completeRestart`; resolves when the phase is done.
+   */
+  restartChild(child: ActorRef<any>, cause: Error, options?: { hold?: boolean }): Promise<void>
+  completeRestart(child: ActorRef<any>): Promise<void>
+  /** Lets a failed (suspended) child continue with its state as it was. */
+  resumeChild(child: ActorRef<any>): void
+  /** Stops a child with a shutdown policy (`brutal`, ms before a kill, or `infinity`); resolves when stopped. */
+  stopChild(child: ActorRef<any>, shutdown: 'brutal' | 'infinity' | number, reason?: ExitReason): Promise<Terminated>
+  killChild(child: ActorRef<any>): void
+  /** Fails this actor with `error` as if a handler threw it; the parent decides what follows. */
+  fail(error: Error): void
+  /** Bidirectional link: an abnormal exit of either actor fails the other (unless it traps exits). */
+  link(ref: ActorRef<any>): void
+  unlink(ref: ActorRef<any>): void
+  /** Erlang's `trap_exit`: linked exits arrive as `onTerminated` with `linked: true`. */
+  trapExits(enabled: boolean): void
+
   subscribe<T, K extends MethodName<P>>(topic: Topic<T>, method: K & (MethodArgs<P, K> extends [T] ? K : never)): void
   unsubscribe(topic: Topic<any>): void
 }

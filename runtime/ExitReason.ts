@@ -34,4 +34,6 @@ export function isNormalExit(reason: ExitReason): boolean {
 export interface Terminated {
   readonly ref: ActorRef<any>
   readonly reason: ExitReason
+  /** True when this is a trapped exit of a linked actor rather than a death-watch notification. */
+  readonly linked?: boolean
 }

@@ -57,6 +57,7 @@ export const ErrorCodes = {
   InvalidArgument: 'ERR_INVALID_ARGUMENT',
   HandlerFailed: 'ERR_HANDLER_FAILED',
   ActorKilled: 'ERR_ACTOR_KILLED',
+  LinkedExit: 'ERR_LINKED_EXIT',
 } as const
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
 
@@ -111,6 +112,10 @@ export type HandlerFailedError = InstanceType<typeof HandlerFailedError>
 /** The actor was killed without finishing its current message. */
 export const ActorKilledError = defineError(ErrorCodes.ActorKilled, 'ActorKilledError')
 export type ActorKilledError = InstanceType<typeof ActorKilledError>
+
+/** A linked actor exited abnormally and this actor does not trap exits; `cause` is the linked actor's failure. */
+export const LinkedExitError = defineError(ErrorCodes.LinkedExit, 'LinkedExitError')
+export type LinkedExitError = InstanceType<typeof LinkedExitError>
 
 /** Turns anything thrown into an Error; non-errors are wrapped so every failure carries a code. */
 export function toError(thrown: unknown): Error {

@@ -44,6 +44,7 @@ export {
   HandlerFailedError,
   InvalidArgumentError,
   InvalidNameError,
+  LinkedExitError,
   MailboxFullError,
   MalformedFrameError,
   MessageTooLargeError,
