@@ -48,6 +48,12 @@ export abstract class Actor<P = unknown> {
   /** Runs before the first message; messages wait until it completes. A throw is a start failure. */
   preStart(): void | Promise<void> {}
 
+  /**
+   * Runs when a stop begins, before the runtime stops the children (which it then does all at
+   * once). Supervisors stop their children here, in reverse start order with shutdown timeouts.
+   */
+  onStopping(): void | Promise<void> {}
+
   /** Runs after the actor and all its children have stopped (not after a kill). */
   postStop(): void | Promise<void> {}
 

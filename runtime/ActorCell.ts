@@ -214,6 +214,9 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     for (const child of this.childCells.values()) if (child.status !== CellStatus.Stopped) out.push(child.ref)
     return out
   }
+  private get isAwaiting(): boolean {
+    return (this.flags & AWAITING) !== 0
+  }
   get isAlive(): boolean {
     return this.status !== CellStatus.Stopped
   }
@@ -579,6 +582,11 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     this.childCells.set(child.name, child)
   }
 
+  /** @internal */
+  releaseChild(child: ActorCell): void {
+    if (this.childCells?.get(child.name) === child) this.childCells.delete(child.name)
+  }
+
   hasChildNamed(name: string): boolean {
     return this.childCells !== null && this.childCells.has(name)
   }
@@ -775,7 +783,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       }
     }
     if (this.childCells !== null && this.childCells.size > 0) return
-    if (this.status === CellStatus.Stopping && this.extras?.exitReason && !this.postStopStarted) this.finishStop()
+    if (this.status === CellStatus.Stopping && this.extras?.exitReason && !this.postStopStarted && !this.isAwaiting) this.finishStop()
     else if (this.status === CellStatus.Restarting && this.extras?.restartCause && this.preRestartDone) this.restartPhaseOneDone()
   }
 
@@ -820,6 +828,20 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     extras.exitReason = reason
     this.status = CellStatus.Stopping
     this.cancelTimers()
+    const actor = this.actor as Actor<any>
+    if (actor.onStopping === Actor.prototype.onStopping) {
+      this.stopChildrenThenFinish()
+      return
+    }
+    // A failing onStopping must not keep the actor alive: the stop goes on regardless.
+    this.runHook(
+      () => actor.onStopping(),
+      () => this.stopChildrenThenFinish(),
+      true,
+    )
+  }
+
+  private stopChildrenThenFinish(): void {
     if (this.stopChildren()) return
     this.finishStop()
   }
@@ -1002,7 +1024,12 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     settleWaiters(preparedWaiters, stopped)
     this.deferredSystem = null
     this.host.cellTerminated(this, reason)
-    if (this.parentCell !== null) this.parentCell.postSystem({ type: 'child-terminated', child: this, reason })
+    if (this.parentCell !== null) {
+      // Free the name at once (a supervisor may start a new incarnation under it before the
+      // notification below is handled); the message tells the parent in mailbox order.
+      this.parentCell.releaseChild(this)
+      this.parentCell.postSystem({ type: 'child-terminated', child: this, reason })
+    }
   }
 
   private notifyWatcher(watcher: Watcher, terminated: Terminated): void {

@@ -10,6 +10,8 @@ import {
   ActorInitError,
   ActorStoppedError,
   AskTimeoutError,
+  errorCode,
+  ErrorCodes,
   InvalidArgumentError,
   InvalidNameError,
   NameTakenError,
@@ -124,6 +126,8 @@ class UserGuardian extends Actor<Record<string, never>> {
     const strategy = guardianStrategyOf(this.context.system)
     if (typeof strategy === 'function') return strategy(child, error)
     if (strategy !== undefined) return strategy
+    // A top-level supervisor that gave up is the application failing: nothing above can fix it.
+    if (errorCode(error) === ErrorCodes.SupervisorGaveUp) return 'escalate'
     // A start failure would fail again on restart: stop it (Akka's ActorInitializationException rule).
     return error instanceof ActorInitError ? 'stop' : 'restart'
   }

@@ -58,6 +58,8 @@ export const ErrorCodes = {
   HandlerFailed: 'ERR_HANDLER_FAILED',
   ActorKilled: 'ERR_ACTOR_KILLED',
   LinkedExit: 'ERR_LINKED_EXIT',
+  /** Raised by the supervision layer; the user guardian escalates it to a system failure. */
+  SupervisorGaveUp: 'ERR_SUPERVISOR_GAVE_UP',
 } as const
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
 

@@ -1,0 +1,3 @@
+/** Public entry point of the testing layer (`troupe/testing`): test doubles that ship as product. */
+export { VirtualClock } from './VirtualClock.ts'
+export { settle, waitFor } from './waitFor.ts'
