@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Actor, ActorSystem, type ActorRef } from '../../../runtime/index.ts'
-import { childSpec, Supervisor, SupervisorEventTopic, type SupervisorEvent } from '../../../supervision/index.ts'
+import { childSpec, Supervisor, SupervisorEventTopic, type SupervisorEvent, type SupervisorProtocol } from '../../../supervision/index.ts'
 import { VirtualClock, waitFor } from '../../../testing/index.ts'
 
 const log: string[] = []
@@ -53,7 +53,7 @@ function setup(strategy: 'one_for_one' | 'one_for_all' | 'rest_for_one', intensi
   return { system, clock, sup, events }
 }
 
-async function child(sup: ActorRef<any>, id: string): Promise<ActorRef<WorkerProtocol>> {
+async function child(sup: ActorRef<SupervisorProtocol>, id: string): Promise<ActorRef<WorkerProtocol>> {
   const ref: ActorRef<WorkerProtocol> | null = await sup.ask('lookupChild', id)
   if (ref === null) throw new Error(`no child ${id}`)
   return ref
