@@ -1,5 +1,6 @@
 import { Actor, RESERVED_METHODS, withConstructionContext, type ActorClass, type Directive, type SpawnOptionsBase } from './Actor.ts'
 import type { ActorContext } from './ActorContext.ts'
+import { formatAddress } from './ActorAddress.ts'
 import { ActorRef } from './ActorRef.ts'
 import { Deque } from './Deque.ts'
 import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
@@ -81,6 +82,8 @@ class CellExtras {
   /** Settled when a held restart has finished its first phase. */
   preparedWaiters: Waiter[] | null = null
   links: Set<ActorCell> | null = null
+  /** Remote actors this one watches, by formatted address. */
+  watchingRemote: Map<string, ActorRef<any>> | null = null
   trapExits = false
   /** A held restart finished its first phase and waits for `complete-restart`. */
   prepared = false
@@ -123,6 +126,9 @@ export interface CellHost {
   deadLetter(envelope: Envelope, reason: DeadLetterReason, error?: Error): void
   subscribe<T>(topic: Topic<T>, listener: (event: T) => void): Subscription
   cellTerminated(cell: ActorCell, reason: ExitReason): void
+  /** Death watch of an actor in another system (shard or node), through the remote router. */
+  watchRemote(watcher: ActorCell, target: ActorRef<any>): void
+  unwatchRemote(watcher: ActorCell, target: ActorRef<any>): void
   topLevelFailure(cell: ActorCell, error: Error): void
   lifecycle(cell: ActorCell, event: 'started' | 'restarted' | 'stopped' | 'failed', detail?: Error | ExitReason): void
   readonly hooks: MailboxHooks | null
@@ -256,8 +262,11 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     const target = ref.cell as ActorCell | null
     const extras = this.ext()
     if (target === null) {
-      // Not local: with no transport to watch through, it is as good as gone.
-      this.postSystem({ type: 'terminated', terminated: { ref, reason: ExitReasons.notFound } })
+      if (extras.watchingRemote === null) extras.watchingRemote = new Map()
+      const key = formatAddress(ref.address)
+      if (extras.watchingRemote.has(key)) return
+      extras.watchingRemote.set(key, ref)
+      this.host.watchRemote(this, ref)
       return
     }
     if (target === this) return
@@ -268,7 +277,11 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
 
   unwatch(ref: ActorRef<any>): void {
     const target = ref.cell as ActorCell | null
-    if (target === null) return
+    if (target === null) {
+      const key = formatAddress(ref.address)
+      if (this.extras?.watchingRemote?.delete(key) === true) this.host.unwatchRemote(this, ref)
+      return
+    }
     this.extras?.watching?.delete(target)
     target.removeWatcher(this)
   }
@@ -572,6 +585,11 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     extras.watchers.add(watcher)
   }
 
+  /** @internal Whether this cell still has a watcher (the system uses it for remote watchers). */
+  hasWatcher(watcher: Watcher): boolean {
+    return this.extras?.watchers?.has(watcher) === true
+  }
+
   removeWatcher(watcher: Watcher): void {
     this.extras?.watchers?.delete(watcher)
   }
@@ -803,14 +821,17 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   private handleTerminated(terminated: Terminated): void {
     const target = terminated.ref.cell as ActorCell | null
     const watching = this.extras?.watching
-    if (target !== null && terminated.linked !== true) {
+    const remoteKey = target === null && terminated.linked !== true ? formatAddress(terminated.ref.address) : null
+    if (terminated.linked !== true) {
       // Unwatched meanwhile: Akka's guarantee is no Terminated after unwatch.
-      if (!watching || !watching.delete(target)) return
+      if (target !== null && (!watching || !watching.delete(target))) return
+      if (remoteKey !== null && this.extras?.watchingRemote?.delete(remoteKey) !== true) return
     }
     if (this.status !== CellStatus.Running) {
       // Deliver once the actor runs again (after a restart) rather than to a half-built instance.
       if (this.status === CellStatus.Stopping) return
       if (watching && target !== null) watching.add(target)
+      if (remoteKey !== null) this.ext().watchingRemote?.set(remoteKey, terminated.ref)
       this.deferSystem({ type: 'terminated', terminated })
       return
     }
@@ -999,6 +1020,10 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     if (extras.watching !== null) {
       for (const target of extras.watching) target.removeWatcher(this)
       extras.watching = null
+    }
+    if (extras.watchingRemote !== null) {
+      for (const ref of extras.watchingRemote.values()) this.host.unwatchRemote(this, ref)
+      extras.watchingRemote = null
     }
     const terminated: Terminated = { ref: this.ref, reason }
     if (extras.watchers !== null) {

@@ -1,5 +1,5 @@
 import { Actor, type ActorClass, type Directive, type ProtocolOf, type SpawnArgs, type SpawnOptionsBase } from './Actor.ts'
-import type { ActorAddress } from './ActorAddress.ts'
+import { formatAddress, type ActorAddress } from './ActorAddress.ts'
 import { ActorCell, CellStatus, type CellHost } from './ActorCell.ts'
 import { ActorRef, type AskOptions, type RefHost } from './ActorRef.ts'
 import type { Clock, TimerHandle } from './Clock.ts'
@@ -15,13 +15,18 @@ import {
   InvalidArgumentError,
   InvalidNameError,
   NameTakenError,
+  NodeDownError,
+  ShardDownError,
   SystemTerminatedError,
+  decodeError,
+  encodeError,
+  type EncodedError,
   UnknownActorError,
 } from './errors.ts'
 import { EventStream, topic, type EventListener, type Subscription, type Topic } from './EventStream.ts'
 import { ExitReasons, type ExitReason, type Terminated } from './ExitReason.ts'
 import { SequentialIds, type IdSource } from './IdSource.ts'
-import type { MailboxOptions } from './Mailbox.ts'
+import { Mailbox, type MailboxOptions } from './Mailbox.ts'
 import type { Random } from './Random.ts'
 import { RealScheduler } from './RealScheduler.ts'
 import { Registry } from './Registry.ts'
@@ -111,6 +116,8 @@ class PendingAsk {
   resolve: ((value: unknown) => void) | null
   reject: ((error: Error) => void) | null
   timer: TimerHandle | null = null
+  /** Set for asks routed to another system, so a node or shard going down can fail them fast. */
+  remoteTarget: ActorAddress | null = null
   constructor(resolve: (value: unknown) => void, reject: (error: Error) => void) {
     this.resolve = resolve
     this.reject = reject
@@ -299,6 +306,15 @@ export class ActorSystem {
     this.host.deliverInbound(envelope)
   }
 
+  /**
+   * Tells the system that a node (or, with `shard`, one shard of it) is gone: watchers of actors
+   * there get Terminated (`node-down` / `shard-down`), asks in flight fail fast with
+   * ERR_NODE_DOWN / ERR_SHARD_DOWN. Called by transports and failure detectors.
+   */
+  remoteDown(node: string, shard: number | null = null): void {
+    this.host.remoteDown(node, shard)
+  }
+
   /** Stops every actor, children first, then resolves. Idempotent. */
   terminate(): Promise<void> {
     if (this.terminating === null) {
@@ -345,6 +361,7 @@ class SystemHost implements CellHost, RefHost {
     this.clock = system.clock
     this.systemName = system.name
     this.hooks = options.mailboxHooks ?? null
+    if (options.mailbox !== undefined) new Mailbox(options.mailbox)
     this.defaultMailbox = options.mailbox
     this.serializeMessages = options.serializeMessages === true
   }
@@ -401,6 +418,8 @@ class SystemHost implements CellHost, RefHost {
       if (!NAME_PATTERN.test(name)) throw new InvalidNameError(`invalid actor name '${name}': use letters, digits and _-.~:@+=`)
       if (parent.hasChildNamed(name)) throw new NameTakenError(`${parent.path} already has a child named '${name}'`, { data: { name } })
     }
+    // Validate the mailbox now: it is built lazily, on the first message, where a throw would land in the dispatcher.
+    if (options.mailbox !== undefined) new Mailbox(options.mailbox)
     if (options.registerAs !== undefined && this.system.registry.lookup(options.registerAs) !== undefined) {
       throw new NameTakenError(`name '${options.registerAs}' is already registered`, { data: { name: options.registerAs } })
     }
@@ -456,6 +475,7 @@ class SystemHost implements CellHost, RefHost {
     try {
       if (cell !== null) cell.postUser(envelope)
       else {
+        pending.remoteTarget = target.address
         this.remoteAsks.set(envelope.id, pending)
         this.routeOut(envelope)
       }
@@ -493,6 +513,10 @@ class SystemHost implements CellHost, RefHost {
   }
 
   deliverInbound(envelope: Envelope): void {
+    if (envelope.kind === EnvelopeKind.System) {
+      this.handleRemoteSystem(envelope)
+      return
+    }
     if (envelope.kind === EnvelopeKind.ReplyOk || envelope.kind === EnvelopeKind.ReplyError) {
       const pending = this.remoteAsks.get(envelope.correlationId)
       if (pending === undefined || pending.settled) {
@@ -518,6 +542,121 @@ class SystemHost implements CellHost, RefHost {
       // Rejected by a full mailbox: the remote sender cannot catch a throw, so it gets the error as a reply.
       this.deadLetter(envelope, 'overflow')
       if (envelope.kind === EnvelopeKind.Ask) this.replyError(envelope, error as Error)
+    }
+  }
+
+  // ------------------------------------------------------------------ remote death watch
+
+  /** Local watchers of remote actors, by the remote actor's formatted address. */
+  private readonly remoteWatched = new Map<string, { ref: ActorRef<any>; watchers: Set<ActorCell> }>()
+  /** Watches other systems hold on local actors: system key -> local cell -> the callback registered on it. */
+  private readonly watchedFor = new Map<string, { node: string; shard: number; cells: Map<ActorCell, (t: Terminated) => void> }>()
+
+  watchRemote(watcher: ActorCell, target: ActorRef<any>): void {
+    if (this.router === null) {
+      // No transport: nothing can be watched beyond this system, so it is as good as gone.
+      watcher.postSystem({ type: 'terminated', terminated: { ref: target, reason: ExitReasons.notFound } })
+      return
+    }
+    const key = formatAddress(target.address)
+    let entry = this.remoteWatched.get(key)
+    if (entry === undefined) {
+      entry = { ref: target, watchers: new Set() }
+      this.remoteWatched.set(key, entry)
+      // One watch per remote actor and system: the remote side notifies this system, which fans out.
+      this.sendSystem(target, watcher.ref, 'watch', [])
+    }
+    entry.watchers.add(watcher)
+  }
+
+  unwatchRemote(watcher: ActorCell, target: ActorRef<any>): void {
+    const key = formatAddress(target.address)
+    const entry = this.remoteWatched.get(key)
+    if (entry === undefined) return
+    entry.watchers.delete(watcher)
+    if (entry.watchers.size > 0) return
+    this.remoteWatched.delete(key)
+    if (this.router !== null) this.sendSystem(target, watcher.ref, 'unwatch', [])
+  }
+
+  private handleRemoteSystem(envelope: Envelope): void {
+    const from = envelope.sender
+    if (from === null) return
+    switch (envelope.method) {
+      case 'watch': {
+        const local = this.refForAddress(envelope.target.address)
+        const cell = local.cell as ActorCell | null
+        if (cell === null || cell.status === CellStatus.Stopped) {
+          this.sendSystem(from, envelope.target, 'terminated', encodeExitReason(ExitReasons.notFound))
+          return
+        }
+        const systemKey = systemKeyOf(from.address)
+        let watched = this.watchedFor.get(systemKey)
+        if (watched === undefined) {
+          watched = { node: from.address.node, shard: from.address.shard, cells: new Map() }
+          this.watchedFor.set(systemKey, watched)
+        }
+        const cells = watched.cells
+        if (cells.has(cell)) return
+        const notify = (terminated: Terminated): void => {
+          cells.delete(cell)
+          this.sendSystem(from, terminated.ref, 'terminated', encodeExitReason(terminated.reason))
+        }
+        cells.set(cell, notify)
+        cell.addWatcher(notify)
+        return
+      }
+      case 'unwatch': {
+        const cell = envelope.target.cell as ActorCell | null
+        const cells = this.watchedFor.get(systemKeyOf(from.address))?.cells
+        const notify = cell === null ? undefined : cells?.get(cell)
+        if (cell === null || cells === undefined || notify === undefined) return
+        cells.delete(cell)
+        cell.removeWatcher(notify)
+        return
+      }
+      case 'terminated':
+        this.remoteTerminated(from, decodeExitReason(envelope.args))
+        return
+    }
+  }
+
+  private remoteTerminated(ref: ActorRef<any>, reason: ExitReason): void {
+    const key = formatAddress(ref.address)
+    const entry = this.remoteWatched.get(key)
+    if (entry === undefined) return
+    this.remoteWatched.delete(key)
+    for (const watcher of entry.watchers) watcher.postSystem({ type: 'terminated', terminated: { ref: entry.ref, reason } })
+  }
+
+  /**
+   * A node (or one of its shards) is gone: watchers of its actors get Terminated with the reason,
+   * asks in flight to it fail fast, and the watches it held here are dropped.
+   */
+  remoteDown(node: string, shard: number | null): void {
+    const reason = shard === null ? ExitReasons.nodeDown(node) : ExitReasons.shardDown(node, shard)
+    const matches = (address: ActorAddress): boolean => address.node === node && (shard === null || address.shard === shard)
+    for (const entry of [...this.remoteWatched.values()]) if (matches(entry.ref.address)) this.remoteTerminated(entry.ref, reason)
+    for (const [id, pending] of [...this.remoteAsks]) {
+      if (pending.remoteTarget === null || !matches(pending.remoteTarget)) continue
+      this.remoteAsks.delete(id)
+      const where = formatAddress(pending.remoteTarget)
+      this.settle(pending, null, shard === null ? new NodeDownError(`node ${node} is down (ask to ${where})`, { data: { node } }) : new ShardDownError(`shard ${shard} of ${node} is down (ask to ${where})`, { data: { node, shard } }))
+    }
+    for (const [systemKey, watched] of [...this.watchedFor]) {
+      if (watched.node !== node || (shard !== null && watched.shard !== shard)) continue
+      for (const [cell, notify] of watched.cells) cell.removeWatcher(notify)
+      this.watchedFor.delete(systemKey)
+    }
+  }
+
+  private sendSystem(target: ActorRef<any>, sender: ActorRef<any>, method: 'watch' | 'unwatch' | 'terminated', args: unknown[]): void {
+    if (this.router === null) return
+    const envelope = new Envelope(EnvelopeKind.System, target, sender, this.system.ids.nextMessageId(), 0, null, method, args)
+    try {
+      this.router.route(envelope)
+    } catch {
+      // The route is down; the failure detector turns that into node-down for whoever waits.
     }
   }
 
@@ -633,5 +772,43 @@ class SystemHost implements CellHost, RefHost {
     this.system.publish(SystemFailureTopic, { error, path: cell.path })
     this.system.beginTerminate()
     cell.postSystem({ type: 'stop', reason: ExitReasons.failure(error) })
+  }
+}
+
+function systemKeyOf(address: ActorAddress): string {
+  return `${address.system}@${address.node}:${address.shard}`
+}
+
+/** An exit reason as it crosses a boundary: `[kind, error?, node?, shard?]`. */
+export function encodeExitReason(reason: ExitReason): unknown[] {
+  switch (reason.kind) {
+    case 'failure':
+      return [reason.kind, encodeError(reason.error)]
+    case 'node-down':
+      return [reason.kind, null, reason.node]
+    case 'shard-down':
+      return [reason.kind, null, reason.node, reason.shard]
+    default:
+      return [reason.kind]
+  }
+}
+
+export function decodeExitReason(args: readonly unknown[]): ExitReason {
+  const [kind, error, node, shard] = args
+  switch (kind) {
+    case 'normal':
+      return ExitReasons.normal
+    case 'shutdown':
+      return ExitReasons.shutdown
+    case 'killed':
+      return ExitReasons.killed
+    case 'failure':
+      return ExitReasons.failure(decodeError(error as EncodedError))
+    case 'node-down':
+      return ExitReasons.nodeDown(String(node))
+    case 'shard-down':
+      return ExitReasons.shardDown(String(node), Number(shard))
+    default:
+      return ExitReasons.notFound
   }
 }

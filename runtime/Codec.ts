@@ -125,7 +125,8 @@ export class Codec {
   private fromTupleEnvelope(value: unknown): Envelope {
     if (!Array.isArray(value) || value.length !== 8) throw new MalformedFrameError('frame is not an envelope tuple')
     const [kind, target, sender, id, correlationId, headers, method, args] = value as unknown[]
-    if (typeof kind !== 'number' || kind < EnvelopeKind.Tell || kind > EnvelopeKind.Timer || kind === EnvelopeKind.Timer) {
+    // Timer envelopes are process-local and never cross a boundary.
+    if (typeof kind !== 'number' || kind < EnvelopeKind.Tell || kind > EnvelopeKind.System || kind === EnvelopeKind.Timer) {
       throw new MalformedFrameError(`unknown envelope kind ${String(kind)}`)
     }
     if (typeof id !== 'number' || typeof correlationId !== 'number' || typeof method !== 'string' || !Array.isArray(args)) {

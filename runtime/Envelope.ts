@@ -14,6 +14,11 @@ export const EnvelopeKind = {
   ReplyError: 4,
   /** A timer firing; `local` holds the timer entry so a cancelled timer's message is dropped. */
   Timer: 5,
+  /**
+   * Runtime control between systems (shards, nodes): `method` is `watch`, `unwatch` or
+   * `terminated`; never delivered to a handler.
+   */
+  System: 6,
 } as const
 export type EnvelopeKind = (typeof EnvelopeKind)[keyof typeof EnvelopeKind]
 

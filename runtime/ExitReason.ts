@@ -15,6 +15,10 @@ export type ExitReason =
   | { readonly kind: 'failure'; readonly error: Error }
   /** Nothing lives at that address (never did, or already gone before it was watched). */
   | { readonly kind: 'not-found' }
+  /** Its node stopped answering (failure detector) or left the cluster. */
+  | { readonly kind: 'node-down'; readonly node: string }
+  /** The worker thread (shard) it lived in crashed. */
+  | { readonly kind: 'shard-down'; readonly node: string; readonly shard: number }
 
 export const ExitReasons = {
   normal: { kind: 'normal' } as ExitReason,
@@ -23,6 +27,12 @@ export const ExitReasons = {
   notFound: { kind: 'not-found' } as ExitReason,
   failure(error: Error): ExitReason {
     return { kind: 'failure', error }
+  },
+  nodeDown(node: string): ExitReason {
+    return { kind: 'node-down', node }
+  },
+  shardDown(node: string, shard: number): ExitReason {
+    return { kind: 'shard-down', node, shard }
   },
 } as const
 

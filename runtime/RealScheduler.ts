@@ -44,7 +44,15 @@ export class RealScheduler implements Scheduler {
     let turns = 0
     while (queue.length > 0) {
       const task = queue.shift() as Runnable
-      if (task.run(this.throughput)) queue.push(task)
+      let more: boolean
+      try {
+        more = task.run(this.throughput)
+      } catch (error) {
+        // Tasks must not throw; if one does, keep the dispatcher alive for everyone else.
+        setImmediate(this.drainBound)
+        throw error
+      }
+      if (more) queue.push(task)
       turns++
       // Reading the clock every 64 turns keeps its cost off the hot path.
       if ((turns & 63) === 0 && (turns >= this.maxTurnsPerSlice || performance.now() - started >= this.sliceMs)) {

@@ -60,6 +60,8 @@ export const ErrorCodes = {
   LinkedExit: 'ERR_LINKED_EXIT',
   /** Raised by the supervision layer; the user guardian escalates it to a system failure. */
   SupervisorGaveUp: 'ERR_SUPERVISOR_GAVE_UP',
+  NodeDown: 'ERR_NODE_DOWN',
+  ShardDown: 'ERR_SHARD_DOWN',
 } as const
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
 
@@ -118,6 +120,13 @@ export type ActorKilledError = InstanceType<typeof ActorKilledError>
 /** A linked actor exited abnormally and this actor does not trap exits; `cause` is the linked actor's failure. */
 export const LinkedExitError = defineError(ErrorCodes.LinkedExit, 'LinkedExitError')
 export type LinkedExitError = InstanceType<typeof LinkedExitError>
+
+/** The target's node is down: pending asks to it fail fast with this instead of timing out. */
+export const NodeDownError = defineError(ErrorCodes.NodeDown, 'NodeDownError')
+export type NodeDownError = InstanceType<typeof NodeDownError>
+/** The target's shard (worker thread) crashed: pending asks to it fail fast with this. */
+export const ShardDownError = defineError(ErrorCodes.ShardDown, 'ShardDownError')
+export type ShardDownError = InstanceType<typeof ShardDownError>
 
 /** Turns anything thrown into an Error; non-errors are wrapped so every failure carries a code. */
 export function toError(thrown: unknown): Error {

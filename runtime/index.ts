@@ -51,6 +51,8 @@ export {
   MalformedFrameError,
   MessageTooLargeError,
   NameTakenError,
+  NodeDownError,
+  ShardDownError,
   NotInActorError,
   NotSerializableError,
   registerErrorCode,
