@@ -293,6 +293,11 @@ export class ActorSystem {
     return this.guardian.status === CellStatus.Stopped
   }
 
+  /** Counts and publishes a message that cannot be delivered (transports use it for what they cannot send). */
+  deadLetter(envelope: Envelope, reason: DeadLetterReason, error?: Error): void {
+    this.host.deadLetter(envelope, reason, error)
+  }
+
   /** Lets a transport (shards, NATS) carry messages to non-local addresses. */
   setRemoteRouter(router: RemoteRouter | null): void {
     this.host.router = router
@@ -353,6 +358,14 @@ class SystemHost implements CellHost, RefHost {
   deadLetterCount = 0
   liveCells = 0
   private nameCounter = 0
+  /** Return address of asks made from plain code to other systems (replies match by correlation id). */
+  private tempRefCache: ActorRef<any> | null = null
+  private get tempRef(): ActorRef<any> {
+    if (this.tempRefCache === null) {
+      this.tempRefCache = new ActorRef<any>(this, null, { system: this.systemName, node: this.system.node, shard: this.system.shard, path: '/temp', uid: 0 })
+    }
+    return this.tempRefCache
+  }
   /** Asks whose reply may arrive from another shard or node, by request id. */
   private readonly remoteAsks = new Map<number, PendingAsk>()
 
@@ -475,6 +488,8 @@ class SystemHost implements CellHost, RefHost {
     try {
       if (cell !== null) cell.postUser(envelope)
       else {
+        // A reply needs somewhere to come back to: plain code asks from the system's temp address.
+        if (envelope.sender === null) envelope.sender = this.tempRef
         pending.remoteTarget = target.address
         this.remoteAsks.set(envelope.id, pending)
         this.routeOut(envelope)

@@ -15,6 +15,8 @@ export type DeadLetterReason =
   | 'failed'
   /** The target has no handler of that name. */
   | 'unknown-method'
+  /** A transport could not carry it (peer down, buffer full, not encodable). */
+  | 'undeliverable'
 
 export interface DeadLetter {
   readonly envelope: Envelope

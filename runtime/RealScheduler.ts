@@ -38,6 +38,10 @@ export class RealScheduler implements Scheduler {
     }
   }
 
+  defer(callback: () => void): void {
+    queueMicrotask(callback)
+  }
+
   private drain(): void {
     const started = performance.now()
     const queue = this.runQueue

@@ -16,4 +16,9 @@ export interface Scheduler {
   schedule(task: Runnable): void
   /** Messages a task may process per turn before others get theirs (Akka's "throughput"). */
   readonly throughput: number
+  /**
+   * Runs `callback` once the current turn is over (before I/O). Transports use it to flush what a
+   * turn produced as one batch.
+   */
+  defer(callback: () => void): void
 }

@@ -1,0 +1,29 @@
+/** Which actor system a frame goes to: a shard of a node of a named system. */
+export interface SystemAddress {
+  readonly system: string
+  readonly node: string
+  readonly shard: number
+}
+
+export function systemKey(address: SystemAddress): string {
+  return `${address.system}@${address.node}:${address.shard}`
+}
+
+/**
+ * Moves opaque frames between actor systems. The NATS transport (between nodes), the shard rings
+ * (between worker threads) and the simulated network (in tests) implement it, so Remoting and
+ * everything above run unchanged on each.
+ */
+export interface FrameTransport {
+  readonly local: SystemAddress
+  /**
+   * Queues a frame for `to`. Never blocks. Throws a typed error (ERR_TRANSPORT_FULL,
+   * ERR_TRANSPORT_CLOSED) when it cannot take the frame; it never drops one silently.
+   */
+  send(to: SystemAddress, frame: Uint8Array): void
+  /** Registers the receiver of every inbound frame. */
+  onFrame(handler: (frame: Uint8Array) => void): void
+  /** Registers who hears that a peer (a node, or one shard when `shard` is set) is gone. */
+  onPeerDown(handler: (node: string, shard: number | null) => void): void
+  close(): Promise<void>
+}

@@ -1,0 +1,164 @@
+import {
+  Envelope,
+  EnvelopeKind,
+  MessageTooLargeError,
+  NotSerializableError,
+  toError,
+  type ActorSystem,
+  type RemoteRouter,
+} from '../runtime/index.ts'
+import type { FrameTransport, SystemAddress } from './FrameTransport.ts'
+import { TransportFullError } from './errors.ts'
+
+export interface RemotingOptions {
+  /** Most envelopes waiting for one peer before sends to it fail with ERR_TRANSPORT_FULL. Default 100 000. */
+  readonly maxBufferedPerPeer?: number
+  /** Most envelopes in one frame. Default 1024. */
+  readonly maxBatch?: number
+}
+
+/** Counters for metrics. */
+export interface RemotingStats {
+  framesOut: number
+  framesIn: number
+  envelopesOut: number
+  envelopesIn: number
+  bytesOut: number
+  bytesIn: number
+  malformedFrames: number
+  undeliverable: number
+}
+
+class Outbox {
+  readonly address: SystemAddress
+  envelopes: Envelope[] = []
+  constructor(address: SystemAddress) {
+    this.address = address
+  }
+}
+
+/**
+ * Carries envelopes between actor systems over any FrameTransport: the system's RemoteRouter.
+ * Envelopes for the same peer produced in one turn travel as one frame (one encode, one send);
+ * that batching is where cross-boundary throughput comes from. What cannot be sent is never lost
+ * silently: it becomes a dead letter (`undeliverable`) and an ask gets the error as its reply.
+ */
+export class Remoting implements RemoteRouter {
+  readonly stats: RemotingStats = {
+    framesOut: 0,
+    framesIn: 0,
+    envelopesOut: 0,
+    envelopesIn: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    malformedFrames: 0,
+    undeliverable: 0,
+  }
+  private readonly system: ActorSystem
+  private readonly transport: FrameTransport
+  private readonly maxBuffered: number
+  private readonly maxBatch: number
+  /** node -> shard -> outbox; nested maps so routing builds no key string per message. */
+  private readonly outboxes = new Map<string, Outbox[]>()
+  private readonly pending: Outbox[] = []
+  private flushScheduled = false
+  private readonly flushBound = (): void => this.flush()
+
+  constructor(system: ActorSystem, transport: FrameTransport, options: RemotingOptions = {}) {
+    this.system = system
+    this.transport = transport
+    this.maxBuffered = options.maxBufferedPerPeer ?? 100_000
+    this.maxBatch = options.maxBatch ?? 1024
+    transport.onFrame((frame) => this.receive(frame))
+    transport.onPeerDown((node, shard) => system.remoteDown(node, shard))
+    system.setRemoteRouter(this)
+  }
+
+  route(envelope: Envelope): void {
+    const address = envelope.target.address
+    let byShard = this.outboxes.get(address.node)
+    if (byShard === undefined) {
+      byShard = []
+      this.outboxes.set(address.node, byShard)
+    }
+    let outbox = byShard[address.shard]
+    if (outbox === undefined) {
+      outbox = new Outbox({ system: address.system, node: address.node, shard: address.shard })
+      byShard[address.shard] = outbox
+    }
+    if (outbox.envelopes.length >= this.maxBuffered) {
+      throw new TransportFullError(`${this.maxBuffered} messages already wait for ${address.node}:${address.shard}`, {
+        data: { node: address.node, shard: address.shard, limit: this.maxBuffered },
+      })
+    }
+    if (outbox.envelopes.length === 0) this.pending.push(outbox)
+    outbox.envelopes.push(envelope)
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      this.system.scheduler.defer(this.flushBound)
+    }
+  }
+
+  /** Sends everything buffered, one frame per peer (split at maxBatch). */
+  flush(): void {
+    this.flushScheduled = false
+    const pending = this.pending.splice(0)
+    for (const outbox of pending) {
+      const envelopes = outbox.envelopes
+      outbox.envelopes = []
+      for (let i = 0; i < envelopes.length; i += this.maxBatch) this.sendBatch(outbox.address, envelopes.slice(i, i + this.maxBatch))
+    }
+  }
+
+  /** Decodes a frame from a peer and delivers its envelopes. A malformed frame is counted and dropped whole. */
+  receive(frame: Uint8Array): void {
+    let envelopes: Envelope[]
+    try {
+      envelopes = this.system.codec.decodeBatch(frame)
+    } catch {
+      this.stats.malformedFrames++
+      return
+    }
+    this.stats.framesIn++
+    this.stats.bytesIn += frame.byteLength
+    this.stats.envelopesIn += envelopes.length
+    for (const envelope of envelopes) this.system.deliverInbound(envelope)
+  }
+
+  private sendBatch(to: SystemAddress, envelopes: Envelope[]): void {
+    let frame: Uint8Array
+    try {
+      frame = this.system.codec.encodeBatch(envelopes)
+    } catch (error) {
+      const splittable = envelopes.length > 1 && (error instanceof MessageTooLargeError || error instanceof NotSerializableError)
+      if (splittable) {
+        // Find the envelope at fault without failing its neighbours.
+        const half = envelopes.length >> 1
+        this.sendBatch(to, envelopes.slice(0, half))
+        this.sendBatch(to, envelopes.slice(half))
+      } else {
+        for (const envelope of envelopes) this.undeliverable(envelope, toError(error))
+      }
+      return
+    }
+    try {
+      this.transport.send(to, frame)
+    } catch (error) {
+      for (const envelope of envelopes) this.undeliverable(envelope, toError(error))
+      return
+    }
+    this.stats.framesOut++
+    this.stats.bytesOut += frame.byteLength
+    this.stats.envelopesOut += envelopes.length
+  }
+
+  private undeliverable(envelope: Envelope, error: Error): void {
+    this.stats.undeliverable++
+    this.system.deadLetter(envelope, 'undeliverable', error)
+    if (envelope.kind === EnvelopeKind.Ask) {
+      // Settle the local ask now, as its reply would: the asker learns why instead of timing out.
+      const reply = new Envelope(EnvelopeKind.ReplyError, envelope.sender ?? envelope.target, envelope.target, 0, envelope.id, null, envelope.method, [error])
+      this.system.deliverInbound(reply)
+    }
+  }
+}
