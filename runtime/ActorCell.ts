@@ -103,6 +103,8 @@ function settleWaiters(waiters: Waiter[] | null, error: Error | null): void {
 }
 
 const RECEIVE_TIMEOUT_KEY = '$receive-timeout'
+/** Asks whose handler stashed them: their reply waits until they are handled for real. */
+const stashedAsks = new WeakSet<Envelope>()
 const DEFAULT_STASH_CAPACITY = 1000
 const EMPTY_OPTIONS: SpawnOptionsBase & { args?: unknown[] } = {}
 
@@ -294,6 +296,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     const capacity = this.options.stashCapacity ?? DEFAULT_STASH_CAPACITY
     if (extras.stash.length >= capacity) throw new StashFullError(`stash of ${this.path} is full (${capacity})`, { data: { capacity } })
     extras.stash.push(envelope)
+    if (envelope.kind === EnvelopeKind.Ask) stashedAsks.add(envelope)
   }
 
   unstashAll(): void {
@@ -645,6 +648,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       return
     }
     this.current = envelope
+    if (kind === EnvelopeKind.Ask) stashedAsks.delete(envelope)
     let result: unknown
     try {
       result = (handler as (...args: unknown[]) => unknown).apply(actor, envelope.args)
@@ -658,7 +662,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       return
     }
     this.current = null
-    if (kind === EnvelopeKind.Ask) this.host.replyOk(envelope, result)
+    if (kind === EnvelopeKind.Ask && !stashedAsks.has(envelope)) this.host.replyOk(envelope, result)
   }
 
   private awaitHandler(result: PromiseLike<unknown>, envelope: Envelope): void {
@@ -667,7 +671,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       this.current = null
       result.then(
         (value) => {
-          if (envelope.kind === EnvelopeKind.Ask) this.host.replyOk(envelope, value)
+          if (envelope.kind === EnvelopeKind.Ask && !stashedAsks.has(envelope)) this.host.replyOk(envelope, value)
         },
         (thrown) => {
           if (incarnation === this.incarnation) this.fail0(toError(thrown), envelope)
@@ -682,7 +686,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
         if (incarnation !== this.incarnation) return
         this.flags &= ~AWAITING
         this.current = null
-        if (envelope.kind === EnvelopeKind.Ask) this.host.replyOk(envelope, value)
+        if (envelope.kind === EnvelopeKind.Ask && !stashedAsks.has(envelope)) this.host.replyOk(envelope, value)
         this.wake()
       },
       (thrown) => {

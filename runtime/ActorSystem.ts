@@ -286,7 +286,8 @@ export class ActorSystem {
 
   /** Number of live actors (the guardian excluded). */
   get actorCount(): number {
-    return this.host.liveCells - 1
+    const guardianAlive = this.guardian.status !== CellStatus.Stopped ? 1 : 0
+    return this.host.liveCells - guardianAlive
   }
 
   get isTerminated(): boolean {

@@ -13,8 +13,8 @@ export type MethodName<P> = {
 /** Argument tuple of method `K`. */
 export type MethodArgs<P, K extends keyof P> = P[K] extends (...args: infer A) => unknown ? A : never
 
-/** What `ask` resolves to for method `K`. */
-export type MethodReply<P, K extends keyof P> = P[K] extends (...args: any[]) => infer R ? Awaited<R> : never
+/** What `ask` resolves to for method `K` (`any` for an untyped `ActorRef<any>`). */
+export type MethodReply<P, K extends keyof P> = 0 extends 1 & P ? any : P[K] extends (...args: any[]) => infer R ? Awaited<R> : never
 
 /** The message as it travels and as non-TypeScript clients write it. */
 export interface Message {
