@@ -22,6 +22,7 @@ import { Mailbox, PostResult } from './Mailbox.ts'
 import type { Runnable } from './Scheduler.ts'
 import { Timers, type TimerEntry, type TimerOwner } from './Timers.ts'
 import type { ActorSystem, MailboxHooks } from './ActorSystem.ts'
+import type { Instrumentation } from './Instrumentation.ts'
 import type { Clock, TimerHandle } from './Clock.ts'
 import type { DeadLetterReason } from './DeadLetters.ts'
 import type { MailboxOptions } from './Mailbox.ts'
@@ -134,6 +135,7 @@ export interface CellHost {
   topLevelFailure(cell: ActorCell, error: Error): void
   lifecycle(cell: ActorCell, event: 'started' | 'restarted' | 'stopped' | 'failed', detail?: Error | ExitReason): void
   readonly hooks: MailboxHooks | null
+  readonly instrumentation: Instrumentation | null
   readonly defaultMailbox: MailboxOptions | undefined
   unregisterNames(ref: ActorRef<any>, names: readonly string[]): void
 }
@@ -651,7 +653,11 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     if (kind === EnvelopeKind.Ask) stashedAsks.delete(envelope)
     let result: unknown
     try {
-      result = (handler as (...args: unknown[]) => unknown).apply(actor, envelope.args)
+      const around = this.host.instrumentation?.aroundHandle
+      result =
+        around === undefined
+          ? (handler as (...args: unknown[]) => unknown).apply(actor, envelope.args)
+          : around(envelope, this, () => (handler as (...args: unknown[]) => unknown).apply(actor, envelope.args))
     } catch (thrown) {
       this.current = null
       this.fail0(toError(thrown), envelope)

@@ -26,6 +26,7 @@ import {
 import { EventStream, topic, type EventListener, type Subscription, type Topic } from './EventStream.ts'
 import { ExitReasons, type ExitReason, type Terminated } from './ExitReason.ts'
 import { SequentialIds, type IdSource } from './IdSource.ts'
+import type { Instrumentation } from './Instrumentation.ts'
 import { Mailbox, type MailboxOptions } from './Mailbox.ts'
 import type { Random } from './Random.ts'
 import { RealScheduler } from './RealScheduler.ts'
@@ -99,6 +100,8 @@ export interface ActorSystemOptions {
   /** Largest encoded envelope the codec accepts. Default 1 MiB. */
   readonly maxMessageBytes?: number
   readonly mailboxHooks?: MailboxHooks
+  /** Tracing/metrics hooks on send and handle (see Instrumentation; combine several with combineInstrumentation). */
+  readonly instrumentation?: Instrumentation
   /**
    * What the user guardian does when a top-level actor fails. Default `restart` (and `stop` for
    * start failures). `escalate` terminates the system (see SystemFailureTopic).
@@ -352,6 +355,7 @@ class SystemHost implements CellHost, RefHost {
   readonly clock: Clock
   readonly systemName: string
   readonly hooks: MailboxHooks | null
+  readonly instrumentation: Instrumentation | null
   readonly defaultMailbox: MailboxOptions | undefined
   readonly serializeMessages: boolean
   currentCell: ActorCell | null = null
@@ -375,6 +379,7 @@ class SystemHost implements CellHost, RefHost {
     this.clock = system.clock
     this.systemName = system.name
     this.hooks = options.mailboxHooks ?? null
+    this.instrumentation = options.instrumentation ?? null
     if (options.mailbox !== undefined) new Mailbox(options.mailbox)
     this.defaultMailbox = options.mailbox
     this.serializeMessages = options.serializeMessages === true
@@ -458,6 +463,7 @@ class SystemHost implements CellHost, RefHost {
     const payload = this.serializeMessages ? this.system.codec.roundTripArgs(args) : args
     const sender = this.currentCell === null ? null : this.currentCell.ref
     const envelope = new Envelope(EnvelopeKind.Tell, target, sender, this.system.ids.nextMessageId(), 0, headers, method, payload)
+    if (this.instrumentation !== null && this.instrumentation.onSend !== undefined) this.instrumentation.onSend(envelope)
     const cell = target.cell as ActorCell | null
     if (cell !== null) cell.postUser(envelope)
     else this.routeOut(envelope)
@@ -474,6 +480,7 @@ class SystemHost implements CellHost, RefHost {
     }
     const sender = this.currentCell === null ? null : this.currentCell.ref
     const envelope = new Envelope(EnvelopeKind.Ask, target, sender, this.system.ids.nextMessageId(), 0, options?.headers ?? null, method, payload)
+    if (this.instrumentation !== null && this.instrumentation.onSend !== undefined) this.instrumentation.onSend(envelope)
     let pending!: PendingAsk
     const promise = new Promise<unknown>((resolve, reject) => {
       pending = new PendingAsk(resolve, reject)
@@ -511,6 +518,7 @@ class SystemHost implements CellHost, RefHost {
     }
     const sender = this.currentCell === null ? null : this.currentCell.ref
     const envelope = new Envelope(EnvelopeKind.Tell, target, sender, this.system.ids.nextMessageId(), 0, null, method, payload)
+    if (this.instrumentation !== null && this.instrumentation.onSend !== undefined) this.instrumentation.onSend(envelope)
     const cell = target.cell as ActorCell | null
     if (cell !== null) return cell.offerUser(envelope)
     try {
