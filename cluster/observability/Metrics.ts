@@ -1,0 +1,173 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import {
+  DeadLetterTopic,
+  LifecycleTopic,
+  type ActorInfo,
+  type ActorSystem,
+  type Clock,
+  type Envelope,
+  type Instrumentation,
+  type MailboxHooks,
+  type Subscription,
+} from '../../runtime/index.ts'
+import { SupervisorEventTopic } from '../../supervision/index.ts'
+import type { RemotingStats } from '../../transport/index.ts'
+
+export interface MetricsOptions {
+  /** The caller's registry; Troupe never touches prom-client's global one. */
+  readonly registry: Registry
+  /** Buckets of the processing-time histogram, in seconds. */
+  readonly processingBuckets?: readonly number[]
+}
+
+const DEFAULT_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]
+
+/**
+ * Prometheus metrics for actor systems, on a registry the caller supplies. Names are `troupe_*`
+ * in base units; labels are actor *types*, never actor ids or paths (cardinality stays bounded).
+ * Install `instrumentation` and `mailboxHooks` in ActorSystem options, then `observe(system)`.
+ */
+export class TroupeMetrics {
+  readonly registry: Registry
+  private readonly processed: Counter<'actor_type' | 'outcome'>
+  private readonly processing: Histogram<'actor_type'>
+  private readonly mailbox: Gauge<'actor_type'>
+  private readonly deadLetters: Counter<'reason'>
+  private readonly lifecycle: Counter<'actor_type' | 'event'>
+  private readonly supervision: Counter<'event'>
+  private readonly remoteFrames: Gauge<'direction'>
+  private readonly remoteBytes: Gauge<'direction'>
+  private readonly remoteEnvelopes: Gauge<'direction'>
+  private readonly remotingSources: RemotingStats[] = []
+  private readonly subscriptions: Subscription[] = []
+  private clock: Clock | null = null
+
+  constructor(options: MetricsOptions) {
+    const registers = [options.registry]
+    this.registry = options.registry
+    this.processed = new Counter({
+      name: 'troupe_messages_processed_total',
+      help: 'Messages handled, by actor type and outcome (ok | error).',
+      labelNames: ['actor_type', 'outcome'],
+      registers,
+    })
+    this.processing = new Histogram({
+      name: 'troupe_message_processing_seconds',
+      help: 'Time from handler start to completion (async handlers until they settle).',
+      labelNames: ['actor_type'],
+      buckets: [...(options.processingBuckets ?? DEFAULT_BUCKETS)],
+      registers,
+    })
+    this.mailbox = new Gauge({
+      name: 'troupe_mailbox_messages',
+      help: 'User messages waiting in mailboxes, summed by actor type.',
+      labelNames: ['actor_type'],
+      registers,
+    })
+    this.deadLetters = new Counter({
+      name: 'troupe_dead_letters_total',
+      help: 'Messages that could not be delivered or handled, by reason.',
+      labelNames: ['reason'],
+      registers,
+    })
+    this.lifecycle = new Counter({
+      name: 'troupe_actor_lifecycle_total',
+      help: 'Actor lifecycle transitions (started, restarted, stopped, failed), by actor type.',
+      labelNames: ['actor_type', 'event'],
+      registers,
+    })
+    this.supervision = new Counter({
+      name: 'troupe_supervision_decisions_total',
+      help: 'Supervisor decisions (child-restarted, escalated, gave-up, ...).',
+      labelNames: ['event'],
+      registers,
+    })
+    const collectRemote = (gauge: Gauge<'direction'>, outKey: keyof RemotingStats, inKey: keyof RemotingStats) => {
+      return () => {
+        let out = 0
+        let inbound = 0
+        for (const stats of this.remotingSources) {
+          out += stats[outKey]
+          inbound += stats[inKey]
+        }
+        gauge.set({ direction: 'out' }, out)
+        gauge.set({ direction: 'in' }, inbound)
+      }
+    }
+    this.remoteFrames = new Gauge({
+      name: 'troupe_remote_frames',
+      help: 'Frames sent/received by remoting since start (a frame carries a batch of envelopes).',
+      labelNames: ['direction'],
+      registers,
+      collect: () => collectRemote(this.remoteFrames, 'framesOut', 'framesIn')(),
+    })
+    this.remoteBytes = new Gauge({
+      name: 'troupe_remote_bytes',
+      help: 'Bytes sent/received by remoting since start.',
+      labelNames: ['direction'],
+      registers,
+      collect: () => collectRemote(this.remoteBytes, 'bytesOut', 'bytesIn')(),
+    })
+    this.remoteEnvelopes = new Gauge({
+      name: 'troupe_remote_messages',
+      help: 'Envelopes sent/received by remoting since start.',
+      labelNames: ['direction'],
+      registers,
+      collect: () => collectRemote(this.remoteEnvelopes, 'envelopesOut', 'envelopesIn')(),
+    })
+  }
+
+  /** Handler timing and outcome; put it in ActorSystemOptions.instrumentation (combine with tracing). */
+  readonly instrumentation: Instrumentation = {
+    aroundHandle: (_envelope: Envelope, actor: ActorInfo, invoke: () => unknown): unknown => {
+      const clock = this.clock
+      const started = clock === null ? 0 : clock.now()
+      const type = actor.actorType
+      const done = (outcome: 'ok' | 'error'): void => {
+        this.processed.inc({ actor_type: type, outcome })
+        if (clock !== null) this.processing.observe({ actor_type: type }, (clock.now() - started) / 1000)
+      }
+      let result: unknown
+      try {
+        result = invoke()
+      } catch (error) {
+        done('error')
+        throw error
+      }
+      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+        ;(result as PromiseLike<unknown>).then(
+          () => done('ok'),
+          () => done('error'),
+        )
+      } else {
+        done('ok')
+      }
+      return result
+    },
+  }
+
+  /** Mailbox depth by actor type; put it in ActorSystemOptions.mailboxHooks. */
+  readonly mailboxHooks: MailboxHooks = {
+    posted: (actor) => this.mailbox.inc({ actor_type: actor.actorType }),
+    received: (actor) => this.mailbox.dec({ actor_type: actor.actorType }),
+  }
+
+  /** Counts dead letters, lifecycle transitions and supervision decisions of `system`. */
+  observe(system: ActorSystem): void {
+    this.clock = system.clock
+    this.subscriptions.push(
+      system.subscribe(DeadLetterTopic, (letter) => this.deadLetters.inc({ reason: letter.reason })),
+      system.subscribe(LifecycleTopic, (event) => this.lifecycle.inc({ actor_type: event.actorType, event: event.event })),
+      system.subscribe(SupervisorEventTopic, (event) => this.supervision.inc({ event: event.type })),
+    )
+  }
+
+  /** Reports a Remoting's counters (read at scrape time). */
+  observeRemoting(stats: RemotingStats): void {
+    this.remotingSources.push(stats)
+  }
+
+  close(): void {
+    for (const subscription of this.subscriptions.splice(0)) subscription.unsubscribe()
+  }
+}

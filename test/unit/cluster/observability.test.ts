@@ -1,0 +1,100 @@
+import { context, propagation, trace } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { Registry } from 'prom-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Actor, ActorSystem, combineInstrumentation, type ActorRef } from '../../../runtime/index.ts'
+import { createTracing, TroupeMetrics } from '../../../cluster/observability/index.ts'
+import { waitFor, waitForValue } from '../../../testing/index.ts'
+
+interface HopProtocol {
+  hop(rest: ActorRef<HopProtocol>[]): Promise<void>
+  boom(): void
+}
+class Hop extends Actor<HopProtocol> implements HopProtocol {
+  async hop(rest: ActorRef<HopProtocol>[]) {
+    await Promise.resolve()
+    const [next, ...others] = rest
+    next?.tell('hop', others)
+  }
+  boom(): void {
+    throw new Error('boom')
+  }
+}
+
+const exporter = new InMemorySpanExporter()
+const contextManager = new AsyncLocalStorageContextManager()
+
+beforeAll(() => {
+  context.setGlobalContextManager(contextManager.enable())
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator())
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+  trace.setGlobalTracerProvider(provider)
+})
+afterAll(() => {
+  trace.disable()
+  propagation.disable()
+  context.disable()
+})
+
+describe('observability', () => {
+  it('continues one trace across actors: each hop is a process span whose parent is the previous hop', async () => {
+    exporter.reset()
+    const system = ActorSystem.create({ name: 'traced', instrumentation: createTracing() })
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => system.spawn(Hop, { name })) as [ActorRef<HopProtocol>, ActorRef<HopProtocol>, ActorRef<HopProtocol>]
+    const tracer = trace.getTracer('test')
+    await tracer.startActiveSpan('request', async (root) => {
+      a.tell('hop', [b, c])
+      root.end()
+    })
+    await waitFor(() => exporter.getFinishedSpans().length === 4)
+    const spans = exporter.getFinishedSpans()
+    const byName = (name: string) => spans.filter((s) => s.name === name)
+    const process = byName('process Hop.hop')
+    expect(process).toHaveLength(3)
+    const root = byName('request')[0]!
+    expect(new Set(spans.map((s) => s.spanContext().traceId))).toEqual(new Set([root.spanContext().traceId]))
+    // Each hop's parent is the span that sent it: request -> a -> b -> c.
+    const ids = [root, ...process].map((s) => s.spanContext().spanId)
+    expect(process.map((s) => s.parentSpanContext?.spanId)).toEqual(ids.slice(0, 3))
+    expect(process[0]!.links[0]?.context.spanId).toBe(root.spanContext().spanId)
+    expect(process[0]!.attributes['messaging.system']).toBe('troupe')
+    await system.terminate()
+  })
+
+  it('records a failing handler as an error span', async () => {
+    exporter.reset()
+    const system = ActorSystem.create({ name: 'traced2', instrumentation: createTracing() })
+    const a = system.spawn(Hop, { name: 'a' })
+    await expect(a.ask('boom')).rejects.toThrow('boom')
+    const span = exporter.getFinishedSpans().find((s) => s.name === 'process Hop.boom')
+    expect(span?.status.code).toBe(2)
+    await system.terminate()
+  })
+
+  it('exports troupe_* metrics on the caller registry, labelled by actor type', async () => {
+    const registry = new Registry()
+    const metrics = new TroupeMetrics({ registry })
+    const system = ActorSystem.create({
+      name: 'metered',
+      instrumentation: combineInstrumentation([metrics.instrumentation]),
+      mailboxHooks: metrics.mailboxHooks,
+    })
+    metrics.observe(system)
+    const a = system.spawn(Hop, { name: 'a' })
+    await a.ask('hop', [])
+    await expect(a.ask('boom')).rejects.toThrow()
+    // The restart follows the failed reply; wait for it to be counted.
+    const text = await waitForValue(() => registry.metrics(), (t) => t.includes('event="restarted"'))
+    expect(text).toContain('troupe_messages_processed_total{actor_type="Hop",outcome="ok"} 1')
+    expect(text).toContain('troupe_messages_processed_total{actor_type="Hop",outcome="error"} 1')
+    expect(text).toContain('troupe_dead_letters_total{reason="failed"} 1')
+    expect(text).toContain('troupe_actor_lifecycle_total{actor_type="Hop",event="restarted"} 1')
+    expect(text).toMatch(/troupe_message_processing_seconds_count\{actor_type="Hop"\} 2/)
+    expect(text).toContain('troupe_mailbox_messages{actor_type="Hop"} 0')
+    expect(text).not.toMatch(/\/user\/a/)
+    metrics.close()
+    await system.terminate()
+  })
+})
