@@ -262,6 +262,8 @@ export abstract class SupervisorBase<P> extends Actor<P> {
 
   /** Stops a child that will not be restarted; a temporary child's spec is removed (OTP). */
   private async stopAndForget(state: ChildState, reason: ExitReason): Promise<void> {
+    // Queued behind a give-up or a stop: shutdownChildren covers this child, and no decision follows gave-up.
+    if (this.gaveUp || this.shuttingDown) return
     if (state.ref !== null) await this.stopState(state, reason)
     state.status = 'terminated'
     state.ref = null
