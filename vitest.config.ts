@@ -27,6 +27,16 @@ export default defineConfig({
           },
         },
       },
+      {
+        test: {
+          // Real NATS (service ladder: NATS_URL, else a local nats-server, else testcontainers, else fail).
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/natsGlobalSetup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
     ],
   },
 })

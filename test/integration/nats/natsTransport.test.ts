@@ -1,0 +1,180 @@
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { Actor, type ActorRef, type Terminated } from '../../../runtime/index.ts'
+import { waitFor, waitForValue } from '../../../testing/index.ts'
+import { startNode, type TestNode, type TestNodeOptions } from '../../support/natsNodes.ts'
+import { LocalNatsServer, uniqueCluster } from '../../support/services.ts'
+
+interface EchoProtocol {
+  echo(text: string): string
+  remember(text: string): void
+  recall(): string[]
+  quit(): void
+  forward(to: ActorRef<EchoProtocol>, text: string): void
+}
+class Echo extends Actor<EchoProtocol> implements EchoProtocol {
+  private readonly seen: string[] = []
+  echo(text: string) {
+    return `echo:${text}`
+  }
+  remember(text: string) {
+    this.seen.push(text)
+  }
+  recall() {
+    return this.seen
+  }
+  quit() {
+    this.context.stop()
+  }
+  forward(to: ActorRef<EchoProtocol>, text: string) {
+    to.tell('remember', text)
+  }
+}
+
+interface WatcherProtocol {
+  watchIt(ref: ActorRef<EchoProtocol>): void
+  seen(): Terminated[]
+}
+class Watcher extends Actor<WatcherProtocol> implements WatcherProtocol {
+  private readonly terminated: Terminated[] = []
+  watchIt(ref: ActorRef<EchoProtocol>) {
+    this.context.watch(ref)
+  }
+  seen() {
+    return this.terminated
+  }
+  override onTerminated(t: Terminated) {
+    this.terminated.push(t)
+  }
+}
+
+const nodes: TestNode[] = []
+const servers: LocalNatsServer[] = []
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()))
+  await Promise.all(servers.splice(0).map((s) => s.stop()))
+})
+
+async function pair(url: string, options: TestNodeOptions = {}): Promise<[TestNode, TestNode]> {
+  const cluster = uniqueCluster('nt')
+  const a = await startNode(url, cluster, 'a', options)
+  const b = await startNode(url, cluster, 'b', options)
+  nodes.push(a, b)
+  return [a, b]
+}
+
+const FAST_HEARTBEAT = { transport: { heartbeat: { intervalMs: 50, timeoutMs: 400 } } } satisfies TestNodeOptions
+
+describe('NatsTransport with Remoting over a real nats-server', () => {
+  it('tells and asks an actor on another node, in order, and carries refs inside messages', async () => {
+    const [a, b] = await pair(inject('natsUrl'))
+    const echo = b.system.spawn(Echo, { name: 'echo' })
+    const remote = a.system.refFor<EchoProtocol>(echo.address)
+    for (let i = 0; i < 500; i++) remote.tell('remember', `m${i}`)
+    expect(await remote.ask('echo', 'hi')).toBe('echo:hi')
+    expect(await remote.ask('recall')).toEqual(Array.from({ length: 500 }, (_, i) => `m${i}`))
+
+    // A ref to an actor on a travels to b inside a message; b uses it to send back.
+    const onA = a.system.spawn(Echo, { name: 'echo' })
+    remote.tell('forward', onA, 'via b')
+    expect(await waitForValue(() => onA.ask('recall'), (seen) => seen.length === 1)).toEqual(['via b'])
+    // Batching: 500 tells and more went out in far fewer frames.
+    expect(a.transport.stats.framesOut).toBeLessThan(50)
+  })
+
+  it('delivers Terminated to a remote watcher when the watched actor stops', async () => {
+    const [a, b] = await pair(inject('natsUrl'))
+    const echo = b.system.spawn(Echo, { name: 'echo' })
+    const watcher = a.system.spawn(Watcher, { name: 'watcher' })
+    const remote = a.system.refFor<EchoProtocol>(echo.address)
+    watcher.tell('watchIt', remote)
+    await remote.ask('echo', 'sync')
+    remote.tell('quit')
+    const seen = await waitForValue(() => watcher.ask('seen'), (s) => s.length === 1)
+    expect(seen[0]?.reason).toEqual({ kind: 'normal' })
+    expect(seen[0]?.ref.path).toBe('/user/echo')
+  })
+
+  it('fails an ask to an unknown remote actor with ERR_UNKNOWN_ACTOR', async () => {
+    const [a] = await pair(inject('natsUrl'))
+    const ghost = a.system.refFor<EchoProtocol>({ system: a.system.name, node: 'b', shard: 0, path: '/user/ghost', uid: 7 })
+    await expect(ghost.ask('echo', 'x')).rejects.toMatchObject({ code: 'ERR_UNKNOWN_ACTOR' })
+  })
+
+  it('heartbeats: each node sees the other as a member', async () => {
+    const [a, b] = await pair(inject('natsUrl'), FAST_HEARTBEAT)
+    await waitFor(() => a.transport.members().includes('b') && b.transport.members().includes('a'))
+  })
+
+  it('a node that stops heartbeating is down after the timeout: watchers get node-down, asks fail fast', async () => {
+    const [a, b] = await pair(inject('natsUrl'), FAST_HEARTBEAT)
+    const echo = b.system.spawn(Echo, { name: 'echo' })
+    const watcher = a.system.spawn(Watcher, { name: 'watcher' })
+    const remote = a.system.refFor<EchoProtocol>(echo.address)
+    watcher.tell('watchIt', remote)
+    await remote.ask('echo', 'sync')
+    await waitFor(() => a.transport.members().includes('b'))
+    const downs: string[] = []
+    a.transport.onPeerDown((node) => downs.push(node))
+
+    // b vanishes without a word (its NATS connection closes; no leave message): only silence tells a.
+    const silenced = Date.now()
+    await b.connection.close()
+    const inFlight = remote.askWith({ timeoutMs: 60_000 }, 'echo', 'lost')
+
+    await expect(inFlight).rejects.toMatchObject({ code: 'ERR_NODE_DOWN' })
+    const detectedAfter = Date.now() - silenced
+    expect(detectedAfter).toBeGreaterThanOrEqual(300)
+    expect(detectedAfter).toBeLessThan(5_000)
+    const seen = await waitForValue(() => watcher.ask('seen'), (s) => s.length === 1)
+    expect(seen[0]?.reason).toEqual({ kind: 'node-down', node: 'b' })
+    expect(downs).toEqual(['b'])
+    // Once down, asks fail at once instead of waiting for their timeout.
+    const started = Date.now()
+    await expect(remote.askWith({ timeoutMs: 60_000 }, 'echo', 'late')).rejects.toMatchObject({ code: 'ERR_NODE_DOWN' })
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+
+  it('a node that closes its transport leaves at once (no timeout wait)', async () => {
+    const [a, b] = await pair(inject('natsUrl'), { transport: { heartbeat: { intervalMs: 50, timeoutMs: 20_000 } } })
+    const echo = b.system.spawn(Echo, { name: 'echo' })
+    const watcher = a.system.spawn(Watcher, { name: 'watcher' })
+    watcher.tell('watchIt', a.system.refFor<EchoProtocol>(echo.address))
+    await a.system.refFor<EchoProtocol>(echo.address).ask('echo', 'sync')
+    await waitFor(() => a.transport.members().includes('b'))
+    await b.transport.close()
+    const seen = await waitForValue(() => watcher.ask('seen'), (s) => s.length === 1, { timeoutMs: 3000 })
+    expect(seen[0]?.reason).toEqual({ kind: 'node-down', node: 'b' })
+  })
+
+  it('NATS outage: sends are held up to the bound, then fail with ERR_NATS_DOWN; reconnection delivers the held ones in order', async () => {
+    const server = await LocalNatsServer.start()
+    servers.push(server)
+    const [a, b] = await pair(server.url, { transport: { maxBufferedFrames: 20, heartbeat: { intervalMs: 50, timeoutMs: 2_000 } } })
+    const echo = b.system.spawn(Echo, { name: 'echo' })
+    const remote = a.system.refFor<EchoProtocol>(echo.address)
+    expect(await remote.ask('echo', 'before')).toBe('echo:before')
+    await waitFor(() => a.transport.members().includes('b') && b.transport.members().includes('a'))
+
+    await server.halt()
+    await waitFor(() => !a.transport.connected && !b.transport.connected, { timeoutMs: 10_000 })
+    // One frame per turn: 20 turns fill the bound exactly.
+    for (let i = 0; i < 20; i++) {
+      remote.tell('remember', `held-${i}`)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(a.transport.stats.framesBuffered).toBe(20)
+    const refused = remote.askWith({ timeoutMs: 60_000 }, 'echo', 'refused')
+    await expect(refused).rejects.toMatchObject({ code: 'ERR_NATS_DOWN' })
+
+    await server.resume()
+    await waitFor(() => a.transport.connected && b.transport.connected, { timeoutMs: 15_000 })
+    // The held frames go out once b is heard again (its subscription is back).
+    await waitFor(() => a.transport.stats.framesBuffered === 0, { timeoutMs: 10_000 })
+    const seen = await waitForValue(() => remote.askWith({ timeoutMs: 2000 }, 'recall'), (s) => s.length === 20, { timeoutMs: 15_000 })
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => `held-${i}`))
+    expect(a.transport.stats.framesBuffered).toBe(0)
+    expect(a.transport.stats.linkDowns).toBe(1)
+    // Nobody was declared down by the outage.
+    expect(a.transport.members()).toContain('b')
+  })
+})

@@ -1,0 +1,205 @@
+import type { NatsConnection, Subscription } from '@nats-io/nats-core'
+import { InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../../runtime/index.ts'
+import type { Membership, MembershipListener } from './Membership.ts'
+
+export interface HeartbeatOptions {
+  /** Milliseconds between two heartbeats of this node. Default 1000. */
+  readonly intervalMs?: number
+  /** Silence after which a peer is declared down. Default 5000 (must exceed the interval). */
+  readonly timeoutMs?: number
+  /**
+   * Whether this instance publishes the node's heartbeats. A node has one publisher (its shard 0
+   * by default); every shard listens. Default true.
+   */
+  readonly publish?: boolean
+}
+
+export interface HeartbeatMembershipOptions extends HeartbeatOptions {
+  readonly connection: NatsConnection
+  readonly clock: Clock
+  /** Where heartbeats travel (`<prefix>.<cluster>.hb`). */
+  readonly subject: string
+  /** This node's name. */
+  readonly node: string
+  /**
+   * Tells this run of the node from a previous one with the same name, so a node that restarts
+   * faster than the timeout is still seen to have died. Default: random, from `random`.
+   */
+  readonly incarnation?: string
+  readonly random?: Random
+}
+
+/** The heartbeat message (JSON on the wire; see docs/protocol.md). */
+export interface HeartbeatMessage {
+  readonly v: 1
+  /** `announce`: joined or reconnected, peers answer with a beat; `beat`: alive; `leave`: stopping. */
+  readonly type: 'announce' | 'beat' | 'leave'
+  readonly node: string
+  readonly incarnation: string
+  readonly intervalMs: number
+}
+
+interface Peer {
+  incarnation: string
+  lastSeen: number
+  /** Heard since this node's link last came back (before that, frames to it wait). */
+  confirmed: boolean
+}
+
+/**
+ * Heartbeat failure detector over NATS: every node publishes a beat on the cluster's heartbeat
+ * subject each interval; a peer silent for longer than the timeout is declared down. Joins and
+ * reconnects announce themselves and peers answer at once, so a restarted link is confirmed in one
+ * round trip rather than one interval. All time comes from the injected Clock.
+ */
+export class HeartbeatMembership implements Membership {
+  readonly node: string
+  readonly incarnation: string
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  private readonly connection: NatsConnection
+  private readonly clock: Clock
+  private readonly subject: string
+  private readonly publishes: boolean
+  private readonly peers = new Map<string, Peer>()
+  private listener: MembershipListener | null = null
+  private subscription: Subscription | null = null
+  private timer: TimerHandle | null = null
+  private linkUp = true
+  private stopped = false
+  private readonly tickBound = (): void => this.tick()
+
+  constructor(options: HeartbeatMembershipOptions) {
+    this.connection = options.connection
+    this.clock = options.clock
+    this.subject = options.subject
+    this.node = options.node
+    this.intervalMs = options.intervalMs ?? 1000
+    this.timeoutMs = options.timeoutMs ?? 5000
+    this.publishes = options.publish ?? true
+    if (!(this.intervalMs > 0)) throw new InvalidArgumentError(`heartbeat intervalMs must be > 0, got ${this.intervalMs}`)
+    if (!(this.timeoutMs > this.intervalMs)) {
+      throw new InvalidArgumentError(`heartbeat timeoutMs (${this.timeoutMs}) must exceed intervalMs (${this.intervalMs})`)
+    }
+    this.incarnation = options.incarnation ?? randomIncarnation(options.random)
+  }
+
+  async start(listener: MembershipListener): Promise<void> {
+    this.listener = listener
+    this.subscription = this.connection.subscribe(this.subject, {
+      callback: (error, msg) => {
+        if (error === null) this.receive(msg.data)
+      },
+    })
+    // The subscription must be live before the announce: the answers to it come back on it.
+    await this.connection.flush()
+    this.beat('announce')
+    this.timer = this.clock.setTimer(this.intervalMs, this.tickBound)
+  }
+
+  linkChanged(connected: boolean): void {
+    if (this.stopped || connected === this.linkUp) return
+    this.linkUp = connected
+    if (!connected) {
+      for (const peer of this.peers.values()) peer.confirmed = false
+      return
+    }
+    // Nobody could be heard while the link was down: restart every peer's clock instead of judging them.
+    const now = this.clock.now()
+    for (const peer of this.peers.values()) peer.lastSeen = now
+    this.beat('announce')
+  }
+
+  members(): string[] {
+    return [...this.peers.keys()]
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.timer !== null) this.clock.clearTimer(this.timer)
+    this.timer = null
+    if (!this.connection.isClosed()) {
+      this.beat('leave')
+      this.subscription?.unsubscribe()
+      await this.connection.flush().catch(() => {})
+    }
+    this.peers.clear()
+  }
+
+  private tick(): void {
+    this.timer = null
+    if (this.stopped) return
+    this.beat('beat')
+    if (this.linkUp) {
+      const now = this.clock.now()
+      for (const [node, peer] of [...this.peers]) {
+        if (now - peer.lastSeen <= this.timeoutMs) continue
+        this.peers.delete(node)
+        this.listener?.down(node, null)
+      }
+    }
+    this.timer = this.clock.setTimer(this.intervalMs, this.tickBound)
+  }
+
+  private beat(type: HeartbeatMessage['type']): void {
+    if (!this.publishes || !this.linkUp || this.connection.isClosed()) return
+    const message: HeartbeatMessage = { v: 1, type, node: this.node, incarnation: this.incarnation, intervalMs: this.intervalMs }
+    try {
+      this.connection.publish(this.subject, JSON.stringify(message))
+    } catch {
+      // Closed or draining: the next status change decides what happens; a missed beat is harmless.
+    }
+  }
+
+  private receive(data: Uint8Array): void {
+    if (this.stopped) return
+    const message = parseHeartbeat(data)
+    if (message === null || message.node === this.node) return
+    const listener = this.listener
+    const peer = this.peers.get(message.node)
+    if (message.type === 'leave') {
+      if (peer === undefined || peer.incarnation !== message.incarnation) return
+      this.peers.delete(message.node)
+      listener?.down(message.node, null)
+      return
+    }
+    if (message.type === 'announce') this.beat('beat')
+    const now = this.clock.now()
+    if (peer !== undefined && peer.incarnation !== message.incarnation) {
+      // Restarted under the same name: everything the old run held is gone.
+      this.peers.delete(message.node)
+      listener?.down(message.node, null)
+    } else if (peer !== undefined) {
+      peer.lastSeen = now
+      if (!peer.confirmed && this.linkUp) {
+        peer.confirmed = true
+        listener?.up(message.node)
+      }
+      return
+    }
+    this.peers.set(message.node, { incarnation: message.incarnation, lastSeen: now, confirmed: this.linkUp })
+    if (this.linkUp) listener?.up(message.node)
+  }
+}
+
+function parseHeartbeat(data: Uint8Array): HeartbeatMessage | null {
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder().decode(data))
+  } catch {
+    return null
+  }
+  if (typeof value !== 'object' || value === null) return null
+  const m = value as Record<string, unknown>
+  if (m['v'] !== 1 || typeof m['node'] !== 'string' || typeof m['incarnation'] !== 'string') return null
+  if (m['type'] !== 'announce' && m['type'] !== 'beat' && m['type'] !== 'leave') return null
+  return value as HeartbeatMessage
+}
+
+function randomIncarnation(random: Random | undefined): string {
+  if (random === undefined) throw new InvalidArgumentError('HeartbeatMembership needs an incarnation or a Random to make one')
+  let out = ''
+  for (let i = 0; i < 4; i++) out += Math.floor(random.next() * 0x10000).toString(16).padStart(4, '0')
+  return out
+}

@@ -1,0 +1,362 @@
+import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats-io/nats-core'
+import { InvalidArgumentError, MessageTooLargeError, NodeDownError, toError, type Clock, type Random } from '../../runtime/index.ts'
+import { TransportClosedError } from '../errors.ts'
+import type { FrameTransport, SystemAddress } from '../FrameTransport.ts'
+import { NatsDownError } from './errors.ts'
+import { HeartbeatMembership, type HeartbeatOptions } from './HeartbeatMembership.ts'
+import type { Membership, MembershipListener } from './Membership.ts'
+import { DEFAULT_SUBJECT_PREFIX, Subjects } from './subjects.ts'
+
+/** What the transport needs from the actor system it serves (an ActorSystem fits). */
+export interface NatsTransportSystem {
+  readonly name: string
+  readonly node: string
+  readonly shard: number
+  readonly clock: Clock
+  readonly random: Random
+}
+
+export interface NatsTransportOptions {
+  /** An open connection. The caller keeps ownership unless `ownsConnection` is set. */
+  readonly connection: NatsConnection
+  readonly system: NatsTransportSystem
+  /** Cluster name in the subjects. Default: the system's name. */
+  readonly cluster?: string
+  /** First subject token. Default `troupe`. */
+  readonly prefix?: string
+  /** Most frames held while NATS is down or a peer is unconfirmed, all peers together. Default 10 000. */
+  readonly maxBufferedFrames?: number
+  /** Most bytes held likewise. Default 64 MiB. */
+  readonly maxBufferedBytes?: number
+  /** Heartbeat settings of the default membership (publishes only from shard 0 unless told otherwise). */
+  readonly heartbeat?: HeartbeatOptions & { readonly incarnation?: string }
+  /** Replaces the heartbeat membership (a Raft-backed one, a test double). */
+  readonly membership?: Membership
+  /** `close()` drains and closes the connection too. Default false. */
+  readonly ownsConnection?: boolean
+}
+
+/** Counters for metrics (NATS messages and bytes in and out, buffering, losses). */
+export interface NatsTransportStats {
+  framesOut: number
+  bytesOut: number
+  framesIn: number
+  bytesIn: number
+  /** Frames held right now (link down, or peer not confirmed since the link came back). */
+  framesBuffered: number
+  bytesBuffered: number
+  /** Buffered frames given up because their peer was declared down or the transport closed. */
+  framesAbandoned: number
+  /** Inbound frames the handler threw on (Remoting never does; counted in case). */
+  receiveErrors: number
+  linkDowns: number
+}
+
+const PeerState = {
+  /** Never heard from: frames go out optimistically. */
+  Unknown: 0,
+  /** Heard since the link last came up. */
+  Up: 1,
+  /** Heard before the link went down; frames wait until it is heard again. */
+  Pending: 2,
+  /** Declared down: sends fail fast with ERR_NODE_DOWN until it is heard again. */
+  Down: 3,
+} as const
+type PeerState = (typeof PeerState)[keyof typeof PeerState]
+
+class Peer {
+  state: PeerState = PeerState.Unknown
+  /** Subjects and frames in send order. */
+  subjects: string[] = []
+  frames: Uint8Array[] = []
+}
+
+/**
+ * FrameTransport over NATS. One subscription per shard (`<prefix>.<cluster>.sys.<node>.<shard>`),
+ * one publish per frame: Remoting already batches a turn's envelopes per destination, so the
+ * transport adds no per-message work.
+ *
+ * NATS core is at-most-once and nats.js discards what is published while disconnected, so the
+ * transport holds frames itself while the link is down, and after a reconnect holds each peer's
+ * frames until that peer is heard again (its subscription is back too). Holding is bounded; past the
+ * bound a send throws NatsDownError (ERR_NATS_DOWN), which Remoting turns into dead letters and
+ * failed asks: nothing is dropped without a trace. Peers that stop heartbeating are reported through
+ * `onPeerDown`, and sends to them fail with ERR_NODE_DOWN until they come back.
+ */
+export class NatsTransport implements FrameTransport {
+  readonly local: SystemAddress
+  readonly subjects: Subjects
+  readonly membership: Membership
+  readonly stats: NatsTransportStats = {
+    framesOut: 0,
+    bytesOut: 0,
+    framesIn: 0,
+    bytesIn: 0,
+    framesBuffered: 0,
+    bytesBuffered: 0,
+    framesAbandoned: 0,
+    receiveErrors: 0,
+    linkDowns: 0,
+  }
+  private readonly connection: NatsConnection
+  private readonly maxFrames: number
+  private readonly maxBytes: number
+  private readonly ownsConnection: boolean
+  private readonly peers = new Map<string, Peer>()
+  private frameHandler: ((frame: Uint8Array) => void) | null = null
+  /** Frames that arrived before Remoting registered its handler. */
+  private early: Uint8Array[] = []
+  private readonly peerDownHandlers: ((node: string, shard: number | null) => void)[] = []
+  private subscription: Subscription | null = null
+  private statusIterator: AsyncIterable<Status> | null = null
+  private linkUp = true
+  private closed = false
+  private closing: Promise<void> | null = null
+
+  /** Subscribes, starts the membership, and resolves once frames for this shard can arrive. */
+  static async start(options: NatsTransportOptions): Promise<NatsTransport> {
+    const transport = new NatsTransport(options)
+    await transport.open()
+    return transport
+  }
+
+  private constructor(options: NatsTransportOptions) {
+    const system = options.system
+    this.connection = options.connection
+    this.local = { system: system.name, node: system.node, shard: system.shard }
+    this.subjects = new Subjects(options.cluster ?? system.name, options.prefix ?? DEFAULT_SUBJECT_PREFIX)
+    this.subjects.frames(system.node, system.shard) // validates the node name as a subject token
+    this.maxFrames = options.maxBufferedFrames ?? 10_000
+    this.maxBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024
+    if (!(this.maxFrames >= 0) || !(this.maxBytes >= 0)) throw new InvalidArgumentError('buffer bounds must be >= 0')
+    this.ownsConnection = options.ownsConnection === true
+    const heartbeat = options.heartbeat ?? {}
+    this.membership =
+      options.membership ??
+      new HeartbeatMembership({
+        ...heartbeat,
+        publish: heartbeat.publish ?? system.shard === 0,
+        connection: options.connection,
+        clock: system.clock,
+        random: system.random,
+        subject: this.subjects.heartbeat,
+        node: system.node,
+      })
+  }
+
+  get connected(): boolean {
+    return this.linkUp && !this.closed
+  }
+
+  /** Nodes the membership considers alive. */
+  members(): string[] {
+    return this.membership.members()
+  }
+
+  send(to: SystemAddress, frame: Uint8Array): void {
+    if (this.closed) throw new TransportClosedError(`NATS transport of ${this.local.node}:${this.local.shard} is closed`)
+    const subject = this.subjects.frames(to.node, to.shard)
+    const peer = this.peers.get(to.node)
+    if (this.linkUp && (peer === undefined || (peer.state !== PeerState.Down && peer.state !== PeerState.Pending && peer.frames.length === 0))) {
+      this.publish(subject, frame)
+      return
+    }
+    if (peer?.state === PeerState.Down) {
+      throw new NodeDownError(`node ${to.node} is down`, { data: { node: to.node } })
+    }
+    this.hold(peer ?? this.peer(to.node), subject, frame)
+  }
+
+  onFrame(handler: (frame: Uint8Array) => void): void {
+    this.frameHandler = handler
+    const early = this.early
+    this.early = []
+    for (const frame of early) this.deliver(frame)
+  }
+
+  onPeerDown(handler: (node: string, shard: number | null) => void): void {
+    this.peerDownHandlers.push(handler)
+  }
+
+  /**
+   * Leaves the cluster (peers hear it at once), stops receiving, and pushes out what was published.
+   * Frames still held for unreachable peers are abandoned (counted). Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closing === null) this.closing = this.shutdown()
+    return this.closing
+  }
+
+  private async open(): Promise<void> {
+    this.subscription = this.connection.subscribe(this.subjects.frames(this.local.node, this.local.shard), {
+      callback: (error, msg) => {
+        if (error === null) this.deliver(msg.data)
+        else this.stats.receiveErrors++
+      },
+    })
+    this.watchStatus()
+    await this.membership.start(this.listener)
+  }
+
+  private readonly listener: MembershipListener = {
+    up: (node) => this.peerUp(node),
+    down: (node, shard) => this.peerDown(node, shard),
+  }
+
+  private deliver(frame: Uint8Array): void {
+    this.stats.framesIn++
+    this.stats.bytesIn += frame.byteLength
+    const handler = this.frameHandler
+    if (handler === null) {
+      this.early.push(frame)
+      return
+    }
+    try {
+      handler(frame)
+    } catch {
+      this.stats.receiveErrors++
+    }
+  }
+
+  private publish(subject: string, frame: Uint8Array): void {
+    try {
+      this.connection.publish(subject, frame)
+    } catch (error) {
+      if (this.connection.isClosed()) throw new TransportClosedError('the NATS connection is closed', { cause: error })
+      const message = toError(error).message
+      if (message.includes('max_payload')) {
+        throw new MessageTooLargeError(`frame of ${frame.byteLength} bytes exceeds the NATS server's max_payload`, { cause: error })
+      }
+      throw new NatsDownError(`NATS publish failed: ${message}`, { cause: error })
+    }
+    this.stats.framesOut++
+    this.stats.bytesOut += frame.byteLength
+  }
+
+  private peer(node: string): Peer {
+    let peer = this.peers.get(node)
+    if (peer === undefined) {
+      peer = new Peer()
+      this.peers.set(node, peer)
+    }
+    return peer
+  }
+
+  private hold(peer: Peer, subject: string, frame: Uint8Array): void {
+    const stats = this.stats
+    if (stats.framesBuffered + 1 > this.maxFrames || stats.bytesBuffered + frame.byteLength > this.maxBytes) {
+      const why = this.linkUp ? 'a peer is not reachable yet after a NATS reconnect' : 'the NATS link is down'
+      throw new NatsDownError(`${why} and ${stats.framesBuffered} frames (${stats.bytesBuffered} bytes) already wait`, {
+        data: { framesBuffered: stats.framesBuffered, bytesBuffered: stats.bytesBuffered, maxFrames: this.maxFrames, maxBytes: this.maxBytes },
+      })
+    }
+    peer.subjects.push(subject)
+    peer.frames.push(frame)
+    stats.framesBuffered++
+    stats.bytesBuffered += frame.byteLength
+  }
+
+  /** Publishes a peer's held frames in order; stops (keeping the rest) if the link drops meanwhile. */
+  private release(peer: Peer): void {
+    const { subjects, frames } = peer
+    let sent = 0
+    while (sent < frames.length && this.linkUp && !this.closed) {
+      const frame = frames[sent] as Uint8Array
+      try {
+        this.publish(subjects[sent] as string, frame)
+      } catch {
+        // The link failed under us: keep this frame and the rest for the next reconnect.
+        break
+      }
+      this.stats.framesBuffered--
+      this.stats.bytesBuffered -= frame.byteLength
+      sent++
+    }
+    if (sent === 0) return
+    peer.subjects = subjects.slice(sent)
+    peer.frames = frames.slice(sent)
+  }
+
+  private abandon(peer: Peer): void {
+    let bytes = 0
+    for (const frame of peer.frames) bytes += frame.byteLength
+    this.stats.framesAbandoned += peer.frames.length
+    this.stats.framesBuffered -= peer.frames.length
+    this.stats.bytesBuffered -= bytes
+    peer.subjects = []
+    peer.frames = []
+  }
+
+  private peerUp(node: string): void {
+    if (this.closed) return
+    const peer = this.peer(node)
+    peer.state = PeerState.Up
+    if (this.linkUp) this.release(peer)
+  }
+
+  private peerDown(node: string, shard: number | null): void {
+    if (this.closed) return
+    if (shard === null) {
+      const peer = this.peer(node)
+      peer.state = PeerState.Down
+      // Whoever waited on these frames hears of it below: asks fail with ERR_NODE_DOWN, watchers get node-down.
+      this.abandon(peer)
+    }
+    for (const handler of this.peerDownHandlers) handler(node, shard)
+  }
+
+  private linkChanged(up: boolean): void {
+    if (this.closed || up === this.linkUp) return
+    this.linkUp = up
+    if (!up) {
+      this.stats.linkDowns++
+      for (const peer of this.peers.values()) if (peer.state === PeerState.Up) peer.state = PeerState.Pending
+    }
+    this.membership.linkChanged(up)
+    if (up) for (const peer of this.peers.values()) if (peer.state === PeerState.Unknown) this.release(peer)
+  }
+
+  private watchStatus(): void {
+    const iterator = this.connection.status()
+    this.statusIterator = iterator
+    void (async () => {
+      for await (const status of iterator) {
+        switch (status.type) {
+          case 'disconnect':
+            this.linkChanged(false)
+            break
+          case 'reconnect':
+            this.linkChanged(true)
+            break
+          case 'close':
+            this.connectionClosed()
+            return
+        }
+      }
+    })()
+  }
+
+  /** The connection closed for good (not by us): every peer is out of reach from here. */
+  private connectionClosed(): void {
+    if (this.closed) return
+    this.closed = true
+    const nodes = [...this.peers.keys()].filter((node) => this.peers.get(node)?.state !== PeerState.Down)
+    for (const node of this.membership.members()) if (!nodes.includes(node)) nodes.push(node)
+    for (const peer of this.peers.values()) this.abandon(peer)
+    for (const node of nodes) for (const handler of this.peerDownHandlers) handler(node, null)
+    void this.membership.stop()
+  }
+
+  private async shutdown(): Promise<void> {
+    const wasClosed = this.closed
+    this.closed = true
+    for (const peer of this.peers.values()) this.abandon(peer)
+    await this.membership.stop()
+    ;(this.statusIterator as Partial<QueuedIterator<Status>> | null)?.stop?.()
+    if (!wasClosed && !this.connection.isClosed()) {
+      this.subscription?.unsubscribe()
+      await this.connection.flush().catch(() => {})
+    }
+    if (this.ownsConnection && !this.connection.isClosed()) await this.connection.drain().catch(() => {})
+  }
+}
