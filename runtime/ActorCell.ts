@@ -610,6 +610,13 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     if (this.childCells?.get(child.name) === child) this.childCells.delete(child.name)
   }
 
+  /** @internal Queued user messages plus in-flight handlers in this subtree (for draining on shutdown). */
+  pendingWork(): number {
+    let pending = this.mailboxSize + ((this.flags & AWAITING) !== 0 ? 1 : 0)
+    if (this.childCells !== null) for (const child of this.childCells.values()) pending += child.pendingWork()
+    return pending
+  }
+
   hasChildNamed(name: string): boolean {
     return this.childCells !== null && this.childCells.has(name)
   }

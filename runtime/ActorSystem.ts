@@ -293,6 +293,14 @@ export class ActorSystem {
     return this.host.liveCells - guardianAlive
   }
 
+  /**
+   * User messages waiting in every mailbox plus handlers still running. Walks the whole tree: meant
+   * for draining before shutdown and for tests, not for a hot path.
+   */
+  get pendingWork(): number {
+    return this.guardian.pendingWork()
+  }
+
   get isTerminated(): boolean {
     return this.guardian.status === CellStatus.Stopped
   }

@@ -1,0 +1,75 @@
+import { createServer, type Server } from 'node:http'
+import type { Registry } from 'prom-client'
+
+/** What the probes report. */
+export interface Probes {
+  /** The process is up and its event loop answers. */
+  alive(): boolean
+  /** The app has started (and NATS is connected when configured); reasons when not. */
+  ready(): { ok: boolean; reasons: string[] }
+  /** Startup has finished (successfully). */
+  started(): boolean
+}
+
+/**
+ * The node's HTTP endpoint: `/healthz` (liveness), `/readyz` (readiness), `/startupz` (startup),
+ * `/metrics` (Prometheus text format from the node's registry). Anything else is 404.
+ */
+export class HttpServer {
+  private readonly server: Server
+  private readonly probes: Probes
+  private readonly registry: Registry
+
+  constructor(probes: Probes, registry: Registry) {
+    this.probes = probes
+    this.registry = registry
+    this.server = createServer((request, response) => {
+      const path = (request.url ?? '/').split('?')[0]
+      const json = (status: number, body: unknown): void => {
+        response.writeHead(status, { 'content-type': 'application/json' })
+        response.end(JSON.stringify(body))
+      }
+      if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'method not allowed' })
+      switch (path) {
+        case '/healthz':
+          return json(this.probes.alive() ? 200 : 503, { status: this.probes.alive() ? 'ok' : 'down' })
+        case '/readyz': {
+          const { ok, reasons } = this.probes.ready()
+          return json(ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', reasons })
+        }
+        case '/startupz':
+          return json(this.probes.started() ? 200 : 503, { status: this.probes.started() ? 'started' : 'starting' })
+        case '/metrics':
+          this.registry.metrics().then(
+            (text) => {
+              response.writeHead(200, { 'content-type': this.registry.contentType })
+              response.end(text)
+            },
+            (error: unknown) => json(500, { error: String(error) }),
+          )
+          return
+        default:
+          return json(404, { error: 'not found', endpoints: ['/healthz', '/readyz', '/startupz', '/metrics'] })
+      }
+    })
+  }
+
+  /** Listens; resolves with the bound port (use port 0 for a free one). */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject)
+        const address = this.server.address()
+        resolve(typeof address === 'object' && address !== null ? address.port : port)
+      })
+    })
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve())
+      this.server.closeAllConnections()
+    })
+  }
+}

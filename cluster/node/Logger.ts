@@ -1,0 +1,19 @@
+/** The logging surface Troupe uses: pino's, so a pino logger fits as it is. */
+export interface Logger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+  debug(obj: object, msg?: string): void
+  child(bindings: Record<string, unknown>): Logger
+}
+
+/** A logger that drops everything (library default: Troupe never logs unless given a logger). */
+export const silentLogger: Logger = {
+  info() {},
+  warn() {},
+  error() {},
+  debug() {},
+  child() {
+    return silentLogger
+  },
+}

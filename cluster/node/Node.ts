@@ -1,0 +1,224 @@
+import { Registry } from 'prom-client'
+import { ActorSystem, combineInstrumentation, SystemFailureTopic, type ActorRef, type Clock } from '../../runtime/index.ts'
+import { createTracing } from '../observability/Tracing.ts'
+import { TroupeMetrics } from '../observability/Metrics.ts'
+import type { AppContext, AppDefinition } from './App.ts'
+import { parseHostPort, type NodeConfig } from './Config.ts'
+import { HttpServer } from './HttpServer.ts'
+import type { Logger } from './Logger.ts'
+
+/**
+ * What a node needs from its connection to other nodes and external clients. The NATS wiring
+ * implements it; a standalone node has none.
+ */
+export interface NodeNetwork {
+  /** Makes an actor callable by external clients under a public name. */
+  publish(publicName: string, ref: ActorRef<any>): void
+  /** Whether the connection is up (readiness). */
+  connected(): boolean
+  /** Stops taking external requests; in-flight ones still get their replies. */
+  stopIntake(): Promise<void>
+  /** Flushes what is buffered and closes (NATS drain). */
+  close(): Promise<void>
+}
+
+/** Builds the network for a node; called after the system exists and before the app starts. */
+export type NetworkFactory = (system: ActorSystem, config: NodeConfig, metrics: TroupeMetrics, logger: Logger) => Promise<NodeNetwork>
+
+export interface NodeOptions {
+  readonly config: NodeConfig
+  readonly app: AppDefinition
+  readonly logger: Logger
+  /** Required when `config.nats` is set. */
+  readonly network?: NetworkFactory
+  /** Default: a fresh registry (never prom-client's global one). */
+  readonly registry?: Registry
+  readonly clock?: Clock
+}
+
+/** How a node ended, for the CLI's exit code. */
+export type NodeOutcome =
+  | { readonly kind: 'stopped' }
+  | { readonly kind: 'failed'; readonly error: Error }
+  | { readonly kind: 'deadline' }
+
+/**
+ * A running node: an actor system with the app's tree, its HTTP endpoint, metrics and tracing,
+ * and (when configured) its NATS network. `stop()` shuts down gracefully: stop intake, let
+ * mailboxes drain within the deadline, stop the actor tree children-first, drain the network.
+ */
+export class TroupeNode {
+  readonly system: ActorSystem
+  readonly config: NodeConfig
+  readonly metrics: TroupeMetrics
+  readonly registry: Registry
+  /** Bound HTTP port, when the endpoint is enabled. */
+  httpPort: number | null = null
+  private readonly app: AppDefinition
+  private readonly logger: Logger
+  private network: NodeNetwork | null = null
+  private http: HttpServer | null = null
+  private started = false
+  private stopping: Promise<NodeOutcome> | null = null
+  private resolveOutcome!: (outcome: NodeOutcome) => void
+  /** Settles when the node has ended: stopped cleanly, failed (top supervisor gave up), or hit its deadline. */
+  readonly outcome: Promise<NodeOutcome>
+
+  private constructor(options: NodeOptions) {
+    this.config = options.config
+    this.app = options.app
+    this.logger = options.logger
+    this.registry = options.registry ?? new Registry()
+    this.metrics = new TroupeMetrics({ registry: this.registry })
+    this.outcome = new Promise((resolve) => {
+      this.resolveOutcome = resolve
+    })
+    const systemOptions = {
+      name: options.config.cluster,
+      node: options.config.name,
+      instrumentation: combineInstrumentation([createTracing(), this.metrics.instrumentation]),
+      mailboxHooks: this.metrics.mailboxHooks,
+      onInternalError: (error: unknown, where: string) => this.logger.error({ err: error, where }, 'internal error'),
+    }
+    this.system = ActorSystem.create(options.clock === undefined ? systemOptions : { ...systemOptions, clock: options.clock })
+    this.metrics.observe(this.system)
+    this.system.subscribe(SystemFailureTopic, (failure) => {
+      this.logger.error({ err: failure.error, path: failure.path }, 'the top of the actor tree failed; the node stops')
+    })
+    void this.system.whenTerminated.then(() => {
+      if (this.system.failure !== null && this.stopping === null) void this.fail(this.system.failure)
+    })
+  }
+
+  /** Starts a node: system, HTTP endpoint, network, then the app. Rejects if the app fails to start. */
+  static async start(options: NodeOptions): Promise<TroupeNode> {
+    const node = new TroupeNode(options)
+    await node.boot(options)
+    return node
+  }
+
+  private async boot(options: NodeOptions): Promise<void> {
+    const { config } = this
+    if (config.http !== '') {
+      const { host, port } = parseHostPort(config.http) as { host: string; port: number }
+      this.http = new HttpServer(
+        {
+          alive: () => !this.system.isTerminated,
+          ready: () => this.readiness(),
+          started: () => this.started,
+        },
+        this.registry,
+      )
+      this.httpPort = await this.http.listen(host, port)
+    }
+    if (config.nats !== '') {
+      if (options.network === undefined) throw new Error('config.nats is set but no network factory was given')
+      this.network = await options.network(this.system, config, this.metrics, this.logger)
+    }
+    try {
+      await this.app.start(this.appContext())
+    } catch (error) {
+      await this.closeEdges()
+      await this.system.terminate()
+      throw error
+    }
+    this.started = true
+    this.logger.info({ app: this.app.name, http: this.httpPort }, 'node started')
+  }
+
+  readiness(): { ok: boolean; reasons: string[] } {
+    const reasons: string[] = []
+    if (!this.started) reasons.push('app not started')
+    if (this.stopping !== null) reasons.push('shutting down')
+    if (this.network !== null && !this.network.connected()) reasons.push('NATS not connected')
+    return { ok: reasons.length === 0, reasons }
+  }
+
+  /** Graceful shutdown within `config.shutdownTimeoutMs`. Idempotent. */
+  stop(): Promise<NodeOutcome> {
+    if (this.stopping !== null) return this.stopping
+    this.stopping = this.shutdown()
+    return this.stopping
+  }
+
+  private async shutdown(): Promise<NodeOutcome> {
+    const clock = this.system.clock
+    const deadline = clock.now() + this.config.shutdownTimeoutMs
+    const remaining = (): number => Math.max(0, deadline - clock.now())
+    this.logger.info({ timeoutMs: this.config.shutdownTimeoutMs }, 'shutting down')
+    const graceful = (async () => {
+      if (this.network !== null) await this.network.stopIntake()
+      if (this.app.stop !== undefined) await this.app.stop(this.appContext())
+      await this.drainMailboxes(() => remaining() > 0)
+      await this.system.terminate()
+      await this.closeEdges()
+      return true
+    })()
+    const finished = await this.within(graceful, remaining())
+    const outcome: NodeOutcome = finished ? (this.system.failure !== null ? { kind: 'failed', error: this.system.failure } : { kind: 'stopped' }) : { kind: 'deadline' }
+    this.logger.info({ outcome: outcome.kind }, 'node stopped')
+    this.metrics.close()
+    this.resolveOutcome(outcome)
+    return outcome
+  }
+
+  private async fail(error: Error): Promise<void> {
+    this.stopping = (async () => {
+      await this.closeEdges()
+      const outcome: NodeOutcome = { kind: 'failed', error }
+      this.metrics.close()
+      this.resolveOutcome(outcome)
+      return outcome
+    })()
+    await this.stopping
+  }
+
+  /** Waits (polling on the injected clock) until no message is queued or in flight. */
+  private async drainMailboxes(canWait: () => boolean): Promise<void> {
+    while (this.system.pendingWork > 0 && canWait()) {
+      await new Promise<void>((resolve) => this.system.clock.setTimer(10, resolve))
+    }
+  }
+
+  private async closeEdges(): Promise<void> {
+    const network = this.network
+    this.network = null
+    if (network !== null) await network.close().catch((error: unknown) => this.logger.warn({ err: error }, 'network close failed'))
+    const http = this.http
+    this.http = null
+    if (http !== null) await http.close()
+  }
+
+  private within(work: Promise<boolean>, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = this.system.clock.setTimer(ms, () => resolve(false))
+      work.then(
+        (value) => {
+          this.system.clock.clearTimer(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          this.system.clock.clearTimer(timer)
+          this.logger.error({ err: error }, 'shutdown step failed')
+          resolve(true)
+        },
+      )
+    })
+  }
+
+  private appContext(): AppContext {
+    return {
+      system: this.system,
+      node: this.config.name,
+      logger: this.logger.child({ app: this.app.name }),
+      settings: this.config.appSettings,
+      publish: (publicName, ref) => {
+        if (this.network === null) {
+          this.logger.debug({ publicName }, 'standalone node: publish has no effect without NATS')
+          return
+        }
+        this.network.publish(publicName, ref)
+      },
+    }
+  }
+}

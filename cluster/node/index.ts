@@ -1,0 +1,13 @@
+/** The node runtime: app modules, configuration, the node itself, and the CLI. */
+export { defineApp, isAppDefinition } from './App.ts'
+export type { AppContext, AppDefinition } from './App.ts'
+export { ConfigError, ConfigErrorCodes, defaultConfig, envLayer, fileLayer, redactConfig, resolveConfig } from './Config.ts'
+export type { ConfigLayer, NodeConfig } from './Config.ts'
+export { TroupeNode } from './Node.ts'
+export type { NetworkFactory, NodeNetwork, NodeOptions, NodeOutcome } from './Node.ts'
+export { HttpServer } from './HttpServer.ts'
+export type { Probes } from './HttpServer.ts'
+export { ExitCode, loadApp, runCli } from './cli.ts'
+export type { CliIo } from './cli.ts'
+export { silentLogger } from './Logger.ts'
+export type { Logger } from './Logger.ts'

@@ -1,0 +1,31 @@
+/**
+ * The bank as a node's app module: `troupe start --app examples/bank/node.ts` (or `npm start`).
+ * The node loads the default export, starts the bank's supervision tree, and publishes the
+ * transfer coordinator and the accounts directory for external clients (when NATS is configured).
+ */
+import { defineApp } from '../../cluster/node/index.ts'
+import { Account } from './Account.ts'
+import { AccountsDirectory } from './AccountsDirectory.ts'
+import { startBank } from './app.ts'
+import { Auditor, AuditTopic } from './Auditor.ts'
+import { Transfers } from './Transfers.ts'
+
+export default defineApp({
+  name: 'bank',
+  actors: { Account, AccountsDirectory, Transfers, Auditor },
+  async start({ system, logger, settings, publish }) {
+    const auditIntervalMs = typeof settings['auditIntervalMs'] === 'number' ? settings['auditIntervalMs'] : 5000
+    const bank = await startBank(system, { auditIntervalMs })
+    system.subscribe(AuditTopic, (report) => {
+      if (report.balanced) logger.debug({ total: report.total }, 'audit balanced')
+      else logger.error({ report }, 'audit found money created or lost')
+    })
+    publish('bank.transfers', bank.transfers())
+    publish('bank.accounts', bank.accounts())
+    const opening = settings['openAccounts']
+    if (opening !== null && typeof opening === 'object') {
+      for (const [id, cents] of Object.entries(opening as Record<string, number>)) await bank.accounts().ask('open', id, cents)
+    }
+    logger.info({ accounts: await bank.accounts().ask('running') }, 'bank open')
+  },
+})
