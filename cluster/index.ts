@@ -21,3 +21,16 @@ export type {
   NatsTransportStats,
   NatsTransportSystem,
 } from '../transport/nats/index.ts'
+export { Gateway } from './gateway/Gateway.ts'
+export type { ArgsValidator, GatewayOptions, GatewayStats, PublishOptions } from './gateway/Gateway.ts'
+export {
+  BadRequestError,
+  DeadlineExceededError,
+  GatewayErrorCodes,
+  InvalidArgsError,
+  MalformedRequestError,
+  PayloadTooLargeError,
+} from './gateway/errors.ts'
+export type { GatewayErrorCode } from './gateway/errors.ts'
+export { ContentTypes, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_TIMEOUT_MS, GatewayHeaders, TRACE_HEADERS } from './gateway/protocol.ts'
+export type { CallReply, CallRequest, ContentType, NamesAnnouncement } from './gateway/protocol.ts'
