@@ -1,0 +1,88 @@
+/**
+ * The call protocol is language neutral: a Python client that speaks the NATS text protocol over a
+ * raw socket (no NATS library) calls a published actor with JSON and msgpack and reads error replies.
+ * Prerequisite: Python 3 with Debian's python3-msgpack (.ci/run installs it). Missing, the test fails
+ * and says so: it is never skipped.
+ */
+import { execFile, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { startGateway, type GatewayFixture } from '../gateway/fixtures.ts'
+
+const SCRIPT = fileURLToPath(new URL('./client.py', import.meta.url))
+
+/** Debian's interpreter first: python3-msgpack installs for it, not for a pyenv or venv python on PATH. */
+function findPython(): string {
+  const candidates = ['/usr/bin/python3', 'python3']
+  for (const candidate of candidates) {
+    if (candidate.startsWith('/') && !existsSync(candidate)) continue
+    const probe = spawnSync(candidate, ['-c', 'import msgpack'], { encoding: 'utf8' })
+    if (probe.status === 0) return candidate
+  }
+  throw new Error(
+    'The Python client test needs python3 with the msgpack module. On Debian/Ubuntu: `apt-get install python3 python3-msgpack` ' +
+      '(.ci/run does this). No interpreter among ' + candidates.join(', ') + ' could `import msgpack`.',
+  )
+}
+
+interface PythonResult {
+  status: string
+  headers: Record<string, string>
+  reply: any
+}
+
+let fixture: GatewayFixture
+let python: string
+let host: string
+let port: number
+
+beforeAll(async () => {
+  python = findPython()
+  const url = new URL(inject('natsUrl'))
+  host = url.hostname
+  port = Number(url.port || 4222)
+  fixture = await startGateway(inject('natsUrl'))
+})
+
+afterAll(async () => {
+  await fixture?.stop()
+})
+
+function pythonCall(name: string, encoding: 'json' | 'msgpack', request: unknown, timeoutMs = 5000): Promise<PythonResult> {
+  const subject = `troupe.${fixture.cluster}.call.${name}`
+  return new Promise((resolve, reject) => {
+    execFile(python, [SCRIPT, host, String(port), subject, encoding, JSON.stringify(request), String(timeoutMs)], { timeout: 20_000 }, (error, stdout, stderr) => {
+      if (error !== null) reject(new Error(`python client failed: ${error.message}\n${stderr}`))
+      else resolve(JSON.parse(stdout) as PythonResult)
+    })
+  })
+}
+
+describe('a Python client over a raw NATS socket', () => {
+  it('calls a published actor with JSON', async () => {
+    const first = await pythonCall('bank', 'json', { method: 'deposit', args: [5] })
+    expect(first.headers['Content-Type']).toBe('application/json')
+    const second = await pythonCall('bank', 'json', { method: 'deposit', args: [7] })
+    expect(second.reply.ok).toBe(first.reply.ok + 7)
+  })
+
+  it('calls a published actor with msgpack, nested values included', async () => {
+    const result = await pythonCall('bank', 'msgpack', { method: 'describe', args: [{ name: 'grace', tags: ['py', 'msgpack'] }] })
+    expect(result.headers['Content-Type']).toBe('application/msgpack')
+    expect(result.reply.ok).toMatchObject({ name: 'grace', tags: ['py', 'msgpack'] })
+    expect(typeof result.reply.ok.balance).toBe('number')
+  })
+
+  it('reads error replies in both encodings', async () => {
+    const unknownMethod = await pythonCall('bank', 'json', { method: 'withdraw', args: [1] })
+    expect(unknownMethod.reply).toMatchObject({ error: { code: 'ERR_UNKNOWN_METHOD' } })
+    expect(unknownMethod.headers['Troupe-Error']).toBe('ERR_UNKNOWN_METHOD')
+    const invalid = await pythonCall('bank', 'msgpack', { method: 'deposit', args: ['lots'] })
+    expect(invalid.reply).toMatchObject({ error: { code: 'ERR_INVALID_ARGS' } })
+    const unknownActor = await pythonCall('nobody', 'msgpack', { method: 'balance', args: [] })
+    expect(unknownActor.reply).toMatchObject({ error: { code: 'ERR_UNKNOWN_ACTOR' } })
+    const expired = await pythonCall('bank', 'json', { method: 'balance', args: [] }, 0)
+    expect(expired.reply).toMatchObject({ error: { code: 'ERR_DEADLINE_EXCEEDED' } })
+  })
+})
