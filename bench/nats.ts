@@ -1,0 +1,258 @@
+/**
+ * Nodes over NATS, each case next to raw nats.js doing the same job in the same run:
+ * - `tell`: remote one-way tells a → b (Remoting batches a turn's envelopes into one frame) vs raw
+ *   publish → subscribe of the same payloads, one NATS message each. Target ratio ≥ 1.5.
+ * - `ask`: sequential remote asks a → b → a, p50/p99, vs raw request/reply with the same payload.
+ *   Target p50 ratio ≤ 1.1.
+ * The NATS server comes from the test service ladder (NATS_URL, else a local nats-server binary).
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { Packr } from 'msgpackr'
+import { Actor, ActorSystem, type ActorRef } from '../runtime/index.ts'
+import { Remoting } from '../transport/index.ts'
+import { NatsTransport } from '../cluster/index.ts'
+import { provideNats, uniqueCluster, type NatsService } from '../test/support/services.ts'
+import { check, median, note, now, paired, pairedRatio, percentile, rate, report, round, startTiming, yieldMacrotask, type Suite } from './harness.ts'
+
+const TELL_N = 200_000
+const ASK_N = 5_000
+const ROUNDS = 3
+/** The sender yields to the event loop every this many messages, in both variants. */
+const YIELD_EVERY = 1024
+/** The payload of every message: what one `tell('record', PAYLOAD)` carries. */
+const PAYLOAD = { id: 42, kind: 'reading', value: 21.5 }
+
+const packr = new Packr({ useRecords: false })
+
+// ------------------------------------------------------------------ actors under test
+
+/** Called by the sink when it has seen the expected count (a local callback: no polling over NATS). */
+let onSinkDone: (() => void) | null = null
+let sinkTarget = 0
+
+interface SinkProtocol {
+  record(payload: typeof PAYLOAD): void
+  reset(target: number): void
+}
+class Sink extends Actor<SinkProtocol> implements SinkProtocol {
+  private n = 0
+  record(payload: typeof PAYLOAD): void {
+    if (payload.id === 42) this.n++
+    if (this.n === sinkTarget) onSinkDone?.()
+  }
+  reset(target: number): void {
+    this.n = 0
+    sinkTarget = target
+  }
+}
+
+interface PongProtocol {
+  ping(payload: typeof PAYLOAD): typeof PAYLOAD
+}
+class Ponger extends Actor<PongProtocol> implements PongProtocol {
+  ping(payload: typeof PAYLOAD): typeof PAYLOAD {
+    return payload
+  }
+}
+
+// ------------------------------------------------------------------ setup
+
+interface BenchNode {
+  system: ActorSystem
+  connection: NatsConnection
+  transport: NatsTransport
+}
+
+async function node(url: string, cluster: string, name: string): Promise<BenchNode> {
+  const system = ActorSystem.create({ name: cluster, node: name, askTimeoutMs: 60_000 })
+  const connection = await connect({ servers: url, name: `${cluster}/${name}` })
+  const transport = await NatsTransport.start({ connection, system })
+  new Remoting(system, transport)
+  return { system, connection, transport }
+}
+
+async function closeNode(n: BenchNode): Promise<void> {
+  await n.system.terminate()
+  await n.transport.close()
+  await n.connection.close()
+}
+
+interface World {
+  readonly server: NatsService
+  readonly a: BenchNode
+  readonly b: BenchNode
+  readonly sink: ActorRef<SinkProtocol>
+  readonly ponger: ActorRef<PongProtocol>
+  /** Raw baseline connections: publisher/requester and subscriber/responder. */
+  readonly rawOut: NatsConnection
+  readonly rawIn: NatsConnection
+  readonly rawSubject: string
+}
+
+async function setUp(): Promise<World> {
+  const server = await provideNats()
+  note(`nats: server from ${server.source} at ${server.url}`)
+  const cluster = uniqueCluster('bench')
+  const a = await node(server.url, cluster, 'a')
+  const b = await node(server.url, cluster, 'b')
+  const sinkLocal = b.system.spawn(Sink, { name: 'sink', mailbox: { capacity: TELL_N * 2 } })
+  const pongerLocal = b.system.spawn(Ponger, { name: 'ponger' })
+  const rawOut = await connect({ servers: server.url, name: `${cluster}/raw-out` })
+  const rawIn = await connect({ servers: server.url, name: `${cluster}/raw-in` })
+  return {
+    server,
+    a,
+    b,
+    sink: a.system.refFor<SinkProtocol>(sinkLocal.address),
+    ponger: a.system.refFor<PongProtocol>(pongerLocal.address),
+    rawOut,
+    rawIn,
+    rawSubject: `rawbench.${cluster}`,
+  }
+}
+
+// ------------------------------------------------------------------ tell throughput
+
+async function troupeTells(world: World, n: number): Promise<number> {
+  await world.sink.ask('reset' as never, n as never)
+  const done = new Promise<void>((resolve) => {
+    onSinkDone = resolve
+  })
+  const stop = startTiming()
+  for (let i = 0; i < n; i++) {
+    world.sink.tell('record', PAYLOAD)
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldMacrotask()
+  }
+  await done
+  onSinkDone = null
+  return rate(n, stop()).perSecond
+}
+
+async function rawTells(world: World, n: number): Promise<number> {
+  let seen = 0
+  let resolve!: () => void
+  const done = new Promise<void>((r) => {
+    resolve = r
+  })
+  const subject = `${world.rawSubject}.tell`
+  const sub = world.rawIn.subscribe(subject, {
+    callback: (error, msg) => {
+      if (error !== null) return
+      // The consumer decodes each message, as any real one would.
+      const payload = packr.unpack(msg.data) as typeof PAYLOAD
+      if (payload.id === 42 && ++seen === n) resolve()
+    },
+  })
+  await world.rawIn.flush()
+  const stop = startTiming()
+  for (let i = 0; i < n; i++) {
+    world.rawOut.publish(subject, packr.pack(PAYLOAD))
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldMacrotask()
+  }
+  await done
+  const perSecond = rate(n, stop()).perSecond
+  sub.unsubscribe()
+  return perSecond
+}
+
+async function tellCase(world: World): Promise<void> {
+  note(`nats.tell: warming up`)
+  await troupeTells(world, TELL_N / 4)
+  await rawTells(world, TELL_N / 4)
+  const framesBefore = world.a.transport.stats.framesOut
+  const runs = await paired(ROUNDS, () => troupeTells(world, TELL_N), () => rawTells(world, TELL_N))
+  const frames = world.a.transport.stats.framesOut - framesBefore
+  const ratio = pairedRatio(runs.candidate, runs.baseline)
+  report({
+    case: 'nats.tell',
+    value: round(median(runs.candidate)),
+    unit: 'msg/s',
+    baseline: round(median(runs.baseline)),
+    ratio: round(ratio, 3),
+    target: '>= 1.5',
+    meetsTarget: ratio >= 1.5,
+    envelopesPerFrame: round((TELL_N * ROUNDS) / Math.max(1, frames), 3),
+    messages: TELL_N,
+    rounds: ROUNDS,
+  })
+}
+
+// ------------------------------------------------------------------ ask latency
+
+async function troupeAsks(world: World, n: number): Promise<Float64Array> {
+  const latencies = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const started = now()
+    const reply = await world.ponger.ask('ping', PAYLOAD)
+    latencies[i] = (now() - started) * 1000
+    if (i === 0) check(reply.id === 42, 'ponger echoes the payload')
+  }
+  return latencies.sort()
+}
+
+async function rawAsks(world: World, n: number): Promise<Float64Array> {
+  const subject = `${world.rawSubject}.ask`
+  const sub = world.rawIn.subscribe(subject, {
+    callback: (error, msg) => {
+      if (error !== null) return
+      // Decode and re-encode the reply, as the actor side does.
+      msg.respond(packr.pack(packr.unpack(msg.data)))
+    },
+  })
+  await world.rawIn.flush()
+  const latencies = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const started = now()
+    const reply = await world.rawOut.request(subject, packr.pack(PAYLOAD), { timeout: 10_000 })
+    latencies[i] = (now() - started) * 1000
+    if (i === 0) check((packr.unpack(reply.data) as typeof PAYLOAD).id === 42, 'raw responder echoes the payload')
+  }
+  sub.unsubscribe()
+  return latencies.sort()
+}
+
+async function askCase(world: World): Promise<void> {
+  note(`nats.ask: warming up`)
+  await troupeAsks(world, ASK_N / 5)
+  await rawAsks(world, ASK_N / 5)
+  const runs = await paired(ROUNDS, () => troupeAsks(world, ASK_N), () => rawAsks(world, ASK_N))
+  for (const [p, target] of [
+    [50, 1.1],
+    [99, null],
+  ] as const) {
+    const candidate = runs.candidate.map((l) => percentile(l, p))
+    const baseline = runs.baseline.map((l) => percentile(l, p))
+    const ratio = pairedRatio(candidate, baseline)
+    report({
+      case: `nats.ask.p${p}`,
+      value: round(median(candidate)),
+      unit: 'µs',
+      baseline: round(median(baseline)),
+      ratio: round(ratio, 3),
+      ...(target === null ? {} : { target: `<= ${target}`, meetsTarget: ratio <= target }),
+      asks: ASK_N,
+      rounds: ROUNDS,
+    })
+  }
+}
+
+// ------------------------------------------------------------------ suite
+
+const cases: Record<string, (world: World) => Promise<void>> = { tell: tellCase, ask: askCase }
+
+export const suite: Suite = {
+  description: 'remote tell throughput and ask latency over a real nats-server, against raw nats.js publish/subscribe and request/reply',
+  cases: Object.keys(cases),
+  async run({ only }) {
+    const world = await setUp()
+    try {
+      for (const [name, run] of Object.entries(cases)) if (only === null || only.has(name)) await run(world)
+    } finally {
+      await world.rawOut.close()
+      await world.rawIn.close()
+      await closeNode(world.a)
+      await closeNode(world.b)
+      await world.server.stop()
+    }
+  },
+}
