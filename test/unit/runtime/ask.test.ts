@@ -21,6 +21,8 @@ interface EchoProtocol {
   /** Replies once the gate opens. */
   slow(value: string): Promise<string>
   asks(target: ActorRef<EchoProtocol>, value: string): Promise<string>
+  header(name: string): string | null
+  senderPath(): string | null
 }
 
 class Echo extends Actor<EchoProtocol> implements EchoProtocol {
@@ -47,6 +49,12 @@ class Echo extends Actor<EchoProtocol> implements EchoProtocol {
   asks(target: ActorRef<EchoProtocol>, value: string): Promise<string> {
     return target.ask('echo', value)
   }
+  header(name: string): string | null {
+    return this.context.headers?.[name] ?? null
+  }
+  senderPath(): string | null {
+    return this.context.sender?.path ?? null
+  }
 }
 
 const newSystem = useSystems()
@@ -67,6 +75,21 @@ describe('ask', () => {
     gate.current.resolve()
     expect(await ref.ask('slow', 'later')).toBe('later')
     expect(await other.ask('asks', ref, 'relayed')).toBe('relayed')
+  })
+
+  it('carries headers to the handler, and the asking actor as the sender', async () => {
+    const { system, ref, gate } = setup()
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    expect(await ref.askWith({ headers: { traceparent } }, 'header', 'traceparent')).toBe(traceparent)
+    expect(await ref.ask('senderPath')).toBeNull()
+    class Asker extends Actor<{ run(target: ActorRef<EchoProtocol>): Promise<string | null> }> {
+      run(target: ActorRef<EchoProtocol>): Promise<string | null> {
+        return target.ask('senderPath')
+      }
+    }
+    const asker = system.spawn(Asker, { name: 'asker' })
+    expect(await asker.ask('run', ref)).toBe('/user/asker')
+    gate.current.resolve()
   })
 
   it('times out after the system default (5000 ms) with ERR_ASK_TIMEOUT', async () => {

@@ -317,4 +317,33 @@ describe('lifecycle', () => {
     await system.terminate()
     expect(system.actorCount).toBe(0)
   })
+
+  it('kill stops at once: the current ask fails with ERR_ACTOR_KILLED and postStop does not run', async () => {
+    const log: string[] = []
+    const gate = deferred()
+    class Busy extends Actor<{ work(): Promise<string> }> {
+      async work(): Promise<string> {
+        log.push('working')
+        await gate.promise
+        log.push('finished')
+        return 'done'
+      }
+      override postStop(): void {
+        log.push('postStop')
+      }
+    }
+    const system = newSystem()
+    const ref = system.spawn(Busy)
+    const reply = ref.ask('work')
+    const queued = ref.ask('work')
+    await waitFor(() => log.length === 1, 'working')
+    system.kill(ref)
+    await expect(reply).rejects.toMatchObject({ code: 'ERR_ACTOR_KILLED' })
+    await expect(queued).rejects.toMatchObject({ code: 'ERR_ACTOR_STOPPED' })
+    expect((await system.watch(ref)).reason.kind).toBe('killed')
+    gate.resolve()
+    await settle()
+    // The abandoned handler's continuation may run, but its result goes nowhere and no hook runs.
+    expect(log.includes('postStop')).toBe(false)
+  })
 })
