@@ -37,6 +37,23 @@ export default defineConfig({
           hookTimeout: 30_000,
         },
       },
+      {
+        // Real node processes (the troupe CLI), started and killed by the tests.
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        // Deterministic simulations (testing/): many seeds per test, so a longer budget than unit.
+        test: {
+          name: 'sim',
+          include: ['test/sim/**/*.test.ts'],
+          testTimeout: 120_000,
+        },
+      },
     ],
   },
 })

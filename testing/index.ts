@@ -2,3 +2,50 @@
 export { VirtualClock } from './VirtualClock.ts'
 export { settle, waitFor, waitForValue } from './waitFor.ts'
 export { LoopbackNetwork } from './LoopbackNetwork.ts'
+
+// Deterministic simulation
+export { Simulation } from './Simulation.ts'
+export type { InvariantCheck, SimSystemOptions, SimulationOptions, SimulationStats } from './Simulation.ts'
+export { SimProcess } from './SimProcess.ts'
+export type { SimProcessState } from './SimProcess.ts'
+export { SimScheduler } from './SimScheduler.ts'
+export { SimClock } from './SimClock.ts'
+export { SimIds } from './SimIds.ts'
+export { TraceKind, formatTrace } from './Trace.ts'
+export type { TraceEvent, TraceKindName } from './Trace.ts'
+export { SEED_ENV, deriveSeed, seedFromEnv } from './seeds.ts'
+export { SimulatedNetwork } from './SimulatedNetwork.ts'
+export type { LatencyModel, NetworkConditions, NetworkStats, SimulatedNetworkOptions } from './SimulatedNetwork.ts'
+export { FailureDetector } from './FailureDetector.ts'
+export type { FailureDetectorOptions } from './FailureDetector.ts'
+export { SimulatedCluster, ClusterNode } from './SimulatedCluster.ts'
+export type { BootFunction, ClusterNodeState, SimulatedClusterOptions } from './SimulatedCluster.ts'
+export { DurableStore } from './DurableStore.ts'
+export { applyFaults, describeFault, describeFaults } from './FaultSchedule.ts'
+export type { Fault, FaultSchedule } from './FaultSchedule.ts'
+export { faultArbitrary, faultScheduleArbitrary, seedArbitrary, simulationCase } from './arbitraries.ts'
+export type { FaultScheduleOptions } from './arbitraries.ts'
+export { findFailingSeed, forEachSeed, SeedFailedError } from './seedSearch.ts'
+export type { FoundFailure, Scenario, SeedRunOptions } from './seedSearch.ts'
+
+// Test kits
+export { ActorTestKit } from './ActorTestKit.ts'
+export type { ActorTestKitOptions } from './ActorTestKit.ts'
+export { TestProbe } from './TestProbe.ts'
+export type { ProbeMessage } from './TestProbe.ts'
+export { BehaviorTestKit } from './BehaviorTestKit.ts'
+export type { Effect, EffectType } from './BehaviorTestKit.ts'
+export { TestInbox } from './TestInbox.ts'
+export type { InboxMessage } from './TestInbox.ts'
+
+export {
+  ExpectationError,
+  SimCrashedError,
+  SimErrorCodes,
+  SimEscapeError,
+  SimFailedError,
+  SimIdleError,
+  SimInvariantError,
+  SimStepLimitError,
+  SimTimeoutError,
+} from './errors.ts'
