@@ -151,4 +151,14 @@ describe('links', () => {
     await waitFor(() => seenA.length === 1)
     expect(seenA[0]).toMatchObject({ reason: { kind: 'not-found' }, linked: true })
   })
+
+  it('a link survives an in-place restart of either actor', async () => {
+    const { system, a, b, failuresOf, lifecycle } = setup()
+    await a.ask('linkTo', b)
+    a.tell('crash') // the guardian restarts a in place
+    await waitFor(() => lifecycle.some((e) => e.event === 'restarted' && e.ref.equals(a)))
+    system.kill(b)
+    await waitFor(() => failuresOf(a).length === 2)
+    expect(failuresOf(a)[1]).toBeInstanceOf(LinkedExitError)
+  })
 })

@@ -135,4 +135,14 @@ describe('shutdown', () => {
     await topGone.value
     expect((await t.system.watch(top as ActorRef<any>)).reason.kind).toBe('shutdown')
   })
+
+  it("a 'brutal' child is never restarted in place: a restart kills it and starts a new incarnation", async () => {
+    const { sup, log, waitForEvents } = setup({}, 'brutal')
+    const w = await childOf(sup, 'w')
+    log.length = 0
+    w.tell('crash')
+    await waitForEvents('child-restarted', 1)
+    expect(log).toEqual(['start w']) // no preRestart/postStop
+    expect((await childOf(sup, 'w')).equals(w)).toBe(false)
+  })
 })
