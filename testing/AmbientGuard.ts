@@ -50,8 +50,8 @@ function userCaller(): string | null | undefined {
   const stack = new Error().stack ?? ''
   Error.stackTraceLimit = limit
   const frames = stack.split('\n').slice(1)
-  // frames[0] is the wrapper below; frames[1] called the guarded function.
-  const caller = frames[1]
+  // frames[0] is this function, frames[1] the wrapper below; frames[2] called the guarded function.
+  const caller = frames[2]
   if (caller === undefined) return undefined
   if (/node_modules|\(node:|at node:/.test(caller)) return null
   return caller.trim().replace(/^at /, '')

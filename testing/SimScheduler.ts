@@ -36,11 +36,14 @@ export class SimScheduler implements Scheduler {
    * uses it to tell "idle" from "an actor waits on something outside the simulation".
    */
   awaitStarted(task: Runnable): void {
+    if (this.sim.isHostTurn) this.sim.escapedFromHost(`${this.process.label} started waiting`)
     this.process.awaiting.set(task, (this.process.awaiting.get(task) ?? 0) + 1)
   }
 
   /** The wait reported by `awaitStarted` is over (settled, or abandoned by a restart or stop). */
   awaitEnded(task: Runnable): void {
+    // A wait that ends while the host has the event loop ended because of the host: an escape.
+    if (this.sim.isHostTurn) this.sim.escapedFromHost(`an awaited promise of ${this.process.label} settled`)
     const count = this.process.awaiting.get(task)
     if (count === undefined) return
     if (count <= 1) this.process.awaiting.delete(task)

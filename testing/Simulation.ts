@@ -1,5 +1,6 @@
 import {
   ActorSystem,
+  Envelope,
   InvalidArgumentError,
   SeededRandom,
   toError,
@@ -741,21 +742,22 @@ export class Simulation {
   }
 
   private hooksWith(user: MailboxHooks | undefined): MailboxHooks {
-    const received = (actor: ActorInfo, depth: number): void => {
+    const received = (actor: ActorInfo, depth: number, envelope?: Envelope): void => {
       this.deliveries++
       const process = this.currentProcess
-      this.trace.record(this.step, this.time, TraceKind.Handle, process === null ? 0 : process.index + 1, process === null ? null : process.label, actor, depth)
+      // The envelope (when the runtime passes it) names the method in reports; the actor otherwise.
+      this.trace.record(this.step, this.time, TraceKind.Handle, process === null ? 0 : process.index + 1, process === null ? null : process.label, envelope ?? actor, depth)
     }
     if (user === undefined) return { received }
-    const userReceived = user.received
+    const userReceived = user.received as ((actor: ActorInfo, depth: number, envelope?: Envelope) => void) | undefined
     return {
       ...user,
       received:
         userReceived === undefined
           ? received
-          : (actor, depth) => {
-              received(actor, depth)
-              userReceived.call(user, actor, depth)
+          : (actor: ActorInfo, depth: number, envelope?: Envelope) => {
+              received(actor, depth, envelope)
+              userReceived.call(user, actor, depth, envelope)
             },
     }
   }
@@ -789,6 +791,7 @@ function describeEvent(kind: TraceKind, subject: unknown, value: number): string
     case TraceKind.Run:
       return `${nameOf(subject)} takes a turn (up to ${value} messages)`
     case TraceKind.Handle:
+      if (subject instanceof Envelope) return `${subject.target.path} handles '${subject.method}' (${value} more queued)`
       return `${nameOf(subject)} handles a message (${value} more queued)`
     case TraceKind.Timer:
       return `timer #${value} fires`
