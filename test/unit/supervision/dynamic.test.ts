@@ -3,6 +3,7 @@ import { errorCode, LifecycleTopic, type ActorRef, type LifecycleEvent } from '.
 import {
   ChildExistsError,
   ChildRunningError,
+  ChildStartError,
   childSpec,
   DynamicSupervisor,
   SupervisionErrorCodes,
@@ -75,6 +76,14 @@ describe('DynamicSupervisor', () => {
     expect(lifecycle.filter((e) => e.event === 'failed')).toEqual([])
     expect((await sup.ask('whichChildren'))[0]?.ref?.equals(one)).toBe(true)
     expect(log).not.toContain('stop one')
+  })
+
+  it('a dynamic child that fails to start: ChildStartError, and no trace of it', async () => {
+    const { sup, log } = dynamic('permanent')
+    const error = await sup.ask('startChild', 'bad', log, { failStart: () => true }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ChildStartError)
+    expect((error as ChildStartError).data).toEqual({ childId: 'probe-0' })
+    expect(await sup.ask('countChildren')).toMatchObject({ specs: 0, active: 0 })
   })
 
   it('terminateChild of an unknown ref rejects with ERR_UNKNOWN_CHILD', async () => {
@@ -218,6 +227,17 @@ describe('Supervisor dynamic management', () => {
     expect(again.equals(a)).toBe(false)
     expect(await again.ask('ping')).toBe('pong a')
     expect(await statuses(sup)).toEqual({ a: 'running', tmp: 'running' })
+  })
+
+  it('restartChild that fails to start rejects with ChildStartError; the spec stays terminated', async () => {
+    const t = testSystem()
+    let failing = false
+    const sup = t.system.spawn(Supervisor, { args: [{ children: [childSpec({ id: 'a', actor: Probe, args: ['a', t.log, { failStart: () => failing }] })] }] })
+    await sup.ask('terminateChild', 'a')
+    failing = true
+    const error = await sup.ask('restartChild', 'a').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ChildStartError)
+    expect(errorCode(error)).toBe('ERR_CHILD_START')
   })
 
   it('terminateChild of a temporary child removes its spec', async () => {
