@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   LinkedExitError,
   MailboxFullError,
+  Rejection,
   NotInActorError,
   StashFullError,
   UnknownMethodError,
@@ -83,6 +84,8 @@ class CellExtras {
   /** Settled when a held restart has finished its first phase. */
   preparedWaiters: Waiter[] | null = null
   links: Set<ActorCell> | null = null
+  /** Children whose failure this actor escalated; resumed with it. */
+  escalated: Set<ActorCell> | null = null
   /** Remote actors this one watches, by formatted address. */
   watchingRemote: Map<string, ActorRef<any>> | null = null
   trapExits = false
@@ -175,7 +178,8 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     this.uid = host.nextUid()
     this.actorClass = actorClass
     this.options = options ?? EMPTY_OPTIONS
-    if (this.options.reentrant === true) this.flags |= REENTRANT
+    // Reentrancy is a property of the code, so a class may declare it (`static reentrant = true`).
+    if (this.options.reentrant === true || (actorClass as { reentrant?: unknown }).reentrant === true) this.flags |= REENTRANT
     if (this.options.trapExits === true) this.ext().trapExits = true
     this.ref = host.refFor(this)
   }
@@ -556,7 +560,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
         const envelope = mailbox.takeUser()
         if (envelope === undefined) break
         processed++
-        if (hooks !== null && hooks.received !== undefined) hooks.received(this, mailbox.userSize)
+        if (hooks !== null && hooks.received !== undefined) hooks.received(this, mailbox.userSize, envelope)
         this.invoke(envelope)
       }
     } finally {
@@ -612,7 +616,9 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
 
   /** @internal Queued user messages plus in-flight handlers in this subtree (for draining on shutdown). */
   pendingWork(): number {
-    let pending = this.mailboxSize + ((this.flags & AWAITING) !== 0 ? 1 : 0)
+    // A suspended or restarting actor's queue cannot drain by itself: waiting for it would only stall shutdown.
+    const queued = this.status === CellStatus.Running ? this.mailboxSize : 0
+    let pending = queued + ((this.flags & AWAITING) !== 0 ? 1 : 0)
     if (this.childCells !== null) for (const child of this.childCells.values()) pending += child.pendingWork()
     return pending
   }
@@ -667,7 +673,8 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
           : around(envelope, this, () => (handler as (...args: unknown[]) => unknown).apply(actor, envelope.args))
     } catch (thrown) {
       this.current = null
-      this.fail0(toError(thrown), envelope)
+      if (thrown instanceof Rejection) this.rejected(thrown, envelope)
+      else this.fail0(toError(thrown), envelope)
       return
     }
     if (isThenable(result)) {
@@ -682,34 +689,63 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     const incarnation = this.incarnation
     if ((this.flags & REENTRANT) !== 0) {
       this.current = null
+      const scheduler = this.host.public.scheduler
+      if (scheduler.awaitStarted !== undefined) scheduler.awaitStarted(this)
       result.then(
         (value) => {
+          if (scheduler.awaitEnded !== undefined) scheduler.awaitEnded(this)
           if (envelope.kind === EnvelopeKind.Ask && !stashedAsks.has(envelope)) this.host.replyOk(envelope, value)
         },
         (thrown) => {
-          if (incarnation === this.incarnation) this.fail0(toError(thrown), envelope)
+          if (scheduler.awaitEnded !== undefined) scheduler.awaitEnded(this)
+          if (thrown instanceof Rejection) this.rejected(thrown, envelope)
+          else if (incarnation === this.incarnation) this.fail0(toError(thrown), envelope)
           else if (envelope.kind === EnvelopeKind.Ask) this.host.replyError(envelope, toError(thrown))
         },
       )
       return
     }
-    this.flags |= AWAITING
+    this.beginAwait()
     result.then(
       (value) => {
         if (incarnation !== this.incarnation) return
-        this.flags &= ~AWAITING
+        this.endAwait()
         this.current = null
         if (envelope.kind === EnvelopeKind.Ask && !stashedAsks.has(envelope)) this.host.replyOk(envelope, value)
         this.wake()
       },
       (thrown) => {
         if (incarnation !== this.incarnation) return
-        this.flags &= ~AWAITING
+        this.endAwait()
         this.current = null
-        this.fail0(toError(thrown), envelope)
+        if (thrown instanceof Rejection) this.rejected(thrown, envelope)
+        else this.fail0(toError(thrown), envelope)
         this.wake()
       },
     )
+  }
+
+  /** The actor now waits on a promise; the simulator is told so it can tell idle from blocked-outside. */
+  private beginAwait(): void {
+    this.flags |= AWAITING
+    const scheduler = this.host.public.scheduler
+    if (scheduler.awaitStarted !== undefined) scheduler.awaitStarted(this)
+  }
+
+  private endAwait(): void {
+    if ((this.flags & AWAITING) === 0) return
+    this.flags &= ~AWAITING
+    const scheduler = this.host.public.scheduler
+    if (scheduler.awaitEnded !== undefined) scheduler.awaitEnded(this)
+  }
+
+  /** A handler refused a request: the asker gets the rejection; the actor carries on unharmed. */
+  private rejected(rejection: Rejection, envelope: Envelope): void {
+    if (envelope.kind === EnvelopeKind.Ask) {
+      if (!stashedAsks.has(envelope)) this.host.replyError(envelope, rejection)
+    } else {
+      this.host.deadLetter(envelope, 'rejected', rejection)
+    }
   }
 
   /**
@@ -759,9 +795,16 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       case 'linked-exit':
         this.handleLinkedExit(message.from, message.reason)
         return
-      case 'resume':
-        if (this.status === CellStatus.Suspended) this.status = CellStatus.Running
+      case 'resume': {
+        if (this.status !== CellStatus.Suspended) return
+        this.status = CellStatus.Running
+        const escalated = this.extras?.escalated
+        if (escalated) {
+          for (const child of escalated) if (child.status === CellStatus.Suspended) child.postSystem({ type: 'resume' })
+          escalated.clear()
+        }
         return
+      }
       case 'child-failed':
         this.handleChildFailed(message.child, message.error)
         return
@@ -801,9 +844,15 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       case 'stop':
         child.postSystem({ type: 'stop', reason: ExitReasons.failure(error) })
         return
-      case 'escalate':
+      case 'escalate': {
+        // Remembered so that if our parent resumes us, the child resumes too (Akka: resuming an
+        // actor resumes its subordinates); a restart or stop of ours stops it anyway.
+        const extras = this.ext()
+        if (extras.escalated === null) extras.escalated = new Set()
+        extras.escalated.add(child)
         this.fail0(error, null)
         return
+      }
     }
   }
 
@@ -908,7 +957,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     this.holdRestart = hold
     this.status = CellStatus.Restarting
     this.incarnation++
-    this.flags &= ~AWAITING
+    this.endAwait()
     this.current = null
     this.cancelTimers()
     const extras = this.ext()
@@ -996,17 +1045,17 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       return
     }
     const incarnation = this.incarnation
-    this.flags |= AWAITING
+    this.beginAwait()
     result.then(
       () => {
         if (incarnation !== this.incarnation || this.status === CellStatus.Stopped) return
-        this.flags &= ~AWAITING
+        this.endAwait()
         if (next !== null) next()
         this.wake()
       },
       (thrown) => {
         if (incarnation !== this.incarnation || this.status === CellStatus.Stopped) return
-        this.flags &= ~AWAITING
+        this.endAwait()
         onError(thrown)
         this.wake()
       },
@@ -1017,7 +1066,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   private terminate(reason: ExitReason): void {
     this.status = CellStatus.Stopped
     this.incarnation++
-    this.flags &= ~AWAITING
+    this.endAwait()
     this.current = null
     this.cancelTimers()
     const extras = this.ext()

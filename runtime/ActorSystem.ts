@@ -45,7 +45,7 @@ export interface ActorInfo {
 /** Mailbox instrumentation points; metrics attach here. Called synchronously: keep them cheap. */
 export interface MailboxHooks {
   posted?(actor: ActorInfo, depth: number): void
-  received?(actor: ActorInfo, depth: number): void
+  received?(actor: ActorInfo, depth: number, envelope: Envelope): void
   idle?(actor: ActorInfo): void
 }
 
@@ -107,6 +107,11 @@ export interface ActorSystemOptions {
    * start failures). `escalate` terminates the system (see SystemFailureTopic).
    */
   readonly guardianStrategy?: Directive | ((child: ActorRef<any>, error: Error) => Directive)
+  /**
+   * Whether a running system keeps the Node.js process alive, as a server does, until `terminate()`.
+   * Default true (with the real clock). Actor timers themselves never hold the process.
+   */
+  readonly keepAlive?: boolean
   /** Receives errors nobody else can: throwing event listeners, failures while terminating. */
   readonly onInternalError?: (error: unknown, where: string) => void
 }
@@ -185,7 +190,8 @@ export class ActorSystem {
     this.shard = options.shard ?? 0
     this.clock = options.clock ?? new SystemClock()
     this.random = options.random ?? new SystemRandom()
-    this.ids = options.ids ?? new SequentialIds()
+    // Uids start at a random offset so a restarted node's new actors never match stale refs.
+    this.ids = options.ids ?? new SequentialIds(Math.floor(this.random.next() * 2 ** 40))
     this.scheduler = options.scheduler ?? new RealScheduler(options.throughput === undefined ? {} : { throughput: options.throughput })
     const askTimeoutMs = options.askTimeoutMs ?? DEFAULT_ASK_TIMEOUT_MS
     if (!(askTimeoutMs > 0)) throw new InvalidArgumentError(`askTimeoutMs must be > 0, got ${askTimeoutMs}`)
@@ -194,8 +200,12 @@ export class ActorSystem {
     const onInternalError = options.onInternalError ?? (() => {})
     this.eventStream = new EventStream((error, topicName) => onInternalError(error, `event listener on ${topicName}`))
     guardianStrategies.set(this, options.guardianStrategy)
+    const release = options.keepAlive === false || this.clock.hold === undefined ? null : this.clock.hold()
     this.whenTerminated = new Promise<void>((resolve) => {
-      this.resolveTerminated = resolve
+      this.resolveTerminated = () => {
+        if (release !== null) release()
+        resolve()
+      }
     })
     this.host = new SystemHost(this, options)
     this.codec.bindResolver((address) => this.host.refForAddress(address))
@@ -207,6 +217,12 @@ export class ActorSystem {
   spawn<C extends ActorClass<Actor<any>, any[]>>(actorClass: C, ...options: SpawnArgs<C>): ActorRef<ProtocolOf<InstanceType<C>>> {
     if (this.terminating !== null) throw new SystemTerminatedError(`actor system '${this.name}' is terminating`)
     return this.host.spawnChild(this.guardian, actorClass, (options[0] ?? {}) as SpawnOptionsBase & { args?: unknown[] })
+  }
+
+  /** Starts a top-level actor and resolves once its preStart has completed (rejects with its start failure). */
+  spawnAndWait<C extends ActorClass<Actor<any>, any[]>>(actorClass: C, ...options: SpawnArgs<C>): Promise<ActorRef<ProtocolOf<InstanceType<C>>>> {
+    const ref = this.spawn(actorClass, ...options)
+    return (ref.cell as ActorCell).whenRunning().then(() => ref)
   }
 
   /** Stops an actor (after its current message; queued messages become dead letters). Resolves when it has stopped. */
@@ -498,7 +514,12 @@ class SystemHost implements CellHost, RefHost {
       pending.timer = null
       if (pending.settled) return
       this.remoteAsks.delete(envelope.id)
-      this.settle(pending, null, new AskTimeoutError(`no reply to '${method}' from ${target.path} within ${timeoutMs} ms`, { data: { method, timeoutMs } }))
+      // A timer's stack says nothing about the ask; skipping its capture makes mass timeouts cheap.
+      const stackLimit = Error.stackTraceLimit
+      Error.stackTraceLimit = 0
+      const error = new AskTimeoutError(`no reply to '${method}' from ${target.path} within ${timeoutMs} ms`, { data: { method, timeoutMs } })
+      Error.stackTraceLimit = stackLimit
+      this.settle(pending, null, error)
     })
     const cell = target.cell as ActorCell | null
     try {

@@ -14,4 +14,9 @@ export interface Clock {
   setTimer(delayMs: number, callback: () => void): TimerHandle
   /** Cancels a timer; cancelling one that already fired or was cancelled does nothing. */
   clearTimer(handle: TimerHandle): void
+  /**
+   * Keeps the host process alive until the returned function is called (a running actor system
+   * does, like a server). Clocks with no host process to hold (virtual ones) omit it.
+   */
+  hold?(): () => void
 }

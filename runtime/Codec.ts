@@ -61,8 +61,9 @@ addExtension({
 /**
  * Encodes envelopes for every boundary (threads, nodes) with msgpackr. Envelopes are positional
  * tuples (no field names on the wire); payloads are plain data: primitives, bigint, arrays, plain
- * objects, Date, Set, typed arrays, Errors and ActorRefs. A batch is one msgpack array, so record
- * structures and string tables are paid once per batch rather than once per message.
+ * objects, Date, Set, typed arrays, Errors and ActorRefs. A batch is one msgpack array: one encode
+ * call and one buffer per batch, which is where batching saves (not in bytes: maps stay plain so
+ * any msgpack reader can decode a frame).
  */
 export class Codec {
   readonly maxMessageBytes: number

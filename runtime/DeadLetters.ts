@@ -15,6 +15,8 @@ export type DeadLetterReason =
   | 'failed'
   /** The target has no handler of that name. */
   | 'unknown-method'
+  /** The handler refused it with a Rejection (a tell has nobody to tell). */
+  | 'rejected'
   /** A transport could not carry it (peer down, buffer full, not encodable). */
   | 'undeliverable'
 

@@ -9,7 +9,16 @@ export interface IdSource {
 /** Monotonic counters: deterministic by construction, so the real system and the simulator share it. */
 export class SequentialIds implements IdSource {
   private messageId = 0
-  private uid = 0
+  private uid: number
+
+  /**
+   * `uidStart`: where incarnation uids begin. A system started again (a restarted node) should not
+   * hand out the uids of its previous life, or a stale ref held elsewhere would reach the new actor
+   * at the same path; ActorSystem starts them at a random offset for that reason.
+   */
+  constructor(uidStart = 0) {
+    this.uid = uidStart
+  }
   nextMessageId(): number {
     // Wraps well before losing integer precision; ids only need to be unique among live messages.
     this.messageId = this.messageId === Number.MAX_SAFE_INTEGER ? 1 : this.messageId + 1

@@ -21,4 +21,12 @@ export interface Scheduler {
    * turn produced as one batch.
    */
   defer(callback: () => void): void
+  /**
+   * Optional. A task started waiting on a promise (an async handler or lifecycle hook, or a
+   * reentrant handler in flight). The simulator uses this pair to tell "idle" from "an actor waits
+   * on something outside the simulation"; RealScheduler does not implement it.
+   */
+  awaitStarted?(task: Runnable): void
+  /** Optional. The wait reported by awaitStarted is over: settled, or abandoned by a restart or stop. */
+  awaitEnded?(task: Runnable): void
 }

@@ -21,6 +21,12 @@ export class SystemClock implements Clock {
     handle.timeout = timeout
     return handle
   }
+  hold(): () => void {
+    // One ref'd timer that never fires holds the event loop open; releasing it lets the process end.
+    const interval = setInterval(() => {}, 2 ** 30)
+    return () => clearInterval(interval)
+  }
+
   clearTimer(handle: TimerHandle): void {
     const timeout = (handle as HostTimerHandle).timeout
     if (timeout !== undefined) clearTimeout(timeout)

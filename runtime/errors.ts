@@ -24,6 +24,32 @@ export class TroupeError extends Error {
 
 type ErrorOptions = { cause?: unknown; data?: unknown }
 
+/**
+ * A handler's answer "no": thrown (or returned as a rejected promise) by a handler, it rejects the
+ * caller's ask and leaves the actor running with its state, as Orleans returns a grain method's
+ * exception to its caller. Anything else thrown is a failure, and the supervisor decides.
+ */
+export class Rejection extends TroupeError {
+  constructor(code: string, message: string, options?: { cause?: unknown; data?: unknown }) {
+    super(code, message, options)
+    this.name = 'Rejection'
+  }
+}
+
+/** Defines a Rejection class with a stable code (domain errors: `ERR_INSUFFICIENT_FUNDS`, say). */
+export function defineRejection<C extends string>(code: C, name: string) {
+  const RejectionClass = class extends Rejection {
+    declare readonly code: C
+    constructor(message: string, options?: ErrorOptions) {
+      super(code, message, options)
+      this.name = name
+    }
+  }
+  Object.defineProperty(RejectionClass, 'name', { value: name })
+  errorClassesByCode.set(code, RejectionClass)
+  return RejectionClass
+}
+
 function defineError<C extends string>(code: C, name: string) {
   const ErrorClass = class extends TroupeError {
     declare readonly code: C

@@ -1,5 +1,5 @@
 /** Public entry point of the runtime layer (`troupe`). Internals stay internal. */
-export { Actor, RESERVED_METHODS } from './Actor.ts'
+export { Actor, RESERVED_METHODS, withConstructionContext } from './Actor.ts'
 export type { ActorClass, Directive, ProtocolOf, SpawnArgs, SpawnOptions, SpawnOptionsBase } from './Actor.ts'
 export type { ActorContext } from './ActorContext.ts'
 export { ActorRef } from './ActorRef.ts'
@@ -42,6 +42,8 @@ export {
   AskTimeoutError,
   decodeError,
   defineError,
+  defineRejection,
+  Rejection,
   errorCode,
   encodeError,
   ErrorCodes,

@@ -46,6 +46,9 @@ export type ChildSpec<C extends ActorClass<Actor<any>, any[]> = ActorClass<Actor
   readonly spawn?: Omit<SpawnOptionsBase, 'name'>
 } & (ArgsOf<C> extends [] ? { readonly args?: [] } : { readonly args: ArgsOf<C> })
 
+/** Any child spec, as collections hold them; `childSpec()` is where each one's `args` are checked. */
+export type AnyChildSpec = Omit<ChildSpec, 'args'> & { readonly args?: readonly unknown[] }
+
 /** Builds a child spec with its constructor arguments checked against the class. */
 export function childSpec<C extends ActorClass<Actor<any>, any[]>>(spec: ChildSpec<C>): ChildSpec<C> {
   return spec
@@ -54,7 +57,7 @@ export function childSpec<C extends ActorClass<Actor<any>, any[]>>(spec: ChildSp
 const ID_PATTERN = /^[A-Za-z0-9_\-.~:@+=]+$/
 
 /** Throws InvalidChildSpecError for a spec OTP would reject. */
-export function validateChildSpec(spec: ChildSpec): void {
+export function validateChildSpec(spec: AnyChildSpec): void {
   if (typeof spec.id !== 'string' || !ID_PATTERN.test(spec.id)) {
     throw new InvalidChildSpecError(`child id '${String(spec.id)}' must be a valid actor name (letters, digits, _-.~:@+=)`)
   }

@@ -1,5 +1,5 @@
 import type { Actor, ActorClass, ActorRef, ProtocolOf } from '../runtime/index.ts'
-import { validateChildSpec, type ChildSpec } from './ChildSpec.ts'
+import { validateChildSpec, type AnyChildSpec, type ChildSpec } from './ChildSpec.ts'
 import { ChildStartError, TooManyChildrenError, UnknownChildError } from './errors.ts'
 import { newState, SupervisorBase, type ChildCounts, type ChildInfo, type SupervisorOptions } from './SupervisorBase.ts'
 
@@ -37,7 +37,8 @@ export class DynamicSupervisor<C extends ActorClass<Actor<any>, any[]> = ActorCl
 
   constructor(spec: DynamicSupervisorSpec<C>) {
     super({ ...spec, strategy: 'one_for_one' })
-    validateChildSpec({ ...spec.child, id: 'template', args: [] } as unknown as ChildSpec)
+    this.forgetStoppedChildren = true
+    validateChildSpec({ ...spec.child, id: 'template', args: [] } as unknown as AnyChildSpec)
     this.template = spec.child
     this.maxChildren = spec.maxChildren ?? Infinity
   }
@@ -48,7 +49,7 @@ export class DynamicSupervisor<C extends ActorClass<Actor<any>, any[]> = ActorCl
         throw new TooManyChildrenError(`${this.context.path} has its maximum of ${this.maxChildren} children`, { data: { maxChildren: this.maxChildren } })
       }
       const id = `${this.template.actor.name.toLowerCase() || 'child'}-${this.nextId++}`
-      const state = newState({ ...this.template, id, args } as unknown as ChildSpec)
+      const state = newState({ ...this.template, id, args } as unknown as AnyChildSpec)
       this.states.push(state)
       try {
         return (await this.startChildState(state)) as ActorRef<ProtocolOf<InstanceType<C>>>

@@ -1,17 +1,17 @@
 import type { ActorRef } from '../runtime/index.ts'
-import { validateChildSpec, type ChildSpec } from './ChildSpec.ts'
+import { validateChildSpec, type AnyChildSpec } from './ChildSpec.ts'
 import { ChildExistsError, ChildRunningError, ChildStartError, UnknownChildError } from './errors.ts'
 import { newState, SupervisorBase, type ChildCounts, type ChildInfo, type SupervisorOptions } from './SupervisorBase.ts'
 
 export interface SupervisorSpec extends SupervisorOptions {
   /** Started in this order; stopped in reverse. */
-  readonly children: readonly ChildSpec<any>[]
+  readonly children: readonly AnyChildSpec[]
 }
 
 /** Messages a supervisor handles: OTP's `supervisor` API. */
 export interface SupervisorProtocol {
   /** Adds a child spec and starts it (`start_child`). Rejects with ERR_CHILD_EXISTS or ERR_CHILD_START. */
-  startChild(spec: ChildSpec<any>): Promise<ActorRef<any>>
+  startChild(spec: AnyChildSpec): Promise<ActorRef<any>>
   /** Stops a child and keeps its spec (a temporary child's spec is removed), as `terminate_child`. */
   terminateChild(id: string): Promise<void>
   /** Starts a terminated child again from its spec (`restart_child`); ERR_CHILD_RUNNING if it runs. */
@@ -31,7 +31,7 @@ export interface SupervisorProtocol {
  * `system.spawn(Supervisor, { name: 'app', args: [{ strategy: 'one_for_one', children: [...] }] })`.
  */
 export class Supervisor extends SupervisorBase<SupervisorProtocol> implements SupervisorProtocol {
-  private readonly initialChildren: readonly ChildSpec<any>[]
+  private readonly initialChildren: readonly AnyChildSpec[]
 
   constructor(spec: SupervisorSpec) {
     super(spec)
@@ -43,7 +43,7 @@ export class Supervisor extends SupervisorBase<SupervisorProtocol> implements Su
     return this.startInitialChildren(this.initialChildren)
   }
 
-  startChild(spec: ChildSpec<any>): Promise<ActorRef<any>> {
+  startChild(spec: AnyChildSpec): Promise<ActorRef<any>> {
     return this.enqueue(async () => {
       validateChildSpec(spec)
       if (this.stateById(spec.id) !== undefined) throw new ChildExistsError(`child '${spec.id}' already exists`, { data: { childId: spec.id } })

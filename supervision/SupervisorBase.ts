@@ -1,6 +1,6 @@
 import { Actor, ExitReasons, isNormalExit, toError, type ActorRef, type Directive, type ExitReason, type TimerHandle } from '../runtime/index.ts'
 import { backoffDelay } from './Backoff.ts'
-import { validateChildSpec, type ChildKind, type ChildSpec, type RestartType, type Shutdown } from './ChildSpec.ts'
+import { validateChildSpec, type AnyChildSpec, type ChildKind, type RestartType, type Shutdown } from './ChildSpec.ts'
 import { ChildStartError, InvalidChildSpecError, SupervisorGaveUpError } from './errors.ts'
 import { RestartIntensity } from './RestartIntensity.ts'
 import { SupervisorEventTopic, type SupervisorEvent } from './SupervisorEvents.ts'
@@ -49,7 +49,7 @@ export interface ChildCounts {
 
 /** @internal The supervisor's record of one child. */
 export interface ChildState {
-  readonly spec: ChildSpec
+  readonly spec: AnyChildSpec
   ref: ActorRef<any> | null
   status: ChildInfo['status']
   restarts: number
@@ -60,6 +60,10 @@ export interface ChildState {
   backoffAttempt: number
   backoffTimer: TimerHandle | null
   startedAt: number
+  /** A failure that arrived while the child was being (re)started; handled once the start completes. */
+  pendingFailure: Error | null
+  /** An exit absorbed by a queued group restart; decided again if it happened after that restart reached the child. */
+  coveredExit: { readonly reason: ExitReason; readonly error: Error | null } | null
 }
 
 const DEFAULT_WORKER_SHUTDOWN_MS = 5000
@@ -79,6 +83,10 @@ export abstract class SupervisorBase<P> extends Actor<P> {
   protected readonly restartBudget: RestartIntensity
   protected readonly states: ChildState[] = []
   private queue: Promise<void> = Promise.resolve()
+  /** Dynamic supervisors forget children that will not be restarted (OTP simple_one_for_one). */
+  protected forgetStoppedChildren = false
+  /** Children inside a queued group restart (one_for_all/rest_for_one): it restarts them, at no extra cost. */
+  private readonly coveredByPendingRestart = new Map<ChildState, number>()
   private shuttingDown = false
   private gaveUp = false
 
@@ -109,7 +117,13 @@ export abstract class SupervisorBase<P> extends Actor<P> {
   override onChildFailure(child: ActorRef<any>, error: Error): Directive | void {
     const state = this.stateOf(child)
     // Not ours any more, or we are already stopping it: nothing to decide.
-    if (state === undefined || this.shuttingDown || state.expectingExit || state.status !== 'running') return
+    if (state === undefined || this.shuttingDown) return
+    if (state.status === 'starting') {
+      // It failed right after starting, before the start operation finished: decide once it has.
+      state.pendingFailure = error
+      return
+    }
+    if (state.expectingExit || state.status !== 'running') return
     let directive: Directive
     try {
       directive = state.spec.decider === undefined ? 'restart' : state.spec.decider(error)
@@ -152,15 +166,42 @@ export abstract class SupervisorBase<P> extends Actor<P> {
       this.enqueue(() => this.stopAndForget(state, reason))
       return
     }
+    if (this.coveredByPendingRestart.has(state)) {
+      // OTP flushes a sibling's exit during a group restart: the queued restart covers it.
+      state.status = 'restarting'
+      state.coveredExit = { reason, error }
+      return
+    }
     if (!this.restartBudget.record(this.context.system.clock.now())) {
       this.enqueue(() => this.giveUp(state, error))
       return
     }
     const generation = state.generation
     state.status = 'restarting'
+    const covered = this.strategy === 'one_for_one' ? [] : this.scopeOf(state)
+    for (const member of covered) this.coveredByPendingRestart.set(member, (this.coveredByPendingRestart.get(member) ?? 0) + 1)
+    const restartLater = async (): Promise<void> => {
+      try {
+        await this.restartScope(state, generation, reason)
+      } finally {
+        for (const member of covered) {
+          const count = (this.coveredByPendingRestart.get(member) ?? 1) - 1
+          if (count <= 0) this.coveredByPendingRestart.delete(member)
+          else this.coveredByPendingRestart.set(member, count)
+        }
+        // A member that failed again after this restart had already restarted it: decide now.
+        for (const member of covered) {
+          const exit = member.coveredExit
+          if (exit === null || this.coveredByPendingRestart.has(member) || !this.states.includes(member)) continue
+          member.coveredExit = null
+          member.status = 'running'
+          this.childExited(member, exit.reason, exit.error)
+        }
+      }
+    }
     const backoff = state.spec.backoff
     if (backoff === undefined) {
-      this.enqueue(() => this.restartScope(state, generation, reason))
+      this.enqueue(restartLater)
       return
     }
     const clock = this.context.system.clock
@@ -171,7 +212,7 @@ export abstract class SupervisorBase<P> extends Actor<P> {
     this.publish({ type: 'restart-scheduled', supervisor: this.self, childId: state.spec.id, delayMs, attempt })
     state.backoffTimer = clock.setTimer(delayMs, () => {
       state.backoffTimer = null
-      this.enqueue(() => this.restartScope(state, generation, reason))
+      this.enqueue(restartLater)
     })
   }
 
@@ -199,6 +240,8 @@ export abstract class SupervisorBase<P> extends Actor<P> {
         await this.stopAndForget(state, ExitReasons.shutdown)
         continue
       }
+      // From here this restart handles the child: an earlier absorbed exit is part of it.
+      state.coveredExit = null
       if (state.ref !== null) await this.prepareRestart(state, state === failed ? reason : ExitReasons.shutdown)
       toStart.unshift(state)
     }
@@ -241,13 +284,17 @@ export abstract class SupervisorBase<P> extends Actor<P> {
         state.status = 'running'
         state.expectingExit = false
         state.startedAt = this.context.system.clock.now()
+        this.publish({ type: 'child-restarted', supervisor: this.self, childId: state.spec.id, child: ref, reason: cause ?? reason })
+        this.handlePendingFailure(state)
       } else {
-        await this.startChildState(state)
+        const fresh = await this.startChildState(state)
+        this.publish({ type: 'child-restarted', supervisor: this.self, childId: state.spec.id, child: fresh, reason: cause ?? reason })
       }
-      this.publish({ type: 'child-restarted', supervisor: this.self, childId: state.spec.id, child: state.ref as ActorRef<any>, reason: cause ?? reason })
     } catch (thrown) {
       // The restart itself failed: that is one more exit, counted against the budget like any other.
       const error = toError(thrown)
+      // The start failure itself may also have arrived as a child failure: it is this one.
+      state.pendingFailure = null
       this.publish({ type: 'start-failed', supervisor: this.self, childId: state.spec.id, error })
       if (state.ref !== null) {
         state.expectingExit = true
@@ -269,7 +316,7 @@ export abstract class SupervisorBase<P> extends Actor<P> {
     state.ref = null
     this.cancelBackoff(state)
     this.publish({ type: 'child-stopped', supervisor: this.self, childId: state.spec.id, reason })
-    if ((state.spec.restart ?? 'permanent') === 'temporary') this.removeState(state)
+    if ((state.spec.restart ?? 'permanent') === 'temporary' || this.forgetStoppedChildren) this.removeState(state)
     if (state.spec.significant === true) this.checkAutoShutdown(state)
   }
 
@@ -297,7 +344,7 @@ export abstract class SupervisorBase<P> extends Actor<P> {
   // ------------------------------------------------------------------ starting and stopping
 
   /** Starts the initial children in order; if one fails, stops the started ones in reverse and fails. */
-  protected async startInitialChildren(specs: readonly ChildSpec[]): Promise<void> {
+  protected async startInitialChildren(specs: readonly AnyChildSpec[]): Promise<void> {
     for (const spec of specs) {
       validateChildSpec(spec)
       if (this.states.some((s) => s.spec.id === spec.id)) throw new InvalidChildSpecError(`duplicate child id '${spec.id}'`)
@@ -323,7 +370,7 @@ export abstract class SupervisorBase<P> extends Actor<P> {
     state.generation++
     let ref: ActorRef<any> | null = null
     try {
-      const options = { ...spec.spawn, name: spec.id, args: (spec as { args?: unknown[] }).args ?? [] }
+      const options = { ...spec.spawn, name: spec.id, args: spec.args ?? [] }
       const started = (this.context.spawnAndWait as (cls: unknown, options: unknown) => Promise<ActorRef<any>>)(spec.actor, options)
       ref = this.context.child(spec.id) ?? null
       await started
@@ -334,13 +381,26 @@ export abstract class SupervisorBase<P> extends Actor<P> {
       }
       state.ref = null
       state.status = 'terminated'
+      state.pendingFailure = null
       throw error
     }
     state.ref = ref
     state.status = 'running'
     state.startedAt = this.context.system.clock.now()
     this.publish({ type: 'child-started', supervisor: this.self, childId: spec.id, child: ref as ActorRef<any> })
+    this.handlePendingFailure(state)
     return ref as ActorRef<any>
+  }
+
+  /** Decides on a failure that arrived while the child's start was still completing. */
+  private handlePendingFailure(state: ChildState): void {
+    const error = state.pendingFailure
+    if (error === null) return
+    state.pendingFailure = null
+    const directive = this.onChildFailure(state.ref as ActorRef<any>, error)
+    // A directive the core would apply to a failure in flight: apply it here ourselves.
+    if (directive === 'resume') this.context.resumeChild(state.ref as ActorRef<any>)
+    else if (directive === 'escalate') this.context.fail(error)
   }
 
   /** Stops every child in reverse start order, each within its shutdown. */
@@ -361,7 +421,7 @@ export abstract class SupervisorBase<P> extends Actor<P> {
     state.ref = null
   }
 
-  protected shutdownOf(spec: ChildSpec): Shutdown {
+  protected shutdownOf(spec: AnyChildSpec): Shutdown {
     if (spec.shutdown !== undefined) return spec.shutdown
     return kindOf(spec) === 'supervisor' ? 'infinity' : DEFAULT_WORKER_SHUTDOWN_MS
   }
@@ -440,7 +500,7 @@ export abstract class SupervisorBase<P> extends Actor<P> {
   }
 }
 
-export function newState(spec: ChildSpec): ChildState {
+export function newState(spec: AnyChildSpec): ChildState {
   return {
     spec,
     ref: null,
@@ -451,10 +511,12 @@ export function newState(spec: ChildSpec): ChildState {
     backoffAttempt: 0,
     backoffTimer: null,
     startedAt: 0,
+    pendingFailure: null,
+    coveredExit: null,
   }
 }
 
-export function kindOf(spec: ChildSpec): ChildKind {
+export function kindOf(spec: AnyChildSpec): ChildKind {
   if (spec.kind !== undefined) return spec.kind
   return spec.actor.prototype instanceof SupervisorBase ? 'supervisor' : 'worker'
 }

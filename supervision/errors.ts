@@ -1,4 +1,4 @@
-import { defineError, ErrorCodes } from '../runtime/index.ts'
+import { defineError, defineRejection, ErrorCodes } from '../runtime/index.ts'
 
 export const SupervisionErrorCodes = {
   SupervisorGaveUp: ErrorCodes.SupervisorGaveUp,
@@ -13,21 +13,24 @@ export const SupervisionErrorCodes = {
 /** Restart intensity exceeded: the supervisor stopped its children and failed, escalating to its parent. */
 export const SupervisorGaveUpError = defineError(SupervisionErrorCodes.SupervisorGaveUp, 'SupervisorGaveUpError')
 export type SupervisorGaveUpError = InstanceType<typeof SupervisorGaveUpError>
+// The supervisor API's refusals are Rejections: the caller gets them, the supervisor carries on
+// (OTP's `{error, Reason}` returns).
+
 /** A child failed to start; `cause` is its start failure. */
-export const ChildStartError = defineError(SupervisionErrorCodes.ChildStartFailed, 'ChildStartError')
+export const ChildStartError = defineRejection(SupervisionErrorCodes.ChildStartFailed, 'ChildStartError')
 export type ChildStartError = InstanceType<typeof ChildStartError>
 /** No child spec with that id. */
-export const UnknownChildError = defineError(SupervisionErrorCodes.UnknownChild, 'UnknownChildError')
+export const UnknownChildError = defineRejection(SupervisionErrorCodes.UnknownChild, 'UnknownChildError')
 export type UnknownChildError = InstanceType<typeof UnknownChildError>
 /** A child spec with that id already exists. */
-export const ChildExistsError = defineError(SupervisionErrorCodes.ChildExists, 'ChildExistsError')
+export const ChildExistsError = defineRejection(SupervisionErrorCodes.ChildExists, 'ChildExistsError')
 export type ChildExistsError = InstanceType<typeof ChildExistsError>
 /** The operation needs the child to be terminated first (OTP's `running`). */
-export const ChildRunningError = defineError(SupervisionErrorCodes.ChildRunning, 'ChildRunningError')
+export const ChildRunningError = defineRejection(SupervisionErrorCodes.ChildRunning, 'ChildRunningError')
 export type ChildRunningError = InstanceType<typeof ChildRunningError>
 /** A child spec or supervisor spec is invalid. */
-export const InvalidChildSpecError = defineError(SupervisionErrorCodes.InvalidChildSpec, 'InvalidChildSpecError')
+export const InvalidChildSpecError = defineRejection(SupervisionErrorCodes.InvalidChildSpec, 'InvalidChildSpecError')
 export type InvalidChildSpecError = InstanceType<typeof InvalidChildSpecError>
 /** A dynamic supervisor is at its `maxChildren`. */
-export const TooManyChildrenError = defineError(SupervisionErrorCodes.TooManyChildren, 'TooManyChildrenError')
+export const TooManyChildrenError = defineRejection(SupervisionErrorCodes.TooManyChildren, 'TooManyChildrenError')
 export type TooManyChildrenError = InstanceType<typeof TooManyChildrenError>

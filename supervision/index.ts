@@ -6,7 +6,7 @@ export type { DynamicChildTemplate, DynamicSupervisorProtocol, DynamicSupervisor
 export { SupervisorBase } from './SupervisorBase.ts'
 export type { AutoShutdown, ChildCounts, ChildInfo, Strategy, SupervisorOptions } from './SupervisorBase.ts'
 export { childSpec, validateChildSpec } from './ChildSpec.ts'
-export type { BackoffOptions, ChildKind, ChildSpec, RestartType, Shutdown } from './ChildSpec.ts'
+export type { AnyChildSpec, BackoffOptions, ChildKind, ChildSpec, RestartType, Shutdown } from './ChildSpec.ts'
 export { RestartIntensity } from './RestartIntensity.ts'
 export { backoffDelay } from './Backoff.ts'
 export { SupervisorEventTopic } from './SupervisorEvents.ts'

@@ -6,7 +6,8 @@ type ErrorClass = new (message: string, options?: { cause?: unknown; data?: unkn
 
 /** Every typed error the runtime exports (found by walking the public entry point, so new ones are covered). */
 const errorClasses: [string, ErrorClass][] = Object.entries(runtime).filter(
-  (entry): entry is [string, ErrorClass] => typeof entry[1] === 'function' && entry[1].prototype instanceof TroupeError,
+  // Rejection is a base class (like TroupeError) for user-defined refusals, not an error of its own.
+  (entry): entry is [string, ErrorClass] => typeof entry[1] === 'function' && entry[1].prototype instanceof TroupeError && entry[1] !== runtime.Rejection,
 )
 
 const knownCodes = new Set<string>(Object.values(ErrorCodes))
