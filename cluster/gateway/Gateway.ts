@@ -14,7 +14,7 @@ import {
   type Headers,
   type TimerHandle,
 } from '../../runtime/index.ts'
-import { DEFAULT_SUBJECT_PREFIX, Subjects } from '../../transport/nats/index.ts'
+import { DEFAULT_SUBJECT_PREFIX, flushWithin, Subjects } from '../../transport/nats/index.ts'
 import { BadRequestError, DeadlineExceededError, GatewayErrorCodes, InvalidArgsError, MalformedRequestError, PayloadTooLargeError } from './errors.ts'
 import { contentTypeOf, decodePayload, encodePayload } from './PayloadCodec.ts'
 import {
@@ -85,6 +85,9 @@ class Refusal {
     this.error = error
   }
 }
+
+/** Longest wait for the server to see an unsubscribe (a flush during an outage waits for the reconnect). */
+const FLUSH_MS = 2000
 
 /** Per-name subscriptions share this queue group, so gateways publishing the same name share its load. */
 const CALL_QUEUE = 'troupe-gateway'
@@ -181,7 +184,7 @@ export class Gateway {
     if (this.connection.isClosed()) return
     entry.subscription.unsubscribe()
     this.announce()
-    await this.connection.flush().catch(() => {})
+    await flushWithin(this.connection, this.system.clock, FLUSH_MS)
   }
 
   /** Unpublishes everything and stops. Idempotent. */
@@ -197,7 +200,7 @@ export class Gateway {
     this.announce(0)
     this.catchAll?.unsubscribe()
     this.namesSubscription?.unsubscribe()
-    await this.connection.flush().catch(() => {})
+    await flushWithin(this.connection, this.system.clock, FLUSH_MS)
   }
 
   private async open(): Promise<void> {

@@ -1,6 +1,10 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core'
 import { InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../../runtime/index.ts'
+import { flushWithin } from './flushWithin.ts'
 import type { Membership, MembershipListener } from './Membership.ts'
+
+/** How long `stop()` waits for the leave message to reach the server. */
+const FLUSH_ON_STOP_MS = 2000
 
 export interface HeartbeatOptions {
   /** Milliseconds between two heartbeats of this node. Default 1000. */
@@ -122,7 +126,7 @@ export class HeartbeatMembership implements Membership {
     if (!this.connection.isClosed()) {
       this.beat('leave')
       this.subscription?.unsubscribe()
-      await this.connection.flush().catch(() => {})
+      if (this.linkUp) await flushWithin(this.connection, this.clock, FLUSH_ON_STOP_MS)
     }
     this.peers.clear()
   }

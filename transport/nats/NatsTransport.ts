@@ -3,6 +3,7 @@ import { InvalidArgumentError, MessageTooLargeError, NodeDownError, toError, typ
 import { TransportClosedError } from '../errors.ts'
 import type { FrameTransport, SystemAddress } from '../FrameTransport.ts'
 import { NatsDownError } from './errors.ts'
+import { flushWithin } from './flushWithin.ts'
 import { HeartbeatMembership, type HeartbeatOptions } from './HeartbeatMembership.ts'
 import type { Membership, MembershipListener } from './Membership.ts'
 import { DEFAULT_SUBJECT_PREFIX, Subjects } from './subjects.ts'
@@ -52,6 +53,9 @@ export interface NatsTransportStats {
   linkDowns: number
 }
 
+/** How long `close()` waits for what was published to reach the server. */
+const FLUSH_ON_CLOSE_MS = 2000
+
 const PeerState = {
   /** Never heard from: frames go out optimistically. */
   Unknown: 0,
@@ -99,6 +103,7 @@ export class NatsTransport implements FrameTransport {
     linkDowns: 0,
   }
   private readonly connection: NatsConnection
+  private readonly clock: Clock
   private readonly maxFrames: number
   private readonly maxBytes: number
   private readonly ownsConnection: boolean
@@ -107,6 +112,8 @@ export class NatsTransport implements FrameTransport {
   /** Frames that arrived before Remoting registered its handler. */
   private early: Uint8Array[] = []
   private readonly peerDownHandlers: ((node: string, shard: number | null) => void)[] = []
+  private readonly peerUpHandlers: ((node: string) => void)[] = []
+  private readonly linkHandlers: ((connected: boolean) => void)[] = []
   private subscription: Subscription | null = null
   private statusIterator: AsyncIterable<Status> | null = null
   private linkUp = true
@@ -123,6 +130,7 @@ export class NatsTransport implements FrameTransport {
   private constructor(options: NatsTransportOptions) {
     const system = options.system
     this.connection = options.connection
+    this.clock = system.clock
     this.local = { system: system.name, node: system.node, shard: system.shard }
     this.subjects = new Subjects(options.cluster ?? system.name, options.prefix ?? DEFAULT_SUBJECT_PREFIX)
     this.subjects.frames(system.node, system.shard) // validates the node name as a subject token
@@ -176,6 +184,16 @@ export class NatsTransport implements FrameTransport {
 
   onPeerDown(handler: (node: string, shard: number | null) => void): void {
     this.peerDownHandlers.push(handler)
+  }
+
+  /** Hears when a peer is reachable (joined, confirmed after a reconnect, or back after being down): for logs and metrics. */
+  onPeerUp(handler: (node: string) => void): void {
+    this.peerUpHandlers.push(handler)
+  }
+
+  /** Hears when this node's NATS link goes down or comes back (readiness probes, logs). */
+  onLinkChange(handler: (connected: boolean) => void): void {
+    this.linkHandlers.push(handler)
   }
 
   /**
@@ -292,6 +310,7 @@ export class NatsTransport implements FrameTransport {
     const peer = this.peer(node)
     peer.state = PeerState.Up
     if (this.linkUp) this.release(peer)
+    for (const handler of this.peerUpHandlers) handler(node)
   }
 
   private peerDown(node: string, shard: number | null): void {
@@ -314,6 +333,7 @@ export class NatsTransport implements FrameTransport {
     }
     this.membership.linkChanged(up)
     if (up) for (const peer of this.peers.values()) if (peer.state === PeerState.Unknown) this.release(peer)
+    for (const handler of this.linkHandlers) handler(up)
   }
 
   private watchStatus(): void {
@@ -355,7 +375,7 @@ export class NatsTransport implements FrameTransport {
     ;(this.statusIterator as Partial<QueuedIterator<Status>> | null)?.stop?.()
     if (!wasClosed && !this.connection.isClosed()) {
       this.subscription?.unsubscribe()
-      await this.connection.flush().catch(() => {})
+      if (this.linkUp) await flushWithin(this.connection, this.clock, FLUSH_ON_CLOSE_MS)
     }
     if (this.ownsConnection && !this.connection.isClosed()) await this.connection.drain().catch(() => {})
   }

@@ -6,3 +6,4 @@ export type { HeartbeatMembershipOptions, HeartbeatMessage, HeartbeatOptions } f
 export type { Membership, MembershipListener } from './Membership.ts'
 export { checkPublicName, checkToken, DEFAULT_SUBJECT_PREFIX, Subjects } from './subjects.ts'
 export { NatsDownError, NatsErrorCodes } from './errors.ts'
+export { flushWithin } from './flushWithin.ts'

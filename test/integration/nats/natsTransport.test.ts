@@ -157,6 +157,8 @@ describe('NatsTransport with Remoting over a real nats-server', () => {
     expect(await remote.ask('echo', 'before')).toBe('echo:before')
     await waitFor(() => a.transport.members().includes('b') && b.transport.members().includes('a'))
 
+    const link: boolean[] = []
+    a.transport.onLinkChange((up) => link.push(up))
     await server.halt()
     await waitFor(() => !a.transport.connected && !b.transport.connected, { timeoutMs: 10_000 })
     // One frame per turn: 20 turns fill the bound exactly.
@@ -178,6 +180,19 @@ describe('NatsTransport with Remoting over a real nats-server', () => {
     expect(a.transport.stats.linkDowns).toBe(1)
     // Nobody was declared down by the outage.
     expect(a.transport.members()).toContain('b')
+    expect(link).toEqual([false, true])
+  })
+
+  it('closing a node during an outage does not hang on the unreachable server', async () => {
+    const server = await LocalNatsServer.start()
+    servers.push(server)
+    const [a] = await pair(server.url)
+    await server.halt()
+    await waitFor(() => !a.transport.connected, { timeoutMs: 10_000 })
+    const started = Date.now()
+    await a.system.terminate()
+    await a.transport.close()
+    expect(Date.now() - started).toBeLessThan(3000)
   })
 
   it('a node restarted under the same name is seen as a new incarnation: the old one is down at once', async () => {
