@@ -37,6 +37,8 @@ export class SimScheduler implements Scheduler {
    */
   awaitStarted(task: Runnable): void {
     if (this.sim.isHostTurn) this.sim.escapedFromHost(`${this.process.label} started waiting`)
+    if (this.process.isCrashed) return
+    this.sim.noteAwaiting(1)
     this.process.awaiting.set(task, (this.process.awaiting.get(task) ?? 0) + 1)
   }
 
@@ -46,6 +48,7 @@ export class SimScheduler implements Scheduler {
     if (this.sim.isHostTurn) this.sim.escapedFromHost(`an awaited promise of ${this.process.label} settled`)
     const count = this.process.awaiting.get(task)
     if (count === undefined) return
+    this.sim.noteAwaiting(-1)
     if (count <= 1) this.process.awaiting.delete(task)
     else this.process.awaiting.set(task, count - 1)
   }

@@ -33,12 +33,17 @@ export class ClusterNode {
   /** 1 for the first boot, +1 per restart. */
   incarnation = 0
   private current: { process: SimProcess; system: ActorSystem; remoting: Remoting } | null = null
-  private readonly cluster: SimulatedCluster
+  private readonly owner: SimulatedCluster
 
   /** @internal */
   constructor(cluster: SimulatedCluster, name: string) {
-    this.cluster = cluster
+    this.owner = cluster
     this.name = name
+  }
+
+  /** The cluster this node belongs to (boot code uses it to find actors on nodes booted before). */
+  get cluster(): SimulatedCluster {
+    return this.owner
   }
 
   /** The current incarnation's actor system (after a crash: the dead one, until a restart). */
@@ -65,20 +70,20 @@ export class ClusterNode {
 
   /** Kills the node: every actor and all in-memory state is gone; the durable store stays. */
   crash(): void {
-    this.cluster.crash(this.name)
+    this.owner.crash(this.name)
   }
 
   /** Boots a new incarnation (crashing the current one first if it still runs). */
   restart(): void {
-    this.cluster.restart(this.name)
+    this.owner.restart(this.name)
   }
 
   pause(): void {
-    this.cluster.pause(this.name)
+    this.owner.pause(this.name)
   }
 
   resume(): void {
-    this.cluster.resume(this.name)
+    this.owner.resume(this.name)
   }
 
   /** @internal */
@@ -142,9 +147,13 @@ export class SimulatedCluster {
     return this.system(from).refFor<P>(ref.address)
   }
 
-  /** The actor registered as `name` on node `on`, addressed from node `from` (default: `on`). */
+  /**
+   * The actor registered as `name` (or living at path `name` when it starts with `/`) on node `on`,
+   * addressed from node `from` (default: `on`).
+   */
   lookup<P>(on: string, name: string, from: string = on): ActorRef<P> | undefined {
-    const ref = this.system(on).lookup<P>(name)
+    const system = this.system(on)
+    const ref = name.startsWith('/') ? system.resolvePath<P>(name) : system.lookup<P>(name)
     return ref === undefined || from === on ? ref : this.ref(from, ref)
   }
 

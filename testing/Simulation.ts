@@ -28,6 +28,13 @@ export interface SimulationOptions {
    * message; deeper chains still run, deterministically, at a later instant. Default 8.
    */
   readonly microtaskDepth?: number
+  /**
+   * Probability, after a step while some actor awaits a promise, that promise continuations run
+   * before the next step (rather than when the instant settles). Higher explores more orders of
+   * async handlers against other actors; 0 runs continuations only once an instant is quiet.
+   * Default 0.5. (Needs a runtime that reports async waits to its scheduler.)
+   */
+  readonly asyncInterleaving?: number
   /** Events kept for failure reports and `lastEvents()`. Default 256. */
   readonly traceCapacity?: number
   /** Events printed in a failure report. Default 40. */
@@ -66,13 +73,15 @@ export interface SimulationStats {
   readonly zombies: number
 }
 
-const Burst = { Quiet: 0, Stopped: 1, Yield: 2, Failed: 3 } as const
+const Burst = { Quiet: 0, Stopped: 1, Yield: 2, Failed: 3, Continue: 4 } as const
 const Mode = { Advance: 0, Until: 1, Idle: 2 } as const
 type Mode = (typeof Mode)[keyof typeof Mode]
 
 /** Events that write their own trace entry (the network's, which know more than the queue does). */
 export const SELF_TRACED = 255
 
+/** Orders control events before every other event of their instant (orders are otherwise >= 0). */
+const CONTROL_ORDER = -Number.MAX_SAFE_INTEGER
 const DEFAULT_UNTIL_MS = 60_000
 const DEFAULT_IDLE_MS = 3_600_000
 
@@ -92,6 +101,9 @@ export class Simulation {
   readonly random: Random
   private readonly rng: SeededRandom
   private readonly microtaskDepth: number
+  private readonly asyncInterleaving: number
+  /** Actors currently awaiting a promise, across processes (from the runtime's await reports). */
+  private awaitingCount = 0
   private readonly reportEvents: number
   private readonly ambient: 'error' | 'allow'
   private readonly maxStepsPerCall: number
@@ -133,6 +145,8 @@ export class Simulation {
     this.seed = seed
     this.throughput = positiveInt(options.throughput ?? 8, 'throughput')
     this.microtaskDepth = Math.max(0, Math.floor(options.microtaskDepth ?? 8))
+    this.asyncInterleaving = options.asyncInterleaving ?? 0.5
+    if (!(this.asyncInterleaving >= 0 && this.asyncInterleaving <= 1)) throw new InvalidArgumentError(`asyncInterleaving must be in [0, 1], got ${this.asyncInterleaving}`)
     this.reportEvents = options.reportEvents ?? 40
     this.ambient = options.ambient ?? 'error'
     this.maxStepsPerCall = options.maxStepsPerCall ?? 50_000_000
@@ -170,7 +184,10 @@ export class Simulation {
 
   /** Runs `fn` at virtual time `time` (absolute), as one step of the simulation. */
   at(time: number, fn: () => void, label = 'scheduled callback'): void {
-    this.scheduleEvent(Math.max(time, this.time), fn, null, false, TraceKind.Scheduled, label)
+    // Control events (faults, scenario steps) take no seeded draw and fire first at their instant,
+    // in the order they were scheduled: adding or removing one does not reshuffle every later
+    // scheduling choice, which is what lets a shrinker drop the faults that do not matter.
+    this.scheduleEvent(Math.max(time, this.time), fn, null, false, TraceKind.Scheduled, label, CONTROL_ORDER + this.eventSeq)
   }
 
   /** Runs `fn` `delayMs` from now, as one step of the simulation. */
@@ -338,6 +355,12 @@ export class Simulation {
         const result = this.burst(stop, started + this.maxStepsPerCall)
         this.throwIfFailed()
         if (result === Burst.Stopped) return true
+        if (result === Burst.Continue) {
+          await this.runContinuations()
+          this.throwIfFailed()
+          if (this.deferred.length > 0) this.runDeferred()
+          continue
+        }
         if (result === Burst.Yield) {
           await this.yieldToHost()
           this.throwIfFailed()
@@ -403,17 +426,25 @@ export class Simulation {
         this.failWith(new SimStepLimitError(this.report(`more than ${this.maxStepsPerCall} steps in one call (a livelock at t=${formatMs(this.time)}?)`)))
         return Burst.Failed
       }
-      // One draw picks among the runnable tasks and the next due event; its fraction sizes the turn.
-      const r = rng.next() * (due ? n + 1 : n)
-      const i = Math.floor(r)
-      if (i >= n) this.fire(events.pop() as SimEvent)
-      else this.runTask(i, r - i)
+      if (due && (top as SimEvent).order < 0 && (top as SimEvent).owner === null) {
+        // A control event: it happens at its instant, before the seed chooses anything else.
+        this.fire(events.pop() as SimEvent)
+      } else {
+        // One draw picks among the runnable tasks and the next due event; its fraction sizes the turn.
+        const r = rng.next() * (due ? n + 1 : n)
+        const i = Math.floor(r)
+        if (i >= n) this.fire(events.pop() as SimEvent)
+        else this.runTask(i, r - i)
+      }
       this.step++
       if (this.deferred.length > 0) this.runDeferred()
       if (invariants.length > 0) this.checkInvariants()
       if (this.failureError !== null) return Burst.Failed
       if (stop !== null && stop()) return Burst.Stopped
       if ((this.step & hostYieldMask) === 0) return Burst.Yield
+      // Let an awaiting actor's continuation (a reply just settled its promise) run before the
+      // next step, sometimes: the seed decides whether it overtakes the other runnable actors.
+      if (this.awaitingCount > 0 && this.asyncInterleaving > 0 && rng.next() < this.asyncInterleaving) return Burst.Continue
     }
   }
 
@@ -486,6 +517,19 @@ export class Simulation {
     }
     queue.length = 0
     owners.length = 0
+  }
+
+  /** Runs promise continuations mid-instant: ticks until three pass with no new simulated activity. */
+  private async runContinuations(): Promise<void> {
+    let seen = this.activity
+    let quiet = 0
+    for (let tick = 0; tick < this.microtaskDepth && quiet < 3; tick++) {
+      await undefined
+      if (this.activity !== seen) {
+        seen = this.activity
+        quiet = 0
+      } else quiet++
+    }
   }
 
   private async flushMicrotasks(): Promise<void> {
@@ -608,6 +652,11 @@ export class Simulation {
     this.patientTasks.add(task)
   }
 
+  /** @internal The runtime reported that a task started (+1) or stopped (-1) awaiting a promise. */
+  noteAwaiting(delta: number): void {
+    this.awaitingCount += delta
+  }
+
   /** @internal */
   noteActivity(): void {
     this.activity++
@@ -657,6 +706,7 @@ export class Simulation {
     process.heldTasks = []
     process.heldEvents = []
     process.heldDeferred = []
+    for (const count of process.awaiting.values()) this.awaitingCount -= count
     process.awaiting.clear()
     this.record(TraceKind.Fault, process, 'crashed', 0)
   }

@@ -30,6 +30,12 @@ class Pinger extends Actor<PingProtocol> implements PingProtocol {
   }
 }
 
+class Store extends Actor<StoreProtocol> implements StoreProtocol {
+  fetch(): string {
+    return 'stored'
+  }
+}
+
 describe('ActorTestKit and TestProbe', () => {
   it('expectMessage waits in virtual time and checks the method and arguments', async () => {
     const kit = ActorTestKit.create({ seed: 1 })
@@ -82,10 +88,7 @@ describe('ActorTestKit and TestProbe', () => {
     const probe = kit.createProbe<PongProtocol>()
     probe.send(pinger, 'ping', 9, probe.ref)
     await probe.expectMessage('pong', 10, 9)
-    const store = kit.createProbe<StoreProtocol>()
-    const pending = kit.ask(pinger, 'lookup', 'x', store.ref)
-    ;(await store.receiveMessage()).reply('y')
-    expect(await pending).toBe('x=y')
+    expect(await kit.ask(pinger, 'lookup', 'x', kit.spawn(Store))).toBe('x=stored')
   })
 
   it('expectTerminated sees a watched actor stop', async () => {
