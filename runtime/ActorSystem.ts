@@ -735,23 +735,23 @@ class SystemHost implements CellHost, RefHost {
   // ------------------------------------------------------------------ replies
 
   replyOk(request: Envelope, value: unknown): void {
-    const pending = request.local as PendingAsk | null
-    if (pending !== null) {
-      if (pending.settled) this.lateReply(request, EnvelopeKind.ReplyOk, value)
-      else this.settle(pending, value, null)
-      return
-    }
-    this.replyRemote(request, EnvelopeKind.ReplyOk, value)
+    this.reply(request, EnvelopeKind.ReplyOk, value)
   }
 
   replyError(request: Envelope, error: Error): void {
+    this.reply(request, EnvelopeKind.ReplyError, error)
+  }
+
+  /** A local asker's pending ask settles directly (or the reply is late); a remote one gets an envelope. */
+  private reply(request: Envelope, kind: typeof EnvelopeKind.ReplyOk | typeof EnvelopeKind.ReplyError, value: unknown): void {
     const pending = request.local as PendingAsk | null
-    if (pending !== null) {
-      if (pending.settled) this.lateReply(request, EnvelopeKind.ReplyError, error)
-      else this.settle(pending, null, error)
+    if (pending === null) {
+      this.replyRemote(request, kind, value)
       return
     }
-    this.replyRemote(request, EnvelopeKind.ReplyError, error)
+    if (pending.settled) this.lateReply(request, kind, value)
+    else if (kind === EnvelopeKind.ReplyOk) this.settle(pending, value, null)
+    else this.settle(pending, null, value as Error)
   }
 
   private replyRemote(request: Envelope, kind: EnvelopeKind, value: unknown): void {
