@@ -98,7 +98,8 @@ async function setUp(): Promise<World> {
   const b = await node(server.url, cluster, 'b')
   const sinkLocal = b.system.spawn(Sink, { name: 'sink', mailbox: { capacity: TELL_N * 2 } })
   const pongerLocal = b.system.spawn(Ponger, { name: 'ponger' })
-  const rawOut = await connect({ servers: server.url, name: `${cluster}/raw-out` })
+  // The strongest raw baseline: no async stack capture per request (nats.js does that by default).
+  const rawOut = await connect({ servers: server.url, name: `${cluster}/raw-out`, noAsyncTraces: true })
   const rawIn = await connect({ servers: server.url, name: `${cluster}/raw-in` })
   return {
     server,
