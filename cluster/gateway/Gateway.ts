@@ -143,6 +143,14 @@ export class Gateway {
     return [...this.published.keys()]
   }
 
+  /** Public names served anywhere in the cluster, as far as this gateway has heard (its own included). */
+  knownNames(): string[] {
+    const names = new Set(this.published.keys())
+    const now = this.system.clock.now()
+    for (const entry of this.remoteNames.values()) if (entry.expires >= now) for (const name of entry.names) names.add(name)
+    return [...names].sort()
+  }
+
   /**
    * Makes `ref` callable from outside as `name`. Resolves once calls can arrive. A local actor is
    * unpublished automatically when it stops.
