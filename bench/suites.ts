@@ -19,5 +19,4 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   supervision: { load: () => import('./supervision.ts') },
   nact: { load: () => import('./nactSuite.ts'), onDemand: true },
   nats: { load: () => import('./nats.ts'), onDemand: true },
-  nats: { load: () => import('./nats.ts'), onDemand: true },
 }
