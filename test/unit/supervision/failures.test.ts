@@ -72,8 +72,7 @@ describe('failures', () => {
     expect(ofType('start-failed')[0]?.error.message).toMatch(/start of w failed/)
   })
 
-  // BUG: see notes/bugs.md (a failure right after a restart, before the supervisor resumed, is lost)
-  it.fails('a child that crashes again on the next queued message is restarted again', async () => {
+  it('a child that crashes again on the next queued message is restarted again', async () => {
     const { sup, ofType } = setup()
     const w = await childOf(sup, 'w')
     w.tell('crash', 'first')

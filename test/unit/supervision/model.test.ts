@@ -122,6 +122,18 @@ const crash = (k: number) =>
     childExited(m, child, true)
   })
 
+/** Two crash messages queued for one child: the second reaches the restarted instance. */
+const crashTwice = (k: number) =>
+  command(`crashTwice(${k})`, running, async (m, r) => {
+    const child = pick(alive(m), k)
+    const ref = await runningRef(r, child.id)
+    ref.tell('crash')
+    ref.tell('crash')
+    childExited(m, child, true)
+    // A temporary child is gone after the first: the second message is a dead letter.
+    if (child.restart !== 'temporary') childExited(m, child, true)
+  })
+
 /** Two children crash in the same turn: their failures reach the supervisor back to back. */
 const crashTwo = (k1: number, k2: number) =>
   command(
@@ -199,6 +211,7 @@ const commands = fc.commands(
     index.map(crash),
     index.map(crash),
     fc.tuple(index, index).map(([a, b]) => crashTwo(a, b)),
+    index.map(crashTwice),
     index.map(stopNormally),
     fc.integer({ min: 1, max: 1500 }).map(advance),
     // The window's edges: a restart exactly PERIOD_MS old has left it, one a ms younger has not.

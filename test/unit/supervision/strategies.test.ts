@@ -186,9 +186,7 @@ describe('Supervisor strategies, more cases', () => {
     expect(log).toEqual(['stop c', 'stop b', 'stop a', 'start a', 'start b', 'start c'])
   })
 
-  // BUG: see notes/bugs.md (one_for_all/rest_for_one: a sibling failing while the group restart is
-  // pending is counted as a second restart)
-  it.fails('one_for_all: two children failing in the same turn cost one restart, as in OTP', async () => {
+  it('one_for_all: two children failing in the same turn cost one restart, as in OTP', async () => {
     const { sup, events } = setupWith('one_for_all', { a: 'permanent', b: 'permanent' }, 1)
     const a = await child(sup, 'a')
     const b = await child(sup, 'b')
