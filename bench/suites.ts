@@ -17,6 +17,7 @@ export interface SuiteEntry {
 export const suites: Readonly<Record<string, SuiteEntry>> = {
   core: { load: () => import('./core.ts') },
   supervision: { load: () => import('./supervision.ts') },
+  sim: { load: () => import('./sim.ts') },
   nact: { load: () => import('./nactSuite.ts'), onDemand: true },
   nats: { load: () => import('./nats.ts'), onDemand: true },
 }

@@ -60,7 +60,8 @@ export class LoopbackNetwork {
 
   /** @internal */
   deliver(from: LoopbackTransport, to: SystemAddress, frame: Uint8Array): void {
-    const copy = frame.slice()
+    // A real copy: Buffer#slice would return a view of the encoder's reusable buffer.
+    const copy = new Uint8Array(frame)
     setImmediate(() => {
       const target = this.endpoints.get(systemKey(to))
       if (target === undefined || target.frameHandler === null || !this.endpoints.has(systemKey(from.local))) {

@@ -269,7 +269,8 @@ export class SimulatedNetwork {
       from.links.set(key, link)
     }
     // Copied: the sender's encoder reuses its buffer, and a real wire shares nothing anyway.
-    const copy = frame.slice()
+    // `new Uint8Array(frame)` copies; `frame.slice()` would not when the frame is a Buffer (a view).
+    const copy = new Uint8Array(frame)
     sim.mixBytes(copy)
     sim.record(TraceKind.Send, from.process, link, copy.byteLength)
     if (this.isBlocked(from.local.node, to.node)) {

@@ -60,6 +60,7 @@ export class Trace {
   /** Events recorded so far. */
   count = 0
   private readonly capacity: number
+  private readonly mask: number
   private readonly steps: Float64Array
   private readonly times: Float64Array
   private readonly kinds: Uint8Array
@@ -71,7 +72,11 @@ export class Trace {
   readonly full: TraceEvent[] | null
 
   constructor(capacity: number, describe: Describe, keepFull: boolean) {
-    this.capacity = Math.max(1, capacity)
+    // A power of two, so the ring index is a mask rather than a division on every event.
+    let size = 1
+    while (size < capacity) size *= 2
+    this.capacity = size
+    this.mask = size - 1
     this.steps = new Float64Array(this.capacity)
     this.times = new Float64Array(this.capacity)
     this.kinds = new Uint8Array(this.capacity)
@@ -87,7 +92,7 @@ export class Trace {
     this.mix(kind | (processIndex << 8))
     this.mixNumber(time)
     this.mixNumber(value)
-    const slot = this.count % this.capacity
+    const slot = this.count & this.mask
     this.count++
     this.steps[slot] = step
     this.times[slot] = time
@@ -153,7 +158,7 @@ export class Trace {
   last(n = this.capacity): TraceEvent[] {
     const available = Math.min(this.count, this.capacity, Math.max(0, n))
     const out: TraceEvent[] = []
-    for (let i = this.count - available; i < this.count; i++) out.push(this.render(i % this.capacity))
+    for (let i = this.count - available; i < this.count; i++) out.push(this.render(i & this.mask))
     return out
   }
 

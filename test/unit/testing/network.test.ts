@@ -39,7 +39,8 @@ describe('SimulatedNetwork', () => {
 
   it('copies frames: the sender may reuse its buffer at once', async () => {
     const { sim, a, b, to } = pair(1)
-    const buffer = Uint8Array.of(7)
+    // A Buffer, as encoders return: Buffer#slice would be a view, so the copy must be a real one.
+    const buffer = Buffer.from([7])
     a.transport.send(to('b'), buffer)
     buffer[0] = 99
     await sim.runUntilIdle()
