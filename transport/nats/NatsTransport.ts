@@ -48,7 +48,7 @@ export interface NatsTransportStats {
   bytesBuffered: number
   /** Buffered frames given up because their peer was declared down or the transport closed. */
   framesAbandoned: number
-  /** Inbound frames the handler threw on (Remoting never does; counted in case). */
+  /** Inbound frames the handler threw on, or that found no handler and no room to wait for one. */
   receiveErrors: number
   linkDowns: number
 }
@@ -226,7 +226,9 @@ export class NatsTransport implements FrameTransport {
     this.stats.bytesIn += frame.byteLength
     const handler = this.frameHandler
     if (handler === null) {
-      this.early.push(frame)
+      // Held until Remoting registers (normally the next line after start()); bounded like outbound holding.
+      if (this.early.length < this.maxFrames) this.early.push(frame)
+      else this.stats.receiveErrors++
       return
     }
     try {
