@@ -42,6 +42,7 @@ export default defineConfig({
         test: {
           name: 'cluster',
           include: ['test/cluster/**/*.test.ts'],
+          globalSetup: ['test/support/natsGlobalSetup.ts'],
           testTimeout: 60_000,
           hookTimeout: 30_000,
         },

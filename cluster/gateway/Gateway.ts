@@ -7,7 +7,6 @@ import {
   NameTakenError,
   NotSerializableError,
   RESERVED_METHODS,
-  UnknownActorError,
   UnknownMethodError,
   type ActorRef,
   type ActorSystem,
@@ -91,8 +90,6 @@ const FLUSH_MS = 2000
 
 /** Per-name subscriptions share this queue group, so gateways publishing the same name share its load. */
 const CALL_QUEUE = 'troupe-gateway'
-/** One gateway per cluster answers calls to names nobody publishes. */
-const UNKNOWN_QUEUE = 'troupe-gateway-unknown'
 
 /**
  * The door for external clients: actors published under a public name answer calls from any NATS
@@ -112,7 +109,6 @@ export class Gateway {
   private readonly published = new Map<string, Published>()
   /** Names other gateways publish, by gateway id, with when the list expires. */
   private readonly remoteNames = new Map<string, { names: Set<string>; expires: number }>()
-  private catchAll: Subscription | null = null
   private namesSubscription: Subscription | null = null
   private timer: TimerHandle | null = null
   private closed = false
@@ -206,7 +202,6 @@ export class Gateway {
     this.published.clear()
     if (!open) return
     this.announce(0)
-    this.catchAll?.unsubscribe()
     this.namesSubscription?.unsubscribe()
     await flushWithin(this.connection, this.system.clock, FLUSH_MS)
   }
@@ -215,12 +210,6 @@ export class Gateway {
     this.namesSubscription = this.connection.subscribe(this.subjects.gatewayNames, {
       callback: (error, msg) => {
         if (error === null) this.receiveNames(msg)
-      },
-    })
-    this.catchAll = this.connection.subscribe(this.subjects.allCalls, {
-      queue: UNKNOWN_QUEUE,
-      callback: (error, msg) => {
-        if (error === null) this.handleUnknown(msg)
       },
     })
     await this.connection.flush()
@@ -240,7 +229,7 @@ export class Gateway {
     try {
       this.connection.publish(this.subjects.gatewayNames, JSON.stringify(message))
     } catch {
-      // Draining or closed: the gossip is best effort; the catch-all errs towards ERR_UNKNOWN_ACTOR.
+      // Draining or closed: the gossip is best effort (it only feeds knownNames()).
     }
   }
 
@@ -256,24 +245,7 @@ export class Gateway {
     else this.remoteNames.set(message.gateway, { names: new Set(message.names), expires: this.system.clock.now() + message.ttlMs })
   }
 
-  private publishedAnywhere(name: string): boolean {
-    if (this.published.has(name)) return true
-    const now = this.system.clock.now()
-    for (const [gateway, entry] of this.remoteNames) {
-      if (entry.expires < now) this.remoteNames.delete(gateway)
-      else if (entry.names.has(name)) return true
-    }
-    return false
-  }
 
-  /** The catch-all: a call to a name that no gateway publishes gets ERR_UNKNOWN_ACTOR. */
-  private handleUnknown(msg: Msg): void {
-    const name = this.subjects.publicNameOf(msg.subject)
-    if (name !== null && this.publishedAnywhere(name)) return
-    this.stats.requests++
-    const type = contentTypeOf(header(msg.headers, GatewayHeaders.ContentType)) ?? ContentTypes.Json
-    this.refuse(msg, type, new UnknownActorError(`no actor is published as '${name ?? msg.subject}'`))
-  }
 
   private handle(entry: Published, msg: Msg): void {
     this.stats.requests++

@@ -98,8 +98,6 @@ describe('Gateway: every bad input gets an error reply', () => {
     ['wrong argument shape', 'bank', json({ method: 'deposit', args: ['ten'] }), {}, 'ERR_INVALID_ARGS'],
     ['unknown method', 'bank', json({ method: 'withdraw', args: [1] }), {}, 'ERR_UNKNOWN_METHOD'],
     ['a lifecycle hook', 'bank', json({ method: 'postStop', args: [] }), {}, 'ERR_UNKNOWN_METHOD'],
-    ['unknown actor', 'nobody.here', json({ method: 'balance', args: [] }), {}, 'ERR_UNKNOWN_ACTOR'],
-    ['unpublished actor', 'secret', json({ method: 'balance', args: [] }), {}, 'ERR_UNKNOWN_ACTOR'],
     ['expired deadline', 'bank', json({ method: 'balance', args: [] }), { 'Troupe-Timeout': '0' }, 'ERR_DEADLINE_EXCEEDED'],
     ['deadline passing in the actor', 'bank', json({ method: 'slow', args: [300] }), { 'Troupe-Timeout': '50' }, 'ERR_DEADLINE_EXCEEDED'],
     ['non-numeric deadline', 'bank', json({ method: 'balance', args: [] }), { 'Troupe-Timeout': 'soon' }, 'ERR_BAD_REQUEST'],
@@ -112,6 +110,16 @@ describe('Gateway: every bad input gets an error reply', () => {
       expect(reply).toMatchObject({ error: { code } })
       expect(typeof reply.error.message).toBe('string')
       expect(headers['Troupe-Error']).toBe(code)
+    })
+  }
+
+  for (const [what, name] of [
+    ['unknown actor', 'nobody.here'],
+    ['unpublished actor', 'secret'],
+  ] as const) {
+    it(`${what} → the server's no-responders status (the protocol's ERR_UNKNOWN_ACTOR), at once`, async () => {
+      const error = await rawCall(name, json({ method: 'balance', args: [] })).catch((e: unknown) => e)
+      expect((error as { isNoResponders?: () => boolean }).isNoResponders?.()).toBe(true)
     })
   }
 
@@ -135,13 +143,14 @@ describe('Gateway: every bad input gets an error reply', () => {
     expect((await rawCall('bank', json({ method: 'balance', args: [] }))).reply.ok).toBe(balance + 7)
   })
 
-  it('an actor that stops is unpublished: calls get ERR_UNKNOWN_ACTOR', async () => {
+  it('an actor that stops is unpublished: calls get no-responders (ERR_UNKNOWN_ACTOR)', async () => {
     const { Account } = await import('./fixtures.ts')
     const temp = fixture.system.spawn(Account, { name: 'temp' })
     await fixture.gateway.publish('temp', temp)
     expect((await rawCall('temp', json({ method: 'balance', args: [] }))).reply).toEqual({ ok: 0 })
     await fixture.system.stop(temp)
     await waitFor(() => !fixture.gateway.names.includes('temp'))
-    expect((await rawCall('temp', json({ method: 'balance', args: [] }))).reply).toMatchObject({ error: { code: 'ERR_UNKNOWN_ACTOR' } })
+    const error = await rawCall('temp', json({ method: 'balance', args: [] })).catch((e: unknown) => e)
+    expect((error as { isNoResponders?: () => boolean }).isNoResponders?.()).toBe(true)
   })
 })
