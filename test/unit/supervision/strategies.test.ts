@@ -197,4 +197,16 @@ describe('Supervisor strategies, more cases', () => {
     expect(await a.ask('ping')).toBe('pong a')
     expect(await b.ask('ping')).toBe('pong b')
   })
+
+  it('one_for_all: a child that fails again on its next queued message, mid group restart, gets a second group restart', async () => {
+    const { sup, events } = setupWith('one_for_all', { a: 'permanent', b: 'permanent', c: 'permanent' }, 2)
+    const a = await child(sup, 'a')
+    log.length = 0
+    a.tell('crash')
+    a.tell('crash') // reaches the restarted a while b and c are still being started
+    await waitFor(() => events.filter((e) => e.type === 'child-restarted').length === 6)
+    expect(events.some((e) => e.type === 'gave-up')).toBe(false)
+    expect((await sup.ask('whichChildren')).map((c) => c.restarts)).toEqual([2, 2, 2])
+    expect(log).toEqual(['stop c', 'stop b', 'stop a', 'start a', 'start b', 'start c', 'stop c', 'stop b', 'stop a', 'start a', 'start b', 'start c'])
+  })
 })
