@@ -581,7 +581,8 @@ class SystemHost implements CellHost, RefHost {
       else this.settle(pending, null, envelope.args[0] as Error)
       return
     }
-    const local = this.refForAddress(envelope.target.address)
+    // The codec resolved the target when it decoded the frame: resolve again only if it found no local actor.
+    const local = envelope.target.cell !== null ? envelope.target : this.refForAddress(envelope.target.address)
     envelope.target = local
     const cell = local.cell as ActorCell | null
     if (cell === null) {

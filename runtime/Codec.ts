@@ -1,5 +1,5 @@
 import { addExtension, Packr } from 'msgpackr'
-import type { ActorAddress } from './ActorAddress.ts'
+import { sameAddress, type ActorAddress } from './ActorAddress.ts'
 import { ActorRef } from './ActorRef.ts'
 import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
 import { decodeError, encodeError, MalformedFrameError, MessageTooLargeError, NotSerializableError, type EncodedError } from './errors.ts'
@@ -96,7 +96,11 @@ export class Codec {
   decodeBatch(bytes: Uint8Array): Envelope[] {
     const decoded = this.unpack(bytes)
     if (!Array.isArray(decoded)) throw new MalformedFrameError('a batch frame must hold an array of envelopes')
-    return decoded.map((tuple) => this.fromTupleEnvelope(tuple))
+    // A batch's envelopes mostly share a few targets and senders: resolve each distinct address once.
+    const refs: RefCache = new Map()
+    const envelopes = new Array<Envelope>(decoded.length)
+    for (let i = 0; i < decoded.length; i++) envelopes[i] = this.fromTupleEnvelope(decoded[i], refs)
+    return envelopes
   }
 
   /**
@@ -123,7 +127,7 @@ export class Codec {
     ]
   }
 
-  private fromTupleEnvelope(value: unknown): Envelope {
+  private fromTupleEnvelope(value: unknown, refs: RefCache | null = null): Envelope {
     if (!Array.isArray(value) || value.length !== 8) throw new MalformedFrameError('frame is not an envelope tuple')
     const [kind, target, sender, id, correlationId, headers, method, args] = value as unknown[]
     // Timer envelopes are process-local and never cross a boundary.
@@ -138,8 +142,8 @@ export class Codec {
     const payload = kind === EnvelopeKind.ReplyError ? [decodeError(args[0] as EncodedError)] : args
     return new Envelope(
       kind as EnvelopeKind,
-      resolve(fromTuple(target)),
-      sender === null ? null : resolve(fromTuple(sender)),
+      resolveCached(resolve, fromTuple(target), refs),
+      sender === null ? null : resolveCached(resolve, fromTuple(sender), refs),
       id,
       correlationId,
       headers as Headers | null,
@@ -185,6 +189,19 @@ export class Codec {
     if (this.resolver === null) throw new MalformedFrameError('codec has no system bound to resolve addresses')
     return this.resolver
   }
+}
+
+/** Refs resolved while decoding one batch, by path; the full address is compared on a hit. */
+type RefCache = Map<string, { address: ActorAddress; ref: ActorRef<any> }>
+
+function resolveCached(resolve: (address: ActorAddress) => ActorRef<any>, address: ActorAddress, refs: RefCache | null): ActorRef<any> {
+  if (refs === null) return resolve(address)
+  const hit = refs.get(address.path)
+  if (hit !== undefined && sameAddress(hit.address, address)) return hit.ref
+  const ref = resolve(address)
+  // Safe within one batch: decoding is synchronous, so no actor starts or stops between two envelopes.
+  refs.set(address.path, { address, ref })
+  return ref
 }
 
 const PLAIN_PROTOTYPES = new Set<unknown>([Object.prototype, null])
