@@ -385,7 +385,7 @@ export class Simulation {
             return false
           }
           if (!(await this.confirmIdle())) continue
-          throw this.failWith(new SimIdleError(this.report('the simulation went idle (nothing runnable, nothing scheduled) before the condition held')))
+          throw this.failWith(new SimIdleError(this.report(`the simulation went idle (nothing runnable, nothing scheduled) before the condition held${this.awaitingHint()}`)))
         }
         if (next.time > limit) {
           if (mode === Mode.Advance) {
@@ -394,7 +394,7 @@ export class Simulation {
           }
           this.time = limit
           const what = mode === Mode.Idle ? 'the simulation was still busy' : 'the condition still did not hold'
-          throw this.failWith(new SimTimeoutError(this.report(`${what} after ${formatMs(limit - startTime)} of virtual time`)))
+          throw this.failWith(new SimTimeoutError(this.report(`${what} after ${formatMs(limit - startTime)} of virtual time${this.awaitingHint()}`)))
         }
         this.time = next.time
       }
@@ -765,6 +765,12 @@ export class Simulation {
         return
       }
     }
+  }
+
+  /** Who is mid-handler, for reports of a run that did not get where it should. */
+  private awaitingHint(): string {
+    const awaiting = this.awaitingActors()
+    return awaiting.length === 0 ? '' : ` (still awaiting a promise: ${awaiting.slice(0, 5).join(', ')}${awaiting.length > 5 ? ', ...' : ''})`
   }
 
   private failureData(): { seed: number; step: number; time: number } {

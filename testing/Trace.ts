@@ -127,15 +127,24 @@ export class Trace {
     this.mix(u32[1] as number)
   }
 
-  /** Mixes bytes (a frame's content), four at a time. */
+  /** Mixes bytes (a frame's content): a cheap word-at-a-time pass, folded in as two words. */
   mixBytes(bytes: Uint8Array): void {
     const n = bytes.length
-    this.mix(n)
+    let a = n | 0
+    let b = 0x27d4eb2f
     let i = 0
-    for (; i + 4 <= n; i += 4) this.mix((bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24))
-    let tail = 0
-    for (let shift = 0; i < n; i++, shift += 8) tail |= (bytes[i] as number) << shift
-    this.mix(tail)
+    for (; i + 4 <= n; i += 4) {
+      const word = (bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24)
+      a = Math.imul(a ^ word, 0x5bd1e995)
+      a ^= a >>> 15
+      b = (b + word) | 0
+    }
+    for (; i < n; i++) {
+      a = Math.imul(a ^ (bytes[i] as number), 0x5bd1e995)
+      a ^= a >>> 15
+    }
+    this.mix(a)
+    this.mix(b)
   }
 
   /** The fingerprint as 16 hex digits. Equal for equal runs, whatever the process. */
