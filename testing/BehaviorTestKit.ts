@@ -124,8 +124,8 @@ export class BehaviorTestKit<A extends Actor<any>> {
     this.ref = this.selfInbox.ref
     const timersProcess = this.sim.createProcess('behavior')
     const hidden = this.sim.createProcess('hidden')
-    // The hidden system only lends the actor a real `system` (event stream, registry); its
-    // dispatcher never runs, so nothing there competes with the handlers the test calls.
+    // The hidden system only lends the actor a real `system` (event stream, registry, clock
+    // reads); its dispatcher never runs, so nothing there competes with the handlers the test calls.
     hidden.pause()
     const system = this.sim.createSystem({ name: KIT_SYSTEM, process: hidden })
     this.context = new RecordingContext<ProtocolOf<A>>({
@@ -140,7 +140,7 @@ export class BehaviorTestKit<A extends Actor<any>> {
       timersProcess,
       selfQueue: this.selfQueue,
     })
-    this.instance = construct(actorClass, options.args ?? [], this.context as unknown as ActorContext<any>, system, name) as A
+    this.instance = construct(actorClass, options.args ?? [], this.context as unknown as ActorContext<any>) as A
     this.started = this.runLifecycle(() => this.instance.preStart())
   }
 
@@ -456,31 +456,9 @@ class RecordingContext<P> implements ActorContext<P> {
   }
 }
 
-/**
- * Builds the actor with the recording context. With the runtime's construction hook the context is
- * in place from the first line of the constructor; without it the actor is built in the kit's
- * hidden system and its context replaced right after, so effects made inside the constructor
- * itself (not preStart or handlers) are not recorded.
- */
-function construct(actorClass: ActorClass<Actor<any>, any[]>, args: readonly unknown[], context: ActorContext<any>, hidden: ActorSystem, name: string): Actor<any> {
-  const hook = (runtime as unknown as { withConstructionContext?: <T>(context: ActorContext<any>, build: () => T) => T }).withConstructionContext
-  if (typeof hook === 'function') return hook(context, () => new actorClass(...args))
-  let captured: Actor<any> | null = null
-  const keep = (instance: Actor<any>): void => {
-    captured = instance
-  }
-  const Capture = class extends (actorClass as new (...a: any[]) => Actor<any>) {
-    constructor(...a: any[]) {
-      super(...a)
-      keep(this)
-    }
-  }
-  Object.defineProperty(Capture, 'name', { value: actorClass.name })
-  hidden.spawn(Capture as ActorClass<Actor<any>, any[]>, { name, args: [...args] } as never)
-  const instance = captured as Actor<any> | null
-  if (instance === null) throw new runtime.ActorInitError(`${actorClass.name} could not be constructed`)
-  Object.defineProperty(instance, 'context', { value: context, writable: false, configurable: true, enumerable: true })
-  return instance
+/** Builds the actor with the recording context in place from the first line of its constructor. */
+function construct(actorClass: ActorClass<Actor<any>, any[]>, args: readonly unknown[], context: ActorContext<any>): Actor<any> {
+  return runtime.withConstructionContext(context, () => new actorClass(...args))
 }
 
 function lowerFirst(text: string): string {

@@ -194,6 +194,24 @@ describe('BehaviorTestKit', () => {
     expect(await reply).toBe('a=b')
   })
 
+  it('records effects made in the constructor too', () => {
+    class Eager extends Actor<{ noop(): void }> {
+      private readonly worker = this.context.spawn(Loader, { name: 'eager-loader' })
+      constructor() {
+        super()
+        this.context.timers.startPeriodic('tick', 100, 'noop')
+      }
+      noop(): void {
+        this.worker.tell('load', 'x')
+      }
+    }
+    const kit = BehaviorTestKit.create(Eager)
+    kit.expectEffect('spawned', (e) => e.name === 'eager-loader')
+    kit.expectEffect('timer-started', (e) => e.periodic && e.key === 'tick')
+    kit.run('noop')
+    kit.childInbox('eager-loader').expectMessage('load', 'x')
+  })
+
   it('unknown handlers and missing messages fail with ExpectationError', () => {
     const kit = BehaviorTestKit.create(Pinger)
     expect(() => (kit.run as (m: string) => unknown)('nope')).toThrow(/no handler 'nope'/)
