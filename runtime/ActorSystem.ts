@@ -117,6 +117,7 @@ export interface ActorSystemOptions {
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9_\-.~:@+=]+$/
+const RESOLVED_CACHE_LIMIT = 10_000
 const DEFAULT_ASK_TIMEOUT_MS = 5000
 
 /** One ask in flight. Settles exactly once: reply, error, or timeout. */
@@ -437,12 +438,23 @@ class SystemHost implements CellHost, RefHost {
 
   refForAddress(address: ActorAddress): ActorRef<any> {
     if (address.node === this.system.node && address.shard === this.system.shard && address.system === this.systemName) {
+      // Inbound traffic names the same few actors over and over: a hit skips the path walk.
+      const cached = this.resolved.get(address.path)
+      if (cached !== undefined && cached.uid === address.uid && cached.status !== CellStatus.Stopped) return cached.ref
       const local = this.system.resolvePath(address.path)
-      if (local !== undefined && (local.cell as ActorCell).uid === address.uid) return local
+      if (local !== undefined && (local.cell as ActorCell).uid === address.uid) {
+        // Bounded without bookkeeping on stop: dead entries fail the status check, and a full map starts over.
+        if (this.resolved.size >= RESOLVED_CACHE_LIMIT) this.resolved.clear()
+        this.resolved.set(address.path, local.cell as ActorCell)
+        return local
+      }
       // A local address whose actor is gone: a ref with no fast path; messages become dead letters.
     }
     return new ActorRef<any>(this, null, address)
   }
+
+  /** Local cells recently resolved from addresses, by path. */
+  private readonly resolved = new Map<string, ActorCell>()
 
   currentSender(): ActorRef<any> | null {
     const cell = this.currentCell
