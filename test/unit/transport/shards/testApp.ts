@@ -1,0 +1,154 @@
+/**
+ * The app module the shard tests load in every thread: its actor classes, registered by name, and
+ * what each worker shard starts (a registered `greeter` per shard, started again after a crash).
+ */
+import { Actor, type ActorRef, type Terminated } from '../../../../runtime/index.ts'
+import { defineShardApp, shardsOf, type ShardContext } from '../../../../transport/index.ts'
+
+export interface CounterProtocol {
+  add(n: number): void
+  get(): number
+  whereAmI(): number
+  /** Adds after `ms` of busy work: a slow consumer. */
+  slowAdd(n: number, ms: number): void
+  failNow(message: string): void
+}
+export class Counter extends Actor<CounterProtocol> implements CounterProtocol {
+  private total = 0
+  private readonly start: number
+  constructor(start = 0) {
+    super()
+    this.start = start
+    this.total = start
+  }
+  add(n: number): void {
+    this.total += n
+  }
+  get(): number {
+    return this.total
+  }
+  whereAmI(): number {
+    return this.context.system.shard
+  }
+  slowAdd(n: number, ms: number): void {
+    const until = performance.now() + ms
+    while (performance.now() < until) {
+      // busy: this shard's event loop does nothing else meanwhile
+    }
+    this.total += n
+  }
+  failNow(message: string): void {
+    throw new Error(message)
+  }
+}
+
+/** Records every number it gets, in order (checks nothing was lost, duplicated or reordered). */
+export interface RecorderProtocol {
+  record(sender: number, seq: number): void
+  summary(): { count: number; inOrder: boolean; perSender: Record<string, number> }
+}
+export class Recorder extends Actor<RecorderProtocol> implements RecorderProtocol {
+  private count = 0
+  private inOrder = true
+  private readonly last = new Map<number, number>()
+  record(sender: number, seq: number): void {
+    this.count++
+    const previous = this.last.get(sender) ?? -1
+    if (seq !== previous + 1) this.inOrder = false
+    this.last.set(sender, seq)
+  }
+  summary() {
+    const perSender: Record<string, number> = {}
+    for (const [sender, seq] of this.last) perSender[String(sender)] = seq + 1
+    return { count: this.count, inOrder: this.inOrder, perSender }
+  }
+}
+
+/** Sends `count` records to a target from its own shard, a chunk per turn. */
+export interface SenderProtocol {
+  blast(target: ActorRef<RecorderProtocol>, id: number, count: number): Promise<{ sent: number; errors: Record<string, number> }>
+  ping(): string
+}
+export class Sender extends Actor<SenderProtocol> implements SenderProtocol {
+  async blast(target: ActorRef<RecorderProtocol>, id: number, count: number) {
+    const errors: Record<string, number> = {}
+    let sent = 0
+    for (let seq = 0; seq < count; seq++) {
+      try {
+        target.tell('record', id, seq)
+        sent++
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? 'unknown'
+        errors[code] = (errors[code] ?? 0) + 1
+      }
+      // Let the turn end now and then so Remoting flushes a batch.
+      if ((seq & 1023) === 1023) await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+    return { sent, errors }
+  }
+  ping() {
+    return 'pong'
+  }
+}
+
+/** Watches refs (on any shard) and remembers the Terminated notices. */
+export interface WatcherProtocol {
+  watchIt(ref: ActorRef<any>): void
+  seen(): { path: string; reason: Terminated['reason'] }[]
+}
+export class Watcher extends Actor<WatcherProtocol> implements WatcherProtocol {
+  private readonly terminated: { path: string; reason: Terminated['reason'] }[] = []
+  watchIt(ref: ActorRef<any>): void {
+    this.context.watch(ref)
+  }
+  seen() {
+    return this.terminated
+  }
+  override onTerminated(t: Terminated): void {
+    this.terminated.push({ path: t.ref.path, reason: t.reason })
+  }
+}
+
+/** Ways to kill the worker thread it lives in, and a method that never answers. */
+export interface CrasherProtocol {
+  exitThread(code: number): void
+  throwUncaught(message: string): void
+  hang(): Promise<never>
+  spawnElsewhere(shard: number): Promise<number>
+}
+export class Crasher extends Actor<CrasherProtocol> implements CrasherProtocol {
+  exitThread(code: number): void {
+    process.exit(code)
+  }
+  throwUncaught(message: string): void {
+    // Outside any handler: nothing in the runtime catches it, so the worker dies.
+    setTimeout(() => {
+      throw new Error(message)
+    }, 0)
+  }
+  hang(): Promise<never> {
+    return new Promise<never>(() => {})
+  }
+  /** Spawns a Counter on another shard from inside an actor; returns where it runs. */
+  async spawnElsewhere(shard: number): Promise<number> {
+    const ref = await shardsOf(this.context.system).spawn(Counter, { shard, args: [0] })
+    return ref.ask('whereAmI')
+  }
+}
+
+export interface GreeterProtocol {
+  greet(name: string): string
+}
+export class Greeter extends Actor<GreeterProtocol> implements GreeterProtocol {
+  greet(name: string): string {
+    return `hello ${name} from shard ${this.context.system.shard}`
+  }
+}
+
+export default defineShardApp({
+  name: 'shard-tests',
+  actors: { Counter, Recorder, Sender, Watcher, Crasher, Greeter },
+  startShard(context: ShardContext) {
+    context.system.spawn(Greeter, { name: 'greeter', registerAs: 'greeter' })
+  },
+})

@@ -1,0 +1,173 @@
+import {
+  ActorSystem,
+  ShardDownError,
+  type ActorAddress,
+  type ActorRef,
+  type ActorSystemOptions,
+  type MailboxOptions,
+  type TimerHandle,
+} from '../../runtime/index.ts'
+import { Remoting, type RemotingStats } from '../Remoting.ts'
+import { InboundFlow } from './InboundFlow.ts'
+import type { Placement } from './Placement.ts'
+import type { ThreadLinks } from './RingMesh.ts'
+import { RingTransport, type RingPeerStats, type RingTransportStats } from './RingTransport.ts'
+import { SHARD_AGENT_NAME, ShardAgent } from './ShardAgent.ts'
+import type { ShardAppRegistry } from './ShardApp.ts'
+import { ShardContext } from './ShardContext.ts'
+import { ShardTable } from './ShardTable.ts'
+
+/** Settings every shard of a sharded system shares: plain data, sent to each worker at start. */
+export interface ShardSettings {
+  readonly name: string
+  readonly node: string
+  /** Worker shards (1..workers); shard 0 is the main thread. */
+  readonly workers: number
+  readonly placement: Placement
+  readonly askTimeoutMs?: number
+  readonly throughput?: number
+  readonly maxMessageBytes?: number
+  /** Default mailbox of every shard's actors (plain data: no `priority` function). */
+  readonly mailbox?: Omit<MailboxOptions, 'priority'>
+  readonly maxOutboxBytes: number
+  readonly inboundHighWater: number
+  readonly maxBatch: number
+  readonly maxBufferedPerPeer: number
+  readonly loadReportMs: number
+}
+
+/** Counters of one shard, for metrics scrapes (`ShardedSystem.stats()`). */
+export interface ShardStats {
+  readonly shard: number
+  readonly actorCount: number
+  readonly deadLetters: number
+  readonly remoting: RemotingStats
+  readonly transport: RingTransportStats
+  /** Per peer shard: the outbound ring (producer side, occupancy included), the inbound ring (consumer side), the outbox. */
+  readonly peers: readonly RingPeerStats[]
+}
+
+/** Extra options for the main thread's system (functions and objects that cannot go to a worker). */
+export type MainSystemOptions = Omit<ActorSystemOptions, 'name' | 'node' | 'shard' | 'askTimeoutMs' | 'throughput' | 'maxMessageBytes' | 'mailbox' | 'scheduler'>
+
+/**
+ * One shard's actor system joined to the others: its RingTransport, Remoting over it, its
+ * ShardContext and its agent. The same on the main thread (shard 0) and in every worker.
+ */
+export class ShardHost {
+  readonly system: ActorSystem
+  readonly transport: RingTransport
+  readonly remoting: Remoting
+  readonly context: ShardContext
+  readonly agent: ActorRef<any>
+  readonly table: ShardTable
+  private loadTimer: TimerHandle | null = null
+  private readonly loadReportMs: number
+  private closed = false
+
+  constructor(options: {
+    settings: ShardSettings
+    shard: number
+    links: ThreadLinks
+    table: SharedArrayBuffer
+    registry: ShardAppRegistry
+    /** Shards that are down right now (a worker started while another is being restarted). */
+    down?: readonly number[]
+    main?: MainSystemOptions
+  }) {
+    const settings = options.settings
+    const shard = options.shard
+    const flow = new InboundFlow(settings.inboundHighWater, options.main?.mailboxHooks)
+    const systemOptions: { -readonly [K in keyof ActorSystemOptions]: ActorSystemOptions[K] } = {
+      ...options.main,
+      name: settings.name,
+      node: settings.node,
+      shard,
+      mailboxHooks: flow.hooks,
+    }
+    if (settings.askTimeoutMs !== undefined) systemOptions.askTimeoutMs = settings.askTimeoutMs
+    if (settings.throughput !== undefined) systemOptions.throughput = settings.throughput
+    if (settings.maxMessageBytes !== undefined) systemOptions.maxMessageBytes = settings.maxMessageBytes
+    if (settings.mailbox !== undefined) systemOptions.mailbox = settings.mailbox
+    const system = ActorSystem.create(systemOptions)
+    this.system = system
+    this.table = ShardTable.attach(options.table, settings.workers + 1)
+    this.transport = new RingTransport({
+      local: { system: settings.name, node: settings.node, shard },
+      links: options.links,
+      scheduler: system.scheduler,
+      clock: system.clock,
+      flow,
+      maxOutboxBytes: settings.maxOutboxBytes,
+    })
+    this.remoting = new Remoting(system, this.transport, { maxBatch: settings.maxBatch, maxBufferedPerPeer: settings.maxBufferedPerPeer })
+    // Frames held for a shard that died: their envelopes become dead letters (asks among them were
+    // already failed by remoteDown).
+    this.transport.onDropped = (frame, deadShard) => {
+      let envelopes
+      try {
+        envelopes = system.codec.decodeBatch(frame)
+      } catch {
+        return
+      }
+      const error = new ShardDownError(`shard ${deadShard} of ${settings.node} is down`, { data: { node: settings.node, shard: deadShard } })
+      for (const envelope of envelopes) system.deadLetter(envelope, 'undeliverable', error)
+    }
+    for (const downShard of options.down ?? []) this.transport.peerDown(downShard)
+    this.context = new ShardContext({
+      system,
+      shard,
+      workers: settings.workers,
+      registry: options.registry,
+      table: this.table,
+      placement: settings.placement,
+    })
+    this.agent = system.spawn(ShardAgent, { name: SHARD_AGENT_NAME, args: [options.registry, () => this.reportLoad()] })
+    this.context.setAgent(shard, this.agent.address)
+    this.loadReportMs = settings.loadReportMs
+    this.reportLoad()
+  }
+
+  get shard(): number {
+    return this.system.shard
+  }
+
+  /** Points this shard's context at the other shards' agents (null for a shard that is down). */
+  setAgents(agents: readonly (ActorAddress | null)[]): void {
+    agents.forEach((address, shard) => {
+      if (shard !== this.shard) this.context.setAgent(shard, address)
+    })
+  }
+
+  stats(): ShardStats {
+    const { transport, peers } = this.transport.stats()
+    return {
+      shard: this.shard,
+      actorCount: Math.max(0, this.system.actorCount - 1),
+      deadLetters: this.system.deadLetters.count,
+      remoting: { ...this.remoting.stats },
+      transport,
+      peers,
+    }
+  }
+
+  /** Stops the load reports and the transport (after the system has terminated). */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.loadTimer !== null) this.system.clock.clearTimer(this.loadTimer)
+    this.loadTimer = null
+    await this.transport.close()
+  }
+
+  /** Stores this shard's live actor count (its agent excluded) for least-loaded placement, and re-arms. */
+  private reportLoad(): void {
+    if (this.closed) return
+    this.table.setLoad(this.shard, Math.max(0, this.system.actorCount - 1))
+    if (this.loadTimer !== null) this.system.clock.clearTimer(this.loadTimer)
+    this.loadTimer = this.system.clock.setTimer(this.loadReportMs, () => {
+      this.loadTimer = null
+      this.reportLoad()
+    })
+  }
+}
