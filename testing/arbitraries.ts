@@ -1,4 +1,5 @@
 import type * as FastCheck from 'fast-check'
+import { InvalidArgumentError } from '../runtime/index.ts'
 import type { Fault, FaultSchedule } from './FaultSchedule.ts'
 
 /**
@@ -37,7 +38,7 @@ export function seedArbitrary(fc: Fc): FastCheck.Arbitrary<number> {
 /** One fault. */
 export function faultArbitrary(fc: Fc, options: FaultScheduleOptions): FastCheck.Arbitrary<Fault> {
   const nodes = options.nodes
-  if (nodes.length === 0) throw new RangeError('faultArbitrary needs at least one node')
+  if (nodes.length === 0) throw new InvalidArgumentError('faultArbitrary needs at least one node')
   const horizon = options.horizonMs ?? 5000
   const maxDuration = options.maxDurationMs ?? 2000
   const kinds = new Set(options.kinds ?? ['crash', 'pause', 'partition'])
@@ -56,7 +57,7 @@ export function faultArbitrary(fc: Fc, options: FaultScheduleOptions): FastCheck
       fc.record({ kind: fc.constant('partition' as const), at, split, oneWay: fc.boolean(), durationMs: duration }).map(({ split: s, ...rest }) => ({ ...rest, a: s.a, b: s.b })),
     )
   }
-  if (choices.length === 0) throw new RangeError('faultArbitrary: no fault kind left to draw')
+  if (choices.length === 0) throw new InvalidArgumentError('faultArbitrary: no fault kind left to draw')
   return fc.oneof(...choices)
 }
 

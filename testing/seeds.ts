@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../runtime/index.ts'
+
 /** The environment variable that replays one seed: `TROUPE_SIM_SEED=1234 npx vitest run test/sim`. */
 export const SEED_ENV = 'TROUPE_SIM_SEED'
 
@@ -6,7 +8,7 @@ export function seedFromEnv(): number | undefined {
   const raw = process.env[SEED_ENV]
   if (raw === undefined || raw.trim() === '') return undefined
   const seed = Number(raw)
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw new RangeError(`${SEED_ENV} must be an integer in [0, 2^32), got '${raw}'`)
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw new InvalidArgumentError(`${SEED_ENV} must be an integer in [0, 2^32), got '${raw}'`)
   return seed
 }
 
