@@ -24,6 +24,7 @@ import type { Runnable } from './Scheduler.ts'
 import { Timers, type TimerEntry, type TimerOwner } from './Timers.ts'
 import type { ActorSystem, MailboxHooks } from './ActorSystem.ts'
 import type { Instrumentation } from './Instrumentation.ts'
+import type { Logger } from './Logger.ts'
 import type { Clock, TimerHandle } from './Clock.ts'
 import type { DeadLetterReason } from './DeadLetters.ts'
 import type { MailboxOptions } from './Mailbox.ts'
@@ -79,6 +80,7 @@ class CellExtras {
   exitReason: ExitReason | null = null
   restartCause: Error | null = null
   path: string | null = null
+  log: Logger | null = null
   /** Settled when the actor next reaches Running (start or restart), or fails to. */
   startWaiters: Waiter[] | null = null
   /** Settled when a held restart has finished its first phase. */
@@ -216,6 +218,11 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   }
   get currentEnvelope(): Envelope | null {
     return this.current
+  }
+  get log(): Logger {
+    const extras = this.ext()
+    if (extras.log === null) extras.log = this.host.public.log.child({ actor: this.path, actorType: this.actorType })
+    return extras.log
   }
   get timers(): Timers<any> {
     const extras = this.ext()

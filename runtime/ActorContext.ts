@@ -6,6 +6,7 @@ import type { Timers } from './Timers.ts'
 import type { Topic } from './EventStream.ts'
 import type { ActorSystem } from './ActorSystem.ts'
 import type { ExitReason, Terminated } from './ExitReason.ts'
+import type { Logger } from './Logger.ts'
 
 /** What an actor knows about itself and can do, available as `this.context` inside an Actor. */
 export interface ActorContext<P> {
@@ -24,6 +25,8 @@ export interface ActorContext<P> {
   /** The envelope being handled, for layers that need more than sender and headers. */
   readonly currentEnvelope: Envelope | null
   readonly timers: Timers<P>
+  /** The system's logger bound to this actor's path and type (made on first use). */
+  readonly log: Logger
 
   /** Starts a child actor. Its path is this actor's path plus the child's name. */
   spawn<A extends Actor<any>, C extends ActorClass<A, any[]>>(

@@ -27,6 +27,7 @@ import { EventStream, topic, type EventListener, type Subscription, type Topic }
 import { ExitReasons, type ExitReason, type Terminated } from './ExitReason.ts'
 import { SequentialIds, type IdSource } from './IdSource.ts'
 import type { Instrumentation } from './Instrumentation.ts'
+import { silentLogger, type Logger } from './Logger.ts'
 import { Mailbox, type MailboxOptions } from './Mailbox.ts'
 import type { Random } from './Random.ts'
 import { RealScheduler } from './RealScheduler.ts'
@@ -112,6 +113,8 @@ export interface ActorSystemOptions {
    * Default true (with the real clock). Actor timers themselves never hold the process.
    */
   readonly keepAlive?: boolean
+  /** Where actors log (`context.log`, bound to the actor's path and type). Default: silent. */
+  readonly logger?: Logger
   /** Receives errors nobody else can: throwing event listeners, failures while terminating. */
   readonly onInternalError?: (error: unknown, where: string) => void
 }
@@ -170,6 +173,8 @@ export class ActorSystem {
   readonly registry = new Registry()
   readonly eventStream: EventStream
   readonly askTimeoutMs: number
+  /** The system's logger, bound to its node and shard. */
+  readonly log: Logger
   /** Guardian of user actors; top-level spawns are its children. */
   private readonly guardian: ActorCell
   private readonly host: SystemHost
@@ -197,6 +202,7 @@ export class ActorSystem {
     const askTimeoutMs = options.askTimeoutMs ?? DEFAULT_ASK_TIMEOUT_MS
     if (!(askTimeoutMs > 0)) throw new InvalidArgumentError(`askTimeoutMs must be > 0, got ${askTimeoutMs}`)
     this.askTimeoutMs = askTimeoutMs
+    this.log = (options.logger ?? silentLogger).child({ system: options.name, shard: this.shard })
     this.codec = new Codec(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes })
     const onInternalError = options.onInternalError ?? (() => {})
     this.eventStream = new EventStream((error, topicName) => onInternalError(error, `event listener on ${topicName}`))

@@ -343,6 +343,11 @@ class RecordingContext<P> implements ActorContext<P> {
   get sender(): ActorRef<any> | null {
     return this.current === null ? null : this.current.sender
   }
+
+  /** The hidden system's logger bound to this actor, like a real context's. */
+  get log(): runtime.Logger {
+    return this.system.log.child({ actor: this.path, actorType: this.actorType })
+  }
   get headers(): Headers | null {
     return this.current === null ? null : this.current.headers
   }

@@ -1,5 +1,5 @@
 import type { Actor, ActorClass, ActorSystem } from '../../runtime/index.ts'
-import type { Logger } from './Logger.ts'
+import type { Logger } from '../../runtime/index.ts'
 
 /** What an app gets when its node starts it. */
 export interface AppContext {

@@ -5,7 +5,7 @@ import { TroupeMetrics } from '../observability/Metrics.ts'
 import type { AppContext, AppDefinition } from './App.ts'
 import { parseHostPort, type NodeConfig } from './Config.ts'
 import { HttpServer } from './HttpServer.ts'
-import type { Logger } from './Logger.ts'
+import type { Logger } from '../../runtime/index.ts'
 
 /**
  * What a node needs from its connection to other nodes and external clients. The NATS wiring
@@ -78,6 +78,7 @@ export class TroupeNode {
       node: options.config.name,
       instrumentation: combineInstrumentation([createTracing(), this.metrics.instrumentation]),
       mailboxHooks: this.metrics.mailboxHooks,
+      logger: options.logger,
       onInternalError: (error: unknown, where: string) => this.logger.error({ err: error, where }, 'internal error'),
     }
     this.system = ActorSystem.create(options.clock === undefined ? systemOptions : { ...systemOptions, clock: options.clock })

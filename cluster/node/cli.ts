@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { isAppDefinition, type AppDefinition } from './App.ts'
 import { ConfigError, envLayer, fileLayer, redactConfig, resolveConfig, type ConfigLayer, type NodeConfig } from './Config.ts'
-import type { Logger } from './Logger.ts'
+import type { Logger } from '../../runtime/index.ts'
 import { TroupeNode, type NetworkFactory } from './Node.ts'
 
 /** Exit codes, so scripts and orchestrators can tell outcomes apart. */

@@ -1,4 +1,7 @@
-/** The logging surface Troupe uses: pino's, so a pino logger fits as it is. */
+/**
+ * The logging surface Troupe uses: pino's, so a pino logger fits as it is. The runtime never
+ * creates a logger; it uses the one it is given (the node CLI creates pino).
+ */
 export interface Logger {
   info(obj: object, msg?: string): void
   warn(obj: object, msg?: string): void
