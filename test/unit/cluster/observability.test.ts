@@ -6,7 +6,8 @@ import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Actor, ActorSystem, combineInstrumentation, type ActorRef } from '../../../runtime/index.ts'
 import { createTracing, TroupeMetrics } from '../../../cluster/observability/index.ts'
-import { waitFor, waitForValue } from '../../../testing/index.ts'
+import { Remoting } from '../../../transport/index.ts'
+import { LoopbackNetwork, waitFor, waitForValue } from '../../../testing/index.ts'
 
 interface HopProtocol {
   hop(rest: ActorRef<HopProtocol>[]): Promise<void>
@@ -61,6 +62,31 @@ describe('observability', () => {
     expect(process[0]!.links[0]?.context.spanId).toBe(root.spanContext().spanId)
     expect(process[0]!.attributes['messaging.system']).toBe('troupe')
     await system.terminate()
+  })
+
+  it('continues the trace across nodes: the context travels in the envelope headers through the codec', async () => {
+    exporter.reset()
+    const network = new LoopbackNetwork()
+    const systems = ['a', 'b'].map((node) => {
+      const system = ActorSystem.create({ name: 'traced-cluster', node, instrumentation: createTracing() })
+      new Remoting(system, network.attach({ system: 'traced-cluster', node, shard: 0 }))
+      return system
+    }) as [ActorSystem, ActorSystem]
+    const [onA, onB] = systems
+    const first = onA.spawn(Hop, { name: 'first' })
+    const second = onB.spawn(Hop, { name: 'second' })
+    await trace.getTracer('test').startActiveSpan('request', async (root) => {
+      first.tell('hop', [onA.refFor<HopProtocol>(second.address)])
+      root.end()
+    })
+    await waitFor(() => exporter.getFinishedSpans().length === 3)
+    const spans = exporter.getFinishedSpans()
+    const hops = spans.filter((s) => s.name === 'process Hop.hop')
+    expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1)
+    const onNodeB = hops.find((s) => s.attributes['messaging.destination.name'] === '/user/second')
+    const onNodeA = hops.find((s) => s.attributes['messaging.destination.name'] === '/user/first')
+    expect(onNodeB?.parentSpanContext?.spanId).toBe(onNodeA?.spanContext().spanId)
+    await Promise.all(systems.map((s) => s.terminate()))
   })
 
   it('records a failing handler as an error span', async () => {
