@@ -1,8 +1,9 @@
 /**
  * The app module the shard tests load in every thread: its actor classes, registered by name, and
- * what each worker shard starts (a registered `greeter` per shard, started again after a crash).
+ * what each worker shard starts (a supervisor with a registered `greeter`, started again after a crash).
  */
 import { Actor, type ActorRef, type Terminated } from '../../../../runtime/index.ts'
+import { childSpec, Supervisor } from '../../../../supervision/index.ts'
 import { defineShardApp, shardsOf, type ShardContext } from '../../../../transport/index.ts'
 
 export interface CounterProtocol {
@@ -12,6 +13,8 @@ export interface CounterProtocol {
   /** Adds after `ms` of busy work: a slow consumer. */
   slowAdd(n: number, ms: number): void
   failNow(message: string): void
+  /** Allocates until the worker's heap limit kills the thread. */
+  hog(): number
 }
 export class Counter extends Actor<CounterProtocol> implements CounterProtocol {
   private total = 0
@@ -39,6 +42,10 @@ export class Counter extends Actor<CounterProtocol> implements CounterProtocol {
   }
   failNow(message: string): void {
     throw new Error(message)
+  }
+  hog(): number {
+    const keep: number[][] = []
+    for (;;) keep.push(new Array<number>(100_000).fill(keep.length))
   }
 }
 
@@ -148,7 +155,11 @@ export class Greeter extends Actor<GreeterProtocol> implements GreeterProtocol {
 export default defineShardApp({
   name: 'shard-tests',
   actors: { Counter, Recorder, Sender, Watcher, Crasher, Greeter },
-  startShard(context: ShardContext) {
-    context.system.spawn(Greeter, { name: 'greeter', registerAs: 'greeter' })
+  // Each worker shard runs a supervision tree; after a crash the restarted shard builds it again.
+  async startShard(context: ShardContext) {
+    await context.system.spawnAndWait(Supervisor, {
+      name: 'app',
+      args: [{ strategy: 'one_for_one', children: [childSpec({ id: 'greeter', actor: Greeter, spawn: { registerAs: 'greeter' } })] }],
+    })
   },
 })
