@@ -4,7 +4,7 @@
  */
 import { Actor, type ActorRef, type Terminated } from '../../../../runtime/index.ts'
 import { childSpec, Supervisor } from '../../../../supervision/index.ts'
-import { defineShardApp, shardsOf, type ShardContext } from '../../../../transport/index.ts'
+import { defineShardApp, shardsOf, type PlacementOptions, type ShardContext } from '../../../../transport/index.ts'
 
 export interface CounterProtocol {
   add(n: number): void
@@ -143,6 +143,21 @@ export class Crasher extends Actor<CrasherProtocol> implements CrasherProtocol {
   }
 }
 
+/** Asks its own shard's context where a spawn would go, and spawns from there. */
+export interface PlacerProtocol {
+  placeOf(options: PlacementOptions & { name?: string }): number
+  spawnCounter(options: PlacementOptions & { name?: string }): Promise<number>
+}
+export class Placer extends Actor<PlacerProtocol> implements PlacerProtocol {
+  placeOf(options: PlacementOptions & { name?: string }): number {
+    return shardsOf(this.context.system).place(options)
+  }
+  async spawnCounter(options: PlacementOptions & { name?: string }): Promise<number> {
+    const ref = await shardsOf(this.context.system).spawn(Counter, options)
+    return ref.ask('whereAmI')
+  }
+}
+
 export interface GreeterProtocol {
   greet(name: string): string
 }
@@ -154,7 +169,7 @@ export class Greeter extends Actor<GreeterProtocol> implements GreeterProtocol {
 
 export default defineShardApp({
   name: 'shard-tests',
-  actors: { Counter, Recorder, Sender, Watcher, Crasher, Greeter },
+  actors: { Counter, Recorder, Sender, Watcher, Crasher, Greeter, Placer },
   // Each worker shard runs a supervision tree; after a crash the restarted shard builds it again.
   async startShard(context: ShardContext) {
     await context.system.spawnAndWait(Supervisor, {
