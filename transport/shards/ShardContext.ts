@@ -8,7 +8,6 @@ import {
   type ActorRef,
   type ActorSystem,
   type ProtocolOf,
-  type SpawnOptions,
   type SpawnOptionsBase,
   type Terminated,
 } from '../../runtime/index.ts'
@@ -31,11 +30,14 @@ export interface PlacementOptions {
 /** Spawn options of a sharded spawn by class name: the usual ones (plain data when they cross a thread) plus placement. */
 export type ShardSpawnOptions = SpawnOptionsBase & PlacementOptions & { readonly args?: unknown[] }
 
-/** Options argument of `spawn(Class, ...)`: typed args, required exactly when the constructor takes arguments. */
+/**
+ * Options argument of `spawn(Class, ...)`: `args` typed against the constructor, and required
+ * exactly when the constructor has a required parameter.
+ */
 export type ShardSpawnArgs<C> = C extends new (...args: infer Args) => any
-  ? Args extends []
-    ? [options?: SpawnOptions<[]> & PlacementOptions]
-    : [options: SpawnOptions<Args> & PlacementOptions]
+  ? [] extends Args
+    ? [options?: SpawnOptionsBase & PlacementOptions & { readonly args?: Args }]
+    : [options: SpawnOptionsBase & PlacementOptions & { readonly args: Args }]
   : never
 
 const contexts = new WeakMap<ActorSystem, ShardContext>()

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { waitForValue } from '../../../../testing/index.ts'
-import { hashShard, ShardedSystem } from '../../../../transport/index.ts'
+import { hashShard, ShardedSystem, type PlacementOptions } from '../../../../transport/index.ts'
 import { Counter, Placer } from './testApp.ts'
 
 const app = new URL('./testApp.ts', import.meta.url)
@@ -12,7 +12,7 @@ afterEach(async () => {
   sharded = null
 })
 
-async function shardsOfSpawns(system: ShardedSystem, count: number, options: Parameters<ShardedSystem['spawn']>[1] = {}): Promise<number[]> {
+async function shardsOfSpawns(system: ShardedSystem, count: number, options: PlacementOptions = {}): Promise<number[]> {
   const out: number[] = []
   for (let i = 0; i < count; i++) out.push(await (await system.spawn(Counter, { ...options })).ask('whereAmI'))
   return out

@@ -55,10 +55,22 @@ export interface RecorderProtocol {
   summary(): { count: number; inOrder: boolean; perSender: Record<string, number> }
 }
 export class Recorder extends Actor<RecorderProtocol> implements RecorderProtocol {
+  /** Busy time per message: a slow consumer. */
+  private readonly spinMicros: number
+  constructor(spinMicros = 0) {
+    super()
+    this.spinMicros = spinMicros
+  }
   private count = 0
   private inOrder = true
   private readonly last = new Map<number, number>()
   record(sender: number, seq: number): void {
+    if (this.spinMicros > 0) {
+      const until = performance.now() + this.spinMicros / 1000
+      while (performance.now() < until) {
+        // busy
+      }
+    }
     this.count++
     const previous = this.last.get(sender) ?? -1
     if (seq !== previous + 1) this.inOrder = false

@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { waitForValue } from '../../../../testing/index.ts'
+import { ShardedSystem } from '../../../../transport/index.ts'
+import { Counter, Recorder, Sender } from './testApp.ts'
+
+const app = new URL('./testApp.ts', import.meta.url)
+
+let sharded: ShardedSystem | null = null
+
+afterEach(async () => {
+  await sharded?.terminate()
+  sharded = null
+})
+
+describe('backpressure between shards', () => {
+  it('a slow consumer fills the ring instead of its mailbox, and nothing is lost or reordered', async () => {
+    // A 4 KiB ring: every batch is chunked, and the ring is full most of the time. A mailbox takes
+    // at most inboundHighWater + maxBatch inbound messages before the shard stops reading.
+    const system = await ShardedSystem.create({ name: 'bp', shards: 2, app, ringBytes: 4096, inboundHighWater: 256, maxBatch: 256 })
+    sharded = system
+    const count = 20_000
+    // 20 µs per message and a mailbox far smaller than the burst: without consumer-side flow
+    // control the burst would overflow it into dead letters.
+    const recorder = await system.spawn(Recorder, { shard: 2, args: [20], mailbox: { capacity: 1000 } })
+    const sender = await system.spawn(Sender, { shard: 1 })
+    expect(await sender.askWith({ timeoutMs: 30_000 }, 'blast', recorder, 1, count)).toEqual({ sent: count, errors: {} })
+    const summary = await waitForValue(() => recorder.ask('summary'), (s) => s.count === count, { timeoutMs: 30_000 })
+    expect(summary).toEqual({ count, inOrder: true, perSender: { '1': count } })
+
+    const stats = await system.stats()
+    const producer = stats.shards.find((s) => s.shard === 1)
+    const consumer = stats.shards.find((s) => s.shard === 2)
+    const ringTo2 = producer?.peers.find((p) => p.shard === 2)
+    expect(ringTo2?.outbound?.fullEvents).toBeGreaterThan(0)
+    expect(ringTo2?.outbound?.chunkedFrames).toBeGreaterThan(0)
+    expect(producer?.transport.outboxParks).toBeGreaterThan(0)
+    expect(consumer?.transport.pauses).toBeGreaterThan(0)
+    expect(stats.shards.map((s) => s.deadLetters)).toEqual([0, 0, 0])
+    expect(producer?.transport.queuedFrames).toBe(0)
+  }, 60_000)
+
+  it('past the outbox bound sends fail with ERR_TRANSPORT_FULL as counted dead letters, never silently', async () => {
+    const system = await ShardedSystem.create({ name: 'bp', shards: 2, app, ringBytes: 4096, maxOutboxBytes: 128 * 1024 })
+    sharded = system
+    const count = 20_000
+    const recorder = await system.spawn(Recorder, { shard: 2 })
+    const blocker = await system.spawn(Counter, { shard: 2 })
+    const sender = await system.spawn(Sender, { shard: 1 })
+    await recorder.ask('summary')
+    // Shard 2's event loop is busy for 1.5 s: its inbound ring and then shard 1's outbox fill up.
+    blocker.tell('slowAdd', 1, 1500)
+    expect(await sender.askWith({ timeoutMs: 30_000 }, 'blast', recorder, 1, count)).toEqual({ sent: count, errors: {} })
+
+    const stats = await waitForValue(
+      () => system.stats(),
+      (s) => s.shards[1]?.transport.queuedFrames === 0,
+      { timeoutMs: 30_000 },
+    )
+    const producer = stats.shards[1]
+    expect(producer?.transport.outboxFull).toBeGreaterThan(0)
+    expect(producer?.remoting.undeliverable).toBeGreaterThan(0)
+    const refused = producer?.deadLetters ?? 0
+    expect(refused).toBe(producer?.remoting.undeliverable)
+    // Every message is accounted for: delivered, or a dead letter on the sending shard.
+    const summary = await waitForValue(() => recorder.ask('summary'), (s) => s.count + refused === count, { timeoutMs: 30_000 })
+    expect(summary.count).toBeGreaterThan(0)
+    expect(summary.count + refused).toBe(count)
+  }, 60_000)
+})

@@ -1,0 +1,30 @@
+/**
+ * Child-process side of the shutdown test: starts a sharded system with work in flight, terminates
+ * it, and then does nothing — the process must end by itself. `stuck` adds an actor whose handler
+ * never settles, so its shard cannot finish stopping and is ended at the shutdown deadline.
+ */
+import { ShardedSystem } from '../../../../transport/index.ts'
+import type { ParentProtocol } from './shutdownApp.ts'
+
+const stuck = process.argv.includes('stuck')
+const sharded = await ShardedSystem.create({
+  name: 'shutdown',
+  shards: 2,
+  app: new URL('./shutdownApp.ts', import.meta.url),
+  shutdownTimeoutMs: stuck ? 1000 : 10_000,
+})
+const parents = []
+for (const shard of [1, 2]) {
+  const parent = await sharded.spawn<ParentProtocol>('Parent', { shard, name: 'parent' })
+  if ((await parent.ask('ping')) !== 'pong') throw new Error('no pong')
+  parents.push(parent)
+}
+const hanger = await sharded.spawn<ParentProtocol>('Parent', { shard: 1, name: 'hanger' })
+if (stuck) {
+  // An ask still pending at shutdown must not hold the process; its handler never settles.
+  hanger.askWith({ timeoutMs: 600_000 }, 'never').catch(() => {})
+  // Same batch, same shard, handled after it: once this answers, `never` is running.
+  await parents[0]?.ask('ping')
+}
+await sharded.terminate()
+process.stdout.write(`terminated states=${[0, 1, 2].map((s) => sharded.state(s)).join(',')}\n`)
