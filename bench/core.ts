@@ -39,8 +39,12 @@ const FAN_MESSAGES = 1000
 const LONG_ASK = { timeoutMs: 600_000 }
 
 let systemCounter = 0
+/**
+ * `keepAlive: false`: the spawn case drops its system instead of stopping 1e6 actors, and a live
+ * system would otherwise hold the process open after the last case.
+ */
 function newSystem(): ActorSystem {
-  return ActorSystem.create({ name: `bench-${systemCounter++}` })
+  return ActorSystem.create({ name: `bench-${systemCounter++}`, keepAlive: false })
 }
 
 // ------------------------------------------------------------------ actors under test
@@ -405,11 +409,12 @@ const cases: readonly Case[] = [
 export const suite: Suite = {
   description: 'tell, ask ping-pong, spawn and fan-out against the minimal array-queue actor',
   cases: cases.map((c) => c.name),
+  isolateCases: true,
   async run({ only }) {
     if (!hasGc()) note('global.gc is missing: run through `npm run bench` (node --expose-gc) for heap figures')
     const selected = cases.filter((c) => only === null || only.has(c.name))
-    // Warm every selected case before timing any, so no case is timed while another's first runs
-    // are still teaching V8 the shared runtime paths.
+    // Warm every selected case before timing any (when several run in one process), so no case is
+    // timed while another's first runs are still teaching V8 the shared runtime paths.
     note(`core: warming up ${selected.map((c) => c.name).join(', ')}`)
     for (const c of selected) await c.warmUp()
     for (const c of selected) await c.measure()

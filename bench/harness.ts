@@ -155,5 +155,10 @@ export interface Suite {
   readonly description: string
   /** Case names, for `--list` and for checking `<suite>.<case>` arguments. */
   readonly cases: readonly string[]
+  /**
+   * Run each case in a fresh process. For GC-heavy cases: what one case leaves in the heap (old
+   * generation size, allocation-site pretenuring decisions) changed another's figures by up to 4×.
+   */
+  readonly isolateCases?: boolean
   run(options: RunOptions): Promise<void>
 }

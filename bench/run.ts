@@ -3,6 +3,7 @@
  * case on stdout (progress goes to stderr). Never a CI gate: wall-clock figures on shared machines
  * vary; the ratio to the baseline measured in the same run is the figure to compare.
  */
+import { spawnSync } from 'node:child_process'
 import { cpus } from 'node:os'
 import { hasGc, note, type Suite } from './harness.ts'
 import { suites } from './suites.ts'
@@ -76,22 +77,60 @@ async function main(): Promise<number> {
     }
     loaded.push([name, suite, only])
   }
+  const child = process.env[CHILD_ENV] === '1'
   const cpu = cpus()
-  note(`node ${process.version}, ${cpu.length} cpus (${cpu[0]?.model ?? 'unknown'}), gc ${hasGc() ? 'exposed' : 'NOT exposed'}, ${new Date().toISOString()}`)
+  if (!child) note(`node ${process.version}, ${cpu.length} cpus (${cpu[0]?.model ?? 'unknown'}), gc ${hasGc() ? 'exposed' : 'NOT exposed'}, ${new Date().toISOString()}`)
   for (const [name, suite, only] of loaded) {
-    note(`suite ${name}: ${suite.description}`)
+    if (!child) note(`suite ${name}: ${suite.description}`)
     const started = performance.now()
-    await suite.run({ only })
-    note(`suite ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+    if (suite.isolateCases === true && !child) {
+      for (const c of suite.cases.filter((c) => only === null || only.has(c))) runChild(`${name}.${c}`)
+    } else {
+      await suite.run({ only })
+    }
+    if (!child) note(`suite ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s`)
   }
   return 0
 }
 
+/** Set in a child that runs one case of an isolated suite. */
+const CHILD_ENV = 'TROUPE_BENCH_CHILD'
+
+/** Runs one case in a fresh node with the same flags (--expose-gc, the tsx loader). */
+function runChild(selector: string): void {
+  const script = process.argv[1] as string
+  const result = spawnSync(process.execPath, [...process.execArgv, script, selector], {
+    stdio: 'inherit',
+    env: { ...process.env, [CHILD_ENV]: '1' },
+  })
+  if (result.error !== undefined) throw result.error
+  if (result.status !== 0) throw new Error(`case ${selector} exited with ${result.status ?? result.signal}`)
+}
+
+// Everything a case awaits is driven by the event loop; if the loop empties before the run
+// finishes (a case awaits something nothing will settle), say so instead of exiting quietly.
+let finished = false
+process.on('exit', (code) => {
+  if (!finished && code === 0) {
+    process.stderr.write('bench ended before its suites finished: a case awaited something nothing settles\n')
+    process.exitCode = 1
+  }
+})
+
 main().then(
   (code) => {
+    finished = true
     process.exitCode = code
+    // A suite that leaves something holding the loop (a live ActorSystem keeps the process open by
+    // design) must not turn a finished run into a hang. Unref'd: it fires only if something else
+    // is still keeping the process alive.
+    setTimeout(() => {
+      note('something still holds the event loop after the last suite (a system not terminated?); exiting')
+      process.exit()
+    }, 2000).unref()
   },
   (error: unknown) => {
+    finished = true
     process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
     process.exitCode = 1
   },
