@@ -2,6 +2,7 @@ import { Actor, RESERVED_METHODS, withConstructionContext, type ActorClass, type
 import type { ActorContext } from './ActorContext.ts'
 import { formatAddress } from './ActorAddress.ts'
 import { ActorRef } from './ActorRef.ts'
+import { Children, type ChildNode } from './Children.ts'
 import { Deque } from './Deque.ts'
 import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
 import {
@@ -46,6 +47,9 @@ export const CellStatus = {
 const SCHEDULED = 1
 const AWAITING = 2
 const REENTRANT = 4
+const POST_STOP_STARTED = 8
+const PRE_RESTART_DONE = 16
+const HOLD_RESTART = 32
 
 /** Internal system messages; they take the mailbox's system lane. */
 export type SystemMessage =
@@ -79,6 +83,8 @@ class CellExtras {
   receiveTimeout: ReceiveTimeout | null = null
   exitReason: ExitReason | null = null
   restartCause: Error | null = null
+  /** Death-watch notifications that arrived while the actor was not running; replayed on (re)start. */
+  deferredSystem: SystemMessage[] | null = null
   path: string | null = null
   log: Logger | null = null
   /** Settled when the actor next reaches Running (start or restart), or fails to. */
@@ -150,10 +156,11 @@ export interface CellHost {
  * actor incarnation; a restart keeps the cell (and so every ref stays valid) and swaps the instance.
  * The cell is also the actor's `context`, which saves an object per actor.
  */
-export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
+export class ActorCell implements ActorContext<any>, Runnable, TimerOwner, ChildNode {
   readonly host: CellHost
   readonly parentCell: ActorCell | null
-  readonly name: string
+  /** A user-given name, or the counter a generated name is made from (built only when read). */
+  readonly rawName: string | number
   readonly uid: number
   readonly actorClass: ActorClass<Actor<any>, any[]>
   readonly options: SpawnOptionsBase & { args?: unknown[] }
@@ -162,21 +169,20 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   status: number = CellStatus.Starting
   private flags = 0
   mailbox: Mailbox<SystemMessage> | null = null
-  private childCells: Map<string, ActorCell> | null = null
+  private childCells: Children<ActorCell> | null = null
   private extras: CellExtras | null = null
   private current: Envelope | null = null
   /** Bumped on restart and stop so that late async completions of an old instance are ignored. */
   private incarnation = 0
-  private postStopStarted = false
-  private preRestartDone = false
-  private holdRestart = false
-  /** Death-watch notifications that arrived while the actor was not running; replayed on (re)start. */
-  private deferredSystem: SystemMessage[] | null = null
+  /** Links in the parent's list of children (see Children). */
+  prevSibling: ActorCell | null = null
+  nextSibling: ActorCell | null = null
+  linked = false
 
-  constructor(host: CellHost, parent: ActorCell | null, name: string, actorClass: ActorClass<Actor<any>, any[]>, options: (SpawnOptionsBase & { args?: unknown[] }) | undefined) {
+  constructor(host: CellHost, parent: ActorCell | null, name: string | number, actorClass: ActorClass<Actor<any>, any[]>, options: (SpawnOptionsBase & { args?: unknown[] }) | undefined) {
     this.host = host
     this.parentCell = parent
-    this.name = name
+    this.rawName = name
     this.uid = host.nextUid()
     this.actorClass = actorClass
     this.options = options ?? EMPTY_OPTIONS
@@ -187,6 +193,11 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   }
 
   // ---------------------------------------------------------------- context (public surface)
+
+  get name(): string {
+    const raw = this.rawName
+    return typeof raw === 'string' ? raw : `$${raw.toString(36)}`
+  }
 
   get self(): ActorRef<any> {
     return this.ref
@@ -232,7 +243,9 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   get children(): readonly ActorRef<any>[] {
     if (this.childCells === null) return []
     const out: ActorRef<any>[] = []
-    for (const child of this.childCells.values()) if (child.status !== CellStatus.Stopped) out.push(child.ref)
+    this.childCells.forEach((child) => {
+      if (child.status !== CellStatus.Stopped) out.push(child.ref)
+    })
     return out
   }
   private get isAwaiting(): boolean {
@@ -582,7 +595,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   /** Immediate stop without finishing the current message or running postStop (children first). */
   kill(): void {
     if (this.status === CellStatus.Stopped) return
-    if (this.childCells !== null) for (const child of [...this.childCells.values()]) child.kill()
+    if (this.childCells !== null) for (const child of this.childCells.toArray()) child.kill()
     const current = this.current
     if (current !== null && (this.flags & AWAITING) !== 0 && current.kind === EnvelopeKind.Ask) {
       this.host.replyError(current, new ActorKilledError(`${this.path} was killed while handling '${current.method}'`))
@@ -612,13 +625,13 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
 
   /** @internal Registers a child the system just created. */
   adoptChild(child: ActorCell): void {
-    if (this.childCells === null) this.childCells = new Map()
-    this.childCells.set(child.name, child)
+    if (this.childCells === null) this.childCells = new Children<ActorCell>()
+    this.childCells.add(child)
   }
 
   /** @internal */
   releaseChild(child: ActorCell): void {
-    if (this.childCells?.get(child.name) === child) this.childCells.delete(child.name)
+    this.childCells?.remove(child)
   }
 
   /** @internal Queued user messages plus in-flight handlers in this subtree (for draining on shutdown). */
@@ -626,12 +639,13 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     // A suspended or restarting actor's queue cannot drain by itself: waiting for it would only stall shutdown.
     const queued = this.status === CellStatus.Running ? this.mailboxSize : 0
     let pending = queued + ((this.flags & AWAITING) !== 0 ? 1 : 0)
-    if (this.childCells !== null) for (const child of this.childCells.values()) pending += child.pendingWork()
+    if (this.childCells !== null) this.childCells.forEach((child) => (pending += child.pendingWork()))
     return pending
   }
 
+  /** Whether a user-given child name is taken (generated `$…` names never collide with them). */
   hasChildNamed(name: string): boolean {
-    return this.childCells !== null && this.childCells.has(name)
+    return this.childCells !== null && this.childCells.hasName(name)
   }
 
   /** @internal */
@@ -825,7 +839,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   }
 
   private handleChildFailed(child: ActorCell, error: Error): void {
-    if (this.childCells?.get(child.name) !== child || child.status !== CellStatus.Suspended) return
+    if (this.childCells === null || !this.childCells.contains(child) || child.status !== CellStatus.Suspended) return
     if (this.status === CellStatus.Stopping || this.status === CellStatus.Restarting) return
     let directive: Directive | void
     let cause = error
@@ -864,7 +878,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   }
 
   private handleChildTerminated(child: ActorCell, reason: ExitReason): void {
-    if (this.childCells?.get(child.name) === child) this.childCells.delete(child.name)
+    this.childCells?.remove(child)
     if (this.status === CellStatus.Running) {
       const actor = this.actor as Actor<any>
       try {
@@ -874,8 +888,8 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       }
     }
     if (this.childCells !== null && this.childCells.size > 0) return
-    if (this.status === CellStatus.Stopping && this.extras?.exitReason && !this.postStopStarted && !this.isAwaiting) this.finishStop()
-    else if (this.status === CellStatus.Restarting && this.extras?.restartCause && this.preRestartDone) this.restartPhaseOneDone()
+    if (this.status === CellStatus.Stopping && this.extras?.exitReason && (this.flags & POST_STOP_STARTED) === 0 && !this.isAwaiting) this.finishStop()
+    else if (this.status === CellStatus.Restarting && this.extras?.restartCause && (this.flags & PRE_RESTART_DONE) !== 0) this.restartPhaseOneDone()
   }
 
   private handleLinkedExit(from: ActorRef<any>, reason: ExitReason): void {
@@ -912,8 +926,9 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   }
 
   private deferSystem(message: SystemMessage): void {
-    if (this.deferredSystem === null) this.deferredSystem = []
-    this.deferredSystem.push(message)
+    const extras = this.ext()
+    if (extras.deferredSystem === null) extras.deferredSystem = []
+    extras.deferredSystem.push(message)
   }
 
   private handleStop(reason: ExitReason): void {
@@ -944,14 +959,14 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   private stopChildren(): boolean {
     const children = this.childCells
     if (children === null || children.size === 0) return false
-    for (const child of children.values()) {
+    for (const child of children.toArray()) {
       if (child.status !== CellStatus.Stopped) child.postSystem({ type: 'stop', reason: ExitReasons.shutdown })
     }
     return true
   }
 
   private finishStop(): void {
-    this.postStopStarted = true
+    this.flags |= POST_STOP_STARTED
     const reason = this.extras?.exitReason ?? ExitReasons.normal
     this.runHook(
       () => (this.actor as Actor<any>).postStop(),
@@ -961,7 +976,8 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
 
   private handleRestart(error: Error, hold: boolean): void {
     if (this.status === CellStatus.Stopping || this.status === CellStatus.Stopped) return
-    this.holdRestart = hold
+    if (hold) this.flags |= HOLD_RESTART
+    else this.flags &= ~HOLD_RESTART
     this.status = CellStatus.Restarting
     this.incarnation++
     this.endAwait()
@@ -969,12 +985,12 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     this.cancelTimers()
     const extras = this.ext()
     extras.restartCause = error
-    this.preRestartDone = false
+    this.flags &= ~PRE_RESTART_DONE
     const old = this.actor as Actor<any>
     this.runHook(
       () => old.preRestart(error),
       () => {
-        this.preRestartDone = true
+        this.flags |= PRE_RESTART_DONE
         if (!this.stopChildren()) this.restartPhaseOneDone()
       },
       true,
@@ -982,7 +998,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
   }
 
   private restartPhaseOneDone(): void {
-    if (!this.holdRestart) {
+    if ((this.flags & HOLD_RESTART) === 0) {
       this.finishRestart()
       return
     }
@@ -1017,9 +1033,9 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
       this.extras.startWaiters = null
       settleWaiters(waiters, null)
     }
-    const deferred = this.deferredSystem
-    if (deferred !== null) {
-      this.deferredSystem = null
+    const deferred = this.extras === null ? null : this.extras.deferredSystem
+    if (deferred !== null && this.extras !== null) {
+      this.extras.deferredSystem = null
       for (const message of deferred) this.ensureMailbox().postSystem(message)
     }
     if (restarted) this.unstashAll()
@@ -1080,7 +1096,8 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
     extras.exitReason = reason
     const mailbox = this.mailbox
     if (mailbox !== null) {
-      mailbox.rejectWaiters(new ActorStoppedError(`${this.path} has stopped`))
+      // Errors capture a stack (microseconds): build one only when someone waits for it.
+      if (mailbox.hasWaiters) mailbox.rejectWaiters(new ActorStoppedError(`${this.path} has stopped`))
       for (const envelope of mailbox.drainUser()) this.rejectUndeliverable(envelope)
       mailbox.drainSystem()
     }
@@ -1113,14 +1130,16 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner {
         if (!isNormalExit(reason)) linked.postSystem({ type: 'linked-exit', from: this.ref, reason })
       }
     }
-    const stopped = new ActorStoppedError(`${this.path} has stopped`)
     const startWaiters = extras.startWaiters
     const preparedWaiters = extras.preparedWaiters
-    extras.startWaiters = null
-    extras.preparedWaiters = null
-    settleWaiters(startWaiters, reason.kind === 'failure' ? reason.error : stopped)
-    settleWaiters(preparedWaiters, stopped)
-    this.deferredSystem = null
+    if (startWaiters !== null || preparedWaiters !== null) {
+      const stopped = new ActorStoppedError(`${this.path} has stopped`)
+      extras.startWaiters = null
+      extras.preparedWaiters = null
+      settleWaiters(startWaiters, reason.kind === 'failure' ? reason.error : stopped)
+      settleWaiters(preparedWaiters, stopped)
+    }
+    extras.deferredSystem = null
     this.host.cellTerminated(this, reason)
     if (this.parentCell !== null) {
       // Free the name at once (a supervisor may start a new incarnation under it before the

@@ -2,7 +2,8 @@ import { Actor, type ActorClass, type Directive, type ProtocolOf, type SpawnArgs
 import { formatAddress, type ActorAddress } from './ActorAddress.ts'
 import { ActorCell, CellStatus, type CellHost } from './ActorCell.ts'
 import { ActorRef, type AskOptions, type RefHost } from './ActorRef.ts'
-import type { Clock, TimerHandle } from './Clock.ts'
+import { AskDeadlines, type Expirable } from './AskDeadlines.ts'
+import type { Clock } from './Clock.ts'
 import { Codec } from './Codec.ts'
 import { DeadLetterTopic, type DeadLetter, type DeadLetterReason } from './DeadLetters.ts'
 import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
@@ -121,21 +122,33 @@ export interface ActorSystemOptions {
 
 const NAME_PATTERN = /^[A-Za-z0-9_\-.~:@+=]+$/
 const RESOLVED_CACHE_LIMIT = 10_000
+/** Shared by every spawn without options, so an idle actor does not keep an empty object of its own. */
+const NO_OPTIONS: SpawnOptionsBase = Object.freeze({})
 const DEFAULT_ASK_TIMEOUT_MS = 5000
 
 /** One ask in flight. Settles exactly once: reply, error, or timeout. */
-class PendingAsk {
+class PendingAsk implements Expirable {
   resolve: ((value: unknown) => void) | null
   reject: ((error: Error) => void) | null
-  timer: TimerHandle | null = null
+  deadline = 0
   /** Set for asks routed to another system, so a node or shard going down can fail them fast. */
   remoteTarget: ActorAddress | null = null
-  constructor(resolve: (value: unknown) => void, reject: (error: Error) => void) {
+  /** What the timeout error names; dropped on settle so a waiting husk retains nothing. */
+  request: Envelope | null
+  readonly timeoutMs: number
+  private readonly host: SystemHost
+  constructor(host: SystemHost, request: Envelope, timeoutMs: number, resolve: (value: unknown) => void, reject: (error: Error) => void) {
+    this.host = host
+    this.request = request
+    this.timeoutMs = timeoutMs
     this.resolve = resolve
     this.reject = reject
   }
   get settled(): boolean {
     return this.resolve === null
+  }
+  expire(): void {
+    this.host.askExpired(this)
   }
 }
 
@@ -223,7 +236,7 @@ export class ActorSystem {
   /** Starts a top-level actor under the user guardian. */
   spawn<C extends ActorClass<Actor<any>, any[]>>(actorClass: C, ...options: SpawnArgs<C>): ActorRef<ProtocolOf<InstanceType<C>>> {
     if (this.terminating !== null) throw new SystemTerminatedError(`actor system '${this.name}' is terminating`)
-    return this.host.spawnChild(this.guardian, actorClass, (options[0] ?? {}) as SpawnOptionsBase & { args?: unknown[] })
+    return this.host.spawnChild(this.guardian, actorClass, (options[0] ?? NO_OPTIONS) as SpawnOptionsBase & { args?: unknown[] })
   }
 
   /** Starts a top-level actor and resolves once its preStart has completed (rejects with its start failure). */
@@ -402,6 +415,7 @@ class SystemHost implements CellHost, RefHost {
     }
     return this.tempRefCache
   }
+  private readonly askDeadlines: AskDeadlines<PendingAsk>
   /** Asks whose reply may arrive from another shard or node, by request id. */
   private readonly remoteAsks = new Map<number, PendingAsk>()
 
@@ -414,6 +428,7 @@ class SystemHost implements CellHost, RefHost {
     if (options.mailbox !== undefined) new Mailbox(options.mailbox)
     this.defaultMailbox = options.mailbox
     this.serializeMessages = options.serializeMessages === true
+    this.askDeadlines = new AskDeadlines<PendingAsk>(system.clock)
   }
 
   get public(): ActorSystem {
@@ -471,11 +486,12 @@ class SystemHost implements CellHost, RefHost {
     if (typeof actorClass !== 'function' || !(actorClass.prototype instanceof Actor)) {
       throw new InvalidArgumentError(`spawn() needs a class that extends Actor`)
     }
-    let name = options.name
-    if (name === undefined) {
-      do name = `$${(this.nameCounter++).toString(36)}`
-      while (parent.hasChildNamed(name))
+    // Unnamed actors get a number, shown as `$` + base 36; user names cannot contain `$`, so the two never collide.
+    let name: string | number
+    if (options.name === undefined) {
+      name = this.nameCounter++
     } else {
+      name = options.name
       if (!NAME_PATTERN.test(name)) throw new InvalidNameError(`invalid actor name '${name}': use letters, digits and _-.~:@+=`)
       if (parent.hasChildNamed(name)) throw new NameTakenError(`${parent.path} already has a child named '${name}'`, { data: { name } })
     }
@@ -525,20 +541,10 @@ class SystemHost implements CellHost, RefHost {
     if (this.instrumentation !== null && this.instrumentation.onSend !== undefined) this.instrumentation.onSend(envelope)
     let pending!: PendingAsk
     const promise = new Promise<unknown>((resolve, reject) => {
-      pending = new PendingAsk(resolve, reject)
+      pending = new PendingAsk(this, envelope, timeoutMs, resolve, reject)
     })
     envelope.local = pending
-    pending.timer = this.clock.setTimer(timeoutMs, () => {
-      pending.timer = null
-      if (pending.settled) return
-      this.remoteAsks.delete(envelope.id)
-      // A timer's stack says nothing about the ask; skipping its capture makes mass timeouts cheap.
-      const stackLimit = Error.stackTraceLimit
-      Error.stackTraceLimit = 0
-      const error = new AskTimeoutError(`no reply to '${method}' from ${target.path} within ${timeoutMs} ms`, { data: { method, timeoutMs } })
-      Error.stackTraceLimit = stackLimit
-      this.settle(pending, null, error)
-    })
+    this.askDeadlines.add(pending, timeoutMs)
     const cell = target.cell as ActorCell | null
     try {
       if (cell !== null) cell.postUser(envelope)
@@ -792,15 +798,27 @@ class SystemHost implements CellHost, RefHost {
     const resolve = pending.resolve
     const reject = pending.reject
     if (resolve === null || reject === null) return
-    // Drop the callbacks so a settled ask retains nothing, whoever still holds the envelope.
+    // Drop the callbacks and the request so a settled ask retains nothing while it waits to leave its deadline queue.
     pending.resolve = null
     pending.reject = null
-    if (pending.timer !== null) {
-      this.clock.clearTimer(pending.timer)
-      pending.timer = null
-    }
+    pending.request = null
     if (error !== null) reject(error)
     else resolve(value)
+  }
+
+  /** The ask's deadline passed before any reply. */
+  askExpired(pending: PendingAsk): void {
+    const request = pending.request
+    if (request === null || pending.settled) return
+    this.remoteAsks.delete(request.id)
+    // A timer's stack says nothing about the ask; skipping its capture makes mass timeouts cheap.
+    const stackLimit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    const error = new AskTimeoutError(`no reply to '${request.method}' from ${request.target.path} within ${pending.timeoutMs} ms`, {
+      data: { method: request.method, timeoutMs: pending.timeoutMs },
+    })
+    Error.stackTraceLimit = stackLimit
+    this.settle(pending, null, error)
   }
 
   // ------------------------------------------------------------------ bookkeeping

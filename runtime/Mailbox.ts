@@ -94,6 +94,11 @@ export class Mailbox<S> {
     return this.userCount > 0
   }
 
+  /** Someone waits in `offer` for room. */
+  get hasWaiters(): boolean {
+    return this.waiters !== null && this.waiters.length > 0
+  }
+
   get isFull(): boolean {
     return this.userCount >= this.capacity
   }
