@@ -18,6 +18,7 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   core: { load: () => import('./core.ts') },
   supervision: { load: () => import('./supervision.ts') },
   sim: { load: () => import('./sim.ts') },
+  shards: { load: () => import('./shards.ts') },
   nact: { load: () => import('./nactSuite.ts'), onDemand: true },
   nats: { load: () => import('./nats.ts'), onDemand: true },
 }
