@@ -199,6 +199,16 @@ export class RingTransport implements FrameTransport {
     this.startFlusher()
   }
 
+  /**
+   * Whether a send to `to` would be refused for lack of room right now (its outbox is at the bound).
+   * Lets Remoting refuse a tell at the call (ERR_TRANSPORT_FULL thrown to the sender) instead of
+   * turning the whole batch into dead letters at flush time.
+   */
+  isFull(to: SystemAddress): boolean {
+    const peer = to.node === this.local.node && to.system === this.local.system ? this.peers[to.shard] : undefined
+    return peer !== undefined && peer.queuedBytes >= this.maxOutboxBytes
+  }
+
   onFrame(handler: (frame: Uint8Array) => void): void {
     this.frameHandler = handler
     this.kick()
