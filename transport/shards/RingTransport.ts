@@ -251,6 +251,8 @@ export class RingTransport implements FrameTransport {
     peer.outbound = null
     for (const handler of this.peerDownHandlers) handler(this.local.node, shard)
     this.dropQueued(peer)
+    // The outbox flusher may be parked waiting for room in the dead shard's ring: wake it to re-check.
+    this.spaceBell.ring()
   }
 
   /** `shard` is back (restarted) with fresh rings. */
@@ -260,6 +262,7 @@ export class RingTransport implements FrameTransport {
     this.dropQueued(peer)
     this.attachPeer(peer, links)
     this.kick()
+    this.spaceBell.ring()
   }
 
   isUp(shard: number): boolean {

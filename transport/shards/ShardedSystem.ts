@@ -425,7 +425,11 @@ export class ShardedSystem {
       this.mesh.renew(slot.shard)
       try {
         await this.launch(slot, this.options.startTimeoutMs ?? DEFAULTS.startTimeoutMs)
-        if (this.stopping) return
+        // terminate() began meanwhile and did not see this worker: stop it here.
+        if (this.stopping) {
+          await this.stopWorker(slot)
+          return
+        }
         const agent = slot.agent as ActorAddress
         this.host.transport.peerUp(this.mesh.peerLinks(0, slot.shard))
         this.context.setAgent(slot.shard, agent)
@@ -461,7 +465,8 @@ export class ShardedSystem {
   private async shutdown(): Promise<void> {
     this.stopping = true
     const exits = this.slots.slice(1).map((slot) => this.stopWorker(slot))
-    await Promise.all([...exits, this.system.terminate()])
+    // A restart under way stops the worker it launches once it sees `stopping`.
+    await Promise.all([...exits, this.system.terminate(), this.lifecycle])
     await this.host.close()
     for (const slot of this.slots) slot.state = 'stopped'
   }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { DeadLetterTopic, type DeadLetter } from '../../../../runtime/index.ts'
 import { waitFor, waitForValue } from '../../../../testing/index.ts'
 import { ShardedSystem, ShardEventTopic, type ShardEvent } from '../../../../transport/index.ts'
-import { Counter, Crasher, Watcher, type GreeterProtocol } from './testApp.ts'
+import { Counter, Crasher, Recorder, Watcher, type GreeterProtocol } from './testApp.ts'
 
 const app = new URL('./testApp.ts', import.meta.url)
 
@@ -92,6 +92,35 @@ describe('shard crash recovery', () => {
     for (let i = 0; i < 4; i++) expect(await (await system.spawn(Counter)).ask('whereAmI')).toBe(1)
     await expect(system.spawn(Counter, { shard: 2 })).rejects.toMatchObject({ code: 'ERR_SHARD_DOWN' })
   }, 30_000)
+
+  it('frames held for a shard that dies become dead letters, and the outbox keeps working after its restart', async () => {
+    const system = await ShardedSystem.create({ name: 'crash', shards: 2, app, ringBytes: 4096 })
+    sharded = system
+    const seen = events(system)
+    const crasher = await system.spawn(Crasher, { shard: 2 })
+    const before = await system.spawn(Recorder, { shard: 2 })
+    await before.ask('summary')
+    // Shard 2 is busy for 300 ms and then dies: what the main thread sends meanwhile fills the
+    // 4 KiB ring and waits in the outbox, with the outbox flusher parked on the full ring.
+    crasher.tell('exitAfter', 300, 3)
+    let sent = 0
+    const deadline = performance.now() + 250
+    while (performance.now() < deadline) {
+      for (let i = 0; i < 200; i++) before.tell('record', 0, sent++)
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+    const queued = (await system.stats()).shards[0]?.peers.find((p) => p.shard === 2)?.queuedFrames ?? 0
+    expect(queued).toBeGreaterThan(0)
+    await waitFor(() => seen.some((e) => e.event === 'up' && e.shard === 2), { timeoutMs: 20_000 })
+    const main = (await system.stats()).shards[0]
+    expect(main?.transport.framesDropped).toBeGreaterThanOrEqual(queued)
+    expect(main?.deadLetters).toBeGreaterThan(0)
+    // The restarted shard's fresh ring fills again and the outbox drains into it in order.
+    const after = await system.spawn(Recorder, { shard: 2 })
+    for (let i = 0; i < 20_000; i++) after.tell('record', 1, i)
+    const summary = await waitForValue(() => after.ask('summary'), (s) => s.count === 20_000, { timeoutMs: 20_000 })
+    expect(summary.inOrder).toBe(true)
+  }, 40_000)
 
   it('restarts a worker that runs out of heap (resourceLimits)', async () => {
     const system = await ShardedSystem.create({ name: 'oom', shards: 1, app, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } })

@@ -131,12 +131,21 @@ export class Watcher extends Actor<WatcherProtocol> implements WatcherProtocol {
 /** Ways to kill the worker thread it lives in, and a method that never answers. */
 export interface CrasherProtocol {
   exitThread(code: number): void
+  /** Keeps its shard's event loop busy for `ms`, then exits the thread. */
+  exitAfter(ms: number, code: number): void
   throwUncaught(message: string): void
   hang(): Promise<never>
   spawnElsewhere(shard: number): Promise<number>
 }
 export class Crasher extends Actor<CrasherProtocol> implements CrasherProtocol {
   exitThread(code: number): void {
+    process.exit(code)
+  }
+  exitAfter(ms: number, code: number): void {
+    const until = performance.now() + ms
+    while (performance.now() < until) {
+      // busy: nothing else runs on this shard meanwhile
+    }
     process.exit(code)
   }
   throwUncaught(message: string): void {
