@@ -36,6 +36,25 @@ describe('cross-shard messaging through refs', () => {
     expect(result).toEqual({ sent: 50_000, errors: {} })
     const summary = await waitForValue(() => recorder.ask('summary'), (s) => s.count === 50_000, { timeoutMs: 20_000 })
     expect(summary).toEqual({ count: 50_000, inOrder: true, perSender: { '7': 50_000 } })
+
+    // The metrics snapshot: Remoting batched the envelopes, and the rings counted what crossed them.
+    const stats = await sharded.stats()
+    expect(stats.missing).toEqual([])
+    expect(stats.shards.map((s) => s.shard)).toEqual([0, 1, 2])
+    const one = stats.shards[1]
+    const toTwo = one?.peers.find((p) => p.shard === 2)
+    expect(one?.remoting.envelopesOut).toBeGreaterThanOrEqual(50_000)
+    expect(one?.remoting.framesOut).toBeLessThan(one?.remoting.envelopesOut ?? 0)
+    expect(toTwo?.outbound?.framesWritten).toBeGreaterThan(0)
+    expect(one?.peers.reduce((sum, p) => sum + (p.outbound?.framesWritten ?? 0), 0)).toBe(one?.transport.framesOut)
+    expect(toTwo?.outbound?.capacity).toBe(1 << 20)
+    expect(toTwo?.outbound?.bytesUsed).toBeGreaterThanOrEqual(0)
+    const two = stats.shards[2]
+    const fromOne = two?.peers.find((p) => p.shard === 1)
+    expect(fromOne?.inbound?.framesRead).toBeGreaterThan(0)
+    expect(two?.transport.parks).toBeGreaterThan(0)
+    expect(two?.transport.wakes).toBeGreaterThan(0)
+    expect(two?.state).toBe('up')
   })
 
   it('rejects a cross-shard ask with the handler error, rebuilt from its code', async () => {
