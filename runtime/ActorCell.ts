@@ -1,7 +1,7 @@
 import { Actor, RESERVED_METHODS, withConstructionContext, type ActorClass, type Directive, type SpawnOptionsBase } from './Actor.ts'
 import type { ActorContext } from './ActorContext.ts'
 import { formatAddress } from './ActorAddress.ts'
-import { ActorRef } from './ActorRef.ts'
+import { ActorRef, type RefHost } from './ActorRef.ts'
 import { Children, type ChildNode } from './Children.ts'
 import { Deque } from './Deque.ts'
 import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
@@ -50,6 +50,8 @@ const REENTRANT = 4
 const POST_STOP_STARTED = 8
 const PRE_RESTART_DONE = 16
 const HOLD_RESTART = 32
+/** In its parent's list of children (see Children). */
+const LINKED = 64
 
 /** Internal system messages; they take the mailbox's system lane. */
 export type SystemMessage =
@@ -87,6 +89,7 @@ class CellExtras {
   deferredSystem: SystemMessage[] | null = null
   path: string | null = null
   log: Logger | null = null
+  incarnation = 0
   /** Settled when the actor next reaches Running (start or restart), or fails to. */
   startWaiters: Waiter[] | null = null
   /** Settled when a held restart has finished its first phase. */
@@ -132,7 +135,6 @@ export interface CellHost {
   scheduleCell(cell: ActorCell): void
   nextUid(): number
   nextMessageId(): number
-  refFor(cell: ActorCell): ActorRef<any>
   spawnChild(parent: ActorCell, actorClass: ActorClass<Actor<any>, any[]>, options: SpawnOptionsBase & { args?: unknown[] }): ActorRef<any>
   sendTell(target: ActorRef<any>, method: string, args: unknown[], headers: Headers | null): void
   replyOk(request: Envelope, value: unknown): void
@@ -156,8 +158,8 @@ export interface CellHost {
  * actor incarnation; a restart keeps the cell (and so every ref stays valid) and swaps the instance.
  * The cell is also the actor's `context`, which saves an object per actor.
  */
-export class ActorCell implements ActorContext<any>, Runnable, TimerOwner, ChildNode {
-  readonly host: CellHost
+export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runnable, TimerOwner, ChildNode {
+  declare readonly host: CellHost & RefHost
   readonly parentCell: ActorCell | null
   /** A user-given name, or the counter a generated name is made from (built only when read). */
   readonly rawName: string | number
@@ -165,22 +167,20 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner, Child
   readonly actorClass: ActorClass<Actor<any>, any[]>
   readonly options: SpawnOptionsBase & { args?: unknown[] }
   actor: Actor<any> | null = null
-  readonly ref: ActorRef<any>
   status: number = CellStatus.Starting
   private flags = 0
   mailbox: Mailbox<SystemMessage> | null = null
   private childCells: Children<ActorCell> | null = null
   private extras: CellExtras | null = null
   private current: Envelope | null = null
-  /** Bumped on restart and stop so that late async completions of an old instance are ignored. */
-  private incarnation = 0
   /** Links in the parent's list of children (see Children). */
   prevSibling: ActorCell | null = null
   nextSibling: ActorCell | null = null
-  linked = false
 
-  constructor(host: CellHost, parent: ActorCell | null, name: string | number, actorClass: ActorClass<Actor<any>, any[]>, options: (SpawnOptionsBase & { args?: unknown[] }) | undefined) {
-    this.host = host
+  constructor(host: CellHost & RefHost, parent: ActorCell | null, name: string | number, actorClass: ActorClass<Actor<any>, any[]>, options: (SpawnOptionsBase & { args?: unknown[] }) | undefined) {
+    // The cell is its own local ref: one object per actor fewer (refs are addresses plus this fast path).
+    super(host, null, null)
+    ;(this as { cell: object | null }).cell = this
     this.parentCell = parent
     this.rawName = name
     this.uid = host.nextUid()
@@ -189,7 +189,31 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner, Child
     // Reentrancy is a property of the code, so a class may declare it (`static reentrant = true`).
     if (this.options.reentrant === true || (actorClass as { reentrant?: unknown }).reentrant === true) this.flags |= REENTRANT
     if (this.options.trapExits === true) this.ext().trapExits = true
-    this.ref = host.refFor(this)
+  }
+
+  /** ChildNode: kept in `flags` to keep the cell small. */
+  get linked(): boolean {
+    return (this.flags & LINKED) !== 0
+  }
+  set linked(value: boolean) {
+    if (value) this.flags |= LINKED
+    else this.flags &= ~LINKED
+  }
+
+  /**
+   * Bumped on restart and stop so that late async completions of an old instance are ignored.
+   * Kept in the extras: only actors that await or restart ever need it.
+   */
+  private get incarnation(): number {
+    return this.extras === null ? 0 : this.extras.incarnation
+  }
+  private bumpIncarnation(): void {
+    this.ext().incarnation++
+  }
+
+  /** The actor's ref (the cell itself: a local ref's fast path). */
+  get ref(): ActorRef<any> {
+    return this
   }
 
   // ---------------------------------------------------------------- context (public surface)
@@ -211,7 +235,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner, Child
   get parent(): ActorRef<any> | null {
     return this.parentCell === null ? null : this.parentCell.ref
   }
-  get path(): string {
+  override get path(): string {
     const extras = this.ext()
     if (extras.path === null) {
       extras.path = this.parentCell === null ? `/${this.name}` : `${this.parentCell.path}/${this.name}`
@@ -979,7 +1003,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner, Child
     if (hold) this.flags |= HOLD_RESTART
     else this.flags &= ~HOLD_RESTART
     this.status = CellStatus.Restarting
-    this.incarnation++
+    this.bumpIncarnation()
     this.endAwait()
     this.current = null
     this.cancelTimers()
@@ -1088,7 +1112,7 @@ export class ActorCell implements ActorContext<any>, Runnable, TimerOwner, Child
   /** Final state: everything queued becomes a dead letter, watchers and parent are told. */
   private terminate(reason: ExitReason): void {
     this.status = CellStatus.Stopped
-    this.incarnation++
+    this.bumpIncarnation()
     this.endAwait()
     this.current = null
     this.cancelTimers()

@@ -89,4 +89,9 @@ export class ActorRef<P = unknown> {
   toJSON(): ActorAddress {
     return this.address
   }
+
+  /** Logs and the REPL show the address, not the internals a local ref carries. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `ActorRef<${this.toString()}>`
+  }
 }

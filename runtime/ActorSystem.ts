@@ -209,8 +209,8 @@ export class ActorSystem {
     this.shard = options.shard ?? 0
     this.clock = options.clock ?? new SystemClock()
     this.random = options.random ?? new SystemRandom()
-    // Uids start at a random offset so a restarted node's new actors never match stale refs.
-    this.ids = options.ids ?? new SequentialIds(Math.floor(this.random.next() * 2 ** 40))
+    // Uids start at a random offset so a restarted node's new actors never match stale refs (below 2^30, so they stay small integers).
+    this.ids = options.ids ?? new SequentialIds(Math.floor(this.random.next() * 2 ** 30))
     this.scheduler = options.scheduler ?? new RealScheduler(options.throughput === undefined ? {} : { throughput: options.throughput })
     const askTimeoutMs = options.askTimeoutMs ?? DEFAULT_ASK_TIMEOUT_MS
     if (!(askTimeoutMs > 0)) throw new InvalidArgumentError(`askTimeoutMs must be > 0, got ${askTimeoutMs}`)
@@ -446,10 +446,6 @@ class SystemHost implements CellHost, RefHost {
 
   nextMessageId(): number {
     return this.system.ids.nextMessageId()
-  }
-
-  refFor(cell: ActorCell): ActorRef<any> {
-    return new ActorRef<any>(this, cell, null)
   }
 
   addressOf(target: ActorRef<any>): ActorAddress {
