@@ -26,5 +26,7 @@ if (stuck) {
   // Same batch, same shard, handled after it: once this answers, `never` is running.
   await parents[0]?.ask('ping')
 }
+const started = performance.now()
 await sharded.terminate()
+process.stderr.write(`terminate took ${Math.round(performance.now() - started)} ms\n`)
 process.stdout.write(`terminated states=${[0, 1, 2].map((s) => sharded.state(s)).join(',')}\n`)
