@@ -134,4 +134,14 @@ describe('shard crash recovery', () => {
     await waitFor(() => seen.some((e) => e.event === 'up'), { timeoutMs: 20_000 })
     expect(await (await system.spawn(Counter, { shard: 1 })).ask('whereAmI')).toBe(1)
   }, 40_000)
+
+  it('create fails with ERR_SHARD_START when the app cannot load in a worker, or is not an app', async () => {
+    await expect(ShardedSystem.create({ name: 'broken', shards: 2, app: new URL('./brokenApp.ts', import.meta.url) })).rejects.toMatchObject({
+      code: 'ERR_SHARD_START',
+      message: expect.stringContaining('refuses to load in a worker'),
+    })
+    await expect(ShardedSystem.create({ name: 'broken', shards: 1, app: new URL('../support/frames.ts', import.meta.url) })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    })
+  }, 30_000)
 })
