@@ -10,7 +10,7 @@ let sharded: ShardedSystem | null = null
 afterEach(async () => {
   await sharded?.terminate()
   sharded = null
-})
+}, 20_000)
 
 describe('backpressure between shards', () => {
   it('a slow consumer fills the ring instead of its mailbox, and nothing is lost or reordered', async () => {

@@ -11,7 +11,7 @@ let sharded: ShardedSystem | null = null
 afterEach(async () => {
   await sharded?.terminate()
   sharded = null
-})
+}, 20_000)
 
 function events(system: ShardedSystem): ShardEvent[] {
   const seen: ShardEvent[] = []

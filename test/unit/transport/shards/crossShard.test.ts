@@ -13,9 +13,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sharded?.terminate()
-})
+}, 20_000)
 
-describe('cross-shard messaging through refs', () => {
+// Worker threads on a loaded machine (the whole suite runs files in parallel): generous deadlines.
+describe('cross-shard messaging through refs', { timeout: 30_000 }, () => {
   it('tells and asks actors on each worker shard and on the main thread', async () => {
     const one = await sharded.spawn(Counter, { shard: 1, args: [10] })
     const two = await sharded.spawn(Counter, { shard: 2, args: [20] })

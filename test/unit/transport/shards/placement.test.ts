@@ -10,7 +10,7 @@ let sharded: ShardedSystem | null = null
 afterEach(async () => {
   await sharded?.terminate()
   sharded = null
-})
+}, 20_000)
 
 async function shardsOfSpawns(system: ShardedSystem, count: number, options: PlacementOptions = {}): Promise<number[]> {
   const out: number[] = []
