@@ -5,6 +5,7 @@ import type { ResourceLimits, Worker } from 'node:worker_threads'
 import {
   decodeError,
   InvalidArgumentError,
+  ShardDownError,
   topic,
   type Actor,
   type ActorAddress,
@@ -379,7 +380,7 @@ export class ShardedSystem {
     if (slot.worker !== worker) return
     slot.worker = null
     const wasUp = slot.state === 'up'
-    const error = slot.lastError ?? new ShardStartError(`shard ${slot.shard} exited with code ${code}`, { data: { exitCode: code } })
+    const error = slot.lastError ?? new ShardDownError(`shard ${slot.shard} exited with code ${code}`, { data: { shard: slot.shard, exitCode: code } })
     this.rejectWaiters(slot, new ShardStartError(`shard ${slot.shard} exited with code ${code}`, { cause: error, data: { exitCode: code } }))
     if (this.stopping) {
       slot.state = 'stopped'
