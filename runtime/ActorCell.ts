@@ -52,6 +52,8 @@ const PRE_RESTART_DONE = 16
 const HOLD_RESTART = 32
 /** In its parent's list of children (see Children). */
 const LINKED = 64
+/** The instance ran preRestart (which ran postStop by default): a stop must not run its hooks again. */
+const RETIRED = 128
 
 /** Internal system messages; they take the mailbox's system lane. */
 export type SystemMessage =
@@ -352,7 +354,10 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
   unstashAll(): void {
     const stash = this.extras?.stash
     if (!stash || stash.length === 0) return
-    this.ensureMailbox().prependUser(stash.drain())
+    const mailbox = this.ensureMailbox()
+    const unstashed = stash.drain()
+    mailbox.prependUser(unstashed)
+    this.notePosted(mailbox, unstashed.length)
     this.wake()
   }
 
@@ -546,10 +551,15 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
     }
     const mailbox = this.ensureMailbox()
     const result = mailbox.postUser(envelope)
-    if (result !== PostResult.Posted) this.overflowed(envelope, result, mailbox)
-    const hooks = this.host.hooks
-    if (hooks !== null && hooks.posted !== undefined) hooks.posted(this, mailbox.userSize)
+    // Hooks see a message when it enters the queue (an eviction swaps one for another: no change).
+    if (result === PostResult.Posted) this.notePosted(mailbox)
+    else this.overflowed(envelope, result, mailbox)
     if ((this.flags & SCHEDULED) === 0) this.wake()
+  }
+
+  private notePosted(mailbox: Mailbox<SystemMessage>, count = 1): void {
+    const hooks = this.host.hooks
+    if (hooks !== null && hooks.posted !== undefined) for (let i = 0; i < count; i++) hooks.posted(this, mailbox.userSize)
   }
 
   /** Backpressure path: waits for room instead of applying the overflow policy. */
@@ -558,7 +568,10 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
       this.host.deadLetter(envelope, 'stopped')
       return Promise.reject(new ActorStoppedError(`${this.path} has stopped`))
     }
-    const promise = this.ensureMailbox().offer(envelope)
+    const mailbox = this.ensureMailbox()
+    const before = mailbox.userSize
+    const promise = mailbox.offer(envelope)
+    if (mailbox.userSize > before) this.notePosted(mailbox)
     this.wake()
     return promise
   }
@@ -577,11 +590,11 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
     envelope.local = entry
     const mailbox = this.ensureMailbox()
     const result = mailbox.postUser(envelope)
-    if (result !== PostResult.Posted) {
-      // A timer has no sender to tell: a full mailbox turns its firing into a dead letter.
-      if (result === PostResult.DroppedOldest) this.host.deadLetter(mailbox.evicted as Envelope, 'overflow')
-      else this.host.deadLetter(envelope, 'overflow')
-    }
+    // A timer has no sender to tell: a full mailbox turns its firing into a dead letter (reject
+    // and drop-newest alike); an evicted oldest message is handled as for any post.
+    if (result === PostResult.Rejected) this.host.deadLetter(envelope, 'overflow')
+    else if (result !== PostResult.Posted) this.dropped(envelope, result, mailbox)
+    else this.notePosted(mailbox)
     this.wake()
   }
 
@@ -603,6 +616,11 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
         if (this.status !== CellStatus.Running || processed >= budget) break
         const envelope = mailbox.takeUser()
         if (envelope === undefined) break
+        // Taking a message can admit one waiting in `offer`: that one enters the queue now.
+        if (mailbox.admitted > 0) {
+          this.notePosted(mailbox, mailbox.admitted)
+          mailbox.admitted = 0
+        }
         processed++
         if (hooks !== null && hooks.received !== undefined) hooks.received(this, mailbox.userSize, envelope)
         this.invoke(envelope)
@@ -649,7 +667,7 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
 
   /** @internal Registers a child the system just created. */
   adoptChild(child: ActorCell): void {
-    if (this.childCells === null) this.childCells = new Children<ActorCell>()
+    if (this.childCells === null) this.childCells = new Children<ActorCell>(this)
     this.childCells.add(child)
   }
 
@@ -798,13 +816,19 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
    * letters with the reason, an ask gets the error, and the parent decides what happens next.
    */
   private fail0(error: Error, envelope: Envelope | null): void {
-    if (this.status === CellStatus.Stopped) return
     if (envelope !== null) {
+      // The failing message always gets its outcome, whatever state the actor is in by now.
       if (envelope.kind === EnvelopeKind.Ask) this.host.replyError(envelope, error)
       this.host.deadLetter(envelope, 'failed', error)
     }
-    if (this.status === CellStatus.Stopping) {
-      // Failing while stopping (postStop threw): finish the stop; the failure is the exit reason.
+    const status = this.status
+    // Already failed, being replaced, or gone: the parent has (or had) this actor's case in hand;
+    // reporting again would charge its restart budget twice.
+    if (status === CellStatus.Stopped || status === CellStatus.Suspended || status === CellStatus.Restarting) return
+    if (status === CellStatus.Stopping) {
+      // A handler still in flight (reentrant) failing does not cut the stop short; a lifecycle hook
+      // failing (postStop threw) ends it, with the failure as the exit reason.
+      if (envelope !== null) return
       this.host.lifecycle(this, 'failed', error)
       this.terminate(ExitReasons.failure(error))
       return
@@ -843,6 +867,7 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
       case 'resume': {
         if (this.status !== CellStatus.Suspended) return
         this.status = CellStatus.Running
+        this.replayDeferred()
         const escalated = this.extras?.escalated
         if (escalated) {
           for (const child of escalated) if (child.status === CellStatus.Suspended) child.postSystem({ type: 'resume' })
@@ -902,8 +927,11 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
   }
 
   private handleChildTerminated(child: ActorCell, reason: ExitReason): void {
-    this.childCells?.remove(child)
-    if (this.status === CellStatus.Running) {
+    const removed = this.childCells?.remove(child) === true
+    if (this.status === CellStatus.Suspended && !removed) {
+      // Held until we run again (resumed: replayed; restarted: the new instance has no use for it).
+      this.deferSystem({ type: 'child-terminated', child, reason })
+    } else if (this.status === CellStatus.Running) {
       const actor = this.actor as Actor<any>
       try {
         actor.onChildTerminated(child.ref, reason)
@@ -949,6 +977,15 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
     this.runHook(() => (this.actor as Actor<any>).onTerminated(terminated), null)
   }
 
+  /** Notifications held while the actor was not running go back to its system lane, in order. */
+  private replayDeferred(): void {
+    const extras = this.extras
+    const deferred = extras === null ? null : extras.deferredSystem
+    if (extras === null || deferred === null) return
+    extras.deferredSystem = null
+    for (const message of deferred) this.ensureMailbox().postSystem(message)
+  }
+
   private deferSystem(message: SystemMessage): void {
     const extras = this.ext()
     if (extras.deferredSystem === null) extras.deferredSystem = []
@@ -962,7 +999,7 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
     this.status = CellStatus.Stopping
     this.cancelTimers()
     const actor = this.actor as Actor<any>
-    if (actor.onStopping === Actor.prototype.onStopping) {
+    if (actor.onStopping === Actor.prototype.onStopping || (this.flags & RETIRED) !== 0) {
       this.stopChildrenThenFinish()
       return
     }
@@ -992,6 +1029,11 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
   private finishStop(): void {
     this.flags |= POST_STOP_STARTED
     const reason = this.extras?.exitReason ?? ExitReasons.normal
+    if ((this.flags & RETIRED) !== 0) {
+      // The instance already said goodbye in preRestart; its replacement never started.
+      this.terminate(reason)
+      return
+    }
     this.runHook(
       () => (this.actor as Actor<any>).postStop(),
       () => this.terminate(reason),
@@ -1011,6 +1053,7 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
     extras.restartCause = error
     this.flags &= ~PRE_RESTART_DONE
     const old = this.actor as Actor<any>
+    this.flags |= RETIRED
     this.runHook(
       () => old.preRestart(error),
       () => {
@@ -1045,6 +1088,7 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
       return
     }
     this.actor = fresh
+    this.flags &= ~RETIRED
     this.status = CellStatus.Starting
     this.runHook(() => fresh.postRestart(error), () => this.started(true))
   }
@@ -1057,11 +1101,7 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
       this.extras.startWaiters = null
       settleWaiters(waiters, null)
     }
-    const deferred = this.extras === null ? null : this.extras.deferredSystem
-    if (deferred !== null && this.extras !== null) {
-      this.extras.deferredSystem = null
-      for (const message of deferred) this.ensureMailbox().postSystem(message)
-    }
+    this.replayDeferred()
     if (restarted) this.unstashAll()
   }
 
@@ -1122,7 +1162,10 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
     if (mailbox !== null) {
       // Errors capture a stack (microseconds): build one only when someone waits for it.
       if (mailbox.hasWaiters) mailbox.rejectWaiters(new ActorStoppedError(`${this.path} has stopped`))
-      for (const envelope of mailbox.drainUser()) this.rejectUndeliverable(envelope)
+      const left = mailbox.drainUser()
+      for (const envelope of left) this.rejectUndeliverable(envelope)
+      const hooks = this.host.hooks
+      if (left.length > 0 && hooks !== null && hooks.discarded !== undefined) hooks.discarded(this, left.length)
       mailbox.drainSystem()
     }
     if (extras.stash !== null) for (const envelope of extras.stash.drain()) this.rejectUndeliverable(envelope)
@@ -1150,7 +1193,9 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
       extras.links = null
       for (const linked of links) {
         linked.extras?.links?.delete(this)
-        // Erlang semantics: a normal exit does not propagate along links.
+        // As in Erlang a normal exit stays quiet along links; unlike Erlang, so does `shutdown`
+        // (supervisors stop children with it, and it must not cascade past their ordering; see
+        // docs/supervision.md). `killed` and failures propagate.
         if (!isNormalExit(reason)) linked.postSystem({ type: 'linked-exit', from: this.ref, reason })
       }
     }
@@ -1190,6 +1235,11 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
         data: { path: this.path, capacity: mailbox.capacity },
       })
     }
+    this.dropped(envelope, result, mailbox)
+  }
+
+  /** A drop policy removed a message: dead letter, and an ask learns why at once. */
+  private dropped(envelope: Envelope, result: PostResult, mailbox: Mailbox<SystemMessage>): void {
     const dropped = result === PostResult.DroppedNewest ? envelope : (mailbox.evicted as Envelope)
     mailbox.evicted = null
     this.host.deadLetter(dropped, 'overflow')

@@ -49,6 +49,8 @@ export interface MailboxHooks {
   posted?(actor: ActorInfo, depth: number): void
   received?(actor: ActorInfo, depth: number, envelope: Envelope): void
   idle?(actor: ActorInfo): void
+  /** `count` queued messages left without being handled (the actor stopped; they became dead letters). */
+  discarded?(actor: ActorInfo, count: number): void
 }
 
 /** Lifecycle events published on `LifecycleTopic`. */
@@ -782,7 +784,13 @@ class SystemHost implements CellHost, RefHost {
       return
     }
     const reply = new Envelope(kind, replyTo, request.target, this.system.ids.nextMessageId(), request.id, request.headers, request.method, [value])
-    this.router.route(reply)
+    try {
+      this.router.route(reply)
+    } catch (error) {
+      // The transport refused (full, closed): the reply is lost to the asker, who will time out or
+      // hear node-down; it must not escape into the replying actor's dispatcher.
+      this.deadLetter(reply, 'undeliverable', error as Error)
+    }
   }
 
   private lateReply(request: Envelope, kind: EnvelopeKind, value: unknown): void {
@@ -790,14 +798,17 @@ class SystemHost implements CellHost, RefHost {
     this.deadLetter(reply, 'late-reply')
   }
 
-  private settle(pending: PendingAsk, value: unknown, error: Error | null): void {
+  /** `queued`: the ask is still in its deadline queue (false when its expiry already took it out). */
+  private settle(pending: PendingAsk, value: unknown, error: Error | null, queued = true): void {
     const resolve = pending.resolve
     const reject = pending.reject
     if (resolve === null || reject === null) return
     // Drop the callbacks and the request so a settled ask retains nothing while it waits to leave its deadline queue.
     pending.resolve = null
     pending.reject = null
+    if (pending.remoteTarget !== null && pending.request !== null) this.remoteAsks.delete(pending.request.id)
     pending.request = null
+    if (queued) this.askDeadlines.settledOne(pending.timeoutMs)
     if (error !== null) reject(error)
     else resolve(value)
   }
@@ -814,7 +825,7 @@ class SystemHost implements CellHost, RefHost {
       data: { method: request.method, timeoutMs: pending.timeoutMs },
     })
     Error.stackTraceLimit = stackLimit
-    this.settle(pending, null, error)
+    this.settle(pending, null, error, false)
   }
 
   // ------------------------------------------------------------------ bookkeeping

@@ -18,6 +18,8 @@ export interface Expirable {
 export class AskDeadlines<T extends Expirable> {
   private readonly clock: Clock
   private readonly queues = new Map<number, Deque<T>>()
+  /** Settled entries still queued, per timeout value (they leave at the head, or by compaction). */
+  private readonly settledCounts = new Map<number, number>()
   private handle: TimerHandle | null = null
   private armedFor = Infinity
 
@@ -34,9 +36,30 @@ export class AskDeadlines<T extends Expirable> {
       this.queues.set(timeoutMs, queue)
     }
     // Request-reply traffic settles asks in order: shedding settled heads keeps the FIFO near empty.
-    while (queue.length > 0 && (queue.peek() as T).settled) queue.shift()
+    while (queue.length > 0 && (queue.peek() as T).settled) {
+      queue.shift()
+      this.uncount(timeoutMs)
+    }
+    // One ask that never answers must not pin every later, settled one: compact when husks dominate.
+    const settled = this.settledCounts.get(timeoutMs) ?? 0
+    if (settled >= 1024 && settled * 2 > queue.length) {
+      const live = queue.drain().filter((entry) => !entry.settled)
+      for (const entry of live) queue.push(entry)
+      this.settledCounts.delete(timeoutMs)
+    }
     queue.push(item)
     if (item.deadline < this.armedFor) this.arm(item.deadline, now)
+  }
+
+  /** An item with this timeout settled before its deadline (it stays queued until shed). */
+  settledOne(timeoutMs: number): void {
+    this.settledCounts.set(timeoutMs, (this.settledCounts.get(timeoutMs) ?? 0) + 1)
+  }
+
+  private uncount(timeoutMs: number): void {
+    const count = (this.settledCounts.get(timeoutMs) ?? 0) - 1
+    if (count > 0) this.settledCounts.set(timeoutMs, count)
+    else this.settledCounts.delete(timeoutMs)
   }
 
   /** Asks waiting (settled husks included), for tests and stats. */
@@ -63,6 +86,7 @@ export class AskDeadlines<T extends Expirable> {
         if (head === undefined) break
         if (head.settled) {
           queue.shift()
+          this.uncount(timeoutMs)
         } else if (head.deadline <= now) {
           queue.shift()
           head.expire()
@@ -71,7 +95,10 @@ export class AskDeadlines<T extends Expirable> {
           break
         }
       }
-      if (queue.length === 0) this.queues.delete(timeoutMs)
+      if (queue.length === 0) {
+        this.queues.delete(timeoutMs)
+        this.settledCounts.delete(timeoutMs)
+      }
     }
     // A host timer may fire a little early: a head not yet due just re-arms for the rest.
     if (next !== Infinity && next < this.armedFor) this.arm(next, now)

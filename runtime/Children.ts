@@ -2,6 +2,8 @@
 export interface ChildNode {
   /** A user-given name, or the number a generated name (`$` + base 36) was made from. */
   readonly rawName: string | number
+  /** The owner of the list the node belongs to. */
+  readonly parentCell: unknown
   prevSibling: ChildNode | null
   nextSibling: ChildNode | null
   /** True while the node is in some Children list. */
@@ -15,11 +17,16 @@ export interface ChildNode {
  * unnamed actors then costs no string keys and no Map inserts, which dominated spawn time before.
  */
 export class Children<C extends ChildNode> {
+  private readonly owner: unknown
   private head: C | null = null
   private tail: C | null = null
   private count = 0
   private named: Map<string, C> | null = null
   private generated: Map<number, C> | null = null
+
+  constructor(owner: unknown) {
+    this.owner = owner
+  }
 
   get size(): number {
     return this.count
@@ -66,10 +73,8 @@ export class Children<C extends ChildNode> {
 
   /** Whether `child` is in this list (a linked node is in exactly one list: its parent's). */
   contains(child: C): boolean {
-    if (!child.linked) return false
-    const name = child.rawName
-    if (typeof name === 'string') return this.named?.get(name) === child
-    return this.lookupGenerated(name) === child
+    // A node has one parent and is linked only into its list: no index needed.
+    return child.linked && child.parentCell === this.owner
   }
 
   /** The child named `name` (user-given, or generated `$…`). */

@@ -60,6 +60,8 @@ export class Mailbox<S> {
   private waiters: Deque<CapacityWaiter> | null = null
   /** After `DroppedOldest`, the message that was evicted. */
   evicted: Envelope | null = null
+  /** Messages admitted from `offer` waiters by `takeUser` since the owner last reset it. */
+  admitted = 0
 
   constructor(options: MailboxOptions = {}) {
     const capacity = options.capacity ?? DEFAULT_MAILBOX_CAPACITY
@@ -141,6 +143,7 @@ export class Mailbox<S> {
     if (envelope !== undefined && waiters !== null && waiters.length > 0) {
       const waiter = waiters.shift() as CapacityWaiter
       this.enqueue(waiter.envelope)
+      this.admitted++
       waiter.resolve()
     }
     return envelope

@@ -39,7 +39,7 @@ export class Timers<P> {
     this.start(key, delayMs, 0, method, args)
   }
 
-  /** Sends `method(...args)` to self every `intervalMs` (fixed rate), first after `intervalMs`. */
+  /** Sends `method(...args)` to self every `intervalMs` (each firing arms the next), first after `intervalMs`. */
   startPeriodic<K extends MethodName<P>>(key: string, intervalMs: number, method: K, ...args: MethodArgs<P, K>): void {
     if (!(intervalMs > 0)) throw new InvalidArgumentError(`periodic timer interval must be > 0, got ${intervalMs}`)
     this.start(key, intervalMs, intervalMs, method, args)

@@ -150,6 +150,7 @@ export class TroupeMetrics {
   readonly mailboxHooks: MailboxHooks = {
     posted: (actor) => this.mailbox.inc({ actor_type: actor.actorType }),
     received: (actor) => this.mailbox.dec({ actor_type: actor.actorType }),
+    discarded: (actor, count) => this.mailbox.dec({ actor_type: actor.actorType }, count),
   }
 
   /** Counts dead letters, lifecycle transitions and supervision decisions of `system`. */
