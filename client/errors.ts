@@ -3,7 +3,7 @@
  * a network; the code does). Codes the client does not know (an actor's own error codes, runtime
  * codes such as ERR_MAILBOX_FULL) come back as a plain TroupeCallError with that code.
  */
-import type { GatewayErrorCode } from '../cluster/gateway/errors.ts'
+import type { GatewayErrorCode } from '../cluster/index.ts'
 
 /** The codes of the call protocol (docs/protocol.md), the same strings the gateway sends. */
 export const CallErrorCodes = {

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
 import { defineError } from '../../runtime/index.ts'
 
 export const ConfigErrorCodes = { Invalid: 'ERR_CONFIG' } as const
@@ -17,7 +16,10 @@ export interface NodeConfig {
   readonly app: string
   /** NATS server URL(s), comma-separated; empty runs standalone (no NATS). Env TROUPE_NATS, flag --nats. */
   readonly nats: string
-  /** Worker-thread shards. Default 1 (the main thread). Env TROUPE_SHARDS, flag --shards. */
+  /**
+   * Threads running actors. The node runs 1 (its main thread) for now; worker shards run through
+   * `ShardedSystem` (docs/shards.md) until the node composes them with NATS. Env TROUPE_SHARDS.
+   */
   readonly shards: number
   /** `host:port` for /healthz, /readyz, /startupz, /metrics; empty disables. Default `127.0.0.1:9464`. Env TROUPE_HTTP, flag --http. */
   readonly http: string
@@ -132,7 +134,10 @@ export function resolveConfig(layers: readonly ConfigLayer[], pid = process.pid)
   if (config.http !== '' && parseHostPort(config.http) === null) problems.push(`http must be host:port, got '${config.http}'`)
   if (!LOG_LEVELS.has(config.logLevel)) problems.push(`logLevel must be one of ${[...LOG_LEVELS].join(', ')}`)
   if (config.downAfterMs <= config.heartbeatMs) problems.push('downAfterMs must be greater than heartbeatMs')
-  if (config.shards > availableParallelism() * 4) problems.push(`shards=${config.shards} is far more than this machine's ${availableParallelism()} cores`)
+  if (config.shards > 1) {
+    // Refused rather than ignored: a node does not start worker shards yet.
+    problems.push(`shards=${config.shards}: a node runs one shard for now; for worker-thread shards use ShardedSystem (docs/shards.md)`)
+  }
   if (typeof config.appSettings !== 'object' || config.appSettings === null) problems.push('the app section of the config file must be an object')
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, { data: { problems } })
   return config

@@ -33,13 +33,16 @@ actor system. Without --nats it runs standalone; with --nats it joins the cluste
 --cluster and external clients can call the actors the app publishes.
 
 Options (each also settable in the config file and as TROUPE_* environment variables;
-precedence: defaults < --config file < environment < flags):
+precedence: defaults < --config file < environment < flags). In the JSON config file the app
+module path is "appModule" and the "app" object holds the app's own settings. Also:
+TROUPE_SHUTDOWN_TIMEOUT_MS (10000), TROUPE_HEARTBEAT_MS (1000), TROUPE_DOWN_AFTER_MS (5000).
   --app <module>        App module path (TROUPE_APP).                     required
   --config <file>       JSON config file; its "app" object is handed to the app as settings.
   --name <id>           Node id, unique in the cluster (TROUPE_NAME).    default node-<pid>
   --cluster <name>      Cluster name and NATS subject prefix (TROUPE_CLUSTER). default troupe
   --nats <url>          NATS server URL(s), comma-separated (TROUPE_NATS). default: standalone
-  --shards <n>          Worker-thread shards (TROUPE_SHARDS).             default 1
+  --shards <n>          Threads running actors (TROUPE_SHARDS); only 1 for now (worker shards:
+                        ShardedSystem, docs/shards.md).                  default 1
   --http <host:port>    Health and metrics endpoint; "" disables (TROUPE_HTTP). default 127.0.0.1:9464
   --log-level <level>   fatal|error|warn|info|debug|trace|silent (TROUPE_LOG_LEVEL). default info
   -h, --help            This text.
@@ -51,7 +54,8 @@ children-first, drain NATS) within shutdownTimeoutMs (TROUPE_SHUTDOWN_TIMEOUT_MS
 a second signal exits at once.
 
 Exit codes: 0 clean stop; 1 the top supervisor gave up; 2 usage or configuration error;
-3 forced (deadline or second signal); 4 the app failed to start.
+3 forced (deadline or second signal); 4 the app failed to start (this includes an unreachable
+NATS server at start).
 
 Example:
   troupe start --app examples/bank/node.ts --http 127.0.0.1:9464

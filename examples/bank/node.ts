@@ -3,7 +3,7 @@
  * The node loads the default export, starts the bank's supervision tree, and publishes the
  * transfer coordinator and the accounts directory for external clients (when NATS is configured).
  */
-import { defineApp } from '../../cluster/node/index.ts'
+import { defineApp } from '../../cluster/index.ts'
 import { Account } from './Account.ts'
 import { AccountsDirectory } from './AccountsDirectory.ts'
 import { startBank } from './app.ts'

@@ -3,11 +3,15 @@ import { ConfigError, envLayer, redactConfig, resolveConfig } from '../../../clu
 
 describe('node configuration', () => {
   it('layers defaults < file < env < flags', () => {
-    const file = { cluster: 'from-file', shards: 2, http: '127.0.0.1:1000' }
-    const env = envLayer({ TROUPE_SHARDS: '3', TROUPE_APP: 'env-app.ts', TROUPE_HTTP: '' })
-    const flags = { shards: '4' }
+    const file = { cluster: 'from-file', logLevel: 'warn', http: '127.0.0.1:1000', shutdownTimeoutMs: 2000 }
+    const env = envLayer({ TROUPE_LOG_LEVEL: 'error', TROUPE_APP: 'env-app.ts', TROUPE_HTTP: '', TROUPE_SHUTDOWN_TIMEOUT_MS: '3000' })
+    const flags = { logLevel: 'debug' }
     const config = resolveConfig([file, env, flags], 77)
-    expect(config).toMatchObject({ name: 'node-77', cluster: 'from-file', app: 'env-app.ts', shards: 4, http: '127.0.0.1:1000', logLevel: 'info' })
+    expect(config).toMatchObject({ name: 'node-77', cluster: 'from-file', app: 'env-app.ts', logLevel: 'debug', http: '127.0.0.1:1000', shutdownTimeoutMs: 3000, shards: 1 })
+  })
+
+  it('refuses worker shards rather than ignoring them (a node runs one shard for now)', () => {
+    expect(() => resolveConfig([{ app: 'a.ts', shards: 2 }])).toThrow(/ShardedSystem/)
   })
 
   it('reports every problem at once with a stable code', () => {
