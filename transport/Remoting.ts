@@ -159,6 +159,15 @@ export class Remoting implements RemoteRouter {
       // Settle the local ask now, as its reply would: the asker learns why instead of timing out.
       const reply = new Envelope(EnvelopeKind.ReplyError, envelope.sender ?? envelope.target, envelope.target, 0, envelope.id, null, envelope.method, [error])
       this.system.deliverInbound(reply)
+    } else if (envelope.kind === EnvelopeKind.ReplyOk && (error instanceof NotSerializableError || error instanceof MessageTooLargeError)) {
+      // The handler succeeded but its value cannot travel: tell the remote asker why (an error
+      // encodes), rather than leave it to time out.
+      const failure = new Envelope(EnvelopeKind.ReplyError, envelope.target, envelope.sender, 0, envelope.correlationId, envelope.headers, envelope.method, [error])
+      try {
+        this.route(failure)
+      } catch {
+        // The route itself is refused: the asker will time out or hear node-down.
+      }
     }
   }
 }

@@ -165,7 +165,11 @@ export class TroupeNode {
 
   private async fail(error: Error): Promise<void> {
     this.stopping = (async () => {
-      await this.closeEdges()
+      // Bounded like a shutdown: a network that will not close must not keep a failed node alive.
+      await this.within(
+        this.closeEdges().then(() => true),
+        this.config.shutdownTimeoutMs,
+      )
       const outcome: NodeOutcome = { kind: 'failed', error }
       this.metrics.close()
       this.resolveOutcome(outcome)

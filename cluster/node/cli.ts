@@ -145,15 +145,12 @@ export async function runCli(io: CliIo): Promise<number> {
     app = await loadApp(config.app)
   } catch (error) {
     logger.error({ err: error }, 'cannot load the app module')
-    return ExitCode.Usage
+    // Not an app (or not found) is a usage error; a module that throws while loading failed to start.
+    return error instanceof ConfigError || (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ? ExitCode.Usage : ExitCode.StartFailed
   }
-  let node: TroupeNode
-  try {
-    node = await TroupeNode.start(io.network === undefined ? { config, app, logger } : { config, app, logger, network: io.network })
-  } catch (error) {
-    logger.error({ err: error }, 'the app failed to start')
-    return ExitCode.StartFailed
-  }
+  // Signals are handled from here on, so one that arrives during boot stops the node once it is up.
+  let node: TroupeNode | null = null
+  let stopRequested = false
   let signals = 0
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++
@@ -162,10 +159,20 @@ export async function runCli(io: CliIo): Promise<number> {
       process.exit(ExitCode.Forced)
     }
     logger.info({ signal }, 'signal received: stopping')
-    void node.stop()
+    stopRequested = true
+    if (node !== null) void node.stop()
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
+  try {
+    node = await TroupeNode.start(io.network === undefined ? { config, app, logger } : { config, app, logger, network: io.network })
+  } catch (error) {
+    logger.error({ err: error }, 'the app failed to start')
+    process.off('SIGTERM', onSignal)
+    process.off('SIGINT', onSignal)
+    return ExitCode.StartFailed
+  }
+  if (stopRequested) void node.stop()
   const outcome = await node.outcome
   process.off('SIGTERM', onSignal)
   process.off('SIGINT', onSignal)
