@@ -21,6 +21,12 @@ export interface FrameTransport {
    * ERR_TRANSPORT_CLOSED) when it cannot take the frame; it never drops one silently.
    */
   send(to: SystemAddress, frame: Uint8Array): void
+  /**
+   * Optional: whether `send(to, …)` would be refused for lack of room right now. Remoting asks on
+   * the first envelope for a peer in a turn, so a tell throws at the call instead of becoming a
+   * dead letter at flush time.
+   */
+  isFull?(to: SystemAddress): boolean
   /** Registers the receiver of every inbound frame. */
   onFrame(handler: (frame: Uint8Array) => void): void
   /** Registers who hears that a peer (a node, or one shard when `shard` is set) is gone. */

@@ -91,7 +91,16 @@ export class Remoting implements RemoteRouter {
         data: { node: address.node, shard: address.shard, limit: this.maxBuffered },
       })
     }
-    if (outbox.envelopes.length === 0) this.pending.push(outbox)
+    if (outbox.envelopes.length === 0) {
+      // First envelope for this peer in this turn: refuse at the call while the transport has no
+      // room (checked once per turn: the transport's state only changes when frames are sent).
+      if (this.transport.isFull !== undefined && this.transport.isFull(outbox.address)) {
+        throw new TransportFullError(`the transport to ${address.node}:${address.shard} is full`, {
+          data: { node: address.node, shard: address.shard },
+        })
+      }
+      this.pending.push(outbox)
+    }
     outbox.envelopes.push(envelope)
     if (!this.flushScheduled) {
       this.flushScheduled = true
