@@ -58,16 +58,28 @@ addExtension({
   },
 })
 
+/** First element of a batch frame in the compact format (a legacy batch starts with an envelope tuple). */
+const BATCH_V2 = 2
+/** Fields per envelope in a compact batch's flat array. */
+const FLAT_FIELDS = 8
+
 /**
- * Encodes envelopes for every boundary (threads, nodes) with msgpackr. Envelopes are positional
- * tuples (no field names on the wire); payloads are plain data: primitives, bigint, arrays, plain
- * objects, Date, Set, typed arrays, Errors and ActorRefs. A batch is one msgpack array: one encode
- * call and one buffer per batch, which is where batching saves (not in bytes: maps stay plain so
- * any msgpack reader can decode a frame).
+ * Encodes envelopes for every boundary (threads, nodes) with msgpackr. A single envelope is a
+ * positional tuple (no field names on the wire). Payloads are plain data: primitives, bigint,
+ * arrays, plain objects, Date, Set, typed arrays, Errors and ActorRefs.
+ *
+ * A batch (what Remoting sends: a turn's envelopes for one peer) is compact: `[2, addresses,
+ * methods, flat]`, where each distinct address and method name appears once and every envelope is
+ * 8 entries of a flat array that index into those tables; payload objects are msgpackr records
+ * with their structure inlined in the frame (`maxSharedStructures: 0`), so each frame decodes on
+ * its own, whatever was lost or reordered before it. Against a tuple per envelope this halves the
+ * bytes and more than doubles encode and decode (measured in notes: cross-shard tell ≈ 2×). Records
+ * are msgpackr's extension: frames are for troupe peers; the gateway speaks plain JSON/msgpack.
  */
 export class Codec {
   readonly maxMessageBytes: number
   private readonly packr = new Packr({ useRecords: false, moreTypes: true })
+  private readonly batchPackr = new Packr({ useRecords: true, maxSharedStructures: 0, moreTypes: true })
   private resolver: ((address: ActorAddress) => ActorRef<any>) | null = null
 
   constructor(options: CodecOptions = {}) {
@@ -88,14 +100,46 @@ export class Codec {
   }
 
   encodeBatch(envelopes: readonly Envelope[]): Uint8Array {
-    const tuples = new Array<EnvelopeTuple>(envelopes.length)
-    for (let i = 0; i < envelopes.length; i++) tuples[i] = this.toTupleEnvelope(envelopes[i] as Envelope)
-    return this.checked(this.pack(tuples))
+    // Refs repeat by identity within a batch (one sender, few targets): index them by object.
+    const addressIndex = new Map<ActorRef<any>, number>()
+    const addresses: AddressTuple[] = []
+    const methodIndex = new Map<string, number>()
+    const methods: string[] = []
+    const indexOf = (ref: ActorRef<any>): number => {
+      let index = addressIndex.get(ref)
+      if (index === undefined) {
+        index = addresses.length
+        addresses.push(toTuple(ref.address))
+        addressIndex.set(ref, index)
+      }
+      return index
+    }
+    const flat = new Array<unknown>(envelopes.length * FLAT_FIELDS)
+    let at = 0
+    for (let i = 0; i < envelopes.length; i++) {
+      const envelope = envelopes[i] as Envelope
+      let method = methodIndex.get(envelope.method)
+      if (method === undefined) {
+        method = methods.length
+        methods.push(envelope.method)
+        methodIndex.set(envelope.method, method)
+      }
+      flat[at++] = envelope.kind
+      flat[at++] = indexOf(envelope.target)
+      flat[at++] = envelope.sender === null ? -1 : indexOf(envelope.sender)
+      flat[at++] = envelope.id
+      flat[at++] = envelope.correlationId
+      flat[at++] = envelope.headers
+      flat[at++] = method
+      flat[at++] = envelope.kind === EnvelopeKind.ReplyError ? [encodeError(envelope.args[0])] : envelope.args
+    }
+    return this.checked(this.pack([BATCH_V2, addresses, methods, flat], this.batchPackr))
   }
 
   decodeBatch(bytes: Uint8Array): Envelope[] {
-    const decoded = this.unpack(bytes)
+    const decoded = this.unpack(bytes, this.batchPackr)
     if (!Array.isArray(decoded)) throw new MalformedFrameError('a batch frame must hold an array of envelopes')
+    if (decoded[0] === BATCH_V2) return this.fromCompactBatch(decoded)
     // A batch's envelopes mostly share a few targets and senders: resolve each distinct address once.
     const refs: RefCache = new Map()
     const envelopes = new Array<Envelope>(decoded.length)
@@ -110,6 +154,38 @@ export class Codec {
   roundTripArgs(args: unknown[]): unknown[] {
     assertSerializable(args, 'args')
     return this.unpack(this.checked(this.pack(args))) as unknown[]
+  }
+
+  private fromCompactBatch(decoded: unknown[]): Envelope[] {
+    const [, addresses, methods, flat] = decoded
+    if (decoded.length !== 4 || !Array.isArray(addresses) || !Array.isArray(methods) || !Array.isArray(flat) || flat.length % FLAT_FIELDS !== 0) {
+      throw new MalformedFrameError('malformed batch frame')
+    }
+    const resolve = this.requireResolver()
+    // Each distinct address is resolved once per batch.
+    const refs = addresses.map((tuple) => resolve(fromTuple(tuple)))
+    const envelopes = new Array<Envelope>(flat.length / FLAT_FIELDS)
+    for (let i = 0, at = 0; at < flat.length; i++, at += FLAT_FIELDS) {
+      const kind = flat[at]
+      const target = refs[flat[at + 1] as number]
+      const senderIndex = flat[at + 2]
+      const id = flat[at + 3]
+      const correlationId = flat[at + 4]
+      const headers = flat[at + 5]
+      const method = methods[flat[at + 6] as number]
+      const args = flat[at + 7]
+      if (typeof kind !== 'number' || kind < EnvelopeKind.Tell || kind > EnvelopeKind.System || kind === EnvelopeKind.Timer) {
+        throw new MalformedFrameError(`unknown envelope kind ${String(kind)}`)
+      }
+      const sender = senderIndex === -1 ? null : refs[senderIndex as number]
+      if (target === undefined || sender === undefined || typeof id !== 'number' || typeof correlationId !== 'number' || typeof method !== 'string' || !Array.isArray(args)) {
+        throw new MalformedFrameError('malformed envelope fields in batch')
+      }
+      if (headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) throw new MalformedFrameError('malformed envelope headers')
+      const payload = kind === EnvelopeKind.ReplyError ? [decodeError(args[0] as EncodedError)] : args
+      envelopes[i] = new Envelope(kind as EnvelopeKind, target, sender, id, correlationId, headers as Headers | null, method, payload)
+    }
+    return envelopes
   }
 
   private toTupleEnvelope(envelope: Envelope): EnvelopeTuple {
@@ -152,20 +228,20 @@ export class Codec {
     )
   }
 
-  private pack(value: unknown): Uint8Array {
+  private pack(value: unknown, packr: Packr = this.packr): Uint8Array {
     try {
-      return this.packr.pack(value)
+      return packr.pack(value)
     } catch (error) {
       throw new NotSerializableError(`payload cannot be encoded: ${(error as Error).message}`, { cause: error })
     }
   }
 
-  private unpack(bytes: Uint8Array): unknown {
+  private unpack(bytes: Uint8Array, packr: Packr = this.packr): unknown {
     if (bytes.byteLength > this.maxMessageBytes) throw this.tooLarge(bytes.byteLength)
     const previous = activeResolver
     activeResolver = this.resolver
     try {
-      return this.packr.unpack(bytes)
+      return packr.unpack(bytes)
     } catch (error) {
       if (error instanceof MalformedFrameError) throw error
       throw new MalformedFrameError(`frame does not decode: ${(error as Error).message}`, { cause: error })
