@@ -2,7 +2,7 @@ import { Actor, type ActorClass, type Directive, type ProtocolOf, type SpawnArgs
 import { formatAddress, type ActorAddress } from './ActorAddress.ts'
 import { ActorCell, CellStatus, type CellHost } from './ActorCell.ts'
 import { ActorRef, type AskOptions, type RefHost } from './ActorRef.ts'
-import { AskDeadlines, type Expirable } from './AskDeadlines.ts'
+import { AskDeadlines, type DeadlineQueue, type Expirable } from './AskDeadlines.ts'
 import type { Clock } from './Clock.ts'
 import { Codec } from './Codec.ts'
 import { DeadLetterTopic, type DeadLetter, type DeadLetterReason } from './DeadLetters.ts'
@@ -133,6 +133,7 @@ class PendingAsk implements Expirable {
   resolve: ((value: unknown) => void) | null
   reject: ((error: Error) => void) | null
   deadline = 0
+  queue: DeadlineQueue<unknown> | null = null
   /** Set for asks routed to another system, so a node or shard going down can fail them fast. */
   remoteTarget: ActorAddress | null = null
   /** What the timeout error names; dropped on settle so a waiting husk retains nothing. */
@@ -798,8 +799,7 @@ class SystemHost implements CellHost, RefHost {
     this.deadLetter(reply, 'late-reply')
   }
 
-  /** `queued`: the ask is still in its deadline queue (false when its expiry already took it out). */
-  private settle(pending: PendingAsk, value: unknown, error: Error | null, queued = true): void {
+  private settle(pending: PendingAsk, value: unknown, error: Error | null): void {
     const resolve = pending.resolve
     const reject = pending.reject
     if (resolve === null || reject === null) return
@@ -808,7 +808,7 @@ class SystemHost implements CellHost, RefHost {
     pending.reject = null
     if (pending.remoteTarget !== null && pending.request !== null) this.remoteAsks.delete(pending.request.id)
     pending.request = null
-    if (queued) this.askDeadlines.settledOne(pending.timeoutMs)
+    this.askDeadlines.settledEarly(pending)
     if (error !== null) reject(error)
     else resolve(value)
   }
@@ -825,7 +825,7 @@ class SystemHost implements CellHost, RefHost {
       data: { method: request.method, timeoutMs: pending.timeoutMs },
     })
     Error.stackTraceLimit = stackLimit
-    this.settle(pending, null, error, false)
+    this.settle(pending, null, error)
   }
 
   // ------------------------------------------------------------------ bookkeeping

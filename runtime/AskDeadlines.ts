@@ -1,10 +1,19 @@
 import type { Clock, TimerHandle } from './Clock.ts'
 import { Deque } from './Deque.ts'
 
+/** The FIFO of one timeout value. */
+export class DeadlineQueue<T> {
+  readonly items = new Deque<T>(16)
+  /** Entries that settled before their deadline and still wait to be shed. */
+  settled = 0
+}
+
 /** Something with a deadline that can settle before it. */
 export interface Expirable {
   deadline: number
   readonly settled: boolean
+  /** The queue it waits in (set by AskDeadlines.add), so settling it costs no lookup. */
+  queue: DeadlineQueue<unknown> | null
   /** Called once when the deadline passes before the item settled. */
   expire(): void
 }
@@ -13,13 +22,12 @@ export interface Expirable {
  * Ask timeouts without a host timer per ask (setTimeout + clear was a fifth of a round trip).
  * Asks with the same timeout expire in the order they were made, so each timeout value keeps a
  * FIFO, and one clock timer is armed for the earliest deadline. A settled ask is not removed at
- * once: it leaves when it reaches the head of its FIFO (it holds no callbacks by then).
+ * once: it leaves when it reaches the head of its FIFO (it holds no callbacks by then), or when
+ * settled entries dominate the FIFO (one ask that never answers must not pin every later one).
  */
 export class AskDeadlines<T extends Expirable> {
   private readonly clock: Clock
-  private readonly queues = new Map<number, Deque<T>>()
-  /** Settled entries still queued, per timeout value (they leave at the head, or by compaction). */
-  private readonly settledCounts = new Map<number, number>()
+  private readonly queues = new Map<number, DeadlineQueue<T>>()
   private handle: TimerHandle | null = null
   private armedFor = Infinity
 
@@ -32,40 +40,35 @@ export class AskDeadlines<T extends Expirable> {
     item.deadline = now + timeoutMs
     let queue = this.queues.get(timeoutMs)
     if (queue === undefined) {
-      queue = new Deque<T>(16)
+      queue = new DeadlineQueue<T>()
       this.queues.set(timeoutMs, queue)
     }
+    const items = queue.items
     // Request-reply traffic settles asks in order: shedding settled heads keeps the FIFO near empty.
-    while (queue.length > 0 && (queue.peek() as T).settled) {
-      queue.shift()
-      this.uncount(timeoutMs)
+    while (items.length > 0 && (items.peek() as T).settled) {
+      items.shift()
+      queue.settled--
     }
-    // One ask that never answers must not pin every later, settled one: compact when husks dominate.
-    const settled = this.settledCounts.get(timeoutMs) ?? 0
-    if (settled >= 1024 && settled * 2 > queue.length) {
-      const live = queue.drain().filter((entry) => !entry.settled)
-      for (const entry of live) queue.push(entry)
-      this.settledCounts.delete(timeoutMs)
+    if (queue.settled >= 1024 && queue.settled * 2 > items.length) {
+      const live = items.drain().filter((entry) => !entry.settled)
+      for (const entry of live) items.push(entry)
+      queue.settled = 0
     }
-    queue.push(item)
+    items.push(item)
+    item.queue = queue as DeadlineQueue<unknown>
     if (item.deadline < this.armedFor) this.arm(item.deadline, now)
   }
 
-  /** An item with this timeout settled before its deadline (it stays queued until shed). */
-  settledOne(timeoutMs: number): void {
-    this.settledCounts.set(timeoutMs, (this.settledCounts.get(timeoutMs) ?? 0) + 1)
-  }
-
-  private uncount(timeoutMs: number): void {
-    const count = (this.settledCounts.get(timeoutMs) ?? 0) - 1
-    if (count > 0) this.settledCounts.set(timeoutMs, count)
-    else this.settledCounts.delete(timeoutMs)
+  /** `item` settled before its deadline; it stays queued until shed. */
+  settledEarly(item: T): void {
+    const queue = item.queue
+    if (queue !== null) queue.settled++
   }
 
   /** Asks waiting (settled husks included), for tests and stats. */
   get size(): number {
     let size = 0
-    for (const queue of this.queues.values()) size += queue.length
+    for (const queue of this.queues.values()) size += queue.items.length
     return size
   }
 
@@ -81,24 +84,24 @@ export class AskDeadlines<T extends Expirable> {
     const now = this.clock.now()
     let next = Infinity
     for (const [timeoutMs, queue] of this.queues) {
+      const items = queue.items
       for (;;) {
-        const head = queue.peek()
+        const head = items.peek()
         if (head === undefined) break
         if (head.settled) {
-          queue.shift()
-          this.uncount(timeoutMs)
+          items.shift()
+          queue.settled--
         } else if (head.deadline <= now) {
-          queue.shift()
+          items.shift()
+          // Out of the queue before it settles: its settling must not count as a husk.
+          head.queue = null
           head.expire()
         } else {
           if (head.deadline < next) next = head.deadline
           break
         }
       }
-      if (queue.length === 0) {
-        this.queues.delete(timeoutMs)
-        this.settledCounts.delete(timeoutMs)
-      }
+      if (items.length === 0) this.queues.delete(timeoutMs)
     }
     // A host timer may fire a little early: a head not yet due just re-arms for the rest.
     if (next !== Infinity && next < this.armedFor) this.arm(next, now)
