@@ -1,15 +1,12 @@
 import { systemKey, TransportClosedError, type FrameTransport, type SystemAddress } from '../transport/index.ts'
+import { InMemoryEndpoint } from './InMemoryEndpoint.ts'
 
-class LoopbackTransport implements FrameTransport {
-  readonly local: SystemAddress
+class LoopbackTransport extends InMemoryEndpoint {
   private readonly network: LoopbackNetwork
-  frameHandler: ((frame: Uint8Array) => void) | null = null
-  readonly peerDownHandlers: ((node: string, shard: number | null) => void)[] = []
-  closed = false
 
   constructor(network: LoopbackNetwork, local: SystemAddress) {
+    super(local)
     this.network = network
-    this.local = local
   }
 
   send(to: SystemAddress, frame: Uint8Array): void {
@@ -17,18 +14,8 @@ class LoopbackTransport implements FrameTransport {
     this.network.deliver(this, to, frame)
   }
 
-  onFrame(handler: (frame: Uint8Array) => void): void {
-    this.frameHandler = handler
-  }
-
-  onPeerDown(handler: (node: string, shard: number | null) => void): void {
-    this.peerDownHandlers.push(handler)
-  }
-
-  close(): Promise<void> {
-    this.closed = true
+  protected detach(): void {
     this.network.detach(this)
-    return Promise.resolve()
   }
 }
 

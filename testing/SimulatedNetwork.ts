@@ -1,6 +1,7 @@
 import { InvalidArgumentError, SeededRandom, type Random } from '../runtime/index.ts'
 import { TransportClosedError, systemKey, type FrameTransport, type SystemAddress } from '../transport/index.ts'
 import { FailureDetector, type FailureDetectorOptions } from './FailureDetector.ts'
+import { InMemoryEndpoint } from './InMemoryEndpoint.ts'
 import { deriveSeed } from './seeds.ts'
 import type { SimProcess } from './SimProcess.ts'
 import { SELF_TRACED, type Simulation } from './Simulation.ts'
@@ -57,19 +58,15 @@ class Link {
 }
 
 /** @internal One system's attachment to the network. */
-export class SimTransport implements FrameTransport {
-  readonly local: SystemAddress
+export class SimTransport extends InMemoryEndpoint {
   readonly process: SimProcess
-  frameHandler: ((frame: Uint8Array) => void) | null = null
-  readonly peerDownHandlers: ((node: string, shard: number | null) => void)[] = []
-  closed = false
   /** Outbound links by destination key, so a send builds no key string after the first. */
   readonly links = new Map<string, Link>()
   private readonly network: SimulatedNetwork
 
   constructor(network: SimulatedNetwork, local: SystemAddress, process: SimProcess) {
+    super(local)
     this.network = network
-    this.local = local
     this.process = process
   }
 
@@ -82,18 +79,8 @@ export class SimTransport implements FrameTransport {
     this.network.send(this, to, frame)
   }
 
-  onFrame(handler: (frame: Uint8Array) => void): void {
-    this.frameHandler = handler
-  }
-
-  onPeerDown(handler: (node: string, shard: number | null) => void): void {
-    this.peerDownHandlers.push(handler)
-  }
-
-  close(): Promise<void> {
-    this.closed = true
+  protected detach(): void {
     this.network.detach(this)
-    return Promise.resolve()
   }
 }
 
