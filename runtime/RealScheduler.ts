@@ -55,7 +55,7 @@ export class RealScheduler implements Scheduler {
         more = task.run(this.throughput)
       } catch (error) {
         // Tasks must not throw; if one does, keep the dispatcher alive for everyone else.
-        setImmediate(this.drainBound)
+        setImmediate(this.drainBound) // host task: this file is the real scheduler (lint-exempt)
         throw error
       }
       if (more) queue.push(task)
@@ -63,9 +63,9 @@ export class RealScheduler implements Scheduler {
       // The clock is read every 8 turns (a turn is up to `throughput` messages), so a long slice
       // overruns its budget by at most 8 turns and a one-message drain reads no clock at all.
       if ((turns & 7) === 0) {
-        if (started < 0) started = performance.now()
-        else if (turns >= this.maxTurnsPerSlice || performance.now() - started >= this.sliceMs) {
-          setImmediate(this.drainBound)
+        if (started < 0) started = performance.now() // host time: the real scheduler's own slice budget
+        else if (turns >= this.maxTurnsPerSlice || performance.now() - started >= this.sliceMs) { // host time, as above
+          setImmediate(this.drainBound) // yield to I/O: the real scheduler's job
           return
         }
       }
