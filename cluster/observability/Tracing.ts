@@ -27,23 +27,22 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       const parent = envelope.headers === null ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, envelope.headers)
       const creation = trace.getSpanContext(parent)
       const links: Link[] = creation === undefined ? [] : [{ context: creation }]
-      const span = tracer.startSpan(
-        `process ${actor.actorType}.${envelope.method}`,
-        {
-          kind: SpanKind.CONSUMER,
-          links,
-          attributes: {
-            'messaging.system': 'troupe',
-            'messaging.operation.type': 'process',
-            'messaging.operation.name': 'process',
-            'messaging.destination.name': actor.path,
-            'messaging.message.id': String(envelope.id),
-            'troupe.actor.type': actor.actorType,
-            'troupe.method': envelope.method,
-          },
-        },
-        parent,
-      )
+      const span = tracer.startSpan(`process ${actor.actorType}.${envelope.method}`, { kind: SpanKind.CONSUMER, links }, parent)
+      if (!span.isRecording()) {
+        // No SDK, or sampled out: skip the attributes and the per-message closures. A context from
+        // upstream still has to flow to the messages this handler sends.
+        if (creation === undefined) return invoke()
+        return context.with(trace.setSpan(parent, span), invoke)
+      }
+      span.setAttributes({
+        'messaging.system': 'troupe',
+        'messaging.operation.type': 'process',
+        'messaging.operation.name': 'process',
+        'messaging.destination.name': actor.path,
+        'messaging.message.id': String(envelope.id),
+        'troupe.actor.type': actor.actorType,
+        'troupe.method': envelope.method,
+      })
       const fail = (error: unknown): void => {
         span.recordException(error instanceof Error ? error : String(error))
         span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
