@@ -11,7 +11,7 @@ import {
   type Subscription,
 } from '../../runtime/index.ts'
 import { SupervisorEventTopic } from '../../supervision/index.ts'
-import type { RemotingStats } from '../../transport/index.ts'
+import type { RemotingStats, ShardedSystemStats } from '../../transport/index.ts'
 
 export interface MetricsOptions {
   /** The caller's registry; Troupe never touches prom-client's global one. */
@@ -39,6 +39,7 @@ export class TroupeMetrics {
   private readonly remoteBytes: Gauge<'direction'>
   private readonly remoteEnvelopes: Gauge<'direction'>
   private readonly remotingSources: RemotingStats[] = []
+  private readonly shardSources: (() => Promise<ShardedSystemStats>)[] = []
   private readonly subscriptions: Subscription[] = []
   private clock: Clock | null = null
 
@@ -115,6 +116,67 @@ export class TroupeMetrics {
       registers,
       collect: () => collectRemote(this.remoteEnvelopes, 'envelopesOut', 'envelopesIn')(),
     })
+  }
+
+  /**
+   * Per-shard figures of sharded systems, read at scrape time: ring occupancy (bytes in use of each
+   * outbound ring), outbox backlog, parks and wakes, live actors, dead letters. Labels are shard
+   * numbers (bounded by the thread count), summed over a shard's peers.
+   */
+  observeShards(sharded: { stats(): Promise<ShardedSystemStats> }): void {
+    if (this.shardSources.length === 0) this.registerShardGauges()
+    this.shardSources.push(() => sharded.stats())
+  }
+
+  private registerShardGauges(): void {
+    type ShardFigures = ShardedSystemStats['shards'][number]
+    // Each gauge reads the same snapshot: one stats() round trip per sharded system per scrape.
+    const gauge = (name: string, help: string, read: (shard: ShardFigures) => number): void => {
+      const metric: Gauge<'shard'> = new Gauge({
+        name,
+        help,
+        labelNames: ['shard'],
+        registers: [this.registry],
+        collect: async () => {
+          for (const stats of await this.snapshotShards()) {
+            for (const shard of stats.shards) metric.set({ shard: String(shard.shard) }, read(shard))
+          }
+        },
+      })
+    }
+    const outbound = (shard: ShardFigures, pick: (used: number, capacity: number) => number): number => {
+      let used = 0
+      let capacity = 0
+      for (const peer of shard.peers) {
+        used += peer.outbound?.bytesUsed ?? 0
+        capacity += peer.outbound?.capacity ?? 0
+      }
+      return pick(used, capacity)
+    }
+    gauge('troupe_shard_ring_bytes_used', "Bytes in use in the shard's outbound rings (occupancy), summed over its peers.", (s) => outbound(s, (used) => used))
+    gauge('troupe_shard_ring_capacity_bytes', "Capacity of the shard's outbound rings, summed over its peers.", (s) => outbound(s, (_, capacity) => capacity))
+    gauge('troupe_shard_outbox_bytes', "Bytes waiting in the shard's outboxes for a full ring.", (s) => s.transport.queuedBytes)
+    gauge('troupe_shard_frames_out', 'Frames (batches) the shard sent since start.', (s) => s.transport.framesOut)
+    gauge('troupe_shard_frames_in', 'Frames (batches) the shard received since start.', (s) => s.transport.framesIn)
+    gauge('troupe_shard_parks', "Times the shard's inbound pump parked on its doorbell since start.", (s) => s.transport.parks)
+    gauge('troupe_shard_wakes', "Wake-ups of the shard's inbound pump by a producer since start.", (s) => s.transport.wakes)
+    gauge('troupe_shard_actors', 'Live actors in the shard.', (s) => s.actorCount)
+    gauge('troupe_shard_dead_letters', 'Dead letters counted in the shard since start.', (s) => s.deadLetters)
+  }
+
+  private shardSnapshot: Promise<ShardedSystemStats[]> | null = null
+
+  private snapshotShards(): Promise<ShardedSystemStats[]> {
+    if (this.shardSnapshot === null) {
+      const snapshot = Promise.all(this.shardSources.map((source) => source()))
+      this.shardSnapshot = snapshot
+      // Gauges collected together share it; the next scrape takes a fresh one.
+      void snapshot.then(
+        () => (this.shardSnapshot = null),
+        () => (this.shardSnapshot = null),
+      )
+    }
+    return this.shardSnapshot
   }
 
   /** Handler timing and outcome; put it in ActorSystemOptions.instrumentation (combine with tracing). */
