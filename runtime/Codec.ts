@@ -58,29 +58,43 @@ addExtension({
   },
 })
 
-/** First element of a batch frame in the compact format (a legacy batch starts with an envelope tuple). */
-const BATCH_V2 = 2
-/** Fields per envelope in a compact batch's flat array. */
-const FLAT_FIELDS = 8
+/**
+ * Binary batch frames. Byte 0 is 0xc1, a byte msgpack never uses, so a batch frame is never
+ * mistaken for a msgpack value (a legacy batch is a msgpack array of envelope tuples).
+ */
+const FRAME_MARK = 0xc1
+const FRAME_VERSION = 3
+/** mark u8, version u8, reserved u16, envelope count u32 (little-endian, as every number here). */
+const PREAMBLE_BYTES = 8
+/** Per envelope: kind u8, flags u8, method u16, target u16, sender u16, id f64, correlationId f64. */
+const FIXED_BYTES = 24
+/** Table indexes are u16: a batch with more distinct addresses or methods is refused as too large (Remoting splits it). */
+const MAX_TABLE = 0xffff
+const HAS_SENDER = 1
+const HAS_HEADERS = 2
 
 /**
  * Encodes envelopes for every boundary (threads, nodes) with msgpackr. A single envelope is a
  * positional tuple (no field names on the wire). Payloads are plain data: primitives, bigint,
  * arrays, plain objects, Date, Set, typed arrays, Errors and ActorRefs.
  *
- * A batch (what Remoting sends: a turn's envelopes for one peer) is compact: `[2, addresses,
- * methods, flat]`, where each distinct address and method name appears once and every envelope is
- * 8 entries of a flat array that index into those tables; payload objects are msgpackr records
- * with their structure inlined in the frame (`maxSharedStructures: 0`), so each frame decodes on
- * its own, whatever was lost or reordered before it. Against a tuple per envelope this halves the
- * bytes and more than doubles encode and decode (measured in notes: cross-shard tell ≈ 2×). Records
- * are msgpackr's extension: frames are for troupe peers; the gateway speaks plain JSON/msgpack.
+ * A batch (what Remoting sends: a turn's envelopes for one peer) is a binary frame: a preamble,
+ * then a fixed 24-byte block per envelope (kind, flags, indexes into the address and method tables,
+ * id, correlation id), then one msgpack value `[addresses, methods, headers, argsList]` where each
+ * distinct address and method name appears once, `headers` holds only the envelopes that have
+ * them, and payload objects are msgpackr records with their structure inlined in the frame
+ * (`maxSharedStructures: 0`), so each frame decodes on its own, whatever was lost or reordered
+ * before it. Keeping the fixed fields out of msgpack is what makes cross-shard tell cheap: the
+ * encoder's cost was per msgpack value, and an envelope's fixed fields were eight of them (the
+ * figures are in docs/shards.md). Records are msgpackr's extension: frames are for troupe peers;
+ * the gateway speaks plain JSON/msgpack.
  */
 export class Codec {
   readonly maxMessageBytes: number
   private readonly packr = new Packr({ useRecords: false, moreTypes: true })
   private readonly batchPackr = new Packr({ useRecords: true, maxSharedStructures: 0, moreTypes: true })
   private resolver: ((address: ActorAddress) => ActorRef<any>) | null = null
+  private scratchView = new DataView(new ArrayBuffer(PREAMBLE_BYTES + 64 * FIXED_BYTES))
 
   constructor(options: CodecOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
@@ -100,6 +114,10 @@ export class Codec {
   }
 
   encodeBatch(envelopes: readonly Envelope[]): Uint8Array {
+    const count = envelopes.length
+    const fixedEnd = PREAMBLE_BYTES + count * FIXED_BYTES
+    if (fixedEnd > this.maxMessageBytes) throw this.tooLarge(fixedEnd)
+    const view = this.scratch(fixedEnd)
     // Refs repeat by identity within a batch (one sender, few targets): index them by object.
     const addressIndex = new Map<ActorRef<any>, number>()
     const addresses: AddressTuple[] = []
@@ -114,32 +132,72 @@ export class Codec {
       }
       return index
     }
-    const flat = new Array<unknown>(envelopes.length * FLAT_FIELDS)
-    let at = 0
-    for (let i = 0; i < envelopes.length; i++) {
+    const headersList: Headers[] = []
+    const argsList = new Array<unknown[]>(count)
+    view.setUint8(0, FRAME_MARK)
+    view.setUint8(1, FRAME_VERSION)
+    view.setUint16(2, 0)
+    view.setUint32(4, count, true)
+    // Runs of envelopes share target, sender and method (a turn's stream to one actor): compare
+    // with the previous envelope before consulting the tables.
+    let lastMethod = ''
+    let method = -1
+    let lastTarget: ActorRef<any> | null = null
+    let target = -1
+    let lastSender: ActorRef<any> | null = null
+    let sender = 0
+    for (let i = 0, at = PREAMBLE_BYTES; i < count; i++, at += FIXED_BYTES) {
       const envelope = envelopes[i] as Envelope
-      let method = methodIndex.get(envelope.method)
-      if (method === undefined) {
-        method = methods.length
-        methods.push(envelope.method)
-        methodIndex.set(envelope.method, method)
+      if (envelope.method !== lastMethod || method < 0) {
+        lastMethod = envelope.method
+        const known = methodIndex.get(lastMethod)
+        if (known === undefined) {
+          method = methods.length
+          methods.push(lastMethod)
+          methodIndex.set(lastMethod, method)
+        } else method = known
       }
-      flat[at++] = envelope.kind
-      flat[at++] = indexOf(envelope.target)
-      flat[at++] = envelope.sender === null ? -1 : indexOf(envelope.sender)
-      flat[at++] = envelope.id
-      flat[at++] = envelope.correlationId
-      flat[at++] = envelope.headers
-      flat[at++] = method
-      flat[at++] = envelope.kind === EnvelopeKind.ReplyError ? [encodeError(envelope.args[0])] : envelope.args
+      if (envelope.target !== lastTarget) {
+        lastTarget = envelope.target
+        target = indexOf(lastTarget)
+      }
+      let flags = 0
+      if (envelope.sender !== null) {
+        flags |= HAS_SENDER
+        if (envelope.sender !== lastSender) {
+          lastSender = envelope.sender
+          sender = indexOf(lastSender)
+        }
+      }
+      if (envelope.headers !== null) {
+        flags |= HAS_HEADERS
+        headersList.push(envelope.headers)
+      }
+      view.setUint8(at, envelope.kind)
+      view.setUint8(at + 1, flags)
+      view.setUint16(at + 2, method, true)
+      view.setUint16(at + 4, target, true)
+      view.setUint16(at + 6, (flags & HAS_SENDER) === 0 ? 0 : sender, true)
+      view.setFloat64(at + 8, envelope.id, true)
+      view.setFloat64(at + 16, envelope.correlationId, true)
+      argsList[i] = envelope.kind === EnvelopeKind.ReplyError ? [encodeError(envelope.args[0])] : envelope.args
     }
-    return this.checked(this.pack([BATCH_V2, addresses, methods, flat], this.batchPackr))
+    if (addresses.length > MAX_TABLE || methods.length > MAX_TABLE) {
+      throw new MessageTooLargeError(`a batch frame holds at most ${MAX_TABLE} distinct addresses and methods`, { data: { limit: MAX_TABLE } })
+    }
+    const tail = this.pack([addresses, methods, headersList, argsList], this.batchPackr)
+    if (fixedEnd + tail.byteLength > this.maxMessageBytes) throw this.tooLarge(fixedEnd + tail.byteLength)
+    const frame = new Uint8Array(fixedEnd + tail.byteLength)
+    frame.set(new Uint8Array(view.buffer, 0, fixedEnd))
+    frame.set(tail, fixedEnd)
+    return frame
   }
 
   decodeBatch(bytes: Uint8Array): Envelope[] {
+    if (bytes.byteLength > this.maxMessageBytes) throw this.tooLarge(bytes.byteLength)
+    if (bytes.byteLength > 0 && bytes[0] === FRAME_MARK) return this.fromBinaryBatch(bytes)
     const decoded = this.unpack(bytes, this.batchPackr)
     if (!Array.isArray(decoded)) throw new MalformedFrameError('a batch frame must hold an array of envelopes')
-    if (decoded[0] === BATCH_V2) return this.fromCompactBatch(decoded)
     // A batch's envelopes mostly share a few targets and senders: resolve each distinct address once.
     const refs: RefCache = new Map()
     const envelopes = new Array<Envelope>(decoded.length)
@@ -156,36 +214,48 @@ export class Codec {
     return this.unpack(this.checked(this.pack(args))) as unknown[]
   }
 
-  private fromCompactBatch(decoded: unknown[]): Envelope[] {
-    const [, addresses, methods, flat] = decoded
-    if (decoded.length !== 4 || !Array.isArray(addresses) || !Array.isArray(methods) || !Array.isArray(flat) || flat.length % FLAT_FIELDS !== 0) {
-      throw new MalformedFrameError('malformed batch frame')
+  private fromBinaryBatch(bytes: Uint8Array): Envelope[] {
+    if (bytes.byteLength < PREAMBLE_BYTES || bytes[1] !== FRAME_VERSION) throw new MalformedFrameError('unknown batch frame version')
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    const count = view.getUint32(4, true)
+    const fixedEnd = PREAMBLE_BYTES + count * FIXED_BYTES
+    if (fixedEnd > bytes.byteLength) throw new MalformedFrameError('batch frame shorter than its envelope count')
+    const tail = this.unpack(bytes.subarray(fixedEnd), this.batchPackr)
+    if (!Array.isArray(tail) || tail.length !== 4) throw new MalformedFrameError('malformed batch frame tables')
+    const [addresses, methods, headersList, argsList] = tail as unknown[]
+    if (!Array.isArray(addresses) || !Array.isArray(methods) || !Array.isArray(headersList) || !Array.isArray(argsList) || argsList.length !== count) {
+      throw new MalformedFrameError('malformed batch frame tables')
     }
     const resolve = this.requireResolver()
     // Each distinct address is resolved once per batch.
     const refs = addresses.map((tuple) => resolve(fromTuple(tuple)))
-    const envelopes = new Array<Envelope>(flat.length / FLAT_FIELDS)
-    for (let i = 0, at = 0; at < flat.length; i++, at += FLAT_FIELDS) {
-      const kind = flat[at]
-      const target = refs[flat[at + 1] as number]
-      const senderIndex = flat[at + 2]
-      const id = flat[at + 3]
-      const correlationId = flat[at + 4]
-      const headers = flat[at + 5]
-      const method = methods[flat[at + 6] as number]
-      const args = flat[at + 7]
-      if (typeof kind !== 'number' || kind < EnvelopeKind.Tell || kind > EnvelopeKind.System || kind === EnvelopeKind.Timer) {
-        throw new MalformedFrameError(`unknown envelope kind ${String(kind)}`)
+    const envelopes = new Array<Envelope>(count)
+    let nextHeaders = 0
+    for (let i = 0, at = PREAMBLE_BYTES; i < count; i++, at += FIXED_BYTES) {
+      const kind = view.getUint8(at)
+      const flags = view.getUint8(at + 1)
+      if (kind < EnvelopeKind.Tell || kind > EnvelopeKind.System || kind === EnvelopeKind.Timer) {
+        throw new MalformedFrameError(`unknown envelope kind ${kind}`)
       }
-      const sender = senderIndex === -1 ? null : refs[senderIndex as number]
-      if (target === undefined || sender === undefined || typeof id !== 'number' || typeof correlationId !== 'number' || typeof method !== 'string' || !Array.isArray(args)) {
+      const method = methods[view.getUint16(at + 2, true)]
+      const target = refs[view.getUint16(at + 4, true)]
+      const sender = (flags & HAS_SENDER) === 0 ? null : refs[view.getUint16(at + 6, true)]
+      const headers = (flags & HAS_HEADERS) === 0 ? null : headersList[nextHeaders++]
+      const args = argsList[i]
+      if (target === undefined || sender === undefined || typeof method !== 'string' || !Array.isArray(args)) {
         throw new MalformedFrameError('malformed envelope fields in batch')
       }
       if (headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) throw new MalformedFrameError('malformed envelope headers')
       const payload = kind === EnvelopeKind.ReplyError ? [decodeError(args[0] as EncodedError)] : args
-      envelopes[i] = new Envelope(kind as EnvelopeKind, target, sender, id, correlationId, headers as Headers | null, method, payload)
+      envelopes[i] = new Envelope(kind as EnvelopeKind, target, sender, view.getFloat64(at + 8, true), view.getFloat64(at + 16, true), headers as Headers | null, method, payload)
     }
     return envelopes
+  }
+
+  /** A reusable DataView of at least `bytes` for assembling a frame's fixed block. */
+  private scratch(bytes: number): DataView {
+    if (this.scratchView.byteLength < bytes) this.scratchView = new DataView(new ArrayBuffer(Math.max(bytes, this.scratchView.byteLength * 2)))
+    return this.scratchView
   }
 
   private toTupleEnvelope(envelope: Envelope): EnvelopeTuple {

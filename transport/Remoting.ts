@@ -4,6 +4,7 @@ import {
   MessageTooLargeError,
   NotSerializableError,
   toError,
+  type ActorAddress,
   type ActorSystem,
   type RemoteRouter,
 } from '../runtime/index.ts'
@@ -32,6 +33,8 @@ export interface RemotingStats {
 class Outbox {
   readonly address: SystemAddress
   envelopes: Envelope[] = []
+  /** Listed in Remoting's pending outboxes (flushed at the end of the turn). */
+  pending = false
   constructor(address: SystemAddress) {
     this.address = address
   }
@@ -62,6 +65,8 @@ export class Remoting implements RemoteRouter {
   private readonly outboxes = new Map<string, Outbox[]>()
   private readonly pending: Outbox[] = []
   private flushScheduled = false
+  private lastAddress: ActorAddress | null = null
+  private lastOutbox: Outbox | null = null
   private readonly flushBound = (): void => this.flush()
 
   constructor(system: ActorSystem, transport: FrameTransport, options: RemotingOptions = {}) {
@@ -76,16 +81,8 @@ export class Remoting implements RemoteRouter {
 
   route(envelope: Envelope): void {
     const address = envelope.target.address
-    let byShard = this.outboxes.get(address.node)
-    if (byShard === undefined) {
-      byShard = []
-      this.outboxes.set(address.node, byShard)
-    }
-    let outbox = byShard[address.shard]
-    if (outbox === undefined) {
-      outbox = new Outbox({ system: address.system, node: address.node, shard: address.shard })
-      byShard[address.shard] = outbox
-    }
+    // A stream to one actor routes to the same outbox message after message.
+    const outbox = this.lastAddress === address ? (this.lastOutbox as Outbox) : this.outboxFor(address)
     if (outbox.envelopes.length >= this.maxBuffered) {
       throw new TransportFullError(`${this.maxBuffered} messages already wait for ${address.node}:${address.shard}`, {
         data: { node: address.node, shard: address.shard, limit: this.maxBuffered },
@@ -99,13 +96,34 @@ export class Remoting implements RemoteRouter {
           data: { node: address.node, shard: address.shard },
         })
       }
+    }
+    if (!outbox.pending) {
+      outbox.pending = true
       this.pending.push(outbox)
     }
-    outbox.envelopes.push(envelope)
+    // A full batch goes now: a long producing turn then streams frames the peer works on while
+    // this thread produces more, and its envelopes die young instead of waiting for the slice to end.
+    if (outbox.envelopes.push(envelope) >= this.maxBatch) this.sendOutbox(outbox)
     if (!this.flushScheduled) {
       this.flushScheduled = true
       this.system.scheduler.defer(this.flushBound)
     }
+  }
+
+  private outboxFor(address: ActorAddress): Outbox {
+    let byShard = this.outboxes.get(address.node)
+    if (byShard === undefined) {
+      byShard = []
+      this.outboxes.set(address.node, byShard)
+    }
+    let outbox = byShard[address.shard]
+    if (outbox === undefined) {
+      outbox = new Outbox({ system: address.system, node: address.node, shard: address.shard })
+      byShard[address.shard] = outbox
+    }
+    this.lastAddress = address
+    this.lastOutbox = outbox
+    return outbox
   }
 
   /** Sends everything buffered, one frame per peer (split at maxBatch). */
@@ -113,10 +131,16 @@ export class Remoting implements RemoteRouter {
     this.flushScheduled = false
     const pending = this.pending.splice(0)
     for (const outbox of pending) {
-      const envelopes = outbox.envelopes
-      outbox.envelopes = []
-      for (let i = 0; i < envelopes.length; i += this.maxBatch) this.sendBatch(outbox.address, envelopes.slice(i, i + this.maxBatch))
+      outbox.pending = false
+      if (outbox.envelopes.length > 0) this.sendOutbox(outbox)
     }
+  }
+
+  private sendOutbox(outbox: Outbox): void {
+    const envelopes = outbox.envelopes
+    outbox.envelopes = []
+    if (envelopes.length <= this.maxBatch) this.sendBatch(outbox.address, envelopes)
+    else for (let i = 0; i < envelopes.length; i += this.maxBatch) this.sendBatch(outbox.address, envelopes.slice(i, i + this.maxBatch))
   }
 
   /** Decodes a frame from a peer and delivers its envelopes. A malformed frame is counted and dropped whole. */

@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Actor, ActorSystem, Envelope, EnvelopeKind, MalformedFrameError, Rejection, defineRejection } from '../../../runtime/index.ts'
+import { Actor, ActorSystem, Envelope, EnvelopeKind, MalformedFrameError, MessageTooLargeError, Rejection, defineRejection } from '../../../runtime/index.ts'
 
 class Sink extends Actor<{ put(value: unknown): void }> {
   put(_value: unknown) {}
@@ -12,7 +12,7 @@ afterEach(async () => {
   await Promise.all(systems.splice(0).map((s) => s.terminate()))
 })
 
-describe('Codec batches (compact frames)', () => {
+describe('Codec batches (binary frames)', () => {
   it('round-trips a batch: shared address and method tables, refs in payloads, reply errors, headers', () => {
     const system = ActorSystem.create({ name: 'batch' })
     systems.push(system)
@@ -35,24 +35,74 @@ describe('Codec batches (compact frames)', () => {
     const replyError = decoded[101]?.args[0]
     expect(replyError).toBeInstanceOf(Refused)
     expect(replyError).toBeInstanceOf(Rejection)
-    // Tables make a batch much smaller than one tuple per envelope.
+    // Tables and the binary block make a batch smaller than one tuple per envelope, even with a
+    // ref (an address tuple) inside every payload.
     const perEnvelope = envelopes.reduce((sum, e) => sum + codec.encode(e).byteLength, 0)
-    expect(bytes.byteLength).toBeLessThan(perEnvelope / 2)
+    expect(bytes.byteLength).toBeLessThan(perEnvelope * 0.6)
   })
 
-  it('refuses malformed compact frames with ERR_MALFORMED_FRAME', () => {
+  it('refuses a batch with more distinct addresses than its u16 tables hold as too large (Remoting splits such a batch)', () => {
+    const system = ActorSystem.create({ name: 'batch-wide', maxMessageBytes: 64 * 1024 * 1024 })
+    systems.push(system)
+    const targets = Array.from({ length: 0x10000 }, () => system.spawn(Sink))
+    const envelopes = targets.map((target, i) => new Envelope(EnvelopeKind.Tell, target, null, i + 1, 0, null, 'put', []))
+    expect(() => system.codec.encodeBatch(envelopes)).toThrow(MessageTooLargeError)
+    expect(() => system.codec.encodeBatch(envelopes)).toThrow(/distinct addresses/)
+    expect(system.codec.decodeBatch(system.codec.encodeBatch(envelopes.slice(0, 0xffff)))).toHaveLength(0xffff)
+  })
+
+  it('refuses malformed binary batch frames with ERR_MALFORMED_FRAME', () => {
     const system = ActorSystem.create({ name: 'batch-bad' })
     systems.push(system)
+    const a = system.spawn(Sink, { name: 'a' })
+    const valid = system.codec.encodeBatch([new Envelope(EnvelopeKind.Tell, a, a, 1, 0, null, 'put', [1])])
     const packr = new Packr({ useRecords: false })
-    const bad = [
-      [2, [], []],
-      [2, [], ['put'], [0, 5, -1, 1, 0, null, 0, []]],
-      [2, [['batch-bad', 'local', 0, '/user/x', 1]], ['put'], [9, 0, -1, 1, 0, null, 0, []]],
-      [2, [['batch-bad', 'local', 0, '/user/x', 1]], ['put'], [0, 0, -1, 1, 0, null, 3, []]],
-      [2, [['x']], [], []],
+    const address = ['batch-bad', 'local', 0, '/user/a', a.address.uid]
+    /** A one-envelope frame with the given fixed fields and tables. */
+    const frame = (fixed: { kind?: number; flags?: number; method?: number; target?: number; sender?: number }, tables: unknown): Uint8Array => {
+      const tail = packr.pack(tables)
+      const bytes = new Uint8Array(8 + 24 + tail.byteLength)
+      const view = new DataView(bytes.buffer)
+      view.setUint8(0, 0xc1)
+      view.setUint8(1, 3)
+      view.setUint32(4, 1, true)
+      view.setUint8(8, fixed.kind ?? EnvelopeKind.Tell)
+      view.setUint8(9, fixed.flags ?? 0)
+      view.setUint16(10, fixed.method ?? 0, true)
+      view.setUint16(12, fixed.target ?? 0, true)
+      view.setUint16(14, fixed.sender ?? 0, true)
+      bytes.set(tail, 32)
+      return bytes
+    }
+    const tables = [[address], ['put'], [], [[1]]]
+    expect(system.codec.decodeBatch(frame({}, tables))[0]).toMatchObject({ kind: EnvelopeKind.Tell, method: 'put', args: [1] })
+    const bad: Uint8Array[] = [
+      valid.subarray(0, 6), // cut inside the preamble
+      valid.subarray(0, 20), // cut inside the fixed block
+      valid.subarray(0, valid.byteLength - 2), // cut inside the tables
+      Uint8Array.from([0xc1, 9, 0, 0, 0, 0, 0, 0]), // unknown version
+      frame({ kind: 99 }, tables), // unknown kind
+      frame({ kind: EnvelopeKind.Timer }, tables), // timers never cross
+      frame({ target: 5 }, tables), // target index outside the table
+      frame({ flags: 1, sender: 3 }, tables), // sender index outside the table
+      frame({ method: 2 }, tables), // method index outside the table
+      frame({ flags: 2 }, tables), // headers flagged, none in the table
+      frame({ flags: 2 }, [[address], ['put'], [['not', 'a', 'map']], [[1]]]), // headers not a map
+      frame({}, [[address], ['put'], [], []]), // args list shorter than the count
+      frame({}, [[address], ['put'], [], ['not args']]), // args not an array
+      frame({}, [[['x']], ['put'], [], [[1]]]), // malformed address
+      frame({}, [[address], [42], [], [[1]]]), // method not a string
+      frame({}, { not: 'tables' }),
     ]
-    for (const frame of bad) {
-      expect(() => system.codec.decodeBatch(packr.pack(frame))).toThrow(MalformedFrameError)
+    for (const bytes of bad) {
+      let thrown: unknown
+      try {
+        system.codec.decodeBatch(bytes)
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown, Buffer.from(bytes).toString('hex')).toBeInstanceOf(MalformedFrameError)
+      expect(thrown).toMatchObject({ code: 'ERR_MALFORMED_FRAME' })
     }
   })
 })

@@ -160,4 +160,31 @@ describe('Remoting over a frame transport', () => {
     expect(await remote.ask('recall')).toEqual(['before', 'after'])
     expect(dead.map((d) => d.reason)).toEqual(['undeliverable'])
   })
+
+  it('a turn that fills a batch sends it before the turn ends, in order, and the rest at the end of the turn', async () => {
+    const network = new LoopbackNetwork()
+    const a = ActorSystem.create({ name: 'cluster', node: 'a' })
+    systems.push(a)
+    const transport = network.attach({ system: 'cluster', node: 'a', shard: 0 })
+    let framesSent = 0
+    const send = transport.send.bind(transport)
+    transport.send = (to, frame) => {
+      framesSent++
+      send(to, frame)
+    }
+    new Remoting(a, transport, { maxBatch: 4 })
+    const b = node(network, 'b')
+    const echo = b.spawn(Echo, { name: 'echo' })
+    class Burst extends Actor<{ burst(to: ActorRef<EchoProtocol>, n: number): number }> {
+      burst(to: ActorRef<EchoProtocol>, n: number): number {
+        for (let i = 0; i < n; i++) to.tell('remember', `m${i}`)
+        return framesSent
+      }
+    }
+    const sentDuringTurn = await a.spawn(Burst).ask('burst', remoteRef(a, echo), 10)
+    expect(sentDuringTurn).toBe(2)
+    const received = await waitForValue(() => echo.ask('recall'), (seen) => seen.length === 10)
+    expect(received).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`))
+    expect(framesSent).toBe(3) // two full batches during the turn, the last two tells after it
+  })
 })
