@@ -42,6 +42,10 @@ export class RealScheduler implements Scheduler {
     queueMicrotask(callback)
   }
 
+  poll(callback: () => void): void {
+    setImmediate(callback) // host task: after this iteration's I/O, the real scheduler's job
+  }
+
   private drain(): void {
     // The slice's start is read lazily at the first budget check: a short drain (one message, the
     // common case in request-reply traffic) then reads no clock at all.

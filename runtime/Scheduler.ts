@@ -22,6 +22,12 @@ export interface Scheduler {
    */
   defer(callback: () => void): void
   /**
+   * Optional. Runs `callback` once the host has had an I/O turn (RealScheduler: `setImmediate`).
+   * Transports that poll shared memory use it to keep looking for a short while before they park,
+   * without starving sockets and timers. The simulator has no host loop and omits it.
+   */
+  poll?(callback: () => void): void
+  /**
    * Optional. A task started waiting on a promise (an async handler or lifecycle hook, or a
    * reentrant handler in flight). The simulator uses this pair to tell "idle" from "an actor waits
    * on something outside the simulation"; RealScheduler does not implement it.

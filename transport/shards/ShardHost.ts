@@ -34,6 +34,7 @@ export interface ShardSettings {
   readonly maxBatch: number
   readonly maxBufferedPerPeer: number
   readonly loadReportMs: number
+  readonly spinMs?: number
 }
 
 /** Counters of one shard, for metrics scrapes (`ShardedSystem.stats()`). */
@@ -99,6 +100,7 @@ export class ShardHost {
       clock: system.clock,
       flow,
       maxOutboxBytes: settings.maxOutboxBytes,
+      ...(settings.spinMs === undefined ? {} : { spinMs: settings.spinMs }),
     })
     this.remoting = new Remoting(system, this.transport, { maxBatch: settings.maxBatch, maxBufferedPerPeer: settings.maxBufferedPerPeer })
     // Frames held for a shard that died: their envelopes become dead letters (asks among them were

@@ -58,6 +58,11 @@ export interface ShardedSystemOptions {
   readonly maxBatch?: number
   /** Most envelopes Remoting buffers for one shard within one turn. Default 100 000. */
   readonly maxBufferedPerPeer?: number
+  /**
+   * How long an idle shard keeps polling its rings (once per event-loop turn) before it parks: a
+   * reply that comes sooner skips a wake-up that costs tens of µs. 0 parks at once. Default 0.25 ms.
+   */
+  readonly spinMs?: number
   /** How often each shard stores its actor count for least-loaded placement. Default 100 ms. */
   readonly loadReportMs?: number
   readonly askTimeoutMs?: number
@@ -180,6 +185,7 @@ export class ShardedSystem {
       maxBatch: options.maxBatch ?? DEFAULTS.maxBatch,
       maxBufferedPerPeer: options.maxBufferedPerPeer ?? DEFAULTS.maxBufferedPerPeer,
       loadReportMs: options.loadReportMs ?? DEFAULTS.loadReportMs,
+      ...(options.spinMs === undefined ? {} : { spinMs: options.spinMs }),
     }
     const sharded = new ShardedSystem(options, settings, registry, appUrl, entry, loader)
     await sharded.start()
