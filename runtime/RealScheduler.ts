@@ -15,6 +15,10 @@ export interface RealSchedulerOptions {
  * idle starts on a microtask (low latency for a tell from plain code); once a slice has used its
  * time or turn budget, the next slice waits for `setImmediate` so timers and sockets get their turn.
  * One closure is bound once per scheduler; none is made per message or per turn.
+ *
+ * `defer` callbacks registered during a drain run every 8 turns and when the drain ends, not only
+ * at the end of a slice: a transport flushes what those turns produced as one batch, and a frame
+ * (a reply, a credit) never waits the rest of a 5 ms slice behind a busy actor.
  */
 export class RealScheduler implements Scheduler {
   readonly throughput: number
@@ -22,6 +26,8 @@ export class RealScheduler implements Scheduler {
   private readonly maxTurnsPerSlice: number
   private readonly runQueue = new Deque<Runnable>(64)
   private armed = false
+  private draining = false
+  private deferred: (() => void)[] = []
   private readonly drainBound = (): void => this.drain()
 
   constructor(options: RealSchedulerOptions = {}) {
@@ -39,7 +45,8 @@ export class RealScheduler implements Scheduler {
   }
 
   defer(callback: () => void): void {
-    queueMicrotask(callback)
+    if (this.draining) this.deferred.push(callback)
+    else queueMicrotask(callback)
   }
 
   poll(callback: () => void): void {
@@ -52,6 +59,7 @@ export class RealScheduler implements Scheduler {
     let started = -1
     const queue = this.runQueue
     let turns = 0
+    this.draining = true
     while (queue.length > 0) {
       const task = queue.shift() as Runnable
       let more: boolean
@@ -59,6 +67,7 @@ export class RealScheduler implements Scheduler {
         more = task.run(this.throughput)
       } catch (error) {
         // Tasks must not throw; if one does, keep the dispatcher alive for everyone else.
+        this.endDrain()
         setImmediate(this.drainBound) // host task: this file is the real scheduler (lint-exempt)
         throw error
       }
@@ -67,13 +76,44 @@ export class RealScheduler implements Scheduler {
       // The clock is read every 8 turns (a turn is up to `throughput` messages), so a long slice
       // overruns its budget by at most 8 turns and a one-message drain reads no clock at all.
       if ((turns & 7) === 0) {
+        if (this.deferred.length > 0) this.runDeferred()
         if (started < 0) started = performance.now() // host time: the real scheduler's own slice budget
         else if (turns >= this.maxTurnsPerSlice || performance.now() - started >= this.sliceMs) { // host time, as above
+          this.endDrain()
           setImmediate(this.drainBound) // yield to I/O: the real scheduler's job
           return
         }
       }
     }
+    this.draining = false
+    if (this.deferred.length > 0) {
+      this.runDeferred()
+      // A deferred callback can schedule tasks (a failed send settles an ask); the drain is still armed.
+      if (queue.length > 0) {
+        queueMicrotask(this.drainBound)
+        return
+      }
+    }
     this.armed = false
+  }
+
+  private endDrain(): void {
+    this.draining = false
+    if (this.deferred.length > 0) this.runDeferred()
+  }
+
+  private runDeferred(): void {
+    const callbacks = this.deferred
+    this.deferred = []
+    for (const callback of callbacks) {
+      try {
+        callback()
+      } catch (error) {
+        // As a throwing microtask would have: reported, without skipping the other callbacks.
+        queueMicrotask(() => {
+          throw error
+        })
+      }
+    }
   }
 }

@@ -122,6 +122,58 @@ describe('Dispatcher', () => {
     expect(immediateRanAt).toBeLessThanOrEqual(256)
   })
 
+  it('runs deferred callbacks within 8 turns of a long drain, not only when its slice ends', async () => {
+    const scheduler = new RealScheduler({ throughput: 1, sliceMs: Number.POSITIVE_INFINITY, maxTurnsPerSlice: 10_000 })
+    let runs = 0
+    let flushedAt = -1
+    const task: Runnable = {
+      run: () => {
+        if (++runs === 3) scheduler.defer(() => (flushedAt = runs))
+        return runs < 1000
+      },
+    }
+    scheduler.schedule(task)
+    await waitFor(() => runs === 1000, 'the long drain')
+    expect(flushedAt).toBeGreaterThanOrEqual(3)
+    expect(flushedAt).toBeLessThanOrEqual(8)
+  })
+
+  it('a deferred callback that throws does not skip the others, and a task it schedules still runs', async () => {
+    const scheduler = new RealScheduler()
+    const order: string[] = []
+    const reported: unknown[] = []
+    const onError = (error: unknown): void => {
+      reported.push(error)
+    }
+    process.on('uncaughtException', onError)
+    try {
+      const late: Runnable = {
+        run: () => {
+          order.push('late task')
+          return false
+        },
+      }
+      scheduler.schedule({
+        run: () => {
+          order.push('task')
+          scheduler.defer(() => {
+            throw new Error('deferred boom')
+          })
+          scheduler.defer(() => {
+            order.push('deferred')
+            scheduler.schedule(late)
+          })
+          return false
+        },
+      })
+      await waitFor(() => order.length === 3 && reported.length === 1, 'the deferred work')
+      expect(order).toEqual(['task', 'deferred', 'late task'])
+      expect(reported).toMatchObject([{ message: 'deferred boom' }])
+    } finally {
+      process.off('uncaughtException', onError)
+    }
+  })
+
   it('replies to sync and async handlers alike', async () => {
     const system = newSystem()
     const ref = system.spawn(Worker, { args: [[], new Map()] })
