@@ -17,8 +17,8 @@ export interface Scheduler {
   /** Messages a task may process per turn before others get theirs (Akka's "throughput"). */
   readonly throughput: number
   /**
-   * Runs `callback` once the current turn is over (before I/O). Transports use it to flush what a
-   * turn produced as one batch.
+   * Runs `callback` soon after the current turn, before I/O (RealScheduler: within 8 turns of a
+   * drain). Transports use it to flush what those turns produced as one batch.
    */
   defer(callback: () => void): void
   /**
