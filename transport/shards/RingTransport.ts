@@ -193,7 +193,9 @@ export class RingTransport implements FrameTransport {
       this.counters.framesDropped++
       throw new ShardDownError(`shard ${to.shard} of ${to.node} is down`, { data: { node: to.node, shard: to.shard } })
     }
-    // Order: nothing overtakes frames already waiting in the outbox.
+    // Frames already waiting go first (order), and they go now if the consumer has made room: the
+    // flusher's wake-up would wait for this busy thread's next event-loop turn.
+    if (peer.head < peer.queue.length) this.pushPeer(peer, ring)
     if (peer.head === peer.queue.length && ring.tryWrite(frame)) {
       this.counters.framesOut++
       this.counters.bytesOut += frame.byteLength
@@ -469,31 +471,29 @@ export class RingTransport implements FrameTransport {
     let done = true
     for (const peer of this.peerList) {
       const ring = peer.outbound
-      if (ring === null) continue
-      if (ring.pendingBytes > 0 && !ring.flush()) {
-        done = false
-        continue
-      }
-      const queue = peer.queue
-      while (peer.head < queue.length) {
-        const frame = queue[peer.head] as Uint8Array
-        if (!ring.tryWrite(frame)) break
-        queue[peer.head++] = EMPTY
-        peer.queuedBytes -= frame.byteLength
-        this.counters.queuedFrames--
-        this.counters.queuedBytes -= frame.byteLength
-        this.counters.framesOut++
-        this.counters.bytesOut += frame.byteLength
-      }
-      if (peer.head === queue.length) {
-        queue.length = 0
-        peer.head = 0
-      } else {
-        done = false
-      }
-      if (ring.pendingBytes > 0) done = false
+      if (ring !== null && !this.pushPeer(peer, ring)) done = false
     }
     return done
+  }
+
+  /** Writes what fits of one peer's outbox; returns true when it is empty and no chunked frame is half out. */
+  private pushPeer(peer: Peer, ring: RingBuffer): boolean {
+    if (ring.pendingBytes > 0 && !ring.flush()) return false
+    const queue = peer.queue
+    while (peer.head < queue.length) {
+      const frame = queue[peer.head] as Uint8Array
+      if (!ring.tryWrite(frame)) break
+      queue[peer.head++] = EMPTY
+      peer.queuedBytes -= frame.byteLength
+      this.counters.queuedFrames--
+      this.counters.queuedBytes -= frame.byteLength
+      this.counters.framesOut++
+      this.counters.bytesOut += frame.byteLength
+    }
+    if (peer.head < queue.length) return false
+    queue.length = 0
+    peer.head = 0
+    return ring.pendingBytes === 0
   }
 
   private anyWritable(): boolean {
