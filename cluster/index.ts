@@ -9,6 +9,7 @@ export {
   NatsDownError,
   NatsErrorCodes,
   NatsTransport,
+  natsUplink,
   Subjects,
 } from '../transport/nats/index.ts'
 export type {
@@ -20,6 +21,7 @@ export type {
   NatsTransportOptions,
   NatsTransportStats,
   NatsTransportSystem,
+  NatsUplinkOptions,
 } from '../transport/nats/index.ts'
 export { Gateway } from './gateway/Gateway.ts'
 export type { ArgsValidator, GatewayOptions, GatewayStats, PublishOptions } from './gateway/Gateway.ts'

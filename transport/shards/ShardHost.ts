@@ -7,7 +7,9 @@ import {
   type MailboxOptions,
   type TimerHandle,
 } from '../../runtime/index.ts'
+import type { FrameTransport } from '../FrameTransport.ts'
 import { Remoting, type RemotingStats } from '../Remoting.ts'
+import { RoutedTransport } from '../RoutedTransport.ts'
 import { InboundFlow } from './InboundFlow.ts'
 import type { Placement } from './Placement.ts'
 import type { ThreadLinks } from './RingMesh.ts'
@@ -16,6 +18,25 @@ import { SHARD_AGENT_NAME, ShardAgent } from './ShardAgent.ts'
 import type { ShardAppRegistry } from './ShardApp.ts'
 import { ShardContext } from './ShardContext.ts'
 import { ShardTable } from './ShardTable.ts'
+import { ShardStartError } from './errors.ts'
+
+/**
+ * How every shard of a node reaches other nodes: a module loaded in each thread (a connection
+ * cannot cross threads; a module URL and plain options can) whose default export connects that
+ * shard's system, e.g. `troupe/cluster`'s NATS uplink. Each shard then has its own link, so a
+ * frame from shard 2 to another node goes straight out, not through the main thread.
+ */
+export interface ShardUplink {
+  /** Module URL (what `import()` takes) whose default export is a ShardUplinkModule. */
+  readonly module: string
+  /** Plain data for `connect` (servers, cluster name, heartbeat settings, …). */
+  readonly options: Readonly<Record<string, unknown>>
+}
+
+export interface ShardUplinkModule {
+  /** Connects one shard's system to other nodes; the transport addresses that shard. */
+  connect(system: ActorSystem, options: Readonly<Record<string, unknown>>): Promise<FrameTransport>
+}
 
 /** Settings every shard of a sharded system shares: plain data, sent to each worker at start. */
 export interface ShardSettings {
@@ -35,6 +56,7 @@ export interface ShardSettings {
   readonly maxBufferedPerPeer: number
   readonly loadReportMs: number
   readonly spinMs?: number
+  readonly uplink?: ShardUplink
 }
 
 /** Counters of one shard, for metrics scrapes (`ShardedSystem.stats()`). */
@@ -58,12 +80,15 @@ export type MainSystemOptions = Omit<ActorSystemOptions, 'name' | 'node' | 'shar
 export class ShardHost {
   readonly system: ActorSystem
   readonly transport: RingTransport
+  /** The rings for this node's shards, and (once attached) the uplink for other nodes. */
+  readonly routes: RoutedTransport
   readonly remoting: Remoting
   readonly context: ShardContext
   readonly agent: ActorRef<any>
   readonly table: ShardTable
   private loadTimer: TimerHandle | null = null
   private readonly loadReportMs: number
+  private readonly uplinkSpec: ShardUplink | null
   private closed = false
 
   constructor(options: {
@@ -102,7 +127,9 @@ export class ShardHost {
       maxOutboxBytes: settings.maxOutboxBytes,
       ...(settings.spinMs === undefined ? {} : { spinMs: settings.spinMs }),
     })
-    this.remoting = new Remoting(system, this.transport, { maxBatch: settings.maxBatch, maxBufferedPerPeer: settings.maxBufferedPerPeer })
+    this.routes = new RoutedTransport(this.transport)
+    this.uplinkSpec = settings.uplink ?? null
+    this.remoting = new Remoting(system, this.routes, { maxBatch: settings.maxBatch, maxBufferedPerPeer: settings.maxBufferedPerPeer })
     // Frames held for a shard that died: their envelopes become dead letters (asks among them were
     // already failed by remoteDown).
     this.transport.onDropped = (frame, deadShard) => {
@@ -153,13 +180,36 @@ export class ShardHost {
     }
   }
 
-  /** Stops the load reports and the transport (after the system has terminated). */
+  /**
+   * Connects this shard to other nodes through the settings' uplink module (nothing to do without
+   * one). Fails with ERR_SHARD_START when the module does not load or cannot connect.
+   */
+  async attachUplink(): Promise<void> {
+    const spec = this.uplinkSpec
+    if (spec === null || this.routes.hasOtherNodes) return
+    let uplink: FrameTransport
+    try {
+      const module = (await import(spec.module)) as { default?: Partial<ShardUplinkModule> }
+      const connect = module.default?.connect
+      if (typeof connect !== 'function') throw new Error(`${spec.module} has no default export with connect(system, options)`)
+      uplink = await connect.call(module.default, this.system, spec.options)
+    } catch (error) {
+      throw new ShardStartError(`shard ${this.shard} could not connect to other nodes: ${(error as Error).message}`, { cause: error, data: { shard: this.shard } })
+    }
+    if (this.closed) {
+      await uplink.close()
+      return
+    }
+    this.routes.attachOtherNodes(uplink)
+  }
+
+  /** Stops the load reports, the rings and the uplink (after the system has terminated). */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     if (this.loadTimer !== null) this.system.clock.clearTimer(this.loadTimer)
     this.loadTimer = null
-    await this.transport.close()
+    await this.routes.close()
   }
 
   /** Stores this shard's live actor count (its agent excluded) for least-loaded placement, and re-arms. */

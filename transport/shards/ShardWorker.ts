@@ -29,6 +29,7 @@ async function runShardWorker(port: MessagePort, data: ShardWorkerData): Promise
   try {
     const registry = await loadShardApp(data.app)
     host = new ShardHost({ settings: data.settings, shard: data.shard, links: data.links, table: data.table, registry, down: data.down })
+    await host.attachUplink()
   } catch (error) {
     fail(error)
     port.close()

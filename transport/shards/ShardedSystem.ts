@@ -23,7 +23,7 @@ import { PLACEMENTS, type Placement } from './Placement.ts'
 import { RingMesh } from './RingMesh.ts'
 import { loadShardApp, type ShardAppRegistry } from './ShardApp.ts'
 import type { ShardContext, ShardSpawnArgs, ShardSpawnOptions } from './ShardContext.ts'
-import { ShardHost, type MainSystemOptions, type ShardSettings, type ShardStats } from './ShardHost.ts'
+import { ShardHost, type MainSystemOptions, type ShardSettings, type ShardStats, type ShardUplink } from './ShardHost.ts'
 import { SHARD_WORKER_TAG, type MainToShard, type ShardToMain, type ShardWorkerData } from './ShardProtocol.ts'
 import { ShardStatus, ShardTable } from './ShardTable.ts'
 
@@ -63,6 +63,11 @@ export interface ShardedSystemOptions {
    * reply that comes sooner skips a wake-up that costs tens of µs. 0 parks at once. Default 0.25 ms.
    */
   readonly spinMs?: number
+  /**
+   * How every shard reaches other nodes (a module each thread loads, e.g. the NATS uplink of
+   * `troupe/cluster`). Without it, the shards reach only each other.
+   */
+  readonly uplink?: ShardUplink
   /** How often each shard stores its actor count for least-loaded placement. Default 100 ms. */
   readonly loadReportMs?: number
   readonly askTimeoutMs?: number
@@ -186,6 +191,7 @@ export class ShardedSystem {
       maxBufferedPerPeer: options.maxBufferedPerPeer ?? DEFAULTS.maxBufferedPerPeer,
       loadReportMs: options.loadReportMs ?? DEFAULTS.loadReportMs,
       ...(options.spinMs === undefined ? {} : { spinMs: options.spinMs }),
+      ...(options.uplink === undefined ? {} : { uplink: options.uplink }),
     }
     const sharded = new ShardedSystem(options, settings, registry, appUrl, entry, loader)
     await sharded.start()
@@ -313,6 +319,7 @@ export class ShardedSystem {
 
   private async start(): Promise<void> {
     try {
+      await this.host.attachUplink()
       await Promise.all(this.slots.slice(1).map((slot) => this.launch(slot, this.options.startTimeoutMs ?? DEFAULTS.startTimeoutMs)))
       const agents = this.agents()
       for (const slot of this.slots.slice(1)) this.context.setAgent(slot.shard, slot.agent)

@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { natsUplink } from '../../../cluster/index.ts'
+import { waitForValue } from '../../../testing/index.ts'
+import { ShardedSystem } from '../../../transport/index.ts'
+import { startNode, type TestNode } from '../../support/natsNodes.ts'
+import { uniqueCluster } from '../../support/services.ts'
+import { Relay, type RelayProtocol } from './fixtures/relayApp.ts'
+
+const app = new URL('./fixtures/relayApp.ts', import.meta.url)
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+}, 30_000)
+
+describe('a sharded node over NATS (rings inside the node, NATS between nodes)', () => {
+  it('actors on worker shards ask, are asked by and watch actors on another node, each shard over its own link', async () => {
+    const url = inject('natsUrl')
+    const cluster = uniqueCluster('sharded')
+    const heartbeat = { heartbeatMs: 100, downAfterMs: 1000 }
+    const a = await ShardedSystem.create({ name: cluster, node: 'a', shards: 2, app, uplink: natsUplink({ servers: [url], ...heartbeat }) })
+    cleanups.push(() => a.terminate())
+    const b: TestNode = await startNode(url, cluster, 'b', { transport: { heartbeat: { intervalMs: 100, timeoutMs: 1000 } } })
+    cleanups.push(() => b.stop())
+
+    const onShard2 = await a.spawn(Relay, { shard: 2 })
+    const onShard1 = await a.spawn(Relay, { shard: 1 })
+    const onB = b.system.spawn(Relay)
+
+    // Node b → a worker shard of node a, straight to that shard's subject; the reply comes back over the shard's own link.
+    expect(await b.system.refFor<RelayProtocol>(onShard2.address).ask('where')).toEqual({ node: 'a', shard: 2 })
+    // A worker shard of a → node b, and the main thread of a → node b.
+    expect(await onShard2.ask('askPeer', onB.address)).toEqual({ node: 'b', shard: 0 })
+    expect(await a.system.refFor<RelayProtocol>(onB.address).ask('where')).toEqual({ node: 'b', shard: 0 })
+    // Rings still carry what stays inside the node.
+    expect(await onShard1.ask('askPeer', onShard2.address)).toEqual({ node: 'a', shard: 2 })
+
+    // Node b leaves: a watcher on a worker shard hears node-down from its own link's membership.
+    await onShard1.ask('watchPeer', onB.address)
+    await b.stop()
+    const seen = await waitForValue(() => onShard1.ask('terminations'), (t) => t.length === 1, { timeoutMs: 10_000 })
+    expect(seen[0]?.reason).toMatchObject({ kind: 'node-down', node: 'b' })
+  }, 30_000)
+
+  it('a shard whose uplink cannot connect fails the start with ERR_SHARD_START', async () => {
+    const failing = ShardedSystem.create({
+      name: uniqueCluster('no-uplink'),
+      node: 'a',
+      shards: 1,
+      app,
+      uplink: { module: new URL('./fixtures/relayApp.ts', import.meta.url).href, options: {} },
+    })
+    await expect(failing).rejects.toMatchObject({ code: 'ERR_SHARD_START' })
+  }, 30_000)
+})
