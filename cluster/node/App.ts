@@ -1,5 +1,6 @@
 import type { Actor, ActorClass, ActorSystem } from '../../runtime/index.ts'
 import type { Logger } from '../../runtime/index.ts'
+import type { ShardContext } from '../../transport/index.ts'
 
 /** What an app gets when its node starts it. */
 export interface AppContext {
@@ -9,6 +10,11 @@ export interface AppContext {
   readonly logger: Logger
   /** App-specific settings from the `app` section of the config file. */
   readonly settings: Readonly<Record<string, unknown>>
+  /**
+   * Spawn and lookup across the node's worker shards (`--shards n`), or null when every actor runs
+   * on the main thread. Inside an actor, `shardsOf(this.context.system)` gives the same.
+   */
+  readonly shards: ShardContext | null
   /** Makes an actor callable by external clients under a public name (only when NATS is configured). */
   publish(publicName: string, ref: import('../../runtime/index.ts').ActorRef<any>): void
 }
@@ -24,6 +30,13 @@ export interface AppDefinition {
   start(context: AppContext): void | Promise<void>
   /** Runs before the actor tree is stopped on shutdown (flush, say goodbye); optional. */
   stop?(context: AppContext): void | Promise<void>
+  /**
+   * Runs in every worker shard of a sharded node once all shards are up, and again in a shard
+   * restarted after a crash: start that shard's own top-level actors here. Optional.
+   */
+  startShard?(context: ShardContext): void | Promise<void>
+  /** Runs in every worker shard on shutdown, before its actor tree is stopped. Optional. */
+  stopShard?(context: ShardContext): void | Promise<void>
 }
 
 /** Declares an app module: `export default defineApp({ name, actors, start })`. */

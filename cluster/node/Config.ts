@@ -17,8 +17,9 @@ export interface NodeConfig {
   /** NATS server URL(s), comma-separated; empty runs standalone (no NATS). Env TROUPE_NATS, flag --nats. */
   readonly nats: string
   /**
-   * Threads running actors. The node runs 1 (its main thread) for now; worker shards run through
-   * `ShardedSystem` (docs/shards.md) until the node composes them with NATS. Env TROUPE_SHARDS.
+   * Worker-thread shards running actors besides the main thread (docs/shards.md); 0 runs every
+   * actor on the main thread. With NATS, each shard has its own link to the other nodes. Default 0.
+   * Env TROUPE_SHARDS, flag --shards.
    */
   readonly shards: number
   /** `host:port` for /healthz, /readyz, /startupz, /metrics; empty disables. Default `127.0.0.1:9464`. Env TROUPE_HTTP, flag --http. */
@@ -43,7 +44,7 @@ export function defaultConfig(pid: number): NodeConfig {
     cluster: 'troupe',
     app: '',
     nats: '',
-    shards: 1,
+    shards: 0,
     http: '127.0.0.1:9464',
     shutdownTimeoutMs: 10_000,
     heartbeatMs: 1000,
@@ -120,7 +121,7 @@ export function resolveConfig(layers: readonly ConfigLayer[], pid = process.pid)
     cluster: text('cluster'),
     app: text('app'),
     nats: text('nats'),
-    shards: integer('shards', 1),
+    shards: integer('shards', 0),
     http: text('http'),
     shutdownTimeoutMs: integer('shutdownTimeoutMs', 0),
     heartbeatMs: integer('heartbeatMs', 1),
@@ -134,10 +135,6 @@ export function resolveConfig(layers: readonly ConfigLayer[], pid = process.pid)
   if (config.http !== '' && parseHostPort(config.http) === null) problems.push(`http must be host:port, got '${config.http}'`)
   if (!LOG_LEVELS.has(config.logLevel)) problems.push(`logLevel must be one of ${[...LOG_LEVELS].join(', ')}`)
   if (config.downAfterMs <= config.heartbeatMs) problems.push('downAfterMs must be greater than heartbeatMs')
-  if (config.shards > 1) {
-    // Refused rather than ignored: a node does not start worker shards yet.
-    problems.push(`shards=${config.shards}: a node runs one shard for now; for worker-thread shards use ShardedSystem (docs/shards.md)`)
-  }
   if (typeof config.appSettings !== 'object' || config.appSettings === null) problems.push('the app section of the config file must be an object')
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, { data: { problems } })
   return config

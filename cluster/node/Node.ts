@@ -1,5 +1,7 @@
 import { Registry } from 'prom-client'
-import { ActorSystem, combineInstrumentation, SystemFailureTopic, type ActorRef, type Clock } from '../../runtime/index.ts'
+import { ActorSystem, combineInstrumentation, InvalidArgumentError, SystemFailureTopic, type ActorRef, type Clock } from '../../runtime/index.ts'
+import { ShardedSystem } from '../../transport/index.ts'
+import { natsUplink } from '../../transport/nats/index.ts'
 import { createTracing } from '../observability/Tracing.ts'
 import { TroupeMetrics } from '../observability/Metrics.ts'
 import type { AppContext, AppDefinition } from './App.ts'
@@ -22,12 +24,18 @@ export interface NodeNetwork {
   close(): Promise<void>
 }
 
-/** Builds the network for a node; called after the system exists and before the app starts. */
-export type NetworkFactory = (system: ActorSystem, config: NodeConfig, metrics: TroupeMetrics, logger: Logger) => Promise<NodeNetwork>
+/**
+ * Builds the network for a node; called after the system exists and before the app starts. With
+ * `routed` the system already reaches other nodes (a sharded node: every shard has its own NATS
+ * uplink), so the network brings only the external gateway.
+ */
+export type NetworkFactory = (system: ActorSystem, config: NodeConfig, metrics: TroupeMetrics, logger: Logger, routed: boolean) => Promise<NodeNetwork>
 
 export interface NodeOptions {
   readonly config: NodeConfig
   readonly app: AppDefinition
+  /** The app module's URL: worker shards load it (required when `config.shards > 0`). */
+  readonly appUrl?: string
   readonly logger: Logger
   /** Required when `config.nats` is set. */
   readonly network?: NetworkFactory
@@ -48,7 +56,10 @@ export type NodeOutcome =
  * mailboxes drain within the deadline, stop the actor tree children-first, drain the network.
  */
 export class TroupeNode {
+  /** The main thread's system (shard 0 of a sharded node). */
   readonly system: ActorSystem
+  /** The node's worker shards, when `config.shards > 0`. */
+  readonly sharded: ShardedSystem | null
   readonly config: NodeConfig
   readonly metrics: TroupeMetrics
   readonly registry: Registry
@@ -64,25 +75,19 @@ export class TroupeNode {
   /** Settles when the node has ended: stopped cleanly, failed (top supervisor gave up), or hit its deadline. */
   readonly outcome: Promise<NodeOutcome>
 
-  private constructor(options: NodeOptions) {
+  private constructor(options: NodeOptions, registry: Registry, metrics: TroupeMetrics, system: ActorSystem, sharded: ShardedSystem | null) {
     this.config = options.config
     this.app = options.app
     this.logger = options.logger
-    this.registry = options.registry ?? new Registry()
-    this.metrics = new TroupeMetrics({ registry: this.registry })
+    this.registry = registry
+    this.metrics = metrics
     this.outcome = new Promise((resolve) => {
       this.resolveOutcome = resolve
     })
-    const systemOptions = {
-      name: options.config.cluster,
-      node: options.config.name,
-      instrumentation: combineInstrumentation([createTracing(), this.metrics.instrumentation]),
-      mailboxHooks: this.metrics.mailboxHooks,
-      logger: options.logger,
-      onInternalError: (error: unknown, where: string) => this.logger.error({ err: error, where }, 'internal error'),
-    }
-    this.system = ActorSystem.create(options.clock === undefined ? systemOptions : { ...systemOptions, clock: options.clock })
+    this.system = system
+    this.sharded = sharded
     this.metrics.observe(this.system)
+    if (sharded !== null) this.metrics.observeShards(sharded)
     this.system.subscribe(SystemFailureTopic, (failure) => {
       this.logger.error({ err: failure.error, path: failure.path }, 'the top of the actor tree failed; the node stops')
     })
@@ -93,7 +98,32 @@ export class TroupeNode {
 
   /** Starts a node: system, HTTP endpoint, network, then the app. Rejects if the app fails to start. */
   static async start(options: NodeOptions): Promise<TroupeNode> {
-    const node = new TroupeNode(options)
+    const { config, logger } = options
+    const registry = options.registry ?? new Registry()
+    const metrics = new TroupeMetrics({ registry })
+    const mainOptions = {
+      instrumentation: combineInstrumentation([createTracing(), metrics.instrumentation]),
+      mailboxHooks: metrics.mailboxHooks,
+      logger,
+      onInternalError: (error: unknown, where: string) => logger.error({ err: error, where }, 'internal error'),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    }
+    let node: TroupeNode
+    if (config.shards > 0) {
+      if (options.appUrl === undefined) throw new InvalidArgumentError('a node with worker shards needs the app module URL (NodeOptions.appUrl)')
+      const sharded = await ShardedSystem.create({
+        name: config.cluster,
+        node: config.name,
+        shards: config.shards,
+        app: options.appUrl,
+        main: mainOptions,
+        ...(config.nats === '' ? {} : { uplink: natsUplink({ servers: natsServers(config), cluster: config.cluster, heartbeatMs: config.heartbeatMs, downAfterMs: config.downAfterMs }) }),
+      })
+      logger.info({ shards: config.shards }, 'worker shards started')
+      node = new TroupeNode(options, registry, metrics, sharded.system, sharded)
+    } else {
+      node = new TroupeNode(options, registry, metrics, ActorSystem.create({ name: config.cluster, node: config.name, ...mainOptions }), null)
+    }
     await node.boot(options)
     return node
   }
@@ -114,13 +144,19 @@ export class TroupeNode {
     }
     if (config.nats !== '') {
       if (options.network === undefined) throw new Error('config.nats is set but no network factory was given')
-      this.network = await options.network(this.system, config, this.metrics, this.logger)
+      try {
+        this.network = await options.network(this.system, config, this.metrics, this.logger, this.sharded !== null)
+      } catch (error) {
+        await this.closeEdges()
+        await this.terminateActors()
+        throw error
+      }
     }
     try {
       await this.app.start(this.appContext())
     } catch (error) {
       await this.closeEdges()
-      await this.system.terminate()
+      await this.terminateActors()
       throw error
     }
     this.started = true
@@ -151,7 +187,7 @@ export class TroupeNode {
       if (this.network !== null) await this.network.stopIntake()
       if (this.app.stop !== undefined) await this.app.stop(this.appContext())
       await this.drainMailboxes(() => remaining() > 0)
-      await this.system.terminate()
+      await this.terminateActors()
       await this.closeEdges()
       return true
     })()
@@ -176,6 +212,12 @@ export class TroupeNode {
       return outcome
     })()
     await this.stopping
+  }
+
+  /** Stops every actor tree: the worker shards' and the main thread's (children first in each). */
+  private async terminateActors(): Promise<void> {
+    if (this.sharded !== null) await this.sharded.terminate()
+    else await this.system.terminate()
   }
 
   /** Waits (polling on the injected clock) until no message is queued or in flight. */
@@ -215,6 +257,7 @@ export class TroupeNode {
     return {
       system: this.system,
       node: this.config.name,
+      shards: this.sharded === null ? null : this.sharded.context,
       logger: this.logger.child({ app: this.app.name }),
       settings: this.config.appSettings,
       publish: (publicName, ref) => {
@@ -226,4 +269,8 @@ export class TroupeNode {
       },
     }
   }
+}
+
+export function natsServers(config: NodeConfig): string[] {
+  return config.nats.split(',').map((server) => server.trim())
 }

@@ -41,8 +41,8 @@ TROUPE_SHUTDOWN_TIMEOUT_MS (10000), TROUPE_HEARTBEAT_MS (1000), TROUPE_DOWN_AFTE
   --name <id>           Node id, unique in the cluster (TROUPE_NAME).    default node-<pid>
   --cluster <name>      Cluster name and NATS subject prefix (TROUPE_CLUSTER). default troupe
   --nats <url>          NATS server URL(s), comma-separated (TROUPE_NATS). default: standalone
-  --shards <n>          Threads running actors (TROUPE_SHARDS); only 1 for now (worker shards:
-                        ShardedSystem, docs/shards.md).                  default 1
+  --shards <n>          Worker-thread shards running actors besides the main thread
+                        (TROUPE_SHARDS); 0 runs them all on the main thread. default 0
   --http <host:port>    Health and metrics endpoint; "" disables (TROUPE_HTTP). default 127.0.0.1:9464
   --log-level <level>   fatal|error|warn|info|debug|trace|silent (TROUPE_LOG_LEVEL). default info
   -h, --help            This text.
@@ -62,8 +62,13 @@ Example:
 `
 
 /** Loads an app module and returns its AppDefinition (default export, or an export named `app`). */
+/** The URL `import()` takes for an app module path (relative to the current directory). */
+export function appModuleUrl(modulePath: string): string {
+  return pathToFileURL(isAbsolute(modulePath) ? modulePath : resolve(process.cwd(), modulePath)).href
+}
+
 export async function loadApp(modulePath: string): Promise<AppDefinition> {
-  const url = pathToFileURL(isAbsolute(modulePath) ? modulePath : resolve(process.cwd(), modulePath)).href
+  const url = appModuleUrl(modulePath)
   const module = (await import(url)) as { default?: unknown; app?: unknown }
   const app = module.default ?? module.app
   if (!isAppDefinition(app)) {
@@ -165,7 +170,8 @@ export async function runCli(io: CliIo): Promise<number> {
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
   try {
-    node = await TroupeNode.start(io.network === undefined ? { config, app, logger } : { config, app, logger, network: io.network })
+    const options = { config, app, appUrl: appModuleUrl(config.app), logger }
+    node = await TroupeNode.start(io.network === undefined ? options : { ...options, network: io.network })
   } catch (error) {
     logger.error({ err: error }, 'the app failed to start')
     process.off('SIGTERM', onSignal)

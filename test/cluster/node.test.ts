@@ -18,6 +18,17 @@ describe('troupe CLI (real processes)', () => {
     expect(node.output()).toContain('"outcome":"stopped"')
   })
 
+  it('a standalone node with worker shards exports their metrics and stops them on SIGTERM', async () => {
+    const node = startNodeProcess(['start', '--app', 'examples/bank/node.ts', '--config', 'examples/bank/node.config.json', '--http', '127.0.0.1:0', '--name', 'sharded-1', '--shards', '2'])
+    const started = await node.waitForLog((l) => l['msg'] === 'node started')
+    expect(node.output()).toContain('"msg":"worker shards started"')
+    const metrics = await (await fetch(`http://127.0.0.1:${String(started['http'])}/metrics`)).text()
+    for (const shard of ['0', '1', '2']) expect(metrics).toMatch(new RegExp(`troupe_shard_ring_capacity_bytes\\{shard="${shard}"\\} [1-9]`))
+    node.child.kill('SIGTERM')
+    expect(await node.exited).toBe(0)
+    expect(node.output()).toContain('"outcome":"stopped"')
+  })
+
   it('exits 2 with every configuration problem listed', async () => {
     const node = startNodeProcess(['start', '--shards', 'zero'])
     expect(await node.exited).toBe(2)

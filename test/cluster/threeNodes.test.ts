@@ -21,12 +21,14 @@ async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => bool
 }
 
 describe('three real nodes over NATS', () => {
-  it('serves through a kill -9 of one node; watchers and asks see node-down; SIGTERM exits 0', async () => {
+  it('serves through a kill -9 of one node; watchers and asks see node-down; a sharded node answers from its worker shards; SIGTERM exits 0', async () => {
     const natsUrl = inject('natsUrl')
     const cluster = `c${process.pid}${Date.now() % 100000}`
     for (const name of ['n1', 'n2', 'n3']) {
+      // n2 runs its actors in 2 worker shards besides its main thread, each shard with its own NATS link.
+      const shards = name === 'n2' ? ['--shards', '2'] : []
       const node = startNodeProcess(
-        ['start', '--app', 'test/cluster/fixtures/probeApp.ts', '--name', name, '--cluster', cluster, '--nats', natsUrl, '--http', ''],
+        ['start', '--app', 'test/cluster/fixtures/probeApp.ts', '--name', name, '--cluster', cluster, '--nats', natsUrl, '--http', '', ...shards],
         { TROUPE_HEARTBEAT_MS: '200', TROUPE_DOWN_AFTER_MS: '1500' },
       )
       nodes.push(node)
@@ -43,6 +45,11 @@ describe('three real nodes over NATS', () => {
       for (const name of ['n1', 'n2', 'n3']) {
         await eventually(() => client.actor<ProbeProtocol>(`probe.${name}`).ask('ping'), (v) => v === `pong from ${name}`)
       }
+
+      // n1's main thread asks a probe on n2's worker shard 2 directly (its own subject and link), and back.
+      const onShard2 = await client.actor<ProbeProtocol>('probe.n2').ask('spawnOnShard', 2)
+      expect(onShard2).toMatchObject({ node: 'n2', shard: 2 })
+      expect(await probe1.ask('whereIs', onShard2)).toBe('n2:2')
 
       // n1 watches n3's probe and keeps an ask in flight to it.
       const address3 = await probe3.ask('address')
@@ -66,9 +73,13 @@ describe('three real nodes over NATS', () => {
       await client.close()
     }
 
-    // A graceful stop drains and exits 0.
+    // A graceful stop drains and exits 0, the sharded node's worker shards included.
+    const n2 = nodes[1] as NodeProcess
     n1.child.kill('SIGTERM')
+    n2.child.kill('SIGTERM')
     expect(await n1.exited).toBe(0)
+    expect(await n2.exited).toBe(0)
     expect(n1.output()).toContain('"outcome":"stopped"')
+    expect(n2.output()).toContain('"outcome":"stopped"')
   })
 })

@@ -7,11 +7,12 @@ describe('node configuration', () => {
     const env = envLayer({ TROUPE_LOG_LEVEL: 'error', TROUPE_APP: 'env-app.ts', TROUPE_HTTP: '', TROUPE_SHUTDOWN_TIMEOUT_MS: '3000' })
     const flags = { logLevel: 'debug' }
     const config = resolveConfig([file, env, flags], 77)
-    expect(config).toMatchObject({ name: 'node-77', cluster: 'from-file', app: 'env-app.ts', logLevel: 'debug', http: '127.0.0.1:1000', shutdownTimeoutMs: 3000, shards: 1 })
+    expect(config).toMatchObject({ name: 'node-77', cluster: 'from-file', app: 'env-app.ts', logLevel: 'debug', http: '127.0.0.1:1000', shutdownTimeoutMs: 3000, shards: 0 })
   })
 
-  it('refuses worker shards rather than ignoring them (a node runs one shard for now)', () => {
-    expect(() => resolveConfig([{ app: 'a.ts', shards: 2 }])).toThrow(/ShardedSystem/)
+  it('takes a number of worker shards >= 0 (0: every actor on the main thread)', () => {
+    expect(resolveConfig([{ app: 'a.ts' }, envLayer({ TROUPE_SHARDS: '3' })]).shards).toBe(3)
+    expect(() => resolveConfig([{ app: 'a.ts', shards: -1 }])).toThrow(/shards must be an integer >= 0/)
   })
 
   it('reports every problem at once with a stable code', () => {

@@ -8,7 +8,10 @@ class Recording implements FrameTransport {
   closed = false
   private frameHandler: ((frame: Uint8Array) => void) | null = null
   private readonly downHandlers: ((node: string, shard: number | null) => void)[] = []
-  constructor(readonly local: SystemAddress) {}
+  readonly local: SystemAddress
+  constructor(local: SystemAddress) {
+    this.local = local
+  }
   send(to: SystemAddress, frame: Uint8Array): void {
     this.sent.push([to, frame])
   }
