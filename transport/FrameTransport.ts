@@ -29,6 +29,11 @@ export interface FrameTransport {
   isFull?(to: SystemAddress): boolean
   /** Registers the receiver of every inbound frame. */
   onFrame(handler: (frame: Uint8Array) => void): void
+  /**
+   * Optional: one of this node's own shards died. A transport to other nodes tells its peers, who
+   * cannot see a thread die while the node lives, so their watchers and asks hear shard-down.
+   */
+  localShardDown?(shard: number): void
   /** Registers who hears that a peer (a node, or one shard when `shard` is set) is gone. */
   onPeerDown(handler: (node: string, shard: number | null) => void): void
   close(): Promise<void>

@@ -47,6 +47,11 @@ export class RoutedTransport implements FrameTransport {
     return transport !== null && transport.isFull !== undefined && transport.isFull(to)
   }
 
+  /** Tells other nodes that one of this node's shards died (the rings already know). */
+  localShardDown(shard: number): void {
+    this.otherNodes?.localShardDown?.(shard)
+  }
+
   onFrame(handler: (frame: Uint8Array) => void): void {
     this.frameHandler = handler
     this.sameNode.onFrame(handler)

@@ -36,11 +36,16 @@ export interface HeartbeatMembershipOptions extends HeartbeatOptions {
 /** The heartbeat message (JSON on the wire; see docs/protocol.md). */
 export interface HeartbeatMessage {
   readonly v: 1
-  /** `announce`: joined or reconnected, peers answer with a beat; `beat`: alive; `leave`: stopping. */
-  readonly type: 'announce' | 'beat' | 'leave'
+  /**
+   * `announce`: joined or reconnected, peers answer with a beat; `beat`: alive; `leave`: stopping;
+   * `shard-down`: one of this node's shards died (the node lives on).
+   */
+  readonly type: 'announce' | 'beat' | 'leave' | 'shard-down'
   readonly node: string
   readonly incarnation: string
   readonly intervalMs: number
+  /** The shard of a `shard-down`. */
+  readonly shard?: number
 }
 
 interface Peer {
@@ -146,9 +151,13 @@ export class HeartbeatMembership implements Membership {
     this.timer = this.clock.setTimer(this.intervalMs, this.tickBound)
   }
 
-  private beat(type: HeartbeatMessage['type']): void {
+  shardDown(shard: number): void {
+    this.beat('shard-down', shard)
+  }
+
+  private beat(type: HeartbeatMessage['type'], shard?: number): void {
     if (!this.publishes || !this.linkUp || this.connection.isClosed()) return
-    const message: HeartbeatMessage = { v: 1, type, node: this.node, incarnation: this.incarnation, intervalMs: this.intervalMs }
+    const message: HeartbeatMessage = { v: 1, type, node: this.node, incarnation: this.incarnation, intervalMs: this.intervalMs, ...(shard === undefined ? {} : { shard }) }
     try {
       this.connection.publish(this.subject, JSON.stringify(message))
     } catch {
@@ -166,6 +175,11 @@ export class HeartbeatMembership implements Membership {
       if (peer === undefined || peer.incarnation !== message.incarnation) return
       this.peers.delete(message.node)
       listener?.down(message.node, null)
+      return
+    }
+    if (message.type === 'shard-down') {
+      // Only about the run we know: a stale notice of an earlier incarnation means nothing now.
+      if (peer !== undefined && peer.incarnation === message.incarnation) listener?.down(message.node, message.shard as number)
       return
     }
     if (message.type === 'announce') this.beat('beat')
@@ -197,7 +211,8 @@ function parseHeartbeat(data: Uint8Array): HeartbeatMessage | null {
   if (typeof value !== 'object' || value === null) return null
   const m = value as Record<string, unknown>
   if (m['v'] !== 1 || typeof m['node'] !== 'string' || typeof m['incarnation'] !== 'string') return null
-  if (m['type'] !== 'announce' && m['type'] !== 'beat' && m['type'] !== 'leave') return null
+  if (m['type'] !== 'announce' && m['type'] !== 'beat' && m['type'] !== 'leave' && m['type'] !== 'shard-down') return null
+  if (m['type'] === 'shard-down' && !(Number.isInteger(m['shard']) && (m['shard'] as number) > 0)) return null
   return value as HeartbeatMessage
 }
 

@@ -22,6 +22,11 @@ export interface Membership {
    * judged: a node cut off from NATS would otherwise declare every peer dead.
    */
   linkChanged(connected: boolean): void
+  /**
+   * Optional: one of this node's shards died (the node lives on). Peers treat that shard as down:
+   * watchers of its actors get shard-down, asks to it fail.
+   */
+  shardDown?(shard: number): void
   /** Nodes currently considered alive (this node excluded). */
   members(): string[]
   /** Leaves (peers hear it at once instead of after a timeout) and stops. Idempotent. */

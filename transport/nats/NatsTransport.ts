@@ -216,6 +216,11 @@ export class NatsTransport implements FrameTransport {
     await this.membership.start(this.listener)
   }
 
+  /** One of this node's shards died: peers hear it through the membership (see FrameTransport). */
+  localShardDown(shard: number): void {
+    if (!this.closed) this.membership.shardDown?.(shard)
+  }
+
   private readonly listener: MembershipListener = {
     up: (node) => this.peerUp(node),
     down: (node, shard) => this.peerDown(node, shard),

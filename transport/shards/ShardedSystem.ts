@@ -407,6 +407,8 @@ export class ShardedSystem {
     this.context.setAgent(slot.shard, null)
     this.host.transport.peerDown(slot.shard)
     for (const other of this.slots) if (other.shard !== 0 && other !== slot) this.post(other, { type: 'peer-down', shard: slot.shard })
+    // Other nodes cannot see a thread die (this node keeps beating): tell them through the uplink.
+    this.host.routes.localShardDown(slot.shard)
     this.system.publish(ShardEventTopic, { shard: slot.shard, event: 'down', restarts: slot.restarts, exitCode: code, error })
     if (slot.restarting) return
     slot.restarting = true

@@ -41,6 +41,31 @@ describe('a sharded node over NATS (rings inside the node, NATS between nodes)',
     expect(seen[0]?.reason).toMatchObject({ kind: 'node-down', node: 'b' })
   }, 30_000)
 
+  it('a worker shard that dies is shard-down on the other nodes: their watchers hear it and their asks fail fast', async () => {
+    const url = inject('natsUrl')
+    const cluster = uniqueCluster('shard-crash')
+    const a = await ShardedSystem.create({ name: cluster, node: 'a', shards: 2, app, restart: false, uplink: natsUplink({ servers: [url], heartbeatMs: 100, downAfterMs: 1000 }) })
+    cleanups.push(() => a.terminate())
+    const b: TestNode = await startNode(url, cluster, 'b', { transport: { heartbeat: { intervalMs: 100, timeoutMs: 1000 } } })
+    cleanups.push(() => b.stop())
+
+    const doomed = await a.spawn(Relay, { shard: 2 })
+    const watcher = b.system.spawn(Relay)
+    const remote = b.system.refFor<RelayProtocol>(doomed.address)
+    expect(await remote.ask('where')).toEqual({ node: 'a', shard: 2 })
+    await watcher.ask('watchPeer', doomed.address)
+    const inFlight = remote.askWith({ timeoutMs: 20_000 }, 'hang')
+    inFlight.catch(() => {})
+
+    doomed.tell('crash')
+    await expect(inFlight).rejects.toMatchObject({ code: 'ERR_SHARD_DOWN' })
+    const seen = await waitForValue(() => watcher.ask('terminations'), (t) => t.length === 1, { timeoutMs: 10_000 })
+    expect(seen[0]?.reason).toEqual({ kind: 'shard-down', node: 'a', shard: 2 })
+    // Node a itself stays up for b: its other shards still answer.
+    const onShard1 = await a.spawn(Relay, { shard: 1 })
+    expect(await b.system.refFor<RelayProtocol>(onShard1.address).ask('where')).toEqual({ node: 'a', shard: 1 })
+  }, 30_000)
+
   it('a shard whose uplink cannot connect fails the start with ERR_SHARD_START', async () => {
     const failing = ShardedSystem.create({
       name: uniqueCluster('no-uplink'),
