@@ -83,20 +83,9 @@ export class Remoting implements RemoteRouter {
     const address = envelope.target.address
     // A stream to one actor routes to the same outbox message after message.
     const outbox = this.lastAddress === address ? (this.lastOutbox as Outbox) : this.outboxFor(address)
-    if (outbox.envelopes.length >= this.maxBuffered) {
-      throw new TransportFullError(`${this.maxBuffered} messages already wait for ${address.node}:${address.shard}`, {
-        data: { node: address.node, shard: address.shard, limit: this.maxBuffered },
-      })
-    }
-    if (outbox.envelopes.length === 0) {
-      // First envelope for this peer in this turn: refuse at the call while the transport has no
-      // room (checked once per turn: the transport's state only changes when frames are sent).
-      if (this.transport.isFull !== undefined && this.transport.isFull(outbox.address)) {
-        throw new TransportFullError(`the transport to ${address.node}:${address.shard} is full`, {
-          data: { node: address.node, shard: address.shard },
-        })
-      }
-    }
+    // Death-watch traffic (watch, unwatch, terminated) is never refused for congestion: like a
+    // mailbox's system lane, it must not be lost because user messages filled the way.
+    if (envelope.kind !== EnvelopeKind.System) this.admit(outbox)
     if (!outbox.pending) {
       outbox.pending = true
       this.pending.push(outbox)
@@ -107,6 +96,19 @@ export class Remoting implements RemoteRouter {
     if (!this.flushScheduled) {
       this.flushScheduled = true
       this.system.scheduler.defer(this.flushBound)
+    }
+  }
+
+  /** Refuses a user envelope at the call while its peer's buffer or transport is full. */
+  private admit(outbox: Outbox): void {
+    const { node, shard } = outbox.address
+    if (outbox.envelopes.length >= this.maxBuffered) {
+      throw new TransportFullError(`${this.maxBuffered} messages already wait for ${node}:${shard}`, { data: { node, shard, limit: this.maxBuffered } })
+    }
+    // First envelope for this peer since its last frame: the transport's state only changes when
+    // frames are sent, so asking once per batch is enough.
+    if (outbox.envelopes.length === 0 && this.transport.isFull !== undefined && this.transport.isFull(outbox.address)) {
+      throw new TransportFullError(`the transport to ${node}:${shard} is full`, { data: { node, shard } })
     }
   }
 

@@ -187,4 +187,28 @@ describe('Remoting over a frame transport', () => {
     expect(received).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`))
     expect(framesSent).toBe(3) // two full batches during the turn, the last two tells after it
   })
+
+  it('death-watch traffic is never refused for congestion: a watch goes out while tells are refused', async () => {
+    const network = new LoopbackNetwork()
+    const a = ActorSystem.create({ name: 'cluster', node: 'a' })
+    systems.push(a)
+    const transport = network.attach({ system: 'cluster', node: 'a', shard: 0 })
+    let congested = false
+    transport.isFull = () => congested
+    new Remoting(a, transport)
+    const b = node(network, 'b')
+    const echo = b.spawn(Echo, { name: 'echo' })
+    const remote = remoteRef(a, echo)
+    const watcher = a.spawn(Watcher)
+
+    congested = true
+    expect(() => remote.tell('remember', 'refused')).toThrow(expect.objectContaining({ code: 'ERR_TRANSPORT_FULL' }))
+    await watcher.ask('watchIt', remote)
+    congested = false
+    // Frames from a to b keep their order: once this ask is answered, b has the watch.
+    expect(await remote.ask('recall')).toEqual([])
+    echo.tell('quit')
+    const seen = await waitForValue(() => watcher.ask('seen'), (t) => t.length === 1)
+    expect(seen[0]?.reason).toEqual({ kind: 'normal' })
+  })
 })
