@@ -463,6 +463,10 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
     this.fail0(error, null)
   }
 
+  escalateChild(ref: ActorRef<any>, error: Error): void {
+    this.applyDirective(this.ownChild(ref), 'escalate', error)
+  }
+
   /** Links this actor with `ref` both ways: an abnormal exit of either reaches the other. */
   link(ref: ActorRef<any>): void {
     const other = ref.cell as ActorCell | null

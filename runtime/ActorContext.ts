@@ -72,6 +72,11 @@ export interface ActorContext<P> {
   killChild(child: ActorRef<any>): void
   /** Fails this actor with `error` as if a handler threw it; the parent decides what follows. */
   fail(error: Error): void
+  /**
+   * The `escalate` directive for a failed child, applied by hand (a supervisor that decided later):
+   * fails this actor with the child's error, and if this actor is then resumed, the child resumes too.
+   */
+  escalateChild(child: ActorRef<any>, error: Error): void
   /** Bidirectional link: an abnormal exit of either actor fails the other (unless it traps exits). */
   link(ref: ActorRef<any>): void
   unlink(ref: ActorRef<any>): void

@@ -400,7 +400,7 @@ export abstract class SupervisorBase<P> extends Actor<P> {
     const directive = this.onChildFailure(state.ref as ActorRef<any>, error)
     // A directive the core would apply to a failure in flight: apply it here ourselves.
     if (directive === 'resume') this.context.resumeChild(state.ref as ActorRef<any>)
-    else if (directive === 'escalate') this.context.fail(error)
+    else if (directive === 'escalate') this.context.escalateChild(state.ref as ActorRef<any>, error)
   }
 
   /** Stops every child in reverse start order, each within its shutdown. */

@@ -38,7 +38,7 @@ export type Effect =
   | { readonly type: 'subscribed'; readonly topic: string; readonly method: string }
   | { readonly type: 'unsubscribed'; readonly topic: string }
   | { readonly type: 'failed'; readonly error: Error }
-  | { readonly type: 'supervised'; readonly action: 'restart' | 'complete-restart' | 'resume' | 'stop' | 'kill'; readonly child: ActorRef<any> }
+  | { readonly type: 'supervised'; readonly action: 'restart' | 'complete-restart' | 'resume' | 'stop' | 'kill' | 'escalate'; readonly child: ActorRef<any> }
   | { readonly type: 'linked' | 'unlinked'; readonly target: ActorRef<any> }
 
 export type EffectType = Effect['type']
@@ -439,6 +439,10 @@ class RecordingContext<P> implements ActorContext<P> {
   }
 
   fail(error: Error): void {
+    this.parts.record({ type: 'failed', error })
+  }
+  escalateChild(child: ActorRef<any>, error: Error): void {
+    this.parts.record({ type: 'supervised', action: 'escalate', child })
     this.parts.record({ type: 'failed', error })
   }
   link(ref: ActorRef<any>): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ErrorCodes, errorCode, SystemFailureTopic, type SystemFailure } from '../../../runtime/index.ts'
+import { Actor, ErrorCodes, errorCode, SystemFailureTopic, type SystemFailure } from '../../../runtime/index.ts'
 import { childSpec, Supervisor, SupervisorGaveUpError, type SupervisorProtocol } from '../../../supervision/index.ts'
 import { settle } from '../../../testing/index.ts'
 import { childOf, Probe, testSystem } from './helpers.ts'
@@ -112,5 +112,60 @@ describe('escalation', () => {
     await settle()
     t.clock.advance(100)
     expect(await reply).toBe('pong esc')
+  })
+
+  it('a child that fails while its restart completes and escalates is resumed with its resumed supervisor', async () => {
+    interface EagerProtocol {
+      ping(): string
+      boom(): void
+      crash(): void
+    }
+    /** Fails on a message it sends itself in preStart: the failure reaches the supervisor mid-start. */
+    class Eager extends Actor<EagerProtocol> implements EagerProtocol {
+      private readonly state: { starts: number }
+      constructor(state: { starts: number }) {
+        super()
+        this.state = state
+      }
+      override preStart(): void {
+        // The restarted incarnation fails at once, while its supervisor is still completing the restart.
+        if (this.state.starts++ === 1) this.self.tell('boom')
+      }
+      crash(): void {
+        throw new Error('crash')
+      }
+      ping(): string {
+        return 'pong eager'
+      }
+      boom(): void {
+        throw new Error('boom during start')
+      }
+    }
+    const t = testSystem()
+    const state = { starts: 0 }
+    const top = t.system.spawn(Supervisor, {
+      args: [
+        {
+          children: [
+            childSpec({
+              id: 'mid',
+              actor: Supervisor,
+              decider: () => 'resume',
+              args: [{ children: [childSpec({ id: 'eager', actor: Eager, args: [state], decider: (e) => (e.message === 'crash' ? 'restart' : 'escalate') })] }],
+            }),
+          ],
+        },
+      ],
+    })
+    const mid = await childOf<SupervisorProtocol>(top, 'mid')
+    const eager = await childOf<EagerProtocol>(mid, 'eager')
+    eager.tell('crash')
+    await t.waitForEvents('child-resumed', 1, 'mid')
+    expect(t.ofType('escalated', 'eager')).toHaveLength(1)
+    const reply = eager.askWith({ timeoutMs: 100 }, 'ping')
+    await settle()
+    t.clock.advance(100)
+    expect(await reply).toBe('pong eager')
+    expect(state.starts).toBe(2)
   })
 })
