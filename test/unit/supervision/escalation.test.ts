@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Actor, ErrorCodes, errorCode, SystemFailureTopic, type SystemFailure } from '../../../runtime/index.ts'
-import { childSpec, Supervisor, SupervisorGaveUpError, type SupervisorProtocol } from '../../../supervision/index.ts'
+import { Actor, ErrorCodes, errorCode, SystemFailureTopic, type ActorRef, type ActorSystem, type SystemFailure } from '../../../runtime/index.ts'
+import { childSpec, Supervisor, SupervisorGaveUpError, type AnyChildSpec, type SupervisorProtocol } from '../../../supervision/index.ts'
 import { settle } from '../../../testing/index.ts'
 import { childOf, Probe, testSystem } from './helpers.ts'
 
@@ -23,6 +23,11 @@ function setup(topIntensity: number, leafDecider?: (error: Error) => 'escalate' 
     ],
   })
   return { ...t, top, failures }
+}
+
+/** top → mid (which its parent resumes on failure) → `child`. */
+function underResumingSupervisor(system: ActorSystem, child: AnyChildSpec): ActorRef<SupervisorProtocol> {
+  return system.spawn(Supervisor, { args: [{ children: [childSpec({ id: 'mid', actor: Supervisor, decider: () => 'resume', args: [{ children: [child] }] })] }] })
 }
 
 describe('escalation', () => {
@@ -89,20 +94,7 @@ describe('escalation', () => {
 
   it('a supervisor resumed after an escalation resumes the child that escalated (Akka: resume covers subordinates)', async () => {
     const t = testSystem()
-    const top = t.system.spawn(Supervisor, {
-      args: [
-        {
-          children: [
-            childSpec({
-              id: 'mid',
-              actor: Supervisor,
-              decider: () => 'resume',
-              args: [{ children: [childSpec({ id: 'esc', actor: Probe, args: ['esc', t.log], decider: () => 'escalate' })] }],
-            }),
-          ],
-        },
-      ],
-    })
+    const top = underResumingSupervisor(t.system, childSpec({ id: 'esc', actor: Probe, args: ['esc', t.log], decider: () => 'escalate' }))
     const mid = await childOf<SupervisorProtocol>(top, 'mid')
     const esc = await childOf(mid, 'esc')
     esc.tell('crash')
@@ -143,20 +135,7 @@ describe('escalation', () => {
     }
     const t = testSystem()
     const state = { starts: 0 }
-    const top = t.system.spawn(Supervisor, {
-      args: [
-        {
-          children: [
-            childSpec({
-              id: 'mid',
-              actor: Supervisor,
-              decider: () => 'resume',
-              args: [{ children: [childSpec({ id: 'eager', actor: Eager, args: [state], decider: (e) => (e.message === 'crash' ? 'restart' : 'escalate') })] }],
-            }),
-          ],
-        },
-      ],
-    })
+    const top = underResumingSupervisor(t.system, childSpec({ id: 'eager', actor: Eager, args: [state], decider: (e) => (e.message === 'crash' ? 'restart' : 'escalate') }))
     const mid = await childOf<SupervisorProtocol>(top, 'mid')
     const eager = await childOf<EagerProtocol>(mid, 'eager')
     eager.tell('crash')

@@ -1,23 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { waitForValue } from '../../../../testing/index.ts'
-import { ShardedSystem } from '../../../../transport/index.ts'
 import { Counter, Recorder, Sender } from './testApp.ts'
+import { shardedSystems } from './support.ts'
 
 const app = new URL('./testApp.ts', import.meta.url)
 
-let sharded: ShardedSystem | null = null
-
-afterEach(async () => {
-  await sharded?.terminate()
-  sharded = null
-}, 20_000)
+const startSharded = shardedSystems()
 
 describe('backpressure between shards', () => {
   it('a slow consumer fills the ring instead of its mailbox, and nothing is lost or reordered', async () => {
     // A 4 KiB ring: every batch is chunked, and the ring is full most of the time. A mailbox takes
     // at most inboundHighWater + maxBatch inbound messages before the shard stops reading.
-    const system = await ShardedSystem.create({ name: 'bp', shards: 2, app, ringBytes: 4096, inboundHighWater: 256, maxBatch: 256 })
-    sharded = system
+    const system = await startSharded({ name: 'bp', shards: 2, app, ringBytes: 4096, inboundHighWater: 256, maxBatch: 256 })
     const count = 20_000
     // 20 µs per message and a mailbox far smaller than the burst: without consumer-side flow
     // control the burst would overflow it into dead letters.
@@ -40,8 +34,7 @@ describe('backpressure between shards', () => {
   }, 60_000)
 
   it('past the outbox bound sends fail with ERR_TRANSPORT_FULL (thrown at the call, or counted dead letters), never silently', async () => {
-    const system = await ShardedSystem.create({ name: 'bp', shards: 2, app, ringBytes: 4096, maxOutboxBytes: 128 * 1024 })
-    sharded = system
+    const system = await startSharded({ name: 'bp', shards: 2, app, ringBytes: 4096, maxOutboxBytes: 128 * 1024 })
     const count = 20_000
     const recorder = await system.spawn(Recorder, { shard: 2 })
     const blocker = await system.spawn(Counter, { shard: 2 })

@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DeadLetterTopic, type DeadLetter } from '../../../../runtime/index.ts'
 import { waitFor, waitForValue } from '../../../../testing/index.ts'
 import { ShardedSystem, ShardEventTopic, type ShardEvent } from '../../../../transport/index.ts'
 import { Counter, Crasher, Recorder, Watcher, type GreeterProtocol } from './testApp.ts'
+import { shardedSystems } from './support.ts'
 
 const app = new URL('./testApp.ts', import.meta.url)
 
-let sharded: ShardedSystem | null = null
-
-afterEach(async () => {
-  await sharded?.terminate()
-  sharded = null
-}, 20_000)
+const startSharded = shardedSystems()
 
 function events(system: ShardedSystem): ShardEvent[] {
   const seen: ShardEvent[] = []
@@ -24,8 +20,7 @@ describe('shard crash recovery', () => {
     ['process.exit in a handler', 'exitThread'],
     ['an uncaught error outside any handler', 'throwUncaught'],
   ] as const)('%s: watchers get shard-down, asks fail fast, the shard restarts and runs startShard again', async (_label, how) => {
-    const system = await ShardedSystem.create({ name: 'crash', shards: 2, app })
-    sharded = system
+    const system = await startSharded({ name: 'crash', shards: 2, app })
     const seen = events(system)
     const crasher = await system.spawn(Crasher, { shard: 1 })
     const victim = await system.spawn(Counter, { shard: 1 })
@@ -71,8 +66,7 @@ describe('shard crash recovery', () => {
   }, 40_000)
 
   it('messages for a dead shard become counted dead letters with ERR_SHARD_DOWN', async () => {
-    const system = await ShardedSystem.create({ name: 'crash', shards: 2, app, restart: false })
-    sharded = system
+    const system = await startSharded({ name: 'crash', shards: 2, app, restart: false })
     const seen = events(system)
     const crasher = await system.spawn(Crasher, { shard: 2 })
     const counter = await system.spawn(Counter, { shard: 2 })
@@ -94,8 +88,7 @@ describe('shard crash recovery', () => {
   }, 30_000)
 
   it('frames held for a shard that dies become dead letters, and the outbox keeps working after its restart', async () => {
-    const system = await ShardedSystem.create({ name: 'crash', shards: 2, app, ringBytes: 4096 })
-    sharded = system
+    const system = await startSharded({ name: 'crash', shards: 2, app, ringBytes: 4096 })
     const seen = events(system)
     const crasher = await system.spawn(Crasher, { shard: 2 })
     const before = await system.spawn(Recorder, { shard: 2 })
@@ -123,8 +116,7 @@ describe('shard crash recovery', () => {
   }, 40_000)
 
   it('restarts a worker that runs out of heap (resourceLimits)', async () => {
-    const system = await ShardedSystem.create({ name: 'oom', shards: 1, app, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } })
-    sharded = system
+    const system = await startSharded({ name: 'oom', shards: 1, app, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } })
     const seen = events(system)
     const counter = await system.spawn(Counter, { shard: 1 })
     const pending = counter.askWith({ timeoutMs: 60_000 }, 'hog')

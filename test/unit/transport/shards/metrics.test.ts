@@ -1,18 +1,14 @@
 import { Registry } from 'prom-client'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { TroupeMetrics } from '../../../../cluster/index.ts'
-import { ShardedSystem } from '../../../../transport/index.ts'
+import { shardedSystems } from './support.ts'
 
 const app = new URL('./testApp.ts', import.meta.url)
-let sharded: ShardedSystem | null = null
-afterEach(async () => {
-  await sharded?.terminate()
-  sharded = null
-}, 20_000)
+const startSharded = shardedSystems()
 
 describe('shard metrics', () => {
   it('exports ring occupancy, frames, parks and actors per shard on the caller registry', async () => {
-    sharded = await ShardedSystem.create({ name: 'metered-shards', shards: 2, app })
+    const sharded = await startSharded({ name: 'metered-shards', shards: 2, app })
     const registry = new Registry()
     const metrics = new TroupeMetrics({ registry })
     metrics.observeShards(sharded)

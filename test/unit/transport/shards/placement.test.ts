@@ -1,16 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { waitForValue } from '../../../../testing/index.ts'
 import { hashShard, ShardedSystem, type PlacementOptions } from '../../../../transport/index.ts'
 import { Counter, Placer } from './testApp.ts'
+import { shardedSystems } from './support.ts'
 
 const app = new URL('./testApp.ts', import.meta.url)
 
-let sharded: ShardedSystem | null = null
-
-afterEach(async () => {
-  await sharded?.terminate()
-  sharded = null
-}, 20_000)
+const startSharded = shardedSystems()
 
 async function shardsOfSpawns(system: ShardedSystem, count: number, options: PlacementOptions = {}): Promise<number[]> {
   const out: number[] = []
@@ -20,16 +16,14 @@ async function shardsOfSpawns(system: ShardedSystem, count: number, options: Pla
 
 describe('placement of sharded spawns', () => {
   it('an explicit shard wins over any strategy, 0 being the main thread', async () => {
-    const system = await ShardedSystem.create({ name: 'place', shards: 2, app, placement: 'hash' })
-    sharded = system
+    const system = await startSharded({ name: 'place', shards: 2, app, placement: 'hash' })
     expect(await shardsOfSpawns(system, 1, { shard: 2 })).toEqual([2])
     expect(await shardsOfSpawns(system, 1, { shard: 0 })).toEqual([0])
     await expect(system.spawn(Counter, { shard: 3 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' })
   }, 30_000)
 
   it('round-robin (the default) alternates over the worker shards, with one counter for every thread', async () => {
-    const system = await ShardedSystem.create({ name: 'place', shards: 2, app })
-    sharded = system
+    const system = await startSharded({ name: 'place', shards: 2, app })
     const fromMain = await shardsOfSpawns(system, 4)
     expect(fromMain[0]).not.toBe(fromMain[1])
     expect(fromMain).toEqual([fromMain[0], fromMain[1], fromMain[0], fromMain[1]])
@@ -41,8 +35,7 @@ describe('placement of sharded spawns', () => {
   }, 30_000)
 
   it('hash places a name on the same shard from every thread', async () => {
-    const system = await ShardedSystem.create({ name: 'place', shards: 2, app })
-    sharded = system
+    const system = await startSharded({ name: 'place', shards: 2, app })
     const placer1 = await system.spawn(Placer, { shard: 1 })
     const placer2 = await system.spawn(Placer, { shard: 2 })
     const names = Array.from({ length: 20 }, (_, i) => `user-${i}`)
@@ -60,8 +53,7 @@ describe('placement of sharded spawns', () => {
   }, 30_000)
 
   it('least-loaded fills the emptier shard first, counting a burst of its own placements', async () => {
-    const system = await ShardedSystem.create({ name: 'place', shards: 2, app, loadReportMs: 10 })
-    sharded = system
+    const system = await startSharded({ name: 'place', shards: 2, app, loadReportMs: 10 })
     for (let i = 0; i < 8; i++) await system.spawn(Counter, { shard: 1 })
     // Shard 1 counts its 8 extra actors (plus its app supervisor and greeter); shard 2 only its app's 2.
     await waitForValue(() => system.stats(), (stats) => stats.shards[1]?.actorCount === 10 && stats.shards[2]?.actorCount === 2)
@@ -74,8 +66,7 @@ describe('placement of sharded spawns', () => {
   }, 30_000)
 
   it('local places on the calling thread', async () => {
-    const system = await ShardedSystem.create({ name: 'place', shards: 2, app })
-    sharded = system
+    const system = await startSharded({ name: 'place', shards: 2, app })
     const placer = await system.spawn(Placer, { shard: 2 })
     expect(await placer.ask('spawnCounter', { placement: 'local' })).toBe(2)
     expect(await shardsOfSpawns(system, 1, { placement: 'local' })).toEqual([0])

@@ -1,13 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ShardedSystem } from '../../../../transport/index.ts'
 import { Counter } from './testApp.ts'
+import { shardedSystems } from './support.ts'
 
 const app = new URL('./testApp.ts', import.meta.url)
-let sharded: ShardedSystem | null = null
-afterEach(async () => {
-  await sharded?.terminate()
-  sharded = null
-}, 20_000)
+const startSharded = shardedSystems()
 
 /** Parks of shard 2's inbound pump so far. */
 async function parksOf(system: ShardedSystem, shard: number): Promise<number> {
@@ -18,7 +15,7 @@ async function parksOf(system: ShardedSystem, shard: number): Promise<number> {
 describe('idle shards poll before they park', () => {
   it('a conversation whose next message comes within the spin window never parks the shard', async () => {
     // A window far longer than a round trip, so the assertion holds on a loaded machine.
-    sharded = await ShardedSystem.create({ name: 'spinning', shards: 2, app, spinMs: 2000 })
+    const sharded = await startSharded({ name: 'spinning', shards: 2, app, spinMs: 2000 })
     const counter = await sharded.spawn(Counter, { shard: 2 })
     await counter.ask('get')
     const before = await parksOf(sharded, 2)
@@ -27,7 +24,7 @@ describe('idle shards poll before they park', () => {
   }, 30_000)
 
   it('with spinMs 0 a shard parks as soon as its rings are empty', async () => {
-    sharded = await ShardedSystem.create({ name: 'parking', shards: 2, app, spinMs: 0 })
+    const sharded = await startSharded({ name: 'parking', shards: 2, app, spinMs: 0 })
     const counter = await sharded.spawn(Counter, { shard: 2 })
     await counter.ask('get')
     const before = await parksOf(sharded, 2)
