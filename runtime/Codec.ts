@@ -66,12 +66,14 @@ const FRAME_MARK = 0xc1
 const FRAME_VERSION = 3
 /** mark u8, version u8, reserved u16, envelope count u32 (little-endian, as every number here). */
 const PREAMBLE_BYTES = 8
-/** Per envelope: kind u8, flags u8, method u16, target u16, sender u16, id f64, correlationId f64. */
+/** Per envelope: kind u8, flags u8 (HAS_SENDER, HAS_HEADERS, SINGLE_ARG), method u16, target u16, sender u16, id f64, correlationId f64. */
 const FIXED_BYTES = 24
 /** Table indexes are u16: a batch with more distinct addresses or methods is refused as too large (Remoting splits it). */
 const MAX_TABLE = 0xffff
 const HAS_SENDER = 1
 const HAS_HEADERS = 2
+/** The envelope's argsList entry is its one argument itself, not an array (most calls take one). */
+const SINGLE_ARG = 4
 
 /**
  * Encodes envelopes for every boundary (threads, nodes) with msgpackr. A single envelope is a
@@ -133,7 +135,7 @@ export class Codec {
       return index
     }
     const headersList: Headers[] = []
-    const argsList = new Array<unknown[]>(count)
+    const argsList = new Array<unknown>(count)
     view.setUint8(0, FRAME_MARK)
     view.setUint8(1, FRAME_VERSION)
     view.setUint16(2, 0)
@@ -173,6 +175,15 @@ export class Codec {
         flags |= HAS_HEADERS
         headersList.push(envelope.headers)
       }
+      const args = envelope.args
+      if (envelope.kind === EnvelopeKind.ReplyError) {
+        argsList[i] = [encodeError(args[0])]
+      } else if (args.length === 1) {
+        flags |= SINGLE_ARG
+        argsList[i] = args[0]
+      } else {
+        argsList[i] = args
+      }
       view.setUint8(at, envelope.kind)
       view.setUint8(at + 1, flags)
       view.setUint16(at + 2, method, true)
@@ -180,7 +191,6 @@ export class Codec {
       view.setUint16(at + 6, (flags & HAS_SENDER) === 0 ? 0 : sender, true)
       view.setFloat64(at + 8, envelope.id, true)
       view.setFloat64(at + 16, envelope.correlationId, true)
-      argsList[i] = envelope.kind === EnvelopeKind.ReplyError ? [encodeError(envelope.args[0])] : envelope.args
     }
     if (addresses.length > MAX_TABLE || methods.length > MAX_TABLE) {
       throw new MessageTooLargeError(`a batch frame holds at most ${MAX_TABLE} distinct addresses and methods`, { data: { limit: MAX_TABLE } })
@@ -241,8 +251,9 @@ export class Codec {
       const target = refs[view.getUint16(at + 4, true)]
       const sender = (flags & HAS_SENDER) === 0 ? null : refs[view.getUint16(at + 6, true)]
       const headers = (flags & HAS_HEADERS) === 0 ? null : headersList[nextHeaders++]
-      const args = argsList[i]
-      if (target === undefined || sender === undefined || typeof method !== 'string' || !Array.isArray(args)) {
+      const entry: unknown = argsList[i]
+      const args = (flags & SINGLE_ARG) === 0 ? entry : [entry]
+      if (target === undefined || sender === undefined || typeof method !== 'string' || !Array.isArray(args) || (kind === EnvelopeKind.ReplyError && args.length !== 1)) {
         throw new MalformedFrameError('malformed envelope fields in batch')
       }
       if (headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) throw new MalformedFrameError('malformed envelope headers')
