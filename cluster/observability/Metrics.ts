@@ -160,6 +160,7 @@ export class TroupeMetrics {
     gauge('troupe_shard_frames_in', 'Frames (batches) the shard received since start.', (s) => s.transport.framesIn)
     gauge('troupe_shard_parks', "Times the shard's inbound pump parked on its doorbell since start.", (s) => s.transport.parks)
     gauge('troupe_shard_wakes', "Wake-ups of the shard's inbound pump by a producer since start.", (s) => s.transport.wakes)
+    gauge('troupe_shard_idle_polls', "Idle polls of the shard's rings before parking (spinMs) since start: the CPU price of low latency.", (s) => s.transport.polls)
     gauge('troupe_shard_actors', 'Live actors in the shard.', (s) => s.actorCount)
     gauge('troupe_shard_dead_letters', 'Dead letters counted in the shard since start.', (s) => s.deadLetters)
   }

@@ -45,6 +45,8 @@ export interface RingTransportStats {
   /** Times the inbound pump parked on the data doorbell, and wake-ups by a producer's ring. */
   parks: number
   wakes: number
+  /** Idle polls of the rings (once per event-loop turn, within `spinMs` of the last frame) before parking. */
+  polls: number
   /** Times the outbox waited for ring space (parked on the space doorbell). */
   outboxParks: number
   /** Times delivery paused for a congested mailbox, and re-checks that let a frame through for a stalled one. */
@@ -115,6 +117,7 @@ export class RingTransport implements FrameTransport {
     framesDropped: 0,
     parks: 0,
     wakes: 0,
+    polls: 0,
     outboxParks: 0,
     pauses: 0,
     stalls: 0,
@@ -362,6 +365,7 @@ export class RingTransport implements FrameTransport {
       if (this.idleSince < 0) this.idleSince = now
       if (now - this.idleSince < this.spinMs) {
         this.polling = true
+        this.counters.polls++
         ;(this.scheduler.poll as (callback: () => void) => void)(this.onPollBound)
         return
       }

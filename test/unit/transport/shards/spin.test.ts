@@ -21,6 +21,7 @@ describe('idle shards poll before they park', () => {
     const before = await parksOf(sharded, 2)
     for (let i = 0; i < 50; i++) await counter.ask('get')
     expect((await parksOf(sharded, 2)) - before).toBe(0)
+    expect((await sharded.stats()).shards.find((s) => s.shard === 2)?.transport.polls).toBeGreaterThan(0)
   }, 30_000)
 
   it('with spinMs 0 a shard parks as soon as its rings are empty', async () => {
