@@ -257,7 +257,7 @@ export class Codec {
         throw new MalformedFrameError('malformed envelope fields in batch')
       }
       if (headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) throw new MalformedFrameError('malformed envelope headers')
-      const payload = kind === EnvelopeKind.ReplyError ? [decodeError(args[0] as EncodedError)] : args
+      const payload = kind === EnvelopeKind.ReplyError ? [decodeEncodedError(args[0])] : args
       envelopes[i] = new Envelope(kind as EnvelopeKind, target, sender, view.getFloat64(at + 8, true), view.getFloat64(at + 16, true), headers as Headers | null, method, payload)
     }
     return envelopes
@@ -296,7 +296,7 @@ export class Codec {
     }
     if (headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) throw new MalformedFrameError('malformed envelope headers')
     const resolve = this.requireResolver()
-    const payload = kind === EnvelopeKind.ReplyError ? [decodeError(args[0] as EncodedError)] : args
+    const payload = kind === EnvelopeKind.ReplyError ? [decodeEncodedError(args[0])] : args
     return new Envelope(
       kind as EnvelopeKind,
       resolveCached(resolve, fromTuple(target), refs),
@@ -346,6 +346,15 @@ export class Codec {
     if (this.resolver === null) throw new MalformedFrameError('codec has no system bound to resolve addresses')
     return this.resolver
   }
+}
+
+/** A reply-error's payload as it arrived: checked before its class is rebuilt from the code. */
+function decodeEncodedError(value: unknown): Error {
+  const encoded = value as Partial<EncodedError> | null
+  if (encoded === null || typeof encoded !== 'object' || typeof encoded.code !== 'string' || typeof encoded.message !== 'string') {
+    throw new MalformedFrameError('malformed error in a reply')
+  }
+  return decodeError(encoded as EncodedError)
 }
 
 /** Refs resolved while decoding one batch, by path; the full address is compared on a hit. */

@@ -186,7 +186,7 @@ export function decodeError(encoded: EncodedError): TroupeError {
   const ErrorClass = errorClassesByCode.get(encoded.code)
   const options = encoded.data === undefined ? undefined : { data: encoded.data }
   const error = ErrorClass ? new ErrorClass(encoded.message, options) : new TroupeError(encoded.code, encoded.message, options)
-  if (!ErrorClass) error.name = encoded.name
+  if (!ErrorClass && typeof encoded.name === 'string') error.name = encoded.name
   return error
 }
 

@@ -96,6 +96,8 @@ describe('Codec batches (binary frames)', () => {
       frame({}, [[['x']], ['put'], [], [[1]]]), // malformed address
       frame({}, [[address], [42], [], [[1]]]), // method not a string
       frame({}, { not: 'tables' }),
+      frame({ kind: EnvelopeKind.ReplyError }, [[address], ['put'], [], [[null]]]), // a reply-error without an error
+      frame({ kind: EnvelopeKind.ReplyError, flags: 4 }, [[address], ['put'], [], [{ code: 42 }]]), // an error without a string code
     ]
     for (const bytes of bad) {
       let thrown: unknown
