@@ -70,6 +70,12 @@ export interface RingPeerStats {
 const DEFAULT_MAX_OUTBOX_BYTES = 16 * 1024 * 1024
 const DEFAULT_STALL_CHECK_MS = 2
 const DEFAULT_SPIN_MS = 0.25
+/**
+ * Most idle polls in a row, whatever the clock says: a clock that does not advance (a virtual clock
+ * given to the main thread in a test) must not keep a thread polling forever. A poll takes at least
+ * ~1 µs, so `spinMs * 1000` polls cover the window on a real clock; the constant covers short ones.
+ */
+const MIN_IDLE_POLL_CAP = 2048
 
 class Peer {
   readonly shard: number
@@ -135,6 +141,7 @@ export class RingTransport implements FrameTransport {
   private readonly maxOutboxBytes: number
   private readonly stallCheckMs: number
   private readonly spinMs: number
+  private readonly maxIdlePolls: number
   /** By shard number; undefined for this thread's own index. */
   private readonly peers: (Peer | undefined)[] = []
   /** Peers in a fixed order for the pump (its fairness cursor walks this). */
@@ -149,6 +156,8 @@ export class RingTransport implements FrameTransport {
   private polling = false
   /** Clock time the pump last found nothing to read, or -1 while frames keep coming. */
   private idleSince = -1
+  /** Polls since then. */
+  private idlePolls = 0
   private parked = false
   private paused = false
   private stallTimer: TimerHandle | null = null
@@ -169,6 +178,7 @@ export class RingTransport implements FrameTransport {
     this.maxOutboxBytes = options.maxOutboxBytes ?? DEFAULT_MAX_OUTBOX_BYTES
     this.stallCheckMs = options.stallCheckMs ?? DEFAULT_STALL_CHECK_MS
     this.spinMs = options.scheduler.poll === undefined ? 0 : (options.spinMs ?? DEFAULT_SPIN_MS)
+    this.maxIdlePolls = Math.max(MIN_IDLE_POLL_CAP, Math.ceil(this.spinMs * 1000))
     this.dataBell = Doorbell.attach(options.links.dataBell)
     this.spaceBell = Doorbell.attach(options.links.spaceBell)
     for (const links of options.links.peers) {
@@ -362,8 +372,11 @@ export class RingTransport implements FrameTransport {
   private idle(): void {
     if (this.spinMs > 0 && !this.closed) {
       const now = this.clock.now()
-      if (this.idleSince < 0) this.idleSince = now
-      if (now - this.idleSince < this.spinMs) {
+      if (this.idleSince < 0) {
+        this.idleSince = now
+        this.idlePolls = 0
+      }
+      if (now - this.idleSince < this.spinMs && this.idlePolls++ < this.maxIdlePolls) {
         this.polling = true
         this.counters.polls++
         ;(this.scheduler.poll as (callback: () => void) => void)(this.onPollBound)

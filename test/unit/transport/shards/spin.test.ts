@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ShardedSystem } from '../../../../transport/index.ts'
+import { VirtualClock, waitForValue } from '../../../../testing/index.ts'
 import { Counter } from './testApp.ts'
 import { shardedSystems } from './support.ts'
 
@@ -31,5 +32,17 @@ describe('idle shards poll before they park', () => {
     const before = await parksOf(sharded, 2)
     for (let i = 0; i < 50; i++) await counter.ask('get')
     expect((await parksOf(sharded, 2)) - before).toBeGreaterThanOrEqual(50)
+  }, 30_000)
+
+  it('a clock that does not advance cannot keep a shard polling: it parks after a bounded number of polls', async () => {
+    const sharded = await startSharded({ name: 'frozen-clock', shards: 1, app, main: { clock: new VirtualClock() } })
+    const main = async () => (await sharded.stats()).shards.find((s) => s.shard === 0)?.transport
+    const counter = await sharded.spawn(Counter, { shard: 1 })
+    expect(await counter.ask('get')).toBe(0)
+    // Every idle spell (each frame wakes the pump, the stats requests included) ends in a park
+    // after a bounded number of polls, though the clock never moves.
+    const parked = await waitForValue(main, (t) => t !== undefined && t.parks >= 2)
+    expect(parked?.polls).toBeGreaterThan(0)
+    expect(parked?.polls).toBeLessThanOrEqual(((parked?.parks ?? 0) + 1) * 2048) // the spell under way when stats were read
   }, 30_000)
 })
