@@ -196,11 +196,13 @@ export class ShardHost {
     } catch (error) {
       throw new ShardStartError(`shard ${this.shard} could not connect to other nodes: ${(error as Error).message}`, { cause: error, data: { shard: this.shard } })
     }
-    if (this.closed) {
+    try {
+      if (this.closed) throw new ShardStartError(`shard ${this.shard} closed while it connected to other nodes`, { data: { shard: this.shard } })
+      this.routes.attachOtherNodes(uplink)
+    } catch (error) {
       await uplink.close()
-      return
+      throw error
     }
-    this.routes.attachOtherNodes(uplink)
   }
 
   /** Stops the load reports, the rings and the uplink (after the system has terminated). */

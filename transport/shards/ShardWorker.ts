@@ -26,12 +26,18 @@ async function runShardWorker(port: MessagePort, data: ShardWorkerData): Promise
   })
 
   let host: ShardHost
+  let started: ShardHost | null = null
   try {
     const registry = await loadShardApp(data.app)
-    host = new ShardHost({ settings: data.settings, shard: data.shard, links: data.links, table: data.table, registry, down: data.down })
+    host = started = new ShardHost({ settings: data.settings, shard: data.shard, links: data.links, table: data.table, registry, down: data.down })
     await host.attachUplink()
   } catch (error) {
     fail(error)
+    // A host that started (its system, timers, rings) would keep the thread alive: end it too.
+    if (started !== null) {
+      await started.system.terminate()
+      await started.close()
+    }
     port.close()
     return
   }

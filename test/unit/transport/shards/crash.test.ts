@@ -136,4 +136,16 @@ describe('shard crash recovery', () => {
       code: 'ERR_INVALID_ARGUMENT',
     })
   }, 30_000)
+
+  it('a worker whose uplink cannot connect fails the start at once and ends its thread (no shutdown deadline)', async () => {
+    const failing = startSharded({
+      name: 'uplink-fails',
+      shards: 2,
+      app,
+      // A worker left running would hold the rejection until this deadline, past the test's timeout.
+      shutdownTimeoutMs: 60_000,
+      uplink: { module: new URL('./workerUplinkFails.ts', import.meta.url).href, options: {} },
+    })
+    await expect(failing).rejects.toMatchObject({ code: 'ERR_SHARD_START', message: expect.stringMatching(/could not connect to other nodes/) })
+  }, 20_000)
 })
