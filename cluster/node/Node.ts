@@ -128,7 +128,22 @@ export class TroupeNode {
     return node
   }
 
+  /** Endpoint, network, then the app; whatever fails, what was started is stopped before the error propagates. */
   private async boot(options: NodeOptions): Promise<void> {
+    try {
+      await this.startEdges(options)
+      await this.app.start(this.appContext())
+    } catch (error) {
+      await this.closeEdges()
+      await this.terminateActors()
+      this.metrics.close()
+      throw error
+    }
+    this.started = true
+    this.logger.info({ app: this.app.name, http: this.httpPort }, 'node started')
+  }
+
+  private async startEdges(options: NodeOptions): Promise<void> {
     const { config } = this
     if (config.http !== '') {
       const { host, port } = parseHostPort(config.http) as { host: string; port: number }
@@ -143,24 +158,9 @@ export class TroupeNode {
       this.httpPort = await this.http.listen(host, port)
     }
     if (config.nats !== '') {
-      if (options.network === undefined) throw new Error('config.nats is set but no network factory was given')
-      try {
-        this.network = await options.network(this.system, config, this.metrics, this.logger, this.sharded !== null)
-      } catch (error) {
-        await this.closeEdges()
-        await this.terminateActors()
-        throw error
-      }
+      if (options.network === undefined) throw new InvalidArgumentError('config.nats is set but no network factory was given')
+      this.network = await options.network(this.system, config, this.metrics, this.logger, this.sharded !== null)
     }
-    try {
-      await this.app.start(this.appContext())
-    } catch (error) {
-      await this.closeEdges()
-      await this.terminateActors()
-      throw error
-    }
-    this.started = true
-    this.logger.info({ app: this.app.name, http: this.httpPort }, 'node started')
   }
 
   readiness(): { ok: boolean; reasons: string[] } {

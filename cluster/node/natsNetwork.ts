@@ -20,20 +20,28 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
   })
   let transport: NatsTransport | null = null
   let linkUp = true
-  if (routed) {
-    void watchLink(connection, logger, (up) => (linkUp = up))
-  } else {
-    transport = await NatsTransport.start({
-      connection,
-      system,
-      cluster: config.cluster,
-      heartbeat: { intervalMs: config.heartbeatMs, timeoutMs: config.downAfterMs },
-    })
-    transport.onLinkChange((up) => logger.warn({ connected: up }, up ? 'NATS link restored' : 'NATS link lost'))
-    transport.onPeerDown((node) => logger.warn({ peer: node }, 'peer node down'))
-    metrics.observeRemoting(new Remoting(system, transport).stats)
+  let gateway: Gateway
+  try {
+    if (routed) {
+      void watchLink(connection, logger, (up) => (linkUp = up))
+    } else {
+      transport = await NatsTransport.start({
+        connection,
+        system,
+        cluster: config.cluster,
+        heartbeat: { intervalMs: config.heartbeatMs, timeoutMs: config.downAfterMs },
+      })
+      transport.onLinkChange((up) => logger.warn({ connected: up }, up ? 'NATS link restored' : 'NATS link lost'))
+      transport.onPeerDown((node) => logger.warn({ peer: node }, 'peer node down'))
+      metrics.observeRemoting(new Remoting(system, transport).stats)
+    }
+    gateway = await Gateway.start({ connection, system, cluster: config.cluster })
+  } catch (error) {
+    // Nothing started here outlives a failed start.
+    await transport?.close()
+    await connection.close()
+    throw error
   }
-  const gateway = await Gateway.start({ connection, system, cluster: config.cluster })
   const network: NodeNetwork = {
     publish(publicName, ref) {
       gateway.publish(publicName, ref).then(
