@@ -19,8 +19,12 @@ export interface FrameTransport {
   /**
    * Queues a frame for `to`. Never blocks. Throws a typed error (ERR_TRANSPORT_FULL,
    * ERR_TRANSPORT_CLOSED) when it cannot take the frame; it never drops one silently.
+   *
+   * `mustTake`: the frame carries death-watch traffic (watch, unwatch, terminated). Take it past
+   * your buffering bounds, in order with the other frames: refusing it for lack of room would leave
+   * a watcher waiting forever. It can still fail when the peer is down or the transport closed.
    */
-  send(to: SystemAddress, frame: Uint8Array): void
+  send(to: SystemAddress, frame: Uint8Array, mustTake?: boolean): void
   /**
    * Optional: whether `send(to, …)` would be refused for lack of room right now. Remoting asks on
    * the first envelope for a peer in a turn, so a tell throws at the call instead of becoming a

@@ -35,6 +35,8 @@ class Outbox {
   envelopes: Envelope[] = []
   /** Listed in Remoting's pending outboxes (flushed at the end of the turn). */
   pending = false
+  /** A user envelope passed the transport's room check since this outbox last went out. */
+  admitted = false
   constructor(address: SystemAddress) {
     this.address = address
   }
@@ -105,10 +107,10 @@ export class Remoting implements RemoteRouter {
     if (outbox.envelopes.length >= this.maxBuffered) {
       throw new TransportFullError(`${this.maxBuffered} messages already wait for ${node}:${shard}`, { data: { node, shard, limit: this.maxBuffered } })
     }
-    // First envelope for this peer since its last frame: the transport's state only changes when
-    // frames are sent, so asking once per batch is enough.
-    if (outbox.envelopes.length === 0 && this.transport.isFull !== undefined && this.transport.isFull(outbox.address)) {
-      throw new TransportFullError(`the transport to ${node}:${shard} is full`, { data: { node, shard } })
+    // Once per batch: the transport's state only changes when frames are sent.
+    if (!outbox.admitted && this.transport.isFull !== undefined) {
+      if (this.transport.isFull(outbox.address)) throw new TransportFullError(`the transport to ${node}:${shard} is full`, { data: { node, shard } })
+      outbox.admitted = true
     }
   }
 
@@ -141,6 +143,7 @@ export class Remoting implements RemoteRouter {
   private sendOutbox(outbox: Outbox): void {
     const envelopes = outbox.envelopes
     outbox.envelopes = []
+    outbox.admitted = false
     if (envelopes.length <= this.maxBatch) this.sendBatch(outbox.address, envelopes)
     else for (let i = 0; i < envelopes.length; i += this.maxBatch) this.sendBatch(outbox.address, envelopes.slice(i, i + this.maxBatch))
   }
@@ -177,7 +180,7 @@ export class Remoting implements RemoteRouter {
       return
     }
     try {
-      this.transport.send(to, frame)
+      this.transport.send(to, frame, carriesDeathWatch(envelopes))
     } catch (error) {
       for (const envelope of envelopes) this.undeliverable(envelope, toError(error))
       return
@@ -205,4 +208,9 @@ export class Remoting implements RemoteRouter {
       }
     }
   }
+}
+
+function carriesDeathWatch(envelopes: readonly Envelope[]): boolean {
+  for (const envelope of envelopes) if (envelope.kind === EnvelopeKind.System) return true
+  return false
 }

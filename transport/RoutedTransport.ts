@@ -38,8 +38,8 @@ export class RoutedTransport implements FrameTransport {
     return this.otherNodes !== null
   }
 
-  send(to: SystemAddress, frame: Uint8Array): void {
-    this.route(to).send(to, frame)
+  send(to: SystemAddress, frame: Uint8Array, mustTake = false): void {
+    this.route(to).send(to, frame, mustTake)
   }
 
   isFull(to: SystemAddress): boolean {

@@ -161,7 +161,7 @@ export class NatsTransport implements FrameTransport {
     return this.membership.members()
   }
 
-  send(to: SystemAddress, frame: Uint8Array): void {
+  send(to: SystemAddress, frame: Uint8Array, mustTake = false): void {
     if (this.closed) throw new TransportClosedError(`NATS transport of ${this.local.node}:${this.local.shard} is closed`)
     const subject = this.subjects.frames(to.node, to.shard)
     const peer = this.peers.get(to.node)
@@ -172,7 +172,7 @@ export class NatsTransport implements FrameTransport {
     if (peer?.state === PeerState.Down) {
       throw new NodeDownError(`node ${to.node} is down`, { data: { node: to.node } })
     }
-    this.hold(peer ?? this.peer(to.node), subject, frame)
+    this.hold(peer ?? this.peer(to.node), subject, frame, mustTake)
   }
 
   onFrame(handler: (frame: Uint8Array) => void): void {
@@ -267,9 +267,9 @@ export class NatsTransport implements FrameTransport {
     return peer
   }
 
-  private hold(peer: Peer, subject: string, frame: Uint8Array): void {
+  private hold(peer: Peer, subject: string, frame: Uint8Array, mustTake: boolean): void {
     const stats = this.stats
-    if (stats.framesBuffered + 1 > this.maxFrames || stats.bytesBuffered + frame.byteLength > this.maxBytes) {
+    if (!mustTake && (stats.framesBuffered + 1 > this.maxFrames || stats.bytesBuffered + frame.byteLength > this.maxBytes)) {
       const why = this.linkUp ? 'a peer is not reachable yet after a NATS reconnect' : 'the NATS link is down'
       throw new NatsDownError(`${why} and ${stats.framesBuffered} frames (${stats.bytesBuffered} bytes) already wait`, {
         data: { framesBuffered: stats.framesBuffered, bytesBuffered: stats.bytesBuffered, maxFrames: this.maxFrames, maxBytes: this.maxBytes },

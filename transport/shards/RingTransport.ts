@@ -86,6 +86,8 @@ class Peer {
   queue: Uint8Array[] = []
   head = 0
   queuedBytes = 0
+  /** A frame was refused for room: refuse at the call until the outbox drains to half its bound. */
+  refusing = false
   constructor(shard: number) {
     this.shard = shard
   }
@@ -193,7 +195,7 @@ export class RingTransport implements FrameTransport {
 
   // ------------------------------------------------------------------ FrameTransport
 
-  send(to: SystemAddress, frame: Uint8Array): void {
+  send(to: SystemAddress, frame: Uint8Array, mustTake = false): void {
     if (this.closed) throw new TransportClosedError(`shard transport of ${systemKey(this.local)} is closed`)
     const peer = to.node === this.local.node && to.system === this.local.system ? this.peers[to.shard] : undefined
     if (peer === undefined) {
@@ -216,8 +218,9 @@ export class RingTransport implements FrameTransport {
       if (ring.pendingBytes > 0) this.startFlusher()
       return
     }
-    if (peer.queuedBytes + frame.byteLength > this.maxOutboxBytes) {
+    if (!mustTake && peer.queuedBytes + frame.byteLength > this.maxOutboxBytes) {
       this.counters.outboxFull++
+      peer.refusing = true
       throw new TransportFullError(`the ring to shard ${to.shard} is full and ${peer.queuedBytes} bytes already wait for it`, {
         data: { node: to.node, shard: to.shard, queuedBytes: peer.queuedBytes, limit: this.maxOutboxBytes },
       })
@@ -236,7 +239,7 @@ export class RingTransport implements FrameTransport {
    */
   isFull(to: SystemAddress): boolean {
     const peer = to.node === this.local.node && to.system === this.local.system ? this.peers[to.shard] : undefined
-    return peer !== undefined && peer.queuedBytes >= this.maxOutboxBytes
+    return peer !== undefined && (peer.refusing || peer.queuedBytes >= this.maxOutboxBytes)
   }
 
   onFrame(handler: (frame: Uint8Array) => void): void {
@@ -507,6 +510,9 @@ export class RingTransport implements FrameTransport {
       this.counters.framesOut++
       this.counters.bytesOut += frame.byteLength
     }
+    // Hysteresis: taking sends again only once half the bound is free keeps a producer from
+    // flapping between accepted calls and refused frames.
+    if (peer.refusing && peer.queuedBytes <= this.maxOutboxBytes / 2) peer.refusing = false
     if (peer.head < queue.length) return false
     queue.length = 0
     peer.head = 0
@@ -530,6 +536,7 @@ export class RingTransport implements FrameTransport {
     peer.queue = []
     peer.head = 0
     peer.queuedBytes = 0
+    peer.refusing = false
     this.counters.framesDropped += frames.length
     const onDropped = this.onDropped
     if (onDropped !== null) for (const frame of frames) onDropped(frame, peer.shard)

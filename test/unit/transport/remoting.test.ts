@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Actor, ActorSystem, type ActorRef, type DeadLetter, type Terminated } from '../../../runtime/index.ts'
-import { Remoting } from '../../../transport/index.ts'
-import { LoopbackNetwork, waitFor, waitForValue } from '../../../testing/index.ts'
+import { Remoting, TransportFullError } from '../../../transport/index.ts'
+import { LoopbackNetwork, settle, waitFor, waitForValue } from '../../../testing/index.ts'
 
 interface EchoProtocol {
   echo(text: string): string
@@ -195,6 +195,12 @@ describe('Remoting over a frame transport', () => {
     const transport = network.attach({ system: 'cluster', node: 'a', shard: 0 })
     let congested = false
     transport.isFull = () => congested
+    // Congested like a full ring: frames are refused for room, unless they must be taken.
+    const send = transport.send.bind(transport)
+    transport.send = (to, frame, mustTake) => {
+      if (congested && mustTake !== true) throw new TransportFullError('full')
+      send(to, frame)
+    }
     new Remoting(a, transport)
     const b = node(network, 'b')
     const echo = b.spawn(Echo, { name: 'echo' })
@@ -204,6 +210,7 @@ describe('Remoting over a frame transport', () => {
     congested = true
     expect(() => remote.tell('remember', 'refused')).toThrow(expect.objectContaining({ code: 'ERR_TRANSPORT_FULL' }))
     await watcher.ask('watchIt', remote)
+    await settle() // the watch's frame goes out while the transport is still congested
     congested = false
     // Frames from a to b keep their order: once this ask is answered, b has the watch.
     expect(await remote.ask('recall')).toEqual([])

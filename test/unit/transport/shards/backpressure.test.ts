@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { waitForValue } from '../../../../testing/index.ts'
-import { Counter, Recorder, Sender } from './testApp.ts'
+import { Counter, FloodWatcher, Recorder, Sender } from './testApp.ts'
 import { shardedSystems } from './support.ts'
 
 const app = new URL('./testApp.ts', import.meta.url)
@@ -63,5 +63,18 @@ describe('backpressure between shards', () => {
     const summary = await waitForValue(() => recorder.ask('summary'), (s) => s.count + refused + thrown === count, { timeoutMs: 30_000 })
     expect(summary.count).toBeGreaterThan(0)
     expect(summary.count + refused + thrown).toBe(count)
+  }, 60_000)
+
+  it('a shard that refuses tells for a full outbox still carries a watch: the watcher hears the termination', async () => {
+    const system = await startSharded({ name: 'bp-watch', shards: 2, app, ringBytes: 4096, maxOutboxBytes: 16 * 1024 })
+    const sink = await system.spawn(Recorder, { shard: 2, args: [100] }) // 100 µs per message: a slow consumer
+    const watched = await system.spawn(FloodWatcher, { shard: 2 })
+    const flooder = await system.spawn(FloodWatcher, { shard: 1 })
+    expect(await flooder.askWith({ timeoutMs: 30_000 }, 'floodThenWatch', sink, watched)).toBeGreaterThan(0)
+    watched.tell('quit')
+    // A dropped watch would leave the watcher waiting forever. (The quit may overtake the watch,
+    // which queues behind the flood: then the watch is answered with not-found.)
+    const seen = await waitForValue(() => flooder.ask('seen'), (t) => t.length === 1, { timeoutMs: 30_000 })
+    expect(['normal', 'not-found']).toContain(seen[0]?.reason.kind)
   }, 60_000)
 })

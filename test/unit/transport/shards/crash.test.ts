@@ -98,8 +98,16 @@ describe('shard crash recovery', () => {
     crasher.tell('exitAfter', 300, 3)
     let sent = 0
     const deadline = performance.now() + 250
-    while (performance.now() < deadline) {
-      for (let i = 0; i < 200; i++) before.tell('record', 0, sent++)
+    fill: while (performance.now() < deadline) {
+      for (let i = 0; i < 200; i++) {
+        try {
+          before.tell('record', 0, sent++)
+        } catch (error) {
+          // The outbox reached its bound (16 MiB) first: refused at the call, as it should be.
+          expect(error).toMatchObject({ code: 'ERR_TRANSPORT_FULL' })
+          break fill
+        }
+      }
       await new Promise<void>((resolve) => setImmediate(resolve))
     }
     const queued = (await system.stats()).shards[0]?.peers.find((p) => p.shard === 2)?.queuedFrames ?? 0

@@ -128,6 +128,39 @@ export class Watcher extends Actor<WatcherProtocol> implements WatcherProtocol {
   }
 }
 
+/** Floods a sink until the transport refuses, then watches an actor in the same turn. */
+export interface FloodWatcherProtocol {
+  /** Returns how many tells went out before the first ERR_TRANSPORT_FULL. */
+  floodThenWatch(sink: ActorRef<RecorderProtocol>, watched: ActorRef<any>): Promise<number>
+  seen(): { path: string; reason: Terminated['reason'] }[]
+  quit(): void
+}
+export class FloodWatcher extends Actor<FloodWatcherProtocol> implements FloodWatcherProtocol {
+  private readonly terminated: { path: string; reason: Terminated['reason'] }[] = []
+  async floodThenWatch(sink: ActorRef<RecorderProtocol>, watched: ActorRef<any>): Promise<number> {
+    for (let seq = 0; ; seq++) {
+      try {
+        sink.tell('record', 1, seq)
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ERR_TRANSPORT_FULL') throw error
+        this.context.watch(watched)
+        return seq
+      }
+      // Let the turn end now and then so Remoting flushes a batch into the ring and the outbox.
+      if ((seq & 255) === 255) await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+  }
+  seen() {
+    return this.terminated
+  }
+  quit(): void {
+    this.context.stop()
+  }
+  override onTerminated(t: Terminated): void {
+    this.terminated.push({ path: t.ref.path, reason: t.reason })
+  }
+}
+
 /** Ways to kill the worker thread it lives in, and a method that never answers. */
 export interface CrasherProtocol {
   exitThread(code: number): void
@@ -190,7 +223,7 @@ export class Greeter extends Actor<GreeterProtocol> implements GreeterProtocol {
 
 export default defineShardApp({
   name: 'shard-tests',
-  actors: { Counter, Recorder, Sender, Watcher, Crasher, Greeter, Placer },
+  actors: { Counter, Recorder, Sender, Watcher, Crasher, Greeter, Placer, FloodWatcher },
   // Each worker shard runs a supervision tree; after a crash the restarted shard builds it again.
   async startShard(context: ShardContext) {
     await context.system.spawnAndWait(Supervisor, {
