@@ -38,6 +38,8 @@ export interface FrameTransport {
    * cannot see a thread die while the node lives, so their watchers and asks hear shard-down.
    */
   localShardDown?(shard: number): void
+  /** Optional: that shard runs again (restarted); peers may send to it again. */
+  localShardUp?(shard: number): void
   /** Registers who hears that a peer (a node, or one shard when `shard` is set) is gone. */
   onPeerDown(handler: (node: string, shard: number | null) => void): void
   close(): Promise<void>

@@ -2,7 +2,9 @@ import {
   Envelope,
   EnvelopeKind,
   MessageTooLargeError,
+  NodeDownError,
   NotSerializableError,
+  ShardDownError,
   toError,
   type ActorAddress,
   type ActorSystem,
@@ -12,7 +14,11 @@ import type { FrameTransport, SystemAddress } from './FrameTransport.ts'
 import { TransportFullError } from './errors.ts'
 
 export interface RemotingOptions {
-  /** Most envelopes waiting for one peer before sends to it fail with ERR_TRANSPORT_FULL. Default 100 000. */
+  /**
+   * Most envelopes held for one peer between two frames before sends to it fail with
+   * ERR_TRANSPORT_FULL. A batch leaves as soon as it holds `maxBatch`, so this binds only below it;
+   * the transport's own bounds (`isFull`) are what push back on a fast sender. Default 100 000.
+   */
   readonly maxBufferedPerPeer?: number
   /** Most envelopes in one frame. Default 1024. */
   readonly maxBatch?: number
@@ -193,6 +199,13 @@ export class Remoting implements RemoteRouter {
   private undeliverable(envelope: Envelope, error: Error): void {
     this.stats.undeliverable++
     this.system.deadLetter(envelope, 'undeliverable', error)
+    if (envelope.kind === EnvelopeKind.System && envelope.method === 'watch' && (error instanceof ShardDownError || error instanceof NodeDownError)) {
+      // A watch of an actor whose shard or node is known to be gone: its watchers hear it now, as
+      // the watchers from before the crash did (remoteDown is idempotent for everyone else).
+      const { node, shard } = envelope.target.address
+      this.system.remoteDown(node, error instanceof ShardDownError ? shard : null)
+      return
+    }
     if (envelope.kind === EnvelopeKind.Ask) {
       // Settle the local ask now, as its reply would: the asker learns why instead of timing out.
       const reply = new Envelope(EnvelopeKind.ReplyError, envelope.sender ?? envelope.target, envelope.target, 0, envelope.id, null, envelope.method, [error])

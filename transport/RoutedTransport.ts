@@ -52,6 +52,11 @@ export class RoutedTransport implements FrameTransport {
     this.otherNodes?.localShardDown?.(shard)
   }
 
+  /** Tells other nodes that a shard of this node runs again. */
+  localShardUp(shard: number): void {
+    this.otherNodes?.localShardUp?.(shard)
+  }
+
   onFrame(handler: (frame: Uint8Array) => void): void {
     this.frameHandler = handler
     this.sameNode.onFrame(handler)

@@ -46,10 +46,14 @@ export interface HeartbeatMessage {
   readonly intervalMs: number
   /** The shard of a `shard-down`. */
   readonly shard?: number
+  /** The sender's shards that are down right now (absent: none). Every message carries it, so a peer that missed a notice catches up. */
+  readonly down?: readonly number[]
 }
 
 interface Peer {
   incarnation: string
+  /** Its shards it reported down. */
+  down: Set<number>
   lastSeen: number
   /** Heard since this node's link last came back (before that, frames to it wait). */
   confirmed: boolean
@@ -76,6 +80,8 @@ export class HeartbeatMembership implements Membership {
   private timer: TimerHandle | null = null
   private linkUp = true
   private stopped = false
+  /** This node's shards that are down (a sharded node's workers that died and were not yet restarted). */
+  private readonly downShards = new Set<number>()
   private readonly tickBound = (): void => this.tick()
 
   constructor(options: HeartbeatMembershipOptions) {
@@ -152,12 +158,26 @@ export class HeartbeatMembership implements Membership {
   }
 
   shardDown(shard: number): void {
+    this.downShards.add(shard)
     this.beat('shard-down', shard)
+  }
+
+  shardUp(shard: number): void {
+    if (!this.downShards.delete(shard)) return
+    this.beat('beat')
   }
 
   private beat(type: HeartbeatMessage['type'], shard?: number): void {
     if (!this.publishes || !this.linkUp || this.connection.isClosed()) return
-    const message: HeartbeatMessage = { v: 1, type, node: this.node, incarnation: this.incarnation, intervalMs: this.intervalMs, ...(shard === undefined ? {} : { shard }) }
+    const message: HeartbeatMessage = {
+      v: 1,
+      type,
+      node: this.node,
+      incarnation: this.incarnation,
+      intervalMs: this.intervalMs,
+      ...(shard === undefined ? {} : { shard }),
+      ...(this.downShards.size === 0 ? {} : { down: [...this.downShards] }),
+    }
     try {
       this.connection.publish(this.subject, JSON.stringify(message))
     } catch {
@@ -179,7 +199,7 @@ export class HeartbeatMembership implements Membership {
     }
     if (message.type === 'shard-down') {
       // Only about the run we know: a stale notice of an earlier incarnation means nothing now.
-      if (peer !== undefined && peer.incarnation === message.incarnation) listener?.down(message.node, message.shard as number)
+      if (peer !== undefined && peer.incarnation === message.incarnation) this.syncShards(message.node, peer, message.down ?? [])
       return
     }
     if (message.type === 'announce') this.beat('beat')
@@ -194,10 +214,29 @@ export class HeartbeatMembership implements Membership {
         peer.confirmed = true
         listener?.up(message.node)
       }
+      this.syncShards(message.node, peer, message.down ?? [])
       return
     }
-    this.peers.set(message.node, { incarnation: message.incarnation, lastSeen: now, confirmed: this.linkUp })
+    const fresh: Peer = { incarnation: message.incarnation, down: new Set(), lastSeen: now, confirmed: this.linkUp }
+    this.peers.set(message.node, fresh)
     if (this.linkUp) listener?.up(message.node)
+    this.syncShards(message.node, fresh, message.down ?? [])
+  }
+
+  /** Brings what we know of a peer's down shards in line with what it says now. */
+  private syncShards(node: string, peer: Peer, down: readonly number[]): void {
+    const listener = this.listener
+    for (const shard of down) {
+      if (peer.down.has(shard)) continue
+      peer.down.add(shard)
+      listener?.down(node, shard)
+    }
+    if (peer.down.size === down.length) return
+    for (const shard of [...peer.down]) {
+      if (down.includes(shard)) continue
+      peer.down.delete(shard)
+      listener?.shardUp?.(node, shard)
+    }
   }
 }
 
@@ -213,6 +252,7 @@ function parseHeartbeat(data: Uint8Array): HeartbeatMessage | null {
   if (m['v'] !== 1 || typeof m['node'] !== 'string' || typeof m['incarnation'] !== 'string') return null
   if (m['type'] !== 'announce' && m['type'] !== 'beat' && m['type'] !== 'leave' && m['type'] !== 'shard-down') return null
   if (m['type'] === 'shard-down' && !(Number.isInteger(m['shard']) && (m['shard'] as number) > 0)) return null
+  if (m['down'] !== undefined && !(Array.isArray(m['down']) && m['down'].every((shard) => Number.isInteger(shard) && (shard as number) > 0))) return null
   return value as HeartbeatMessage
 }
 

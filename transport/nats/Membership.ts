@@ -12,6 +12,8 @@ export interface MembershipListener {
   up(node: string): void
   /** `node` (or one shard of it, when `shard` is set) is gone: stopped heartbeating, left, or restarted. */
   down(node: string, shard: number | null): void
+  /** Optional: a shard of `node` reported down earlier runs again (restarted). */
+  shardUp?(node: string, shard: number): void
 }
 
 export interface Membership {
@@ -27,6 +29,8 @@ export interface Membership {
    * watchers of its actors get shard-down, asks to it fail.
    */
   shardDown?(shard: number): void
+  /** Optional: that shard runs again (restarted); peers send to it again. */
+  shardUp?(shard: number): void
   /** Nodes currently considered alive (this node excluded). */
   members(): string[]
   /** Leaves (peers hear it at once instead of after a timeout) and stops. Idempotent. */

@@ -1,5 +1,5 @@
 import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats-io/nats-core'
-import { InvalidArgumentError, MessageTooLargeError, NodeDownError, toError, type Clock, type Random } from '../../runtime/index.ts'
+import { InvalidArgumentError, MessageTooLargeError, NodeDownError, ShardDownError, toError, type Clock, type Random } from '../../runtime/index.ts'
 import { TransportClosedError } from '../errors.ts'
 import type { FrameTransport, SystemAddress } from '../FrameTransport.ts'
 import { NatsDownError } from './errors.ts'
@@ -73,6 +73,8 @@ class Peer {
   /** Subjects and frames in send order. */
   subjects: string[] = []
   frames: Uint8Array[] = []
+  /** Its shards that are down (it said so): sends to them fail fast until they run again. */
+  downShards: Set<number> | null = null
 }
 
 /**
@@ -165,6 +167,9 @@ export class NatsTransport implements FrameTransport {
     if (this.closed) throw new TransportClosedError(`NATS transport of ${this.local.node}:${this.local.shard} is closed`)
     const subject = this.subjects.frames(to.node, to.shard)
     const peer = this.peers.get(to.node)
+    if (peer?.downShards?.has(to.shard) === true) {
+      throw new ShardDownError(`shard ${to.shard} of ${to.node} is down`, { data: { node: to.node, shard: to.shard } })
+    }
     if (this.linkUp && (peer === undefined || (peer.state !== PeerState.Down && peer.state !== PeerState.Pending && peer.frames.length === 0))) {
       this.publish(subject, frame)
       return
@@ -221,9 +226,17 @@ export class NatsTransport implements FrameTransport {
     if (!this.closed) this.membership.shardDown?.(shard)
   }
 
+  /** The shard is back (restarted): tell peers through the membership. */
+  localShardUp(shard: number): void {
+    if (!this.closed) this.membership.shardUp?.(shard)
+  }
+
   private readonly listener: MembershipListener = {
     up: (node) => this.peerUp(node),
     down: (node, shard) => this.peerDown(node, shard),
+    shardUp: (node, shard) => {
+      this.peers.get(node)?.downShards?.delete(shard)
+    },
   }
 
   private deliver(frame: Uint8Array): void {
@@ -322,9 +335,13 @@ export class NatsTransport implements FrameTransport {
 
   private peerDown(node: string, shard: number | null): void {
     if (this.closed) return
-    if (shard === null) {
+    if (shard !== null) {
+      const peer = this.peer(node)
+      ;(peer.downShards ??= new Set()).add(shard)
+    } else {
       const peer = this.peer(node)
       peer.state = PeerState.Down
+      peer.downShards = null
       // Whoever waited on these frames hears of it below: asks fail with ERR_NODE_DOWN, watchers get node-down.
       this.abandon(peer)
     }

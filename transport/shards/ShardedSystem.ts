@@ -454,6 +454,7 @@ export class ShardedSystem {
           this.post(other, { type: 'peer-up', shard: slot.shard, links: this.mesh.peerLinks(other.shard, slot.shard), agent })
         }
         await this.startApp(slot, this.agents())
+        this.host.routes.localShardUp(slot.shard)
         this.system.publish(ShardEventTopic, { shard: slot.shard, event: 'up', restarts: slot.restarts })
         return
       } catch (thrown) {

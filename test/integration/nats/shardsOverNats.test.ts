@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { natsUplink } from '../../../cluster/index.ts'
 import { waitForValue } from '../../../testing/index.ts'
-import { ShardedSystem } from '../../../transport/index.ts'
+import { ShardedSystem, ShardEventTopic } from '../../../transport/index.ts'
 import { startNode, type TestNode } from '../../support/natsNodes.ts'
 import { uniqueCluster } from '../../support/services.ts'
 import { Relay, type RelayProtocol } from './fixtures/relayApp.ts'
@@ -61,9 +61,42 @@ describe('a sharded node over NATS (rings inside the node, NATS between nodes)',
     await expect(inFlight).rejects.toMatchObject({ code: 'ERR_SHARD_DOWN' })
     const seen = await waitForValue(() => watcher.ask('terminations'), (t) => t.length === 1, { timeoutMs: 10_000 })
     expect(seen[0]?.reason).toEqual({ kind: 'shard-down', node: 'a', shard: 2 })
+    // Afterwards too: a new ask to that shard fails fast, a new watch hears shard-down at once.
+    await expect(remote.askWith({ timeoutMs: 20_000 }, 'where')).rejects.toMatchObject({ code: 'ERR_SHARD_DOWN' })
+    const lateWatcher = b.system.spawn(Relay)
+    await lateWatcher.ask('watchPeer', doomed.address)
+    const late = await waitForValue(() => lateWatcher.ask('terminations'), (t) => t.length === 1, { timeoutMs: 10_000 })
+    expect(late[0]?.reason).toEqual({ kind: 'shard-down', node: 'a', shard: 2 })
     // Node a itself stays up for b: its other shards still answer.
     const onShard1 = await a.spawn(Relay, { shard: 1 })
     expect(await b.system.refFor<RelayProtocol>(onShard1.address).ask('where')).toEqual({ node: 'a', shard: 1 })
+  }, 30_000)
+
+  it('a restarted worker shard takes messages from other nodes again', async () => {
+    const url = inject('natsUrl')
+    const cluster = uniqueCluster('shard-restart')
+    const a = await ShardedSystem.create({ name: cluster, node: 'a', shards: 2, app, uplink: natsUplink({ servers: [url], heartbeatMs: 100, downAfterMs: 1000 }) })
+    cleanups.push(() => a.terminate())
+    const b: TestNode = await startNode(url, cluster, 'b', { transport: { heartbeat: { intervalMs: 100, timeoutMs: 1000 } } })
+    cleanups.push(() => b.stop())
+    const restarted = new Promise<void>((resolve) => {
+      a.system.subscribe(ShardEventTopic, (event) => {
+        if (event.shard === 2 && event.event === 'up') resolve()
+      })
+    })
+    const doomed = await a.spawn(Relay, { shard: 2 })
+    const remote = b.system.refFor<RelayProtocol>(doomed.address)
+    expect(await remote.ask('where')).toEqual({ node: 'a', shard: 2 })
+    doomed.tell('crash')
+    await restarted
+    const fresh = await a.spawn(Relay, { shard: 2 })
+    // b may hear "shard 2 runs again" a heartbeat after the restart: ask until it gets through.
+    const place = await waitForValue(
+      () => b.system.refFor<RelayProtocol>(fresh.address).askWith({ timeoutMs: 2000 }, 'where').catch((error: { code?: string }) => error.code),
+      (answer) => typeof answer === 'object',
+      { timeoutMs: 10_000 },
+    )
+    expect(place).toEqual({ node: 'a', shard: 2 })
   }, 30_000)
 
   it('a shard whose uplink cannot connect fails the start with ERR_SHARD_START', async () => {
