@@ -148,7 +148,7 @@ describe('NatsTransport with Remoting over a real nats-server', () => {
     expect(seen[0]?.reason).toEqual({ kind: 'node-down', node: 'b' })
   })
 
-  it('NATS outage: sends are held up to the bound, then fail with ERR_NATS_DOWN; reconnection delivers the held ones in order', async () => {
+  it('NATS outage: sends are held up to the bound, then fail with ERR_NATS_DOWN (a watch is held past it); reconnection delivers the held ones in order', async () => {
     const server = await LocalNatsServer.start()
     servers.push(server)
     const [a, b] = await pair(server.url, { transport: { maxBufferedFrames: 20, heartbeat: { intervalMs: 50, timeoutMs: 2_000 } } })
@@ -169,6 +169,10 @@ describe('NatsTransport with Remoting over a real nats-server', () => {
     expect(a.transport.stats.framesBuffered).toBe(20)
     const refused = remote.askWith({ timeoutMs: 60_000 }, 'echo', 'refused')
     await expect(refused).rejects.toMatchObject({ code: 'ERR_NATS_DOWN' })
+    // A watch is held past the bound: losing it would leave its watcher waiting forever.
+    const watcher = a.system.spawn(Watcher)
+    await watcher.ask('watchIt', remote)
+    await waitFor(() => a.transport.stats.framesBuffered === 21)
 
     await server.resume()
     await waitFor(() => a.transport.connected && b.transport.connected, { timeoutMs: 15_000 })
@@ -176,6 +180,9 @@ describe('NatsTransport with Remoting over a real nats-server', () => {
     await waitFor(() => a.transport.stats.framesBuffered === 0, { timeoutMs: 10_000 })
     const seen = await waitForValue(() => remote.askWith({ timeoutMs: 2000 }, 'recall'), (s) => s.length === 20, { timeoutMs: 15_000 })
     expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => `held-${i}`))
+    echo.tell('quit')
+    const ended = await waitForValue(() => watcher.ask('seen'), (s) => s.length === 1, { timeoutMs: 10_000 })
+    expect(ended[0]?.reason).toEqual({ kind: 'normal' })
     expect(a.transport.stats.framesBuffered).toBe(0)
     expect(a.transport.stats.linkDowns).toBe(1)
     // Nobody was declared down by the outage.
