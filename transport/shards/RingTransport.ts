@@ -103,14 +103,17 @@ class Peer {
  *
  * Outbound: `send` writes the frame (one Remoting batch) into the peer's ring. A full ring never
  * loses a frame: it waits in the peer's outbox, in order, and an async flusher parked on the space
- * doorbell pushes it when the consumer frees room; past `maxOutboxBytes` `send` throws
- * ERR_TRANSPORT_FULL (Remoting turns that into dead letters and failed asks).
+ * doorbell pushes it when the consumer frees room (and so does every later send, first). Past
+ * `maxOutboxBytes` `send` throws ERR_TRANSPORT_FULL (Remoting turns that into dead letters and
+ * failed asks) and `isFull` stays true until half the bound is free; a frame carrying death-watch
+ * traffic (`mustTake`) is queued past the bound.
  *
  * Inbound: a pump task on the system's scheduler takes one frame per inbound ring per turn, copies it
  * out of shared memory (decoders must not read memory the producer will overwrite, and msgpackr's
  * native string decoder crashes on SharedArrayBuffer views) and hands it to the frame handler
- * synchronously. With nothing to read it parks with `Atomics.waitAsync`, so the event loop keeps
- * running. With an InboundFlow it stops reading while a fed mailbox is deep (see InboundFlow).
+ * synchronously. With nothing to read it polls once per event-loop turn for `spinMs`, then parks
+ * with `Atomics.waitAsync`; either way the event loop keeps running. With an InboundFlow it stops
+ * reading while a fed mailbox is deep (see InboundFlow).
  */
 export class RingTransport implements FrameTransport {
   readonly local: SystemAddress
