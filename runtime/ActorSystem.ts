@@ -740,7 +740,7 @@ class SystemHost implements CellHost, RefHost {
   private routeOut(envelope: Envelope): void {
     const router = this.router
     const address = envelope.target.address
-    const isLocalAddress = address.node === this.system.node && address.shard === this.system.shard && address.system === this.systemName
+    const isLocalAddress = address.shard === this.system.shard && address.node === this.system.node && address.system === this.systemName
     if (router === null || isLocalAddress) {
       const reason: DeadLetterReason = isLocalAddress ? 'stopped' : 'unknown'
       this.deadLetter(envelope, reason)
