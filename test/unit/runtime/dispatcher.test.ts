@@ -174,6 +174,27 @@ describe('Dispatcher', () => {
     }
   })
 
+  it('tasks that deferred callbacks keep scheduling still let I/O run (one slice budget for both)', async () => {
+    const scheduler = new RealScheduler({ throughput: 1, sliceMs: Number.POSITIVE_INFINITY, maxTurnsPerSlice: 64 })
+    let runs = 0
+    let stop = false
+    // Each turn defers a callback that schedules the task again: a cycle through the deferred queue.
+    const task: Runnable = {
+      run: () => {
+        runs++
+        if (!stop) scheduler.defer(() => scheduler.schedule(task))
+        return false
+      },
+    }
+    scheduler.schedule(task)
+    let immediateRanAt = -1
+    setImmediate(() => (immediateRanAt = runs))
+    await waitFor(() => immediateRanAt >= 0, 'setImmediate while the cycle runs')
+    stop = true
+    expect(immediateRanAt).toBeGreaterThan(0)
+    expect(immediateRanAt).toBeLessThanOrEqual(128)
+  })
+
   it('replies to sync and async handlers alike', async () => {
     const system = newSystem()
     const ref = system.spawn(Worker, { args: [[], new Map()] })
