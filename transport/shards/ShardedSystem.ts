@@ -448,13 +448,14 @@ export class ShardedSystem {
         }
         const agent = slot.agent as ActorAddress
         this.host.transport.peerUp(this.mesh.peerLinks(0, slot.shard))
+        // Other nodes may send to it again from now: its startShard may already need their replies.
+        this.host.routes.localShardUp(slot.shard)
         this.context.setAgent(slot.shard, agent)
         for (const other of this.slots) {
           if (other.shard === 0 || other === slot) continue
           this.post(other, { type: 'peer-up', shard: slot.shard, links: this.mesh.peerLinks(other.shard, slot.shard), agent })
         }
         await this.startApp(slot, this.agents())
-        this.host.routes.localShardUp(slot.shard)
         this.system.publish(ShardEventTopic, { shard: slot.shard, event: 'up', restarts: slot.restarts })
         return
       } catch (thrown) {
@@ -471,6 +472,7 @@ export class ShardedSystem {
           this.context.setAgent(slot.shard, null)
           this.host.transport.peerDown(slot.shard)
           for (const other of this.slots) if (other.shard !== 0 && other !== slot) this.post(other, { type: 'peer-down', shard: slot.shard })
+          this.host.routes.localShardDown(slot.shard)
         }
         slot.state = 'down'
       }

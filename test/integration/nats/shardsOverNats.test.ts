@@ -1,12 +1,15 @@
 import { afterEach, describe, expect, inject, it } from 'vitest'
+import { Actor } from '../../../runtime/index.ts'
 import { natsUplink } from '../../../cluster/index.ts'
 import { waitForValue } from '../../../testing/index.ts'
 import { ShardedSystem, ShardEventTopic } from '../../../transport/index.ts'
 import { startNode, type TestNode } from '../../support/natsNodes.ts'
 import { uniqueCluster } from '../../support/services.ts'
 import { Relay, type RelayProtocol } from './fixtures/relayApp.ts'
+import { Crasher, type DirectoryProtocol } from './fixtures/registeringApp.ts'
 
 const app = new URL('./fixtures/relayApp.ts', import.meta.url)
+const registeringApp = new URL('./fixtures/registeringApp.ts', import.meta.url)
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
@@ -97,6 +100,47 @@ describe('a sharded node over NATS (rings inside the node, NATS between nodes)',
       { timeoutMs: 10_000 },
     )
     expect(place).toEqual({ node: 'a', shard: 2 })
+  }, 30_000)
+
+  it('a restarted worker shard whose startShard needs a reply from another node comes back up', async () => {
+    const url = inject('natsUrl')
+    const cluster = uniqueCluster('shard-register')
+    const b: TestNode = await startNode(url, cluster, 'b', { transport: { heartbeat: { intervalMs: 100, timeoutMs: 1000 } } })
+    cleanups.push(() => b.stop())
+    const seen: number[] = []
+    class Directory extends Actor<DirectoryProtocol> implements DirectoryProtocol {
+      register(shard: number): string {
+        seen.push(shard)
+        return 'ok'
+      }
+      registrations(): number[] {
+        return seen
+      }
+    }
+    const directory = b.system.spawn(Directory, { name: 'directory' })
+    process.env['TROUPE_TEST_DIRECTORY'] = JSON.stringify(directory.address)
+    const a = await ShardedSystem.create({
+      name: cluster,
+      node: 'a',
+      shards: 2,
+      app: registeringApp,
+      uplink: natsUplink({ servers: [url], heartbeatMs: 100, downAfterMs: 1000 }),
+    })
+    cleanups.push(() => a.terminate())
+    expect([...seen].sort()).toEqual([1, 2])
+    const events: string[] = []
+    const settled = new Promise<void>((resolve) => {
+      a.system.subscribe(ShardEventTopic, (event) => {
+        if (event.shard !== 2) return
+        events.push(event.event)
+        if (event.event === 'up' || event.event === 'gave-up') resolve()
+      })
+    })
+    ;(await a.spawn(Crasher, { shard: 2 })).tell('crash')
+    await settled
+    // Its registration after the restart got its reply: other nodes took it back before startShard.
+    expect(events).toEqual(['down', 'up'])
+    expect(seen.filter((shard) => shard === 2)).toHaveLength(2)
   }, 30_000)
 
   it('a shard whose uplink cannot connect fails the start with ERR_SHARD_START', async () => {
