@@ -21,8 +21,9 @@ export interface FrameTransport {
    * ERR_TRANSPORT_CLOSED) when it cannot take the frame; it never drops one silently.
    *
    * `mustTake`: the frame carries death-watch traffic (watch, unwatch, terminated). Take it past
-   * your buffering bounds, in order with the other frames: refusing it for lack of room would leave
-   * a watcher waiting forever. It can still fail when the peer is down or the transport closed.
+   * your buffering bounds, in order with the other frames (up to a second, hard bound): refusing it
+   * for lack of room would leave a watcher waiting forever. It can still fail when the peer is down,
+   * the transport closed, or that hard bound is reached.
    */
   send(to: SystemAddress, frame: Uint8Array, mustTake?: boolean): void
   /**

@@ -199,7 +199,7 @@ export class HeartbeatMembership implements Membership {
     }
     if (message.type === 'shard-down') {
       // Only about the run we know: a stale notice of an earlier incarnation means nothing now.
-      if (peer !== undefined && peer.incarnation === message.incarnation) this.syncShards(message.node, peer, message.down ?? [])
+      if (peer !== undefined && peer.incarnation === message.incarnation) this.syncShards(message.node, peer, [...(message.down ?? []), message.shard as number])
       return
     }
     if (message.type === 'announce') this.beat('beat')
@@ -224,16 +224,17 @@ export class HeartbeatMembership implements Membership {
   }
 
   /** Brings what we know of a peer's down shards in line with what it says now. */
-  private syncShards(node: string, peer: Peer, down: readonly number[]): void {
+  private syncShards(node: string, peer: Peer, listed: readonly number[]): void {
     const listener = this.listener
+    const down = new Set(listed)
     for (const shard of down) {
       if (peer.down.has(shard)) continue
       peer.down.add(shard)
       listener?.down(node, shard)
     }
-    if (peer.down.size === down.length) return
+    if (peer.down.size === down.size) return
     for (const shard of [...peer.down]) {
-      if (down.includes(shard)) continue
+      if (down.has(shard)) continue
       peer.down.delete(shard)
       listener?.shardUp?.(node, shard)
     }

@@ -282,7 +282,9 @@ export class NatsTransport implements FrameTransport {
 
   private hold(peer: Peer, subject: string, frame: Uint8Array, mustTake: boolean): void {
     const stats = this.stats
-    if (!mustTake && (stats.framesBuffered + 1 > this.maxFrames || stats.bytesBuffered + frame.byteLength > this.maxBytes)) {
+    // Death-watch frames may use a second bound as large again; past both, even they are refused.
+    const scale = mustTake ? 2 : 1
+    if (stats.framesBuffered + 1 > scale * this.maxFrames || stats.bytesBuffered + frame.byteLength > scale * this.maxBytes) {
       const why = this.linkUp ? 'a peer is not reachable yet after a NATS reconnect' : 'the NATS link is down'
       throw new NatsDownError(`${why} and ${stats.framesBuffered} frames (${stats.bytesBuffered} bytes) already wait`, {
         data: { framesBuffered: stats.framesBuffered, bytesBuffered: stats.bytesBuffered, maxFrames: this.maxFrames, maxBytes: this.maxBytes },

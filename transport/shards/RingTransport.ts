@@ -221,7 +221,9 @@ export class RingTransport implements FrameTransport {
       if (ring.pendingBytes > 0) this.startFlusher()
       return
     }
-    if (!mustTake && peer.queuedBytes + frame.byteLength > this.maxOutboxBytes) {
+    // Death-watch frames may use a second bound as large again: past both, even they are refused
+    // (a consumer stuck that long is as good as gone, and memory stays bounded).
+    if (peer.queuedBytes + frame.byteLength > (mustTake ? 2 * this.maxOutboxBytes : this.maxOutboxBytes)) {
       this.counters.outboxFull++
       peer.refusing = true
       throw new TransportFullError(`the ring to shard ${to.shard} is full and ${peer.queuedBytes} bytes already wait for it`, {
@@ -242,7 +244,8 @@ export class RingTransport implements FrameTransport {
    */
   isFull(to: SystemAddress): boolean {
     const peer = to.node === this.local.node && to.system === this.local.system ? this.peers[to.shard] : undefined
-    return peer !== undefined && (peer.refusing || peer.queuedBytes >= this.maxOutboxBytes)
+    // `refusing` only holds while frames wait: with an empty outbox nothing would ever clear it.
+    return peer !== undefined && ((peer.refusing && peer.head < peer.queue.length) || peer.queuedBytes >= this.maxOutboxBytes)
   }
 
   onFrame(handler: (frame: Uint8Array) => void): void {

@@ -34,11 +34,16 @@ async function runShardWorker(port: MessagePort, data: ShardWorkerData): Promise
   } catch (error) {
     fail(error)
     // A host that started (its system, timers, rings) would keep the thread alive: end it too.
-    if (started !== null) {
-      await started.system.terminate()
-      await started.close()
+    try {
+      if (started !== null) {
+        await started.system.terminate()
+        await started.close()
+      }
+    } catch {
+      // Ending anyway: the failure was reported above.
+    } finally {
+      port.close()
     }
-    port.close()
     return
   }
   const app = host.context.registry.app

@@ -46,4 +46,31 @@ describe('RingTransport outbox bound', () => {
     expect(transport.stats().transport.queuedFrames).toBe(queued + 1)
     await transport.close()
   })
+
+  it('death-watch frames stop at a second bound as large again', async () => {
+    const transport = stalledPeer(4096)
+    let taken = 0
+    expect(() => {
+      for (let i = 0; i < 100; i++) {
+        transport.send(to, new Uint8Array(512), true)
+        taken++
+      }
+    }).toThrow(expect.objectContaining({ code: 'ERR_TRANSPORT_FULL' }))
+    // The 1 KiB ring holds one 512-byte frame (with its header); the rest wait up to 8 KiB.
+    expect(transport.stats().transport.queuedBytes).toBeLessThanOrEqual(2 * 4096)
+    expect(taken).toBeGreaterThan(8)
+    await transport.close()
+  })
+
+  it('a refused frame with nothing waiting behind it does not leave the peer refusing', async () => {
+    // Frames larger than the outbox bound: once the ring is full, each is refused with nothing queued.
+    const transport = stalledPeer(256)
+    expect(() => {
+      for (let i = 0; i < 10; i++) transport.send(to, new Uint8Array(600))
+    }).toThrow(expect.objectContaining({ code: 'ERR_TRANSPORT_FULL' }))
+    // Nothing is queued, so nothing would ever clear a "refusing" state: callers are not told it is full.
+    expect(transport.stats().transport.queuedFrames).toBe(0)
+    expect(transport.isFull(to)).toBe(false)
+    await transport.close()
+  })
 })
