@@ -1,52 +1,10 @@
 import { afterEach, describe, expect, inject, it } from 'vitest'
-import { Actor, type ActorRef, type Terminated } from '../../../runtime/index.ts'
 import { waitFor, waitForValue } from '../../../testing/index.ts'
 import type { Membership, MembershipListener } from '../../../cluster/index.ts'
 import { startNode, type TestNode, type TestNodeOptions } from '../../support/natsNodes.ts'
 import { LocalNatsServer, uniqueCluster } from '../../support/services.ts'
+import { Echo, Watcher, type EchoProtocol } from '../../support/remoteActors.ts'
 
-interface EchoProtocol {
-  echo(text: string): string
-  remember(text: string): void
-  recall(): string[]
-  quit(): void
-  forward(to: ActorRef<EchoProtocol>, text: string): void
-}
-class Echo extends Actor<EchoProtocol> implements EchoProtocol {
-  private readonly seen: string[] = []
-  echo(text: string) {
-    return `echo:${text}`
-  }
-  remember(text: string) {
-    this.seen.push(text)
-  }
-  recall() {
-    return this.seen
-  }
-  quit() {
-    this.context.stop()
-  }
-  forward(to: ActorRef<EchoProtocol>, text: string) {
-    to.tell('remember', text)
-  }
-}
-
-interface WatcherProtocol {
-  watchIt(ref: ActorRef<EchoProtocol>): void
-  seen(): Terminated[]
-}
-class Watcher extends Actor<WatcherProtocol> implements WatcherProtocol {
-  private readonly terminated: Terminated[] = []
-  watchIt(ref: ActorRef<EchoProtocol>) {
-    this.context.watch(ref)
-  }
-  seen() {
-    return this.terminated
-  }
-  override onTerminated(t: Terminated) {
-    this.terminated.push(t)
-  }
-}
 
 const nodes: TestNode[] = []
 const servers: LocalNatsServer[] = []

@@ -1,58 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { Actor, ActorSystem, type ActorRef, type DeadLetter, type Terminated } from '../../../runtime/index.ts'
+import { Actor, ActorSystem, type ActorRef, type DeadLetter } from '../../../runtime/index.ts'
 import { Remoting, TransportFullError } from '../../../transport/index.ts'
 import { LoopbackNetwork, settle, waitFor, waitForValue } from '../../../testing/index.ts'
+import { Echo, Watcher, type EchoProtocol } from '../../support/remoteActors.ts'
 
-interface EchoProtocol {
-  echo(text: string): string
-  remember(text: string): void
-  recall(): string[]
-  fail(): void
-  quit(): void
-  whoAmI(): string
-  forward(to: ActorRef<EchoProtocol>, text: string): void
-}
-class Echo extends Actor<EchoProtocol> implements EchoProtocol {
-  private readonly seen: string[] = []
-  echo(text: string) {
-    return `echo:${text}`
-  }
-  remember(text: string) {
-    this.seen.push(text)
-  }
-  recall() {
-    return this.seen
-  }
-  fail(): void {
-    throw new Error('remote boom')
-  }
-  quit() {
-    this.context.stop()
-  }
-  whoAmI() {
-    return this.context.self.toString()
-  }
-  forward(to: ActorRef<EchoProtocol>, text: string) {
-    to.tell('remember', text)
-  }
-}
-
-interface WatcherProtocol {
-  watchIt(ref: ActorRef<EchoProtocol>): void
-  seen(): Terminated[]
-}
-class Watcher extends Actor<WatcherProtocol> implements WatcherProtocol {
-  private readonly terminated: Terminated[] = []
-  watchIt(ref: ActorRef<EchoProtocol>) {
-    this.context.watch(ref)
-  }
-  seen() {
-    return this.terminated
-  }
-  override onTerminated(t: Terminated) {
-    this.terminated.push(t)
-  }
-}
 
 const systems: ActorSystem[] = []
 function node(network: LoopbackNetwork, name: string): ActorSystem {
