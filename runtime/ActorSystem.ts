@@ -371,6 +371,15 @@ export class ActorSystem {
     this.host.remoteDown(node, shard)
   }
 
+  /**
+   * A watch of the remote actor `ref` could not be delivered (its node or shard is down, or the way
+   * there stayed full past every bound): its watchers here get Terminated with `reason` now, as if
+   * it had died, instead of waiting for news that cannot come. Called by transports.
+   */
+  remoteUnreachable(ref: ActorRef<any>, reason: ExitReason): void {
+    this.host.remoteTerminated(ref, reason)
+  }
+
   /** Stops every actor, children first, then resolves. Idempotent. */
   terminate(): Promise<void> {
     if (this.terminating === null) {
@@ -698,7 +707,7 @@ class SystemHost implements CellHost, RefHost {
     }
   }
 
-  private remoteTerminated(ref: ActorRef<any>, reason: ExitReason): void {
+  remoteTerminated(ref: ActorRef<any>, reason: ExitReason): void {
     const key = formatAddress(ref.address)
     const entry = this.remoteWatched.get(key)
     if (entry === undefined) return

@@ -59,9 +59,9 @@ export class RealScheduler implements Scheduler {
     let started = -1
     const queue = this.runQueue
     let turns = 0
+    this.draining = true
     for (;;) {
-      this.draining = true
-      while (queue.length > 0) {
+      if (queue.length > 0) {
         const task = queue.shift() as Runnable
         let more: boolean
         try {
@@ -73,27 +73,27 @@ export class RealScheduler implements Scheduler {
           throw error
         }
         if (more) queue.push(task)
-        turns++
-        // The clock is read every 8 turns (a turn is up to `throughput` messages), so a long slice
-        // overruns its budget by at most 8 turns and a one-message drain reads no clock at all.
-        if ((turns & 7) === 0) {
-          if (this.deferred.length > 0) this.runDeferred()
-          if (started < 0) started = performance.now() // host time: the real scheduler's own slice budget
-          else if (turns >= this.maxTurnsPerSlice || performance.now() - started >= this.sliceMs) { // host time, as above
-            this.endDrain()
-            setImmediate(this.drainBound) // yield to I/O: the real scheduler's job
-            return
-          }
+      } else if (this.deferred.length > 0) {
+        // Deferred callbacks (transport flushes) run once the queue is empty, as a turn of their own:
+        // tasks they schedule, and callbacks they defer, continue this slice under its budget.
+        this.runDeferred()
+      } else {
+        break
+      }
+      turns++
+      // The clock is read every 8 turns (a turn is up to `throughput` messages), so a long slice
+      // overruns its budget by at most 8 turns and a one-message drain reads no clock at all.
+      if ((turns & 7) === 0) {
+        if (this.deferred.length > 0) this.runDeferred()
+        if (started < 0) started = performance.now() // host time: the real scheduler's own slice budget
+        else if (turns >= this.maxTurnsPerSlice || performance.now() - started >= this.sliceMs) { // host time, as above
+          this.endDrain()
+          setImmediate(this.drainBound) // yield to I/O: the real scheduler's job
+          return
         }
       }
-      this.draining = false
-      if (this.deferred.length === 0) break
-      this.runDeferred()
-      // A deferred callback can schedule tasks (a failed send settles an ask, a watcher hears its
-      // target is gone). They run in this same slice, under its budget: work that keeps making
-      // work this way still yields to I/O when the slice is spent.
-      if (queue.length === 0) break
     }
+    this.draining = false
     this.armed = false
   }
 

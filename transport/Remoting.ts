@@ -1,6 +1,7 @@
 import {
   Envelope,
   EnvelopeKind,
+  ExitReasons,
   MessageTooLargeError,
   NodeDownError,
   NotSerializableError,
@@ -199,11 +200,12 @@ export class Remoting implements RemoteRouter {
   private undeliverable(envelope: Envelope, error: Error): void {
     this.stats.undeliverable++
     this.system.deadLetter(envelope, 'undeliverable', error)
-    if (envelope.kind === EnvelopeKind.System && envelope.method === 'watch' && (error instanceof ShardDownError || error instanceof NodeDownError)) {
-      // A watch of an actor whose shard or node is known to be gone: its watchers hear it now, as
-      // the watchers from before the crash did (remoteDown is idempotent for everyone else).
+    if (envelope.kind === EnvelopeKind.System && envelope.method === 'watch') {
+      // A watch that cannot reach its actor would leave its watchers waiting forever: they hear now
+      // that it is out of reach, with the reason closest to why (its shard, or its node, is gone).
       const { node, shard } = envelope.target.address
-      this.system.remoteDown(node, error instanceof ShardDownError ? shard : null)
+      const shardGone = error instanceof ShardDownError || (!(error instanceof NodeDownError) && node === this.system.node)
+      this.system.remoteUnreachable(envelope.target, shardGone ? ExitReasons.shardDown(node, shard) : ExitReasons.nodeDown(node))
       return
     }
     if (envelope.kind === EnvelopeKind.Ask) {

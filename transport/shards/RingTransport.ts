@@ -244,8 +244,9 @@ export class RingTransport implements FrameTransport {
    */
   isFull(to: SystemAddress): boolean {
     const peer = to.node === this.local.node && to.system === this.local.system ? this.peers[to.shard] : undefined
-    // `refusing` only holds while frames wait: with an empty outbox nothing would ever clear it.
-    return peer !== undefined && ((peer.refusing && peer.head < peer.queue.length) || peer.queuedBytes >= this.maxOutboxBytes)
+    // After a refusal, full until half the bound is free (the hysteresis pushPeer applies too); a
+    // refusal with little or nothing waiting behind it says nothing about the next frame.
+    return peer !== undefined && ((peer.refusing && peer.queuedBytes > this.maxOutboxBytes / 2) || peer.queuedBytes >= this.maxOutboxBytes)
   }
 
   onFrame(handler: (frame: Uint8Array) => void): void {

@@ -169,4 +169,21 @@ describe('Remoting over a frame transport', () => {
     const seen = await waitForValue(() => watcher.ask('seen'), (t) => t.length === 1)
     expect(seen[0]?.reason).toEqual({ kind: 'normal' })
   })
+
+  it('a watch that cannot be sent at all (refused past every bound) tells its watcher the actor is out of reach', async () => {
+    const network = new LoopbackNetwork()
+    const a = ActorSystem.create({ name: 'cluster', node: 'a' })
+    systems.push(a)
+    const transport = network.attach({ system: 'cluster', node: 'a', shard: 0 })
+    transport.send = () => {
+      throw new TransportFullError('full past every bound')
+    }
+    new Remoting(a, transport)
+    const b = node(network, 'b')
+    const echo = b.spawn(Echo, { name: 'echo' })
+    const watcher = a.spawn(Watcher)
+    await watcher.ask('watchIt', remoteRef(a, echo))
+    const seen = await waitForValue(() => watcher.ask('seen'), (t) => t.length === 1)
+    expect(seen[0]?.reason).toEqual({ kind: 'node-down', node: 'b' })
+  })
 })

@@ -68,8 +68,12 @@ describe('RingTransport outbox bound', () => {
     expect(() => {
       for (let i = 0; i < 10; i++) transport.send(to, new Uint8Array(600))
     }).toThrow(expect.objectContaining({ code: 'ERR_TRANSPORT_FULL' }))
-    // Nothing is queued, so nothing would ever clear a "refusing" state: callers are not told it is full.
+    // Nothing is queued, so nothing would ever clear a "refusing" state: callers are not told it is full,
+    // not even once a small frame waits (far below the bound).
     expect(transport.stats().transport.queuedFrames).toBe(0)
+    expect(transport.isFull(to)).toBe(false)
+    transport.send(to, new Uint8Array(16))
+    expect(transport.stats().transport.queuedFrames).toBe(1)
     expect(transport.isFull(to)).toBe(false)
     await transport.close()
   })
