@@ -24,7 +24,11 @@ export type {
   NatsUplinkOptions,
 } from '../transport/nats/index.ts'
 export { Gateway } from './gateway/Gateway.ts'
-export type { ArgsValidator, GatewayOptions, GatewayStats, PublishOptions } from './gateway/Gateway.ts'
+export type { GatewayOptions } from './gateway/Gateway.ts'
+export { OTHER_OUTCOME_LABEL, REFUSAL_LOG_INTERVAL_MS, UNKNOWN_METHOD_LABEL } from './gateway/GatewayStats.ts'
+export type { GatewayStats } from './gateway/GatewayStats.ts'
+export type { PublishableMethod, PublishOptions } from './gateway/Publication.ts'
+export type { ArgsIssue, StandardIssue, StandardResult, StandardSchema, StandardSchemaProps } from './gateway/StandardSchema.ts'
 export {
   BadRequestError,
   DeadlineExceededError,

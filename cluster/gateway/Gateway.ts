@@ -6,16 +6,20 @@ import {
   InvalidArgumentError,
   NameTakenError,
   NotSerializableError,
-  RESERVED_METHODS,
+  silentLogger,
   UnknownMethodError,
   type ActorRef,
   type ActorSystem,
   type Headers,
+  type Logger,
+  type MethodName,
   type TimerHandle,
 } from '../../runtime/index.ts'
 import { DEFAULT_SUBJECT_PREFIX, flushWithin, Subjects } from '../../transport/nats/index.ts'
-import { BadRequestError, DeadlineExceededError, GatewayErrorCodes, InvalidArgsError, MalformedRequestError, PayloadTooLargeError } from './errors.ts'
+import { BadRequestError, DeadlineExceededError, GatewayErrorCodes, MalformedRequestError, PayloadTooLargeError } from './errors.ts'
+import { countCall, emptyStats, OK_OUTCOME, outcomeLabel, RefusalLog, UNKNOWN_METHOD_LABEL, type GatewayStats } from './GatewayStats.ts'
 import { contentTypeOf, decodePayload, encodePayload } from './PayloadCodec.ts'
+import { checkArgs, compilePublication, type Publication, type PublishOptions } from './Publication.ts'
 import {
   ContentTypes,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -26,18 +30,6 @@ import {
   type NamesAnnouncement,
 } from './protocol.ts'
 
-/**
- * What a validator says about a call's arguments: `true`/`undefined` accept; `false` or a string
- * (the reason) refuse with ERR_INVALID_ARGS. Throwing refuses too, with the thrown message.
- */
-export type ArgsValidator = (method: string, args: readonly unknown[]) => boolean | string | void
-
-export interface PublishOptions {
-  /** The only methods callable from outside. Default: every handler the actor has. */
-  readonly methods?: readonly string[]
-  readonly validate?: ArgsValidator
-}
-
 export interface GatewayOptions {
   readonly connection: NatsConnection
   /** The system whose actors are published (its clock drives gossip; its ask timeout is the default). */
@@ -45,7 +37,7 @@ export interface GatewayOptions {
   /** Cluster name in the subjects. Default: the system's name. */
   readonly cluster?: string
   readonly prefix?: string
-  /** Largest request payload accepted, in bytes. Default 256 KiB. */
+  /** Largest request accepted, payload and header bytes together. Default 256 KiB. */
   readonly maxPayloadBytes?: number
   /** Ask timeout when the request has no Troupe-Timeout header. Default: the system's askTimeoutMs. */
   readonly defaultTimeoutMs?: number
@@ -53,37 +45,38 @@ export interface GatewayOptions {
   readonly maxTimeoutMs?: number
   /** How often the published names are gossiped to other gateways. Default 2000 ms. */
   readonly namesIntervalMs?: number
-}
-
-/** Counters for metrics and for the "no reply subject" case nobody else could see. */
-export interface GatewayStats {
-  /** Calls received (asks and tells). */
-  requests: number
-  /** Calls answered with `{ok}`. */
-  ok: number
-  /** Error replies by code. */
-  errors: Record<string, number>
-  /** Calls without a reply subject: delivered as tells when valid. */
-  noReply: number
-  /** Calls without a reply subject that were refused: nobody could be told, so they are counted here. */
-  refusedWithoutReply: number
+  /** Where refusals are logged (rate-limited per code). Default: silent. */
+  readonly logger?: Logger
 }
 
 interface Published {
   readonly name: string
   readonly ref: ActorRef<any>
-  readonly methods: ReadonlySet<string> | null
-  readonly validate: ArgsValidator | null
+  readonly publication: Publication
   readonly subscription: Subscription
 }
 
 /** A refusal before the actor is involved. */
 class Refusal {
   readonly error: Error
-  constructor(error: Error) {
+  /** The bounded method label (a published method, or UNKNOWN_METHOD_LABEL). */
+  readonly method: string
+  constructor(error: Error, method = UNKNOWN_METHOD_LABEL) {
     this.error = error
+    this.method = method
   }
 }
+
+/** A call that passed the gateway's checks on the request itself; its arguments are checked next. */
+interface Call {
+  readonly method: string
+  readonly args: unknown[]
+  readonly timeoutMs: number
+  readonly headers: Headers
+}
+
+/** `Troupe-Timeout`: decimal digits only (no sign, space, exponent, fraction or hex). */
+const DECIMAL_MS = /^[0-9]+$/
 
 /** Longest wait for the server to see an unsubscribe (a flush during an outage waits for the reconnect). */
 const FLUSH_MS = 2000
@@ -98,7 +91,7 @@ const CALL_QUEUE = 'troupe-gateway'
  */
 export class Gateway {
   readonly subjects: Subjects
-  readonly stats: GatewayStats = { requests: 0, ok: 0, errors: {}, noReply: 0, refusedWithoutReply: 0 }
+  readonly stats: GatewayStats = emptyStats()
   private readonly connection: NatsConnection
   private readonly system: ActorSystem
   private readonly maxPayloadBytes: number
@@ -106,6 +99,7 @@ export class Gateway {
   private readonly maxTimeoutMs: number
   private readonly namesIntervalMs: number
   private readonly id: string
+  private readonly refusals: RefusalLog
   private readonly published = new Map<string, Published>()
   /** Names other gateways publish, by gateway id, with when the list expires. */
   private readonly remoteNames = new Map<string, { names: Set<string>; expires: number }>()
@@ -130,6 +124,7 @@ export class Gateway {
     if (!(this.maxPayloadBytes > 0) || !(this.defaultTimeoutMs > 0) || !(this.maxTimeoutMs > 0) || !(this.namesIntervalMs > 0)) {
       throw new InvalidArgumentError('gateway limits and intervals must be > 0')
     }
+    this.refusals = new RefusalLog(options.logger ?? silentLogger, options.system.clock)
     const random = options.system.random
     this.id = `${options.system.node}/${Math.floor(random.next() * 2 ** 32).toString(36)}`
   }
@@ -148,20 +143,19 @@ export class Gateway {
   }
 
   /**
-   * Makes `ref` callable from outside as `name`. Resolves once calls can arrive. A local actor is
-   * unpublished automatically when it stops.
+   * Makes `ref` callable from outside as `name`, with only the methods listed in `options.methods`
+   * (default-deny; the names are checked against the ref's protocol). Resolves once calls can
+   * arrive. A local actor is unpublished automatically when it stops.
    */
-  async publish(name: string, ref: ActorRef<any>, options: PublishOptions = {}): Promise<void> {
+  async publish<P, M extends MethodName<P>>(name: string, ref: ActorRef<P>, options: PublishOptions<P, M>): Promise<void> {
     if (this.closed) throw new InvalidArgumentError('the gateway is closed')
+    const publication = compilePublication(options)
     const subject = this.subjects.call(name)
     if (this.published.has(name)) throw new NameTakenError(`public name '${name}' is already published`, { data: { name } })
-    const methods = options.methods === undefined ? null : new Set(options.methods)
-    if (methods !== null) for (const method of methods) if (RESERVED_METHODS.has(method)) throw new InvalidArgumentError(`'${method}' is not a handler`)
     const entry: Published = {
       name,
       ref,
-      methods,
-      validate: options.validate ?? null,
+      publication,
       subscription: this.connection.subscribe(subject, {
         queue: CALL_QUEUE,
         callback: (error, msg) => {
@@ -252,76 +246,94 @@ export class Gateway {
     const rawType = header(msg.headers, GatewayHeaders.ContentType)
     const type = contentTypeOf(rawType)
     if (type === null) {
-      this.refuse(msg, ContentTypes.Json, new BadRequestError(`unsupported content type '${rawType}': use ${ContentTypes.Json} or ${ContentTypes.Msgpack}`))
+      const error = new BadRequestError(`unsupported content type '${rawType.slice(0, 100)}': use ${ContentTypes.Json} or ${ContentTypes.Msgpack}`)
+      this.refuse(entry, msg, ContentTypes.Json, new Refusal(error))
       return
     }
     const call = this.parse(entry, msg, type)
     if (call instanceof Refusal) {
-      this.refuse(msg, type, call.error)
+      this.refuse(entry, msg, type, call)
       return
     }
-    const { method, args, timeoutMs, headers } = call
+    const verdict = checkArgs(entry.publication, call.method, call.args)
+    if (!(verdict instanceof Promise)) {
+      this.dispatch(entry, msg, type, call, verdict)
+      return
+    }
+    // An async schema: its time counts against the caller's deadline.
+    const received = this.system.clock.now()
+    void verdict.then((settled) => {
+      const left = call.timeoutMs - (this.system.clock.now() - received)
+      if (left > 0 || settled instanceof Error) this.dispatch(entry, msg, type, { ...call, timeoutMs: left }, settled)
+      else this.refuse(entry, msg, type, new Refusal(new DeadlineExceededError(`the deadline passed while the arguments were validated`), call.method))
+    })
+  }
+
+  /** Sends a checked call to the actor, as an ask when it has a reply subject, else as a tell. */
+  private dispatch(entry: Published, msg: Msg, type: ContentType, call: Call, verdict: unknown[] | Error): void {
+    const { method, timeoutMs, headers } = call
+    if (verdict instanceof Error) {
+      this.refuse(entry, msg, type, new Refusal(verdict, method))
+      return
+    }
     if (msg.reply === undefined || msg.reply.length === 0) {
       this.stats.noReply++
       try {
-        entry.ref.tell(method as never, ...(args as never[]))
-      } catch {
-        this.stats.refusedWithoutReply++
+        entry.ref.tell(method as never, ...(verdict as never[]))
+        countCall(this.stats, entry.name, method, OK_OUTCOME)
+      } catch (error) {
+        this.refusedTell(entry, method, encodeError(error).code)
       }
       return
     }
-    entry.ref.askWith({ timeoutMs, headers }, method as never, ...(args as never[])).then(
-      (value) => this.reply(msg, type, { ok: value === undefined ? null : value }),
+    entry.ref.askWith({ timeoutMs, headers }, method as never, ...(verdict as never[])).then(
+      (value) => this.reply(entry, msg, type, method, { ok: value === undefined ? null : value }),
       (error: unknown) => {
         const failure = error instanceof AskTimeoutError ? new DeadlineExceededError(`no reply within the caller's deadline (${timeoutMs} ms)`) : error
-        this.refuse(msg, type, failure)
+        this.refuse(entry, msg, type, failure, method)
       },
     )
   }
 
-  /** Everything the gateway checks before the actor sees the call. */
-  private parse(entry: Published, msg: Msg, type: ContentType): Refusal | { method: string; args: unknown[]; timeoutMs: number; headers: Headers } {
-    if (msg.data.byteLength > this.maxPayloadBytes) {
+  /** Everything the gateway checks on the request before its arguments. */
+  private parse(entry: Published, msg: Msg, type: ContentType): Refusal | Call {
+    const size = msg.data.byteLength + headerBytes(msg.headers)
+    if (size > this.maxPayloadBytes) {
       return new Refusal(
-        new PayloadTooLargeError(`request payload is ${msg.data.byteLength} bytes; the limit is ${this.maxPayloadBytes}`, {
-          data: { size: msg.data.byteLength, limit: this.maxPayloadBytes },
+        new PayloadTooLargeError(`request is ${size} bytes (payload and headers); the limit is ${this.maxPayloadBytes}`, {
+          data: { size, limit: this.maxPayloadBytes },
         }),
       )
     }
     let timeoutMs = this.defaultTimeoutMs
-    const timeoutHeader = header(msg.headers, GatewayHeaders.Timeout)
-    if (timeoutHeader.length > 0) {
+    if (msg.headers?.has(GatewayHeaders.Timeout, Match.IgnoreCase) === true) {
+      const timeoutHeader = header(msg.headers, GatewayHeaders.Timeout)
+      if (!DECIMAL_MS.test(timeoutHeader)) {
+        return new Refusal(new BadRequestError(`${GatewayHeaders.Timeout} must be a decimal integer of milliseconds, got '${timeoutHeader.slice(0, 40)}'`))
+      }
       const value = Number(timeoutHeader)
-      if (!Number.isFinite(value)) return new Refusal(new BadRequestError(`${GatewayHeaders.Timeout} must be a number of milliseconds, got '${timeoutHeader}'`))
-      if (value <= 0) return new Refusal(new DeadlineExceededError(`the caller's deadline had passed on arrival (${GatewayHeaders.Timeout}: ${timeoutHeader})`))
+      if (value === 0) return new Refusal(new DeadlineExceededError(`the caller's deadline had passed on arrival (${GatewayHeaders.Timeout}: 0)`))
       timeoutMs = Math.min(value, this.maxTimeoutMs)
     }
     let payload: unknown
     try {
       payload = decodePayload(type, msg.data)
     } catch (error) {
-      return new Refusal(new MalformedRequestError(`payload is not valid ${type}: ${(error as Error).message}`))
+      const reason = (error as { data?: { reason?: unknown } }).data?.reason
+      return new Refusal(
+        new MalformedRequestError(`payload is not valid ${type}: ${(error as Error).message}`.slice(0, 300), typeof reason === 'string' ? { data: { reason } } : undefined),
+      )
     }
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       return new Refusal(new BadRequestError('the request must be an object {method, args}'))
     }
     const { method, args = [] } = payload as { method?: unknown; args?: unknown }
     if (typeof method !== 'string' || method.length === 0) return new Refusal(new BadRequestError("'method' must be a non-empty string"))
-    if (!Array.isArray(args)) return new Refusal(new BadRequestError("'args' must be an array"))
-    if (RESERVED_METHODS.has(method) || (entry.methods !== null && !entry.methods.has(method))) {
-      return new Refusal(new UnknownMethodError(`'${entry.name}' has no published method '${method}'`, { data: { method } }))
+    if (!entry.publication.methods.has(method)) {
+      // The caller's method name goes back to the caller only, never into a label or a log.
+      return new Refusal(new UnknownMethodError(`'${entry.name}' has no published method '${method.slice(0, 100)}'`, { data: { method: method.slice(0, 100) } }))
     }
-    if (entry.validate !== null) {
-      let verdict: boolean | string | void
-      try {
-        verdict = entry.validate(method, args)
-      } catch (error) {
-        verdict = error instanceof Error ? error.message : String(error)
-      }
-      if (verdict === false || typeof verdict === 'string') {
-        return new Refusal(new InvalidArgsError(typeof verdict === 'string' ? verdict : `invalid arguments for '${method}'`, { data: { method } }))
-      }
-    }
+    if (!Array.isArray(args)) return new Refusal(new BadRequestError("'args' must be an array"), method)
     const headers: Record<string, string> = {}
     for (const name of TRACE_HEADERS) {
       const value = header(msg.headers, name)
@@ -330,34 +342,49 @@ export class Gateway {
     return { method, args, timeoutMs, headers }
   }
 
-  private refuse(msg: Msg, type: ContentType, error: unknown): void {
+  /** Answers (or, for a tell, counts) a call that ends in an error; `method` is the bounded label. */
+  private refuse(entry: Published, msg: Msg, type: ContentType, refusal: Refusal | unknown, method = UNKNOWN_METHOD_LABEL): void {
+    const byGateway = refusal instanceof Refusal
+    const error = byGateway ? refusal.error : refusal
+    const label = byGateway ? refusal.method : method
     const encoded = encodeError(error)
     const code = encoded.code === ErrorCodes.AskTimeout ? GatewayErrorCodes.DeadlineExceeded : encoded.code
-    this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1
+    // Refusals by the gateway itself are logged; the actor's own errors are its replies.
+    if (byGateway) this.refusals.refused(code, { publicName: entry.name, method: label, message: encoded.message.slice(0, 200) })
     if (msg.reply === undefined || msg.reply.length === 0) {
       this.stats.noReply++
-      this.stats.refusedWithoutReply++
+      this.refusedTell(entry, label, code)
       return
     }
     const body: { code: string; message: string; data?: unknown } = { code, message: encoded.message }
     if (encoded.data !== undefined) body.data = encoded.data
-    this.reply(msg, type, { error: body }, code)
+    this.reply(entry, msg, type, label, { error: body }, code)
   }
 
-  private reply(msg: Msg, type: ContentType, body: object, errorCode?: string): void {
+  private refusedTell(entry: Published, method: string, code: string): void {
+    this.stats.refusedWithoutReply++
+    this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1
+    const label = outcomeLabel(code)
+    this.stats.refusedTells[label] = (this.stats.refusedTells[label] ?? 0) + 1
+    countCall(this.stats, entry.name, method, code)
+  }
+
+  private reply(entry: Published, msg: Msg, type: ContentType, method: string, body: object, errorCode?: string): void {
     let payload: Uint8Array
     try {
       payload = encodePayload(type, body)
     } catch (error) {
       if (errorCode === undefined) {
         // The value has no form in this encoding (a bigint in JSON, say): say so instead of going silent.
-        this.refuse(msg, type, new NotSerializableError(`the reply cannot be encoded as ${type}: ${(error as Error).message}`))
+        this.refuse(entry, msg, type, new NotSerializableError(`the reply cannot be encoded as ${type}: ${(error as Error).message}`), method)
         return
       }
       // Only an error's `data` can fail to encode: send the error without it.
       payload = encodePayload(type, { error: { code: errorCode, message: (body as { error: { message: string } }).error.message } })
     }
     if (errorCode === undefined) this.stats.ok++
+    else this.stats.errors[errorCode] = (this.stats.errors[errorCode] ?? 0) + 1
+    countCall(this.stats, entry.name, method, errorCode ?? OK_OUTCOME)
     const headers = natsHeaders()
     headers.set(GatewayHeaders.ContentType, type)
     if (errorCode !== undefined) headers.set(GatewayHeaders.Error, errorCode)
@@ -371,4 +398,12 @@ export class Gateway {
 
 function header(headers: MsgHdrs | undefined, name: string): string {
   return headers === undefined ? '' : headers.get(name, Match.IgnoreCase)
+}
+
+/** Header bytes as they were on the wire: `NATS/1.0\r\n`, each `Key: value\r\n`, then `\r\n`. */
+function headerBytes(headers: MsgHdrs | undefined): number {
+  if (headers === undefined) return 0
+  let bytes = 12
+  for (const key of headers.keys()) for (const value of headers.values(key)) bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + 4
+  return bytes
 }

@@ -7,8 +7,9 @@ export const GatewayHeaders = {
   /** `application/json` (default when absent) or `application/msgpack`; the reply uses the same. */
   ContentType: 'Content-Type',
   /**
-   * The caller's remaining time budget in milliseconds (a decimal number), counted from when the
-   * gateway receives the request. `<= 0` is already expired. Relative, so no clock sync is needed.
+   * The caller's remaining time budget in milliseconds, counted from when the gateway receives the
+   * request: decimal digits only (`0` is already expired; anything else is ERR_BAD_REQUEST).
+   * Relative, so no clock sync is needed.
    */
   Timeout: 'Troupe-Timeout',
   /** Set on error replies: the error code, readable without decoding the body. */
@@ -42,5 +43,6 @@ export interface NamesAnnouncement {
   readonly ttlMs: number
 }
 
+/** Largest request, payload and header bytes together. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
 export const DEFAULT_MAX_TIMEOUT_MS = 60_000

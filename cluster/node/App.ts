@@ -1,5 +1,5 @@
-import type { Actor, ActorClass, ActorSystem } from '../../runtime/index.ts'
-import type { Logger } from '../../runtime/index.ts'
+import type { Actor, ActorClass, ActorRef, ActorSystem, Logger, MethodName } from '../../runtime/index.ts'
+import type { PublishOptions } from '../gateway/Publication.ts'
 import type { ShardContext } from '../../transport/index.ts'
 
 /** What an app gets when its node starts it. */
@@ -15,8 +15,13 @@ export interface AppContext {
    * on the main thread. Inside an actor, `shardsOf(this.context.system)` gives the same.
    */
   readonly shards: ShardContext | null
-  /** Makes an actor callable by external clients under a public name (only when NATS is configured). */
-  publish(publicName: string, ref: import('../../runtime/index.ts').ActorRef<any>): void
+  /**
+   * Makes an actor callable by external clients under a public name (only when NATS is configured),
+   * with only the methods listed in `options.methods` (default-deny; optional per-method argument
+   * schemas), as `Gateway.publish`. Options are checked at once, NATS or not: a mistake throws
+   * ERR_INVALID_ARGUMENT here.
+   */
+  publish<P, M extends MethodName<P>>(publicName: string, ref: ActorRef<P>, options: PublishOptions<P, M>): void
 }
 
 /**

@@ -4,6 +4,7 @@ import { ShardedSystem } from '../../transport/index.ts'
 import { natsUplink } from '../../transport/nats/index.ts'
 import { createTracing } from '../observability/Tracing.ts'
 import { TroupeMetrics } from '../observability/Metrics.ts'
+import { compilePublication, type PublishOptions } from '../gateway/Publication.ts'
 import type { AppContext, AppDefinition } from './App.ts'
 import { parseHostPort, type NodeConfig } from './Config.ts'
 import { HttpServer } from './HttpServer.ts'
@@ -14,8 +15,8 @@ import type { Logger } from '../../runtime/index.ts'
  * implements it; a standalone node has none.
  */
 export interface NodeNetwork {
-  /** Makes an actor callable by external clients under a public name. */
-  publish(publicName: string, ref: ActorRef<any>): void
+  /** Makes an actor callable by external clients under a public name, as `Gateway.publish`. */
+  publish(publicName: string, ref: ActorRef<any>, options: PublishOptions): void
   /** Whether the connection is up (readiness). */
   connected(): boolean
   /** Stops taking external requests; in-flight ones still get their replies. */
@@ -260,12 +261,14 @@ export class TroupeNode {
       shards: this.sharded === null ? null : this.sharded.context,
       logger: this.logger.child({ app: this.app.name }),
       settings: this.config.appSettings,
-      publish: (publicName, ref) => {
+      publish: (publicName, ref, options) => {
+        // Checked here too, so a standalone node refuses the same mistakes a networked one does.
+        compilePublication(options)
         if (this.network === null) {
           this.logger.debug({ publicName }, 'standalone node: publish has no effect without NATS')
           return
         }
-        this.network.publish(publicName, ref)
+        this.network.publish(publicName, ref, options as PublishOptions)
       },
     }
   }

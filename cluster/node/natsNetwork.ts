@@ -35,7 +35,7 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
       transport.onPeerDown((node) => logger.warn({ peer: node }, 'peer node down'))
       metrics.observeRemoting(new Remoting(system, transport).stats)
     }
-    gateway = await Gateway.start({ connection, system, cluster: config.cluster })
+    gateway = await Gateway.start({ connection, system, cluster: config.cluster, logger: logger.child({ component: 'gateway' }) })
   } catch (error) {
     // Nothing started here outlives a failed start.
     await transport?.close()
@@ -43,9 +43,9 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
     throw error
   }
   const network: NodeNetwork = {
-    publish(publicName, ref) {
-      gateway.publish(publicName, ref).then(
-        () => logger.info({ publicName, path: ref.path }, 'published'),
+    publish(publicName, ref, options) {
+      gateway.publish(publicName, ref, options).then(
+        () => logger.info({ publicName, path: ref.path, methods: options.methods }, 'published'),
         (error: unknown) => logger.error({ err: error, publicName }, 'publish failed'),
       )
     },

@@ -1,17 +1,34 @@
 /** A published actor and a gateway over a real NATS server, shared by the gateway tests. */
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { Actor, ActorSystem } from '../../../runtime/index.ts'
+import * as v from 'valibot'
+import { z } from 'zod'
+import { Actor, ActorSystem, type ActorRef, type Logger } from '../../../runtime/index.ts'
 import { Gateway } from '../../../cluster/index.ts'
 import { uniqueCluster } from '../../support/services.ts'
+
+export interface Owner {
+  name: string
+  tags: string[]
+}
 
 export interface AccountProtocol {
   deposit(amount: number): number
   balance(): number
-  describe(owner: { name: string; tags: string[] }): { name: string; tags: string[]; balance: number }
+  describe(owner: Owner): Owner & { balance: number }
   fail(): void
   slow(ms: number): Promise<string>
   huge(): bigint
   nothing(): void
+  /** Replies with the actor's own ref: an ActorRef inside a reply. */
+  whoami(): ActorRef<AccountProtocol>
+  /** No schema: only the gateway's integer rule applies. Replies with what it got and its type. */
+  echo(value: unknown): { value: unknown; type: string }
+  /** Declared `bigint`: 64-bit integers arrive as BigInt (the schema takes both forms). */
+  big(value: bigint): string
+  /** The schema coerces: the handler gets the schema's output. */
+  coerce(amount: number): string
+  /** An async validator. */
+  unlock(code: string): string
 }
 
 export class Account extends Actor<AccountProtocol> implements AccountProtocol {
@@ -23,7 +40,7 @@ export class Account extends Actor<AccountProtocol> implements AccountProtocol {
   balance() {
     return this.amount
   }
-  describe(owner: { name: string; tags: string[] }) {
+  describe(owner: Owner) {
     return { ...owner, balance: this.amount }
   }
   fail(): void {
@@ -36,7 +53,28 @@ export class Account extends Actor<AccountProtocol> implements AccountProtocol {
     return 2n ** 60n
   }
   nothing() {}
+  whoami() {
+    return this.self
+  }
+  echo(value: unknown) {
+    return { value, type: typeof value }
+  }
+  big(value: bigint) {
+    return `${typeof value}:${String(value)}`
+  }
+  coerce(amount: number) {
+    return `${typeof amount}:${amount}`
+  }
+  unlock(code: string) {
+    return `unlocked with ${code}`
+  }
+  /** TypeScript-private, so it cannot be published: from outside it is an unknown method. */
+  private compensate(): void {
+    this.amount += 1_000_000
+  }
 }
+
+export const ACCOUNT_METHODS = ['deposit', 'balance', 'describe', 'fail', 'slow', 'huge', 'nothing', 'whoami', 'echo', 'big', 'coerce', 'unlock'] as const
 
 export interface GatewayFixture {
   readonly cluster: string
@@ -46,20 +84,33 @@ export interface GatewayFixture {
   stop(): Promise<void>
 }
 
-/** Publishes an Account as `bank` (deposit/balance/describe/fail/slow/huge/nothing; deposit validated). */
-export async function startGateway(url: string, options: { maxPayloadBytes?: number } = {}): Promise<GatewayFixture> {
+/**
+ * Publishes an Account as `bank` with zod and valibot schemas (an async one included) and
+ * `bigint` declared for `big`. `secret` runs in the same system but is never published.
+ */
+export async function startGateway(url: string, options: { maxPayloadBytes?: number; logger?: Logger } = {}): Promise<GatewayFixture> {
   const cluster = uniqueCluster('gw')
   const system = ActorSystem.create({ name: cluster, node: 'gw' })
   const connection = await connect({ servers: url, name: `${cluster}/gateway` })
   const gateway = await Gateway.start({ connection, system, ...options })
   const account = system.spawn(Account, { name: 'account' })
   await gateway.publish('bank', account, {
-    methods: ['deposit', 'balance', 'describe', 'fail', 'slow', 'huge', 'nothing'],
-    validate: (method, args) => {
-      if (method !== 'deposit') return true
-      if (args.length !== 1 || typeof args[0] !== 'number' || !Number.isFinite(args[0])) return 'deposit takes one finite number'
-      return args[0] > 0 || 'amount must be positive'
+    methods: ACCOUNT_METHODS,
+    args: {
+      deposit: z.tuple([z.number().positive('amount must be positive')]),
+      describe: z.tuple([z.object({ name: z.string().min(1), tags: z.array(z.string()).max(10) })]),
+      slow: z.tuple([z.number().int().min(0).max(10_000)]),
+      big: v.tuple([v.union([v.bigint(), v.pipe(v.number(), v.integer(), v.transform((n) => BigInt(n)))])]),
+      coerce: z.tuple([z.coerce.number().int()]),
+      unlock: v.pipeAsync(
+        v.tuple([v.string()]),
+        v.checkAsync(async ([code]) => {
+          await new Promise((resolve) => setTimeout(resolve, 5))
+          return code === 'sesame'
+        }, 'wrong code'),
+      ),
     },
+    bigint: ['big'],
   })
   // Reachable inside the system by name, but never published: outside callers must not reach it.
   system.spawn(Account, { name: 'secret', registerAs: 'secret' })

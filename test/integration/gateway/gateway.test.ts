@@ -69,7 +69,10 @@ describe('Gateway: typed TS client', () => {
       await expect(client.actor<AccountProtocol>('nobody').ask('balance')).rejects.toBeInstanceOf(UnknownActorError)
       await expect(client.actor<AccountProtocol>('secret').ask('balance')).rejects.toBeInstanceOf(UnknownActorError)
       await expect(bank.ask('deposit', -3)).rejects.toThrow(InvalidArgsError)
-      await expect(bank.ask('deposit', -3)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGS', message: 'amount must be positive' })
+      await expect(bank.ask('deposit', -3)).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARGS',
+        data: { method: 'deposit', issues: [{ message: 'amount must be positive', path: [0] }] },
+      })
       await expect((bank as any).ask('withdraw', 1)).rejects.toBeInstanceOf(UnknownMethodError)
       await expect(bank.askWith({ timeoutMs: 100 }, 'slow', 300)).rejects.toBeInstanceOf(DeadlineExceededError)
       const failure = await bank.ask('fail').catch((e: unknown) => e)
@@ -101,6 +104,9 @@ describe('Gateway: every bad input gets an error reply', () => {
     ['expired deadline', 'bank', json({ method: 'balance', args: [] }), { 'Troupe-Timeout': '0' }, 'ERR_DEADLINE_EXCEEDED'],
     ['deadline passing in the actor', 'bank', json({ method: 'slow', args: [300] }), { 'Troupe-Timeout': '50' }, 'ERR_DEADLINE_EXCEEDED'],
     ['non-numeric deadline', 'bank', json({ method: 'balance', args: [] }), { 'Troupe-Timeout': 'soon' }, 'ERR_BAD_REQUEST'],
+    ['a private method', 'bank', json({ method: 'compensate', args: [] }), {}, 'ERR_UNKNOWN_METHOD'],
+    ['an inherited function', 'bank', json({ method: 'toString', args: [] }), {}, 'ERR_UNKNOWN_METHOD'],
+    ['transfer [null] to a method with a schema', 'bank', json({ method: 'describe', args: [null] }), {}, 'ERR_INVALID_ARGS'],
     ['unsupported content type', 'bank', json({ method: 'balance', args: [] }), { 'Content-Type': 'text/xml' }, 'ERR_BAD_REQUEST'],
     ['oversized payload', 'bank', json({ method: 'deposit', args: ['x'.repeat(300 * 1024)] }), {}, 'ERR_PAYLOAD_TOO_LARGE'],
   ]
@@ -146,7 +152,7 @@ describe('Gateway: every bad input gets an error reply', () => {
   it('an actor that stops is unpublished: calls get no-responders (ERR_UNKNOWN_ACTOR)', async () => {
     const { Account } = await import('./fixtures.ts')
     const temp = fixture.system.spawn(Account, { name: 'temp' })
-    await fixture.gateway.publish('temp', temp)
+    await fixture.gateway.publish('temp', temp, { methods: ['balance'] })
     expect((await rawCall('temp', json({ method: 'balance', args: [] }))).reply).toEqual({ ok: 0 })
     await fixture.system.stop(temp)
     await waitFor(() => !fixture.gateway.names.includes('temp'))
