@@ -2,18 +2,21 @@ import { Actor, ActorInitError } from '../../runtime/index.ts'
 import type { AccountRecord, AccountStore } from './AccountStore.ts'
 import { InsufficientFundsError, InvalidAmountError, TransactionVoidedError } from './errors.ts'
 import { money } from './money.ts'
-import { ok, refused, type Outcome } from './Outcome.ts'
 
+/**
+ * Refusals (ERR_INVALID_AMOUNT, ERR_INSUFFICIENT_FUNDS, ERR_TRANSACTION_VOIDED) reject the ask with
+ * a Rejection: nothing was applied and the account carries on.
+ */
 export interface AccountProtocol {
   /** Credits `amount` cents under transaction `txId`; replies with the new balance. Idempotent per txId. */
-  deposit(txId: string, amount: number): Promise<Outcome<number>>
+  deposit(txId: string, amount: number): Promise<number>
   /** Debits `amount` cents; refused with ERR_INSUFFICIENT_FUNDS when the balance is short. Idempotent per txId. */
-  withdraw(txId: string, amount: number): Promise<Outcome<number>>
+  withdraw(txId: string, amount: number): Promise<number>
   /**
    * Undoes `txId` if it was applied; if it has not arrived yet, voids it so that it is refused when
    * it does. Idempotent. This is what a coordinator sends when it cannot tell whether a step happened.
    */
-  reverse(txId: string): Promise<Outcome<number>>
+  reverse(txId: string): Promise<number>
   balance(): number
   /** Sent by the receive timeout: an idle account stops; the directory starts it again on demand. */
   passivate(): void
@@ -51,21 +54,21 @@ export class Account extends Actor<AccountProtocol> implements AccountProtocol {
     if (this.options.passivateAfterMs > 0) this.context.setReceiveTimeout(this.options.passivateAfterMs, 'passivate')
   }
 
-  deposit(txId: string, amount: number): Promise<Outcome<number>> {
+  deposit(txId: string, amount: number): Promise<number> {
     return this.apply(txId, amount)
   }
 
-  withdraw(txId: string, amount: number): Promise<Outcome<number>> {
+  withdraw(txId: string, amount: number): Promise<number> {
     return this.apply(txId, -amount)
   }
 
-  async reverse(txId: string): Promise<Outcome<number>> {
+  async reverse(txId: string): Promise<number> {
     const record = this.state
     const applied = record.transactions[txId]
-    if (applied === null) return ok(record.balance)
+    if (applied === null) return record.balance
     // A reversal may take the balance below zero (the money was spent meanwhile); the books still balance.
     await this.commit({ ...record, balance: record.balance - (applied ?? 0), transactions: { ...record.transactions, [txId]: null } })
-    return ok(this.state.balance)
+    return this.state.balance
   }
 
   balance(): number {
@@ -76,24 +79,22 @@ export class Account extends Actor<AccountProtocol> implements AccountProtocol {
     this.context.stop()
   }
 
-  private async apply(txId: string, delta: number): Promise<Outcome<number>> {
+  private async apply(txId: string, delta: number): Promise<number> {
     const record = this.state
     const amount = Math.abs(delta)
     if (!Number.isSafeInteger(amount) || amount <= 0) {
-      return refused(new InvalidAmountError(`amount must be a positive whole number of cents, got ${amount}`, { data: { amount } }))
+      throw new InvalidAmountError(`amount must be a positive whole number of cents, got ${amount}`, { data: { amount } })
     }
     const seen = record.transactions[txId]
-    if (seen === null) return refused(new TransactionVoidedError(`transaction ${txId} was reversed on '${this.id}'`, { data: { txId } }))
-    if (seen !== undefined) return ok(record.balance) // a retry of something already applied
+    if (seen === null) throw new TransactionVoidedError(`transaction ${txId} was reversed on '${this.id}'`, { data: { txId } })
+    if (seen !== undefined) return record.balance // a retry of something already applied
     if (record.balance + delta < 0) {
-      return refused(
-        new InsufficientFundsError(`account '${this.id}' has ${money(record.balance)}, needs ${money(amount)}`, {
-          data: { account: this.id, balance: record.balance, amount },
-        }),
-      )
+      throw new InsufficientFundsError(`account '${this.id}' has ${money(record.balance)}, needs ${money(amount)}`, {
+        data: { account: this.id, balance: record.balance, amount },
+      })
     }
     await this.commit({ ...record, balance: record.balance + delta, transactions: { ...record.transactions, [txId]: delta } })
-    return ok(this.state.balance)
+    return this.state.balance
   }
 
   /** Writes first, then updates memory: if the write throws, the account crashes with its old state. */

@@ -3,13 +3,12 @@ import { DynamicSupervisor, type DynamicSupervisorProtocol } from '../../supervi
 import { Account, type AccountOptions, type AccountProtocol } from './Account.ts'
 import type { AccountStore } from './AccountStore.ts'
 import { AccountExistsError, BankUnavailableError, InvalidAmountError, UnknownAccountError } from './errors.ts'
-import { ok, refused, type Outcome } from './Outcome.ts'
 
 export interface AccountsDirectoryProtocol {
-  /** Creates an account with an opening balance (cents) and starts it. */
-  open(id: string, opening: number): Promise<Outcome<ActorRef<AccountProtocol>>>
-  /** The running account, started on demand if it exists but is not running. */
-  get(id: string): Promise<Outcome<ActorRef<AccountProtocol>>>
+  /** Creates an account with an opening balance (cents) and starts it. Rejects with ERR_INVALID_AMOUNT or ERR_ACCOUNT_EXISTS. */
+  open(id: string, opening: number): Promise<ActorRef<AccountProtocol>>
+  /** The running account, started on demand if it exists but is not running. Rejects with ERR_UNKNOWN_ACCOUNT. */
+  get(id: string): Promise<ActorRef<AccountProtocol>>
   /** Ids of the accounts running right now. */
   running(): string[]
   /** Every account's balance and the total opened; live accounts are asked, idle ones read from the store. */
@@ -68,21 +67,22 @@ export class AccountsDirectory extends Actor<AccountsDirectoryProtocol> implemen
     }) as ActorRef<AccountPool>
   }
 
-  async open(id: string, opening: number): Promise<Outcome<ActorRef<AccountProtocol>>> {
+  async open(id: string, opening: number): Promise<ActorRef<AccountProtocol>> {
+    if (typeof id !== 'string' || id.length === 0) throw new InvalidAmountError('an account id is a non-empty string')
     if (!Number.isSafeInteger(opening) || opening < 0) {
-      return refused(new InvalidAmountError(`opening balance must be a whole number of cents >= 0, got ${opening}`, { data: { amount: opening } }))
+      throw new InvalidAmountError(`opening balance must be a whole number of cents >= 0, got ${opening}`, { data: { amount: opening } })
     }
     const created = await this.options.store.create({ id, opening, balance: opening, transactions: {} })
-    if (!created) return refused(new AccountExistsError(`account '${id}' already exists`, { data: { account: id } }))
+    if (!created) throw new AccountExistsError(`account '${id}' already exists`, { data: { account: id } })
     return this.start(id)
   }
 
-  async get(id: string): Promise<Outcome<ActorRef<AccountProtocol>>> {
+  async get(id: string): Promise<ActorRef<AccountProtocol>> {
+    // Map keys and store ids are strings: anything else names no account (and must not crash the directory).
+    if (typeof id !== 'string') throw new UnknownAccountError('an account id is a string')
     const running = this.byId.get(id)
-    if (running !== undefined) return ok(running)
-    if ((await this.options.store.load(id)) === undefined) {
-      return refused(new UnknownAccountError(`no account '${id}'`, { data: { account: id } }))
-    }
+    if (running !== undefined) return running
+    if ((await this.options.store.load(id)) === undefined) throw new UnknownAccountError(`no account '${id}'`, { data: { account: id } })
     return this.start(id)
   }
 
@@ -120,17 +120,17 @@ export class AccountsDirectory extends Actor<AccountsDirectoryProtocol> implemen
     if (this.byId.get(id)?.equals(terminated.ref) === true) this.byId.delete(id)
   }
 
-  private async start(id: string): Promise<Outcome<ActorRef<AccountProtocol>>> {
+  private async start(id: string): Promise<ActorRef<AccountProtocol>> {
     let ref: ActorRef<AccountProtocol>
     try {
       ref = await this.pool.ask('startChild', id, this.options.store, this.options.account)
     } catch (error) {
-      // Not this directory's fault: report it to the caller rather than crash (and restart every account).
-      return refused(new BankUnavailableError(`account '${id}' could not start: ${(error as Error).message}`, { cause: error, data: { account: id } }))
+      // Not this directory's fault: refuse the caller rather than crash (and restart every account).
+      throw new BankUnavailableError(`account '${id}' could not start: ${(error as Error).message}`, { cause: error, data: { account: id } })
     }
     this.context.watch(ref)
     this.byId.set(id, ref)
     this.byAddress.set(ref.toString(), id)
-    return ok(ref)
+    return ref
   }
 }

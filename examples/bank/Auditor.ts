@@ -1,8 +1,7 @@
-import { Actor, topic } from '../../runtime/index.ts'
+import { Actor, Rejection, topic } from '../../runtime/index.ts'
 import type { AccountsDirectoryProtocol } from './AccountsDirectory.ts'
 import { BankUnavailableError } from './errors.ts'
 import { BankNames } from './names.ts'
-import { ok, refused, type Outcome } from './Outcome.ts'
 import type { TransfersProtocol } from './Transfers.ts'
 
 export interface AuditReport {
@@ -29,8 +28,8 @@ export const AuditTopic = topic<AuditReport>('bank.audit')
 export interface AuditorProtocol {
   /** Sent by the periodic timer. */
   tick(): Promise<void>
-  /** Runs a check now; refused with ERR_BANK_UNAVAILABLE when the directory or transfers do not answer. */
-  check(): Promise<Outcome<AuditReport>>
+  /** Runs a check now; rejects with ERR_BANK_UNAVAILABLE when the directory or transfers do not answer. */
+  check(): Promise<AuditReport>
   summary(): AuditSummary
 }
 
@@ -64,17 +63,23 @@ export class Auditor extends Actor<AuditorProtocol> implements AuditorProtocol {
   }
 
   async tick(): Promise<void> {
-    if (!(await this.check()).ok) this.skipped++
+    try {
+      await this.check()
+    } catch (error) {
+      // "Cannot audit now" is counted; anything else is a fault of the auditor.
+      if (!(error instanceof Rejection)) throw error
+      this.skipped++
+    }
   }
 
-  async check(): Promise<Outcome<AuditReport>> {
+  async check(): Promise<AuditReport> {
     const system = this.context.system
     const directory = system.lookup<AccountsDirectoryProtocol>(BankNames.accounts)
     const transfers = system.lookup<TransfersProtocol>(BankNames.transfers)
-    if (directory === undefined || transfers === undefined) return refused(new BankUnavailableError('the bank is not fully running'))
+    if (directory === undefined || transfers === undefined) throw new BankUnavailableError('the bank is not fully running')
     const timeoutMs = this.options.holdTimeoutMs
     try {
-      // Not thrown on: a missing answer means "cannot audit now", not a fault of the auditor.
+      // A missing answer means "cannot audit now" (a refusal), not a fault of the auditor.
       await transfers.askWith({ timeoutMs }, 'hold')
       const snapshot = await directory.askWith({ timeoutMs }, 'snapshot')
       const balances = Object.values(snapshot.balances)
@@ -89,9 +94,9 @@ export class Auditor extends Actor<AuditorProtocol> implements AuditorProtocol {
       if (!report.balanced) this.imbalances++
       this.last = report
       system.publish(AuditTopic, report)
-      return ok(report)
+      return report
     } catch (error) {
-      return refused(new BankUnavailableError(`audit could not complete: ${(error as Error).message}`, { cause: error }))
+      throw new BankUnavailableError(`audit could not complete: ${(error as Error).message}`, { cause: error })
     } finally {
       transfers.tell('release')
     }

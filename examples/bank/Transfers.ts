@@ -1,10 +1,9 @@
-import { Actor, encodeError, ErrorCodes, errorCode, type ActorRef, type EncodedError } from '../../runtime/index.ts'
+import { Actor, encodeError, ErrorCodes, errorCode, Rejection, type ActorRef, type EncodedError } from '../../runtime/index.ts'
 import type { AccountProtocol } from './Account.ts'
 import type { AccountsDirectoryProtocol } from './AccountsDirectory.ts'
-import { BankUnavailableError, InvalidAmountError } from './errors.ts'
+import { BankUnavailableError, InvalidAmountError, InvalidTransferError } from './errors.ts'
 import { money } from './money.ts'
 import { BankNames } from './names.ts'
-import { refused, type Outcome } from './Outcome.ts'
 
 export interface TransferRequest {
   readonly from: string
@@ -34,8 +33,11 @@ export type TransferReceipt =
 
 export interface TransferStats {
   readonly completed: number
+  /** Refused before any money moved (the ask was rejected). */
+  readonly refused: number
+  /** Failed after a step may have happened (a receipt with status 'failed'). */
   readonly failed: number
-  /** Failures by error code. */
+  /** Refusals and failures by error code. */
   readonly failures: Readonly<Record<string, number>>
   readonly compensated: number
   /** Transactions whose compensation failed: they need a human (the auditor will disagree too). */
@@ -43,7 +45,12 @@ export interface TransferStats {
 }
 
 export interface TransfersProtocol {
-  /** Moves money between two accounts; never throws for a refused or failed transfer, it reports it. */
+  /**
+   * Moves money between two accounts. Refused before any money moves (ERR_INVALID_TRANSFER,
+   * ERR_INVALID_AMOUNT, ERR_UNKNOWN_ACCOUNT, ERR_INSUFFICIENT_FUNDS, ERR_BANK_UNAVAILABLE): the ask
+   * rejects with that Rejection. Once a step may have happened, the outcome is a receipt: completed,
+   * or failed with whether what happened was undone.
+   */
   transfer(request: TransferRequest): Promise<TransferReceipt>
   /** Resolves once no transfer is in flight; new ones wait until `release` (or the hold expires). */
   hold(): Promise<void>
@@ -78,6 +85,7 @@ export class Transfers extends Actor<TransfersProtocol> implements TransfersProt
   private gate: { readonly promise: Promise<void>; readonly open: () => void } | null = null
   private drained: (() => void)[] = []
   private completed = 0
+  private refused = 0
   private failed = 0
   private compensated = 0
   private readonly failures: Record<string, number> = {}
@@ -102,6 +110,12 @@ export class Transfers extends Actor<TransfersProtocol> implements TransfersProt
         if (receipt.compensated) this.compensated++
       }
       return receipt
+    } catch (error) {
+      if (error instanceof Rejection) {
+        this.refused++
+        this.failures[error.code] = (this.failures[error.code] ?? 0) + 1
+      }
+      throw error
     } finally {
       this.inFlight--
       if (this.inFlight === 0) for (const resolve of this.drained.splice(0)) resolve()
@@ -128,6 +142,7 @@ export class Transfers extends Actor<TransfersProtocol> implements TransfersProt
   stats(): TransferStats {
     return {
       completed: this.completed,
+      refused: this.refused,
       failed: this.failed,
       failures: { ...this.failures },
       compensated: this.compensated,
@@ -136,7 +151,14 @@ export class Transfers extends Actor<TransfersProtocol> implements TransfersProt
   }
 
   private async execute(txId: string, request: TransferRequest): Promise<TransferReceipt> {
+    // The gateway's schema stops malformed requests from outside; this guards callers inside the cluster.
+    if (typeof request !== 'object' || request === null || typeof request.from !== 'string' || typeof request.to !== 'string') {
+      throw new InvalidTransferError('a transfer is {from, to, amount} with account ids as strings')
+    }
     const { from, to, amount } = request
+    if (!Number.isSafeInteger(amount) || amount <= 0 || from === to) {
+      throw new InvalidAmountError(`cannot move ${money(amount)} from '${from}' to '${to}'`, { data: { amount } })
+    }
     const base: ReceiptBase = { txId, from, to, amount }
     const failed = (error: unknown, compensated: boolean): TransferReceipt => ({
       ...base,
@@ -144,32 +166,26 @@ export class Transfers extends Actor<TransfersProtocol> implements TransfersProt
       error: isEncoded(error) ? error : encodeError(error),
       compensated,
     })
-    if (!Number.isSafeInteger(amount) || amount <= 0 || from === to) {
-      return failed(new InvalidAmountError(`cannot move ${money(amount)} from '${from}' to '${to}'`, { data: { amount } }), false)
-    }
     const timeoutMs = request.timeoutMs ?? this.options.stepTimeoutMs
-    // Both accounts must exist before any money moves.
+    // Both accounts must exist before any money moves; a refusal here rejects the transfer.
     const source = await this.resolve(from, timeoutMs)
-    if (!source.ok) return failed(source.error, false)
     const target = await this.resolve(to, timeoutMs)
-    if (!target.ok) return failed(target.error, false)
 
-    let withdrawn: Outcome<number>
     try {
-      withdrawn = await this.call(from, source.value, (account) => account.askWith({ timeoutMs }, 'withdraw', txId, amount))
+      await this.call(from, source, (account) => account.askWith({ timeoutMs }, 'withdraw', txId, amount))
     } catch (error) {
+      // Refused (insufficient funds): nothing moved, so the transfer is refused too.
+      if (error instanceof Rejection) throw error
       // Timed out or the account crashed: the withdrawal may or may not have happened.
       return failed(error, await this.compensate(txId, [from]))
     }
-    if (!withdrawn.ok) return failed(withdrawn.error, false)
 
-    let deposited: Outcome<number>
     try {
-      deposited = await this.call(to, target.value, (account) => account.askWith({ timeoutMs }, 'deposit', txId, amount))
+      await this.call(to, target, (account) => account.askWith({ timeoutMs }, 'deposit', txId, amount))
     } catch (error) {
-      return failed(error, await this.compensate(txId, [to, from]))
+      // A refused deposit did not happen; one that timed out or crashed may have.
+      return failed(error, await this.compensate(txId, error instanceof Rejection ? [from] : [to, from]))
     }
-    if (!deposited.ok) return failed(deposited.error, await this.compensate(txId, [from]))
     return { ...base, status: 'completed' }
   }
 
@@ -179,13 +195,12 @@ export class Transfers extends Actor<TransfersProtocol> implements TransfersProt
     for (const id of accounts) {
       let reversed = false
       for (let attempt = 0; attempt < this.options.compensationAttempts && !reversed; attempt++) {
-        const account = await this.resolve(id, this.options.compensationTimeoutMs)
-        if (!account.ok) continue
         try {
-          const outcome = await this.call(id, account.value, (ref) => ref.askWith({ timeoutMs: this.options.compensationTimeoutMs }, 'reverse', txId))
-          reversed = outcome.ok
+          const account = await this.resolve(id, this.options.compensationTimeoutMs)
+          await this.call(id, account, (ref) => ref.askWith({ timeoutMs: this.options.compensationTimeoutMs }, 'reverse', txId))
+          reversed = true
         } catch (_error) {
-          // A crash or a timeout while reversing: try again (reversal is idempotent).
+          // A crash, a timeout or a directory that did not answer: try again (reversal is idempotent).
         }
       }
       if (!reversed) settled = false
@@ -198,24 +213,24 @@ export class Transfers extends Actor<TransfersProtocol> implements TransfersProt
    * Sends one step. ERR_ACTOR_STOPPED means the account stopped before handling it (it passivated
    * after we looked it up), so sending it again to the account's next incarnation is safe.
    */
-  private async call(id: string, ref: ActorRef<AccountProtocol>, send: (account: ActorRef<AccountProtocol>) => Promise<Outcome<number>>): Promise<Outcome<number>> {
+  private async call(id: string, ref: ActorRef<AccountProtocol>, send: (account: ActorRef<AccountProtocol>) => Promise<number>): Promise<number> {
     try {
       return await send(ref)
     } catch (error) {
       if (errorCode(error) !== ErrorCodes.ActorStopped) throw error
-      const again = await this.resolve(id, this.options.stepTimeoutMs)
-      if (!again.ok) return again
-      return send(again.value)
+      return send(await this.resolve(id, this.options.stepTimeoutMs))
     }
   }
 
-  private async resolve(id: string, timeoutMs: number): Promise<Outcome<ActorRef<AccountProtocol>>> {
+  /** The running account; rejects with the directory's Rejection, or ERR_BANK_UNAVAILABLE when it does not answer. */
+  private async resolve(id: string, timeoutMs: number): Promise<ActorRef<AccountProtocol>> {
     const directory = this.context.system.lookup<AccountsDirectoryProtocol>(BankNames.accounts)
-    if (directory === undefined) return refused(new BankUnavailableError('the accounts directory is not running'))
+    if (directory === undefined) throw new BankUnavailableError('the accounts directory is not running')
     try {
       return await directory.askWith({ timeoutMs }, 'get', id)
     } catch (error) {
-      return refused(new BankUnavailableError(`the accounts directory did not answer: ${(error as Error).message}`, { cause: error }))
+      if (error instanceof Rejection) throw error
+      throw new BankUnavailableError(`the accounts directory did not answer: ${(error as Error).message}`, { cause: error })
     }
   }
 }

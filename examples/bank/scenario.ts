@@ -1,9 +1,8 @@
-import { LifecycleTopic, SeededRandom, type ActorSystem } from '../../runtime/index.ts'
+import { encodeError, LifecycleTopic, SeededRandom, type ActorSystem, type EncodedError } from '../../runtime/index.ts'
 import type { Bank } from './app.ts'
 import type { AuditReport, AuditSummary } from './Auditor.ts'
 import type { MemoryStore } from './MemoryStore.ts'
 import { money } from './money.ts'
-import type { Outcome } from './Outcome.ts'
 import type { TransferReceipt, TransferRequest, TransferStats } from './Transfers.ts'
 
 export interface ScenarioOptions {
@@ -18,8 +17,8 @@ export interface ScenarioOptions {
 export interface ScenarioResult {
   readonly opened: Readonly<Record<string, number>>
   readonly random: { readonly completed: number; readonly failures: Readonly<Record<string, number>> }
-  /** Phase 2: transfers built to be refused. */
-  readonly refused: readonly TransferReceipt[]
+  /** Phase 2: transfers built to be refused: the Rejection each ask got, encoded. */
+  readonly refused: readonly EncodedError[]
   /** Phase 3: the transfer whose deposit crashed carol, the restart, and a transfer after it. */
   readonly crash: { readonly receipt: TransferReceipt; readonly path: string; readonly restarted: boolean; readonly after: TransferReceipt }
   /** Phase 4: the transfer whose deposit timed out. */
@@ -48,9 +47,13 @@ function describe(receipt: TransferReceipt): string {
   return `${head}: failed ${receipt.error.code}${receipt.compensated ? ', compensated' : ''} (${receipt.error.message})`
 }
 
-function unwrap<T>(outcome: Outcome<T>): T {
-  if (!outcome.ok) throw new Error(`${outcome.error.code}: ${outcome.error.message}`)
-  return outcome.value
+/** The receipt, or the refusal (a rejected ask) encoded. */
+async function settle(receipt: Promise<TransferReceipt>): Promise<TransferReceipt | EncodedError> {
+  try {
+    return await receipt
+  } catch (error) {
+    return encodeError(error)
+  }
 }
 
 /**
@@ -76,7 +79,7 @@ export async function runScenario(system: ActorSystem, bank: Bank, store: Memory
     log('Opening accounts')
     const paths: Record<string, string> = {}
     for (const [id, opening] of Object.entries(OPENING)) {
-      const ref = unwrap(await bank.accounts().ask('open', id, opening))
+      const ref = await bank.accounts().ask('open', id, opening)
       paths[id] = ref.path
       log(`  ${id.padEnd(6)} ${money(opening).padStart(9)}  ${ref.path}`)
     }
@@ -97,10 +100,11 @@ export async function runScenario(system: ActorSystem, bank: Bank, store: Memory
     const randomFailures: Record<string, number> = {}
     let completed = 0
     for (let i = 0; i < requests.length; i += options.concurrency) {
-      const receipts = await Promise.all(requests.slice(i, i + options.concurrency).map(transfer))
-      for (const receipt of receipts) {
-        if (receipt.status === 'completed') completed++
-        else randomFailures[receipt.error.code] = (randomFailures[receipt.error.code] ?? 0) + 1
+      const outcomes = await Promise.all(requests.slice(i, i + options.concurrency).map((request) => settle(transfer(request))))
+      for (const outcome of outcomes) {
+        const code = 'status' in outcome ? (outcome.status === 'completed' ? null : outcome.error.code) : outcome.code
+        if (code === null) completed++
+        else randomFailures[code] = (randomFailures[code] ?? 0) + 1
       }
     }
     const failureText = Object.entries(randomFailures).map(([code, n]) => `${code} × ${n}`).join(', ')
@@ -108,18 +112,19 @@ export async function runScenario(system: ActorSystem, bank: Bank, store: Memory
 
     log('')
     log('Phase 2: transfers that must be refused (nothing moves)')
-    const heidi = unwrap(await bank.accounts().ask('get', 'heidi'))
+    const heidi = await bank.accounts().ask('get', 'heidi')
     const heidiBalance = await heidi.ask('balance')
-    const refusedReceipts: TransferReceipt[] = []
+    const refusals: EncodedError[] = []
     for (const request of [
       { from: 'ghost', to: 'alice', amount: 1000 },
       { from: 'alice', to: 'bob', amount: -500 },
       { from: 'alice', to: 'alice', amount: 100 },
       { from: 'heidi', to: 'alice', amount: heidiBalance + 100 },
     ]) {
-      const receipt = await transfer(request)
-      refusedReceipts.push(receipt)
-      log(`  ${describe(receipt)}`)
+      const outcome = await settle(transfer(request))
+      if ('status' in outcome) throw new Error(`expected a refusal, got ${describe(outcome)}`)
+      refusals.push(outcome)
+      log(`  ${request.from} → ${request.to} ${money(request.amount)}: refused ${outcome.code} (${outcome.message})`)
     }
 
     log('')
@@ -131,7 +136,7 @@ export async function runScenario(system: ActorSystem, bank: Bank, store: Memory
     const carolRestarted = restarted.includes(carolPath)
     log(`  ${carolPath} crashed with ${crashed.get(carolPath) ?? 'nothing?'}; restarted: ${carolRestarted ? 'yes' : 'no'}`)
     const after = await transfer({ from: 'alice', to: 'carol', amount: 10_000 })
-    const carol = unwrap(await bank.accounts().ask('get', 'carol'))
+    const carol = await bank.accounts().ask('get', 'carol')
     log(`  ${describe(after)}; carol now holds ${money(await carol.ask('balance'))}`)
 
     log('')
@@ -144,11 +149,11 @@ export async function runScenario(system: ActorSystem, bank: Bank, store: Memory
     log('Audit')
     const summary = await bank.auditor().ask('summary')
     log(`  periodic checks so far: ${summary.checks} (${summary.imbalances} unbalanced, ${summary.skipped} skipped)`)
-    const audit = unwrap(await bank.auditor().ask('check'))
+    const audit = await bank.auditor().ask('check')
     const stats = await transfers.ask('stats')
     const snapshot = await bank.accounts().ask('snapshot')
     log(`  final check: ${audit.accounts} accounts hold ${money(audit.total)}, expected ${money(audit.expected)}: ${audit.balanced ? 'balanced' : 'UNBALANCED'}`)
-    log(`  transfers: ${stats.completed} completed, ${stats.failed} failed, ${stats.compensated} compensated, ${stats.unsettled.length} unsettled`)
+    log(`  transfers: ${stats.completed} completed, ${stats.refused} refused, ${stats.failed} failed, ${stats.compensated} compensated, ${stats.unsettled.length} unsettled`)
     log(`  balances: ${Object.entries(snapshot.balances).map(([id, cents]) => `${id} ${money(cents)}`).join(', ')}`)
     const letterText = Object.entries(deadLetters).map(([reason, n]) => `${reason} × ${n}`).join(', ')
     log(`  dead letters: ${letterText === '' ? 'none' : letterText}`)
@@ -156,7 +161,7 @@ export async function runScenario(system: ActorSystem, bank: Bank, store: Memory
     return {
       opened: OPENING,
       random: { completed, failures: randomFailures },
-      refused: refusedReceipts,
+      refused: refusals,
       crash: { receipt: crashReceipt, path: carolPath, restarted: carolRestarted, after },
       timeout: timeoutReceipt,
       audit,

@@ -1,12 +1,11 @@
 import { fc, test as propertyTest } from '@fast-check/vitest'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ActorSystem, decodeError, ErrorCodes, LifecycleTopic, SeededRandom, type LifecycleEvent } from '../../../runtime/index.ts'
+import { ActorSystem, decodeError, ErrorCodes, LifecycleTopic, Rejection, SeededRandom, type LifecycleEvent } from '../../../runtime/index.ts'
 import { SupervisorEventTopic, type SupervisorEvent } from '../../../supervision/index.ts'
 import { waitFor } from '../../../testing/index.ts'
 import { startBank, type Bank, type BankOptions } from '../../../examples/bank/app.ts'
 import { BankErrorCodes, InsufficientFundsError, UnknownAccountError } from '../../../examples/bank/errors.ts'
 import { MemoryStore } from '../../../examples/bank/MemoryStore.ts'
-import type { Outcome } from '../../../examples/bank/Outcome.ts'
 import { runScenario } from '../../../examples/bank/scenario.ts'
 import type { TransferReceipt } from '../../../examples/bank/Transfers.ts'
 
@@ -21,11 +20,6 @@ async function bankOn(options: Omit<BankOptions, 'store'> = {}, seed = 1): Promi
   const store = new MemoryStore(system.clock)
   const bank = await startBank(system, { ...options, store })
   return { system, bank, store }
-}
-
-function value<T>(outcome: Outcome<T>): T {
-  if (!outcome.ok) throw new Error(`refused: ${outcome.error.code}`)
-  return outcome.value
 }
 
 function failure(receipt: TransferReceipt): { code: string; compensated: boolean } {
@@ -54,16 +48,18 @@ describe('bank example', () => {
     expect(result.random.completed + randomFailed).toBe(300)
     expect(Object.keys(result.random.failures)).toEqual(randomFailed === 0 ? [] : [BankErrorCodes.InsufficientFunds])
 
-    // Refusals carry stable codes, move nothing, and rebuild into their typed errors.
-    expect(result.refused.map(failure)).toEqual([
-      { code: BankErrorCodes.UnknownAccount, compensated: false },
-      { code: BankErrorCodes.InvalidAmount, compensated: false },
-      { code: BankErrorCodes.InvalidAmount, compensated: false },
-      { code: BankErrorCodes.InsufficientFunds, compensated: false },
+    // Refusals reject the ask with stable codes, move nothing, and rebuild into their typed Rejections.
+    expect(result.refused.map((refusal) => refusal.code)).toEqual([
+      BankErrorCodes.UnknownAccount,
+      BankErrorCodes.InvalidAmount,
+      BankErrorCodes.InvalidAmount,
+      BankErrorCodes.InsufficientFunds,
     ])
     const [unknown, , , insufficient] = result.refused
-    expect(unknown?.status === 'failed' && decodeError(unknown.error)).toBeInstanceOf(UnknownAccountError)
-    expect(insufficient?.status === 'failed' && decodeError(insufficient.error)).toBeInstanceOf(InsufficientFundsError)
+    expect(unknown && decodeError(unknown)).toBeInstanceOf(UnknownAccountError)
+    expect(insufficient && decodeError(insufficient)).toBeInstanceOf(InsufficientFundsError)
+    expect(insufficient && decodeError(insufficient)).toBeInstanceOf(Rejection)
+    expect(result.stats.refused).toBeGreaterThanOrEqual(4)
 
     // The storage fault crashed carol mid-transfer: compensated, restarted in place, usable again.
     expect(failure(result.crash.receipt)).toEqual({ code: BankErrorCodes.StorageFailure, compensated: true })
@@ -75,6 +71,7 @@ describe('bank example', () => {
     expect(failure(result.timeout)).toEqual({ code: ErrorCodes.AskTimeout, compensated: true })
 
     // The only dead letters: the message that crashed carol, and dave's reply after the timeout.
+    // Refusals crash nothing.
     expect(result.deadLetters).toEqual({ failed: 1, 'late-reply': 1 })
 
     await system.terminate()
@@ -88,14 +85,14 @@ describe('bank example', () => {
       if (event.event === 'stopped') stopped.push(event)
     })
     const accounts = bank.accounts()
-    const first = value(await accounts.ask('open', 'ann', 5_000))
-    value(await accounts.ask('open', 'ben', 0))
+    const first = await accounts.ask('open', 'ann', 5_000)
+    await accounts.ask('open', 'ben', 0)
     expect(await bank.transfers().ask('transfer', { from: 'ann', to: 'ben', amount: 1_200 })).toMatchObject({ status: 'completed' })
 
     await waitFor(() => stopped.some((event) => event.ref.equals(first)), { message: 'ann passivates' })
     expect(await accounts.ask('running')).not.toContain('ann')
 
-    const second = value(await accounts.ask('get', 'ann'))
+    const second = await accounts.ask('get', 'ann')
     expect(second.equals(first)).toBe(false)
     expect(await second.ask('balance')).toBe(3_800)
     // A transfer to a passivated account starts it again too.
@@ -105,20 +102,18 @@ describe('bank example', () => {
 
   it('a reversal that arrives before its step voids it, so the late step is refused', async () => {
     const { bank } = await bankOn()
-    const account = value(await bank.accounts().ask('open', 'cy', 1_000))
-    expect(await account.ask('reverse', 'tx-late')).toEqual({ ok: true, value: 1_000 })
-    const late = await account.ask('withdraw', 'tx-late', 500)
-    expect(late.ok === false && late.error.code).toBe(BankErrorCodes.TransactionVoided)
+    const account = await bank.accounts().ask('open', 'cy', 1_000)
+    expect(await account.ask('reverse', 'tx-late')).toBe(1_000)
+    await expect(account.ask('withdraw', 'tx-late', 500)).rejects.toMatchObject({ code: BankErrorCodes.TransactionVoided })
     // Retrying an applied step is a no-op (idempotent by transaction id).
-    expect(await account.ask('deposit', 'tx-1', 250)).toEqual({ ok: true, value: 1_250 })
-    expect(await account.ask('deposit', 'tx-1', 250)).toEqual({ ok: true, value: 1_250 })
+    expect(await account.ask('deposit', 'tx-1', 250)).toBe(1_250)
+    expect(await account.ask('deposit', 'tx-1', 250)).toBe(1_250)
   })
 
   it('opening an account twice is refused with ERR_ACCOUNT_EXISTS', async () => {
     const { bank } = await bankOn()
-    value(await bank.accounts().ask('open', 'dee', 100))
-    const again = await bank.accounts().ask('open', 'dee', 100)
-    expect(again.ok === false && again.error.code).toBe(BankErrorCodes.AccountExists)
+    await bank.accounts().ask('open', 'dee', 100)
+    await expect(bank.accounts().ask('open', 'dee', 100)).rejects.toMatchObject({ code: BankErrorCodes.AccountExists })
   })
 
   const ids = ['a', 'b', 'c', 'd'] as const
@@ -134,18 +129,19 @@ describe('bank example', () => {
       const { system, bank, store } = await bankOn({ auditIntervalMs: 60_000 })
       const expected: Record<string, number> = {}
       for (const id of ids) {
-        value(await bank.accounts().ask('open', id, 2_000))
+        await bank.accounts().ask('open', id, 2_000)
         expected[id] = 2_000
       }
       for (const id of faulty) store.failNextSave(id)
-      const receipts = await Promise.all(requests.map((r) => bank.transfers().ask('transfer', r)))
+      // A refused transfer rejects its ask; only completed receipts moved money.
+      const receipts = await Promise.all(requests.map((r) => bank.transfers().ask('transfer', r).catch(() => null)))
       for (const receipt of receipts) {
-        if (receipt.status !== 'completed') continue
+        if (receipt?.status !== 'completed') continue
         expected[receipt.from] = (expected[receipt.from] ?? 0) - receipt.amount
         expected[receipt.to] = (expected[receipt.to] ?? 0) + receipt.amount
       }
       expect((await bank.accounts().ask('snapshot')).balances).toEqual(expected)
-      expect(value(await bank.auditor().ask('check')).balanced).toBe(true)
+      expect((await bank.auditor().ask('check')).balanced).toBe(true)
       expect((await bank.transfers().ask('stats')).unsettled).toEqual([])
       await system.terminate()
     },
