@@ -1,7 +1,8 @@
 import { connect, errors as natsErrors, headers as natsHeaders, type Msg, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node'
 import { Packr } from 'msgpackr'
-import type { MethodArgs, MethodName, MethodReply } from '../runtime/index.ts'
+import type { ActorRef, MethodArgs, MethodName, MethodReply } from '../runtime/index.ts'
 import { DeadlineExceededError, errorFromReply, TroupeCallError, UnknownActorError } from './errors.ts'
+import { readMsgpack, type RemoteRef } from './ReplyReader.ts'
 
 export type Encoding = 'json' | 'msgpack'
 
@@ -35,6 +36,7 @@ export interface CallOptions {
 const LOCAL_TIMEOUT_SLACK_MS = 250
 
 const CONTENT_TYPE: Record<Encoding, string> = { json: 'application/json', msgpack: 'application/msgpack' }
+/** Writes requests only: replies are read by readMsgpack (see ReplyReader.ts for why). */
 const packr = new Packr({ useRecords: false, mapsAsObjects: true })
 const utf8 = new TextDecoder()
 const textEncoder = new TextEncoder()
@@ -44,8 +46,24 @@ function encode(encoding: Encoding, value: unknown): Uint8Array {
 }
 
 function decode(encoding: Encoding, data: Uint8Array): unknown {
-  return encoding === 'json' ? (JSON.parse(utf8.decode(data)) as unknown) : packr.unpack(data)
+  return encoding === 'json' ? (JSON.parse(utf8.decode(data)) as unknown) : readMsgpack(data)
 }
+
+/**
+ * A reply type as it arrives: every ActorRef in it is its address (`RemoteRef`), in JSON and in
+ * msgpack alike; everything else keeps its shape.
+ */
+export type Remote<T> = 0 extends 1 & T
+  ? any
+  : T extends ActorRef<any>
+    ? RemoteRef
+    : T extends Date | Uint8Array
+      ? T
+      : T extends (...args: any[]) => unknown
+        ? never
+        : T extends object
+          ? { [K in keyof T]: Remote<T[K]> }
+          : T
 
 /**
  * A published actor as an external client sees it, typed by the actor's protocol interface `P`
@@ -65,12 +83,12 @@ export class RemoteActor<P> {
   }
 
   /** Calls `method` and resolves with its reply; rejects with a TroupeCallError subclass rebuilt from the code. */
-  ask<K extends MethodName<P>>(method: K, ...args: MethodArgs<P, K>): Promise<MethodReply<P, K>> {
-    return this.client.call(this.subject, this.publicName, method, args, {}) as Promise<MethodReply<P, K>>
+  ask<K extends MethodName<P>>(method: K, ...args: MethodArgs<P, K>): Promise<Remote<MethodReply<P, K>>> {
+    return this.client.call(this.subject, this.publicName, method, args, {}) as Promise<Remote<MethodReply<P, K>>>
   }
 
-  askWith<K extends MethodName<P>>(options: CallOptions, method: K, ...args: MethodArgs<P, K>): Promise<MethodReply<P, K>> {
-    return this.client.call(this.subject, this.publicName, method, args, options) as Promise<MethodReply<P, K>>
+  askWith<K extends MethodName<P>>(options: CallOptions, method: K, ...args: MethodArgs<P, K>): Promise<Remote<MethodReply<P, K>>> {
+    return this.client.call(this.subject, this.publicName, method, args, options) as Promise<Remote<MethodReply<P, K>>>
   }
 
   /** Fire-and-forget: published without a reply subject, delivered as a tell. Errors are not reported back. */

@@ -4,7 +4,9 @@
  * nothing of the runtime.
  */
 export { RemoteActor, TroupeClient } from './TroupeClient.ts'
-export type { CallOptions, ConnectOptions, Encoding, TroupeClientOptions } from './TroupeClient.ts'
+export type { CallOptions, ConnectOptions, Encoding, Remote, TroupeClientOptions } from './TroupeClient.ts'
+export { ACTOR_REF_EXTENSION, readMsgpack, refText } from './ReplyReader.ts'
+export type { MsgpackExtension, RemoteRef } from './ReplyReader.ts'
 export {
   BadRequestError,
   CallErrorCodes,

@@ -6,6 +6,7 @@ import {
   CallErrorCodes,
   DeadlineExceededError,
   InvalidArgsError,
+  refText,
   TroupeCallError,
   TroupeClient,
   UnknownActorError,
@@ -82,6 +83,22 @@ describe('Gateway: typed TS client', () => {
     // A bigint has no JSON form: the reply says so instead of going silent. msgpack carries it.
     await expect(jsonClient.actor<AccountProtocol>('bank').ask('huge')).rejects.toMatchObject({ code: 'ERR_NOT_SERIALIZABLE' })
     expect(await msgpackClient.actor<AccountProtocol>('bank').ask('huge')).toBe(2n ** 60n)
+  })
+
+  it('an ActorRef in a reply is its address, the same in msgpack (ext 42) and JSON', async () => {
+    const fromMsgpack = await msgpackClient.actor<AccountProtocol>('bank').ask('whoami')
+    const fromJson = await jsonClient.actor<AccountProtocol>('bank').ask('whoami')
+    expect(fromMsgpack).toEqual({ system: fixture.cluster, node: 'gw', shard: 0, path: '/user/account', uid: expect.any(Number) })
+    expect(fromJson).toEqual(fromMsgpack)
+    expect(refText(fromMsgpack)).toMatch(new RegExp(`^troupe://${fixture.cluster}@gw:0/user/account#\\d+$`))
+    // The raw bytes: one ext 42 value whose data is the msgpack address tuple.
+    const h = natsHeaders()
+    h.set('Content-Type', 'application/msgpack')
+    const msg = await raw.request(`troupe.${fixture.cluster}.call.bank`, packr.pack({ method: 'whoami', args: [] }), { timeout: 5000, headers: h })
+    const bytes = msg.data
+    const at = bytes.findIndex((b, i) => b === 0xc7 && bytes[i + 2] === 0x2a && bytes[i + 3] === 0x95)
+    expect(at).toBeGreaterThan(0)
+    expect(packr.unpack(bytes.subarray(at + 3, at + 3 + (bytes[at + 1] as number)))).toEqual([fixture.cluster, 'gw', 0, '/user/account', fromJson.uid])
   })
 
   it('the client speaks the same codes as the gateway', () => {

@@ -17,6 +17,16 @@ import msgpack
 
 CRLF = b"\r\n"
 
+ACTOR_REF = 42  # msgpack ext type of an ActorRef: its data is the msgpack tuple [system, node, shard, path, uid]
+
+
+def ext_hook(code, data):
+    """Reads an ActorRef into the same object a JSON reply holds for it."""
+    if code == ACTOR_REF:
+        system, node, shard, path, uid = msgpack.unpackb(data, raw=False)
+        return {"system": system, "node": node, "shard": shard, "path": path, "uid": uid}
+    return msgpack.ExtType(code, data)
+
 
 class Conn:
     def __init__(self, host, port, timeout):
@@ -108,7 +118,7 @@ def call(host, port, subject, encoding, request, timeout_ms):
     if status == "503":
         return {"status": status, "headers": headers, "reply": None}
     reply_type = headers.get("Content-Type", content_type)
-    reply = msgpack.unpackb(payload, raw=False) if reply_type == "application/msgpack" else json.loads(payload)
+    reply = msgpack.unpackb(payload, raw=False, ext_hook=ext_hook) if reply_type == "application/msgpack" else json.loads(payload)
     return {"status": status, "headers": headers, "reply": reply}
 
 

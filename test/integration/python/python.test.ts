@@ -74,6 +74,13 @@ describe('a Python client over a raw NATS socket', () => {
     expect(typeof result.reply.ok.balance).toBe('number')
   })
 
+  it('decodes an ActorRef in a msgpack reply (ext 42, ext_hook) to the same address a JSON reply holds', async () => {
+    const viaMsgpack = await pythonCall('bank', 'msgpack', { method: 'whoami', args: [] })
+    const viaJson = await pythonCall('bank', 'json', { method: 'whoami', args: [] })
+    expect(viaMsgpack.reply.ok).toEqual({ system: fixture.cluster, node: 'gw', shard: 0, path: '/user/account', uid: expect.any(Number) })
+    expect(viaJson.reply.ok).toEqual(viaMsgpack.reply.ok)
+  })
+
   it('reads error replies in both encodings', async () => {
     const unknownMethod = await pythonCall('bank', 'json', { method: 'withdraw', args: [1] })
     expect(unknownMethod.reply).toMatchObject({ error: { code: 'ERR_UNKNOWN_METHOD' } })
