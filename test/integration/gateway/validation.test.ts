@@ -103,6 +103,16 @@ describe('64-bit integers', () => {
   })
 })
 
+describe('ActorRefs from outside', () => {
+  it('a ref (ext 42) inside a request is refused as malformed: outside callers pass addresses as data', async () => {
+    const prefix = packr.pack({ method: 'echo', args: [] })
+    // Swap the empty args array (0x90, the last byte) for an array holding one ext 42 value.
+    const ref = [0xc7, 0x18, 0x2a, 0x95, 0xa4, 0x62, 0x61, 0x6e, 0x6b, 0xa2, 0x6e, 0x31, 0x02, 0xaa, ...Buffer.from('/user/acct'), 0xcd, 0x01, 0x2d]
+    const body = new Uint8Array([...prefix.subarray(0, prefix.length - 1), 0x91, ...ref])
+    expect((await call('bank', body, MSGPACK)).error.code).toBe('ERR_MALFORMED')
+  })
+})
+
 describe('Troupe-Timeout is a decimal integer of milliseconds, nothing else', () => {
   for (const value of ['0x10', '1e3', '-1', '5.5', 'soon', '', '1 0', '+5', 'Infinity']) {
     it(`'${value}' → ERR_BAD_REQUEST`, async () => {
