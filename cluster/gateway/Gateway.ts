@@ -1,4 +1,4 @@
-import { headers as natsHeaders, Match, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/nats-core'
+import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core'
 import {
   AskTimeoutError,
   encodeError,
@@ -20,6 +20,7 @@ import { BadRequestError, DeadlineExceededError, GatewayErrorCodes, MalformedReq
 import { countCall, emptyStats, OK_OUTCOME, outcomeLabel, RefusalLog, UNKNOWN_METHOD_LABEL, type GatewayStats } from './GatewayStats.ts'
 import { contentTypeOf, decodePayload, encodePayload } from './PayloadCodec.ts'
 import { checkArgs, compilePublication, type Publication, type PublishOptions } from './Publication.ts'
+import { header, headerBytes, timeoutOf } from './RequestHeaders.ts'
 import {
   ContentTypes,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -74,9 +75,6 @@ interface Call {
   readonly timeoutMs: number
   readonly headers: Headers
 }
-
-/** `Troupe-Timeout`: decimal digits only (no sign, space, exponent, fraction or hex). */
-const DECIMAL_MS = /^[0-9]+$/
 
 /** Longest wait for the server to see an unsubscribe (a flush during an outage waits for the reconnect). */
 const FLUSH_MS = 2000
@@ -305,16 +303,8 @@ export class Gateway {
         }),
       )
     }
-    let timeoutMs = this.defaultTimeoutMs
-    if (msg.headers?.has(GatewayHeaders.Timeout, Match.IgnoreCase) === true) {
-      const timeoutHeader = header(msg.headers, GatewayHeaders.Timeout)
-      if (!DECIMAL_MS.test(timeoutHeader)) {
-        return new Refusal(new BadRequestError(`${GatewayHeaders.Timeout} must be a decimal integer of milliseconds, got '${timeoutHeader.slice(0, 40)}'`))
-      }
-      const value = Number(timeoutHeader)
-      if (value === 0) return new Refusal(new DeadlineExceededError(`the caller's deadline had passed on arrival (${GatewayHeaders.Timeout}: 0)`))
-      timeoutMs = Math.min(value, this.maxTimeoutMs)
-    }
+    const timeoutMs = timeoutOf(msg.headers, this.defaultTimeoutMs, this.maxTimeoutMs)
+    if (timeoutMs instanceof Error) return new Refusal(timeoutMs)
     let payload: unknown
     try {
       payload = decodePayload(type, msg.data)
@@ -394,16 +384,4 @@ export class Gateway {
       // The connection closed under us; the caller's request times out on its side.
     }
   }
-}
-
-function header(headers: MsgHdrs | undefined, name: string): string {
-  return headers === undefined ? '' : headers.get(name, Match.IgnoreCase)
-}
-
-/** Header bytes as they were on the wire: `NATS/1.0\r\n`, each `Key: value\r\n`, then `\r\n`. */
-function headerBytes(headers: MsgHdrs | undefined): number {
-  if (headers === undefined) return 0
-  let bytes = 12
-  for (const key of headers.keys()) for (const value of headers.values(key)) bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + 4
-  return bytes
 }
