@@ -284,7 +284,15 @@ export class Gateway {
       }
       return
     }
-    entry.ref.askWith({ timeoutMs, headers }, method as never, ...(verdict as never[])).then(
+    let reply: Promise<unknown>
+    try {
+      reply = entry.ref.askWith({ timeoutMs, headers }, method as never, ...(verdict as never[]))
+    } catch (error) {
+      // Refused at the call (a full outbound buffer toward the actor's node, say): still an answer.
+      this.refuse(entry, msg, type, error, method)
+      return
+    }
+    reply.then(
       (value) => this.reply(entry, msg, type, method, { ok: value === undefined ? null : value }),
       (error: unknown) => {
         const failure = error instanceof AskTimeoutError ? new DeadlineExceededError(`no reply within the caller's deadline (${timeoutMs} ms)`) : error

@@ -96,6 +96,14 @@ describe('64-bit integers', () => {
     expect((await call('bank', json('big', [7]))).ok).toBe('bigint:7')
   })
 
+  it('deep nesting is walked without recursion: a 100,000-deep JSON array still gets an answer', async () => {
+    const depth = 100_000
+    const body = `{"method":"echo","args":[${'['.repeat(depth)}${2 ** 60}${']'.repeat(depth)}]}`
+    const reply = await call('bank', body)
+    expect(reply.error.code).toMatch(/^ERR_(INVALID_ARGS|MALFORMED)$/)
+    expect((await call('bank', json('balance', []))).ok).toEqual(expect.any(Number))
+  })
+
   it('JSON numbers that are unsafe integers are refused, declared or not (they may have lost precision)', async () => {
     expect((await call('bank', '{"method":"echo","args":[1152921504606846976]}')).error.code).toBe('ERR_INVALID_ARGS')
     expect((await call('bank', '{"method":"big","args":[1152921504606846976]}')).error.code).toBe('ERR_INVALID_ARGS')
