@@ -61,13 +61,15 @@ describe('client reply reader', () => {
     expect(readMsgpack(packr.pack(value))).toEqual(packr.unpack(packr.pack(value)))
   })
 
-  propertyTest.prop([fc.uint8Array({ maxLength: 64 })], { numRuns: 5000 })('arbitrary bytes: a value or an Error, fast', (bytes) => {
+  // The bound is loose on purpose (a shared CI machine pauses); the failures it guards against are
+  // multi-second stalls and out-of-memory aborts from lying length fields.
+  propertyTest.prop([fc.uint8Array({ maxLength: 64 })], { numRuns: 5000 })('arbitrary bytes: a value or an Error, never a stall', (bytes) => {
     const started = performance.now()
     try {
       readMsgpack(bytes)
     } catch (error) {
       expect(error).toBeInstanceOf(Error)
     }
-    expect(performance.now() - started).toBeLessThan(50)
+    expect(performance.now() - started).toBeLessThan(1000)
   })
 })
