@@ -4,20 +4,28 @@
  */
 export {
   checkPublicName,
+  clusterKeyId,
   DEFAULT_SUBJECT_PREFIX,
+  FrameSigner,
   HeartbeatMembership,
+  natsAuthProblems,
+  natsConnectOptions,
   NatsDownError,
   NatsErrorCodes,
   NatsTransport,
   natsUplink,
+  SIGNATURE_BYTES,
   Subjects,
 } from '../transport/nats/index.ts'
 export type {
+  ClusterSecret,
   HeartbeatMembershipOptions,
+  HeartbeatMembershipStats,
   HeartbeatMessage,
   HeartbeatOptions,
   Membership,
   MembershipListener,
+  NatsAuth,
   NatsTransportOptions,
   NatsTransportStats,
   NatsTransportSystem,
