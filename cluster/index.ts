@@ -14,6 +14,7 @@ export {
   NatsErrorCodes,
   NatsTransport,
   natsUplink,
+  RateLimitedWarning,
   SIGNATURE_BYTES,
   Subjects,
 } from '../transport/nats/index.ts'
