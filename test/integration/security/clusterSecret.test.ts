@@ -4,8 +4,11 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { afterEach, describe, expect, inject, it } from 'vitest'
-import { FrameSigner, type ClusterSecret, type HeartbeatMembership } from '../../../cluster/index.ts'
-import type { Logger } from '../../../runtime/index.ts'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { defineApp, FrameSigner, natsNetwork, resolveConfig, TroupeNode, type ClusterSecret, type HeartbeatMembership } from '../../../cluster/index.ts'
+import { silentLogger, type Logger } from '../../../runtime/index.ts'
 import { waitFor, waitForValue } from '../../../testing/index.ts'
 import { Account, type AccountProtocol } from '../gateway/fixtures.ts'
 import { startNode, type TestNode } from '../../support/natsNodes.ts'
@@ -131,5 +134,25 @@ describe('cluster secret (HMAC-SHA256 on node frames and heartbeats) on an open 
     expect(downs).toEqual([])
     const echo = a.system.spawn(Echo, { name: 'echo' })
     expect(await b.system.refFor<EchoProtocol>(echo.address).ask('echo', 'still here')).toBe('echo:still here')
+  })
+
+  it('a node started from its config (clusterSecretFile) signs and checks with that secret', async () => {
+    const cluster = uniqueCluster('hmac-node')
+    const dir = mkdtempSync(join(tmpdir(), 'troupe-secret-'))
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
+    const secretFile = join(dir, 'cluster.secret')
+    writeFileSync(secretFile, `${NEW}\n${OLD}\n`, { mode: 0o600 })
+    const config = resolveConfig([{ app: 'inline', name: 'a', cluster, nats: inject('natsUrl'), http: '', heartbeatMs: 100, downAfterMs: 1000, clusterSecretFile: secretFile }])
+    const a = await TroupeNode.start({ config, app: defineApp({ name: 'inline', actors: { Echo }, start() {} }), logger: silentLogger, network: natsNetwork })
+    cleanups.push(async () => void (await a.stop()))
+    const b = await secureNode(cluster, 'b', { current: OLD }) // accepted by a as its previous key
+    const c = await secureNode(cluster, 'c', { current: NEW })
+    const echo = a.system.spawn(Echo, { name: 'echo' })
+    b.system.refFor<EchoProtocol>(echo.address).tell('remember', 'from b (old key)')
+    expect(await c.system.refFor<EchoProtocol>(echo.address).ask('echo', 'from c')).toBe('echo:from c')
+    expect(await waitForValue(() => echo.ask('recall'), (seen) => seen.length === 1)).toEqual(['from b (old key)'])
+    // a signs with its current key: b, which knows only the old one, cannot hear it.
+    await waitFor(() => (b.transport.membership as HeartbeatMembership).stats.unauthenticatedHeartbeats > 0)
+    expect(b.transport.members()).not.toContain('a')
   })
 })
