@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { accessSync, constants, readFileSync } from 'node:fs'
 import { defineError } from '../../runtime/index.ts'
+import { natsAuthProblems, type ClusterSecret, type NatsAuth, type NatsUplinkOptions } from '../../transport/nats/index.ts'
 
 export const ConfigErrorCodes = { Invalid: 'ERR_CONFIG' } as const
 /** The configuration is invalid; `data.problems` lists every problem found. */
@@ -32,6 +33,48 @@ export interface NodeConfig {
   readonly downAfterMs: number
   /** pino level. Default `info`. Env TROUPE_LOG_LEVEL, flag --log-level. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /**
+   * NATS credentials and TLS of the node's connection (frames, heartbeats, worker-shard uplinks, and
+   * the gateway unless it has its own). Use one credential kind; see docs/security.md. Default: none.
+   * Env TROUPE_NATS_USER, TROUPE_NATS_PASSWORD, TROUPE_NATS_TOKEN, TROUPE_NATS_NKEY_SEED_FILE,
+   * TROUPE_NATS_CREDS_FILE, TROUPE_NATS_TLS_CA_FILE, TROUPE_NATS_TLS_CERT_FILE,
+   * TROUPE_NATS_TLS_KEY_FILE; flags --nats-user, --nats-nkey, --nats-creds, --nats-tls-ca,
+   * --nats-tls-cert, --nats-tls-key (password and token: file or env only, never a flag).
+   */
+  readonly natsUser: string
+  readonly natsPassword: string
+  readonly natsToken: string
+  readonly natsNkeySeedFile: string
+  readonly natsCredsFile: string
+  readonly natsTlsCaFile: string
+  readonly natsTlsCertFile: string
+  readonly natsTlsKeyFile: string
+  /**
+   * The gateway's connection (external calls), when it must differ from the node's: its own server
+   * URL(s) and credentials. Empty settings fall back to the node's: credentials as a whole (any
+   * gateway credential replaces the node's), TLS as a whole, URLs. When the result differs from the
+   * node's connection, the gateway opens its own. Env TROUPE_GATEWAY_NATS, TROUPE_GATEWAY_NATS_USER, …
+   * (the node's names with GATEWAY_); flags --gateway-nats, --gateway-nats-user, --gateway-nats-nkey, ….
+   */
+  readonly gatewayNats: string
+  readonly gatewayNatsUser: string
+  readonly gatewayNatsPassword: string
+  readonly gatewayNatsToken: string
+  readonly gatewayNatsNkeySeedFile: string
+  readonly gatewayNatsCredsFile: string
+  readonly gatewayNatsTlsCaFile: string
+  readonly gatewayNatsTlsCertFile: string
+  readonly gatewayNatsTlsKeyFile: string
+  /**
+   * Cluster secret: signs every node frame and heartbeat; unsigned or wrongly signed ones are dropped
+   * (docs/security.md). At least 16 bytes. `clusterSecretPrevious` is also accepted (key rotation).
+   * Env TROUPE_CLUSTER_SECRET, TROUPE_CLUSTER_SECRET_PREVIOUS, or a file: `clusterSecretFile` (env
+   * TROUPE_CLUSTER_SECRET_FILE, flag --cluster-secret-file) whose first line is the current secret
+   * and optional second line the previous one. Default: none.
+   */
+  readonly clusterSecret: string
+  readonly clusterSecretPrevious: string
+  readonly clusterSecretFile: string
   /** Settings handed to the app (`app` section of the config file). */
   readonly appSettings: Readonly<Record<string, unknown>>
 }
@@ -50,8 +93,44 @@ export function defaultConfig(pid: number): NodeConfig {
     heartbeatMs: 1000,
     downAfterMs: 5000,
     logLevel: 'info',
+    ...(Object.fromEntries(AUTH_KEYS.map((key) => [key, ''])) as Record<(typeof AUTH_KEYS)[number], string>),
     appSettings: {},
   }
+}
+
+/** The credential, TLS and secret settings: strings, empty when unset. */
+const AUTH_KEYS = [
+  'natsUser',
+  'natsPassword',
+  'natsToken',
+  'natsNkeySeedFile',
+  'natsCredsFile',
+  'natsTlsCaFile',
+  'natsTlsCertFile',
+  'natsTlsKeyFile',
+  'gatewayNats',
+  'gatewayNatsUser',
+  'gatewayNatsPassword',
+  'gatewayNatsToken',
+  'gatewayNatsNkeySeedFile',
+  'gatewayNatsCredsFile',
+  'gatewayNatsTlsCaFile',
+  'gatewayNatsTlsCertFile',
+  'gatewayNatsTlsKeyFile',
+  'clusterSecret',
+  'clusterSecretPrevious',
+  'clusterSecretFile',
+] as const satisfies readonly (keyof NodeConfig)[]
+
+/** Never logged: redactConfig masks them. */
+const SECRET_KEYS = new Set<string>(['natsPassword', 'natsToken', 'gatewayNatsPassword', 'gatewayNatsToken', 'clusterSecret', 'clusterSecretPrevious'])
+
+/** Settings naming a file that must be readable at start. */
+const FILE_KEYS = AUTH_KEYS.filter((key) => key.endsWith('File'))
+
+/** TROUPE_ + the setting's name in upper snake case (natsTlsCaFile → TROUPE_NATS_TLS_CA_FILE). */
+function envName(key: string): string {
+  return `TROUPE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
 }
 
 const ENV_KEYS: Record<string, keyof NodeConfig> = {
@@ -65,6 +144,7 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   TROUPE_HEARTBEAT_MS: 'heartbeatMs',
   TROUPE_DOWN_AFTER_MS: 'downAfterMs',
   TROUPE_LOG_LEVEL: 'logLevel',
+  ...Object.fromEntries(AUTH_KEYS.map((key) => [envName(key), key])),
 }
 
 export function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
@@ -127,6 +207,7 @@ export function resolveConfig(layers: readonly ConfigLayer[], pid = process.pid)
     heartbeatMs: integer('heartbeatMs', 1),
     downAfterMs: integer('downAfterMs', 1),
     logLevel: text('logLevel') as NodeConfig['logLevel'],
+    ...(Object.fromEntries(AUTH_KEYS.map((key) => [key, text(key)])) as Record<(typeof AUTH_KEYS)[number], string>),
     appSettings: (merged['appSettings'] ?? {}) as Record<string, unknown>,
   }
   if (!NAME.test(config.name)) problems.push(`name must match ${NAME}, got '${config.name}'`)
@@ -136,6 +217,7 @@ export function resolveConfig(layers: readonly ConfigLayer[], pid = process.pid)
   if (!LOG_LEVELS.has(config.logLevel)) problems.push(`logLevel must be one of ${[...LOG_LEVELS].join(', ')}`)
   if (config.downAfterMs <= config.heartbeatMs) problems.push('downAfterMs must be greater than heartbeatMs')
   if (typeof config.appSettings !== 'object' || config.appSettings === null) problems.push('the app section of the config file must be an object')
+  problems.push(...securityProblems(config))
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, { data: { problems } })
   return config
 }
@@ -148,7 +230,111 @@ export function parseHostPort(text: string): { host: string; port: number } | nu
   return { host: (match[1] as string).replace(/^\[(.*)\]$/, '$1'), port }
 }
 
-/** The config as it is logged: credentials in URLs are masked. */
+/** The config as it is logged: credentials in URLs, passwords, tokens and secrets are masked. */
 export function redactConfig(config: NodeConfig): Record<string, unknown> {
-  return { ...config, nats: config.nats.replace(/\/\/([^@/]*)@/g, '//***@') }
+  const out: Record<string, unknown> = { ...config, nats: maskUrls(config.nats), gatewayNats: maskUrls(config.gatewayNats) }
+  for (const key of SECRET_KEYS) if (out[key] !== '') out[key] = '***'
+  return out
+}
+
+function maskUrls(urls: string): string {
+  return urls.replace(/\/\/([^@/]*)@/g, '//***@')
+}
+
+function securityProblems(config: NodeConfig): string[] {
+  const problems: string[] = []
+  for (const key of FILE_KEYS) {
+    const path = config[key]
+    if (path === '') continue
+    try {
+      accessSync(path, constants.R_OK)
+    } catch {
+      problems.push(`${key}: cannot read '${path}'`)
+    }
+  }
+  problems.push(...natsAuthProblems(natsAuthOf(config, 'node'), 'node NATS connection'))
+  problems.push(...natsAuthProblems(natsAuthOf(config, 'gateway'), 'gateway NATS connection'))
+  if (config.clusterSecretFile !== '' && (config.clusterSecret !== '' || config.clusterSecretPrevious !== '')) {
+    problems.push('give the cluster secret either in clusterSecretFile or as clusterSecret/clusterSecretPrevious, not both')
+  }
+  if (config.clusterSecretPrevious !== '' && config.clusterSecret === '') problems.push('clusterSecretPrevious needs clusterSecret')
+  let secret: { current: string; previous: string } = { current: config.clusterSecret, previous: config.clusterSecretPrevious }
+  if (config.clusterSecretFile !== '' && !problems.some((problem) => problem.startsWith('clusterSecretFile'))) {
+    secret = readSecretFile(config.clusterSecretFile)
+    if (secret.current === '') problems.push(`clusterSecretFile: '${config.clusterSecretFile}' holds no secret`)
+  }
+  for (const [key, value] of [['clusterSecret', secret.current], ['clusterSecretPrevious', secret.previous]] as const) {
+    const bytes = Buffer.byteLength(value)
+    if (bytes > 0 && bytes < 16) problems.push(`${key} must be at least 16 bytes (32 random bytes recommended), got ${bytes}`)
+  }
+  if (secret.current !== '' && secret.current === secret.previous) problems.push('clusterSecretPrevious must differ from clusterSecret')
+  return problems
+}
+
+/** The credentials and TLS of the node's connection, or of the gateway's (falling back to the node's). */
+export function natsAuthOf(config: NodeConfig, which: 'node' | 'gateway'): NatsAuth {
+  const own = which === 'gateway' ? readAuth(config, 'gatewayNats') : null
+  const node = readAuth(config, 'nats')
+  const credentials = own !== null && own.credentials !== null ? own.credentials : node.credentials
+  const tls = own !== null && own.tls !== null ? own.tls : node.tls
+  return { ...credentials, ...(tls === null ? {} : { tls }) }
+}
+
+/** The gateway's server URL(s): its own, else the node's. */
+export function gatewayServers(config: NodeConfig): string[] {
+  return (config.gatewayNats === '' ? config.nats : config.gatewayNats).split(',').map((server) => server.trim())
+}
+
+function readAuth(config: NodeConfig, prefix: 'nats' | 'gatewayNats'): { credentials: Omit<NatsAuth, 'tls'> | null; tls: NonNullable<NatsAuth['tls']> | null } {
+  const get = (name: string): string | undefined => {
+    const value = (config as unknown as Record<string, string>)[`${prefix}${name}`]
+    return value === undefined || value === '' ? undefined : value
+  }
+  const entries: [keyof NatsAuth, string | undefined][] = [
+    ['user', get('User')],
+    ['pass', get('Password')],
+    ['token', get('Token')],
+    ['nkeySeedFile', get('NkeySeedFile')],
+    ['credsFile', get('CredsFile')],
+  ]
+  const credentials = Object.fromEntries(entries.filter(([, value]) => value !== undefined)) as Omit<NatsAuth, 'tls'>
+  const tlsEntries = [
+    ['caFile', get('TlsCaFile')],
+    ['certFile', get('TlsCertFile')],
+    ['keyFile', get('TlsKeyFile')],
+  ].filter(([, value]) => value !== undefined)
+  return {
+    credentials: Object.keys(credentials).length === 0 ? null : credentials,
+    tls: tlsEntries.length === 0 ? null : (Object.fromEntries(tlsEntries) as NonNullable<NatsAuth['tls']>),
+  }
+}
+
+/** The cluster secret (read from its file when configured that way), or undefined when none is set. */
+export function clusterSecretOf(config: NodeConfig): ClusterSecret | undefined {
+  const { current, previous } =
+    config.clusterSecretFile === '' ? { current: config.clusterSecret, previous: config.clusterSecretPrevious } : readSecretFile(config.clusterSecretFile)
+  if (current === '') return undefined
+  return previous === '' ? { current } : { current, previous }
+}
+
+/** First non-empty line: the current secret; second: the previous one. Lines starting with # are comments. */
+function readSecretFile(path: string): { current: string; previous: string } {
+  const lines = readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+  return { current: lines[0] ?? '', previous: lines[1] ?? '' }
+}
+
+/** What every shard's NATS uplink of a sharded node connects with: the node's servers, credentials and secret. */
+export function natsUplinkOptions(config: NodeConfig): NatsUplinkOptions {
+  const secret = clusterSecretOf(config)
+  return {
+    servers: config.nats.split(',').map((server) => server.trim()),
+    cluster: config.cluster,
+    heartbeatMs: config.heartbeatMs,
+    downAfterMs: config.downAfterMs,
+    auth: natsAuthOf(config, 'node'),
+    ...(secret === undefined ? {} : { clusterSecret: secret }),
+  }
 }

@@ -6,7 +6,7 @@ import { createTracing } from '../observability/Tracing.ts'
 import { TroupeMetrics } from '../observability/Metrics.ts'
 import { compilePublication, type PublishOptions } from '../gateway/Publication.ts'
 import type { AppContext, AppDefinition } from './App.ts'
-import { parseHostPort, type NodeConfig } from './Config.ts'
+import { natsUplinkOptions, parseHostPort, type NodeConfig } from './Config.ts'
 import { HttpServer } from './HttpServer.ts'
 import type { Logger } from '../../runtime/index.ts'
 
@@ -118,7 +118,7 @@ export class TroupeNode {
         shards: config.shards,
         app: options.appUrl,
         main: mainOptions,
-        ...(config.nats === '' ? {} : { uplink: natsUplink({ servers: natsServers(config), cluster: config.cluster, heartbeatMs: config.heartbeatMs, downAfterMs: config.downAfterMs }) }),
+        ...(config.nats === '' ? {} : { uplink: natsUplink(natsUplinkOptions(config)) }),
       })
       logger.info({ shards: config.shards }, 'worker shards started')
       node = new TroupeNode(options, registry, metrics, sharded.system, sharded)

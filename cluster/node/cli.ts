@@ -47,6 +47,35 @@ TROUPE_SHUTDOWN_TIMEOUT_MS (10000), TROUPE_HEARTBEAT_MS (1000), TROUPE_DOWN_AFTE
   --log-level <level>   fatal|error|warn|info|debug|trace|silent (TROUPE_LOG_LEVEL). default info
   -h, --help            This text.
 
+NATS credentials and TLS of the node's connection (docs/security.md; use one credential kind):
+  --nats-user <name>    User (TROUPE_NATS_USER); its password only from the config file
+                        ("natsPassword") or TROUPE_NATS_PASSWORD, never a flag (ps shows flags).
+                        A token likewise: "natsToken" or TROUPE_NATS_TOKEN.
+  --nats-nkey <file>    NKey user seed file, SU... (TROUPE_NATS_NKEY_SEED_FILE).
+  --nats-creds <file>   .creds file: user JWT + NKey seed, as nsc writes it (TROUPE_NATS_CREDS_FILE).
+                        Seed and creds files are read again on every reconnect.
+  --nats-tls-ca <file>  CA certificate (PEM) to trust for the server (TROUPE_NATS_TLS_CA_FILE).
+  --nats-tls-cert <file>, --nats-tls-key <file>
+                        Client certificate and key for mutual TLS (TROUPE_NATS_TLS_CERT_FILE,
+                        TROUPE_NATS_TLS_KEY_FILE).
+
+The gateway's connection (external calls) uses the node's unless given its own; when its
+servers or credentials differ it opens a second connection. The same settings with "gateway":
+  --gateway-nats <url>, --gateway-nats-user <name>, --gateway-nats-nkey <file>,
+  --gateway-nats-creds <file>, --gateway-nats-tls-ca <file>, --gateway-nats-tls-cert <file>,
+  --gateway-nats-tls-key <file>   (TROUPE_GATEWAY_NATS, TROUPE_GATEWAY_NATS_USER, ...;
+                        password/token: "gatewayNatsPassword"/"gatewayNatsToken" or env).
+  Any gateway credential replaces the node's credentials; any gateway TLS file replaces its TLS.
+
+Where NATS permissions cannot keep strangers off the node subjects, a cluster secret signs every
+node frame and heartbeat (HMAC-SHA256); unsigned or wrongly signed ones are dropped and counted:
+  --cluster-secret-file <file>
+                        First line: the current secret (>= 16 bytes; 32 random bytes, e.g.
+                        \`openssl rand -base64 32\`); optional second line: the previous one, still
+                        accepted while a rotation rolls out (TROUPE_CLUSTER_SECRET_FILE; or
+                        TROUPE_CLUSTER_SECRET and TROUPE_CLUSTER_SECRET_PREVIOUS). Every node of the
+                        cluster needs a key in common.
+
 Endpoints: GET /healthz (alive), /readyz (app started, NATS connected), /startupz, /metrics.
 
 Signals: SIGTERM or SIGINT stops the node gracefully (stop intake, drain mailboxes, stop actors
@@ -79,6 +108,24 @@ export async function loadApp(modulePath: string): Promise<AppDefinition> {
   return app
 }
 
+/** Credential, TLS and secret flags (file paths and user names only: secret values never go on a command line). */
+const SECURITY_FLAGS = {
+  'nats-user': 'natsUser',
+  'nats-nkey': 'natsNkeySeedFile',
+  'nats-creds': 'natsCredsFile',
+  'nats-tls-ca': 'natsTlsCaFile',
+  'nats-tls-cert': 'natsTlsCertFile',
+  'nats-tls-key': 'natsTlsKeyFile',
+  'gateway-nats': 'gatewayNats',
+  'gateway-nats-user': 'gatewayNatsUser',
+  'gateway-nats-nkey': 'gatewayNatsNkeySeedFile',
+  'gateway-nats-creds': 'gatewayNatsCredsFile',
+  'gateway-nats-tls-ca': 'gatewayNatsTlsCaFile',
+  'gateway-nats-tls-cert': 'gatewayNatsTlsCertFile',
+  'gateway-nats-tls-key': 'gatewayNatsTlsKeyFile',
+  'cluster-secret-file': 'clusterSecretFile',
+} as const satisfies Record<string, keyof NodeConfig>
+
 /** Parses `start` flags into a config layer. */
 export function flagLayer(argv: readonly string[]): { layer: ConfigLayer; configFile: string | undefined; help: boolean } {
   const { values } = parseArgs({
@@ -94,6 +141,7 @@ export function flagLayer(argv: readonly string[]): { layer: ConfigLayer; config
       shards: { type: 'string' },
       http: { type: 'string' },
       'log-level': { type: 'string' },
+      ...Object.fromEntries(Object.keys(SECURITY_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -105,6 +153,10 @@ export function flagLayer(argv: readonly string[]): { layer: ConfigLayer; config
   if (values.shards !== undefined) layer.shards = values.shards
   if (values.http !== undefined) layer.http = values.http
   if (values['log-level'] !== undefined) layer.logLevel = values['log-level']
+  for (const [flag, key] of Object.entries(SECURITY_FLAGS)) {
+    const value = (values as Record<string, unknown>)[flag]
+    if (value !== undefined) layer[key] = value
+  }
   return { layer, configFile: values.config, help: values.help === true }
 }
 

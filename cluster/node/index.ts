@@ -1,7 +1,7 @@
 /** The node runtime: app modules, configuration, the node itself, and the CLI. */
 export { defineApp, isAppDefinition } from './App.ts'
 export type { AppContext, AppDefinition } from './App.ts'
-export { ConfigError, ConfigErrorCodes, defaultConfig, envLayer, fileLayer, redactConfig, resolveConfig } from './Config.ts'
+export { clusterSecretOf, ConfigError, ConfigErrorCodes, defaultConfig, envLayer, fileLayer, gatewayServers, natsAuthOf, natsUplinkOptions, redactConfig, resolveConfig } from './Config.ts'
 export type { ConfigLayer, NodeConfig } from './Config.ts'
 export { TroupeNode } from './Node.ts'
 export type { NetworkFactory, NodeNetwork, NodeOptions, NodeOutcome } from './Node.ts'

@@ -1,35 +1,45 @@
+import { isDeepStrictEqual } from 'node:util'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from '../../runtime/index.ts'
 import { Remoting } from '../../transport/index.ts'
-import { NatsTransport } from '../../transport/nats/index.ts'
+import { natsConnectOptions, NatsTransport, type NatsAuth } from '../../transport/nats/index.ts'
 import { Gateway } from '../gateway/Gateway.ts'
+import { clusterSecretOf, gatewayServers, natsAuthOf } from './Config.ts'
 import { natsServers, type NetworkFactory, type NodeNetwork } from './Node.ts'
 
 /**
  * The node's network over NATS: frames between nodes (NatsTransport + Remoting), heartbeats and
  * the failure detector (node-down after `downAfterMs` of silence), and the external gateway for
  * the actors the app publishes. On a sharded node (`routed`) every shard already has its own NATS
- * uplink (frames and membership), so this brings the gateway only, on its own connection.
+ * uplink (frames and membership), so this brings the gateway only, on its own connection. The
+ * gateway also gets its own connection when its servers or credentials differ from the node's
+ * (docs/security.md: external calls may come through a server or account of their own).
  */
 export const natsNetwork: NetworkFactory = async (system, config, metrics, logger, routed) => {
-  const connection = await connect({
-    servers: natsServers(config),
-    name: `troupe:${config.cluster}:${config.name}${routed ? ':gateway' : ''}`,
-    // Keep trying: the transport buffers (bounded) while the link is down, and readiness says so.
-    maxReconnectAttempts: -1,
-  })
+  const nodeAuth = natsAuthOf(config, 'node')
+  const gatewayAuth = natsAuthOf(config, 'gateway')
+  const shared = !routed && isDeepStrictEqual(gatewayAuth, nodeAuth) && isDeepStrictEqual(gatewayServers(config), natsServers(config))
+  const nodeConnection = routed ? null : await open(natsServers(config), nodeAuth, `troupe:${config.cluster}:${config.name}`)
+  let connection: NatsConnection
+  try {
+    connection = shared ? (nodeConnection as NatsConnection) : await open(gatewayServers(config), gatewayAuth, `troupe:${config.cluster}:${config.name}:gateway`)
+  } catch (error) {
+    await nodeConnection?.close()
+    throw error
+  }
   let transport: NatsTransport | null = null
   let linkUp = true
   let gateway: Gateway
   try {
-    if (routed) {
-      void watchLink(connection, logger, (up) => (linkUp = up))
-    } else {
+    if (!shared) void watchLink(connection, logger, (up) => (linkUp = up))
+    if (nodeConnection !== null) {
+      const clusterSecret = clusterSecretOf(config)
       transport = await NatsTransport.start({
-        connection,
+        connection: nodeConnection,
         system,
         cluster: config.cluster,
         heartbeat: { intervalMs: config.heartbeatMs, timeoutMs: config.downAfterMs },
+        ...(clusterSecret === undefined ? {} : { clusterSecret }),
       })
       transport.onLinkChange((up) => logger.warn({ connected: up }, up ? 'NATS link restored' : 'NATS link lost'))
       transport.onPeerDown((node) => logger.warn({ peer: node }, 'peer node down'))
@@ -40,6 +50,7 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
     // Nothing started here outlives a failed start.
     await transport?.close()
     await connection.close()
+    if (nodeConnection !== null && nodeConnection !== connection) await nodeConnection.close()
     throw error
   }
   const network: NodeNetwork = {
@@ -49,15 +60,21 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
         (error: unknown) => logger.error({ err: error, publicName }, 'publish failed'),
       )
     },
-    connected: () => (transport === null ? linkUp && !connection.isClosed() : transport.connected),
+    connected: () => (shared || (linkUp && !connection.isClosed())) && (transport === null || transport.connected),
     stopIntake: () => gateway.close(),
     async close() {
       await gateway.close()
       await transport?.close()
       await connection.drain()
+      if (nodeConnection !== null && nodeConnection !== connection) await nodeConnection.drain()
     },
   }
   return network
+}
+
+/** Connects with the given credentials and TLS; keeps trying after a loss (the transport buffers, bounded, and readiness says so). */
+function open(servers: string[], auth: NatsAuth, name: string): Promise<NatsConnection> {
+  return connect({ servers, name, maxReconnectAttempts: -1, ...natsConnectOptions(auth) })
 }
 
 /** Follows the gateway connection's state for readiness and the log. */

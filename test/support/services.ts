@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -93,13 +93,23 @@ export class LocalNatsServer implements NatsService {
   readonly binary: string
   readonly port: number
   readonly storeDir: string
+  /** The configuration file the server runs with (written into storeDir), or null for flags only. */
+  readonly configFile: string | null
+  private readonly env: Readonly<Record<string, string>>
   private child: ChildProcess | null = null
   private stderr = ''
 
-  private constructor(binary: string, port: number, storeDir: string) {
+  private constructor(binary: string, port: number, storeDir: string, config: string | undefined, env: Readonly<Record<string, string>>) {
     this.binary = binary
     this.port = port
     this.storeDir = storeDir
+    this.env = env
+    if (config === undefined) {
+      this.configFile = null
+    } else {
+      this.configFile = join(storeDir, 'nats-server.conf')
+      writeFileSync(this.configFile, config, { mode: 0o600 })
+    }
   }
 
   get url(): string {
@@ -110,13 +120,17 @@ export class LocalNatsServer implements NatsService {
     return this.child !== null
   }
 
-  /** Starts a server with JetStream on a free port. Throws NATS_MISSING_MESSAGE when there is no binary. */
-  static async start(options: { binary?: string } = {}): Promise<LocalNatsServer> {
+  /**
+   * Starts a server on a free port: with JetStream, or with `config` (nats-server configuration
+   * text, e.g. an `authorization` block; host and port still come from flags) and `env` (variables
+   * the configuration references as `$NAME`). Throws NATS_MISSING_MESSAGE when there is no binary.
+   */
+  static async start(options: { binary?: string; config?: string; env?: Readonly<Record<string, string>> } = {}): Promise<LocalNatsServer> {
     const binary = options.binary ?? findNatsServerBinary()
     if (binary === null) throw new Error(NATS_MISSING_MESSAGE)
     let lastError: unknown = null
     for (let attempt = 0; attempt < 3; attempt++) {
-      const server = new LocalNatsServer(binary, await freePort(), mkdtempSync(join(tmpdir(), 'troupe-nats-')))
+      const server = new LocalNatsServer(binary, await freePort(), mkdtempSync(join(tmpdir(), 'troupe-nats-')), options.config, options.env ?? {})
       try {
         await server.resume()
         return server
@@ -132,8 +146,10 @@ export class LocalNatsServer implements NatsService {
   async resume(): Promise<void> {
     if (this.child !== null) return
     this.stderr = ''
-    const child = spawn(this.binary, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
+    const mode = this.configFile === null ? ['-js', '-sd', this.storeDir] : ['-c', this.configFile]
+    const child = spawn(this.binary, [...mode, '-a', '127.0.0.1', '-p', String(this.port)], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...this.env },
     })
     this.child = child
     child.stderr?.on('data', (chunk: Buffer) => {

@@ -1,7 +1,9 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core'
-import { InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../../runtime/index.ts'
+import { InvalidArgumentError, silentLogger, type Clock, type Logger, type Random, type TimerHandle } from '../../runtime/index.ts'
 import { flushWithin } from './flushWithin.ts'
+import type { FrameSigner } from './FrameSigner.ts'
 import type { Membership, MembershipListener } from './Membership.ts'
+import { RateLimitedWarning } from './RateLimitedWarning.ts'
 
 /** How long `stop()` waits for the leave message to reach the server. */
 const FLUSH_ON_STOP_MS = 2000
@@ -31,6 +33,19 @@ export interface HeartbeatMembershipOptions extends HeartbeatOptions {
    */
   readonly incarnation?: string
   readonly random?: Random
+  /**
+   * Signs this node's heartbeats and drops peers' heartbeats without a valid signature, so nobody
+   * without a cluster key can declare a node or make one leave (docs/security.md). Default: none.
+   */
+  readonly signer?: FrameSigner | null
+  /** Where the rate-limited warning about forged heartbeats goes. Default: silent. */
+  readonly log?: Logger
+}
+
+/** Counters for metrics. */
+export interface HeartbeatMembershipStats {
+  /** Heartbeats dropped unread: unsigned or wrongly signed (only with a signer). */
+  unauthenticatedHeartbeats: number
 }
 
 /** The heartbeat message (JSON on the wire; see docs/protocol.md). */
@@ -70,10 +85,13 @@ export class HeartbeatMembership implements Membership {
   readonly incarnation: string
   readonly intervalMs: number
   readonly timeoutMs: number
+  readonly stats: HeartbeatMembershipStats = { unauthenticatedHeartbeats: 0 }
   private readonly connection: NatsConnection
   private readonly clock: Clock
   private readonly subject: string
   private readonly publishes: boolean
+  private readonly signer: FrameSigner | null
+  private readonly forgeryWarning: RateLimitedWarning
   private readonly peers = new Map<string, Peer>()
   private listener: MembershipListener | null = null
   private subscription: Subscription | null = null
@@ -92,6 +110,8 @@ export class HeartbeatMembership implements Membership {
     this.intervalMs = options.intervalMs ?? 1000
     this.timeoutMs = options.timeoutMs ?? 5000
     this.publishes = options.publish ?? true
+    this.signer = options.signer ?? null
+    this.forgeryWarning = new RateLimitedWarning(options.clock, options.log ?? silentLogger, 'dropped heartbeats without a valid cluster signature')
     if (!(this.intervalMs > 0)) throw new InvalidArgumentError(`heartbeat intervalMs must be > 0, got ${this.intervalMs}`)
     if (!(this.timeoutMs > this.intervalMs)) {
       throw new InvalidArgumentError(`heartbeat timeoutMs (${this.timeoutMs}) must exceed intervalMs (${this.intervalMs})`)
@@ -179,14 +199,21 @@ export class HeartbeatMembership implements Membership {
       ...(this.downShards.size === 0 ? {} : { down: [...this.downShards] }),
     }
     try {
-      this.connection.publish(this.subject, JSON.stringify(message))
+      const bytes = encoder.encode(JSON.stringify(message))
+      this.connection.publish(this.subject, this.signer === null ? bytes : this.signer.sign(this.subject, bytes))
     } catch {
       // Closed or draining: the next status change decides what happens; a missed beat is harmless.
     }
   }
 
-  private receive(data: Uint8Array): void {
+  private receive(signed: Uint8Array): void {
     if (this.stopped) return
+    const data = this.signer === null ? signed : this.signer.verify(this.subject, signed)
+    if (data === null) {
+      this.stats.unauthenticatedHeartbeats++
+      this.forgeryWarning.note({ subject: this.subject, bytes: signed.byteLength, total: this.stats.unauthenticatedHeartbeats })
+      return
+    }
     const message = parseHeartbeat(data)
     if (message === null || message.node === this.node) return
     const listener = this.listener
@@ -241,10 +268,13 @@ export class HeartbeatMembership implements Membership {
   }
 }
 
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
 function parseHeartbeat(data: Uint8Array): HeartbeatMessage | null {
   let value: unknown
   try {
-    value = JSON.parse(new TextDecoder().decode(data))
+    value = JSON.parse(decoder.decode(data))
   } catch {
     return null
   }

@@ -1,57 +1,17 @@
 import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats-io/nats-core'
-import { InvalidArgumentError, MessageTooLargeError, NodeDownError, ShardDownError, toError, type Clock, type Random } from '../../runtime/index.ts'
+import { InvalidArgumentError, MessageTooLargeError, NodeDownError, ShardDownError, silentLogger, toError, type Clock } from '../../runtime/index.ts'
 import { TransportClosedError } from '../errors.ts'
 import type { FrameTransport, SystemAddress } from '../FrameTransport.ts'
 import { NatsDownError } from './errors.ts'
 import { flushWithin } from './flushWithin.ts'
-import { HeartbeatMembership, type HeartbeatOptions } from './HeartbeatMembership.ts'
+import { FrameSigner } from './FrameSigner.ts'
+import { HeartbeatMembership } from './HeartbeatMembership.ts'
 import type { Membership, MembershipListener } from './Membership.ts'
+import { RateLimitedWarning } from './RateLimitedWarning.ts'
+import type { NatsTransportOptions, NatsTransportStats } from './NatsTransportOptions.ts'
 import { DEFAULT_SUBJECT_PREFIX, Subjects } from './subjects.ts'
 
-/** What the transport needs from the actor system it serves (an ActorSystem fits). */
-export interface NatsTransportSystem {
-  readonly name: string
-  readonly node: string
-  readonly shard: number
-  readonly clock: Clock
-  readonly random: Random
-}
-
-export interface NatsTransportOptions {
-  /** An open connection. The caller keeps ownership unless `ownsConnection` is set. */
-  readonly connection: NatsConnection
-  readonly system: NatsTransportSystem
-  /** Cluster name in the subjects. Default: the system's name. */
-  readonly cluster?: string
-  /** First subject token. Default `troupe`. */
-  readonly prefix?: string
-  /** Most frames held while NATS is down or a peer is unconfirmed, all peers together. Default 10 000. */
-  readonly maxBufferedFrames?: number
-  /** Most bytes held likewise. Default 64 MiB. */
-  readonly maxBufferedBytes?: number
-  /** Heartbeat settings of the default membership (publishes only from shard 0 unless told otherwise). */
-  readonly heartbeat?: HeartbeatOptions & { readonly incarnation?: string }
-  /** Replaces the heartbeat membership (a Raft-backed one, a test double). */
-  readonly membership?: Membership
-  /** `close()` drains and closes the connection too. Default false. */
-  readonly ownsConnection?: boolean
-}
-
-/** Counters for metrics (NATS messages and bytes in and out, buffering, losses). */
-export interface NatsTransportStats {
-  framesOut: number
-  bytesOut: number
-  framesIn: number
-  bytesIn: number
-  /** Frames held right now (link down, or peer not confirmed since the link came back). */
-  framesBuffered: number
-  bytesBuffered: number
-  /** Buffered frames given up because their peer was declared down or the transport closed. */
-  framesAbandoned: number
-  /** Inbound frames the handler threw on, or that found no handler and no room to wait for one. */
-  receiveErrors: number
-  linkDowns: number
-}
+export type { NatsTransportOptions, NatsTransportStats, NatsTransportSystem } from './NatsTransportOptions.ts'
 
 /** How long `close()` waits for what was published to reach the server. */
 const FLUSH_ON_CLOSE_MS = 2000
@@ -102,6 +62,7 @@ export class NatsTransport implements FrameTransport {
     bytesBuffered: 0,
     framesAbandoned: 0,
     receiveErrors: 0,
+    unauthenticatedFrames: 0,
     linkDowns: 0,
   }
   private readonly connection: NatsConnection
@@ -110,6 +71,8 @@ export class NatsTransport implements FrameTransport {
   private readonly maxBytes: number
   private readonly ownsConnection: boolean
   private readonly peers = new Map<string, Peer>()
+  private readonly signer: FrameSigner | null
+  private readonly forgeryWarning: RateLimitedWarning
   private frameHandler: ((frame: Uint8Array) => void) | null = null
   /** Frames that arrived before Remoting registered its handler. */
   private early: Uint8Array[] = []
@@ -140,6 +103,9 @@ export class NatsTransport implements FrameTransport {
     this.maxBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024
     if (!(this.maxFrames >= 0) || !(this.maxBytes >= 0)) throw new InvalidArgumentError('buffer bounds must be >= 0')
     this.ownsConnection = options.ownsConnection === true
+    this.signer = options.clusterSecret === undefined ? null : new FrameSigner(options.clusterSecret)
+    const log = system.log ?? silentLogger
+    this.forgeryWarning = new RateLimitedWarning(system.clock, log, 'dropped node frames without a valid cluster signature')
     const heartbeat = options.heartbeat ?? {}
     this.membership =
       options.membership ??
@@ -151,6 +117,8 @@ export class NatsTransport implements FrameTransport {
         random: system.random,
         subject: this.subjects.heartbeat,
         node: system.node,
+        signer: this.signer,
+        log,
       })
   }
 
@@ -213,8 +181,9 @@ export class NatsTransport implements FrameTransport {
   private async open(): Promise<void> {
     this.subscription = this.connection.subscribe(this.subjects.frames(this.local.node, this.local.shard), {
       callback: (error, msg) => {
-        if (error === null) this.deliver(msg.data)
-        else this.stats.receiveErrors++
+        if (error !== null) this.stats.receiveErrors++
+        else if (this.signer === null) this.deliver(msg.data)
+        else this.deliverSigned(msg.subject, msg.data)
       },
     })
     this.watchStatus()
@@ -239,6 +208,14 @@ export class NatsTransport implements FrameTransport {
     },
   }
 
+  /** Checks the signature before anything decodes the bytes. */
+  private deliverSigned(subject: string, signed: Uint8Array): void {
+    const frame = (this.signer as FrameSigner).verify(subject, signed)
+    if (frame !== null) return this.deliver(frame)
+    this.stats.unauthenticatedFrames++
+    this.forgeryWarning.note({ subject, bytes: signed.byteLength, total: this.stats.unauthenticatedFrames })
+  }
+
   private deliver(frame: Uint8Array): void {
     this.stats.framesIn++
     this.stats.bytesIn += frame.byteLength
@@ -258,7 +235,7 @@ export class NatsTransport implements FrameTransport {
 
   private publish(subject: string, frame: Uint8Array): void {
     try {
-      this.connection.publish(subject, frame)
+      this.connection.publish(subject, this.signer === null ? frame : this.signer.sign(subject, frame))
     } catch (error) {
       if (this.connection.isClosed()) throw new TransportClosedError('the NATS connection is closed', { cause: error })
       const message = toError(error).message

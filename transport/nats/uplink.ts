@@ -9,6 +9,8 @@ import { connect } from '@nats-io/transport-node'
 import { InvalidArgumentError, type ActorSystem } from '../../runtime/index.ts'
 import type { FrameTransport } from '../FrameTransport.ts'
 import type { ShardUplink, ShardUplinkModule } from '../shards/ShardHost.ts'
+import type { ClusterSecret } from './FrameSigner.ts'
+import { natsAuthProblems, natsConnectOptions, type NatsAuth } from './NatsAuth.ts'
 import { NatsTransport } from './NatsTransport.ts'
 
 export interface NatsUplinkOptions {
@@ -19,11 +21,18 @@ export interface NatsUplinkOptions {
   /** Heartbeat interval and failure-detector timeout of the default membership. */
   readonly heartbeatMs?: number
   readonly downAfterMs?: number
+  /** Credentials and TLS of every shard's connection (the node's own: docs/security.md). */
+  readonly auth?: NatsAuth
+  /** Signs and checks every frame and heartbeat (NatsTransportOptions.clusterSecret). */
+  readonly clusterSecret?: ClusterSecret
 }
 
 /** The uplink spec for `ShardedSystemOptions.uplink`. */
 export function natsUplink(options: NatsUplinkOptions): ShardUplink {
   if (!Array.isArray(options.servers) || options.servers.length === 0) throw new InvalidArgumentError('natsUplink needs at least one server URL')
+  // Checked here, on the main thread, rather than once per worker at connect time.
+  const problems = options.auth === undefined ? [] : natsAuthProblems(options.auth)
+  if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '))
   return { module: import.meta.url, options: { ...options, servers: [...options.servers] } }
 }
 
@@ -36,13 +45,21 @@ const uplinkModule: ShardUplinkModule = {
       name: `troupe:${cluster}:${system.node}:${system.shard}`,
       // Keep trying: the transport buffers (bounded) while the link is down.
       maxReconnectAttempts: -1,
+      ...natsConnectOptions(options.auth),
     })
     const heartbeat = {
       ...(options.heartbeatMs === undefined ? {} : { intervalMs: options.heartbeatMs }),
       ...(options.downAfterMs === undefined ? {} : { timeoutMs: options.downAfterMs }),
     }
     try {
-      return await NatsTransport.start({ connection, system, cluster, heartbeat, ownsConnection: true })
+      return await NatsTransport.start({
+        connection,
+        system,
+        cluster,
+        heartbeat,
+        ownsConnection: true,
+        ...(options.clusterSecret === undefined ? {} : { clusterSecret: options.clusterSecret }),
+      })
     } catch (error) {
       await connection.close()
       throw error
