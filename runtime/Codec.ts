@@ -1,4 +1,5 @@
-import { addExtension, Packr } from 'msgpackr'
+import { Packr } from 'msgpackr'
+import { swapRefContext, type RefDecodeContext } from './ActorRefExtension.ts'
 import { sameAddress, type ActorAddress } from './ActorAddress.ts'
 import { ActorRef } from './ActorRef.ts'
 import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
@@ -10,9 +11,6 @@ export interface CodecOptions {
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
-
-/** msgpack extension type of an ActorRef inside a payload (encoded as its address tuple). */
-const ACTOR_REF_EXTENSION = 0x2a
 
 type AddressTuple = [system: string, node: string, shard: number, path: string, uid: number]
 type EnvelopeTuple = [
@@ -38,25 +36,6 @@ function fromTuple(tuple: unknown): ActorAddress {
   }
   return { system, node, shard, path, uid }
 }
-
-/**
- * Refs inside payloads are rebuilt by whichever codec is decoding (msgpackr's extensions are
- * process-global, so the active resolver is swapped in around each decode).
- */
-let activeResolver: ((address: ActorAddress) => ActorRef<any>) | null = null
-
-addExtension({
-  Class: ActorRef,
-  type: ACTOR_REF_EXTENSION,
-  write(ref: ActorRef<any>) {
-    return toTuple(ref.address)
-  },
-  read(tuple: unknown) {
-    const address = fromTuple(tuple)
-    if (activeResolver === null) throw new MalformedFrameError('an ActorRef can only be decoded by a system codec')
-    return activeResolver(address)
-  },
-})
 
 /**
  * Binary batch frames. Byte 0 is 0xc1, a byte msgpack never uses, so a batch frame is never
@@ -96,6 +75,8 @@ export class Codec {
   private readonly packr = new Packr({ useRecords: false, moreTypes: true })
   private readonly batchPackr = new Packr({ useRecords: true, maxSharedStructures: 0, moreTypes: true })
   private resolver: ((address: ActorAddress) => ActorRef<any>) | null = null
+  /** What the ActorRef extension uses while this codec decodes. */
+  private refContext: RefDecodeContext | null = null
   private scratchView = new DataView(new ArrayBuffer(PREAMBLE_BYTES + 64 * FIXED_BYTES))
 
   constructor(options: CodecOptions = {}) {
@@ -105,6 +86,7 @@ export class Codec {
   /** @internal The system binds how decoded addresses become refs. */
   bindResolver(resolver: (address: ActorAddress) => ActorRef<any>): void {
     this.resolver = resolver
+    this.refContext = { resolve: resolver, bounds: null }
   }
 
   encode(envelope: Envelope): Uint8Array {
@@ -319,15 +301,14 @@ export class Codec {
 
   private unpack(bytes: Uint8Array, packr: Packr = this.packr): unknown {
     if (bytes.byteLength > this.maxMessageBytes) throw this.tooLarge(bytes.byteLength)
-    const previous = activeResolver
-    activeResolver = this.resolver
+    const previous = swapRefContext(this.refContext)
     try {
       return packr.unpack(bytes)
     } catch (error) {
       if (error instanceof MalformedFrameError) throw error
       throw new MalformedFrameError(`frame does not decode: ${(error as Error).message}`, { cause: error })
     } finally {
-      activeResolver = previous
+      swapRefContext(previous)
     }
   }
 
