@@ -140,7 +140,7 @@ describe('Codec batches (binary frames)', () => {
       fc.record({ kind: fc.constant(EnvelopeKind.Tell), target: ref, sender: fc.option(ref, { nil: null }), id: fc.nat(), correlationId: fc.constant(0), headers, method, args }),
       fc.record({ kind: fc.constant(EnvelopeKind.Ask), target: ref, sender: ref, id: fc.nat(), correlationId: fc.constant(0), headers, method, args }),
       fc.record({ kind: fc.constant(EnvelopeKind.ReplyOk), target: ref, sender: fc.option(ref, { nil: null }), id: fc.nat(), correlationId: fc.integer({ min: 1 }), headers, method, args: value.map((v) => [v]) }),
-      fc.record({ kind: fc.constant(EnvelopeKind.Poison), target: ref, sender: fc.option(ref, { nil: null }), id: fc.nat(), correlationId: fc.constant(0), headers, method: fc.constant(''), args: fc.constant([]) }),
+      fc.record({ kind: fc.constant(EnvelopeKind.Poison), target: ref, sender: fc.option(ref, { nil: null }), id: fc.nat(), correlationId: fc.constant(0), headers, method: fc.constant(''), args: fc.constant<unknown[]>([]) }),
       fc.record({
         kind: fc.constant(EnvelopeKind.System),
         target: ref,
@@ -149,7 +149,7 @@ describe('Codec batches (binary frames)', () => {
         correlationId: fc.constant(0),
         headers: fc.constant(null),
         method: fc.constantFrom('watch', 'unwatch'),
-        args: fc.constant([]),
+        args: fc.constant<unknown[]>([]),
       }),
     )
     fc.assert(
