@@ -103,6 +103,8 @@ export interface ActorSystemOptions {
   readonly serializeMessages?: boolean
   /** Largest encoded envelope the codec accepts. Default 1 MiB. */
   readonly maxMessageBytes?: number
+  /** How many shards this node runs (ShardedSystem sets it): frames naming another shard of this node are refused. */
+  readonly shardCount?: number
   readonly mailboxHooks?: MailboxHooks
   /** Tracing/metrics hooks on send and handle (see Instrumentation; combine several with combineInstrumentation). */
   readonly instrumentation?: Instrumentation
@@ -219,7 +221,10 @@ export class ActorSystem {
     if (!(askTimeoutMs > 0)) throw new InvalidArgumentError(`askTimeoutMs must be > 0, got ${askTimeoutMs}`)
     this.askTimeoutMs = askTimeoutMs
     this.log = (options.logger ?? silentLogger).child({ system: options.name, shard: this.shard })
-    this.codec = new Codec(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes })
+    this.codec = new Codec({
+      ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+      ...(options.shardCount === undefined ? {} : { localNode: this.node, shardCount: options.shardCount }),
+    })
     const onInternalError = options.onInternalError ?? (() => {})
     this.eventStream = new EventStream((error, topicName) => onInternalError(error, `event listener on ${topicName}`))
     guardianStrategies.set(this, options.guardianStrategy)

@@ -4,10 +4,19 @@ import { sameAddress, type ActorAddress } from './ActorAddress.ts'
 import { ActorRef } from './ActorRef.ts'
 import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
 import { decodeError, encodeError, MalformedFrameError, MessageTooLargeError, NotSerializableError, type EncodedError } from './errors.ts'
+import { checkAddressTuple, checkEnvelope, checkHeaders, malformed, type ShardBounds } from './FrameValidation.ts'
+import { DEFAULT_MAX_DEPTH, MsgpackDialect, scanMsgpack } from './MsgpackGuard.ts'
+import { assertSerializable } from './Serializable.ts'
 
 export interface CodecOptions {
   /** Largest encoded envelope (or batch) accepted, in bytes. Default 1 MiB. */
   readonly maxMessageBytes?: number
+  /** Most msgpack containers open at once in a decoded frame (the frame's own tables count). Default 64. */
+  readonly maxDepth?: number
+  /** This node's name, for `shardCount`. */
+  readonly localNode?: string
+  /** How many shards this node runs: a frame naming shard `shardCount` or above of `localNode` is refused. */
+  readonly shardCount?: number
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
@@ -26,15 +35,6 @@ type EnvelopeTuple = [
 
 function toTuple(address: ActorAddress): AddressTuple {
   return [address.system, address.node, address.shard, address.path, address.uid]
-}
-
-function fromTuple(tuple: unknown): ActorAddress {
-  if (!Array.isArray(tuple) || tuple.length !== 5) throw new MalformedFrameError('malformed actor address in frame')
-  const [system, node, shard, path, uid] = tuple as unknown[]
-  if (typeof system !== 'string' || typeof node !== 'string' || typeof shard !== 'number' || typeof path !== 'string' || typeof uid !== 'number') {
-    throw new MalformedFrameError('malformed actor address in frame')
-  }
-  return { system, node, shard, path, uid }
 }
 
 /**
@@ -72,6 +72,8 @@ const SINGLE_ARG = 4
  */
 export class Codec {
   readonly maxMessageBytes: number
+  readonly maxDepth: number
+  private readonly bounds: ShardBounds | null
   private readonly packr = new Packr({ useRecords: false, moreTypes: true })
   private readonly batchPackr = new Packr({ useRecords: true, maxSharedStructures: 0, moreTypes: true })
   private resolver: ((address: ActorAddress) => ActorRef<any>) | null = null
@@ -81,20 +83,23 @@ export class Codec {
 
   constructor(options: CodecOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH
+    this.bounds = options.localNode !== undefined && options.shardCount !== undefined ? { node: options.localNode, shardCount: options.shardCount } : null
   }
 
   /** @internal The system binds how decoded addresses become refs. */
   bindResolver(resolver: (address: ActorAddress) => ActorRef<any>): void {
     this.resolver = resolver
-    this.refContext = { resolve: resolver, bounds: null }
+    this.refContext = { resolve: resolver, bounds: this.bounds }
   }
 
   encode(envelope: Envelope): Uint8Array {
     return this.checked(this.pack(this.toTupleEnvelope(envelope)))
   }
 
+  /** Decodes one envelope (`encode`'s bytes). Untrusted bytes: anything malformed is ERR_MALFORMED_FRAME with `data.reason`. */
   decode(bytes: Uint8Array): Envelope {
-    return this.fromTupleEnvelope(this.unpack(bytes))
+    return this.fromTupleEnvelope(this.unpack(bytes, this.packr, MsgpackDialect.troupe))
   }
 
   encodeBatch(envelopes: readonly Envelope[]): Uint8Array {
@@ -188,8 +193,8 @@ export class Codec {
   decodeBatch(bytes: Uint8Array): Envelope[] {
     if (bytes.byteLength > this.maxMessageBytes) throw this.tooLarge(bytes.byteLength)
     if (bytes.byteLength > 0 && bytes[0] === FRAME_MARK) return this.fromBinaryBatch(bytes)
-    const decoded = this.unpack(bytes, this.batchPackr)
-    if (!Array.isArray(decoded)) throw new MalformedFrameError('a batch frame must hold an array of envelopes')
+    const decoded = this.unpack(bytes, this.batchPackr, MsgpackDialect.records)
+    if (!Array.isArray(decoded)) throw malformed('tables', 'a batch frame must hold an array of envelopes')
     // A batch's envelopes mostly share a few targets and senders: resolve each distinct address once.
     const refs: RefCache = new Map()
     const envelopes = new Array<Envelope>(decoded.length)
@@ -203,45 +208,67 @@ export class Codec {
    */
   roundTripArgs(args: unknown[]): unknown[] {
     assertSerializable(args, 'args')
-    return this.unpack(this.checked(this.pack(args))) as unknown[]
+    return this.unpack(this.checked(this.pack(args)), this.packr, null) as unknown[]
   }
 
+  /**
+   * Every field is checked before anything is returned, so a frame is delivered whole or not at
+   * all (docs/protocol.md lists the reasons).
+   */
   private fromBinaryBatch(bytes: Uint8Array): Envelope[] {
-    if (bytes.byteLength < PREAMBLE_BYTES || bytes[1] !== FRAME_VERSION) throw new MalformedFrameError('unknown batch frame version')
+    if (bytes.byteLength < PREAMBLE_BYTES) throw malformed('truncated', 'batch frame shorter than its preamble')
+    if (bytes[1] !== FRAME_VERSION) throw malformed('version', `unknown batch frame version ${bytes[1]}`)
+    if (bytes[2] !== 0 || bytes[3] !== 0) throw malformed('reserved', 'reserved preamble bytes must be 0')
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     const count = view.getUint32(4, true)
+    if (count > (bytes.byteLength - PREAMBLE_BYTES) / FIXED_BYTES) throw malformed('count', 'batch frame shorter than its envelope count')
     const fixedEnd = PREAMBLE_BYTES + count * FIXED_BYTES
-    if (fixedEnd > bytes.byteLength) throw new MalformedFrameError('batch frame shorter than its envelope count')
-    const tail = this.unpack(bytes.subarray(fixedEnd), this.batchPackr)
-    if (!Array.isArray(tail) || tail.length !== 4) throw new MalformedFrameError('malformed batch frame tables')
+    const tail = this.unpack(bytes.subarray(fixedEnd), this.batchPackr, MsgpackDialect.records)
+    if (!Array.isArray(tail) || tail.length !== 4) throw malformed('tables', 'malformed batch frame tables')
     const [addresses, methods, headersList, argsList] = tail as unknown[]
-    if (!Array.isArray(addresses) || !Array.isArray(methods) || !Array.isArray(headersList) || !Array.isArray(argsList) || argsList.length !== count) {
-      throw new MalformedFrameError('malformed batch frame tables')
+    if (!Array.isArray(addresses) || !Array.isArray(methods) || !Array.isArray(headersList) || !Array.isArray(argsList)) {
+      throw malformed('tables', 'malformed batch frame tables')
     }
+    if (addresses.length > MAX_TABLE || methods.length > MAX_TABLE) throw malformed('tables', 'batch frame tables too large')
+    if (argsList.length !== count) throw malformed('args', 'batch frame args list does not match its envelope count')
+    for (let i = 0; i < headersList.length; i++) checkHeaders(headersList[i])
     const resolve = this.requireResolver()
-    // Each distinct address is resolved once per batch.
-    const refs = addresses.map((tuple) => resolve(fromTuple(tuple)))
+    // Each distinct address is checked and resolved once per batch.
+    const refs = new Array<ActorRef<any>>(addresses.length)
+    for (let i = 0; i < addresses.length; i++) refs[i] = resolve(checkAddressTuple(addresses[i], this.bounds))
     const envelopes = new Array<Envelope>(count)
     let nextHeaders = 0
     for (let i = 0, at = PREAMBLE_BYTES; i < count; i++, at += FIXED_BYTES) {
       const kind = view.getUint8(at)
       const flags = view.getUint8(at + 1)
-      if (kind < EnvelopeKind.Tell || kind > EnvelopeKind.System || kind === EnvelopeKind.Timer) {
-        throw new MalformedFrameError(`unknown envelope kind ${kind}`)
+      // Timer envelopes are process-local and never cross a boundary.
+      if (kind > EnvelopeKind.System || kind === EnvelopeKind.Timer) throw malformed('kind', `unknown envelope kind ${kind}`)
+      if ((flags & ~(HAS_SENDER | HAS_HEADERS | SINGLE_ARG)) !== 0) throw malformed('flags', `unknown envelope flags ${flags}`)
+      const methodIndex = view.getUint16(at + 2, true)
+      const targetIndex = view.getUint16(at + 4, true)
+      const senderIndex = view.getUint16(at + 6, true)
+      if (methodIndex >= methods.length || targetIndex >= refs.length) throw malformed('table-index', 'envelope names a table entry the frame lacks')
+      let sender: ActorRef<any> | null = null
+      if ((flags & HAS_SENDER) !== 0) {
+        if (senderIndex >= refs.length) throw malformed('table-index', 'envelope names a table entry the frame lacks')
+        sender = refs[senderIndex] as ActorRef<any>
+      } else if (senderIndex !== 0) throw malformed('sender', 'sender index set without a sender')
+      let headers: Headers | null = null
+      if ((flags & HAS_HEADERS) !== 0) {
+        if (nextHeaders >= headersList.length) throw malformed('headers', 'more envelopes with headers than header maps')
+        headers = headersList[nextHeaders++] as Headers
       }
-      const method = methods[view.getUint16(at + 2, true)]
-      const target = refs[view.getUint16(at + 4, true)]
-      const sender = (flags & HAS_SENDER) === 0 ? null : refs[view.getUint16(at + 6, true)]
-      const headers = (flags & HAS_HEADERS) === 0 ? null : headersList[nextHeaders++]
       const entry: unknown = argsList[i]
       const args = (flags & SINGLE_ARG) === 0 ? entry : [entry]
-      if (target === undefined || sender === undefined || typeof method !== 'string' || !Array.isArray(args) || (kind === EnvelopeKind.ReplyError && args.length !== 1)) {
-        throw new MalformedFrameError('malformed envelope fields in batch')
-      }
-      if (headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) throw new MalformedFrameError('malformed envelope headers')
-      const payload = kind === EnvelopeKind.ReplyError ? [decodeEncodedError(args[0])] : args
-      envelopes[i] = new Envelope(kind as EnvelopeKind, target, sender, view.getFloat64(at + 8, true), view.getFloat64(at + 16, true), headers as Headers | null, method, payload)
+      if (!Array.isArray(args)) throw malformed('args', 'envelope args must be an array')
+      const id = view.getFloat64(at + 8, true)
+      const correlationId = view.getFloat64(at + 16, true)
+      const method = methods[methodIndex]
+      checkEnvelope(kind, method, sender !== null, id, correlationId, args)
+      const payload = kind === EnvelopeKind.ReplyError ? [decodeError(args[0] as EncodedError)] : args
+      envelopes[i] = new Envelope(kind as EnvelopeKind, refs[targetIndex] as ActorRef<any>, sender, id, correlationId, headers, method as string, payload)
     }
+    if (nextHeaders !== headersList.length) throw malformed('headers', 'header maps no envelope uses')
     return envelopes
   }
 
@@ -267,28 +294,22 @@ export class Codec {
   }
 
   private fromTupleEnvelope(value: unknown, refs: RefCache | null = null): Envelope {
-    if (!Array.isArray(value) || value.length !== 8) throw new MalformedFrameError('frame is not an envelope tuple')
+    if (!Array.isArray(value) || value.length !== 8) throw malformed('tables', 'frame is not an envelope tuple')
     const [kind, target, sender, id, correlationId, headers, method, args] = value as unknown[]
     // Timer envelopes are process-local and never cross a boundary.
-    if (typeof kind !== 'number' || kind < EnvelopeKind.Tell || kind > EnvelopeKind.System || kind === EnvelopeKind.Timer) {
-      throw new MalformedFrameError(`unknown envelope kind ${String(kind)}`)
+    if (typeof kind !== 'number' || !Number.isInteger(kind) || kind < EnvelopeKind.Tell || kind > EnvelopeKind.System || kind === EnvelopeKind.Timer) {
+      throw malformed('kind', `unknown envelope kind ${String(kind)}`)
     }
-    if (typeof id !== 'number' || typeof correlationId !== 'number' || typeof method !== 'string' || !Array.isArray(args)) {
-      throw new MalformedFrameError('malformed envelope fields')
-    }
-    if (headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) throw new MalformedFrameError('malformed envelope headers')
+    if (typeof id !== 'number') throw malformed('id', 'envelope id must be a number')
+    if (typeof correlationId !== 'number') throw malformed('correlation', 'correlation id must be a number')
+    if (!Array.isArray(args)) throw malformed('args', 'envelope args must be an array')
+    if (headers !== null) checkHeaders(headers)
+    checkEnvelope(kind, method, sender !== null, id, correlationId, args)
     const resolve = this.requireResolver()
-    const payload = kind === EnvelopeKind.ReplyError ? [decodeEncodedError(args[0])] : args
-    return new Envelope(
-      kind as EnvelopeKind,
-      resolveCached(resolve, fromTuple(target), refs),
-      sender === null ? null : resolveCached(resolve, fromTuple(sender), refs),
-      id,
-      correlationId,
-      headers as Headers | null,
-      method,
-      payload,
-    )
+    const targetRef = resolveCached(resolve, checkAddressTuple(target, this.bounds), refs)
+    const senderRef = sender === null ? null : resolveCached(resolve, checkAddressTuple(sender, this.bounds), refs)
+    const payload = kind === EnvelopeKind.ReplyError ? [decodeError(args[0] as EncodedError)] : args
+    return new Envelope(kind as EnvelopeKind, targetRef, senderRef, id, correlationId, headers as Headers | null, method as string, payload)
   }
 
   private pack(value: unknown, packr: Packr = this.packr): Uint8Array {
@@ -299,14 +320,17 @@ export class Codec {
     }
   }
 
-  private unpack(bytes: Uint8Array, packr: Packr = this.packr): unknown {
+  /** `dialect` null: bytes this codec just wrote (test mode's round trip), not scanned. */
+  private unpack(bytes: Uint8Array, packr: Packr, dialect: 0 | 1 | 2 | null): unknown {
     if (bytes.byteLength > this.maxMessageBytes) throw this.tooLarge(bytes.byteLength)
+    // msgpackr trusts declared lengths and recurses without a limit: the guard goes first.
+    if (dialect !== null) scanMsgpack(bytes, dialect, this.maxDepth, Infinity)
     const previous = swapRefContext(this.refContext)
     try {
       return packr.unpack(bytes)
     } catch (error) {
       if (error instanceof MalformedFrameError) throw error
-      throw new MalformedFrameError(`frame does not decode: ${(error as Error).message}`, { cause: error })
+      throw malformed('decode', `frame does not decode: ${(error as Error).message}`, error)
     } finally {
       swapRefContext(previous)
     }
@@ -324,18 +348,9 @@ export class Codec {
   }
 
   private requireResolver(): (address: ActorAddress) => ActorRef<any> {
-    if (this.resolver === null) throw new MalformedFrameError('codec has no system bound to resolve addresses')
+    if (this.resolver === null) throw malformed('resolver', 'codec has no system bound to resolve addresses')
     return this.resolver
   }
-}
-
-/** A reply-error's payload as it arrived: checked before its class is rebuilt from the code. */
-function decodeEncodedError(value: unknown): Error {
-  const encoded = value as Partial<EncodedError> | null
-  if (encoded === null || typeof encoded !== 'object' || typeof encoded.code !== 'string' || typeof encoded.message !== 'string') {
-    throw new MalformedFrameError('malformed error in a reply')
-  }
-  return decodeError(encoded as EncodedError)
 }
 
 /** Refs resolved while decoding one batch, by path; the full address is compared on a hit. */
@@ -349,53 +364,4 @@ function resolveCached(resolve: (address: ActorAddress) => ActorRef<any>, addres
   // Safe within one batch: decoding is synchronous, so no actor starts or stops between two envelopes.
   refs.set(address.path, { address, ref })
   return ref
-}
-
-const PLAIN_PROTOTYPES = new Set<unknown>([Object.prototype, null])
-
-/**
- * Walks a payload and throws NotSerializableError at the first value that would not survive a
- * boundary unchanged, naming where it is (`args[0].items[3].fn`).
- */
-export function assertSerializable(value: unknown, where: string, seen: Set<object> = new Set()): void {
-  switch (typeof value) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-    case 'undefined':
-      return
-    case 'function':
-      throw new NotSerializableError(`${where} is a function; functions cannot cross a thread or node`, { data: { where } })
-    case 'symbol':
-      throw new NotSerializableError(`${where} is a symbol; symbols cannot cross a thread or node`, { data: { where } })
-  }
-  if (value === null) return
-  const object = value as object
-  if (seen.has(object)) throw new NotSerializableError(`${where} is a cyclic reference`, { data: { where } })
-  if (object instanceof ActorRef || object instanceof Date || ArrayBuffer.isView(object) || object instanceof Error) return
-  seen.add(object)
-  try {
-    if (Array.isArray(object)) {
-      for (let i = 0; i < object.length; i++) assertSerializable(object[i], `${where}[${i}]`, seen)
-      return
-    }
-    if (object instanceof Set) {
-      let i = 0
-      for (const item of object) assertSerializable(item, `${where}<set ${i++}>`, seen)
-      return
-    }
-    if (object instanceof Map) {
-      throw new NotSerializableError(`${where} is a Map, which arrives as a plain object; send an object or an array of entries`, { data: { where } })
-    }
-    if (!PLAIN_PROTOTYPES.has(Object.getPrototypeOf(object))) {
-      const className = (object as { constructor?: { name?: string } }).constructor?.name ?? 'unknown'
-      throw new NotSerializableError(`${where} is an instance of ${className}, which would arrive as a plain object; send plain data`, {
-        data: { where, className },
-      })
-    }
-    for (const key of Object.keys(object)) assertSerializable((object as Record<string, unknown>)[key], `${where}.${key}`, seen)
-  } finally {
-    seen.delete(object)
-  }
 }

@@ -107,3 +107,77 @@ export function checkHeaders(value: unknown): void {
     if (typeof (value as Record<string, unknown>)[key] !== 'string') throw malformed('headers', 'headers must be a map of strings')
   }
 }
+
+// Envelope kinds as numbers (Envelope.ts): kept literal so this file needs no runtime import of it.
+const TELL = 0
+const ASK = 1
+const POISON = 2
+const REPLY_OK = 3
+const REPLY_ERROR = 4
+const SYSTEM = 6
+
+/** The system methods ActorSystem.deliverInbound handles. */
+const SYSTEM_METHODS = new Set(['watch', 'unwatch', 'terminated'])
+const EXIT_KINDS = new Set(['normal', 'shutdown', 'killed', 'failure', 'not-found', 'node-down', 'shard-down'])
+
+/**
+ * Checks a decoded envelope's fields against its kind, before anything is delivered. `kind` is
+ * already known to be one that crosses boundaries; `args` is an array.
+ */
+export function checkEnvelope(kind: number, method: unknown, hasSender: boolean, id: number, correlationId: number, args: readonly unknown[]): void {
+  if (!isSafeCount(id)) throw malformed('id', 'envelope id must be a non-negative integer')
+  if (!isSafeCount(correlationId)) throw malformed('correlation', 'correlation id must be a non-negative integer')
+  if (typeof method !== 'string') throw malformed('method', 'method must be a string')
+  switch (kind) {
+    case TELL:
+    case ASK:
+      if (method.length === 0) throw malformed('method', 'method must not be empty')
+      if (kind === ASK && !hasSender) throw malformed('sender', 'an ask must carry a sender for its reply')
+      if (correlationId !== 0) throw malformed('correlation', 'only replies carry a correlation id')
+      return
+    case POISON:
+      if (method.length !== 0) throw malformed('method', 'poison carries no method')
+      if (args.length !== 0) throw malformed('args', 'poison carries no args')
+      if (correlationId !== 0) throw malformed('correlation', 'only replies carry a correlation id')
+      return
+    case REPLY_OK:
+    case REPLY_ERROR:
+      if (correlationId === 0) throw malformed('correlation', 'a reply must carry the request id')
+      if (args.length !== 1) throw malformed('args', 'a reply carries exactly one value')
+      if (kind === REPLY_ERROR) checkEncodedError(args[0])
+      return
+    case SYSTEM:
+      if (!hasSender) throw malformed('sender', 'a system envelope must carry a sender')
+      if (!SYSTEM_METHODS.has(method)) throw malformed('method', 'unknown system method')
+      if (correlationId !== 0) throw malformed('correlation', 'only replies carry a correlation id')
+      if (method === 'terminated') checkExitReason(args)
+      else if (args.length !== 0) throw malformed('args', `${method} carries no args`)
+      return
+    default:
+      throw malformed('kind', `unknown envelope kind ${kind}`)
+  }
+}
+
+/** `{code, name, message, data?}`: what decodeError rebuilds a class from. */
+export function checkEncodedError(value: unknown): void {
+  const encoded = value as { code?: unknown; name?: unknown; message?: unknown } | null
+  if (
+    encoded === null ||
+    typeof encoded !== 'object' ||
+    Array.isArray(encoded) ||
+    typeof encoded.code !== 'string' ||
+    typeof encoded.message !== 'string' ||
+    (encoded.name !== undefined && typeof encoded.name !== 'string')
+  ) {
+    throw malformed('error', 'a reply error must be {code, name, message, data?}')
+  }
+}
+
+/** A `terminated` notice's args: `[kind, error?, node?, shard?]` as encodeExitReason writes them. */
+function checkExitReason(args: readonly unknown[]): void {
+  const kind = args[0]
+  if (typeof kind !== 'string' || !EXIT_KINDS.has(kind) || args.length > 4) throw malformed('args', 'malformed exit reason')
+  if (kind === 'failure') checkEncodedError(args[1])
+  if ((kind === 'node-down' || kind === 'shard-down') && !isSubjectToken(args[2])) throw malformed('args', 'malformed exit reason')
+  if (kind === 'shard-down' && (!isSafeCount(args[3]) || args[3] > MAX_SHARD)) throw malformed('args', 'malformed exit reason')
+}

@@ -2,6 +2,7 @@ import {
   Envelope,
   EnvelopeKind,
   ExitReasons,
+  malformedReason,
   MessageTooLargeError,
   NodeDownError,
   NotSerializableError,
@@ -34,8 +35,13 @@ export interface RemotingStats {
   bytesOut: number
   bytesIn: number
   malformedFrames: number
+  /** Malformed frames by the reason they were refused (`data.reason` of ERR_MALFORMED_FRAME: `length`, `depth`, `node`…). */
+  malformedByReason: Record<string, number>
   undeliverable: number
 }
+
+/** A refused frame is logged at once the first time for its reason, then at most once per this window with a count. */
+const MALFORMED_LOG_WINDOW_MS = 10_000
 
 class Outbox {
   readonly address: SystemAddress
@@ -64,6 +70,7 @@ export class Remoting implements RemoteRouter {
     bytesOut: 0,
     bytesIn: 0,
     malformedFrames: 0,
+    malformedByReason: Object.create(null) as Record<string, number>,
     undeliverable: 0,
   }
   private readonly system: ActorSystem
@@ -77,6 +84,8 @@ export class Remoting implements RemoteRouter {
   private lastAddress: ActorAddress | null = null
   private lastOutbox: Outbox | null = null
   private readonly flushBound = (): void => this.flush()
+  /** Per reason: when it was last logged and how many refusals went unlogged since. */
+  private readonly malformedLog = new Map<string, { at: number; suppressed: number }>()
 
   constructor(system: ActorSystem, transport: FrameTransport, options: RemotingOptions = {}) {
     this.system = system
@@ -160,14 +169,31 @@ export class Remoting implements RemoteRouter {
     let envelopes: Envelope[]
     try {
       envelopes = this.system.codec.decodeBatch(frame)
-    } catch {
-      this.stats.malformedFrames++
+    } catch (error) {
+      this.malformed(error, frame.byteLength)
       return
     }
     this.stats.framesIn++
     this.stats.bytesIn += frame.byteLength
     this.stats.envelopesIn += envelopes.length
     for (const envelope of envelopes) this.system.deliverInbound(envelope)
+  }
+
+  /** Counts a refused frame by reason and logs it, rate-limited on the system's clock (a flood must not flood the log). */
+  private malformed(error: unknown, bytes: number): void {
+    const reason = malformedReason(error)
+    this.stats.malformedFrames++
+    this.stats.malformedByReason[reason] = (this.stats.malformedByReason[reason] ?? 0) + 1
+    const now = this.system.clock.now()
+    const last = this.malformedLog.get(reason)
+    if (last !== undefined && now - last.at < MALFORMED_LOG_WINDOW_MS) {
+      last.suppressed++
+      return
+    }
+    const suppressed = last?.suppressed ?? 0
+    this.malformedLog.set(reason, { at: now, suppressed: 0 })
+    const message = error instanceof Error ? error.message : String(error)
+    this.system.log.warn({ reason, bytes, suppressed, error: message }, 'malformed frame dropped')
   }
 
   private sendBatch(to: SystemAddress, envelopes: Envelope[]): void {

@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr'
+import { validateMsgpack } from '../../runtime/index.ts'
 import { ContentTypes, type ContentType } from './protocol.ts'
 
 /** Plain msgpack for other languages: maps as objects, no record extension. */
@@ -15,9 +16,14 @@ export function contentTypeOf(header: string): ContentType | null {
   return null
 }
 
-/** Throws (any error) when the bytes are not a complete value of that encoding. */
+/**
+ * Throws (any error) when the bytes are not a complete value of that encoding. msgpack from outside
+ * is scanned first (declared lengths, depth, extensions: ERR_MALFORMED_FRAME with a reason), because
+ * msgpackr allocates from a declared length before it checks the bytes are there.
+ */
 export function decodePayload(type: ContentType, data: Uint8Array): unknown {
   if (type === ContentTypes.Json) return JSON.parse(utf8.decode(data)) as unknown
+  validateMsgpack(data, { dialect: 'plain' })
   return packr.unpack(data)
 }
 

@@ -83,7 +83,7 @@ export class TroupeMetrics {
       labelNames: ['event'],
       registers,
     })
-    const collectRemote = (gauge: Gauge<'direction'>, outKey: keyof RemotingStats, inKey: keyof RemotingStats) => {
+    const collectRemote = (gauge: Gauge<'direction'>, outKey: 'framesOut' | 'bytesOut' | 'envelopesOut', inKey: 'framesIn' | 'bytesIn' | 'envelopesIn') => {
       return () => {
         let out = 0
         let inbound = 0

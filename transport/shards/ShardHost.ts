@@ -109,6 +109,7 @@ export class ShardHost {
       name: settings.name,
       node: settings.node,
       shard,
+      shardCount: settings.workers + 1,
       mailboxHooks: flow.hooks,
     }
     if (settings.askTimeoutMs !== undefined) systemOptions.askTimeoutMs = settings.askTimeoutMs

@@ -97,7 +97,7 @@ describe('Codec', () => {
   it('round-trips a batch in order', () => {
     const system = newSystem()
     const target = system.spawn(Keeper)
-    const envelopes = Array.from({ length: 50 }, (_, i) => new Envelope(EnvelopeKind.Ask, target, null, i + 1, 0, null, 'keep', [{ i }]))
+    const envelopes = Array.from({ length: 50 }, (_, i) => new Envelope(EnvelopeKind.Ask, target, target, i + 1, 0, null, 'keep', [{ i }]))
     const decoded = system.codec.decodeBatch(system.codec.encodeBatch(envelopes))
     expect(decoded.map((e) => [e.kind, e.id, e.args[0]])).toEqual(envelopes.map((e) => [EnvelopeKind.Ask, e.id, e.args[0]]))
     expect(system.codec.decodeBatch(system.codec.encodeBatch([]))).toEqual([])

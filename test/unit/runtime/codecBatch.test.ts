@@ -21,7 +21,7 @@ describe('Codec batches (binary frames)', () => {
     const b = system.spawn(Sink, { name: 'b' })
     const envelopes = [
       ...Array.from({ length: 100 }, (_, i) => new Envelope(EnvelopeKind.Tell, a, b, i + 1, 0, null, 'put', [{ id: i, kind: 'reading', value: i / 2, owner: b }])),
-      new Envelope(EnvelopeKind.Ask, b, null, 500, 0, { traceparent: '00-abc-def-01' }, 'put', [[1, 'two', null]]),
+      new Envelope(EnvelopeKind.Tell, b, null, 500, 0, { traceparent: '00-abc-def-01' }, 'put', [[1, 'two', null]]),
       new Envelope(EnvelopeKind.ReplyError, a, b, 501, 500, null, 'put', [new Refused('no', { data: { why: 1 } })]),
     ]
     const codec = system.codec
@@ -32,7 +32,7 @@ describe('Codec batches (binary frames)', () => {
     expect(decoded[7]?.sender?.cell).toBe(b.cell)
     expect(decoded[7]?.args).toEqual([{ id: 7, kind: 'reading', value: 3.5, owner: b }])
     expect((decoded[7]?.args[0] as { owner: unknown }).owner).toBe(b)
-    expect(decoded[100]).toMatchObject({ kind: EnvelopeKind.Ask, sender: null, id: 500, headers: { traceparent: '00-abc-def-01' }, args: [[1, 'two', null]] })
+    expect(decoded[100]).toMatchObject({ kind: EnvelopeKind.Tell, sender: null, id: 500, headers: { traceparent: '00-abc-def-01' }, args: [[1, 'two', null]] })
     const replyError = decoded[101]?.args[0]
     expect(replyError).toBeInstanceOf(Refused)
     expect(replyError).toBeInstanceOf(Rejection)
@@ -131,16 +131,27 @@ describe('Codec batches (binary frames)', () => {
     const { value } = fc.letrec((tie) => ({
       value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(key, tie('value'), { maxKeys: 4 })),
     }))
-    const envelope = fc.record({
-      kind: fc.constantFrom(EnvelopeKind.Tell, EnvelopeKind.Ask, EnvelopeKind.ReplyOk, EnvelopeKind.System),
-      target: fc.constantFrom(...refs),
-      sender: fc.option(fc.constantFrom(...refs), { nil: null }),
-      id: fc.nat(),
-      correlationId: fc.nat(),
-      headers: fc.option(fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((k) => k !== '__proto__'), fc.string()), { nil: null }),
-      method: fc.constantFrom('put', 'get', 'a-much-longer-method-name'),
-      args: fc.array(value, { maxLength: 3 }),
-    })
+    // Well-formed envelopes: each kind with the fields the receiving side requires of it.
+    const ref = fc.constantFrom(...refs)
+    const headers = fc.option(fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((k) => k !== '__proto__'), fc.string()), { nil: null })
+    const method = fc.constantFrom('put', 'get', 'a-much-longer-method-name')
+    const args = fc.array(value, { maxLength: 3 })
+    const envelope = fc.oneof(
+      fc.record({ kind: fc.constant(EnvelopeKind.Tell), target: ref, sender: fc.option(ref, { nil: null }), id: fc.nat(), correlationId: fc.constant(0), headers, method, args }),
+      fc.record({ kind: fc.constant(EnvelopeKind.Ask), target: ref, sender: ref, id: fc.nat(), correlationId: fc.constant(0), headers, method, args }),
+      fc.record({ kind: fc.constant(EnvelopeKind.ReplyOk), target: ref, sender: fc.option(ref, { nil: null }), id: fc.nat(), correlationId: fc.integer({ min: 1 }), headers, method, args: value.map((v) => [v]) }),
+      fc.record({ kind: fc.constant(EnvelopeKind.Poison), target: ref, sender: fc.option(ref, { nil: null }), id: fc.nat(), correlationId: fc.constant(0), headers, method: fc.constant(''), args: fc.constant<unknown[]>([]) }),
+      fc.record({
+        kind: fc.constant(EnvelopeKind.System),
+        target: ref,
+        sender: ref,
+        id: fc.nat(),
+        correlationId: fc.constant(0),
+        headers: fc.constant(null),
+        method: fc.constantFrom('watch', 'unwatch'),
+        args: fc.constant<unknown[]>([]),
+      }),
+    )
     fc.assert(
       fc.property(fc.array(envelope, { maxLength: 40 }), (records) => {
         const envelopes = records.map((r) => new Envelope(r.kind, r.target, r.sender, r.id, r.correlationId, r.headers, r.method, r.args))
