@@ -14,7 +14,6 @@ export {
   NatsErrorCodes,
   NatsTransport,
   natsUplink,
-  RateLimitedWarning,
   SIGNATURE_BYTES,
   Subjects,
 } from '../transport/nats/index.ts'
@@ -34,7 +33,7 @@ export type {
 } from '../transport/nats/index.ts'
 export { Gateway } from './gateway/Gateway.ts'
 export type { GatewayOptions } from './gateway/Gateway.ts'
-export { OTHER_OUTCOME_LABEL, REFUSAL_LOG_INTERVAL_MS, UNKNOWN_METHOD_LABEL } from './gateway/GatewayStats.ts'
+export { OTHER_OUTCOME_LABEL, UNKNOWN_METHOD_LABEL } from './gateway/GatewayStats.ts'
 export type { GatewayStats } from './gateway/GatewayStats.ts'
 export type { PublishableMethod, PublishOptions } from './gateway/Publication.ts'
 export type { ArgsIssue, StandardIssue, StandardResult, StandardSchema, StandardSchemaProps } from './gateway/StandardSchema.ts'

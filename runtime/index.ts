@@ -11,6 +11,7 @@ export type { ActorInfo, ActorSystemOptions, LifecycleEvent, MailboxHooks, Remot
 export type { Clock, TimerHandle } from './Clock.ts'
 export { silentLogger } from './Logger.ts'
 export type { Logger } from './Logger.ts'
+export { RATE_LIMIT_INTERVAL_MS, RateLimitedLog } from './RateLimitedLog.ts'
 export { combineInstrumentation } from './Instrumentation.ts'
 export type { Instrumentation } from './Instrumentation.ts'
 export { SystemClock } from './SystemClock.ts'

@@ -6,6 +6,7 @@ import {
   MessageTooLargeError,
   NodeDownError,
   NotSerializableError,
+  RateLimitedLog,
   ShardDownError,
   toError,
   type ActorAddress,
@@ -39,9 +40,6 @@ export interface RemotingStats {
   malformedByReason: Record<string, number>
   undeliverable: number
 }
-
-/** A refused frame is logged at once the first time for its reason, then at most once per this window with a count. */
-const MALFORMED_LOG_WINDOW_MS = 10_000
 
 class Outbox {
   readonly address: SystemAddress
@@ -85,13 +83,15 @@ export class Remoting implements RemoteRouter {
   private lastOutbox: Outbox | null = null
   private readonly flushBound = (): void => this.flush()
   /** Per reason: when it was last logged and how many refusals went unlogged since. */
-  private readonly malformedLog = new Map<string, { at: number; suppressed: number }>()
+  private readonly malformedLog: RateLimitedLog
 
   constructor(system: ActorSystem, transport: FrameTransport, options: RemotingOptions = {}) {
     this.system = system
     this.transport = transport
     this.maxBuffered = options.maxBufferedPerPeer ?? 100_000
     this.maxBatch = options.maxBatch ?? 1024
+    // A refused frame is logged the first time for its reason, then at most once per 10 s with a count.
+    this.malformedLog = new RateLimitedLog(system.clock, system.log)
     transport.onFrame((frame) => this.receive(frame))
     transport.onPeerDown((node, shard) => system.remoteDown(node, shard))
     system.setRemoteRouter(this)
@@ -184,16 +184,8 @@ export class Remoting implements RemoteRouter {
     const reason = malformedReason(error)
     this.stats.malformedFrames++
     this.stats.malformedByReason[reason] = (this.stats.malformedByReason[reason] ?? 0) + 1
-    const now = this.system.clock.now()
-    const last = this.malformedLog.get(reason)
-    if (last !== undefined && now - last.at < MALFORMED_LOG_WINDOW_MS) {
-      last.suppressed++
-      return
-    }
-    const suppressed = last?.suppressed ?? 0
-    this.malformedLog.set(reason, { at: now, suppressed: 0 })
     const message = error instanceof Error ? error.message : String(error)
-    this.system.log.warn({ reason, bytes, suppressed, error: message }, 'malformed frame dropped')
+    this.malformedLog.note(reason, { reason, bytes, error: message }, 'malformed frame dropped')
   }
 
   private sendBatch(to: SystemAddress, envelopes: Envelope[]): void {

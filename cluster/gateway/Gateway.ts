@@ -6,6 +6,7 @@ import {
   InvalidArgumentError,
   NameTakenError,
   NotSerializableError,
+  RateLimitedLog,
   silentLogger,
   UnknownMethodError,
   type ActorRef,
@@ -17,7 +18,7 @@ import {
 } from '../../runtime/index.ts'
 import { DEFAULT_SUBJECT_PREFIX, flushWithin, Subjects } from '../../transport/nats/index.ts'
 import { BadRequestError, DeadlineExceededError, GatewayErrorCodes, MalformedRequestError, PayloadTooLargeError } from './errors.ts'
-import { countCall, emptyStats, OK_OUTCOME, outcomeLabel, RefusalLog, UNKNOWN_METHOD_LABEL, type GatewayStats } from './GatewayStats.ts'
+import { countCall, emptyStats, OK_OUTCOME, outcomeLabel, UNKNOWN_METHOD_LABEL, type GatewayStats } from './GatewayStats.ts'
 import { contentTypeOf, decodePayload, encodePayload } from './PayloadCodec.ts'
 import { checkArgs, compilePublication, type Publication, type PublishOptions } from './Publication.ts'
 import { header, headerBytes, timeoutOf } from './RequestHeaders.ts'
@@ -97,7 +98,8 @@ export class Gateway {
   private readonly maxTimeoutMs: number
   private readonly namesIntervalMs: number
   private readonly id: string
-  private readonly refusals: RefusalLog
+  /** Refusals are logged the first time per code, then at most once per 10 s per code with a count. */
+  private readonly refusals: RateLimitedLog
   private readonly published = new Map<string, Published>()
   /** Names other gateways publish, by gateway id, with when the list expires. */
   private readonly remoteNames = new Map<string, { names: Set<string>; expires: number }>()
@@ -122,7 +124,7 @@ export class Gateway {
     if (!(this.maxPayloadBytes > 0) || !(this.defaultTimeoutMs > 0) || !(this.maxTimeoutMs > 0) || !(this.namesIntervalMs > 0)) {
       throw new InvalidArgumentError('gateway limits and intervals must be > 0')
     }
-    this.refusals = new RefusalLog(options.logger ?? silentLogger, options.system.clock)
+    this.refusals = new RateLimitedLog(options.system.clock, options.logger ?? silentLogger)
     const random = options.system.random
     this.id = `${options.system.node}/${Math.floor(random.next() * 2 ** 32).toString(36)}`
   }
@@ -348,7 +350,10 @@ export class Gateway {
     const encoded = encodeError(error)
     const code = encoded.code === ErrorCodes.AskTimeout ? GatewayErrorCodes.DeadlineExceeded : encoded.code
     // Refusals by the gateway itself are logged; the actor's own errors are its replies.
-    if (byGateway) this.refusals.refused(code, { publicName: entry.name, method: label, message: encoded.message.slice(0, 200) })
+    if (byGateway) {
+      const codeLabel = outcomeLabel(code)
+      this.refusals.note(codeLabel, { publicName: entry.name, method: label, code: codeLabel, message: encoded.message.slice(0, 200) }, 'gateway refused a call')
+    }
     if (msg.reply === undefined || msg.reply.length === 0) {
       this.stats.noReply++
       this.refusedTell(entry, label, code)

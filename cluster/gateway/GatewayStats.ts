@@ -1,4 +1,3 @@
-import type { Clock, Logger } from '../../runtime/index.ts'
 
 /**
  * What a gateway counts, for /metrics and for refusals nobody else could see. Every label value is
@@ -52,43 +51,4 @@ export function outcomeLabel(code: string): string {
 /** Null-prototype records: label values are plain keys, never inherited properties. */
 function table<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>
-}
-
-/** How often a refusal of one code may be logged after its first. */
-export const REFUSAL_LOG_INTERVAL_MS = 10_000
-
-/**
- * Logs refusals without letting a flood of bad calls flood the log: the first of each code at
- * once, then at most one per interval per code, carrying how many were suppressed since the last.
- * Time comes from the injected clock.
- */
-export class RefusalLog {
-  private readonly logger: Logger
-  private readonly clock: Clock
-  private readonly intervalMs: number
-  private readonly byCode = new Map<string, { last: number; suppressed: number }>()
-
-  constructor(logger: Logger, clock: Clock, intervalMs = REFUSAL_LOG_INTERVAL_MS) {
-    this.logger = logger
-    this.clock = clock
-    this.intervalMs = intervalMs
-  }
-
-  refused(code: string, fields: Readonly<Record<string, unknown>>): void {
-    const now = this.clock.now()
-    const label = outcomeLabel(code)
-    const entry = this.byCode.get(label)
-    if (entry === undefined) {
-      this.byCode.set(label, { last: now, suppressed: 0 })
-      this.logger.warn({ ...fields, code: label, suppressed: 0 }, 'gateway refused a call')
-      return
-    }
-    if (now - entry.last < this.intervalMs) {
-      entry.suppressed++
-      return
-    }
-    this.logger.warn({ ...fields, code: label, suppressed: entry.suppressed }, 'gateway refused a call')
-    entry.last = now
-    entry.suppressed = 0
-  }
 }

@@ -1,9 +1,8 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core'
-import { InvalidArgumentError, silentLogger, type Clock, type Logger, type Random, type TimerHandle } from '../../runtime/index.ts'
+import { InvalidArgumentError, RateLimitedLog, silentLogger, type Clock, type Logger, type Random, type TimerHandle } from '../../runtime/index.ts'
 import { flushWithin } from './flushWithin.ts'
 import type { FrameSigner } from './FrameSigner.ts'
 import type { Membership, MembershipListener } from './Membership.ts'
-import { RateLimitedWarning } from './RateLimitedWarning.ts'
 
 /** How long `stop()` waits for the leave message to reach the server. */
 const FLUSH_ON_STOP_MS = 2000
@@ -91,7 +90,7 @@ export class HeartbeatMembership implements Membership {
   private readonly subject: string
   private readonly publishes: boolean
   private readonly signer: FrameSigner | null
-  private readonly forgeryWarning: RateLimitedWarning
+  private readonly forgeryWarning: RateLimitedLog
   private readonly peers = new Map<string, Peer>()
   private listener: MembershipListener | null = null
   private subscription: Subscription | null = null
@@ -111,7 +110,7 @@ export class HeartbeatMembership implements Membership {
     this.timeoutMs = options.timeoutMs ?? 5000
     this.publishes = options.publish ?? true
     this.signer = options.signer ?? null
-    this.forgeryWarning = new RateLimitedWarning(options.clock, options.log ?? silentLogger, 'dropped heartbeats without a valid cluster signature')
+    this.forgeryWarning = new RateLimitedLog(options.clock, options.log ?? silentLogger)
     if (!(this.intervalMs > 0)) throw new InvalidArgumentError(`heartbeat intervalMs must be > 0, got ${this.intervalMs}`)
     if (!(this.timeoutMs > this.intervalMs)) {
       throw new InvalidArgumentError(`heartbeat timeoutMs (${this.timeoutMs}) must exceed intervalMs (${this.intervalMs})`)
@@ -211,7 +210,7 @@ export class HeartbeatMembership implements Membership {
     const data = this.signer === null ? signed : this.signer.verify(this.subject, signed)
     if (data === null) {
       this.stats.unauthenticatedHeartbeats++
-      this.forgeryWarning.note({ subject: this.subject, bytes: signed.byteLength, total: this.stats.unauthenticatedHeartbeats })
+      this.forgeryWarning.note('forged', { subject: this.subject, bytes: signed.byteLength, total: this.stats.unauthenticatedHeartbeats }, 'dropped heartbeats without a valid cluster signature')
       return
     }
     const message = parseHeartbeat(data)

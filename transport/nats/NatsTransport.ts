@@ -1,5 +1,5 @@
 import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats-io/nats-core'
-import { InvalidArgumentError, MessageTooLargeError, NodeDownError, ShardDownError, silentLogger, toError, type Clock } from '../../runtime/index.ts'
+import { InvalidArgumentError, MessageTooLargeError, NodeDownError, RateLimitedLog, ShardDownError, silentLogger, toError, type Clock } from '../../runtime/index.ts'
 import { TransportClosedError } from '../errors.ts'
 import type { FrameTransport, SystemAddress } from '../FrameTransport.ts'
 import { NatsDownError } from './errors.ts'
@@ -7,7 +7,6 @@ import { flushWithin } from './flushWithin.ts'
 import { FrameSigner } from './FrameSigner.ts'
 import { HeartbeatMembership } from './HeartbeatMembership.ts'
 import type { Membership, MembershipListener } from './Membership.ts'
-import { RateLimitedWarning } from './RateLimitedWarning.ts'
 import type { NatsTransportOptions, NatsTransportStats } from './NatsTransportOptions.ts'
 import { DEFAULT_SUBJECT_PREFIX, Subjects } from './subjects.ts'
 
@@ -72,7 +71,7 @@ export class NatsTransport implements FrameTransport {
   private readonly ownsConnection: boolean
   private readonly peers = new Map<string, Peer>()
   private readonly signer: FrameSigner | null
-  private readonly forgeryWarning: RateLimitedWarning
+  private readonly forgeryWarning: RateLimitedLog
   private frameHandler: ((frame: Uint8Array) => void) | null = null
   /** Frames that arrived before Remoting registered its handler. */
   private early: Uint8Array[] = []
@@ -105,7 +104,7 @@ export class NatsTransport implements FrameTransport {
     this.ownsConnection = options.ownsConnection === true
     this.signer = options.clusterSecret === undefined ? null : new FrameSigner(options.clusterSecret)
     const log = system.log ?? silentLogger
-    this.forgeryWarning = new RateLimitedWarning(system.clock, log, 'dropped node frames without a valid cluster signature')
+    this.forgeryWarning = new RateLimitedLog(system.clock, log)
     const heartbeat = options.heartbeat ?? {}
     this.membership =
       options.membership ??
@@ -213,7 +212,7 @@ export class NatsTransport implements FrameTransport {
     const frame = (this.signer as FrameSigner).verify(subject, signed)
     if (frame !== null) return this.deliver(frame)
     this.stats.unauthenticatedFrames++
-    this.forgeryWarning.note({ subject, bytes: signed.byteLength, total: this.stats.unauthenticatedFrames })
+    this.forgeryWarning.note('forged', { subject, bytes: signed.byteLength, total: this.stats.unauthenticatedFrames }, 'dropped node frames without a valid cluster signature')
   }
 
   private deliver(frame: Uint8Array): void {

@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/nats-core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { clusterKeyId, FrameSigner, HeartbeatMembership, RateLimitedWarning, SIGNATURE_BYTES, type HeartbeatMessage } from '../../../cluster/index.ts'
+import { clusterKeyId, FrameSigner, HeartbeatMembership, SIGNATURE_BYTES, type HeartbeatMessage } from '../../../cluster/index.ts'
 import type { Logger } from '../../../runtime/index.ts'
 import { VirtualClock } from '../../../testing/index.ts'
 
@@ -67,28 +67,6 @@ function recordingLogger(): { logger: Logger; lines: [Record<string, unknown>, s
   const logger: Logger = { info() {}, error() {}, debug() {}, warn: (fields, message) => void lines.push([fields as Record<string, unknown>, message]), child: () => logger }
   return { logger, lines }
 }
-
-describe('RateLimitedWarning', () => {
-  it('logs the first occurrence, then at most once per interval with the count held back', () => {
-    const clock = new VirtualClock()
-    const { logger, lines } = recordingLogger()
-    const warning = new RateLimitedWarning(clock, logger, 'forged')
-    for (let i = 0; i < 5; i++) warning.note({ i })
-    clock.advance(9_999)
-    warning.note({ i: 5 })
-    expect(lines).toEqual([[{ i: 0, suppressed: 0 }, 'forged']])
-    clock.advance(1)
-    warning.note({ i: 6 })
-    warning.note({ i: 7 })
-    clock.advance(60_000)
-    warning.note({ i: 8 })
-    expect(lines).toEqual([
-      [{ i: 0, suppressed: 0 }, 'forged'],
-      [{ i: 6, suppressed: 5 }, 'forged'],
-      [{ i: 8, suppressed: 1 }, 'forged'],
-    ])
-  })
-})
 
 describe('HeartbeatMembership with a signer', () => {
   it('signs its own heartbeats and takes only signed ones from peers', async () => {
