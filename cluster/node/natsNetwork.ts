@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from '../../runtime/index.ts'
 import { Remoting } from '../../transport/index.ts'
-import { natsConnectOptions, NatsTransport, type NatsAuth } from '../../transport/nats/index.ts'
+import { HeartbeatMembership, natsConnectOptions, NatsTransport, type NatsAuth } from '../../transport/nats/index.ts'
 import { Gateway } from '../gateway/Gateway.ts'
 import { clusterSecretOf, gatewayServers, natsAuthOf } from './Config.ts'
 import { natsServers, type NetworkFactory, type NodeNetwork } from './Node.ts'
@@ -44,8 +44,13 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
       transport.onLinkChange((up) => logger.warn({ connected: up }, up ? 'NATS link restored' : 'NATS link lost'))
       transport.onPeerDown((node) => logger.warn({ peer: node }, 'peer node down'))
       metrics.observeRemoting(new Remoting(system, transport).stats)
+      const { stats } = transport
+      metrics.observeUnauthenticated({ kind: 'frames', read: () => stats.unauthenticatedFrames })
+      const membership = transport.membership
+      if (membership instanceof HeartbeatMembership) metrics.observeUnauthenticated({ kind: 'heartbeats', read: () => membership.stats.unauthenticatedHeartbeats })
     }
     gateway = await Gateway.start({ connection, system, cluster: config.cluster, logger: logger.child({ component: 'gateway' }) })
+    metrics.observeGateway(gateway.stats)
   } catch (error) {
     // Nothing started here outlives a failed start.
     await transport?.close()

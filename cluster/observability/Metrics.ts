@@ -12,6 +12,8 @@ import {
 } from '../../runtime/index.ts'
 import { SupervisorEventTopic } from '../../supervision/index.ts'
 import type { RemotingStats, ShardedSystemStats } from '../../transport/index.ts'
+import type { GatewayStats } from '../gateway/GatewayStats.ts'
+import { EdgeMetrics, type UnauthenticatedSource } from './EdgeMetrics.ts'
 
 export interface MetricsOptions {
   /** The caller's registry; Troupe never touches prom-client's global one. */
@@ -42,6 +44,7 @@ export class TroupeMetrics {
   private readonly shardSources: (() => Promise<ShardedSystemStats>)[] = []
   private readonly subscriptions: Subscription[] = []
   private clock: Clock | null = null
+  private readonly edge: EdgeMetrics
 
   constructor(options: MetricsOptions) {
     const registers = [options.registry]
@@ -116,6 +119,7 @@ export class TroupeMetrics {
       registers,
       collect: () => collectRemote(this.remoteEnvelopes, 'envelopesOut', 'envelopesIn')(),
     })
+    this.edge = new EdgeMetrics(this.registry, () => this.snapshotShards())
   }
 
   /**
@@ -229,6 +233,17 @@ export class TroupeMetrics {
   /** Reports a Remoting's counters (read at scrape time). */
   observeRemoting(stats: RemotingStats): void {
     this.remotingSources.push(stats)
+    this.edge.observeRemoting(stats)
+  }
+
+  /** Reports a gateway's calls by public name, method and outcome, and its refused tells (read at scrape time). */
+  observeGateway(stats: GatewayStats): void {
+    this.edge.observeGateway(stats)
+  }
+
+  /** Reports frames or heartbeats dropped for a missing or wrong cluster signature (read at scrape time). */
+  observeUnauthenticated(source: UnauthenticatedSource): void {
+    this.edge.observeUnauthenticated(source)
   }
 
   close(): void {

@@ -60,6 +60,17 @@ const BAD_CALLS: readonly BadCall[] = [
   { name: 'bank.transfers', body: json('stats', []), headers: { 'Troupe-Timeout': '-1' }, code: 'ERR_BAD_REQUEST' },
   { name: 'bank.accounts', body: json('get', ['nobody']), headers: { 'Troupe-Timeout': '9'.repeat(30) }, code: 'ERR_UNKNOWN_ACCOUNT' },
   { name: 'bank.transfers', body: json('stats', []), headers: { 'Content-Type': 'text/xml' }, code: 'ERR_BAD_REQUEST' },
+  // Length bombs and deep nesting: the 101-byte payload that used to abort the node (array32 of 2^32 − 1).
+  { name: 'bank.transfers', body: Uint8Array.from([0xdd, 0xff, 0xff, 0xff, 0xff, ...new Array<number>(96).fill(0xc0)]), headers: MSGPACK, code: 'ERR_MALFORMED' },
+  { name: 'bank.transfers', body: Uint8Array.from([0x82, 0xa6, ...Buffer.from('method'), 0xdf, 0x7f, 0xff, 0xff, 0xff, 0xc0]), headers: MSGPACK, code: 'ERR_MALFORMED' },
+  { name: 'bank.transfers', body: Uint8Array.from([...new Array<number>(100).fill(0x91), 0xc0]), headers: MSGPACK, code: 'ERR_MALFORMED' },
+]
+
+/** Node frames a stranger publishes on the node's own subject: each must be dropped, counted by reason, and harm nothing. */
+const FRAME_BOMBS: readonly Uint8Array[] = [
+  Uint8Array.of(0xc1, 3, 0, 0, 0xff, 0xff, 0xff, 0xff),
+  Uint8Array.from([0xdd, 0xff, 0xff, 0xff, 0xff, ...new Array<number>(96).fill(0x90)]),
+  Uint8Array.from([...new Array<number>(20).fill(0x91), 0xdc, 0xff, 0xff]),
 ]
 
 let node: NodeProcess | null = null
@@ -99,6 +110,7 @@ describe('a bank node under a flood of bad calls', () => {
     // Transfers counts the refusals it handles in memory: a restart would reset the count.
     let refusedByTransfers = 0
     const tick = (index: number): void => {
+      for (const frame of FRAME_BOMBS) connection.publish(`troupe.${cluster}.sys.flood-1.0`, frame)
       for (let i = 0; i < PER_TICK; i++) {
         const call = BAD_CALLS[(index * PER_TICK + i) % BAD_CALLS.length] as BadCall
         if (call.name === 'bank.transfers' && DOMAIN_REFUSALS.has(call.code)) refusedByTransfers++
@@ -151,6 +163,26 @@ describe('a bank node under a flood of bad calls', () => {
     const refusalLines = node.output().split('\n').filter((line) => line.includes('gateway refused a call'))
     expect(refusalLines.length).toBeGreaterThan(0)
     expect(refusalLines.length).toBeLessThanOrEqual(2 * 8)
+
+    // /metrics shows what was refused: calls by name, method (bounded labels) and outcome, refused
+    // tells, and every forged node frame counted by reason.
+    const metricsUrl = `http://127.0.0.1:${String(started['http'])}/metrics`
+    const framesSent = FRAME_BOMBS.length * SECONDS * 10
+    const malformedTotal = (text: string): number =>
+      [...text.matchAll(/^troupe_malformed_frames_total\{reason="[^"]+"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0)
+    let metrics = await (await fetch(metricsUrl)).text()
+    while (malformedTotal(metrics) < framesSent && Date.now() < deadline + 10_000) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      metrics = await (await fetch(metricsUrl)).text()
+    }
+    expect(malformedTotal(metrics)).toBe(framesSent)
+    expect(metrics).toMatch(/^troupe_gateway_calls_total\{public_name="bank.transfers",method="<unknown>",outcome="ERR_UNKNOWN_METHOD"\} [1-9]\d*$/m)
+    expect(metrics).toMatch(/^troupe_gateway_calls_total\{public_name="bank.transfers",method="transfer",outcome="ERR_INVALID_ARGS"\} [1-9]\d*$/m)
+    expect(metrics).toMatch(/^troupe_gateway_refused_tells_total\{code="ERR_MALFORMED"\} [1-9]\d*$/m)
+    expect(metrics).not.toMatch(/method="(compensate|hold|postStop|__proto__)"/)
+    const malformedLines = node.output().split('\n').filter((line) => line.includes('malformed frame dropped'))
+    expect(malformedLines.length).toBeGreaterThan(0)
+    expect(malformedLines.length).toBeLessThanOrEqual(2 * FRAME_BOMBS.length)
 
     node.child.kill('SIGTERM')
     expect(await node.exited).toBe(0)

@@ -123,4 +123,39 @@ describe('observability', () => {
     metrics.close()
     await system.terminate()
   })
+
+  it('counts refused input: malformed frames by reason, unauthenticated frames and heartbeats, gateway calls and refused tells', async () => {
+    const registry = new Registry()
+    const metrics = new TroupeMetrics({ registry })
+    const system = ActorSystem.create({ name: 'edge', node: 'a' })
+    const network = new LoopbackNetwork()
+    const remoting = new Remoting(system, network.attach({ system: 'edge', node: 'a', shard: 0 }))
+    metrics.observeRemoting(remoting.stats)
+    let forged = 3
+    metrics.observeUnauthenticated({ kind: 'frames', read: () => forged })
+    metrics.observeUnauthenticated({ kind: 'heartbeats', read: () => 1 })
+    metrics.observeGateway({
+      requests: 3, ok: 1, errors: { ERR_UNKNOWN_METHOD: 2 }, noReply: 1, refusedWithoutReply: 1,
+      refusedTells: { ERR_UNKNOWN_METHOD: 1 },
+      calls: { bank: { deposit: { ok: 1 }, '<unknown>': { ERR_UNKNOWN_METHOD: 2 } } },
+    })
+    remoting.receive(Uint8Array.of(0xc1, 3, 0, 0, 0xff, 0xff, 0xff, 0xff))
+    remoting.receive(Uint8Array.of(0xc1, 9, 0, 0, 0, 0, 0, 0))
+    remoting.receive(Uint8Array.of(0xc1, 9, 0, 0, 0, 0, 0, 0))
+    let text = await registry.metrics()
+    expect(text).toMatch(/^troupe_malformed_frames_total\{reason="[a-z-]+"\} 1$/m)
+    expect(text).toMatch(/^troupe_malformed_frames_total\{reason="version"\} 2$/m)
+    expect(text).toContain('troupe_unauthenticated_frames_total{kind="frames"} 3')
+    expect(text).toContain('troupe_unauthenticated_frames_total{kind="heartbeats"} 1')
+    expect(text).toContain('troupe_gateway_calls_total{public_name="bank",method="deposit",outcome="ok"} 1')
+    expect(text).toContain('troupe_gateway_calls_total{public_name="bank",method="<unknown>",outcome="ERR_UNKNOWN_METHOD"} 2')
+    expect(text).toContain('troupe_gateway_refused_tells_total{code="ERR_UNKNOWN_METHOD"} 1')
+    // Read at scrape time: the counters follow their sources without double counting.
+    forged = 5
+    text = await registry.metrics()
+    expect(text).toContain('troupe_unauthenticated_frames_total{kind="frames"} 5')
+    expect(text).toMatch(/^troupe_malformed_frames_total\{reason="version"\} 2$/m)
+    metrics.close()
+    await system.terminate()
+  })
 })
