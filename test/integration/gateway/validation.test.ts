@@ -8,10 +8,11 @@ import { Packr } from 'msgpackr'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { z } from 'zod'
 import { Gateway, UNKNOWN_METHOD_LABEL } from '../../../cluster/index.ts'
-import { ActorSystem, type Logger } from '../../../runtime/index.ts'
+import { ActorSystem } from '../../../runtime/index.ts'
 import { VirtualClock, waitFor } from '../../../testing/index.ts'
 import { uniqueCluster } from '../../support/services.ts'
 import { Account, startGateway, type GatewayFixture } from './fixtures.ts'
+import { recordingLogger } from '../../support/recordingLogger.ts'
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true })
 const MSGPACK = { 'Content-Type': 'application/msgpack' }
@@ -171,18 +172,7 @@ describe('visibility', () => {
   })
 
   it('logs refusals: the first of each code at once, then at most one per 10 s with the count suppressed (injected clock)', async () => {
-    const lines: { obj: Record<string, unknown>; msg: string | undefined }[] = []
-    const logger: Logger = {
-      info() {},
-      debug() {},
-      error() {},
-      warn(obj, msg) {
-        lines.push({ obj: obj as Record<string, unknown>, msg })
-      },
-      child() {
-        return logger
-      },
-    }
+    const { logger, lines } = recordingLogger()
     const clock = new VirtualClock(1_000_000)
     const cluster = uniqueCluster('gwlog')
     const system = ActorSystem.create({ name: cluster, node: 'gw', clock })
@@ -192,15 +182,15 @@ describe('visibility', () => {
       await gateway.publish('bank', system.spawn(Account, { name: 'account' }), { methods: ['balance'] })
       for (let i = 0; i < 6; i++) await call('bank', json('withdraw', [1]), {}, cluster)
       await call('bank', '{', {}, cluster)
-      expect(lines.map((l) => l.obj['code'])).toEqual(['ERR_UNKNOWN_METHOD', 'ERR_MALFORMED'])
-      expect(lines[0]?.obj).toMatchObject({ publicName: 'bank', method: UNKNOWN_METHOD_LABEL, suppressed: 0 })
+      expect(lines.map((l) => l.fields['code'])).toEqual(['ERR_UNKNOWN_METHOD', 'ERR_MALFORMED'])
+      expect(lines[0]?.fields).toMatchObject({ publicName: 'bank', method: UNKNOWN_METHOD_LABEL, suppressed: 0 })
       clock.advance(9_999)
       await call('bank', json('withdraw', [1]), {}, cluster)
       expect(lines).toHaveLength(2)
       clock.advance(1)
       await call('bank', json('withdraw', [1]), {}, cluster)
       expect(lines).toHaveLength(3)
-      expect(lines[2]?.obj).toMatchObject({ code: 'ERR_UNKNOWN_METHOD', suppressed: 6 })
+      expect(lines[2]?.fields).toMatchObject({ code: 'ERR_UNKNOWN_METHOD', suppressed: 6 })
     } finally {
       await gateway.close()
       await system.terminate()

@@ -15,6 +15,7 @@ import { startNode, type TestNode } from '../../support/natsNodes.ts'
 import { uniqueCluster } from '../../support/services.ts'
 import { Echo, type EchoProtocol } from '../../support/remoteActors.ts'
 import { forgedHeartbeat, forgedTell } from './fixtures.ts'
+import { recordingLogger } from '../../support/recordingLogger.ts'
 
 const OLD = 'old-secret-0123456789abcdef0123456789'
 const NEW = 'new-secret-0123456789abcdef0123456789'
@@ -26,20 +27,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 }, 30_000)
 
-/** Collects the warnings a node logs. */
-function recordingLogger(): { logger: Logger; warnings: { fields: Record<string, unknown>; message: string | undefined }[] } {
-  const warnings: { fields: Record<string, unknown>; message: string | undefined }[] = []
-  const logger: Logger = {
-    info() {},
-    error() {},
-    debug() {},
-    warn(fields, message) {
-      warnings.push({ fields: fields as Record<string, unknown>, message })
-    },
-    child: () => logger,
-  }
-  return { logger, warnings }
-}
 
 async function secureNode(cluster: string, name: string, clusterSecret: ClusterSecret, logger?: Logger): Promise<TestNode> {
   const node = await startNode(inject('natsUrl'), cluster, name, {
@@ -59,7 +46,7 @@ async function stranger(): Promise<NatsConnection> {
 describe('cluster secret (HMAC-SHA256 on node frames and heartbeats) on an open nats-server', () => {
   it('drops forged, wrongly signed and redirected frames before decoding, counts them, and logs once; nodes sharing the secret talk', async () => {
     const cluster = uniqueCluster('hmac')
-    const { logger, warnings } = recordingLogger()
+    const { logger, lines: warnings } = recordingLogger()
     const a = await secureNode(cluster, 'a', { current: NEW })
     const b = await secureNode(cluster, 'b', { current: NEW }, logger)
     const account = b.system.spawn(Account, { name: 'vault' })

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { Actor, ActorSystem, Envelope, EnvelopeKind, type Logger } from '../../../runtime/index.ts'
+import { Actor, ActorSystem, Envelope, EnvelopeKind } from '../../../runtime/index.ts'
 import { Remoting, type FrameTransport } from '../../../transport/index.ts'
 import { VirtualClock } from '../../../testing/index.ts'
+import { recordingLogger } from '../../support/recordingLogger.ts'
 
 class Sink extends Actor<{ put(value: unknown): void }> {
   put(value: unknown) {
@@ -27,18 +28,6 @@ function stubTransport(): FrameTransport & { deliver(frame: Uint8Array): void } 
   }
 }
 
-function capturingLogger(lines: { obj: Record<string, unknown>; msg: string | undefined }[]): Logger {
-  const logger: Logger = {
-    info() {},
-    debug() {},
-    error() {},
-    warn(obj, msg) {
-      lines.push({ obj: obj as Record<string, unknown>, msg })
-    },
-    child: () => logger,
-  }
-  return logger
-}
 
 const systems: ActorSystem[] = []
 afterEach(async () => {
@@ -49,8 +38,8 @@ afterEach(async () => {
 describe('Remoting: malformed frames are counted by reason and logged rate-limited', () => {
   it('drops a bad frame whole, counts it by reason, and warns once per reason per 10 s with the suppressed count', async () => {
     const clock = new VirtualClock()
-    const lines: { obj: Record<string, unknown>; msg: string | undefined }[] = []
-    const system = ActorSystem.create({ name: 'stats', node: 'n1', clock, keepAlive: false, logger: capturingLogger(lines) })
+    const { logger, lines } = recordingLogger()
+    const system = ActorSystem.create({ name: 'stats', node: 'n1', clock, keepAlive: false, logger })
     systems.push(system)
     const transport = stubTransport()
     const remoting = new Remoting(system, transport)
@@ -68,14 +57,14 @@ describe('Remoting: malformed frames are counted by reason and logged rate-limit
     expect(received).toEqual(['ok', 'flush'])
     expect(remoting.stats.malformedFrames).toBe(6)
     expect(remoting.stats.malformedByReason).toEqual({ id: 5, length: 1 })
-    expect(lines.map((l) => [l.msg, l.obj['reason'], l.obj['suppressed']])).toEqual([
+    expect(lines.map((l) => [l.message, l.fields['reason'], l.fields['suppressed']])).toEqual([
       ['malformed frame dropped', 'id', 0],
       ['malformed frame dropped', 'length', 0],
     ])
 
     clock.advance(10_000)
     transport.deliver(bad)
-    expect(lines.at(-1)?.obj).toMatchObject({ reason: 'id', suppressed: 4 })
+    expect(lines.at(-1)?.fields).toMatchObject({ reason: 'id', suppressed: 4 })
     expect(lines).toHaveLength(3)
   })
 })

@@ -2,8 +2,8 @@ import type { NatsConnection } from '@nats-io/nats-core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { clusterKeyId, FrameSigner, HeartbeatMembership, SIGNATURE_BYTES, type HeartbeatMessage } from '../../../cluster/index.ts'
-import type { Logger } from '../../../runtime/index.ts'
 import { VirtualClock } from '../../../testing/index.ts'
+import { recordingLogger } from '../../support/recordingLogger.ts'
 
 const KEY = 'k'.repeat(32)
 const OTHER = 'o'.repeat(32)
@@ -62,11 +62,6 @@ describe('FrameSigner', () => {
   })
 })
 
-function recordingLogger(): { logger: Logger; lines: [Record<string, unknown>, string | undefined][] } {
-  const lines: [Record<string, unknown>, string | undefined][] = []
-  const logger: Logger = { info() {}, error() {}, debug() {}, warn: (fields, message) => void lines.push([fields as Record<string, unknown>, message]), child: () => logger }
-  return { logger, lines }
-}
 
 describe('HeartbeatMembership with a signer', () => {
   it('signs its own heartbeats and takes only signed ones from peers', async () => {
