@@ -57,7 +57,10 @@ describe('client reply reader', () => {
     expect((value as { x?: unknown }).x).toBeUndefined()
   })
 
-  propertyTest.prop([fc.jsonValue()], { numRuns: 500 })('JSON-like values read back as msgpackr wrote them', (value) => {
+  // msgpackr assigns a '__proto__' key (it sets the prototype); the reader keeps it an own property
+  // (the test above), so values holding one are compared there, not here.
+  const jsonWithoutProto = fc.jsonValue().filter((value) => !JSON.stringify(value).includes('"__proto__"'))
+  propertyTest.prop([jsonWithoutProto], { numRuns: 500 })('JSON-like values read back as msgpackr wrote them', (value) => {
     expect(readMsgpack(packr.pack(value))).toEqual(packr.unpack(packr.pack(value)))
   })
 
