@@ -1,21 +1,45 @@
 import { EnvelopeKind } from '../../runtime/index.ts'
+import type { NatsTransportStats } from './NatsTransportOptions.ts'
 
 /**
- * Frames that arrived while the membership held them (this node may have been away: a peer may
- * have given up on it and failed the asks these frames carry). Released in arrival order once the
- * membership says this node was not quarantined, dropped (counted) if it was. Bounded like the
- * outbound buffer: past the bound a frame is dropped and counted, never delivered out of order.
+ * The inbound side of what the membership decides. Frames that arrive while it holds them (this
+ * node may have been away: a peer may have given up on it and failed the asks these frames carry)
+ * wait here, and are released in arrival order once the membership says this node was not
+ * quarantined, or dropped (counted) if it was; once quarantined, nothing is taken in. Bounded like
+ * the outbound buffer: past the bound a frame is dropped and counted, never delivered out of order.
  */
 export class InboundHold {
+  /** The peer that declared this node down (it is out of the cluster until it restarts), or null. */
+  quarantinedBy: string | null = null
   private subjects: string[] = []
   private frames: Uint8Array[] = []
   private bytes = 0
   private readonly maxFrames: number
   private readonly maxBytes: number
+  private readonly stats: NatsTransportStats
 
-  constructor(maxFrames: number, maxBytes: number) {
+  constructor(maxFrames: number, maxBytes: number, stats: NatsTransportStats) {
     this.maxFrames = maxFrames
     this.maxBytes = maxBytes
+    this.stats = stats
+  }
+
+  /** Whether a frame that just arrived may be delivered now; if not, it is held or dropped (counted). */
+  admit(subject: string, frame: Uint8Array, holding: boolean): boolean {
+    if (this.quarantinedBy !== null) {
+      this.stats.framesDroppedIn++
+      return false
+    }
+    if (!holding) return true
+    if (this.push(subject, frame)) this.stats.framesHeldIn++
+    else this.stats.framesDroppedIn++
+    return false
+  }
+
+  /** This node was quarantined: what is held is dropped, and so is everything that comes later. */
+  quarantine(byNode: string): void {
+    this.quarantinedBy = byNode
+    this.stats.framesDroppedIn += this.drop()
   }
 
   get size(): number {

@@ -2,7 +2,7 @@ import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats
 import { InvalidArgumentError, MessageTooLargeError, NodeDownError, RateLimitedLog, ShardDownError, silentLogger, toError, type Clock } from '../../runtime/index.ts'
 import { TransportClosedError } from '../errors.ts'
 import type { FrameTransport, SystemAddress } from '../FrameTransport.ts'
-import { NatsDownError, PeerLeavingError, QuarantinedError } from './errors.ts'
+import { NatsDownError, PeerLeavingError, quarantinedError } from './errors.ts'
 import { flushWithin } from './flushWithin.ts'
 import { FrameSigner } from './FrameSigner.ts'
 import { HeartbeatMembership } from './HeartbeatMembership.ts'
@@ -84,10 +84,8 @@ export class NatsTransport implements FrameTransport {
   private readonly peerUpHandlers: ((node: string) => void)[] = []
   private readonly linkHandlers: ((connected: boolean) => void)[] = []
   private readonly quarantineHandlers: ((byNode: string) => void)[] = []
-  /** Frames that arrived while the membership held them (this node may have been away). */
-  private readonly inboundHold: InboundHold
-  /** The peer that declared this node down (it is out of the cluster until it restarts), or null. */
-  private quarantinedBy: string | null = null
+  /** Frames that arrived while the membership held them; quarantine (InboundHold.ts). */
+  private readonly inbound: InboundHold
   private subscription: Subscription | null = null
   private statusIterator: AsyncIterable<Status> | null = null
   private linkUp = true
@@ -111,7 +109,7 @@ export class NatsTransport implements FrameTransport {
     this.maxFrames = options.maxBufferedFrames ?? 10_000
     this.maxBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024
     if (!(this.maxFrames >= 0) || !(this.maxBytes >= 0)) throw new InvalidArgumentError('buffer bounds must be >= 0')
-    this.inboundHold = new InboundHold(this.maxFrames, this.maxBytes)
+    this.inbound = new InboundHold(this.maxFrames, this.maxBytes, this.stats)
     this.ownsConnection = options.ownsConnection === true
     this.signer = options.clusterSecret === undefined ? null : new FrameSigner(options.clusterSecret)
     const log = system.log ?? silentLogger
@@ -145,7 +143,7 @@ export class NatsTransport implements FrameTransport {
     if (this.closed) throw new TransportClosedError(`NATS transport of ${this.local.node}:${this.local.shard} is closed`)
     const subject = this.subjects.frames(to.node, to.shard)
     const peer = this.peers.get(to.node)
-    if (this.quarantinedBy !== null) throw this.quarantineError()
+    if (this.inbound.quarantinedBy !== null) throw quarantinedError(this.local.node, this.inbound.quarantinedBy)
     if (peer?.downShards?.has(to.shard) === true) {
       throw new ShardDownError(`shard ${to.shard} of ${to.node} is down`, { data: { node: to.node, shard: to.shard } })
     }
@@ -195,7 +193,7 @@ export class NatsTransport implements FrameTransport {
 
   /** The peer that quarantined this node, or null. */
   get quarantined(): string | null {
-    return this.quarantinedBy
+    return this.inbound.quarantinedBy
   }
 
   /**
@@ -220,7 +218,7 @@ export class NatsTransport implements FrameTransport {
     this.subscription = this.connection.subscribe(this.subjects.frames(this.local.node, this.local.shard), {
       callback: (error, msg) => {
         if (error !== null) this.stats.receiveErrors++
-        else if (this.admitInbound(msg.subject, msg.data)) this.accept(msg.subject, msg.data)
+        else if (this.inbound.admit(msg.subject, msg.data, this.membership.holding?.() === true)) this.accept(msg.subject, msg.data)
       },
     })
     this.watchStatus()
@@ -255,29 +253,12 @@ export class NatsTransport implements FrameTransport {
     else this.deliverSigned(subject, data)
   }
 
-  /** Frames wait while the membership holds them, and none is taken once this node is quarantined. */
-  private admitInbound(subject: string, data: Uint8Array): boolean {
-    if (this.quarantinedBy !== null) {
-      this.stats.framesDroppedIn++
-      return false
-    }
-    if (this.membership.holding?.() !== true) return true
-    if (this.inboundHold.push(subject, data)) this.stats.framesHeldIn++
-    else this.stats.framesDroppedIn++
-    return false
-  }
-
   /** The membership proved this node present and not quarantined: held frames go, both ways, in order. */
   private resume(): void {
     if (this.closed) return
-    this.inboundHold.release((subject, data) => this.accept(subject, data))
+    this.inbound.release((subject, data) => this.accept(subject, data))
     if (!this.linkUp) return
     for (const peer of this.peers.values()) if (peer.state === PeerState.Unknown || peer.state === PeerState.Up) this.release(peer)
-  }
-
-  private quarantineError(): Error {
-    const by = this.quarantinedBy
-    return new QuarantinedError(`node ${this.local.node} was declared down by ${by} and quarantined; it must restart to rejoin`, { data: { node: this.local.node, by } })
   }
 
   /**
@@ -287,10 +268,9 @@ export class NatsTransport implements FrameTransport {
    * later send fails with ERR_QUARANTINED.
    */
   private quarantine(byNode: string): void {
-    if (this.closed || this.quarantinedBy !== null) return
-    this.quarantinedBy = byNode
-    this.stats.framesDroppedIn += this.inboundHold.drop()
-    const cause = this.quarantineError()
+    if (this.closed || this.inbound.quarantinedBy !== null) return
+    this.inbound.quarantine(byNode)
+    const cause = quarantinedError(this.local.node, byNode)
     const nodes: string[] = []
     for (const [node, peer] of this.peers) {
       this.abandon(peer)

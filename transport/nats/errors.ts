@@ -33,3 +33,8 @@ export type PeerLeavingError = InstanceType<typeof PeerLeavingError>
  */
 export const QuarantinedError = defineError(NatsErrorCodes.Quarantined, 'QuarantinedError')
 export type QuarantinedError = InstanceType<typeof QuarantinedError>
+
+/** The error of everything remote on a quarantined node: `node` was declared down by `by`. */
+export function quarantinedError(node: string, by: string): QuarantinedError {
+  return new QuarantinedError(`node ${node} was declared down by ${by} and quarantined; it must restart to rejoin`, { data: { node, by } })
+}
