@@ -250,7 +250,8 @@ export class HeartbeatMembership implements Membership {
     const hold: Hold = { sync: ++this.syncs, since: this.clock.now(), flushedAt: null, timer: null }
     this.hold = hold
     for (const peer of this.peers.values()) peer.answered = false
-    if (this.nodeIncarnation !== null) this.send({ ...this.header('announce'), sync: hold.sync })
+    // Only the publisher speaks for the node (a worker shard's view of the node's down shards is not the node's).
+    this.beat('announce', { sync: hold.sync })
     void flushWithin(this.connection, this.clock, this.linkCheckMs).then((ok) => {
       if (this.hold !== hold || this.stopped) return
       if (!ok) {
@@ -271,7 +272,8 @@ export class HeartbeatMembership implements Membership {
   private advanceHold(expired = false): void {
     const hold = this.hold
     if (hold === null || hold.flushedAt === null || this.stopped || this.quarantinedBy !== null) return
-    const waiting = this.nodeIncarnation !== null && [...this.peers.values()].some((peer) => peer.confirmed && !peer.answered)
+    // A worker shard announced nothing: the flush (its socket read to the end) is what it waits for.
+    const waiting = this.publishes && [...this.peers.values()].some((peer) => peer.confirmed && !peer.answered)
     if (waiting && !expired) return
     if (hold.timer !== null) this.clock.clearTimer(hold.timer)
     this.hold = null
