@@ -14,6 +14,12 @@ export {
   NatsErrorCodes,
   NatsTransport,
   natsUplink,
+  ArrivalWindow,
+  PeerLeavingError,
+  phi,
+  PHI_ACCRUAL_DEFAULTS,
+  phiAccrualSettings,
+  QuarantinedError,
   SIGNATURE_BYTES,
   Subjects,
 } from '../transport/nats/index.ts'
@@ -30,6 +36,8 @@ export type {
   NatsTransportStats,
   NatsTransportSystem,
   NatsUplinkOptions,
+  PhiAccrualOptions,
+  PhiAccrualSettings,
 } from '../transport/nats/index.ts'
 export { Gateway } from './gateway/Gateway.ts'
 export type { GatewayOptions } from './gateway/Gateway.ts'

@@ -370,10 +370,11 @@ export class ActorSystem {
   /**
    * Tells the system that a node (or, with `shard`, one shard of it) is gone: watchers of actors
    * there get Terminated (`node-down` / `shard-down`), asks in flight fail fast with
-   * ERR_NODE_DOWN / ERR_SHARD_DOWN. Called by transports and failure detectors.
+   * ERR_NODE_DOWN / ERR_SHARD_DOWN, or with `cause` when given (a quarantined node: ERR_QUARANTINED).
+   * Called by transports and failure detectors.
    */
-  remoteDown(node: string, shard: number | null = null): void {
-    this.host.remoteDown(node, shard)
+  remoteDown(node: string, shard: number | null = null, cause?: Error): void {
+    this.host.remoteDown(node, shard, cause)
   }
 
   /**
@@ -724,7 +725,7 @@ class SystemHost implements CellHost, RefHost {
    * A node (or one of its shards) is gone: watchers of its actors get Terminated with the reason,
    * asks in flight to it fail fast, and the watches it held here are dropped.
    */
-  remoteDown(node: string, shard: number | null): void {
+  remoteDown(node: string, shard: number | null, cause?: Error): void {
     const reason = shard === null ? ExitReasons.nodeDown(node) : ExitReasons.shardDown(node, shard)
     const matches = (address: ActorAddress): boolean => address.node === node && (shard === null || address.shard === shard)
     for (const entry of [...this.remoteWatched.values()]) if (matches(entry.ref.address)) this.remoteTerminated(entry.ref, reason)
@@ -732,7 +733,7 @@ class SystemHost implements CellHost, RefHost {
       if (pending.remoteTarget === null || !matches(pending.remoteTarget)) continue
       this.remoteAsks.delete(id)
       const where = formatAddress(pending.remoteTarget)
-      this.settle(pending, null, shard === null ? new NodeDownError(`node ${node} is down (ask to ${where})`, { data: { node } }) : new ShardDownError(`shard ${shard} of ${node} is down (ask to ${where})`, { data: { node, shard } }))
+      this.settle(pending, null, cause ?? (shard === null ? new NodeDownError(`node ${node} is down (ask to ${where})`, { data: { node } }) : new ShardDownError(`shard ${shard} of ${node} is down (ask to ${where})`, { data: { node, shard } })))
     }
     for (const [systemKey, watched] of [...this.watchedFor]) {
       if (watched.node !== node || (shard !== null && watched.shard !== shard)) continue

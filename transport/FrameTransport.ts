@@ -41,7 +41,16 @@ export interface FrameTransport {
   localShardDown?(shard: number): void
   /** Optional: that shard runs again (restarted); peers may send to it again. */
   localShardUp?(shard: number): void
-  /** Registers who hears that a peer (a node, or one shard when `shard` is set) is gone. */
-  onPeerDown(handler: (node: string, shard: number | null) => void): void
+  /**
+   * Optional: this node is shutting down. A transport to other nodes tells its peers, who then send
+   * it no new work (ERR_PEER_LEAVING) but still its replies.
+   */
+  announceLeaving?(): void
+  /**
+   * Registers who hears that a peer (a node, or one shard when `shard` is set) is gone. `cause`,
+   * when given, is what asks in flight to it fail with (instead of ERR_NODE_DOWN / ERR_SHARD_DOWN):
+   * a quarantined node fails them with ERR_QUARANTINED, since their outcome is unknown.
+   */
+  onPeerDown(handler: (node: string, shard: number | null, cause?: Error) => void): void
   close(): Promise<void>
 }

@@ -93,7 +93,7 @@ export class Remoting implements RemoteRouter {
     // A refused frame is logged the first time for its reason, then at most once per 10 s with a count.
     this.malformedLog = new RateLimitedLog(system.clock, system.log)
     transport.onFrame((frame) => this.receive(frame))
-    transport.onPeerDown((node, shard) => system.remoteDown(node, shard))
+    transport.onPeerDown((node, shard, cause) => system.remoteDown(node, shard, cause))
     system.setRemoteRouter(this)
   }
 

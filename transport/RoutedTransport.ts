@@ -16,7 +16,7 @@ export class RoutedTransport implements FrameTransport {
   private readonly sameNode: FrameTransport
   private otherNodes: FrameTransport | null = null
   private frameHandler: ((frame: Uint8Array) => void) | null = null
-  private readonly peerDownHandlers: ((node: string, shard: number | null) => void)[] = []
+  private readonly peerDownHandlers: ((node: string, shard: number | null, cause?: Error) => void)[] = []
 
   constructor(sameNode: FrameTransport) {
     this.local = sameNode.local
@@ -57,13 +57,18 @@ export class RoutedTransport implements FrameTransport {
     this.otherNodes?.localShardUp?.(shard)
   }
 
+  /** Tells other nodes that this node is leaving (the first phase of a graceful shutdown). */
+  announceLeaving(): void {
+    this.otherNodes?.announceLeaving?.()
+  }
+
   onFrame(handler: (frame: Uint8Array) => void): void {
     this.frameHandler = handler
     this.sameNode.onFrame(handler)
     this.otherNodes?.onFrame(handler)
   }
 
-  onPeerDown(handler: (node: string, shard: number | null) => void): void {
+  onPeerDown(handler: (node: string, shard: number | null, cause?: Error) => void): void {
     this.peerDownHandlers.push(handler)
     this.sameNode.onPeerDown(handler)
     this.otherNodes?.onPeerDown(handler)

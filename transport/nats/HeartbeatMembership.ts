@@ -1,90 +1,47 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core'
-import { InvalidArgumentError, RateLimitedLog, silentLogger, type Clock, type Logger, type Random, type TimerHandle } from '../../runtime/index.ts'
+import { InvalidArgumentError, RateLimitedLog, silentLogger, type Clock, type TimerHandle } from '../../runtime/index.ts'
 import { flushWithin } from './flushWithin.ts'
 import type { FrameSigner } from './FrameSigner.ts'
+import type { HeartbeatMembershipOptions, HeartbeatMembershipStats } from './HeartbeatOptions.ts'
+import { encodeHeartbeat, parseHeartbeat, type HeartbeatMessage } from './HeartbeatMessage.ts'
 import type { Membership, MembershipListener } from './Membership.ts'
+import { randomIncarnation, syncShards, type Peer } from './Peer.ts'
+import { ArrivalWindow, phiAccrualSettings, type PhiAccrualSettings } from './PhiAccrual.ts'
+import { Quarantine } from './Quarantine.ts'
+
+export type { HeartbeatMessage } from './HeartbeatMessage.ts'
+export type { HeartbeatMembershipOptions, HeartbeatMembershipStats, HeartbeatOptions } from './HeartbeatOptions.ts'
 
 /** How long `stop()` waits for the leave message to reach the server. */
 const FLUSH_ON_STOP_MS = 2000
 
-export interface HeartbeatOptions {
-  /** Milliseconds between two heartbeats of this node. Default 1000. */
-  readonly intervalMs?: number
-  /** Silence after which a peer is declared down. Default 5000 (must exceed the interval). */
-  readonly timeoutMs?: number
-  /**
-   * Whether this instance publishes the node's heartbeats. A node has one publisher (its shard 0
-   * by default); every shard listens. Default true.
-   */
-  readonly publish?: boolean
-}
-
-export interface HeartbeatMembershipOptions extends HeartbeatOptions {
-  readonly connection: NatsConnection
-  readonly clock: Clock
-  /** Where heartbeats travel (`<prefix>.<cluster>.hb`). */
-  readonly subject: string
-  /** This node's name. */
-  readonly node: string
-  /**
-   * Tells this run of the node from a previous one with the same name, so a node that restarts
-   * faster than the timeout is still seen to have died. Default: random, from `random`.
-   */
-  readonly incarnation?: string
-  readonly random?: Random
-  /**
-   * Signs this node's heartbeats and drops peers' heartbeats without a valid signature, so nobody
-   * without a cluster key can declare a node or make one leave (docs/security.md). Default: none.
-   */
-  readonly signer?: FrameSigner | null
-  /** Where the rate-limited warning about forged heartbeats goes. Default: silent. */
-  readonly log?: Logger
-}
-
-/** Counters for metrics. */
-export interface HeartbeatMembershipStats {
-  /** Heartbeats dropped unread: unsigned or wrongly signed (only with a signer). */
-  unauthenticatedHeartbeats: number
-}
-
-/** The heartbeat message (JSON on the wire; see docs/protocol.md). */
-export interface HeartbeatMessage {
-  readonly v: 1
-  /**
-   * `announce`: joined or reconnected, peers answer with a beat; `beat`: alive; `leave`: stopping;
-   * `shard-down`: one of this node's shards died (the node lives on).
-   */
-  readonly type: 'announce' | 'beat' | 'leave' | 'shard-down'
-  readonly node: string
-  readonly incarnation: string
-  readonly intervalMs: number
-  /** The shard of a `shard-down`. */
-  readonly shard?: number
-  /** The sender's shards that are down right now (absent: none). Every message carries it, so a peer that missed a notice catches up. */
-  readonly down?: readonly number[]
-}
-
-interface Peer {
-  incarnation: string
-  /** Its shards it reported down. */
-  down: Set<number>
-  lastSeen: number
-  /** Heard since this node's link last came back (before that, frames to it wait). */
-  confirmed: boolean
+interface Hold {
+  readonly sync: number
+  /** When it began: a tick that was due before that is late because of the stall this hold covers. */
+  readonly since: number
+  flushedAt: number | null
+  timer: TimerHandle | null
 }
 
 /**
- * Heartbeat failure detector over NATS: every node publishes a beat on the cluster's heartbeat
- * subject each interval; a peer silent for longer than the timeout is declared down. Joins and
- * reconnects announce themselves and peers answer at once, so a restarted link is confirmed in one
- * round trip rather than one interval. All time comes from the injected Clock.
+ * Heartbeat membership over NATS with a φ-accrual failure detector (PhiAccrual.ts). Every node
+ * publishes a beat each interval; a peer whose silence makes φ exceed the threshold is suspected,
+ * and declared down only after a flush round trip proved this node's own link and read whatever
+ * heartbeats waited in its socket. A node that finds it was away (its tick ran late by more than
+ * `stallMs`, or its own link failed the round trip) judges nobody: it holds frames (`holding()`),
+ * announces itself, reads its socket to the end (flush) and waits for its peers' answers before
+ * frames flow again. A node declared down is quarantined (Quarantine.ts): that run is never
+ * admitted again, it is told so when heard, and other members follow. All time comes from the
+ * injected Clock.
  */
 export class HeartbeatMembership implements Membership {
   readonly node: string
   readonly incarnation: string
   readonly intervalMs: number
   readonly timeoutMs: number
-  readonly stats: HeartbeatMembershipStats = { unauthenticatedHeartbeats: 0 }
+  readonly stallMs: number
+  readonly detector: PhiAccrualSettings
+  readonly stats: HeartbeatMembershipStats = { unauthenticatedHeartbeats: 0, holds: 0, declaredDown: 0 }
   private readonly connection: NatsConnection
   private readonly clock: Clock
   private readonly subject: string
@@ -92,11 +49,28 @@ export class HeartbeatMembership implements Membership {
   private readonly signer: FrameSigner | null
   private readonly forgeryWarning: RateLimitedLog
   private readonly peers = new Map<string, Peer>()
+  private readonly quarantine = new Quarantine()
+  /** The run this node's heartbeats carry: our own when we publish, else learned from the node's publisher. */
+  private nodeIncarnation: string | null
   private listener: MembershipListener | null = null
   private subscription: Subscription | null = null
   private timer: TimerHandle | null = null
+  /** When the next tick is due: a tick (or a frame) seen much later means this node was away. */
+  private dueAt = 0
+  /** When this node's own heartbeat last came back from the server. */
+  private lastEcho = 0
   private linkUp = true
   private stopped = false
+  private leavingSelf = false
+  private quarantinedBy: string | null = null
+  /** A flush is proving this node's link before suspects are judged. */
+  private checking = false
+  private hold: Hold | null = null
+  private syncs = 0
+  /** How long a link check (flush round trip) may take before this node's link is the suspect. */
+  private readonly linkCheckMs: number
+  /** How long a hold waits for peers' answers after its flush. */
+  private readonly answersMs: number
   /** This node's shards that are down (a sharded node's workers that died and were not yet restarted). */
   private readonly downShards = new Set<number>()
   private readonly tickBound = (): void => this.tick()
@@ -115,7 +89,17 @@ export class HeartbeatMembership implements Membership {
     if (!(this.timeoutMs > this.intervalMs)) {
       throw new InvalidArgumentError(`heartbeat timeoutMs (${this.timeoutMs}) must exceed intervalMs (${this.intervalMs})`)
     }
+    this.stallMs = options.stallMs ?? this.intervalMs
+    if (!(this.stallMs > 0)) throw new InvalidArgumentError(`heartbeat stallMs must be > 0, got ${this.stallMs}`)
+    this.detector = phiAccrualSettings({
+      firstHeartbeatEstimateMs: this.intervalMs,
+      acceptablePauseMs: this.timeoutMs - this.intervalMs,
+      ...options.detector,
+    })
+    this.linkCheckMs = Math.max(this.intervalMs, 1000)
+    this.answersMs = Math.max(2 * this.intervalMs, 1000)
     this.incarnation = options.incarnation ?? randomIncarnation(options.random)
+    this.nodeIncarnation = this.publishes ? this.incarnation : null
   }
 
   async start(listener: MembershipListener): Promise<void> {
@@ -127,6 +111,9 @@ export class HeartbeatMembership implements Membership {
     })
     // The subscription must be live before the announce: the answers to it come back on it.
     await this.connection.flush()
+    const now = this.clock.now()
+    this.lastEcho = now
+    this.dueAt = now + this.intervalMs
     this.beat('announce')
     this.timer = this.clock.setTimer(this.intervalMs, this.tickBound)
   }
@@ -140,12 +127,48 @@ export class HeartbeatMembership implements Membership {
     }
     // Nobody could be heard while the link was down: restart every peer's clock instead of judging them.
     const now = this.clock.now()
-    for (const peer of this.peers.values()) peer.lastSeen = now
+    for (const peer of this.peers.values()) peer.window.restart(now)
+    this.lastEcho = now
     this.beat('announce')
   }
 
   members(): string[] {
-    return [...this.peers.keys()]
+    const alive: string[] = []
+    for (const [node, peer] of this.peers) if (!peer.leaving) alive.push(node)
+    return alive
+  }
+
+  /** Whether `node` announced that it is leaving. */
+  isLeaving(node: string): boolean {
+    return this.peers.get(node)?.leaving === true
+  }
+
+  /** The peer that quarantined this node's run, or null. */
+  get quarantined(): string | null {
+    return this.quarantinedBy
+  }
+
+  /** φ of a peer right now (null when unknown): for metrics and tests. */
+  phi(node: string): number | null {
+    return this.peers.get(node)?.window.phi(this.clock.now()) ?? null
+  }
+
+  announceLeaving(): void {
+    if (this.stopped || this.leavingSelf) return
+    this.leavingSelf = true
+    this.beat('leaving')
+  }
+
+  holding(): boolean {
+    if (this.hold !== null || this.checking) return true
+    if (this.stopped || this.quarantinedBy !== null || !this.linkUp) return false
+    // The tick is overdue by more than a stall: the event loop did not run, so neither did the
+    // socket. What arrives now may be old, and a peer may have given up on us meanwhile.
+    if (this.clock.now() - this.dueAt > this.stallMs) {
+      this.startHold()
+      return true
+    }
+    return false
   }
 
   async stop(): Promise<void> {
@@ -153,6 +176,7 @@ export class HeartbeatMembership implements Membership {
     this.stopped = true
     if (this.timer !== null) this.clock.clearTimer(this.timer)
     this.timer = null
+    if (this.hold?.timer != null) this.clock.clearTimer(this.hold.timer)
     if (!this.connection.isClosed()) {
       this.beat('leave')
       this.subscription?.unsubscribe()
@@ -161,24 +185,9 @@ export class HeartbeatMembership implements Membership {
     this.peers.clear()
   }
 
-  private tick(): void {
-    this.timer = null
-    if (this.stopped) return
-    this.beat('beat')
-    if (this.linkUp) {
-      const now = this.clock.now()
-      for (const [node, peer] of [...this.peers]) {
-        if (now - peer.lastSeen <= this.timeoutMs) continue
-        this.peers.delete(node)
-        this.listener?.down(node, null)
-      }
-    }
-    this.timer = this.clock.setTimer(this.intervalMs, this.tickBound)
-  }
-
   shardDown(shard: number): void {
     this.downShards.add(shard)
-    this.beat('shard-down', shard)
+    this.beat('shard-down', { shard })
   }
 
   shardUp(shard: number): void {
@@ -186,19 +195,116 @@ export class HeartbeatMembership implements Membership {
     this.beat('beat')
   }
 
-  private beat(type: HeartbeatMessage['type'], shard?: number): void {
-    if (!this.publishes || !this.linkUp || this.connection.isClosed()) return
-    const message: HeartbeatMessage = {
+  private tick(): void {
+    this.timer = null
+    if (this.stopped) return
+    const now = this.clock.now()
+    const due = this.dueAt
+    this.dueAt = now + this.intervalMs
+    this.timer = this.clock.setTimer(this.intervalMs, this.tickBound)
+    if (this.quarantinedBy !== null) return
+    this.beat('beat')
+    // Late by more than a stall: this node was away. Judge nobody; hold (unless a hold began after
+    // the missed tick, which is the same absence).
+    if (now - due > this.stallMs && (this.hold === null || this.hold.since < due)) return this.startHold()
+    if (this.hold !== null) return this.advanceHold()
+    if (!this.linkUp || this.checking) return
+    // Our own beats no longer come back: our link (or the server) is stuck, not our peers.
+    if (this.publishes && now - this.lastEcho > this.intervalMs + this.stallMs) return this.startHold()
+    const suspects: [string, string][] = []
+    for (const [node, peer] of this.peers) if (peer.window.phi(now) > this.detector.threshold) suspects.push([node, peer.incarnation])
+    if (suspects.length > 0) this.judge(suspects)
+  }
+
+  /**
+   * Declares the suspects down, but only after a flush round trip proved this node's own link and
+   * read every heartbeat that waited in its socket. Frames are held meanwhile (`holding()`).
+   */
+  private judge(suspects: readonly [string, string][]): void {
+    this.checking = true
+    void flushWithin(this.connection, this.clock, this.linkCheckMs).then((ok) => {
+      this.checking = false
+      if (this.stopped || this.quarantinedBy !== null || this.hold !== null) return
+      if (!ok) return this.startHold()
+      const now = this.clock.now()
+      for (const [node, incarnation] of suspects) {
+        const peer = this.peers.get(node)
+        if (peer === undefined || peer.incarnation !== incarnation || !(peer.window.phi(now) > this.detector.threshold)) continue
+        this.stats.declaredDown++
+        this.quarantineRun(node, incarnation)
+        this.send({ ...this.header('quarantined'), peer: node, peerIncarnation: incarnation })
+      }
+      this.listener?.resumed?.()
+    })
+  }
+
+  /**
+   * This node was away (or cannot prove its link): judge nobody, hold frames, announce, read the
+   * socket to its end (flush), then wait for the peers' answers (bounded). A peer that gave up on
+   * us meanwhile has its `quarantined` notice read before anything is released.
+   */
+  private startHold(): void {
+    if (this.stopped || this.quarantinedBy !== null) return
+    if (this.hold?.timer != null) this.clock.clearTimer(this.hold.timer)
+    this.stats.holds++
+    const hold: Hold = { sync: ++this.syncs, since: this.clock.now(), flushedAt: null, timer: null }
+    this.hold = hold
+    for (const peer of this.peers.values()) peer.answered = false
+    // Only the publisher speaks for the node (a worker shard's view of the node's down shards is not the node's).
+    this.beat('announce', { sync: hold.sync })
+    void flushWithin(this.connection, this.clock, this.linkCheckMs).then((ok) => {
+      if (this.hold !== hold || this.stopped) return
+      if (!ok) {
+        // Still no proof of our link; try again (a link that is down holds frames in the transport anyway).
+        if (!this.connection.isClosed()) this.startHold()
+        return
+      }
+      hold.flushedAt = this.clock.now()
+      hold.timer = this.clock.setTimer(this.answersMs, () => {
+        hold.timer = null
+        this.advanceHold(true)
+      })
+      this.advanceHold()
+    })
+  }
+
+  /** Ends the hold once the socket was read and every confirmed peer answered (or the wait ran out). */
+  private advanceHold(expired = false): void {
+    const hold = this.hold
+    if (hold === null || hold.flushedAt === null || this.stopped || this.quarantinedBy !== null) return
+    // A worker shard announced nothing: the flush (its socket read to the end) is what it waits for.
+    const waiting = this.publishes && [...this.peers.values()].some((peer) => peer.confirmed && !peer.answered)
+    if (waiting && !expired) return
+    if (hold.timer !== null) this.clock.clearTimer(hold.timer)
+    this.hold = null
+    // The intervals spanning our absence say nothing about the peers: their clocks restart.
+    const now = this.clock.now()
+    for (const peer of this.peers.values()) peer.window.restart(now)
+    this.lastEcho = now
+    this.listener?.resumed?.()
+  }
+
+  private header(type: HeartbeatMessage['type']): HeartbeatMessage {
+    return {
       v: 1,
       type,
       node: this.node,
-      incarnation: this.incarnation,
+      incarnation: this.nodeIncarnation ?? '',
       intervalMs: this.intervalMs,
-      ...(shard === undefined ? {} : { shard }),
       ...(this.downShards.size === 0 ? {} : { down: [...this.downShards] }),
+      ...(this.leavingSelf ? { leaving: true } : {}),
     }
+  }
+
+  /** The node's own heartbeats: only the publisher sends them. */
+  private beat(type: HeartbeatMessage['type'], extra: Partial<HeartbeatMessage> = {}): void {
+    if (this.publishes) this.send({ ...this.header(type), ...extra })
+  }
+
+  private send(message: HeartbeatMessage): void {
+    if (!this.linkUp || this.connection.isClosed()) return
     try {
-      const bytes = encoder.encode(JSON.stringify(message))
+      const bytes = encodeHeartbeat(message)
       this.connection.publish(this.subject, this.signer === null ? bytes : this.signer.sign(this.subject, bytes))
     } catch {
       // Closed or draining: the next status change decides what happens; a missed beat is harmless.
@@ -214,81 +320,100 @@ export class HeartbeatMembership implements Membership {
       return
     }
     const message = parseHeartbeat(data)
-    if (message === null || message.node === this.node) return
+    if (message === null) return
+    const now = this.clock.now()
+    if (message.type === 'quarantined') {
+      // A zombie's word counts for nothing: only a run we admit may quarantine another.
+      if (!this.quarantine.has(message.node, message.incarnation)) this.noticed(message)
+      return
+    }
+    if (message.node === this.node) {
+      // Our own node's heartbeat came back through the server: our link works both ways.
+      if (!this.publishes && message.type !== 'leave') this.nodeIncarnation = message.incarnation
+      if (message.incarnation === this.nodeIncarnation) this.lastEcho = now
+      return
+    }
+    if (this.quarantinedBy !== null) return
+    if (this.quarantine.has(message.node, message.incarnation)) {
+      // A run declared down: never admitted again; tell it (it may not know yet).
+      if (message.type !== 'leave' && this.quarantine.noticeDue(message.node, message.incarnation, now, this.intervalMs)) {
+        this.send({ ...this.header('quarantined'), peer: message.node, peerIncarnation: message.incarnation })
+      }
+      return
+    }
+    this.admit(message, now)
+  }
+
+  private admit(message: HeartbeatMessage, now: number): void {
     const listener = this.listener
-    const peer = this.peers.get(message.node)
+    let peer = this.peers.get(message.node)
     if (message.type === 'leave') {
       if (peer === undefined || peer.incarnation !== message.incarnation) return
       this.peers.delete(message.node)
       listener?.down(message.node, null)
       return
     }
+    // Answered by the node's publisher only: a worker shard may not know the node's run yet.
+    if (message.type === 'announce') this.beat('beat', { to: message.node, ...(message.sync === undefined ? {} : { sync: message.sync }) })
     if (message.type === 'shard-down') {
       // Only about the run we know: a stale notice of an earlier incarnation means nothing now.
-      if (peer !== undefined && peer.incarnation === message.incarnation) this.syncShards(message.node, peer, [...(message.down ?? []), message.shard as number])
+      if (peer !== undefined && peer.incarnation === message.incarnation) syncShards(this.listener, message.node, peer, [...(message.down ?? []), message.shard as number])
       return
     }
-    if (message.type === 'announce') this.beat('beat')
-    const now = this.clock.now()
     if (peer !== undefined && peer.incarnation !== message.incarnation) {
-      // Restarted under the same name: everything the old run held is gone.
+      // Restarted under the same name: everything the old run held is gone, and it never comes back.
+      this.quarantine.add(message.node, peer.incarnation)
       this.peers.delete(message.node)
       listener?.down(message.node, null)
-    } else if (peer !== undefined) {
-      peer.lastSeen = now
+      peer = undefined
+    }
+    if (peer === undefined) {
+      peer = { incarnation: message.incarnation, down: new Set(), window: new ArrivalWindow(this.detector, now), confirmed: this.linkUp, leaving: false, answered: false }
+      this.peers.set(message.node, peer)
+      if (this.linkUp) listener?.up(message.node)
+    } else {
+      // While held, what is read is a backlog: it proves the peer lives, its timing means nothing.
+      if (this.hold === null) peer.window.heartbeat(now)
+      else peer.window.restart(now)
       if (!peer.confirmed && this.linkUp) {
         peer.confirmed = true
         listener?.up(message.node)
       }
-      this.syncShards(message.node, peer, message.down ?? [])
+    }
+    if ((message.type === 'leaving' || message.leaving === true) && !peer.leaving) {
+      peer.leaving = true
+      listener?.leaving?.(message.node)
+    }
+    syncShards(this.listener, message.node, peer, message.down ?? [])
+    if (message.to === this.node && this.hold !== null && message.sync === this.hold.sync) {
+      peer.answered = true
+      this.advanceHold()
+    }
+  }
+
+  /** A `quarantined` notice: about us (we are out), or about another run (we follow the member who declared it down). */
+  private noticed(message: HeartbeatMessage): void {
+    const node = message.peer as string
+    const incarnation = message.peerIncarnation as string
+    if (node === this.node) {
+      if (incarnation !== this.nodeIncarnation || this.quarantinedBy !== null) return
+      this.quarantinedBy = message.node
+      if (this.hold?.timer != null) this.clock.clearTimer(this.hold.timer)
+      this.hold = null
+      this.checking = false
+      this.peers.clear()
+      this.listener?.quarantined?.(message.node)
       return
     }
-    const fresh: Peer = { incarnation: message.incarnation, down: new Set(), lastSeen: now, confirmed: this.linkUp }
-    this.peers.set(message.node, fresh)
-    if (this.linkUp) listener?.up(message.node)
-    this.syncShards(message.node, fresh, message.down ?? [])
+    this.quarantineRun(node, incarnation)
   }
 
-  /** Brings what we know of a peer's down shards in line with what it says now. */
-  private syncShards(node: string, peer: Peer, listed: readonly number[]): void {
-    const listener = this.listener
-    const down = new Set(listed)
-    for (const shard of down) {
-      if (peer.down.has(shard)) continue
-      peer.down.add(shard)
-      listener?.down(node, shard)
-    }
-    if (peer.down.size === down.size) return
-    for (const shard of [...peer.down]) {
-      if (down.has(shard)) continue
-      peer.down.delete(shard)
-      listener?.shardUp?.(node, shard)
-    }
+  /** Quarantines a run; if it is the one we know, it is down from now on. */
+  private quarantineRun(node: string, incarnation: string): void {
+    this.quarantine.add(node, incarnation)
+    const peer = this.peers.get(node)
+    if (peer === undefined || peer.incarnation !== incarnation) return
+    this.peers.delete(node)
+    this.listener?.down(node, null)
   }
-}
-
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
-
-function parseHeartbeat(data: Uint8Array): HeartbeatMessage | null {
-  let value: unknown
-  try {
-    value = JSON.parse(decoder.decode(data))
-  } catch {
-    return null
-  }
-  if (typeof value !== 'object' || value === null) return null
-  const m = value as Record<string, unknown>
-  if (m['v'] !== 1 || typeof m['node'] !== 'string' || typeof m['incarnation'] !== 'string') return null
-  if (m['type'] !== 'announce' && m['type'] !== 'beat' && m['type'] !== 'leave' && m['type'] !== 'shard-down') return null
-  if (m['type'] === 'shard-down' && !(Number.isInteger(m['shard']) && (m['shard'] as number) > 0)) return null
-  if (m['down'] !== undefined && !(Array.isArray(m['down']) && m['down'].every((shard) => Number.isInteger(shard) && (shard as number) > 0))) return null
-  return value as HeartbeatMessage
-}
-
-function randomIncarnation(random: Random | undefined): string {
-  if (random === undefined) throw new InvalidArgumentError('HeartbeatMembership needs an incarnation or a Random to make one')
-  let out = ''
-  for (let i = 0; i < 4; i++) out += Math.floor(random.next() * 0x10000).toString(16).padStart(4, '0')
-  return out
 }

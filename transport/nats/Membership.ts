@@ -2,7 +2,7 @@
  * Who is in the cluster, as one transport sees it. The NATS transport asks its Membership which
  * peers are reachable and learns from it when one is gone; the heartbeat implementation
  * (HeartbeatMembership) is the first, a Raft-backed one replaces it later without touching the
- * transport.
+ * transport. The down decision is the Membership's alone: the transport only follows it.
  */
 export interface MembershipListener {
   /**
@@ -10,10 +10,22 @@ export interface MembershipListener {
    * back, or heard again after it was declared down (a new incarnation).
    */
   up(node: string): void
-  /** `node` (or one shard of it, when `shard` is set) is gone: stopped heartbeating, left, or restarted. */
+  /** `node` (or one shard of it, when `shard` is set) is gone: declared down, left, or restarted. */
   down(node: string, shard: number | null): void
   /** Optional: a shard of `node` reported down earlier runs again (restarted). */
   shardUp?(node: string, shard: number): void
+  /** Optional: `node` announced that it is leaving: route no new work to it; its replies still come. */
+  leaving?(node: string): void
+  /**
+   * Optional: THIS node was declared down by `byNode` and quarantined. Its run is out of the cluster
+   * for good (it must restart to rejoin): stop all remote traffic and report it.
+   */
+  quarantined?(byNode: string): void
+  /**
+   * Optional: a hold asked for by `holding()` is over (this node proved it is present again and
+   * was not quarantined meanwhile): frames held both ways may go.
+   */
+  resumed?(): void
 }
 
 export interface Membership {
@@ -31,7 +43,20 @@ export interface Membership {
   shardDown?(shard: number): void
   /** Optional: that shard runs again (restarted); peers send to it again. */
   shardUp?(shard: number): void
-  /** Nodes currently considered alive (this node excluded). */
+  /**
+   * This node is shutting down: peers mark it leaving and route no new work to it (their sends fail
+   * with ERR_PEER_LEAVING), while its replies and frames are still accepted. `stop()` (leave) follows.
+   */
+  announceLeaving(): void
+  /**
+   * Optional, asked by the transport for every frame in and out: whether frames must be held right
+   * now because this node cannot prove it was present (its event loop stalled, or its own link is
+   * being checked). Frames that arrived meanwhile may be ones a peer has already given up on; they
+   * are delivered only once `listener.resumed()` says this node was not quarantined, and dropped
+   * if `listener.quarantined()` says it was.
+   */
+  holding?(): boolean
+  /** Nodes currently considered alive (this node excluded); leaving nodes are not listed. */
   members(): string[]
   /** Leaves (peers hear it at once instead of after a timeout) and stops. Idempotent. */
   stop(): Promise<void>

@@ -2,10 +2,11 @@ import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats
 import { InvalidArgumentError, MessageTooLargeError, NodeDownError, RateLimitedLog, ShardDownError, silentLogger, toError, type Clock } from '../../runtime/index.ts'
 import { TransportClosedError } from '../errors.ts'
 import type { FrameTransport, SystemAddress } from '../FrameTransport.ts'
-import { NatsDownError } from './errors.ts'
+import { NatsDownError, PeerLeavingError, quarantinedError } from './errors.ts'
 import { flushWithin } from './flushWithin.ts'
 import { FrameSigner } from './FrameSigner.ts'
 import { HeartbeatMembership } from './HeartbeatMembership.ts'
+import { carriesNewWork, InboundHold } from './InboundHold.ts'
 import type { Membership, MembershipListener } from './Membership.ts'
 import type { NatsTransportOptions, NatsTransportStats } from './NatsTransportOptions.ts'
 import { DEFAULT_SUBJECT_PREFIX, Subjects } from './subjects.ts'
@@ -34,6 +35,8 @@ class Peer {
   frames: Uint8Array[] = []
   /** Its shards that are down (it said so): sends to them fail fast until they run again. */
   downShards: Set<number> | null = null
+  /** It announced that it is leaving: new work to it fails with ERR_PEER_LEAVING; replies still go. */
+  leaving = false
 }
 
 /**
@@ -63,6 +66,8 @@ export class NatsTransport implements FrameTransport {
     receiveErrors: 0,
     unauthenticatedFrames: 0,
     linkDowns: 0,
+    framesHeldIn: 0,
+    framesDroppedIn: 0,
   }
   private readonly connection: NatsConnection
   private readonly clock: Clock
@@ -75,9 +80,12 @@ export class NatsTransport implements FrameTransport {
   private frameHandler: ((frame: Uint8Array) => void) | null = null
   /** Frames that arrived before Remoting registered its handler. */
   private early: Uint8Array[] = []
-  private readonly peerDownHandlers: ((node: string, shard: number | null) => void)[] = []
+  private readonly peerDownHandlers: ((node: string, shard: number | null, cause?: Error) => void)[] = []
   private readonly peerUpHandlers: ((node: string) => void)[] = []
   private readonly linkHandlers: ((connected: boolean) => void)[] = []
+  private readonly quarantineHandlers: ((byNode: string) => void)[] = []
+  /** Frames that arrived while the membership held them; quarantine (InboundHold.ts). */
+  private readonly inbound: InboundHold
   private subscription: Subscription | null = null
   private statusIterator: AsyncIterable<Status> | null = null
   private linkUp = true
@@ -101,6 +109,7 @@ export class NatsTransport implements FrameTransport {
     this.maxFrames = options.maxBufferedFrames ?? 10_000
     this.maxBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024
     if (!(this.maxFrames >= 0) || !(this.maxBytes >= 0)) throw new InvalidArgumentError('buffer bounds must be >= 0')
+    this.inbound = new InboundHold(this.maxFrames, this.maxBytes, this.stats)
     this.ownsConnection = options.ownsConnection === true
     this.signer = options.clusterSecret === undefined ? null : new FrameSigner(options.clusterSecret)
     const log = system.log ?? silentLogger
@@ -134,10 +143,15 @@ export class NatsTransport implements FrameTransport {
     if (this.closed) throw new TransportClosedError(`NATS transport of ${this.local.node}:${this.local.shard} is closed`)
     const subject = this.subjects.frames(to.node, to.shard)
     const peer = this.peers.get(to.node)
+    if (this.inbound.quarantinedBy !== null) throw quarantinedError(this.local.node, this.inbound.quarantinedBy)
     if (peer?.downShards?.has(to.shard) === true) {
       throw new ShardDownError(`shard ${to.shard} of ${to.node} is down`, { data: { node: to.node, shard: to.shard } })
     }
-    if (this.linkUp && (peer === undefined || (peer.state !== PeerState.Down && peer.state !== PeerState.Pending && peer.frames.length === 0))) {
+    if (peer?.leaving === true && peer.state !== PeerState.Down && carriesNewWork(frame)) {
+      throw new PeerLeavingError(`node ${to.node} is leaving and takes no new work`, { data: { node: to.node } })
+    }
+    const holding = this.membership.holding?.() === true
+    if (this.linkUp && !holding && (peer === undefined || (peer.state !== PeerState.Down && peer.state !== PeerState.Pending && peer.frames.length === 0))) {
       this.publish(subject, frame)
       return
     }
@@ -154,7 +168,8 @@ export class NatsTransport implements FrameTransport {
     for (const frame of early) this.deliver(frame)
   }
 
-  onPeerDown(handler: (node: string, shard: number | null) => void): void {
+  /** `cause`: what asks in flight to it fail with (default ERR_NODE_DOWN / ERR_SHARD_DOWN). */
+  onPeerDown(handler: (node: string, shard: number | null, cause?: Error) => void): void {
     this.peerDownHandlers.push(handler)
   }
 
@@ -166,6 +181,28 @@ export class NatsTransport implements FrameTransport {
   /** Hears when this node's NATS link goes down or comes back (readiness probes, logs). */
   onLinkChange(handler: (connected: boolean) => void): void {
     this.linkHandlers.push(handler)
+  }
+
+  /**
+   * Hears when this node learns that `byNode` declared it down and quarantined it: its remote
+   * traffic has stopped (sends and asks in flight fail with ERR_QUARANTINED); it must restart to rejoin.
+   */
+  onQuarantined(handler: (byNode: string) => void): void {
+    this.quarantineHandlers.push(handler)
+  }
+
+  /** The peer that quarantined this node, or null. */
+  get quarantined(): string | null {
+    return this.inbound.quarantinedBy
+  }
+
+  /**
+   * First phase of a graceful shutdown: peers mark this node leaving and send it no new work (their
+   * sends fail with ERR_PEER_LEAVING, retriable) while replies and frames still flow both ways.
+   * `close()` (leave) is the last word.
+   */
+  announceLeaving(): void {
+    if (!this.closed) this.membership.announceLeaving()
   }
 
   /**
@@ -181,8 +218,7 @@ export class NatsTransport implements FrameTransport {
     this.subscription = this.connection.subscribe(this.subjects.frames(this.local.node, this.local.shard), {
       callback: (error, msg) => {
         if (error !== null) this.stats.receiveErrors++
-        else if (this.signer === null) this.deliver(msg.data)
-        else this.deliverSigned(msg.subject, msg.data)
+        else if (this.inbound.admit(msg.subject, msg.data, this.membership.holding?.() === true)) this.accept(msg.subject, msg.data)
       },
     })
     this.watchStatus()
@@ -205,6 +241,44 @@ export class NatsTransport implements FrameTransport {
     shardUp: (node, shard) => {
       this.peers.get(node)?.downShards?.delete(shard)
     },
+    leaving: (node) => {
+      this.peer(node).leaving = true
+    },
+    quarantined: (byNode) => this.quarantine(byNode),
+    resumed: () => this.resume(),
+  }
+
+  private accept(subject: string, data: Uint8Array): void {
+    if (this.signer === null) this.deliver(data)
+    else this.deliverSigned(subject, data)
+  }
+
+  /** The membership proved this node present and not quarantined: held frames go, both ways, in order. */
+  private resume(): void {
+    if (this.closed) return
+    this.inbound.release((subject, data) => this.accept(subject, data))
+    if (!this.linkUp) return
+    for (const peer of this.peers.values()) if (peer.state === PeerState.Unknown || peer.state === PeerState.Up) this.release(peer)
+  }
+
+  /**
+   * A peer declared this node down: its run is out of the cluster. Frames held both ways are given
+   * up (they may be ones the peer already failed), every peer is out of reach from here (watchers
+   * get node-down, asks in flight fail with ERR_QUARANTINED: their outcome is unknown), and every
+   * later send fails with ERR_QUARANTINED.
+   */
+  private quarantine(byNode: string): void {
+    if (this.closed || this.inbound.quarantinedBy !== null) return
+    this.inbound.quarantine(byNode)
+    const cause = quarantinedError(this.local.node, byNode)
+    const nodes: string[] = []
+    for (const [node, peer] of this.peers) {
+      this.abandon(peer)
+      if (peer.state !== PeerState.Down) nodes.push(node)
+      peer.state = PeerState.Down
+    }
+    for (const node of nodes) for (const handler of this.peerDownHandlers) handler(node, null, cause)
+    for (const handler of this.quarantineHandlers) handler(byNode)
   }
 
   /** Checks the signature before anything decodes the bytes. */
@@ -307,7 +381,8 @@ export class NatsTransport implements FrameTransport {
     if (this.closed) return
     const peer = this.peer(node)
     peer.state = PeerState.Up
-    if (this.linkUp) this.release(peer)
+    peer.leaving = false
+    if (this.linkUp && this.membership.holding?.() !== true) this.release(peer)
     for (const handler of this.peerUpHandlers) handler(node)
   }
 
@@ -334,7 +409,7 @@ export class NatsTransport implements FrameTransport {
       for (const peer of this.peers.values()) if (peer.state === PeerState.Up) peer.state = PeerState.Pending
     }
     this.membership.linkChanged(up)
-    if (up) for (const peer of this.peers.values()) if (peer.state === PeerState.Unknown) this.release(peer)
+    if (up && this.membership.holding?.() !== true) for (const peer of this.peers.values()) if (peer.state === PeerState.Unknown) this.release(peer)
     for (const handler of this.linkHandlers) handler(up)
   }
 

@@ -56,4 +56,8 @@ export interface NatsTransportStats {
   /** Inbound frames dropped before decoding: unsigned or wrongly signed (only with a cluster secret). */
   unauthenticatedFrames: number
   linkDowns: number
+  /** Inbound frames held because this node may have been away (a stall, a link check), then released or dropped. */
+  framesHeldIn: number
+  /** Inbound frames dropped: held when this node learned it was quarantined, arrived after that, or past the holding bound. */
+  framesDroppedIn: number
 }

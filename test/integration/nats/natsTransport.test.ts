@@ -205,6 +205,7 @@ describe('NatsTransport with Remoting over a real nats-server', () => {
         return Promise.resolve()
       }
       linkChanged() {}
+      announceLeaving() {}
       members() {
         return [...this.alive]
       }
