@@ -4,7 +4,8 @@ import { FailureDetector, type FailureDetectorOptions } from './FailureDetector.
 import { InMemoryEndpoint } from './InMemoryEndpoint.ts'
 import { deriveSeed } from './seeds.ts'
 import type { SimProcess } from './SimProcess.ts'
-import { SELF_TRACED, type Simulation } from './Simulation.ts'
+import { SELF_TRACED } from './simNames.ts'
+import type { Simulation } from './Simulation.ts'
 import { TraceKind } from './Trace.ts'
 
 /** Uniform latency in [minMs, maxMs], or any distribution drawn from the network's seeded source. */
