@@ -1,10 +1,10 @@
-import { InvalidArgumentError, SeededRandom, toError, type Envelope, type ActorInfo, type MailboxHooks, type Runnable } from '../runtime/index.ts'
+import { EnvelopeKind, InvalidArgumentError, SeededRandom, toError, type Envelope, type ActorInfo, type MailboxHooks, type Runnable } from '../runtime/index.ts'
 import { EventQueue, SimEvent } from './EventQueue.ts'
 import { SimCrashedError, SimEscapeError, SimInvariantError } from './errors.ts'
 import { deriveSeed } from './seeds.ts'
 import { describeEvent, formatMs, nameOf, SELF_TRACED } from './simNames.ts'
 import type { SimProcess } from './SimProcess.ts'
-import type { InvariantCheck } from './SimulationOptions.ts'
+import type { InvariantCheck, MessageCount } from './SimulationOptions.ts'
 import { chooserFor, RandomChooser, RecordingChooser, ReplayChooser, type Chooser } from './Strategy.ts'
 import { formatTrace, Trace, TraceKind } from './Trace.ts'
 import type { SimulationOptions } from './SimulationOptions.ts'
@@ -51,6 +51,8 @@ export class SimKernel {
   protected failureError: Error | null = null
   /** Tasks allowed to wait forever (a probe holding an ask the test never answers). */
   protected readonly patientTasks = new WeakSet<object>()
+  /** Per method, when counting (`countMessages`). */
+  protected readonly counts: Map<string, MessageCount> | null
   protected deliveries = 0
   protected turns = 0
   protected eventsFired = 0
@@ -70,6 +72,7 @@ export class SimKernel {
     }
     this.recorder = options.record === true ? new RecordingChooser(chooser ?? new RandomChooser(this.rng, this.throughput), seed) : null
     this.chooser = this.recorder ?? chooser
+    this.counts = options.countMessages === true ? new Map() : null
   }
 
   // ------------------------------------------------------------------ what processes call (internal)
@@ -369,12 +372,25 @@ export class SimKernel {
     ].join('\n')
   }
 
+  private count(envelope: Envelope): void {
+    const method = methodOf(envelope)
+    let entry = (this.counts as Map<string, MessageCount>).get(method)
+    if (entry === undefined) {
+      entry = { handled: 0, remote: 0 }
+      ;(this.counts as Map<string, MessageCount>).set(method, entry)
+    }
+    entry.handled++
+    const sender = envelope.sender
+    if (sender !== null && sender.address.node !== envelope.target.address.node) entry.remote++
+  }
+
   protected hooksWith(user: MailboxHooks | undefined): MailboxHooks {
     const received = (actor: ActorInfo, depth: number, envelope?: Envelope): void => {
       this.deliveries++
       const process = this.currentProcess
       // The envelope (when the runtime passes it) names the method in reports; the actor otherwise.
       this.trace.record(this.step, this.time, TraceKind.Handle, process === null ? 0 : process.index + 1, process === null ? null : process.label, envelope ?? actor, depth)
+      if (this.counts !== null && envelope !== undefined) this.count(envelope)
     }
     if (user === undefined) return { received }
     const userReceived = user.received as ((actor: ActorInfo, depth: number, envelope?: Envelope) => void) | undefined
@@ -392,6 +408,19 @@ export class SimKernel {
 }
 
 function noop(): void {}
+
+/** What a count is filed under: the method, or the kind of a reply or control envelope. */
+function methodOf(envelope: Envelope): string {
+  switch (envelope.kind) {
+    case EnvelopeKind.ReplyOk:
+    case EnvelopeKind.ReplyError:
+      return '(reply)'
+    case EnvelopeKind.Poison:
+      return '(stop)'
+    default:
+      return envelope.method
+  }
+}
 
 export function positiveInt(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`)

@@ -9,11 +9,11 @@ import { deriveSeed, seedFromEnv } from './seeds.ts'
 import { SimKernel } from './SimKernel.ts'
 import { formatMs, nameOf } from './simNames.ts'
 import { SimProcess } from './SimProcess.ts'
-import type { ClockModel, InvariantCheck, SimSystemOptions, SimulationOptions, SimulationStats } from './SimulationOptions.ts'
+import type { ClockModel, InvariantCheck, MessageCount, SimSystemOptions, SimulationOptions, SimulationStats } from './SimulationOptions.ts'
 import type { Chooser } from './Strategy.ts'
 import { TraceKind, type TraceEvent } from './Trace.ts'
 
-export type { InvariantCheck, SimSystemOptions, SimulationOptions, SimulationStats } from './SimulationOptions.ts'
+export type { InvariantCheck, MessageCount, SimSystemOptions, SimulationOptions, SimulationStats } from './SimulationOptions.ts'
 export { SELF_TRACED, nameOf } from './simNames.ts'
 
 const Burst = { Quiet: 0, Stopped: 1, Yield: 2, Failed: 3, Continue: 4 } as const
@@ -94,6 +94,11 @@ export class Simulation extends SimKernel {
       scheduler: process.scheduler,
       mailboxHooks: this.hooksWith(mailboxHooks),
     })
+  }
+
+  /** Handled messages per method (needs `countMessages: true`; otherwise empty). */
+  get messageCounts(): ReadonlyMap<string, MessageCount> {
+    return this.counts ?? new Map()
   }
 
   /** The decisions recorded so far (needs `record: true`): replay them with `new Simulation({ replay })`. */

@@ -59,6 +59,8 @@ export interface SimulationOptions {
   readonly clocks?: ClockModel
   /** Record every scheduler decision (`sim.decisions()`), to replay the run without the scheduler's RNG. */
   readonly record?: boolean
+  /** Count handled messages per method, and how many came from another node (`sim.messageCounts`). Default false. */
+  readonly countMessages?: boolean
   /** Replay a recorded run: the scheduler follows the record's decisions (its seed drives the rest). */
   readonly replay?: DecisionRecord
 }
@@ -71,6 +73,13 @@ export type SimSystemOptions = Omit<ActorSystemOptions, 'clock' | 'random' | 'id
 
 /** An invariant: returns nothing/true when it holds; false, a message, or a throw when it does not. */
 export type InvariantCheck = () => boolean | string | void
+
+/** Messages of one method handled so far. */
+export interface MessageCount {
+  handled: number
+  /** Of which sent by an actor on another node. */
+  remote: number
+}
 
 export interface SimulationStats {
   /** Scheduler decisions: actor turns plus events fired. */
