@@ -105,6 +105,16 @@ describe('Simulation: seeded scheduling', () => {
     expect(orders.size).toBeGreaterThan(1)
   })
 
+  it('runUntilIdle returns when the last ask settles, not at its timeout (a settled ask leaves no timer armed)', async () => {
+    const sim = new Simulation({ seed: 3 })
+    const system = sim.createSystem({ name: 's', askTimeoutMs: 30_000 })
+    const log = system.spawn(Log)
+    const relay = system.spawn(Relay)
+    expect(await sim.settle(relay.ask('relay', log, 'x'))).toBe(1)
+    await sim.runUntilIdle()
+    expect(sim.now).toBe(0)
+  })
+
   it('a cleared timer never fires', async () => {
     const sim = new Simulation()
     const clock = sim.createProcess('p').clock
