@@ -45,6 +45,12 @@ export class Simulation extends SimKernel {
   private readonly clocks: ClockModel | null
   private readonly clockRandom: SeededRandom
   private driving = false
+  /** Bumped per driver call; a host turn between calls checks it to know no call started since. */
+  private driveEpoch = 0
+  /** The host has had a turn since the last driver call returned (anything settling now came from it). */
+  private hostTurnSinceDrive = false
+  /** An escape seen between driver calls, thrown by the next one. */
+  private pendingEscape: Error | null = null
   private releaseGuard: (() => void) | null = null
 
   constructor(options: SimulationOptions = {}) {
@@ -259,7 +265,10 @@ export class Simulation extends SimKernel {
   private async drive(limit: number, stop: (() => boolean) | null, mode: Mode): Promise<boolean> {
     if (this.failureError !== null) throw new SimFailedError(`the simulation already failed: ${this.failureError.message}`, { cause: this.failureError })
     if (this.driving) throw new InvalidArgumentError('a simulation is driven by one call at a time: await the previous advance/runUntil first')
+    if (this.pendingEscape !== null) throw this.failWith(this.pendingEscape)
     this.driving = true
+    this.driveEpoch++
+    this.hostTurnSinceDrive = false
     if (this.ambient === 'error') this.releaseGuard = guardAmbient(this.onAmbientCall)
     const started = this.step
     const startTime = this.time
@@ -316,6 +325,10 @@ export class Simulation extends SimKernel {
       }
     } finally {
       this.driving = false
+      const epoch = this.driveEpoch
+      hostSetImmediate(() => {
+        if (this.driveEpoch === epoch && !this.driving) this.hostTurnSinceDrive = true
+      })
       if (this.releaseGuard !== null) {
         this.releaseGuard()
         this.releaseGuard = null
@@ -437,6 +450,17 @@ export class Simulation extends SimKernel {
       this.inHostTurn = false
       if (release !== null) this.releaseGuard = guardAmbient(this.onAmbientCall)
     }
+  }
+
+  /**
+   * @internal An actor's awaited promise settled between driver calls, after the host had a turn:
+   * real I/O or a host timer completed outside the simulation. Reported by the next driver call.
+   */
+  settledBetweenCalls(what: string): void {
+    if (this.driving || !this.hostTurnSinceDrive || this.pendingEscape !== null || this.failureError !== null) return
+    this.pendingEscape = new SimEscapeError(
+      this.report(`${what} between driver calls, after the host event loop had run: real I/O or a host timer completed outside the simulation (its effect would land at an instant the seed did not choose)`),
+    )
   }
 
   private continueNow(chooser: Chooser): boolean {
