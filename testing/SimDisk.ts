@@ -36,15 +36,67 @@ interface PendingWrite {
   readonly truncate: boolean
 }
 
+/**
+ * One file. Contents live in a growable buffer; the durable image shares it until a write would
+ * touch the durable bytes (copy on write), so the append-then-fsync of a log costs no copy.
+ */
 class Inode {
-  /** What survives a crash. */
-  durable: Uint8Array = new Uint8Array(0)
-  /** What reads see. */
-  current: Uint8Array = new Uint8Array(0)
+  private buf: Uint8Array = new Uint8Array(0)
+  length = 0
+  private durableBuf: Uint8Array = this.buf
+  durableLength = 0
   /** Writes since the last fsync, in order (what a crash may keep part of). */
   pending: PendingWrite[] = []
   /** Byte ranges that fail to read until rewritten. */
   badRanges: { start: number; end: number }[] = []
+
+  /** What reads see (a view: copy before handing it out). */
+  get current(): Uint8Array {
+    return this.buf.subarray(0, this.length)
+  }
+
+  /** What survives a crash (a view). */
+  get durable(): Uint8Array {
+    return this.durableBuf.subarray(0, this.durableLength)
+  }
+
+  write(offset: number, bytes: Uint8Array): void {
+    const end = offset + bytes.length
+    this.detachIfTouching(Math.min(offset, this.length))
+    if (end > this.buf.length) {
+      const grown = new Uint8Array(Math.max(end, this.buf.length * 2, 64))
+      grown.set(this.buf.subarray(0, this.length))
+      this.buf = grown
+    } else if (offset > this.length) this.buf.fill(0, this.length, offset)
+    this.buf.set(bytes, offset)
+    if (end > this.length) this.length = end
+  }
+
+  truncate(length: number): void {
+    if (length < this.length) this.length = length
+  }
+
+  sync(): void {
+    this.durableBuf = this.buf
+    this.durableLength = this.length
+    if (this.pending.length > 0) this.pending = []
+  }
+
+  /** After a crash: `contents` is both what reads see and what is durable. */
+  reset(contents: Uint8Array): void {
+    this.buf = contents
+    this.length = contents.length
+    this.sync()
+  }
+
+  flip(offset: number, xor: number): void {
+    if (offset < this.length) this.buf[offset] = (this.buf[offset] as number) ^ xor
+    if (this.durableBuf !== this.buf && offset < this.durableLength) this.durableBuf[offset] = (this.durableBuf[offset] as number) ^ xor
+  }
+
+  private detachIfTouching(start: number): void {
+    if (this.durableBuf === this.buf && start < this.durableLength) this.durableBuf = this.buf.slice(0, this.durableLength)
+  }
 }
 
 /**
@@ -106,7 +158,7 @@ export class SimDisk {
   }
 
   size(path: string): number {
-    return this.inode(path, 'size').current.length
+    return this.inode(path, 'size').length
   }
 
   /** Writes `bytes` at `offset` (creating the file; a gap reads as zeros). Not durable until fsync. */
@@ -119,16 +171,16 @@ export class SimDisk {
       this.names.set(path, inode)
     }
     const copy = new Uint8Array(bytes)
-    inode.current = applyWrite(inode.current, offset, copy)
+    inode.write(offset, copy)
     inode.pending.push({ offset, bytes: copy, truncate: false })
-    inode.badRanges = inode.badRanges.filter((r) => r.end <= offset || r.start >= offset + copy.length)
+    if (inode.badRanges.length > 0) inode.badRanges = inode.badRanges.filter((r) => r.end <= offset || r.start >= offset + copy.length)
     this.stats.writes++
     this.stats.bytesWritten += copy.length
   }
 
   /** Appends `bytes`; returns the offset they were written at. */
   append(path: string, bytes: Uint8Array): number {
-    const offset = this.names.get(path)?.current.length ?? 0
+    const offset = this.names.get(path)?.length ?? 0
     this.write(path, offset, bytes)
     return offset
   }
@@ -137,7 +189,7 @@ export class SimDisk {
   truncate(path: string, length: number): void {
     this.checkAlive('truncate', path)
     const inode = this.inode(path, 'truncate')
-    inode.current = inode.current.slice(0, Math.min(length, inode.current.length))
+    inode.truncate(length)
     inode.pending.push({ offset: length, bytes: new Uint8Array(0), truncate: true })
   }
 
@@ -145,7 +197,7 @@ export class SimDisk {
   read(path: string, offset = 0, length?: number): Uint8Array {
     this.checkAlive('read', path)
     const inode = this.inode(path, 'read')
-    const end = Math.min(inode.current.length, length === undefined ? Infinity : offset + length)
+    const end = Math.min(inode.length, length === undefined ? Infinity : offset + length)
     if (inode.badRanges.some((r) => r.start < end && r.end > offset) || (this.readErrorRate > 0 && this.random.next() < this.readErrorRate)) {
       this.stats.readErrors++
       this.sim.record(TraceKind.Fault, this.owner, `${this.label}: read error on ${path} [${offset}, ${end})`, end - offset)
@@ -158,8 +210,7 @@ export class SimDisk {
   fsync(path: string): void {
     this.checkAlive('fsync', path)
     const inode = this.inode(path, 'fsync')
-    inode.durable = inode.current.slice()
-    inode.pending = []
+    inode.sync()
     this.stats.fsyncs++
   }
 
@@ -216,8 +267,7 @@ export class SimDisk {
   /** Flips bits of one byte, silently, in what reads see and what is durable (bit rot). */
   corrupt(path: string, offset: number, xor = 0xff): void {
     const inode = this.inode(path, 'corrupt')
-    if (offset < inode.current.length) inode.current[offset] = (inode.current[offset] as number) ^ xor
-    if (offset < inode.durable.length) inode.durable[offset] = (inode.durable[offset] as number) ^ xor
+    inode.flip(offset, xor)
   }
 
   /**
@@ -229,7 +279,7 @@ export class SimDisk {
     const names = new Map<string, Inode>()
     for (const [path, inode] of this.durableNames) names.set(path, inode)
     for (const inode of new Set([...this.names.values(), ...this.durableNames.values()])) {
-      let contents = inode.durable
+      let contents: Uint8Array = inode.durable.slice()
       const pending = inode.pending
       let kept = 0
       if (this.torn && pending.length > 0) {
@@ -243,9 +293,7 @@ export class SimDisk {
         }
       }
       for (let i = kept; i < pending.length; i++) this.stats.bytesLost += (pending[i] as PendingWrite).bytes.length
-      inode.current = contents.slice()
-      inode.durable = contents.slice()
-      inode.pending = []
+      inode.reset(contents)
     }
     this.names = names
     this.durableNames = new Map(names)

@@ -89,6 +89,22 @@ describe('SimDisk', () => {
     expect(d.stats.readErrors).toBe(1)
   })
 
+  it('overwriting synced bytes, or appending after a truncate, leaves the durable image alone until fsync', () => {
+    const { disk: d } = disk()
+    d.append('wal', bytes('abcdef'))
+    d.fsync('wal')
+    d.syncDir()
+    d.write('wal', 0, bytes('X'))
+    expect(text(d.read('wal'))).toBe('Xbcdef')
+    d.crash()
+    expect(text(d.read('wal'))).toBe('abcdef')
+    d.truncate('wal', 3)
+    d.append('wal', bytes('ZZ'))
+    expect(text(d.read('wal'))).toBe('abcZZ')
+    d.crash()
+    expect(text(d.read('wal'))).toBe('abcdef')
+  })
+
   it('truncate drops a tail; a crash before fsync brings it back', () => {
     const { disk: d } = disk()
     d.append('wal', bytes('abcdef'))
