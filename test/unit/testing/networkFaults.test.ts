@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Actor, type ActorRef } from '../../../runtime/index.ts'
-import { NetworkProfiles, SimulatedCluster, Simulation, SimulatedNetwork, type SimProcess } from '../../../testing/index.ts'
+import { applyFaults, NetworkProfiles, SimulatedCluster, Simulation, SimulatedNetwork, type SimProcess } from '../../../testing/index.ts'
 import type { FrameTransport } from '../../../transport/index.ts'
 
 /** Raw endpoints on a network: frames are single bytes, so order and loss are easy to read. */
@@ -173,5 +173,43 @@ describe('SimulatedCluster: a peer declared down', () => {
     expect(error.code).toBe('ERR_NODE_DOWN')
     expect(sim.now - started).toBeLessThan(10)
     expect(cluster.network.stats.quarantined).toBeGreaterThan(0)
+  })
+})
+
+describe('message counts and scheduled holds', () => {
+  it('counts handled messages per method, and those that came from another node', async () => {
+    const sim = new Simulation({ seed: 9, countMessages: true })
+    const cluster = new SimulatedCluster(sim, {
+      nodes: ['n1', 'n2'],
+      boot(system, _disk, node) {
+        if (node.name === 'n2') system.spawn(Echo, { name: 'echo' })
+      },
+    })
+    const remote = cluster.lookup<EchoProtocol>('n2', '/user/echo', 'n1') as ActorRef<EchoProtocol>
+    const local = cluster.lookup<EchoProtocol>('n2', '/user/echo') as ActorRef<EchoProtocol>
+    for (let i = 0; i < 3; i++) await sim.settle(remote.ask('echo', `r${i}`))
+    await sim.settle(local.ask('echo', 'l'))
+    // Three asks came over the wire from n1 (their sender is n1's ask endpoint), one was local.
+    expect(sim.messageCounts.get('echo')).toEqual({ handled: 4, remote: 3 })
+    // Off unless asked for.
+    expect(new Simulation({ seed: 1 }).messageCounts.size).toBe(0)
+  })
+
+  it("a 'hold' fault delivers a node's frames late, in order", async () => {
+    const sim = new Simulation({ seed: 10 })
+    const cluster = new SimulatedCluster(sim, {
+      nodes: ['n1', 'n2'],
+      network: { failureDetector: false },
+      boot(system, _disk, node) {
+        if (node.name === 'n2') system.spawn(Echo, { name: 'echo' })
+      },
+    })
+    const echo = cluster.lookup<EchoProtocol>('n2', '/user/echo', 'n1') as ActorRef<EchoProtocol>
+    applyFaults(cluster, [{ kind: 'hold', at: 0, node: 'n2', durationMs: 300 }])
+    await sim.advance(1)
+    const answer = echo.askWith({ timeoutMs: 10_000 }, 'echo', 'late')
+    expect(await sim.settle(answer)).toBe('late')
+    expect(sim.now).toBeGreaterThanOrEqual(300)
+    expect(cluster.network.stats.held).toBeGreaterThan(0)
   })
 })
