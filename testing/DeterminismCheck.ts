@@ -37,6 +37,11 @@ export async function checkDeterminism(scenario: (sim: Simulation) => Promise<vo
     }
     if (current.hash === first.hash && current.trace.length === first.trace.length) continue
     const at = firstDifference(first.trace, current.trace)
+    if (at === first.trace.length && at === current.trace.length) {
+      throw new SimNondeterminismError(`seed ${seed} is not deterministic: run 1 and run ${run + 1} render the same ${at} events but hash differently (frame contents or queue lengths differ)`, {
+        data: { seed, event: null, expected: null, actual: null },
+      })
+    }
     const show = (e: TraceEvent | undefined): string => (e === undefined ? '(run ended)' : `#${e.step} t=${e.time} ${e.kind} ${e.process ?? ''} ${e.detail}`)
     throw new SimNondeterminismError(
       `seed ${seed} is not deterministic: run 1 and run ${run + 1} differ at event ${at}\n  run 1:           ${show(first.trace[at])}\n  run ${run + 1}:           ${show(current.trace[at])}`,

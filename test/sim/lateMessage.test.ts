@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { Actor, type ActorRef } from '../../runtime/index.ts'
 import { findFailingSeed, forEachSeed, SimulatedCluster, type Simulation } from '../../testing/index.ts'
+import { seeds } from './support/seeds.ts'
 
 interface ReplicaProtocol {
   apply(version: number, value: string): void
@@ -89,6 +90,6 @@ describe('a protocol meeting a late, released message', () => {
   })
 
   it('with a version check, no seed rolls back', async () => {
-    await forEachSeed({ seeds: 30 }, (sim) => scenario(sim, true, true))
+    await forEachSeed({ seeds: seeds(30) }, (sim) => scenario(sim, true, true))
   })
 })

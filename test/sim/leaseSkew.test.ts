@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest'
 import { Actor, type ActorRef, type Clock } from '../../runtime/index.ts'
 import { findFailingSeed, forEachSeed, SimulatedCluster, type Simulation } from '../../testing/index.ts'
+import { seeds } from './support/seeds.ts'
 
 const LEASE_MS = 1000
 const MAX_DRIFT_PPM = 1000
@@ -112,7 +113,7 @@ describe('a lease under per-node clock skew and drift', () => {
   })
 
   it('measuring the lease on its own clock, shortened by the drift bound: no seed overlaps, and the lease is held', async () => {
-    await forEachSeed({ seeds: 30, simulation: { clocks } }, async (sim) => {
+    await forEachSeed({ seeds: seeds(30), simulation: { clocks } }, async (sim) => {
       expect(await scenario(sim, false)).toBeGreaterThan(0)
     })
   })

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { Actor } from '../../runtime/index.ts'
 import { findFailingSeed, forEachSeed, SimErrorCodes, SimulatedService, type AsyncPort, type Simulation } from '../../testing/index.ts'
+import { seeds } from './support/seeds.ts'
 
 /** The port, and its in-memory implementation (what a Redis twin would be). */
 class Counters {
@@ -83,6 +84,6 @@ describe('a client retrying calls to a SimulatedService', () => {
   })
 
   it('with a request id the store deduplicates on, every seed counts exactly', async () => {
-    await forEachSeed({ seeds: 40 }, (sim) => scenario(sim, true))
+    await forEachSeed({ seeds: seeds(40) }, (sim) => scenario(sim, true))
   })
 })

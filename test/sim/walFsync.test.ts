@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { Actor, type ActorRef } from '../../runtime/index.ts'
 import { findFailingSeed, forEachSeed, SimulatedCluster, type SimDisk, type Simulation } from '../../testing/index.ts'
+import { seeds } from './support/seeds.ts'
 
 const WAL = 'wal'
 
@@ -133,6 +134,6 @@ describe('a write-ahead log under SimDisk crashes', () => {
   })
 
   it('with fsync before the acknowledgement (and a checksummed tail), no seed loses an acknowledged entry', async () => {
-    expect(await forEachSeed({ seeds: 40 }, (sim) => scenario(sim, true))).toBe(40)
+    expect(await forEachSeed({ seeds: seeds(40) }, (sim) => scenario(sim, true))).toBe(seeds(40))
   })
 })
