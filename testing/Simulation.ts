@@ -9,9 +9,9 @@ import { deriveSeed, seedFromEnv } from './seeds.ts'
 import { SimKernel } from './SimKernel.ts'
 import { formatMs, nameOf } from './simNames.ts'
 import { SimProcess } from './SimProcess.ts'
-import type { ClockModel, InvariantCheck, MessageCount, SimSystemOptions, SimulationOptions, SimulationStats } from './SimulationOptions.ts'
+import type { ClockModel, InvariantCheck, MessageCount, SimSystemOptions, SimulationOptions } from './SimulationOptions.ts'
 import type { Chooser } from './Strategy.ts'
-import { TraceKind, type TraceEvent } from './Trace.ts'
+import { TraceKind } from './Trace.ts'
 
 export type { InvariantCheck, MessageCount, SimSystemOptions, SimulationOptions, SimulationStats } from './SimulationOptions.ts'
 export { SELF_TRACED, nameOf } from './simNames.ts'
@@ -146,57 +146,6 @@ export class Simulation extends SimKernel {
    */
   reportFailure(headline: string, cause?: unknown): void {
     this.failWith(new SimCrashedError(this.report(headline), cause === undefined ? undefined : { cause }))
-  }
-
-  // ------------------------------------------------------------------ observation
-
-  /** Virtual time in ms. */
-  get now(): number {
-    return this.time
-  }
-
-  /** Steps taken so far (actor turns plus events). */
-  get steps(): number {
-    return this.step
-  }
-
-  /** The determinism fingerprint: equal for equal runs, in any process. */
-  get traceHash(): string {
-    return this.trace.hash
-  }
-
-  /** Events recorded so far (turns, messages handled, timers, frames, faults). */
-  get eventCount(): number {
-    return this.trace.count
-  }
-
-  /** The last `n` events, oldest first. */
-  lastEvents(n = this.reportEvents): TraceEvent[] {
-    return this.trace.last(n)
-  }
-
-  /** Every event, when created with `keepFullTrace`; otherwise null. */
-  get fullTrace(): readonly TraceEvent[] | null {
-    return this.trace.full
-  }
-
-  get stats(): SimulationStats {
-    return { steps: this.step, deliveries: this.deliveries, turns: this.turns, eventsFired: this.eventsFired, zombies: this.zombies }
-  }
-
-  /** Actors ready to run at this instant. */
-  get runnable(): number {
-    return this.taskCount
-  }
-
-  /** Timers, frames and scheduled callbacks still to come (background ticks excluded). */
-  get pendingEvents(): number {
-    return this.events.foreground
-  }
-
-  /** The error that stopped the simulation, if one did. */
-  get failure(): Error | null {
-    return this.failureError
   }
 
   // ------------------------------------------------------------------ driving
