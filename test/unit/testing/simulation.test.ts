@@ -115,6 +115,25 @@ describe('Simulation: seeded scheduling', () => {
     expect(sim.now).toBe(0)
   })
 
+  it('a promise chain 30 microtasks deep (a supervisor restart with async hooks) is no escape under the default depth', async () => {
+    class Deep extends Actor<{ work(): Promise<string> }> {
+      async work(): Promise<string> {
+        for (let i = 0; i < 30; i++) await null
+        return 'done'
+      }
+    }
+    const run = async (microtaskDepth?: number) => {
+      const sim = new Simulation({ seed: 4, ...(microtaskDepth === undefined ? {} : { microtaskDepth }) })
+      const deep = sim.createSystem({ name: 'deep' }).spawn(Deep)
+      const answer = deep.ask('work')
+      answer.catch(() => {})
+      await sim.runUntilIdle()
+      return answer
+    }
+    expect(await run()).toBe('done')
+    await expect(run(8)).rejects.toMatchObject({ code: SimErrorCodes.Escape })
+  })
+
   it('a cleared timer never fires', async () => {
     const sim = new Simulation()
     const clock = sim.createProcess('p').clock
