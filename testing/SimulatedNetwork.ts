@@ -32,6 +32,11 @@ export interface NetworkConditions {
 export interface SimulatedNetworkOptions extends NetworkConditions {
   /** Tells nodes about peers that crashed, froze or got cut off; `false` turns it off. Default on. */
   readonly failureDetector?: FailureDetectorOptions | false
+  /**
+   * Names a frame's message type (a protocol on raw frames knows its own header), so
+   * `typeStats()` counts frames and bytes per type. Called once per frame sent. Default none.
+   */
+  readonly classify?: (frame: Uint8Array) => string
 }
 
 export interface NetworkStats {
@@ -85,12 +90,15 @@ export class SimulatedNetwork {
   private loss = 0
   private duplication = 0
   private reorder = 0
+  private readonly classify: ((frame: Uint8Array) => string) | null
+  private readonly types = new Map<string, { frames: number; bytes: number }>()
 
   constructor(sim: Simulation, options: SimulatedNetworkOptions = {}) {
     this.sim = sim
     this.random = new SeededRandom(deriveSeed(sim.seed, 1))
     this.helperRandom = new SeededRandom(deriveSeed(sim.seed, 5))
     this.configure(options)
+    this.classify = options.classify ?? null
     this.detector = options.failureDetector === false ? null : new FailureDetector(sim, this, options.failureDetector ?? {})
   }
 
@@ -283,6 +291,11 @@ export class SimulatedNetwork {
   }
 
   /** Frames and bytes per directed node-to-node link, as `from->to`. */
+  /** Frames and bytes sent per message type (needs the `classify` option; empty otherwise). */
+  typeStats(): ReadonlyMap<string, { readonly frames: number; readonly bytes: number }> {
+    return this.types
+  }
+
   linkStats(): ReadonlyMap<string, LinkStats> {
     return this.links
   }
@@ -300,6 +313,16 @@ export class SimulatedNetwork {
     link = new Link(`${fromNode}:${from?.local.shard ?? 0} -> ${toNode}:${shard}`, stats)
     from?.links.set(key, link)
     return link
+  }
+
+  private countType(type: string, bytes: number): void {
+    let entry = this.types.get(type)
+    if (entry === undefined) {
+      entry = { frames: 0, bytes: 0 }
+      this.types.set(type, entry)
+    }
+    entry.frames++
+    entry.bytes += bytes
   }
 
   /** The link's next FIFO slot at or after `time` (never before the previous frame). */
@@ -324,6 +347,7 @@ export class SimulatedNetwork {
     const stats = this.stats
     stats.sent++
     stats.bytes += frame.byteLength
+    if (this.classify !== null) this.countType(this.classify(frame), frame.byteLength)
     const link = this.linkFor(from, from.local.node, to.node, to.shard)
     const linkStats = link.stats
     linkStats.sent++

@@ -130,6 +130,14 @@ describe('SimulatedNetwork: partitions, holds, injection, counters', () => {
     expect(links.get('b->c')).toMatchObject({ sent: 1, delivered: 1 })
   })
 
+  it('counts frames and bytes per message type when told how to classify a frame', async () => {
+    const { sim, network, send } = world(8, ['a', 'b'], { classify: (frame) => (frame[1] === 0 ? 'vote' : 'append') })
+    send('a', 'b', 4)
+    send('b', 'a', 1)
+    await sim.runUntilIdle()
+    expect(Object.fromEntries(network.typeStats())).toEqual({ vote: { frames: 2, bytes: 4 }, append: { frames: 3, bytes: 6 } })
+  })
+
   it('the labrpc profiles configure the wire: unreliable loses about 10 % of frames and reorders', async () => {
     const { sim, network, send, received } = world(7, ['a', 'b'], NetworkProfiles.unreliable)
     send('a', 'b', 250)
