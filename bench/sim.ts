@@ -1,7 +1,10 @@
 /**
- * Deterministic simulation throughput (issue 4): simulated message deliveries per second and seeds
- * per second for a 5-node scenario, each next to the same actors on the real dispatcher in one
- * system (the baseline: what the work costs without simulation).
+ * Deterministic simulation throughput (issues 4 and 13): simulated message deliveries per second on
+ * 5 nodes with the disk and clock models on (per-node skew and drift; every cross-node hop appends
+ * a record to the node's SimDisk and fsyncs it), seeds per second for a 3-node scenario, each next
+ * to the same actors on the real dispatcher in one system (the baseline: what the work costs
+ * without simulation), and the overhead of decision recording (the same simulated run with and
+ * without `record: true`, as a ratio).
  *
  * The workload is a token ring: every node runs a ring of relays; tokens hop relay to relay, and
  * every REMOTE_EVERY-th hop crosses to the next node through Remoting over the simulated network
@@ -9,7 +12,7 @@
  * system, so the cross-node hops are local tells: the ratio prices the simulator and the wire.
  */
 import { Actor, ActorSystem, type ActorRef } from '../runtime/index.ts'
-import { Simulation, SimulatedCluster } from '../testing/index.ts'
+import { Simulation, SimulatedCluster, type SimDisk } from '../testing/index.ts'
 import { check, median, note, paired, pairedRatio, report, round, startTiming, type Paired, type Suite, type Timing } from './harness.ts'
 
 const NODES = 5
@@ -28,13 +31,19 @@ interface RelayProtocol {
   pass(hopsLeft: number): void
 }
 
+const RECORD = new Uint8Array(16)
+
 class Relay extends Actor<RelayProtocol> implements RelayProtocol {
   private next: ActorRef<RelayProtocol> | null = null
   private remote: ActorRef<RelayProtocol> | null = null
   private readonly tally: Tally
-  constructor(tally: Tally) {
+  private readonly disk: SimDisk | null
+  private readonly file: string
+  constructor(tally: Tally, disk: SimDisk | null = null, file = '') {
     super()
     this.tally = tally
+    this.disk = disk
+    this.file = file
   }
   wire(next: ActorRef<RelayProtocol>, remote: ActorRef<RelayProtocol>): void {
     this.next = next
@@ -45,8 +54,13 @@ class Relay extends Actor<RelayProtocol> implements RelayProtocol {
       this.tally.done++
       return
     }
-    const to = hopsLeft % REMOTE_EVERY === 0 ? this.remote : this.next
-    ;(to as ActorRef<RelayProtocol>).tell('pass', hopsLeft - 1)
+    const remote = hopsLeft % REMOTE_EVERY === 0
+    if (remote && this.disk !== null) {
+      // The disk model on: a cross-node hop is logged durably first (write-ahead, then send).
+      this.disk.append(this.file, RECORD)
+      this.disk.fsync(this.file)
+    }
+    ;((remote ? this.remote : this.next) as ActorRef<RelayProtocol>).tell('pass', hopsLeft - 1)
   }
 }
 
@@ -82,15 +96,24 @@ interface SimRun {
   readonly virtualMs: number
 }
 
-/** The workload on a fresh 5-node simulated cluster; times the run only (not the build). */
-async function simulated(seed: number, workload: Workload): Promise<SimRun> {
-  const sim = new Simulation({ seed })
+interface SimSetup {
+  readonly nodes: number
+  /** Per-node clock skew and drift, and a durable disk write per cross-node hop. */
+  readonly models: boolean
+  readonly record: boolean
+}
+
+const MODELS_ON: SimSetup = { nodes: NODES, models: true, record: false }
+
+/** The workload on a fresh simulated cluster; times the run only (not the build). */
+async function simulated(seed: number, workload: Workload, setup: SimSetup = MODELS_ON): Promise<SimRun> {
+  const sim = new Simulation({ seed, record: setup.record, ...(setup.models ? { clocks: { maxSkewMs: 100, maxDriftPpm: 200 } } : {}) })
   const tally: Tally = { done: 0 }
   const cluster = new SimulatedCluster(sim, {
-    nodes: NODES,
+    nodes: setup.nodes,
     network: { latency: { minMs: 1, maxMs: 5 } },
-    boot(system) {
-      for (let i = 0; i < RELAYS_PER_NODE; i++) system.spawn(Relay, { name: `r${i}`, args: [tally] })
+    boot(system, _durable, node) {
+      for (let i = 0; i < RELAYS_PER_NODE; i++) system.spawn(Relay, { name: `r${i}`, args: setup.models ? [tally, node.disk, `r${i}.log`] : [tally] })
     },
   })
   const rings = cluster.nodes.map((node) => Array.from({ length: RELAYS_PER_NODE }, (_, i) => node.system.resolvePath<RelayProtocol>(`/user/r${i}`) as ActorRef<RelayProtocol>))
@@ -113,13 +136,13 @@ interface RealRun {
 }
 
 /** The same relays in one real system (RealScheduler): all hops local. */
-async function real(workload: Workload): Promise<RealRun> {
+async function real(workload: Workload, nodes = NODES): Promise<RealRun> {
   const system = ActorSystem.create({ name: 'bench-sim-baseline' })
   const tally: Tally = { done: 0 }
-  const rings = Array.from({ length: NODES }, (_, n) => Array.from({ length: RELAYS_PER_NODE }, (_, i) => system.spawn(Relay, { name: `n${n}-r${i}`, args: [tally] })))
+  const rings = Array.from({ length: nodes }, (_, n) => Array.from({ length: RELAYS_PER_NODE }, (_, i) => system.spawn(Relay, { name: `n${n}-r${i}`, args: [tally] })))
   wire(rings, (_from, ref) => ref)
   // A round trip through the last relay wired: every wire message before it has been handled.
-  await (rings[NODES - 1]?.[RELAYS_PER_NODE - 1] as ActorRef<RelayProtocol>).askWith(LONG_ASK, 'pass', 1)
+  await (rings[nodes - 1]?.[RELAYS_PER_NODE - 1] as ActorRef<RelayProtocol>).askWith(LONG_ASK, 'pass', 1)
   tally.done = 0
   const stop = startTiming()
   inject(rings, workload)
@@ -157,8 +180,9 @@ function line(name: string, unit: string, runs: Paired<{ perSecond: number; perC
 }
 
 const DELIVERY_WORKLOAD: Workload = { tokens: 2000, hops: 500 }
-/** A small scenario per seed: build 5 nodes, run a short workload, compare nothing but time. */
+/** A small scenario per seed: build 3 nodes, run a short workload, compare nothing but time. */
 const SEED_WORKLOAD: Workload = { tokens: 50, hops: 40 }
+const SEED_SETUP: SimSetup = { nodes: 3, models: true, record: false }
 const SEEDS_PER_ROUND = 100
 
 interface Case {
@@ -178,7 +202,7 @@ const cases: readonly Case[] = [
     },
     async measure() {
       const { tokens, hops } = DELIVERY_WORKLOAD
-      note(`sim.deliveries: ${NODES} nodes x ${RELAYS_PER_NODE} relays, ${tokens} tokens x ${hops} hops, 1 hop in ${REMOTE_EVERY} crosses nodes`)
+      note(`sim.deliveries: ${NODES} nodes x ${RELAYS_PER_NODE} relays, ${tokens} tokens x ${hops} hops, 1 hop in ${REMOTE_EVERY} crosses nodes (after a fsynced disk append); clocks skewed and drifting`)
       let sample: SimRun | null = null
       let seed = 1
       const runs = await paired(
@@ -199,6 +223,7 @@ const cases: readonly Case[] = [
       check(first !== null && again.hash === first.hash, 'seed 1 did not replay to the same trace hash')
       line('sim.deliveries', 'deliveries/s', runs, {
         nodes: NODES,
+        models: 'clock skew+drift, SimDisk append+fsync per cross-node hop',
         deliveriesPerRun: first?.deliveries,
         crossNodeFramesPerRun: first?.remoteFrames,
         virtualMsPerRun: first?.virtualMs,
@@ -210,36 +235,62 @@ const cases: readonly Case[] = [
   {
     name: 'seeds',
     async warmUp() {
-      for (let i = 0; i < 20; i++) await simulated(1000 + i, SEED_WORKLOAD)
-      for (let i = 0; i < 20; i++) await real(SEED_WORKLOAD)
+      for (let i = 0; i < 20; i++) await simulated(1000 + i, SEED_WORKLOAD, SEED_SETUP)
+      for (let i = 0; i < 20; i++) await real(SEED_WORKLOAD, SEED_SETUP.nodes)
     },
     async measure() {
-      note(`sim.seeds: ${SEEDS_PER_ROUND} seeds per round, each a fresh ${NODES}-node cluster running ${SEED_WORKLOAD.tokens} tokens x ${SEED_WORKLOAD.hops} hops`)
+      note(`sim.seeds: ${SEEDS_PER_ROUND} seeds per round, each a fresh ${SEED_SETUP.nodes}-node cluster (models on) running ${SEED_WORKLOAD.tokens} tokens x ${SEED_WORKLOAD.hops} hops`)
       let next = 1
       const runs = await paired(
         5,
         async () => {
           const stop = startTiming()
-          for (let i = 0; i < SEEDS_PER_ROUND; i++) await simulated(next++, SEED_WORKLOAD)
+          for (let i = 0; i < SEEDS_PER_ROUND; i++) await simulated(next++, SEED_WORKLOAD, SEED_SETUP)
           return perSecond(SEEDS_PER_ROUND, stop())
         },
         async () => {
           const stop = startTiming()
-          for (let i = 0; i < SEEDS_PER_ROUND; i++) await real(SEED_WORKLOAD)
+          for (let i = 0; i < SEEDS_PER_ROUND; i++) await real(SEED_WORKLOAD, SEED_SETUP.nodes)
           return perSecond(SEEDS_PER_ROUND, stop())
         },
       )
       line('sim.seeds', 'seeds/s', runs, {
-        nodes: NODES,
+        nodes: SEED_SETUP.nodes,
         deliveriesPerSeed: SEED_WORKLOAD.tokens * (SEED_WORKLOAD.hops + 1),
         baselineIs: 'the same workload in a fresh real system per run',
       })
     },
   },
+  {
+    name: 'recording',
+    async warmUp() {
+      for (let i = 0; i < 2; i++) {
+        await simulated(1, { tokens: 500, hops: 200 }, { ...MODELS_ON, record: true })
+        await simulated(1, { tokens: 500, hops: 200 })
+      }
+    },
+    async measure() {
+      note('sim.recording: the deliveries workload with record: true (candidate) against the same seeds without (baseline)')
+      let seed = 1
+      let recordedSeed = 1
+      const runs = await paired(
+        5,
+        async () => {
+          const result = await simulated(recordedSeed++, DELIVERY_WORKLOAD, { ...MODELS_ON, record: true })
+          return perSecond(result.deliveries, result.timing)
+        },
+        async () => {
+          const result = await simulated(seed++, DELIVERY_WORKLOAD)
+          return perSecond(result.deliveries, result.timing)
+        },
+      )
+      line('sim.recording', 'deliveries/s', runs, { baselineIs: 'the same simulated runs without decision recording (ratio = 1 / overhead)' })
+    },
+  },
 ]
 
 export const suite: Suite = {
-  description: 'simulated deliveries/s and seeds/s on a 5-node simulated cluster, against the same actors on the real dispatcher',
+  description: 'simulated deliveries/s (5 nodes, disk and clock models on) and seeds/s (3 nodes) against the same actors on the real dispatcher; decision-recording overhead',
   cases: cases.map((c) => c.name),
   async run({ only }) {
     const selected = cases.filter((c) => only === null || only.has(c.name))

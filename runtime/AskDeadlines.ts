@@ -30,6 +30,8 @@ export class AskDeadlines<T extends Expirable> {
   private readonly queues = new Map<number, DeadlineQueue<T>>()
   private handle: TimerHandle | null = null
   private armedFor = Infinity
+  /** Items neither settled nor expired: at zero the timer is disarmed (a simulation idles at once). */
+  private live = 0
 
   constructor(clock: Clock) {
     this.clock = clock
@@ -55,6 +57,7 @@ export class AskDeadlines<T extends Expirable> {
       queue.settled = 0
     }
     items.push(item)
+    this.live++
     item.queue = queue as DeadlineQueue<unknown>
     if (item.deadline < this.armedFor) this.arm(item.deadline, now)
   }
@@ -62,7 +65,14 @@ export class AskDeadlines<T extends Expirable> {
   /** `item` settled before its deadline; it stays queued until shed. */
   settledEarly(item: T): void {
     const queue = item.queue
-    if (queue !== null) queue.settled++
+    if (queue === null) return
+    queue.settled++
+    // Nothing left that could expire: a timer armed for a settled ask would only wake the clock.
+    if (--this.live === 0 && this.handle !== null) {
+      this.clock.clearTimer(this.handle)
+      this.handle = null
+      this.armedFor = Infinity
+    }
   }
 
   /** Asks waiting (settled husks included), for tests and stats. */
@@ -95,6 +105,7 @@ export class AskDeadlines<T extends Expirable> {
           items.shift()
           // Out of the queue before it settles: its settling must not count as a husk.
           head.queue = null
+          this.live--
           head.expire()
         } else {
           if (head.deadline < next) next = head.deadline

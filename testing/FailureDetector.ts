@@ -1,6 +1,7 @@
 import type { SimProcess } from './SimProcess.ts'
 import type { SimTransport, SimulatedNetwork } from './SimulatedNetwork.ts'
-import { SELF_TRACED, type Simulation } from './Simulation.ts'
+import { SELF_TRACED } from './simNames.ts'
+import type { Simulation } from './Simulation.ts'
 import { TraceKind } from './Trace.ts'
 
 export interface FailureDetectorOptions {

@@ -1,4 +1,6 @@
+import type { Cut } from './Partitions.ts'
 import type { SimulatedCluster } from './SimulatedCluster.ts'
+import type { Hold } from './SimulatedNetwork.ts'
 
 /** One fault at a virtual time (ms from when the schedule is applied). */
 export type Fault =
@@ -8,14 +10,16 @@ export type Fault =
   | { readonly kind: 'pause'; readonly at: number; readonly node: string; readonly durationMs: number }
   /** Cut the links between two groups (or only `a` -> `b` when `oneWay`) for `durationMs`. */
   | { readonly kind: 'partition'; readonly at: number; readonly a: readonly string[]; readonly b: readonly string[]; readonly oneWay: boolean; readonly durationMs: number }
+  /** Hold every frame to and from the node for `durationMs`, then deliver them late (in order). */
+  | { readonly kind: 'hold'; readonly at: number; readonly node: string; readonly durationMs: number }
 
 /** A list of faults; order does not matter (each has its time). */
 export type FaultSchedule = readonly Fault[]
 
 /**
- * Schedules every fault on the cluster's simulation, relative to now. Partitions heal exactly the
- * links they cut, when their duration ends (overlapping partitions of the same links heal with the
- * first to end: keep schedules simple, or write the faults by hand with `sim.at`).
+ * Schedules every fault on the cluster's simulation, relative to now. Each partition heals its own
+ * cut when its duration ends: overlapping partitions of the same links heal independently (a link
+ * comes back when no partition still cuts it).
  */
 export function applyFaults(cluster: SimulatedCluster, faults: FaultSchedule): void {
   const sim = cluster.sim
@@ -33,8 +37,15 @@ export function applyFaults(cluster: SimulatedCluster, faults: FaultSchedule): v
         break
       case 'partition': {
         const network = cluster.network
-        sim.at(at, () => (fault.oneWay ? network.partitionOneWay(fault.a, fault.b) : network.partition(fault.a, fault.b)), `fault: ${describeFault(fault)}`)
-        sim.at(at + fault.durationMs, () => (fault.oneWay ? network.healOneWay(fault.a, fault.b) : network.heal(fault.a, fault.b)), `fault: heal ${fault.a.join(',')}|${fault.b.join(',')}`)
+        let cut: Cut | null = null
+        sim.at(at, () => (cut = fault.oneWay ? network.partitionOneWay(fault.a, fault.b) : network.partition(fault.a, fault.b)), `fault: ${describeFault(fault)}`)
+        sim.at(at + fault.durationMs, () => cut?.heal(), `fault: heal ${fault.a.join(',')}|${fault.b.join(',')}`)
+        break
+      }
+      case 'hold': {
+        let hold: Hold | null = null
+        sim.at(at, () => (hold = cluster.network.hold(fault.node)), `fault: ${describeFault(fault)}`)
+        sim.at(at + fault.durationMs, () => hold?.release(), `fault: release ${fault.node}`)
         break
       }
     }
@@ -56,6 +67,8 @@ export function describeFault(fault: Fault): string {
       return `t+${fault.at}: crash ${fault.node}${fault.restartAfterMs === null ? ' (stays down)' : `, restart after ${fault.restartAfterMs} ms`}`
     case 'pause':
       return `t+${fault.at}: pause ${fault.node} for ${fault.durationMs} ms`
+    case 'hold':
+      return `t+${fault.at}: hold frames of ${fault.node} for ${fault.durationMs} ms`
     case 'partition':
       return `t+${fault.at}: partition {${fault.a.join(',')}} ${fault.oneWay ? '->' : '|'} {${fault.b.join(',')}} for ${fault.durationMs} ms`
   }

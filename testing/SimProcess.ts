@@ -5,6 +5,9 @@ import { SimIds } from './SimIds.ts'
 import { SimScheduler } from './SimScheduler.ts'
 import type { Simulation } from './Simulation.ts'
 
+const f64 = new Float64Array(1)
+const u32 = new Uint32Array(f64.buffer)
+
 export type SimProcessState = 'running' | 'paused' | 'crashed'
 
 /**
@@ -32,7 +35,11 @@ export class SimProcess {
   heldDeferred: (() => void)[] = []
   /** @internal Tasks waiting on a promise, as reported by the runtime (see SimScheduler.awaitStarted). */
   readonly awaiting = new Map<Runnable, number>()
+  /** @internal Called when the process crashes (its SimDisk drops what it never synced). */
+  readonly crashListeners: (() => void)[] = []
   private readonly sim: Simulation
+  /** Salt of this process's timer tie-breaks. */
+  private readonly timerSalt: number
 
   /** @internal Made by `Simulation.createProcess`. */
   constructor(sim: Simulation, label: string, index: number, seed: number) {
@@ -41,8 +48,21 @@ export class SimProcess {
     this.index = index
     this.random = new SeededRandom(seed)
     this.ids = new SimIds(new SeededRandom(seed ^ 0x5bd1e995))
+    this.timerSalt = (seed ^ 0x27d4eb2f) | 0
     this.scheduler = new SimScheduler(sim, this)
     this.clock = new SimClock(sim, this)
+  }
+
+  /**
+   * @internal The tie-break of this process's timers due at `time`: one value per (process,
+   * instant), so they fire in creation order among themselves and in a seeded order against other
+   * processes' events.
+   */
+  timerOrder(time: number): number {
+    f64[0] = time
+    let h = Math.imul(this.timerSalt ^ (u32[0] as number), 0x85ebca6b)
+    h = Math.imul(h ^ (h >>> 13) ^ (u32[1] as number), 0xc2b2ae35)
+    return (h ^ (h >>> 16)) >>> 0
   }
 
   get isRunning(): boolean {

@@ -46,6 +46,7 @@ export class SimScheduler implements Scheduler {
   awaitEnded(task: Runnable): void {
     // A wait that ends while the host has the event loop ended because of the host: an escape.
     if (this.sim.isHostTurn) this.sim.escapedFromHost(`an awaited promise of ${this.process.label} settled`)
+    else this.sim.settledBetweenCalls(`an awaited promise of ${this.process.label} settled`)
     const count = this.process.awaiting.get(task)
     if (count === undefined) return
     this.sim.noteAwaiting(-1)

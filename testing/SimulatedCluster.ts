@@ -1,6 +1,7 @@
 import { InvalidArgumentError, toError, type ActorRef, type ActorSystem } from '../runtime/index.ts'
 import { Remoting, type RemotingOptions } from '../transport/index.ts'
 import { DurableStore } from './DurableStore.ts'
+import { SimDisk, type SimDiskOptions } from './SimDisk.ts'
 import type { SimProcess } from './SimProcess.ts'
 import type { SimSystemOptions, Simulation } from './Simulation.ts'
 import { SimulatedNetwork, type SimulatedNetworkOptions } from './SimulatedNetwork.ts'
@@ -21,6 +22,8 @@ export interface SimulatedClusterOptions {
   /** Further options for every node's system (askTimeoutMs, mailbox, serializeMessages, ...). */
   readonly system?: Omit<SimSystemOptions, 'name' | 'node' | 'process'>
   readonly remoting?: RemotingOptions
+  /** Each node's SimDisk (`node.disk`): torn writes, latent read errors. */
+  readonly disk?: SimDiskOptions
 }
 
 export type ClusterNodeState = 'up' | 'paused' | 'crashed'
@@ -30,15 +33,18 @@ export class ClusterNode {
   readonly name: string
   /** What survives crashes. Boot code gets a view bound to the live incarnation. */
   readonly durable = new DurableStore()
+  /** The node's disk (files, fsync, rename): survives crashes as a real disk does (see SimDisk). */
+  readonly disk: SimDisk
   /** 1 for the first boot, +1 per restart. */
   incarnation = 0
   private current: { process: SimProcess; system: ActorSystem; remoting: Remoting } | null = null
   private readonly owner: SimulatedCluster
 
   /** @internal */
-  constructor(cluster: SimulatedCluster, name: string) {
+  constructor(cluster: SimulatedCluster, name: string, disk: SimDiskOptions) {
     this.owner = cluster
     this.name = name
+    this.disk = new SimDisk(cluster.sim, name, disk)
   }
 
   /** The cluster this node belongs to (boot code uses it to find actors on nodes booted before). */
@@ -120,7 +126,7 @@ export class SimulatedCluster {
     if (names.length === 0) throw new InvalidArgumentError('a cluster needs at least one node')
     for (const name of names) {
       if (this.byName.has(name)) throw new InvalidArgumentError(`duplicate node name '${name}'`)
-      const node = new ClusterNode(this, name)
+      const node = new ClusterNode(this, name, options.disk ?? {})
       this.byName.set(name, node)
       this.order.push(node)
     }
@@ -185,6 +191,7 @@ export class SimulatedCluster {
     const transport = this.network.attach({ system: this.systemName, node: node.name, shard: 0 }, process)
     const remoting = new Remoting(system, transport, this.options.remoting ?? {})
     node.install(process, system, remoting)
+    node.disk.attach(process)
     let booted: void | Promise<void>
     try {
       booted = this.options.boot(system, node.durable.boundTo(process), node)

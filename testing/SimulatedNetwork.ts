@@ -1,10 +1,12 @@
 import { InvalidArgumentError, SeededRandom, type Random } from '../runtime/index.ts'
-import { TransportClosedError, systemKey, type FrameTransport, type SystemAddress } from '../transport/index.ts'
+import type { FrameTransport, SystemAddress } from '../transport/index.ts'
 import { FailureDetector, type FailureDetectorOptions } from './FailureDetector.ts'
-import { InMemoryEndpoint } from './InMemoryEndpoint.ts'
+import { HoldEntry, Link, SimTransport, type Hold, type InjectOptions, type LinkStats } from './NetworkLinks.ts'
+import { linksAcross, linksBetween, LinkCuts, ringLinks, showGroup, type Cut, type Group } from './Partitions.ts'
 import { deriveSeed } from './seeds.ts'
 import type { SimProcess } from './SimProcess.ts'
-import { SELF_TRACED, type Simulation } from './Simulation.ts'
+import { SELF_TRACED } from './simNames.ts'
+import type { Simulation } from './Simulation.ts'
 import { TraceKind } from './Trace.ts'
 
 /** Uniform latency in [minMs, maxMs], or any distribution drawn from the network's seeded source. */
@@ -30,6 +32,11 @@ export interface NetworkConditions {
 export interface SimulatedNetworkOptions extends NetworkConditions {
   /** Tells nodes about peers that crashed, froze or got cut off; `false` turns it off. Default on. */
   readonly failureDetector?: FailureDetectorOptions | false
+  /**
+   * Names a frame's message type (a protocol on raw frames knows its own header), so
+   * `typeStats()` counts frames and bytes per type. Called once per frame sent. Default none.
+   */
+  readonly classify?: (frame: Uint8Array) => string
 }
 
 export interface NetworkStats {
@@ -44,45 +51,17 @@ export interface NetworkStats {
   duplicated: number
   reordered: number
   bytes: number
+  /** Frames that waited in a hold (counted when held). */
+  held: number
+  /** Frames put on a link by `inject`. */
+  injected: number
+  /** Frames to a node the sender had declared down (dropped; the sender's asks to it fail at once). */
+  quarantined: number
 }
 
-type Group = string | readonly string[]
-
-class Link {
-  readonly label: string
-  lastAt = 0
-  lastOrder = 0
-  constructor(label: string) {
-    this.label = label
-  }
-}
-
-/** @internal One system's attachment to the network. */
-export class SimTransport extends InMemoryEndpoint {
-  readonly process: SimProcess
-  /** Outbound links by destination key, so a send builds no key string after the first. */
-  readonly links = new Map<string, Link>()
-  private readonly network: SimulatedNetwork
-
-  constructor(network: SimulatedNetwork, local: SystemAddress, process: SimProcess) {
-    super(local)
-    this.network = network
-    this.process = process
-  }
-
-  send(to: SystemAddress, frame: Uint8Array): void {
-    if (this.closed) {
-      // A crashed process's remoting may still flush; a dead process sends nothing, and says nothing.
-      if (this.process.isCrashed) return
-      throw new TransportClosedError(`transport of ${systemKey(this.local)} is closed`)
-    }
-    this.network.send(this, to, frame)
-  }
-
-  protected detach(): void {
-    this.network.detach(this)
-  }
-}
+export type { Cut, Group } from './Partitions.ts'
+export type { Hold, InjectOptions, LinkStats } from './NetworkLinks.ts'
+export { SimTransport } from './NetworkLinks.ts'
 
 /**
  * The simulated wire between nodes: a FrameTransport per actor system, so Remoting (and the cluster
@@ -91,7 +70,7 @@ export class SimTransport extends InMemoryEndpoint {
  * failure detector tells each node when a peer has been unreachable for too long.
  */
 export class SimulatedNetwork {
-  readonly stats: NetworkStats = { sent: 0, delivered: 0, lost: 0, partitioned: 0, unroutable: 0, duplicated: 0, reordered: 0, bytes: 0 }
+  readonly stats: NetworkStats = { sent: 0, delivered: 0, lost: 0, partitioned: 0, unroutable: 0, duplicated: 0, reordered: 0, bytes: 0, held: 0, injected: 0, quarantined: 0 }
   readonly detector: FailureDetector | null
   private readonly sim: Simulation
   private readonly random: SeededRandom
@@ -99,9 +78,11 @@ export class SimulatedNetwork {
   private readonly endpoints = new Map<string, (SimTransport | undefined)[]>()
   /** Every node ever attached, in attach order (detectors iterate it). */
   private readonly knownNodes: string[] = []
-  /** from node -> nodes it cannot reach. */
-  private readonly blocked = new Map<string, Set<string>>()
-  private blockedPairs = 0
+  private readonly cuts = new LinkCuts()
+  private readonly holds: HoldEntry[] = []
+  private readonly links = new Map<string, LinkStats>()
+  /** For seeded helper choices (which nodes form the majority): its own stream, so the wire's draws stay put. */
+  private readonly helperRandom: SeededRandom
   private latencyMin = 1
   private latencySpan = 4
   private latencyFn: ((random: Random) => number) | null = null
@@ -109,11 +90,15 @@ export class SimulatedNetwork {
   private loss = 0
   private duplication = 0
   private reorder = 0
+  private readonly classify: ((frame: Uint8Array) => string) | null
+  private readonly types = new Map<string, { frames: number; bytes: number }>()
 
   constructor(sim: Simulation, options: SimulatedNetworkOptions = {}) {
     this.sim = sim
     this.random = new SeededRandom(deriveSeed(sim.seed, 1))
+    this.helperRandom = new SeededRandom(deriveSeed(sim.seed, 5))
     this.configure(options)
+    this.classify = options.classify ?? null
     this.detector = options.failureDetector === false ? null : new FailureDetector(sim, this, options.failureDetector ?? {})
   }
 
@@ -169,73 +154,186 @@ export class SimulatedNetwork {
 
   // ------------------------------------------------------------------ partitions
 
-  /** Cuts every link between the two groups, both ways, until healed. */
-  partition(a: Group, b: Group): void {
-    this.cut(a, b)
-    this.cut(b, a)
-    this.sim.record(TraceKind.Fault, null, `partition ${show(a)} | ${show(b)}`, 0)
+  /**
+   * Splits the nodes into groups that cannot reach each other (both ways) until healed; nodes in no
+   * group keep every link. Returns the cut: `cut.heal()` restores exactly its links.
+   */
+  partition(...groups: Group[]): Cut {
+    return this.addCut(`partition ${groups.map(showGroup).join(' | ')}`, linksAcross(groups))
   }
 
   /** Cuts the links from `from` to `to` only: frames one way are lost, the other way still arrive. */
-  partitionOneWay(from: Group, to: Group): void {
-    this.cut(from, to)
-    this.sim.record(TraceKind.Fault, null, `partition ${show(from)} -> ${show(to)}`, 0)
+  partitionOneWay(from: Group, to: Group): Cut {
+    return this.addCut(`partition ${showGroup(from)} -> ${showGroup(to)}`, linksBetween(from, to))
   }
 
   /** Cuts `node` off from every other node, both ways. */
-  isolate(node: string): void {
+  isolate(node: string): Cut {
     const others = this.knownNodes.filter((n) => n !== node)
-    this.cut(node, others)
-    this.cut(others, node)
-    this.sim.record(TraceKind.Fault, null, `isolate ${node}`, 0)
+    return this.addCut(`isolate ${node}`, [...linksBetween(node, others), ...linksBetween(others, node)])
   }
 
-  /** Heals every partition, or only the links between `a` and `b` (both ways). */
+  /** Leaves each node talking only to its two neighbours in `nodes` order (default: attach order). */
+  ring(nodes: readonly string[] = this.knownNodes): Cut {
+    return this.addCut(`ring ${nodes.join('-')}`, ringLinks(nodes))
+  }
+
+  /** `a` and `b` cannot reach each other; both still reach `via` (the bridge node). */
+  bridge(a: Group, via: string, b: Group): Cut {
+    return this.addCut(`bridge ${showGroup(a)} <- ${via} -> ${showGroup(b)}`, linksAcross([a, b]))
+  }
+
+  /**
+   * Splits `nodes` (default: all) into a seeded majority (floor(n/2)+1 nodes) and the minority, cut
+   * from each other.
+   */
+  splitMajority(nodes: readonly string[] = this.knownNodes): { readonly cut: Cut; readonly majority: string[]; readonly minority: string[] } {
+    const shuffled = [...nodes]
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(this.helperRandom.next() * (i + 1))
+      ;[shuffled[i], shuffled[j]] = [shuffled[j] as string, shuffled[i] as string]
+    }
+    const majority = shuffled.slice(0, Math.floor(nodes.length / 2) + 1)
+    const minority = shuffled.slice(majority.length)
+    return { cut: this.partition(majority, minority), majority, minority }
+  }
+
+  /** Heals every cut, or every link between `a` and `b` (both ways) whatever cut it. */
   heal(a?: Group, b?: Group): void {
     if (a === undefined || b === undefined) {
-      this.blocked.clear()
-      this.blockedPairs = 0
+      this.cuts.clear()
       this.sim.record(TraceKind.Fault, null, 'heal all', 0)
       return
     }
-    this.uncut(a, b)
-    this.uncut(b, a)
-    this.sim.record(TraceKind.Fault, null, `heal ${show(a)} | ${show(b)}`, 0)
+    this.cuts.clear([...linksBetween(a, b), ...linksBetween(b, a)])
+    this.sim.record(TraceKind.Fault, null, `heal ${showGroup(a)} | ${showGroup(b)}`, 0)
   }
 
-  /** Heals only the links from `from` to `to` (what `partitionOneWay` cut). */
+  /** Heals every link from `from` to `to` (what `partitionOneWay` cut). */
   healOneWay(from: Group, to: Group): void {
-    this.uncut(from, to)
-    this.sim.record(TraceKind.Fault, null, `heal ${show(from)} -> ${show(to)}`, 0)
+    this.cuts.clear(linksBetween(from, to))
+    this.sim.record(TraceKind.Fault, null, `heal ${showGroup(from)} -> ${showGroup(to)}`, 0)
   }
 
   /** True when frames from `from` to `to` are currently lost to a partition. */
   isBlocked(from: string, to: string): boolean {
-    if (this.blockedPairs === 0) return false
-    return this.blocked.get(from)?.has(to) === true
+    return this.cuts.isBlocked(from, to)
   }
 
-  private uncut(from: Group, to: Group): void {
-    for (const f of groupOf(from)) {
-      const set = this.blocked.get(f)
-      if (set === undefined) continue
-      for (const t of groupOf(to)) if (set.delete(t)) this.blockedPairs--
+  private addCut(label: string, links: [string, string][]): Cut {
+    const sim = this.sim
+    const cuts = this.cuts
+    const added = cuts.add(links)
+    sim.record(TraceKind.Fault, null, label, 0)
+    let healed = false
+    return {
+      label,
+      get healed() {
+        return healed
+      },
+      heal() {
+        if (healed) return
+        healed = true
+        cuts.remove(added)
+        sim.record(TraceKind.Fault, null, `heal ${label}`, 0)
+      },
     }
   }
 
-  private cut(from: Group, to: Group): void {
-    for (const f of groupOf(from)) {
-      let set = this.blocked.get(f)
-      if (set === undefined) {
-        set = new Set()
-        this.blocked.set(f, set)
-      }
-      for (const t of groupOf(to)) {
-        if (t === f || set.has(t)) continue
-        set.add(t)
-        this.blockedPairs++
-      }
+  // ------------------------------------------------------------------ holds, injection, counters
+
+  /**
+   * Holds frames arriving on a link (`{ from, to }`, one direction) or at/from a node until
+   * `release()`: they are late, not lost (a buffer that flushes after a partition heals, a client
+   * reconnecting). Frames already in flight are held when they arrive.
+   */
+  hold(target: string | { readonly from: string; readonly to: string }): Hold {
+    const entry =
+      typeof target === 'string'
+        ? new HoldEntry(this, `hold ${target}`, (from, to) => from === target || to === target)
+        : new HoldEntry(this, `hold ${target.from} -> ${target.to}`, (from, to) => from === target.from && to === target.to)
+    this.holds.push(entry)
+    this.sim.record(TraceKind.Fault, null, entry.label, 0)
+    return entry
+  }
+
+  /** Releases every hold. */
+  releaseAll(): void {
+    for (const hold of [...this.holds]) hold.release()
+  }
+
+  /** @internal */
+  releaseHold(hold: HoldEntry): void {
+    const i = this.holds.indexOf(hold)
+    if (i >= 0) this.holds.splice(i, 1)
+    this.sim.record(TraceKind.Fault, null, `release ${hold.label.slice(5)} (${hold.frames.length} frames)`, 0)
+    for (const held of hold.frames) {
+      const at = this.fifoSlot(held.link, this.sim.now + this.delay())
+      this.sim.scheduleEvent(at.time, () => this.deliver(held.fromNode, held.recipient, held.link, held.frame), held.recipient.process, false, SELF_TRACED, held.link, at.order)
     }
+    hold.frames.length = 0
+  }
+
+  /**
+   * Puts `frame` on the link from node `from` to node `to` as if `from` had sent it (a stale
+   * duplicate, a forged message): no loss, no partition check at send; it arrives like any frame.
+   */
+  inject(from: string, to: string, frame: Uint8Array, options: InjectOptions = {}): void {
+    const recipient = this.endpoints.get(to)?.[options.shard ?? 0]
+    if (recipient === undefined) throw new InvalidArgumentError(`inject: no endpoint for node ${to} shard ${options.shard ?? 0}`)
+    const link = this.linkFor(null, from, to, options.shard ?? 0)
+    const copy = new Uint8Array(frame)
+    this.stats.injected++
+    this.sim.mixBytes(copy)
+    this.sim.record(TraceKind.Send, null, `${link.label} (injected)`, copy.byteLength)
+    const at = this.fifoSlot(link, this.sim.now + (options.delayMs ?? this.delay()))
+    this.sim.scheduleEvent(at.time, () => this.deliver(from, recipient, link, copy), recipient.process, false, SELF_TRACED, link, at.order)
+  }
+
+  /** Frames and bytes per directed node-to-node link, as `from->to`. */
+  /** Frames and bytes sent per message type (needs the `classify` option; empty otherwise). */
+  typeStats(): ReadonlyMap<string, { readonly frames: number; readonly bytes: number }> {
+    return this.types
+  }
+
+  linkStats(): ReadonlyMap<string, LinkStats> {
+    return this.links
+  }
+
+  private linkFor(from: SimTransport | null, fromNode: string, toNode: string, shard: number): Link {
+    const key = shard === 0 ? toNode : `${toNode}:${shard}`
+    let link = from?.links.get(key)
+    if (link !== undefined) return link
+    const statsKey = `${fromNode}->${toNode}`
+    let stats = this.links.get(statsKey)
+    if (stats === undefined) {
+      stats = { from: fromNode, to: toNode, sent: 0, delivered: 0, dropped: 0, bytes: 0 }
+      this.links.set(statsKey, stats)
+    }
+    link = new Link(`${fromNode}:${from?.local.shard ?? 0} -> ${toNode}:${shard}`, stats)
+    from?.links.set(key, link)
+    return link
+  }
+
+  private countType(type: string, bytes: number): void {
+    let entry = this.types.get(type)
+    if (entry === undefined) {
+      entry = { frames: 0, bytes: 0 }
+      this.types.set(type, entry)
+    }
+    entry.frames++
+    entry.bytes += bytes
+  }
+
+  /** The link's next FIFO slot at or after `time` (never before the previous frame). */
+  private fifoSlot(link: Link, time: number): { time: number; order: number } {
+    let at = time
+    let order = (this.random.next() * 0x1_0000_0000) >>> 0
+    if (at < link.lastAt) at = link.lastAt
+    if (at === link.lastAt && order < link.lastOrder) order = link.lastOrder
+    link.lastAt = at
+    link.lastOrder = order
+    return { time: at, order }
   }
 
   // ------------------------------------------------------------------ the wire
@@ -249,38 +347,52 @@ export class SimulatedNetwork {
     const stats = this.stats
     stats.sent++
     stats.bytes += frame.byteLength
-    const key = to.shard === 0 ? to.node : `${to.node}:${to.shard}`
-    let link = from.links.get(key)
-    if (link === undefined) {
-      link = new Link(`${from.local.node}:${from.local.shard} -> ${to.node}:${to.shard}`)
-      from.links.set(key, link)
-    }
+    if (this.classify !== null) this.countType(this.classify(frame), frame.byteLength)
+    const link = this.linkFor(from, from.local.node, to.node, to.shard)
+    const linkStats = link.stats
+    linkStats.sent++
+    linkStats.bytes += frame.byteLength
     // Copied: the sender's encoder reuses its buffer, and a real wire shares nothing anyway.
     // `new Uint8Array(frame)` copies; `frame.slice()` would not when the frame is a Buffer (a view).
     const copy = new Uint8Array(frame)
     sim.mixBytes(copy)
     sim.record(TraceKind.Send, from.process, link, copy.byteLength)
-    if (this.isBlocked(from.local.node, to.node)) {
+    const detector = this.detector
+    if (detector !== null && detector.isDown(from.local.node, to.node)) {
+      // Quarantined until heard from again: fail the sender's asks to that node now (after this
+      // send returns) instead of letting each wait out its timeout.
+      stats.quarantined++
+      linkStats.dropped++
+      sim.record(TraceKind.Drop, from.process, `${link.label} (peer declared down)`, copy.byteLength)
+      const node = to.node
+      from.process.scheduler.defer(() => from.announceDown(node))
+      return
+    }
+    if (this.cuts.any && this.cuts.isBlocked(from.local.node, to.node)) {
       stats.partitioned++
+      linkStats.dropped++
       sim.record(TraceKind.Drop, from.process, `${link.label} (partition)`, copy.byteLength)
       return
     }
     const random = this.random
     if (this.loss > 0 && random.next() < this.loss) {
       stats.lost++
+      linkStats.dropped++
       sim.record(TraceKind.Drop, from.process, `${link.label} (lost)`, copy.byteLength)
       return
     }
     const recipient = this.endpoints.get(to.node)?.[to.shard]
     if (recipient === undefined || recipient.closed || recipient.process.isCrashed) {
       stats.unroutable++
+      linkStats.dropped++
       sim.record(TraceKind.Drop, from.process, `${link.label} (nobody listening)`, copy.byteLength)
       return
     }
     const now = sim.now
     let at = now + this.delay()
     let order = (random.next() * 0x1_0000_0000) >>> 0
-    if (this.reorder > 0 && random.next() < this.reorder) {
+    const reordered = this.reorder > 0 && random.next() < this.reorder
+    if (reordered) {
       stats.reordered++
     } else {
       // FIFO link: never before the previous frame; at the same instant, after it.
@@ -294,25 +406,39 @@ export class SimulatedNetwork {
     if (this.duplication > 0 && random.next() < this.duplication) {
       stats.duplicated++
       sim.record(TraceKind.Duplicate, from.process, link, copy.byteLength)
-      const again = now + this.delay()
-      sim.scheduleEvent(again, () => this.deliver(fromNode, recipient, link, copy), recipient.process, false, SELF_TRACED, link, (random.next() * 0x1_0000_0000) >>> 0)
+      // A FIFO link delivers the copy after the original (a retransmission), never before a frame sent earlier.
+      const slot = reordered ? { time: now + this.delay(), order: (random.next() * 0x1_0000_0000) >>> 0 } : this.fifoSlot(link, now + this.delay())
+      sim.scheduleEvent(slot.time, () => this.deliver(fromNode, recipient, link, copy), recipient.process, false, SELF_TRACED, link, slot.order)
     }
   }
 
   private deliver(fromNode: string, recipient: SimTransport, link: Link, frame: Uint8Array): void {
     const sim = this.sim
-    if (this.isBlocked(fromNode, recipient.local.node)) {
+    const toNode = recipient.local.node
+    if (this.cuts.any && this.cuts.isBlocked(fromNode, toNode)) {
       this.stats.partitioned++
+      link.stats.dropped++
       sim.record(TraceKind.Drop, recipient.process, `${link.label} (partition, in flight)`, frame.byteLength)
       return
+    }
+    if (this.holds.length > 0) {
+      for (const hold of this.holds) {
+        if (!hold.matches(fromNode, toNode)) continue
+        this.stats.held++
+        hold.frames.push({ fromNode, recipient, link, frame })
+        sim.record(TraceKind.Fault, recipient.process, `${link.label} held (${frame.byteLength} bytes)`, frame.byteLength)
+        return
+      }
     }
     const handler = recipient.frameHandler
     if (recipient.closed || handler === null) {
       this.stats.unroutable++
+      link.stats.dropped++
       sim.record(TraceKind.Drop, recipient.process, `${link.label} (nobody listening)`, frame.byteLength)
       return
     }
     this.stats.delivered++
+    link.stats.delivered++
     sim.record(TraceKind.Deliver, recipient.process, link, frame.byteLength)
     handler(frame)
   }
@@ -327,12 +453,4 @@ export class SimulatedNetwork {
 function probability(value: number, name: string): number {
   if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${name} must be a probability in [0, 1], got ${value}`)
   return value
-}
-
-function groupOf(group: Group): readonly string[] {
-  return typeof group === 'string' ? [group] : group
-}
-
-function show(group: Group): string {
-  return typeof group === 'string' ? group : `{${group.join(',')}}`
 }

@@ -1,84 +1,24 @@
-import {
-  ActorSystem,
-  Envelope,
-  InvalidArgumentError,
-  SeededRandom,
-  toError,
-  type ActorInfo,
-  type ActorSystemOptions,
-  type MailboxHooks,
-  type Random,
-  type Runnable,
-} from '../runtime/index.ts'
+import { ActorSystem, InvalidArgumentError, toError } from '../runtime/index.ts'
+import type { Random } from '../runtime/index.ts'
+import { SeededRandom } from '../runtime/index.ts'
 import { guardAmbient, hostSetImmediate } from './AmbientGuard.ts'
-import { EventQueue, SimEvent } from './EventQueue.ts'
-import { SimCrashedError, SimEscapeError, SimFailedError, SimIdleError, SimInvariantError, SimStepLimitError, SimTimeoutError } from './errors.ts'
+import type { DecisionRecord } from './DecisionRecord.ts'
+import type { SimEvent } from './EventQueue.ts'
+import { SimCrashedError, SimEscapeError, SimFailedError, SimIdleError, SimStepLimitError, SimTimeoutError } from './errors.ts'
 import { deriveSeed, seedFromEnv } from './seeds.ts'
+import { SimKernel } from './SimKernel.ts'
+import { formatMs, nameOf } from './simNames.ts'
 import { SimProcess } from './SimProcess.ts'
-import { formatTrace, Trace, TraceKind, type TraceEvent } from './Trace.ts'
+import type { ClockModel, InvariantCheck, MessageCount, SimSystemOptions, SimulationOptions } from './SimulationOptions.ts'
+import type { Chooser } from './Strategy.ts'
+import { TraceKind } from './Trace.ts'
 
-export interface SimulationOptions {
-  /** Drives every choice the simulator makes. Default: TROUPE_SIM_SEED, else 1. */
-  readonly seed?: number
-  /** Most messages an actor handles per turn; each turn takes a seeded number in [1, throughput]. Default 8. */
-  readonly throughput?: number
-  /**
-   * Microtask turns without any new simulated activity after which an instant counts as settled
-   * and virtual time may move on. Covers promise chains that far between a settlement and the next
-   * message; deeper chains still run, deterministically, at a later instant. Default 8.
-   */
-  readonly microtaskDepth?: number
-  /**
-   * Probability, after a step while some actor awaits a promise, that promise continuations run
-   * before the next step (rather than when the instant settles). Higher explores more orders of
-   * async handlers against other actors; 0 runs continuations only once an instant is quiet.
-   * Default 0.5. (Needs a runtime that reports async waits to its scheduler.)
-   */
-  readonly asyncInterleaving?: number
-  /** Events kept for failure reports and `lastEvents()`. Default 256. */
-  readonly traceCapacity?: number
-  /** Events printed in a failure report. Default 40. */
-  readonly reportEvents?: number
-  /** Keep every event (rendered) in `fullTrace`, to diff two runs. Slow; for debugging. Default false. */
-  readonly keepFullTrace?: boolean
-  /**
-   * `error` (default): an actor calling setTimeout/setInterval/setImmediate/fetch/Date.now/
-   * performance.now/Math.random/crypto random during a run fails it with ERR_SIM_ESCAPE.
-   * `allow`: do not watch (you accept the nondeterminism).
-   */
-  readonly ambient?: 'error' | 'allow'
-  /** Most steps one driver call may take (a livelock at one instant never lets time move). Default 50 000 000. */
-  readonly maxStepsPerCall?: number
-  /** Steps between turns handed back to the host event loop (a power of two). Default 65 536. */
-  readonly hostYieldEvery?: number
-}
-
-/** What `createSystem` takes: system options minus what the simulation supplies. */
-export type SimSystemOptions = Omit<ActorSystemOptions, 'clock' | 'random' | 'ids' | 'scheduler'> & {
-  /** The process the system runs on. Default: a new process labelled with the node (or system) name. */
-  readonly process?: SimProcess
-}
-
-/** An invariant: returns nothing/true when it holds; false, a message, or a throw when it does not. */
-export type InvariantCheck = () => boolean | string | void
-
-export interface SimulationStats {
-  /** Scheduler decisions: actor turns plus events fired. */
-  readonly steps: number
-  /** Messages handed to actors. */
-  readonly deliveries: number
-  readonly turns: number
-  readonly eventsFired: number
-  /** Tasks scheduled on crashed processes, discarded. */
-  readonly zombies: number
-}
+export type { InvariantCheck, MessageCount, SimSystemOptions, SimulationOptions, SimulationStats } from './SimulationOptions.ts'
+export { SELF_TRACED, nameOf } from './simNames.ts'
 
 const Burst = { Quiet: 0, Stopped: 1, Yield: 2, Failed: 3, Continue: 4 } as const
 const Mode = { Advance: 0, Until: 1, Idle: 2 } as const
 type Mode = (typeof Mode)[keyof typeof Mode]
-
-/** Events that write their own trace entry (the network's, which know more than the queue does). */
-export const SELF_TRACED = 255
 
 /** Orders control events before every other event of their instant (orders are otherwise >= 0). */
 const CONTROL_ORDER = -Number.MAX_SAFE_INTEGER
@@ -94,68 +34,40 @@ const DEFAULT_IDLE_MS = 3_600_000
  * (`createSystem`). Drive it with `advance`, `runUntil` and `runUntilIdle`; between calls nothing
  * runs, so a test can inspect and poke the world at a fixed instant.
  */
-export class Simulation {
-  readonly seed: number
-  readonly throughput: number
+export class Simulation extends SimKernel {
   /** A seeded source for scenario code (choosing keys, picking nodes); independent of the scheduler's. */
   readonly random: Random
-  private readonly rng: SeededRandom
   private readonly microtaskDepth: number
   private readonly asyncInterleaving: number
-  /** Actors currently awaiting a promise, across processes (from the runtime's await reports). */
-  private awaitingCount = 0
-  private readonly reportEvents: number
   private readonly ambient: 'error' | 'allow'
   private readonly maxStepsPerCall: number
   private readonly hostYieldMask: number
-  private readonly trace: Trace
-  private readonly events = new EventQueue()
-  private readonly processes: SimProcess[] = []
-  private readonly invariants: { readonly name: string; readonly check: InvariantCheck }[] = []
-
-  private time = 0
-  private step = 0
-  private eventSeq = 0
-  private resumeOrder = -Number.MAX_SAFE_INTEGER
-  /** Run queue: parallel arrays, so queuing a task allocates nothing. */
-  private tasks: (Runnable | undefined)[] = []
-  private owners: (SimProcess | undefined)[] = []
-  private taskCount = 0
-  private deferred: (() => void)[] = []
-  private deferredOwners: SimProcess[] = []
-  /** Bumped by anything that schedules work; lets a microtask flush see that continuations did something. */
-  private activity = 0
-  private currentTask: Runnable | null = null
-  private lastTask: Runnable | null = null
-  private currentProcess: SimProcess | null = null
+  private readonly clocks: ClockModel | null
+  private readonly clockRandom: SeededRandom
   private driving = false
-  private inHostTurn = false
+  /** Bumped per driver call; a host turn between calls checks it to know no call started since. */
+  private driveEpoch = 0
+  /** The host has had a turn since the last driver call returned (anything settling now came from it). */
+  private hostTurnSinceDrive = false
+  /** An escape seen between driver calls, thrown by the next one. */
+  private pendingEscape: Error | null = null
   private releaseGuard: (() => void) | null = null
-  private failureError: Error | null = null
-  /** Tasks allowed to wait forever (a probe holding an ask the test never answers). */
-  private readonly patientTasks = new WeakSet<object>()
-  private deliveries = 0
-  private turns = 0
-  private eventsFired = 0
-  private zombies = 0
 
   constructor(options: SimulationOptions = {}) {
-    const seed = options.seed ?? seedFromEnv() ?? 1
+    const seed = options.seed ?? options.replay?.seed ?? seedFromEnv() ?? 1
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw new InvalidArgumentError(`seed must be an integer in [0, 2^32), got ${seed}`)
-    this.seed = seed
-    this.throughput = positiveInt(options.throughput ?? 8, 'throughput')
-    this.microtaskDepth = Math.max(0, Math.floor(options.microtaskDepth ?? 8))
+    super(options, seed)
+    this.microtaskDepth = Math.max(0, Math.floor(options.microtaskDepth ?? 64))
     this.asyncInterleaving = options.asyncInterleaving ?? 0.5
     if (!(this.asyncInterleaving >= 0 && this.asyncInterleaving <= 1)) throw new InvalidArgumentError(`asyncInterleaving must be in [0, 1], got ${this.asyncInterleaving}`)
-    this.reportEvents = options.reportEvents ?? 40
     this.ambient = options.ambient ?? 'error'
     this.maxStepsPerCall = options.maxStepsPerCall ?? 50_000_000
     const yieldEvery = options.hostYieldEvery ?? 65_536
     if (yieldEvery < 1 || (yieldEvery & (yieldEvery - 1)) !== 0) throw new InvalidArgumentError(`hostYieldEvery must be a power of two, got ${yieldEvery}`)
     this.hostYieldMask = yieldEvery - 1
-    this.rng = new SeededRandom(deriveSeed(seed, 0))
     this.random = new SeededRandom(deriveSeed(seed, 2))
-    this.trace = new Trace(options.traceCapacity ?? 256, describeEvent, options.keepFullTrace === true)
+    this.clocks = options.clocks ?? null
+    this.clockRandom = new SeededRandom(deriveSeed(seed, 4))
   }
 
   // ------------------------------------------------------------------ world building
@@ -164,6 +76,14 @@ export class Simulation {
   createProcess(label: string): SimProcess {
     const index = this.processes.length
     const process = new SimProcess(this, label, index, deriveSeed(this.seed, 1000 + index))
+    const clocks = this.clocks
+    if (clocks !== null) {
+      // Drawn from their own stream: turning the clock model on shifts no other choice.
+      const skew = (this.clockRandom.next() * 2 - 1) * (clocks.maxSkewMs ?? 0)
+      const drift = (this.clockRandom.next() * 2 - 1) * (clocks.maxDriftPpm ?? 0)
+      process.clock.setSkew(skew)
+      process.clock.setDrift(drift)
+    }
     this.processes.push(process)
     return process
   }
@@ -181,6 +101,18 @@ export class Simulation {
       mailboxHooks: this.hooksWith(mailboxHooks),
     })
   }
+
+  /** Handled messages per method (needs `countMessages: true`; otherwise empty). */
+  get messageCounts(): ReadonlyMap<string, MessageCount> {
+    return this.counts ?? new Map()
+  }
+
+  /** The decisions recorded so far (needs `record: true`): replay them with `new Simulation({ replay })`. */
+  decisions(): DecisionRecord {
+    if (this.recorder === null) throw new InvalidArgumentError('this simulation does not record decisions: create it with record: true')
+    return this.recorder.record()
+  }
+
 
   /** Runs `fn` at virtual time `time` (absolute), as one step of the simulation. */
   at(time: number, fn: () => void, label = 'scheduled callback'): void {
@@ -214,67 +146,6 @@ export class Simulation {
    */
   reportFailure(headline: string, cause?: unknown): void {
     this.failWith(new SimCrashedError(this.report(headline), cause === undefined ? undefined : { cause }))
-  }
-
-  // ------------------------------------------------------------------ observation
-
-  /** Virtual time in ms. */
-  get now(): number {
-    return this.time
-  }
-
-  /** Steps taken so far (actor turns plus events). */
-  get steps(): number {
-    return this.step
-  }
-
-  /** The determinism fingerprint: equal for equal runs, in any process. */
-  get traceHash(): string {
-    return this.trace.hash
-  }
-
-  /** Events recorded so far (turns, messages handled, timers, frames, faults). */
-  get eventCount(): number {
-    return this.trace.count
-  }
-
-  /** The last `n` events, oldest first. */
-  lastEvents(n = this.reportEvents): TraceEvent[] {
-    return this.trace.last(n)
-  }
-
-  /** Every event, when created with `keepFullTrace`; otherwise null. */
-  get fullTrace(): readonly TraceEvent[] | null {
-    return this.trace.full
-  }
-
-  get stats(): SimulationStats {
-    return { steps: this.step, deliveries: this.deliveries, turns: this.turns, eventsFired: this.eventsFired, zombies: this.zombies }
-  }
-
-  /** Actors ready to run at this instant. */
-  get runnable(): number {
-    return this.taskCount
-  }
-
-  /** Timers, frames and scheduled callbacks still to come (background ticks excluded). */
-  get pendingEvents(): number {
-    return this.events.foreground
-  }
-
-  /** The error that stopped the simulation, if one did. */
-  get failure(): Error | null {
-    return this.failureError
-  }
-
-  /** Paths of actors the runtime reports as awaiting a promise (needs runtime support; see docs). */
-  awaitingActors(): string[] {
-    const out: string[] = []
-    for (const process of this.processes) {
-      if (process.state === 'crashed') continue
-      for (const task of process.awaiting.keys()) if (!this.patientTasks.has(task)) out.push(`${process.label}:${nameOf(task)}`)
-    }
-    return out
   }
 
   // ------------------------------------------------------------------ driving
@@ -343,7 +214,10 @@ export class Simulation {
   private async drive(limit: number, stop: (() => boolean) | null, mode: Mode): Promise<boolean> {
     if (this.failureError !== null) throw new SimFailedError(`the simulation already failed: ${this.failureError.message}`, { cause: this.failureError })
     if (this.driving) throw new InvalidArgumentError('a simulation is driven by one call at a time: await the previous advance/runUntil first')
+    if (this.pendingEscape !== null) throw this.failWith(this.pendingEscape)
     this.driving = true
+    this.driveEpoch++
+    this.hostTurnSinceDrive = false
     if (this.ambient === 'error') this.releaseGuard = guardAmbient(this.onAmbientCall)
     const started = this.step
     const startTime = this.time
@@ -400,6 +274,10 @@ export class Simulation {
       }
     } finally {
       this.driving = false
+      const epoch = this.driveEpoch
+      hostSetImmediate(() => {
+        if (this.driveEpoch === epoch && !this.driving) this.hostTurnSinceDrive = true
+      })
       if (this.releaseGuard !== null) {
         this.releaseGuard()
         this.releaseGuard = null
@@ -413,6 +291,8 @@ export class Simulation {
    */
   private burst(stop: (() => boolean) | null, stepLimit: number): number {
     const rng = this.rng
+    const chooser = this.chooser
+    const throughput = this.throughput
     const events = this.events
     const hostYieldMask = this.hostYieldMask
     const invariants = this.invariants
@@ -429,12 +309,22 @@ export class Simulation {
       if (due && (top as SimEvent).order < 0 && (top as SimEvent).owner === null) {
         // A control event: it happens at its instant, before the seed chooses anything else.
         this.fire(events.pop() as SimEvent)
-      } else {
+      } else if (chooser === null) {
         // One draw picks among the runnable tasks and the next due event; its fraction sizes the turn.
         const r = rng.next() * (due ? n + 1 : n)
         const i = Math.floor(r)
         if (i >= n) this.fire(events.pop() as SimEvent)
-        else this.runTask(i, r - i)
+        else this.runTask(i, 1 + Math.floor((r - i) * throughput))
+      } else {
+        let i: number
+        try {
+          i = chooser.pick(this.tasks, this.owners, n, due)
+        } catch (error) {
+          this.failWith(toError(error))
+          return Burst.Failed
+        }
+        if (i >= n) this.fire(events.pop() as SimEvent)
+        else this.runTask(i, chooser.budget)
       }
       this.step++
       if (this.deferred.length > 0) this.runDeferred()
@@ -444,79 +334,10 @@ export class Simulation {
       if ((this.step & hostYieldMask) === 0) return Burst.Yield
       // Let an awaiting actor's continuation (a reply just settled its promise) run before the
       // next step, sometimes: the seed decides whether it overtakes the other runnable actors.
-      if (this.awaitingCount > 0 && this.asyncInterleaving > 0 && rng.next() < this.asyncInterleaving) return Burst.Continue
-    }
-  }
-
-  private runTask(i: number, fraction: number): void {
-    const tasks = this.tasks
-    const owners = this.owners
-    const task = tasks[i] as Runnable
-    const owner = owners[i] as SimProcess
-    const last = --this.taskCount
-    tasks[i] = tasks[last]
-    owners[i] = owners[last]
-    tasks[last] = undefined
-    owners[last] = undefined
-    const budget = 1 + Math.floor(fraction * this.throughput)
-    this.currentTask = task
-    this.lastTask = task
-    this.currentProcess = owner
-    this.turns++
-    this.trace.record(this.step, this.time, TraceKind.Run, owner.index + 1, owner.label, task, budget)
-    let more: boolean
-    try {
-      more = task.run(budget)
-    } catch (error) {
-      this.currentTask = null
-      this.failWith(new SimCrashedError(this.report(`${owner.label}:${nameOf(task)} threw out of its turn: ${toError(error).message}`), { cause: error }))
-      return
-    }
-    this.currentTask = null
-    if (more) this.enqueueTask(task, owner)
-  }
-
-  private fire(event: SimEvent): void {
-    const owner = event.owner as SimProcess | null
-    if (owner !== null && owner.state !== 'running') {
-      if (owner.state === 'paused') owner.heldEvents.push(event)
-      else event.fn = null
-      return
-    }
-    const fn = event.fn as () => void
-    event.fn = null
-    this.eventsFired++
-    this.currentProcess = owner
-    if (event.kind !== SELF_TRACED) this.trace.record(this.step, this.time, event.kind as TraceKind, owner === null ? 0 : owner.index + 1, owner === null ? null : owner.label, event.subject, event.id)
-    try {
-      fn()
-    } catch (error) {
-      this.failWith(new SimCrashedError(this.report(`${describeEvent(event.kind as TraceKind, event.subject, event.id)} threw: ${toError(error).message}`), { cause: error }))
-    }
-  }
-
-  private runDeferred(): void {
-    const queue = this.deferred
-    const owners = this.deferredOwners
-    // Callbacks may defer more; the loop picks those up too.
-    for (let i = 0; i < queue.length; i++) {
-      const owner = owners[i] as SimProcess
-      const callback = queue[i] as () => void
-      if (owner.state === 'crashed') continue
-      if (owner.state === 'paused') {
-        owner.heldDeferred.push(callback)
-        continue
-      }
-      this.currentProcess = owner
-      try {
-        callback()
-      } catch (error) {
-        this.failWith(new SimCrashedError(this.report(`a deferred callback on ${owner.label} threw: ${toError(error).message}`), { cause: error }))
-        break
+      if (this.awaitingCount > 0 && this.asyncInterleaving > 0) {
+        if (chooser === null ? rng.next() < this.asyncInterleaving : this.continueNow(chooser)) return Burst.Continue
       }
     }
-    queue.length = 0
-    owners.length = 0
   }
 
   /** Runs promise continuations mid-instant: ticks until three pass with no new simulated activity. */
@@ -533,7 +354,8 @@ export class Simulation {
   }
 
   private async flushMicrotasks(): Promise<void> {
-    const depth = this.microtaskDepth
+    // The full depth only while an actor awaits: other chains (a test's own) are short.
+    const depth = this.awaitingCount > 0 ? this.microtaskDepth : Math.min(this.microtaskDepth, 8)
     let seen = this.activity
     let quiet = 0
     while (quiet < depth) {
@@ -579,287 +401,35 @@ export class Simulation {
     }
   }
 
-  // ------------------------------------------------------------------ what processes call (internal)
-
-  /** @internal */
-  enqueueTask(task: Runnable, process: SimProcess): void {
-    this.activity++
-    if (this.inHostTurn) this.escapedFromHost(`${process.label}:${nameOf(task)} was woken`)
-    if (process.state !== 'running') {
-      if (process.state === 'paused') process.heldTasks.push(task)
-      else {
-        this.zombies++
-        this.trace.record(this.step, this.time, TraceKind.Zombie, process.index + 1, process.label, task, 0)
-      }
-      return
-    }
-    const n = this.taskCount
-    this.tasks[n] = task
-    this.owners[n] = process
-    this.taskCount = n + 1
-  }
-
-  /** @internal */
-  deferCallback(callback: () => void, process: SimProcess): void {
-    this.activity++
-    if (this.inHostTurn) this.escapedFromHost(`${process.label} deferred work`)
-    if (process.state === 'crashed') return
-    this.deferred.push(callback)
-    this.deferredOwners.push(process)
-  }
-
-  /** @internal */
-  setTimer(process: SimProcess, delayMs: number, callback: () => void): SimEvent {
-    this.activity++
-    if (this.inHostTurn) this.escapedFromHost(`${process.label} set a timer`)
-    const delay = delayMs > 0 ? delayMs : 0
-    if (process.state === 'crashed') return new SimEvent(++this.eventSeq, this.time + delay, 0, noop, process, false, TraceKind.Timer, null)
-    return this.scheduleEvent(this.time + delay, callback, process, false, TraceKind.Timer, process.label)
-  }
-
-  /** @internal Queues an event; the network and failure detectors use it too. */
-  scheduleEvent(time: number, fn: () => void, owner: SimProcess | null, background: boolean, kind: number, subject: unknown, order?: number): SimEvent {
-    const event = new SimEvent(++this.eventSeq, time, order ?? (this.rng.next() * 0x1_0000_0000) >>> 0, fn, owner, background, kind, subject)
-    this.events.push(event)
-    return event
-  }
-
-  /** @internal */
-  cancelEvent(event: SimEvent): void {
-    this.events.cancel(event)
-  }
-
-  /** @internal Records a trace event on behalf of a component (the network). */
-  record(kind: TraceKind, process: SimProcess | null, subject: unknown, value: number): void {
-    this.trace.record(this.step, this.time, kind, process === null ? 0 : process.index + 1, process === null ? null : process.label, subject, value)
-  }
-
-  /** @internal Mixes bytes into the fingerprint (frame contents). */
-  mixBytes(bytes: Uint8Array): void {
-    this.trace.mixBytes(bytes)
-  }
-
-  /** @internal Something outside a step touched the simulation during a host turn. */
-  escapedFromHost(what: string): void {
-    if (!this.inHostTurn) return
-    this.failWith(
-      new SimEscapeError(this.report(`${what} while the simulator had handed the event loop to the host: a host timer or real I/O completed during a simulated run`)),
+  /**
+   * @internal An actor's awaited promise settled between driver calls, after the host had a turn:
+   * real I/O or a host timer completed outside the simulation. Reported by the next driver call.
+   */
+  settledBetweenCalls(what: string): void {
+    if (this.driving || !this.hostTurnSinceDrive || this.pendingEscape !== null || this.failureError !== null) return
+    this.pendingEscape = new SimEscapeError(
+      this.report(`${what} between driver calls, after the host event loop had run: real I/O or a host timer completed outside the simulation (its effect would land at an instant the seed did not choose)`),
     )
   }
 
-  /** @internal A task whose pending promises are the test's business, not an escape (probes). */
-  allowWaiting(task: object): void {
-    this.patientTasks.add(task)
-  }
-
-  /** @internal The runtime reported that a task started (+1) or stopped (-1) awaiting a promise. */
-  noteAwaiting(delta: number): void {
-    this.awaitingCount += delta
-  }
-
-  /** @internal */
-  noteActivity(): void {
-    this.activity++
-  }
-
-  /** @internal */
-  get isHostTurn(): boolean {
-    return this.inHostTurn
-  }
-
-  /** @internal */
-  pauseProcess(process: SimProcess): void {
-    if (process.state !== 'running') return
-    process.state = 'paused'
-    this.removeTasksOf(process, process.heldTasks)
-    this.record(TraceKind.Fault, process, 'paused', 0)
-  }
-
-  /** @internal */
-  resumeProcess(process: SimProcess): void {
-    if (process.state !== 'paused') return
-    process.state = 'running'
-    this.record(TraceKind.Fault, process, 'resumed', 0)
-    const tasks = process.heldTasks
-    const events = process.heldEvents
-    const deferred = process.heldDeferred
-    process.heldTasks = []
-    process.heldEvents = []
-    process.heldDeferred = []
-    for (const task of tasks) this.enqueueTask(task, process)
-    // What waited fires now, in the order it fell due (frames of a FIFO link stay in order).
-    for (const event of events) {
-      if (event.fn === null) continue
-      event.time = this.time
-      event.order = this.resumeOrder++
-      this.events.push(event)
+  private continueNow(chooser: Chooser): boolean {
+    try {
+      return chooser.continueNow(this.asyncInterleaving)
+    } catch (error) {
+      this.failWith(toError(error))
+      return false
     }
-    for (const callback of deferred) this.deferCallback(callback, process)
   }
 
-  /** @internal */
-  crashProcess(process: SimProcess): void {
-    if (process.state === 'crashed') return
-    process.state = 'crashed'
-    this.removeTasksOf(process, null)
-    for (const event of this.events.extract((e) => e.owner === process)) event.fn = null
-    process.heldTasks = []
-    process.heldEvents = []
-    process.heldDeferred = []
-    for (const count of process.awaiting.values()) this.awaitingCount -= count
-    process.awaiting.clear()
-    this.record(TraceKind.Fault, process, 'crashed', 0)
-  }
-
-  private removeTasksOf(process: SimProcess, into: Runnable[] | null): void {
-    let kept = 0
-    for (let i = 0; i < this.taskCount; i++) {
-      const task = this.tasks[i] as Runnable
-      const owner = this.owners[i] as SimProcess
-      if (owner === process) {
-        if (into !== null) into.push(task)
-        continue
-      }
-      this.tasks[kept] = task
-      this.owners[kept] = owner
-      kept++
-    }
-    for (let i = kept; i < this.taskCount; i++) {
-      this.tasks[i] = undefined
-      this.owners[i] = undefined
-    }
-    this.taskCount = kept
-  }
-
-  // ------------------------------------------------------------------ failures
-
-  private readonly onAmbientCall = (api: string, caller: string | null): void => {
-    if (this.failureError !== null) return
-    const task = this.currentTask
-    const who =
-      task !== null
-        ? `${this.currentProcess?.label ?? '?'}:${nameOf(task)}`
-        : `a promise continuation${this.lastTask === null ? '' : ` (last actor to run: ${nameOf(this.lastTask)})`}`
-    this.failWith(
-      new SimEscapeError(
-        this.report(
-          `${who} called ${api} during a simulated run${caller === null ? '' : ` (at ${caller})`}: the seed cannot decide what it returns or when it fires. Use the actor's context.timers, system.clock and system.random instead, or create the Simulation with ambient: 'allow'`,
-        ),
-        { data: { api, actor: task === null ? null : nameOf(task) } },
+  private readonly onAmbientCall = (api: string, caller: string | null): Error | undefined => {
+    const error = new SimEscapeError(
+      this.report(
+        `${this.whoIsRunning()} called ${api} during a simulated run${caller === null ? '' : ` (at ${caller})`}: the seed cannot decide what it returns or when it fires. Use the actor's context.timers, system.clock and system.random instead, or create the Simulation with ambient: 'allow'`,
       ),
+      { data: { api, actor: this.currentTask === null ? null : nameOf(this.currentTask) } },
     )
-  }
-
-  private checkInvariants(): void {
-    for (const invariant of this.invariants) {
-      let result: boolean | string | void
-      try {
-        result = invariant.check()
-      } catch (error) {
-        this.failWith(new SimInvariantError(this.report(`invariant '${invariant.name}' failed: ${toError(error).message}`), { cause: error, data: this.failureData() }))
-        return
-      }
-      if (result === false || typeof result === 'string') {
-        const why = typeof result === 'string' ? `: ${result}` : ''
-        this.failWith(new SimInvariantError(this.report(`invariant '${invariant.name}' does not hold${why}`), { data: this.failureData() }))
-        return
-      }
-    }
-  }
-
-  /** Who is mid-handler, for reports of a run that did not get where it should. */
-  private awaitingHint(): string {
-    const awaiting = this.awaitingActors()
-    return awaiting.length === 0 ? '' : ` (still awaiting a promise: ${awaiting.slice(0, 5).join(', ')}${awaiting.length > 5 ? ', ...' : ''})`
-  }
-
-  private failureData(): { seed: number; step: number; time: number } {
-    return { seed: this.seed, step: this.step, time: this.time }
-  }
-
-  /** Marks the simulation failed (first failure wins) and returns the error, for `throw`. */
-  private failWith(error: Error): Error {
-    if (this.failureError === null) this.failureError = error
-    return this.failureError
-  }
-
-  private throwIfFailed(): void {
-    if (this.failureError !== null) throw this.failureError
-  }
-
-  /** A headline plus where it happened and how to replay it. */
-  private report(headline: string): string {
-    return [
-      headline,
-      `  seed ${this.seed} (replay: TROUPE_SIM_SEED=${this.seed}), step ${this.step}, virtual time ${formatMs(this.time)}`,
-      `  last ${Math.min(this.reportEvents, this.trace.count)} events:`,
-      formatTrace(this.trace.last(this.reportEvents)),
-    ].join('\n')
-  }
-
-  private hooksWith(user: MailboxHooks | undefined): MailboxHooks {
-    const received = (actor: ActorInfo, depth: number, envelope?: Envelope): void => {
-      this.deliveries++
-      const process = this.currentProcess
-      // The envelope (when the runtime passes it) names the method in reports; the actor otherwise.
-      this.trace.record(this.step, this.time, TraceKind.Handle, process === null ? 0 : process.index + 1, process === null ? null : process.label, envelope ?? actor, depth)
-    }
-    if (user === undefined) return { received }
-    const userReceived = user.received as ((actor: ActorInfo, depth: number, envelope?: Envelope) => void) | undefined
-    return {
-      ...user,
-      received:
-        userReceived === undefined
-          ? received
-          : (actor: ActorInfo, depth: number, envelope?: Envelope) => {
-              received(actor, depth, envelope)
-              userReceived.call(user, actor, depth, envelope)
-            },
-    }
-  }
-}
-
-function noop(): void {}
-
-function positiveInt(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`)
-  return value
-}
-
-function formatMs(ms: number): string {
-  return `${Number.isInteger(ms) ? ms : ms.toFixed(3)} ms`
-}
-
-/** A task's name for people: an actor's path when the task is an actor (it usually is). */
-export function nameOf(subject: unknown): string {
-  if (subject !== null && typeof subject === 'object') {
-    const path = (subject as { path?: unknown }).path
-    if (typeof path === 'string') return path
-    const label = (subject as { label?: unknown }).label
-    if (typeof label === 'string') return label
-  }
-  if (typeof subject === 'string') return subject
-  return 'task'
-}
-
-function describeEvent(kind: TraceKind, subject: unknown, value: number): string {
-  switch (kind) {
-    case TraceKind.Run:
-      return `${nameOf(subject)} takes a turn (up to ${value} messages)`
-    case TraceKind.Handle:
-      if (subject instanceof Envelope) return `${subject.target.path} handles '${subject.method}' (${value} more queued)`
-      return `${nameOf(subject)} handles a message (${value} more queued)`
-    case TraceKind.Timer:
-      return `timer #${value} fires`
-    case TraceKind.Scheduled:
-      return `${typeof subject === 'string' ? subject : 'scheduled callback'}`
-    case TraceKind.Send:
-    case TraceKind.Deliver:
-    case TraceKind.Duplicate:
-      return `${nameOf(subject)} (${value} bytes)`
-    case TraceKind.Zombie:
-      return `${nameOf(subject)} woke on a crashed process; discarded`
-    default:
-      return typeof subject === 'function' ? (subject as () => string)() : nameOf(subject)
+    this.failWith(error)
+    // Thrown at the call site: the ambient value never reaches the program.
+    return error
   }
 }

@@ -24,7 +24,7 @@ export interface FaultScheduleOptions {
   readonly maxFaults?: number
   /** Longest pause / partition / time before a restart. Default 2000. */
   readonly maxDurationMs?: number
-  /** Which kinds to draw. Default all three. */
+  /** Which kinds to draw. Default crash, pause and partition (add 'hold' for late deliveries). */
   readonly kinds?: readonly Fault['kind'][]
   /** Let crashed nodes stay down (no restart). Default false: every crash restarts. */
   readonly allowPermanentCrash?: boolean
@@ -50,6 +50,7 @@ export function faultArbitrary(fc: Fc, options: FaultScheduleOptions): FastCheck
     const restart = options.allowPermanentCrash === true ? fc.option(duration, { nil: null }) : duration
     choices.push(fc.record({ kind: fc.constant('crash' as const), at, node, restartAfterMs: restart }))
   }
+  if (kinds.has('hold')) choices.push(fc.record({ kind: fc.constant('hold' as const), at, node, durationMs: duration }))
   if (kinds.has('pause')) choices.push(fc.record({ kind: fc.constant('pause' as const), at, node, durationMs: duration }))
   if (kinds.has('partition') && nodes.length >= 2) {
     const split = fc.subarray([...nodes], { minLength: 1, maxLength: nodes.length - 1 }).map((a) => ({ a, b: nodes.filter((n) => !a.includes(n)) }))

@@ -16,6 +16,16 @@ export const SimErrorCodes = {
   Crashed: 'ERR_SIM_CRASHED',
   /** The simulation already failed; it cannot be driven further. */
   Failed: 'ERR_SIM_FAILED',
+  /** A replayed run reached a decision its record cannot make (the code changed a decision point). */
+  ReplayDiverged: 'ERR_SIM_REPLAY_DIVERGED',
+  /** The determinism self-check ran one seed twice and got two different runs. */
+  Nondeterminism: 'ERR_SIM_NONDETERMINISM',
+  /** A SimDisk operation failed: an injected latent error, or a file that does not exist. */
+  DiskIo: 'ERR_SIM_DISK_IO',
+  /** A SimulatedService call failed by its fault plan (the call was not applied). */
+  ServiceUnavailable: 'ERR_SIM_SERVICE_UNAVAILABLE',
+  /** A SimulatedService call got no reply in time; it may or may not have been applied. */
+  ServiceTimeout: 'ERR_SIM_SERVICE_TIMEOUT',
   /** A TestProbe / TestInbox / BehaviorTestKit expectation was not met. */
   Expectation: 'ERR_EXPECTATION',
 } as const
@@ -40,6 +50,19 @@ export const SimCrashedError = defineError(SimErrorCodes.Crashed, 'SimCrashedErr
 export type SimCrashedError = InstanceType<typeof SimCrashedError>
 export const SimFailedError = defineError(SimErrorCodes.Failed, 'SimFailedError')
 export type SimFailedError = InstanceType<typeof SimFailedError>
+export const SimReplayDivergedError = defineError(SimErrorCodes.ReplayDiverged, 'SimReplayDivergedError')
+export type SimReplayDivergedError = InstanceType<typeof SimReplayDivergedError>
+/** `data` has the seed, the first divergent step and both events. */
+export const SimNondeterminismError = defineError(SimErrorCodes.Nondeterminism, 'SimNondeterminismError')
+export type SimNondeterminismError = InstanceType<typeof SimNondeterminismError>
+/** `data` has the node, the path and the operation. */
+export const SimDiskError = defineError(SimErrorCodes.DiskIo, 'SimDiskError')
+export type SimDiskError = InstanceType<typeof SimDiskError>
+export const ServiceUnavailableError = defineError(SimErrorCodes.ServiceUnavailable, 'ServiceUnavailableError')
+export type ServiceUnavailableError = InstanceType<typeof ServiceUnavailableError>
+/** Ambiguous: the call may have been applied (its reply was lost) or not. */
+export const ServiceTimeoutError = defineError(SimErrorCodes.ServiceTimeout, 'ServiceTimeoutError')
+export type ServiceTimeoutError = InstanceType<typeof ServiceTimeoutError>
 /** A test-kit expectation failed (wrong message, nothing within the virtual deadline, an unexpected message). */
 export const ExpectationError = defineError(SimErrorCodes.Expectation, 'ExpectationError')
 export type ExpectationError = InstanceType<typeof ExpectationError>

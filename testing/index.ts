@@ -5,7 +5,20 @@ export { LoopbackNetwork } from './LoopbackNetwork.ts'
 
 // Deterministic simulation
 export { Simulation } from './Simulation.ts'
-export type { InvariantCheck, SimSystemOptions, SimulationOptions, SimulationStats } from './Simulation.ts'
+export type { InvariantCheck, MessageCount, SimSystemOptions, SimulationOptions, SimulationStats } from './Simulation.ts'
+export type { ClockModel, SchedulerStrategy } from './SimulationOptions.ts'
+export { checkDeterminism } from './DeterminismCheck.ts'
+export type { DeterminismCheckOptions, DeterminismReport } from './DeterminismCheck.ts'
+export { DECISION_FORMAT, decodeDecisions, encodeDecisions } from './DecisionRecord.ts'
+export type { DecisionRecord } from './DecisionRecord.ts'
+export { SimDisk } from './SimDisk.ts'
+export type { SimDiskOptions, SimDiskStats } from './SimDisk.ts'
+export { SimulatedService } from './SimulatedService.ts'
+export type { AsyncPort, ServiceCall, ServiceFault, ServiceFaultPlan, SimulatedServiceOptions } from './SimulatedService.ts'
+export { swarm } from './Swarm.ts'
+export type { SwarmOptions, SwarmPlan } from './Swarm.ts'
+export { NetworkProfiles } from './NetworkProfiles.ts'
+export type { NetworkProfileName } from './NetworkProfiles.ts'
 export { SimProcess } from './SimProcess.ts'
 export type { SimProcessState } from './SimProcess.ts'
 export { SimScheduler } from './SimScheduler.ts'
@@ -15,7 +28,7 @@ export { TraceKind, formatTrace } from './Trace.ts'
 export type { TraceEvent, TraceKindName } from './Trace.ts'
 export { SEED_ENV, deriveSeed, seedFromEnv } from './seeds.ts'
 export { SimulatedNetwork } from './SimulatedNetwork.ts'
-export type { LatencyModel, NetworkConditions, NetworkStats, SimulatedNetworkOptions } from './SimulatedNetwork.ts'
+export type { Cut, Group, Hold, InjectOptions, LatencyModel, LinkStats, NetworkConditions, NetworkStats, SimulatedNetworkOptions } from './SimulatedNetwork.ts'
 export { FailureDetector } from './FailureDetector.ts'
 export type { FailureDetectorOptions } from './FailureDetector.ts'
 export { SimulatedCluster, ClusterNode } from './SimulatedCluster.ts'
@@ -40,12 +53,17 @@ export type { InboxMessage } from './TestInbox.ts'
 
 export {
   ExpectationError,
+  ServiceTimeoutError,
+  ServiceUnavailableError,
   SimCrashedError,
+  SimDiskError,
   SimErrorCodes,
   SimEscapeError,
   SimFailedError,
   SimIdleError,
   SimInvariantError,
+  SimNondeterminismError,
+  SimReplayDivergedError,
   SimStepLimitError,
   SimTimeoutError,
 } from './errors.ts'

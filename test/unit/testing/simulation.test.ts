@@ -81,22 +81,57 @@ describe('Simulation: seeded scheduling', () => {
     expect(sim.now).toBe(0)
   })
 
-  it('timers fire in virtual time; timers due at the same instant fire in a seeded order', async () => {
+  it('timers fire in virtual time; equal deadlines fire in creation order within a process, in a seeded order across processes', async () => {
     const orders = new Set<string>()
     for (let seed = 1; seed <= 12; seed++) {
       const sim = new Simulation({ seed })
-      const process = sim.createProcess('p')
+      const p = sim.createProcess('p')
+      const q = sim.createProcess('q')
       const fired: string[] = []
-      for (const name of ['a', 'b', 'c']) process.clock.setTimer(100, () => fired.push(name))
-      process.clock.setTimer(50, () => fired.push('early'))
+      for (const name of ['a', 'b', 'c']) p.clock.setTimer(100, () => fired.push(name))
+      for (const name of ['x', 'y', 'z']) q.clock.setTimer(100, () => fired.push(name))
+      p.clock.setTimer(50, () => fired.push('early'))
       await sim.advance(99)
       expect(fired).toEqual(['early'])
       await sim.advance(1)
-      expect(fired).toHaveLength(4)
+      expect(fired).toHaveLength(7)
       expect(sim.now).toBe(100)
+      // As on a real event loop: one process's equal-deadline timers keep their creation order.
+      expect(fired.filter((f) => 'abc'.includes(f))).toEqual(['a', 'b', 'c'])
+      expect(fired.filter((f) => 'xyz'.includes(f))).toEqual(['x', 'y', 'z'])
       orders.add(fired.join(''))
     }
+    // Across processes the seed decides who goes first.
     expect(orders.size).toBeGreaterThan(1)
+  })
+
+  it('runUntilIdle returns when the last ask settles, not at its timeout (a settled ask leaves no timer armed)', async () => {
+    const sim = new Simulation({ seed: 3 })
+    const system = sim.createSystem({ name: 's', askTimeoutMs: 30_000 })
+    const log = system.spawn(Log)
+    const relay = system.spawn(Relay)
+    expect(await sim.settle(relay.ask('relay', log, 'x'))).toBe(1)
+    await sim.runUntilIdle()
+    expect(sim.now).toBe(0)
+  })
+
+  it('a promise chain 30 microtasks deep (a supervisor restart with async hooks) is no escape under the default depth', async () => {
+    class Deep extends Actor<{ work(): Promise<string> }> {
+      async work(): Promise<string> {
+        for (let i = 0; i < 30; i++) await null
+        return 'done'
+      }
+    }
+    const run = async (microtaskDepth?: number) => {
+      const sim = new Simulation({ seed: 4, ...(microtaskDepth === undefined ? {} : { microtaskDepth }) })
+      const deep = sim.createSystem({ name: 'deep' }).spawn(Deep)
+      const answer = deep.ask('work')
+      answer.catch(() => {})
+      await sim.runUntilIdle()
+      return answer
+    }
+    expect(await run()).toBe('done')
+    await expect(run(8)).rejects.toMatchObject({ code: SimErrorCodes.Escape })
   })
 
   it('a cleared timer never fires', async () => {
