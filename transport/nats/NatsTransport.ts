@@ -1,13 +1,17 @@
 import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats-io/nats-core'
-import { InvalidArgumentError, MessageTooLargeError, NodeDownError, RateLimitedLog, ShardDownError, silentLogger, toError, type Clock } from '../../runtime/index.ts'
-import { TransportClosedError } from '../errors.ts'
+import { MessageTooLargeError, NodeDownError, RateLimitedLog, ShardDownError, silentLogger, toError, type Clock, type TimerHandle } from '../../runtime/index.ts'
+import { TransportClosedError, TransportFullError } from '../errors.ts'
 import type { FrameTransport, SystemAddress } from '../FrameTransport.ts'
 import { NatsDownError } from './errors.ts'
 import { flushWithin } from './flushWithin.ts'
 import { FrameSigner } from './FrameSigner.ts'
 import { HeartbeatMembership } from './HeartbeatMembership.ts'
+import { newSession } from './LinkFrames.ts'
+import { LinkInbound, type FrameHandler } from './LinkInbound.ts'
+import { LinkReceiver } from './LinkReceiver.ts'
+import { LinkSender } from './LinkSender.ts'
 import type { Membership, MembershipListener } from './Membership.ts'
-import type { NatsTransportOptions, NatsTransportStats } from './NatsTransportOptions.ts'
+import { linkSettings, newNatsTransportStats, type NatsTransportOptions, type NatsTransportStats } from './NatsTransportOptions.ts'
 import { DEFAULT_SUBJECT_PREFIX, Subjects } from './subjects.ts'
 
 export type { NatsTransportOptions, NatsTransportStats, NatsTransportSystem } from './NatsTransportOptions.ts'
@@ -29,9 +33,6 @@ type PeerState = (typeof PeerState)[keyof typeof PeerState]
 
 class Peer {
   state: PeerState = PeerState.Unknown
-  /** Subjects and frames in send order. */
-  subjects: string[] = []
-  frames: Uint8Array[] = []
   /** Its shards that are down (it said so): sends to them fail fast until they run again. */
   downShards: Set<number> | null = null
 }
@@ -41,46 +42,45 @@ class Peer {
  * one publish per frame: Remoting already batches a turn's envelopes per destination, so the
  * transport adds no per-message work.
  *
- * NATS core is at-most-once and nats.js discards what is published while disconnected, so the
- * transport holds frames itself while the link is down, and after a reconnect holds each peer's
- * frames until that peer is heard again (its subscription is back too). Holding is bounded; past the
- * bound a send throws NatsDownError (ERR_NATS_DOWN), which Remoting turns into dead letters and
- * failed asks: nothing is dropped without a trace. Peers that stop heartbeating are reported through
- * `onPeerDown`, and sends to them fail with ERR_NODE_DOWN until they come back.
+ * NATS core delivers at most once, and a link fault loses what was on the way, so the transport
+ * runs a reliable link on top (LinkSender, LinkReceiver; docs/protocol.md): every frame carries a
+ * sequence number per (sending shard run, receiving shard), is retained until the receiver
+ * acknowledges it, goes again after a reconnect, and the receiver drops duplicates. The receiver
+ * grants credit as Remoting takes frames into mailboxes, so a slow receiver pushes back on its
+ * senders (`isFull`, ERR_TRANSPORT_FULL) instead of overflowing. Retention is bounded; past it a
+ * send is refused at the call. Frames that can never be delivered (peer down, a long outage,
+ * closing) are given back to Remoting (`onUndelivered`) as dead letters and failed asks.
  */
 export class NatsTransport implements FrameTransport {
   readonly local: SystemAddress
   readonly subjects: Subjects
   readonly membership: Membership
-  readonly stats: NatsTransportStats = {
-    framesOut: 0,
-    bytesOut: 0,
-    framesIn: 0,
-    bytesIn: 0,
-    framesBuffered: 0,
-    bytesBuffered: 0,
-    framesAbandoned: 0,
-    receiveErrors: 0,
-    unauthenticatedFrames: 0,
-    linkDowns: 0,
-  }
+  readonly stats: NatsTransportStats = newNatsTransportStats()
+  /** This run of this shard's link: a new transport is a new sender and receiver to its peers. */
+  readonly session: number
   private readonly connection: NatsConnection
   private readonly clock: Clock
-  private readonly maxFrames: number
-  private readonly maxBytes: number
   private readonly ownsConnection: boolean
   private readonly peers = new Map<string, Peer>()
   private readonly signer: FrameSigner | null
-  private readonly forgeryWarning: RateLimitedLog
-  private frameHandler: ((frame: Uint8Array) => void) | null = null
-  /** Frames that arrived before Remoting registered its handler. */
-  private early: Uint8Array[] = []
+  private readonly sender: LinkSender
+  private readonly receiver: LinkReceiver
+  private readonly inbound: LinkInbound
+  private readonly ackTimeoutMs: number
+  private readonly outageFailAfterMs: number
+  private undeliveredHandler: ((to: SystemAddress, frame: Uint8Array, error: Error) => void) | null = null
   private readonly peerDownHandlers: ((node: string, shard: number | null) => void)[] = []
   private readonly peerUpHandlers: ((node: string) => void)[] = []
   private readonly linkHandlers: ((connected: boolean) => void)[] = []
   private subscription: Subscription | null = null
+  private ackSubscription: Subscription | null = null
   private statusIterator: AsyncIterable<Status> | null = null
   private linkUp = true
+  /** The link has been down longer than `outageAskFailAfterMs`: sends are refused at the call. */
+  private outage = false
+  private outageTimer: TimerHandle | null = null
+  private resendTimer: TimerHandle | null = null
+  private readonly tickBound = (): void => this.resendTick()
   private closed = false
   private closing: Promise<void> | null = null
 
@@ -98,13 +98,39 @@ export class NatsTransport implements FrameTransport {
     this.local = { system: system.name, node: system.node, shard: system.shard }
     this.subjects = new Subjects(options.cluster ?? system.name, options.prefix ?? DEFAULT_SUBJECT_PREFIX)
     this.subjects.frames(system.node, system.shard) // validates the node name as a subject token
-    this.maxFrames = options.maxBufferedFrames ?? 10_000
-    this.maxBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024
-    if (!(this.maxFrames >= 0) || !(this.maxBytes >= 0)) throw new InvalidArgumentError('buffer bounds must be >= 0')
+    const { maxFrames, maxBytes, maxQueuedBytesPerPeer, windowBytes, ackDelayMs, ackTimeoutMs, outageFailAfterMs } = linkSettings(options)
+    this.ackTimeoutMs = ackTimeoutMs
+    this.outageFailAfterMs = outageFailAfterMs
     this.ownsConnection = options.ownsConnection === true
     this.signer = options.clusterSecret === undefined ? null : new FrameSigner(options.clusterSecret)
     const log = system.log ?? silentLogger
-    this.forgeryWarning = new RateLimitedLog(system.clock, log)
+    this.session = newSession(() => system.random.next())
+    this.sender = new LinkSender({
+      node: system.node,
+      shard: system.shard,
+      session: this.session,
+      clock: system.clock,
+      stats: this.stats,
+      maxFrames,
+      maxBytes,
+      maxQueuedBytesPerPeer,
+      ackTimeoutMs,
+      publish: (subject, bytes) => this.publish(subject, bytes),
+      canSend: (node) => this.canSend(node),
+      refusal: (to, detail) => this.refusal(to, detail),
+      undelivered: (to, frame, error) => this.undeliveredHandler?.(to, frame, error),
+    })
+    this.receiver = new LinkReceiver({
+      node: system.node,
+      shard: system.shard,
+      session: this.session,
+      windowBytes,
+      ackDelayMs,
+      clock: system.clock,
+      stats: this.stats,
+      publishAck: (node, shard, bytes) => this.publishAck(node, shard, bytes),
+    })
+    this.inbound = new LinkInbound(this.stats, this.signer, new RateLimitedLog(system.clock, log), this.receiver, this.sender, maxFrames)
     const heartbeat = options.heartbeat ?? {}
     this.membership =
       options.membership ??
@@ -130,28 +156,40 @@ export class NatsTransport implements FrameTransport {
     return this.membership.members()
   }
 
+  /** Frames Remoting holds right now because a target mailbox is congested (credit not yet given back). */
+  get heldFrames(): number {
+    return this.receiver.heldFrames
+  }
+
   send(to: SystemAddress, frame: Uint8Array, mustTake = false): void {
     if (this.closed) throw new TransportClosedError(`NATS transport of ${this.local.node}:${this.local.shard} is closed`)
-    const subject = this.subjects.frames(to.node, to.shard)
     const peer = this.peers.get(to.node)
     if (peer?.downShards?.has(to.shard) === true) {
       throw new ShardDownError(`shard ${to.shard} of ${to.node} is down`, { data: { node: to.node, shard: to.shard } })
     }
-    if (this.linkUp && (peer === undefined || (peer.state !== PeerState.Down && peer.state !== PeerState.Pending && peer.frames.length === 0))) {
-      this.publish(subject, frame)
-      return
-    }
-    if (peer?.state === PeerState.Down) {
-      throw new NodeDownError(`node ${to.node} is down`, { data: { node: to.node } })
-    }
-    this.hold(peer ?? this.peer(to.node), subject, frame, mustTake)
+    if (peer?.state === PeerState.Down) throw new NodeDownError(`node ${to.node} is down`, { data: { node: to.node } })
+    if (this.outage) throw this.outageError()
+    this.sender.send(to, this.subjects.frames(to.node, to.shard), frame, mustTake)
   }
 
-  onFrame(handler: (frame: Uint8Array) => void): void {
-    this.frameHandler = handler
-    const early = this.early
-    this.early = []
-    for (const frame of early) this.deliver(frame)
+  isFull(to: SystemAddress): boolean {
+    return this.outage || this.sender.isFull(to)
+  }
+
+  fullError(to: SystemAddress): Error {
+    return this.outage ? this.outageError() : this.refusal(to, 'the retention bound is reached')
+  }
+
+  released(): void {
+    this.receiver.released()
+  }
+
+  onFrame(handler: FrameHandler): void {
+    this.inbound.setHandler(handler)
+  }
+
+  onUndelivered(handler: (to: SystemAddress, frame: Uint8Array, error: Error) => void): void {
+    this.undeliveredHandler = handler
   }
 
   onPeerDown(handler: (node: string, shard: number | null) => void): void {
@@ -169,8 +207,9 @@ export class NatsTransport implements FrameTransport {
   }
 
   /**
-   * Leaves the cluster (peers hear it at once), stops receiving, and pushes out what was published.
-   * Frames still held for unreachable peers are abandoned (counted). Idempotent.
+   * Acknowledges what arrived, waits (up to 2 s, link up) for peers to acknowledge what this shard
+   * published, leaves the cluster (peers hear it at once), stops receiving, and pushes out what was
+   * published. Frames still waiting are given back as dead letters. Idempotent.
    */
   close(): Promise<void> {
     if (this.closing === null) this.closing = this.shutdown()
@@ -181,11 +220,16 @@ export class NatsTransport implements FrameTransport {
     this.subscription = this.connection.subscribe(this.subjects.frames(this.local.node, this.local.shard), {
       callback: (error, msg) => {
         if (error !== null) this.stats.receiveErrors++
-        else if (this.signer === null) this.deliver(msg.data)
-        else this.deliverSigned(msg.subject, msg.data)
+        else this.inbound.frame(msg.subject, msg.data)
+      },
+    })
+    this.ackSubscription = this.connection.subscribe(this.subjects.acks(this.local.node, this.local.shard), {
+      callback: (error, msg) => {
+        if (error === null) this.inbound.ack(msg.subject, msg.data)
       },
     })
     this.watchStatus()
+    this.resendTimer = this.clock.setTimer(this.ackTimeoutMs, this.tickBound)
     await this.membership.start(this.listener)
   }
 
@@ -207,28 +251,14 @@ export class NatsTransport implements FrameTransport {
     },
   }
 
-  /** Checks the signature before anything decodes the bytes. */
-  private deliverSigned(subject: string, signed: Uint8Array): void {
-    const frame = (this.signer as FrameSigner).verify(subject, signed)
-    if (frame !== null) return this.deliver(frame)
-    this.stats.unauthenticatedFrames++
-    this.forgeryWarning.note('forged', { subject, bytes: signed.byteLength, total: this.stats.unauthenticatedFrames }, 'dropped node frames without a valid cluster signature')
-  }
-
-  private deliver(frame: Uint8Array): void {
-    this.stats.framesIn++
-    this.stats.bytesIn += frame.byteLength
-    const handler = this.frameHandler
-    if (handler === null) {
-      // Held until Remoting registers (normally the next line after start()); bounded like outbound holding.
-      if (this.early.length < this.maxFrames) this.early.push(frame)
-      else this.stats.receiveErrors++
-      return
-    }
+  private publishAck(node: string, shard: number, bytes: Uint8Array): void {
+    if (this.closed && this.closing === null) return
+    const subject = this.subjects.acks(node, shard)
     try {
-      handler(frame)
+      this.connection.publish(subject, this.signer === null ? bytes : this.signer.sign(subject, bytes))
+      this.stats.acksOut++
     } catch {
-      this.stats.receiveErrors++
+      // The link is down: the sender resends after the reconnect and is acknowledged then.
     }
   }
 
@@ -247,6 +277,23 @@ export class NatsTransport implements FrameTransport {
     this.stats.bytesOut += frame.byteLength
   }
 
+  private canSend(node: string): boolean {
+    if (!this.linkUp || this.closed) return false
+    const state = this.peers.get(node)?.state
+    return state !== PeerState.Down && state !== PeerState.Pending
+  }
+
+  private refusal(to: SystemAddress, detail: string): Error {
+    const data = { node: to.node, shard: to.shard, framesBuffered: this.stats.framesBuffered, framesUnacked: this.stats.framesUnacked }
+    if (!this.linkUp) return new NatsDownError(`the NATS link is down and ${detail}`, { data })
+    if (this.peers.get(to.node)?.state === PeerState.Pending) return new NatsDownError(`${to.node} is not reachable yet after a NATS reconnect and ${detail}`, { data })
+    return new TransportFullError(`the link to ${to.node}:${to.shard} is full: ${detail}`, { data })
+  }
+
+  private outageError(): NatsDownError {
+    return new NatsDownError(`the NATS link has been down for more than ${this.outageFailAfterMs} ms`, { data: { outageAskFailAfterMs: this.outageFailAfterMs } })
+  }
+
   private peer(node: string): Peer {
     let peer = this.peers.get(node)
     if (peer === undefined) {
@@ -256,72 +303,26 @@ export class NatsTransport implements FrameTransport {
     return peer
   }
 
-  private hold(peer: Peer, subject: string, frame: Uint8Array, mustTake: boolean): void {
-    const stats = this.stats
-    // Death-watch frames may use a second bound as large again; past both, even they are refused.
-    const scale = mustTake ? 2 : 1
-    if (stats.framesBuffered + 1 > scale * this.maxFrames || stats.bytesBuffered + frame.byteLength > scale * this.maxBytes) {
-      const why = this.linkUp ? 'a peer is not reachable yet after a NATS reconnect' : 'the NATS link is down'
-      throw new NatsDownError(`${why} and ${stats.framesBuffered} frames (${stats.bytesBuffered} bytes) already wait`, {
-        data: { framesBuffered: stats.framesBuffered, bytesBuffered: stats.bytesBuffered, maxFrames: this.maxFrames, maxBytes: this.maxBytes },
-      })
-    }
-    peer.subjects.push(subject)
-    peer.frames.push(frame)
-    stats.framesBuffered++
-    stats.bytesBuffered += frame.byteLength
-  }
-
-  /** Publishes a peer's held frames in order; stops (keeping the rest) if the link drops meanwhile. */
-  private release(peer: Peer): void {
-    const { subjects, frames } = peer
-    let sent = 0
-    while (sent < frames.length && this.linkUp && !this.closed) {
-      const frame = frames[sent] as Uint8Array
-      try {
-        this.publish(subjects[sent] as string, frame)
-      } catch {
-        // The link failed under us: keep this frame and the rest for the next reconnect.
-        break
-      }
-      this.stats.framesBuffered--
-      this.stats.bytesBuffered -= frame.byteLength
-      sent++
-    }
-    if (sent === 0) return
-    peer.subjects = subjects.slice(sent)
-    peer.frames = frames.slice(sent)
-  }
-
-  private abandon(peer: Peer): void {
-    let bytes = 0
-    for (const frame of peer.frames) bytes += frame.byteLength
-    this.stats.framesAbandoned += peer.frames.length
-    this.stats.framesBuffered -= peer.frames.length
-    this.stats.bytesBuffered -= bytes
-    peer.subjects = []
-    peer.frames = []
-  }
-
   private peerUp(node: string): void {
     if (this.closed) return
     const peer = this.peer(node)
     peer.state = PeerState.Up
-    if (this.linkUp) this.release(peer)
+    // Heard again, so its subscriptions are back: what it has not acknowledged goes again, then what waited.
+    if (this.linkUp) this.sender.resume(node)
     for (const handler of this.peerUpHandlers) handler(node)
   }
 
   private peerDown(node: string, shard: number | null): void {
     if (this.closed) return
+    const peer = this.peer(node)
     if (shard !== null) {
-      const peer = this.peer(node)
       ;(peer.downShards ??= new Set()).add(shard)
+      this.sender.fail(node, shard, new ShardDownError(`shard ${shard} of ${node} is down`, { data: { node, shard } }))
     } else {
-      const peer = this.peer(node)
       peer.state = PeerState.Down
       peer.downShards = null
-      // Whoever waited on these frames hears of it below: asks fail with ERR_NODE_DOWN, watchers get node-down.
-      this.abandon(peer)
+      // What was retained for it becomes dead letters; asks fail with ERR_NODE_DOWN, watchers get node-down (below).
+      this.sender.fail(node, null, new NodeDownError(`node ${node} is down`, { data: { node } }))
     }
     for (const handler of this.peerDownHandlers) handler(node, shard)
   }
@@ -332,10 +333,31 @@ export class NatsTransport implements FrameTransport {
     if (!up) {
       this.stats.linkDowns++
       for (const peer of this.peers.values()) if (peer.state === PeerState.Up) peer.state = PeerState.Pending
+      this.outageTimer = this.clock.setTimer(this.outageFailAfterMs, () => this.outageOutlasted())
+    } else {
+      if (this.outageTimer !== null) this.clock.clearTimer(this.outageTimer)
+      this.outageTimer = null
+      this.outage = false
     }
     this.membership.linkChanged(up)
-    if (up) for (const peer of this.peers.values()) if (peer.state === PeerState.Unknown) this.release(peer)
+    // Peers never heard from get their frames now; known ones once heard again (peerUp).
+    if (up) for (const [node, peer] of this.peers) if (peer.state === PeerState.Unknown) this.sender.resume(node)
     for (const handler of this.linkHandlers) handler(up)
+  }
+
+  /** The outage outlasted its bound: what waits is failed, and sends are refused until the link is back. */
+  private outageOutlasted(): void {
+    this.outageTimer = null
+    if (this.linkUp || this.closed) return
+    this.outage = true
+    this.sender.fail(null, null, this.outageError(), true)
+  }
+
+  private resendTick(): void {
+    this.resendTimer = null
+    if (this.closed) return
+    this.sender.tick()
+    this.resendTimer = this.clock.setTimer(this.ackTimeoutMs, this.tickBound)
   }
 
   private watchStatus(): void {
@@ -362,21 +384,56 @@ export class NatsTransport implements FrameTransport {
   private connectionClosed(): void {
     if (this.closed) return
     this.closed = true
+    this.stopTimers()
     const nodes = [...this.peers.keys()].filter((node) => this.peers.get(node)?.state !== PeerState.Down)
     for (const node of this.membership.members()) if (!nodes.includes(node)) nodes.push(node)
-    for (const peer of this.peers.values()) this.abandon(peer)
+    this.sender.fail(null, null, (to) => new NodeDownError(`node ${to.node} is out of reach: the NATS connection closed`, { data: { node: to.node } }))
     for (const node of nodes) for (const handler of this.peerDownHandlers) handler(node, null)
     void this.membership.stop()
   }
 
+  /** Resolves once peers acknowledged everything retained, or after `ms`. */
+  private drain(ms: number): Promise<void> {
+    if (this.sender.retained === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.inbound.afterAck = null
+        this.clock.clearTimer(timer)
+        resolve()
+      }
+      const timer = this.clock.setTimer(ms, done)
+      this.inbound.afterAck = () => {
+        if (this.sender.retained === 0) done()
+      }
+    })
+  }
+
+  private stopTimers(): void {
+    if (this.resendTimer !== null) this.clock.clearTimer(this.resendTimer)
+    if (this.outageTimer !== null) this.clock.clearTimer(this.outageTimer)
+    this.resendTimer = null
+    this.outageTimer = null
+    this.receiver.close()
+  }
+
   private async shutdown(): Promise<void> {
     const wasClosed = this.closed
+    if (!wasClosed && !this.connection.isClosed()) {
+      // Stop intake first: what peers send from now on stays retained on their side until they hear `leave`.
+      this.subscription?.unsubscribe()
+      if (this.linkUp) {
+        // Acknowledge what arrived (peers drop it), then wait for peers to acknowledge what we published.
+        this.receiver.flush()
+        await this.drain(FLUSH_ON_CLOSE_MS)
+      }
+    }
     this.closed = true
-    for (const peer of this.peers.values()) this.abandon(peer)
+    this.stopTimers()
+    this.sender.fail(null, null, new TransportClosedError(`NATS transport of ${this.local.node}:${this.local.shard} closed`), true)
     await this.membership.stop()
     ;(this.statusIterator as Partial<QueuedIterator<Status>> | null)?.stop?.()
     if (!wasClosed && !this.connection.isClosed()) {
-      this.subscription?.unsubscribe()
+      this.ackSubscription?.unsubscribe()
       if (this.linkUp) await flushWithin(this.connection, this.clock, FLUSH_ON_CLOSE_MS)
     }
     if (this.ownsConnection && !this.connection.isClosed()) await this.connection.drain().catch(() => {})
