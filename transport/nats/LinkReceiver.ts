@@ -32,14 +32,15 @@ export class InStream {
   /** Bytes of codec frames Remoting has taken into mailboxes. */
   releasedBytes = 0
   /** The credit last granted (absolute: bytes of the stream the sender may send). */
-  granted = INITIAL_CREDIT_BYTES
+  granted: number
   owed = false
   flags = 0
-  constructor(node: string, shard: number, session: number, epoch: number) {
+  constructor(node: string, shard: number, session: number, epoch: number, window: number) {
     this.node = node
     this.shard = shard
     this.session = session
     this.epoch = epoch
+    this.granted = window
   }
 }
 
@@ -86,7 +87,7 @@ export class LinkReceiver {
     // Same sender run, older epoch: a late resend of a stream it already restarted.
     if (stream !== undefined && stream.session === header.session && header.epoch < stream.epoch) return null
     if (header.seq === 1) {
-      stream = new InStream(header.node, header.shard, header.session, header.epoch)
+      stream = new InStream(header.node, header.shard, header.session, header.epoch, this.options.windowBytes)
       stream.delivered = 1
       this.streams.set(key, stream)
       this.owe(stream, 0)
@@ -164,7 +165,9 @@ export class LinkReceiver {
     stream.owed = false
     const flags = stream.flags
     stream.flags = 0
-    stream.granted = Math.max(stream.granted, stream.releasedBytes + this.options.windowBytes)
+    // The latest grant is the sender's credit (acks of one receiver arrive in order); below the
+    // opening credit, a sender that used more than this waits until releases catch up.
+    stream.granted = stream.releasedBytes + this.options.windowBytes
     this.send(stream.node, stream.shard, stream.session, stream.epoch, stream.delivered, stream.granted, flags)
   }
 

@@ -170,7 +170,7 @@ export class LinkSender {
     }
     stream.head = head
     this.compact(stream)
-    if (ack.credit > stream.credit) stream.credit = ack.credit
+    stream.credit = ack.credit
     if ((ack.flags & ACK_GAP) !== 0 && stream.published > 0 && now - stream.lastResendAt >= GAP_RESEND_MS && this.o.canSend(stream.to.node)) this.resend(stream)
     this.pump(stream)
   }
