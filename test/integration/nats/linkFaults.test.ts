@@ -149,4 +149,39 @@ describe('NATS link faults', () => {
     expect(a.transport.stats.framesResent + b.transport.stats.framesResent).toBeGreaterThan(0)
     await waitFor(() => a.transport.stats.framesUnacked + a.transport.stats.framesBuffered === 0, { timeoutMs: 10_000 })
   }, 90_000)
+
+  it('an outage longer than outageAskFailAfterMs fails what waits (ERR_NATS_DOWN, dead letters with the reason) and refuses new sends at the call until the link is back', async () => {
+    const server = await LocalNatsServer.start()
+    servers.push(server)
+    const cluster = uniqueCluster('outage')
+    const options = { system: { askTimeoutMs: 60_000 }, transport: { outageAskFailAfterMs: 500, heartbeat: { intervalMs: 200, timeoutMs: 20_000 } } }
+    const a = await startNode(server.url, cluster, 'a', options)
+    const b = await startNode(server.url, cluster, 'b', options)
+    nodes.push(a, b)
+    const ledger = a.system.refFor<LedgerProtocol>(b.system.spawn(Ledger, { name: 'ledger' }).address)
+    processed = new Uint8Array(10)
+    expect(await ledger.ask('recordAsk', 0)).toBe(0)
+    const deadLetters: string[] = []
+    a.system.subscribe(DeadLetterTopic, (letter) => deadLetters.push(`${letter.envelope.method}:${(letter.error as { code?: string } | undefined)?.code ?? ''}`))
+
+    await server.crash()
+    await waitFor(() => !a.transport.connected, { timeoutMs: 10_000 })
+    const started = performance.now()
+    const waiting = ledger.ask('recordAsk', 1)
+    ledger.tell('record', 2)
+    // Waits for the bound, not for its 60 s timeout.
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_NATS_DOWN' })
+    expect(performance.now() - started).toBeLessThan(5_000)
+    expect(deadLetters).toContain('record:ERR_NATS_DOWN')
+    // From then on, refused at the call.
+    expect(() => ledger.tell('record', 3)).toThrow(expect.objectContaining({ code: 'ERR_NATS_DOWN' }))
+    await expect(ledger.ask('recordAsk', 4)).rejects.toMatchObject({ code: 'ERR_NATS_DOWN' })
+
+    await server.resume()
+    await waitFor(() => a.transport.connected && b.transport.connected, { timeoutMs: 20_000 })
+    await waitFor(() => a.transport.members().includes('b'), { timeoutMs: 10_000 })
+    expect(await ledger.ask('recordAsk', 5)).toBe(5)
+    // What failed was never processed.
+    expect([...processed.subarray(1, 5)]).toEqual([0, 0, 0, 0])
+  }, 60_000)
 })
