@@ -136,7 +136,22 @@ function isCount(value: number): boolean {
   return Number.isInteger(value) && value >= 0 && value <= MAX_SEQ
 }
 
+/** The last name read, by its bytes: a receiver hears the same few peers frame after frame. */
+let lastNameBytes: Uint8Array | null = null
+let lastName = ''
+
 function readToken(bytes: Uint8Array, offset: number, length: number): string | null {
+  const last = lastNameBytes
+  if (last !== null && last.byteLength === length) {
+    let same = true
+    for (let i = 0; i < length; i++) {
+      if (last[i] !== bytes[offset + i]) {
+        same = false
+        break
+      }
+    }
+    if (same) return lastName
+  }
   let text: string
   try {
     text = decoder.decode(bytes.subarray(offset, offset + length))
@@ -144,6 +159,8 @@ function readToken(bytes: Uint8Array, offset: number, length: number): string | 
   } catch {
     return null
   }
+  lastNameBytes = bytes.slice(offset, offset + length)
+  lastName = text
   return text
 }
 

@@ -54,7 +54,8 @@ export class InStream {
 export class LinkReceiver {
   private readonly options: LinkReceiverOptions
   private readonly nodeName: Uint8Array
-  private readonly streams = new Map<string, InStream>()
+  /** Sending node -> shard -> stream (no key string per frame). */
+  private readonly streams = new Map<string, InStream[]>()
   private owed: InStream[] = []
   private timer: TimerHandle | null = null
   private readonly flushBound = (): void => this.flush()
@@ -70,8 +71,12 @@ export class LinkReceiver {
 
   /** The stream to deliver this frame for when it is the next in order; null to drop it. */
   accept(header: DataHeader): InStream | null {
-    const key = streamKey(header.node, header.shard)
-    let stream = this.streams.get(key)
+    let byShard = this.streams.get(header.node)
+    if (byShard === undefined) {
+      byShard = []
+      this.streams.set(header.node, byShard)
+    }
+    let stream = byShard[header.shard]
     if (stream !== undefined && stream.session === header.session && stream.epoch === header.epoch) {
       const seq = header.seq
       if (seq === stream.delivered + 1) {
@@ -89,13 +94,14 @@ export class LinkReceiver {
     if (header.seq === 1) {
       stream = new InStream(header.node, header.shard, header.session, header.epoch, this.options.windowBytes)
       stream.delivered = 1
-      this.streams.set(key, stream)
+      byShard[header.shard] = stream
       this.owe(stream, 0)
       return stream
     }
     // The middle of a stream this receiver never saw begin: it restarted since (or the stream's
     // first frames are still to be resent). Tell the sender; it resends or starts a new epoch.
     this.options.stats.gapsDropped++
+    const key = `${header.node}\u0000${header.shard}`
     const now = this.options.clock.now()
     const last = this.lastReset.get(key)
     if (last === undefined || now - last >= RESET_INTERVAL_MS) {
@@ -175,8 +181,4 @@ export class LinkReceiver {
     const { shard: own, session: ownSession } = this.options
     this.options.publishAck(node, shard, ackBytes(this.nodeName, own, ownSession, session, epoch, delivered, credit, flags))
   }
-}
-
-function streamKey(node: string, shard: number): string {
-  return `${node}\u0000${shard}`
 }
