@@ -1,7 +1,8 @@
 /**
  * Nodes over NATS, each case next to raw nats.js doing the same job in the same run:
  * - `tell`: remote one-way tells a → b (Remoting batches a turn's envelopes into one frame) vs raw
- *   publish → subscribe of the same payloads, one NATS message each. Target ratio ≥ 1.5.
+ *   publish → subscribe of the same payloads, one NATS message each. Target ratio ≥ 1.5. Troupe's
+ *   side runs the reliable link (sequence numbers, acks, credit); `acksPerFrame` is its own traffic.
  * - `ask`: sequential remote asks a → b → a, p50/p99, vs raw request/reply with the same payload.
  *   Target p50 ratio ≤ 1.1.
  * - `signed`: the `tell` case between two nodes sharing a cluster secret (every frame and heartbeat
@@ -167,8 +168,10 @@ async function tellCase(world: World): Promise<void> {
   await troupeTells(world, TELL_N / 4)
   await rawTells(world, TELL_N / 4)
   const framesBefore = world.a.transport.stats.framesOut
+  const acksBefore = world.b.transport.stats.acksOut
   const runs = await paired(ROUNDS, () => troupeTells(world, TELL_N), () => rawTells(world, TELL_N))
   const frames = world.a.transport.stats.framesOut - framesBefore
+  const acks = world.b.transport.stats.acksOut - acksBefore
   const wall = runs.candidate.map((r) => r.perSecond)
   const baseWall = runs.baseline.map((r) => r.perSecond)
   const ratio = pairedRatio(wall, baseWall)
@@ -189,6 +192,9 @@ async function tellCase(world: World): Promise<void> {
     target: '>= 1.5',
     meetsTarget: ratio >= 1.5,
     envelopesPerFrame: round((TELL_N * ROUNDS) / Math.max(1, frames), 3),
+    // The delivery guarantee's own traffic: acknowledgements (with credit) per data frame.
+    acksPerFrame: round(acks / Math.max(1, frames), 3),
+    creditStalls: world.a.transport.stats.creditStalls,
     messages: TELL_N,
     rounds: ROUNDS,
   })
@@ -232,7 +238,10 @@ async function askCase(world: World): Promise<void> {
   note(`nats.ask: warming up`)
   await troupeAsks(world, ASK_N / 5)
   await rawAsks(world, ASK_N / 5)
+  const acksBefore = world.a.transport.stats.acksOut + world.b.transport.stats.acksOut
   const runs = await paired(ROUNDS, () => troupeAsks(world, ASK_N), () => rawAsks(world, ASK_N))
+  // Both directions carry one frame per ask; acks are batched over the ack delay.
+  const acksPerAsk = (world.a.transport.stats.acksOut + world.b.transport.stats.acksOut - acksBefore) / (ASK_N * ROUNDS)
   for (const [p, target] of [
     [50, 1.1],
     [99, null],
@@ -247,6 +256,7 @@ async function askCase(world: World): Promise<void> {
       baseline: round(median(baseline)),
       ratio: round(ratio, 3),
       ...(target === null ? {} : { target: `<= ${target}`, meetsTarget: ratio <= target }),
+      acksPerAsk: round(acksPerAsk, 3),
       asks: ASK_N,
       rounds: ROUNDS,
     })

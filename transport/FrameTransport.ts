@@ -32,8 +32,23 @@ export interface FrameTransport {
    * dead letter at flush time.
    */
   isFull?(to: SystemAddress): boolean
-  /** Registers the receiver of every inbound frame. */
-  onFrame(handler: (frame: Uint8Array) => void): void
+  /** Optional: the error a send to `to` refused for lack of room would throw now (default ERR_TRANSPORT_FULL). */
+  fullError?(to: SystemAddress): Error | undefined
+  /**
+   * Registers the receiver of every inbound frame. A transport with credit-based flow control (NATS)
+   * passes `credited` = true: the handler may then return `true` to say it *holds* the frame (a target
+   * mailbox is congested) and call `released()` once it has taken it, in the order held; until then
+   * the frame's bytes grant its sender no new credit. Other transports ignore the return value.
+   */
+  onFrame(handler: (frame: Uint8Array, credited?: boolean) => unknown): void
+  /** Optional, with credited frames: the oldest frame the handler held has gone into mailboxes. */
+  released?(): void
+  /**
+   * Optional: registers who gets frames back that were taken by `send` but will never be delivered
+   * (their peer was declared down, an outage outlasted its bound, the transport closed). The frame
+   * is one this side encoded; Remoting makes dead letters and failed asks of its envelopes.
+   */
+  onUndelivered?(handler: (to: SystemAddress, frame: Uint8Array, error: Error) => void): void
   /**
    * Optional: one of this node's own shards died. A transport to other nodes tells its peers, who
    * cannot see a thread die while the node lives, so their watchers and asks hear shard-down.

@@ -15,6 +15,7 @@ import {
 } from '../runtime/index.ts'
 import type { FrameTransport, SystemAddress } from './FrameTransport.ts'
 import { TransportFullError } from './errors.ts'
+import { InboundGate } from './InboundGate.ts'
 
 export interface RemotingOptions {
   /**
@@ -25,6 +26,14 @@ export interface RemotingOptions {
   readonly maxBufferedPerPeer?: number
   /** Most envelopes in one frame. Default 1024. */
   readonly maxBatch?: number
+  /**
+   * With a transport that grants credit (NATS): a mailbox this deep, fed by a frame from another
+   * node, makes Remoting hold further frames (and their senders' credit) until it is back to a
+   * quarter of it. Keep mailbox capacities above this plus `maxBatch`. Default 4096.
+   */
+  readonly inboundHighWater?: number
+  /** How often a held inbound flow checks whether congested mailboxes drained, in ms. Default 1. */
+  readonly inboundCheckMs?: number
 }
 
 /** Counters for metrics. */
@@ -39,6 +48,11 @@ export interface RemotingStats {
   /** Malformed frames by the reason they were refused (`data.reason` of ERR_MALFORMED_FRAME: `length`, `depth`, `node`…). */
   malformedByReason: Record<string, number>
   undeliverable: number
+  /** Frames the transport gave back, never to be delivered (peer down, long outage, closed): their envelopes are in `undeliverable`. */
+  framesReturned: number
+  /** Times inbound credited frames were held for a congested mailbox, and envelopes held right now. */
+  inboundHolds: number
+  inboundHeld: number
 }
 
 class Outbox {
@@ -70,6 +84,9 @@ export class Remoting implements RemoteRouter {
     malformedFrames: 0,
     malformedByReason: Object.create(null) as Record<string, number>,
     undeliverable: 0,
+    framesReturned: 0,
+    inboundHolds: 0,
+    inboundHeld: 0,
   }
   private readonly system: ActorSystem
   private readonly transport: FrameTransport
@@ -84,6 +101,7 @@ export class Remoting implements RemoteRouter {
   private readonly flushBound = (): void => this.flush()
   /** Per reason: when it was last logged and how many refusals went unlogged since. */
   private readonly malformedLog: RateLimitedLog
+  private readonly gate: InboundGate
 
   constructor(system: ActorSystem, transport: FrameTransport, options: RemotingOptions = {}) {
     this.system = system
@@ -92,7 +110,12 @@ export class Remoting implements RemoteRouter {
     this.maxBatch = options.maxBatch ?? 1024
     // A refused frame is logged the first time for its reason, then at most once per 10 s with a count.
     this.malformedLog = new RateLimitedLog(system.clock, system.log)
-    transport.onFrame((frame) => this.receive(frame))
+    this.gate = new InboundGate(system, options.inboundHighWater ?? 4096, options.inboundCheckMs ?? 1, () => {
+      this.stats.inboundHeld = this.gate.stats.heldEnvelopes
+      transport.released?.()
+    })
+    transport.onFrame((frame, credited) => this.receive(frame, credited === true))
+    transport.onUndelivered?.((to, frame, error) => this.returned(frame, error))
     transport.onPeerDown((node, shard, cause) => system.remoteDown(node, shard, cause))
     system.setRemoteRouter(this)
   }
@@ -125,7 +148,9 @@ export class Remoting implements RemoteRouter {
     }
     // Once per batch: the transport's state only changes when frames are sent.
     if (!outbox.admitted && this.transport.isFull !== undefined) {
-      if (this.transport.isFull(outbox.address)) throw new TransportFullError(`the transport to ${node}:${shard} is full`, { data: { node, shard } })
+      if (this.transport.isFull(outbox.address)) {
+        throw this.transport.fullError?.(outbox.address) ?? new TransportFullError(`the transport to ${node}:${shard} is full`, { data: { node, shard } })
+      }
       outbox.admitted = true
     }
   }
@@ -164,19 +189,43 @@ export class Remoting implements RemoteRouter {
     else for (let i = 0; i < envelopes.length; i += this.maxBatch) this.sendBatch(outbox.address, envelopes.slice(i, i + this.maxBatch))
   }
 
-  /** Decodes a frame from a peer and delivers its envelopes. A malformed frame is counted and dropped whole. */
-  receive(frame: Uint8Array): void {
+  /**
+   * Decodes a frame from a peer and delivers its envelopes. A malformed frame is counted and dropped
+   * whole. A `credited` frame may be held while a mailbox is congested: returns true when it is
+   * (the transport is told when it is released, see InboundGate).
+   */
+  receive(frame: Uint8Array, credited = false): boolean {
     let envelopes: Envelope[]
     try {
       envelopes = this.system.codec.decodeBatch(frame)
     } catch (error) {
       this.malformed(error, frame.byteLength)
-      return
+      return false
     }
     this.stats.framesIn++
     this.stats.bytesIn += frame.byteLength
     this.stats.envelopesIn += envelopes.length
+    if (credited) {
+      const held = this.gate.take(envelopes)
+      this.stats.inboundHolds = this.gate.stats.holds
+      this.stats.inboundHeld = this.gate.stats.heldEnvelopes
+      return held
+    }
     for (const envelope of envelopes) this.system.deliverInbound(envelope)
+    return false
+  }
+
+  /** A frame this side sent that the transport gives back: each envelope is a dead letter with the reason, each ask fails with it. */
+  private returned(frame: Uint8Array, error: Error): void {
+    let envelopes: Envelope[]
+    try {
+      envelopes = this.system.codec.decodeBatch(frame)
+    } catch (decodeError) {
+      this.malformed(decodeError, frame.byteLength)
+      return
+    }
+    this.stats.framesReturned++
+    for (const envelope of envelopes) this.undeliverable(envelope, error)
   }
 
   /** Counts a refused frame by reason and logs it, rate-limited on the system's clock (a flood must not flood the log). */

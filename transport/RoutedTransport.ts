@@ -15,8 +15,9 @@ export class RoutedTransport implements FrameTransport {
   readonly local: SystemAddress
   private readonly sameNode: FrameTransport
   private otherNodes: FrameTransport | null = null
-  private frameHandler: ((frame: Uint8Array) => void) | null = null
+  private frameHandler: ((frame: Uint8Array, credited?: boolean) => unknown) | null = null
   private readonly peerDownHandlers: ((node: string, shard: number | null, cause?: Error) => void)[] = []
+  private undeliveredHandler: ((to: SystemAddress, frame: Uint8Array, error: Error) => void) | null = null
 
   constructor(sameNode: FrameTransport) {
     this.local = sameNode.local
@@ -31,6 +32,7 @@ export class RoutedTransport implements FrameTransport {
     }
     this.otherNodes = transport
     if (this.frameHandler !== null) transport.onFrame(this.frameHandler)
+    if (this.undeliveredHandler !== null) transport.onUndelivered?.(this.undeliveredHandler)
     for (const handler of this.peerDownHandlers) transport.onPeerDown(handler)
   }
 
@@ -45,6 +47,22 @@ export class RoutedTransport implements FrameTransport {
   isFull(to: SystemAddress): boolean {
     const transport = this.isSameNode(to) ? this.sameNode : this.otherNodes
     return transport !== null && transport.isFull !== undefined && transport.isFull(to)
+  }
+
+  fullError(to: SystemAddress): Error | undefined {
+    const transport = this.isSameNode(to) ? this.sameNode : this.otherNodes
+    return transport?.fullError?.(to)
+  }
+
+  /** Only frames from other nodes are credited (the rings have their own flow control). */
+  released(): void {
+    this.otherNodes?.released?.()
+  }
+
+  onUndelivered(handler: (to: SystemAddress, frame: Uint8Array, error: Error) => void): void {
+    this.undeliveredHandler = handler
+    this.sameNode.onUndelivered?.(handler)
+    this.otherNodes?.onUndelivered?.(handler)
   }
 
   /** Tells other nodes that one of this node's shards died (the rings already know). */
@@ -62,7 +80,7 @@ export class RoutedTransport implements FrameTransport {
     this.otherNodes?.announceLeaving?.()
   }
 
-  onFrame(handler: (frame: Uint8Array) => void): void {
+  onFrame(handler: (frame: Uint8Array, credited?: boolean) => unknown): void {
     this.frameHandler = handler
     this.sameNode.onFrame(handler)
     this.otherNodes?.onFrame(handler)

@@ -184,6 +184,17 @@ export class LocalNatsServer implements NatsService {
     clearTimeout(killTimer)
   }
 
+  /** Kills the process with SIGKILL (no goodbye to clients, nothing flushed), keeping the store for `resume()`. */
+  async crash(): Promise<void> {
+    const child = this.child
+    if (child === null) return
+    this.child = null
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    child.kill('SIGKILL')
+    await exited
+  }
+
   async stop(): Promise<void> {
     await this.halt()
     rmSync(this.storeDir, { recursive: true, force: true })

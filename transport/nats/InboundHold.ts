@@ -5,8 +5,10 @@ import type { NatsTransportStats } from './NatsTransportOptions.ts'
  * The inbound side of what the membership decides. Frames that arrive while it holds them (this
  * node may have been away: a peer may have given up on it and failed the asks these frames carry)
  * wait here, and are released in arrival order once the membership says this node was not
- * quarantined, or dropped (counted) if it was; once quarantined, nothing is taken in. Bounded like
- * the outbound buffer: past the bound a frame is dropped and counted, never delivered out of order.
+ * quarantined, or dropped (counted) if it was; once quarantined, nothing is taken in. Held frames
+ * sit before the link's receiver, so they are not acknowledged and their senders keep them. Bounded
+ * like the link's retention: past the bound a frame is dropped and counted (its sender resends it
+ * after the gap it leaves), never delivered out of order.
  */
 export class InboundHold {
   /** The peer that declared this node down (it is out of the cluster until it restarts), or null. */

@@ -1,14 +1,20 @@
 import type { NatsConnection, QueuedIterator, Status, Subscription } from '@nats-io/nats-core'
-import { InvalidArgumentError, MessageTooLargeError, NodeDownError, RateLimitedLog, ShardDownError, silentLogger, toError, type Clock } from '../../runtime/index.ts'
-import { TransportClosedError } from '../errors.ts'
+import { NodeDownError, RateLimitedLog, ShardDownError, silentLogger, type Clock, type TimerHandle } from '../../runtime/index.ts'
+import { TransportClosedError, TransportFullError } from '../errors.ts'
 import type { FrameTransport, SystemAddress } from '../FrameTransport.ts'
-import { NatsDownError, PeerLeavingError, quarantinedError } from './errors.ts'
+import { NatsDownError, quarantinedError } from './errors.ts'
 import { flushWithin } from './flushWithin.ts'
 import { FrameSigner } from './FrameSigner.ts'
 import { HeartbeatMembership } from './HeartbeatMembership.ts'
-import { carriesNewWork, InboundHold } from './InboundHold.ts'
+import { InboundHold } from './InboundHold.ts'
+import { newSession } from './LinkFrames.ts'
+import { LinkInbound, type FrameHandler } from './LinkInbound.ts'
+import { LinkPeers, PeerState } from './LinkPeers.ts'
+import { LinkReceiver } from './LinkReceiver.ts'
+import { LinkSender } from './LinkSender.ts'
+import { NatsPublisher } from './NatsPublisher.ts'
 import type { Membership, MembershipListener } from './Membership.ts'
-import type { NatsTransportOptions, NatsTransportStats } from './NatsTransportOptions.ts'
+import { linkSettings, newNatsTransportStats, type NatsTransportOptions, type NatsTransportStats } from './NatsTransportOptions.ts'
 import { DEFAULT_SUBJECT_PREFIX, Subjects } from './subjects.ts'
 
 export type { NatsTransportOptions, NatsTransportStats, NatsTransportSystem } from './NatsTransportOptions.ts'
@@ -16,79 +22,60 @@ export type { NatsTransportOptions, NatsTransportStats, NatsTransportSystem } fr
 /** How long `close()` waits for what was published to reach the server. */
 const FLUSH_ON_CLOSE_MS = 2000
 
-const PeerState = {
-  /** Never heard from: frames go out optimistically. */
-  Unknown: 0,
-  /** Heard since the link last came up. */
-  Up: 1,
-  /** Heard before the link went down; frames wait until it is heard again. */
-  Pending: 2,
-  /** Declared down: sends fail fast with ERR_NODE_DOWN until it is heard again. */
-  Down: 3,
-} as const
-type PeerState = (typeof PeerState)[keyof typeof PeerState]
-
-class Peer {
-  state: PeerState = PeerState.Unknown
-  /** Subjects and frames in send order. */
-  subjects: string[] = []
-  frames: Uint8Array[] = []
-  /** Its shards that are down (it said so): sends to them fail fast until they run again. */
-  downShards: Set<number> | null = null
-  /** It announced that it is leaving: new work to it fails with ERR_PEER_LEAVING; replies still go. */
-  leaving = false
-}
-
 /**
  * FrameTransport over NATS. One subscription per shard (`<prefix>.<cluster>.sys.<node>.<shard>`),
  * one publish per frame: Remoting already batches a turn's envelopes per destination, so the
  * transport adds no per-message work.
  *
- * NATS core is at-most-once and nats.js discards what is published while disconnected, so the
- * transport holds frames itself while the link is down, and after a reconnect holds each peer's
- * frames until that peer is heard again (its subscription is back too). Holding is bounded; past the
- * bound a send throws NatsDownError (ERR_NATS_DOWN), which Remoting turns into dead letters and
- * failed asks: nothing is dropped without a trace. Peers that stop heartbeating are reported through
- * `onPeerDown`, and sends to them fail with ERR_NODE_DOWN until they come back.
+ * NATS core delivers at most once, and a link fault loses what was on the way, so the transport
+ * runs a reliable link on top (LinkSender, LinkReceiver; docs/protocol.md): every frame carries a
+ * sequence number per (sending shard run, receiving shard), is retained until the receiver
+ * acknowledges it, goes again after a reconnect, and the receiver drops duplicates. The receiver
+ * grants credit as Remoting takes frames into mailboxes, so a slow receiver pushes back on its
+ * senders (`isFull`, ERR_TRANSPORT_FULL) instead of overflowing. Retention is bounded; past it a
+ * send is refused at the call. Frames that can never be delivered (peer down, a long outage,
+ * closing) are given back to Remoting (`onUndelivered`) as dead letters and failed asks.
+ *
+ * The membership may hold the link (`holding()`: this node may have been away): nothing is
+ * published, and inbound frames wait unacknowledged in an InboundHold until it resumes, so their
+ * senders keep them. If instead it learns this node was quarantined, everything retained or held is
+ * given up (ERR_QUARANTINED), never resent. New work to a peer that announced it is leaving is
+ * refused at the call (ERR_PEER_LEAVING); replies still go.
  */
 export class NatsTransport implements FrameTransport {
   readonly local: SystemAddress
   readonly subjects: Subjects
   readonly membership: Membership
-  readonly stats: NatsTransportStats = {
-    framesOut: 0,
-    bytesOut: 0,
-    framesIn: 0,
-    bytesIn: 0,
-    framesBuffered: 0,
-    bytesBuffered: 0,
-    framesAbandoned: 0,
-    receiveErrors: 0,
-    unauthenticatedFrames: 0,
-    linkDowns: 0,
-    framesHeldIn: 0,
-    framesDroppedIn: 0,
-  }
+  readonly stats: NatsTransportStats = newNatsTransportStats()
+  /** This run of this shard's link: a new transport is a new sender and receiver to its peers. */
+  readonly session: number
   private readonly connection: NatsConnection
   private readonly clock: Clock
-  private readonly maxFrames: number
-  private readonly maxBytes: number
   private readonly ownsConnection: boolean
-  private readonly peers = new Map<string, Peer>()
+  private readonly peers = new LinkPeers()
   private readonly signer: FrameSigner | null
-  private readonly forgeryWarning: RateLimitedLog
-  private frameHandler: ((frame: Uint8Array) => void) | null = null
-  /** Frames that arrived before Remoting registered its handler. */
-  private early: Uint8Array[] = []
+  private readonly publisher: NatsPublisher
+  private readonly sender: LinkSender
+  private readonly receiver: LinkReceiver
+  private readonly inbound: LinkInbound
+  /** Inbound frames held while the membership holds the link; the quarantined state (InboundHold.ts). */
+  private readonly hold: InboundHold
+  private readonly ackTimeoutMs: number
+  private readonly outageFailAfterMs: number
+  private undeliveredHandler: ((to: SystemAddress, frame: Uint8Array, error: Error) => void) | null = null
   private readonly peerDownHandlers: ((node: string, shard: number | null, cause?: Error) => void)[] = []
   private readonly peerUpHandlers: ((node: string) => void)[] = []
   private readonly linkHandlers: ((connected: boolean) => void)[] = []
   private readonly quarantineHandlers: ((byNode: string) => void)[] = []
-  /** Frames that arrived while the membership held them; quarantine (InboundHold.ts). */
-  private readonly inbound: InboundHold
   private subscription: Subscription | null = null
+  private ackSubscription: Subscription | null = null
   private statusIterator: AsyncIterable<Status> | null = null
   private linkUp = true
+  /** The link has been down longer than `outageAskFailAfterMs`: sends are refused at the call. */
+  private outage = false
+  private outageTimer: TimerHandle | null = null
+  private resendTimer: TimerHandle | null = null
+  private readonly tickBound = (): void => this.resendTick()
   private closed = false
   private closing: Promise<void> | null = null
 
@@ -106,14 +93,41 @@ export class NatsTransport implements FrameTransport {
     this.local = { system: system.name, node: system.node, shard: system.shard }
     this.subjects = new Subjects(options.cluster ?? system.name, options.prefix ?? DEFAULT_SUBJECT_PREFIX)
     this.subjects.frames(system.node, system.shard) // validates the node name as a subject token
-    this.maxFrames = options.maxBufferedFrames ?? 10_000
-    this.maxBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024
-    if (!(this.maxFrames >= 0) || !(this.maxBytes >= 0)) throw new InvalidArgumentError('buffer bounds must be >= 0')
-    this.inbound = new InboundHold(this.maxFrames, this.maxBytes, this.stats)
+    const { maxFrames, maxBytes, maxQueuedBytesPerPeer, windowBytes, ackDelayMs, ackTimeoutMs, outageFailAfterMs } = linkSettings(options)
+    this.ackTimeoutMs = ackTimeoutMs
+    this.outageFailAfterMs = outageFailAfterMs
     this.ownsConnection = options.ownsConnection === true
     this.signer = options.clusterSecret === undefined ? null : new FrameSigner(options.clusterSecret)
+    this.publisher = new NatsPublisher(this.connection, this.signer, this.stats)
     const log = system.log ?? silentLogger
-    this.forgeryWarning = new RateLimitedLog(system.clock, log)
+    this.session = newSession(() => system.random.next())
+    this.sender = new LinkSender({
+      node: system.node,
+      shard: system.shard,
+      session: this.session,
+      clock: system.clock,
+      stats: this.stats,
+      maxFrames,
+      maxBytes,
+      maxQueuedBytesPerPeer,
+      ackTimeoutMs,
+      publish: (subject, bytes) => this.publisher.frame(subject, bytes),
+      canSend: (node) => this.canSend(node),
+      refusal: (to, detail) => this.refusal(to, detail),
+      undelivered: (to, frame, error) => this.undeliveredHandler?.(to, frame, error),
+    })
+    this.receiver = new LinkReceiver({
+      node: system.node,
+      shard: system.shard,
+      session: this.session,
+      windowBytes,
+      ackDelayMs,
+      clock: system.clock,
+      stats: this.stats,
+      publishAck: (node, shard, bytes) => this.publishAck(node, shard, bytes),
+    })
+    this.inbound = new LinkInbound(this.stats, this.signer, new RateLimitedLog(system.clock, log), this.receiver, this.sender, maxFrames)
+    this.hold = new InboundHold(maxFrames, maxBytes, this.stats)
     const heartbeat = options.heartbeat ?? {}
     this.membership =
       options.membership ??
@@ -139,33 +153,39 @@ export class NatsTransport implements FrameTransport {
     return this.membership.members()
   }
 
-  send(to: SystemAddress, frame: Uint8Array, mustTake = false): void {
-    if (this.closed) throw new TransportClosedError(`NATS transport of ${this.local.node}:${this.local.shard} is closed`)
-    const subject = this.subjects.frames(to.node, to.shard)
-    const peer = this.peers.get(to.node)
-    if (this.inbound.quarantinedBy !== null) throw quarantinedError(this.local.node, this.inbound.quarantinedBy)
-    if (peer?.downShards?.has(to.shard) === true) {
-      throw new ShardDownError(`shard ${to.shard} of ${to.node} is down`, { data: { node: to.node, shard: to.shard } })
-    }
-    if (peer?.leaving === true && peer.state !== PeerState.Down && carriesNewWork(frame)) {
-      throw new PeerLeavingError(`node ${to.node} is leaving and takes no new work`, { data: { node: to.node } })
-    }
-    const holding = this.membership.holding?.() === true
-    if (this.linkUp && !holding && (peer === undefined || (peer.state !== PeerState.Down && peer.state !== PeerState.Pending && peer.frames.length === 0))) {
-      this.publish(subject, frame)
-      return
-    }
-    if (peer?.state === PeerState.Down) {
-      throw new NodeDownError(`node ${to.node} is down`, { data: { node: to.node } })
-    }
-    this.hold(peer ?? this.peer(to.node), subject, frame, mustTake)
+  /** Frames Remoting holds right now because a target mailbox is congested (credit not yet given back). */
+  get heldFrames(): number {
+    return this.receiver.heldFrames
   }
 
-  onFrame(handler: (frame: Uint8Array) => void): void {
-    this.frameHandler = handler
-    const early = this.early
-    this.early = []
-    for (const frame of early) this.deliver(frame)
+  send(to: SystemAddress, frame: Uint8Array, mustTake = false): void {
+    if (this.closed) throw new TransportClosedError(`NATS transport of ${this.local.node}:${this.local.shard} is closed`)
+    if (this.hold.quarantinedBy !== null) throw quarantinedError(this.local.node, this.hold.quarantinedBy)
+    // Shard or node down (ERR_SHARD_DOWN, ERR_NODE_DOWN), new work to a leaving peer (ERR_PEER_LEAVING).
+    this.peers.check(to, frame)
+    if (this.outage) throw this.outageError()
+    // While the membership holds the link, canSend() is false: the frame is retained, waiting.
+    this.sender.send(to, this.subjects.frames(to.node, to.shard), frame, mustTake)
+  }
+
+  isFull(to: SystemAddress): boolean {
+    return this.outage || this.sender.isFull(to)
+  }
+
+  fullError(to: SystemAddress): Error {
+    return this.outage ? this.outageError() : this.refusal(to, 'the retention bound is reached')
+  }
+
+  released(): void {
+    this.receiver.released()
+  }
+
+  onFrame(handler: FrameHandler): void {
+    this.inbound.setHandler(handler)
+  }
+
+  onUndelivered(handler: (to: SystemAddress, frame: Uint8Array, error: Error) => void): void {
+    this.undeliveredHandler = handler
   }
 
   /** `cause`: what asks in flight to it fail with (default ERR_NODE_DOWN / ERR_SHARD_DOWN). */
@@ -193,7 +213,7 @@ export class NatsTransport implements FrameTransport {
 
   /** The peer that quarantined this node, or null. */
   get quarantined(): string | null {
-    return this.inbound.quarantinedBy
+    return this.hold.quarantinedBy
   }
 
   /**
@@ -206,8 +226,9 @@ export class NatsTransport implements FrameTransport {
   }
 
   /**
-   * Leaves the cluster (peers hear it at once), stops receiving, and pushes out what was published.
-   * Frames still held for unreachable peers are abandoned (counted). Idempotent.
+   * Acknowledges what arrived, waits (up to 2 s, link up) for peers to acknowledge what this shard
+   * published, leaves the cluster (peers hear it at once), stops receiving, and pushes out what was
+   * published. Frames still waiting are given back as dead letters. Idempotent.
    */
   close(): Promise<void> {
     if (this.closing === null) this.closing = this.shutdown()
@@ -218,10 +239,16 @@ export class NatsTransport implements FrameTransport {
     this.subscription = this.connection.subscribe(this.subjects.frames(this.local.node, this.local.shard), {
       callback: (error, msg) => {
         if (error !== null) this.stats.receiveErrors++
-        else if (this.inbound.admit(msg.subject, msg.data, this.membership.holding?.() === true)) this.accept(msg.subject, msg.data)
+        else if (this.hold.admit(msg.subject, msg.data, this.membership.holding?.() === true)) this.inbound.frame(msg.subject, msg.data)
+      },
+    })
+    this.ackSubscription = this.connection.subscribe(this.subjects.acks(this.local.node, this.local.shard), {
+      callback: (error, msg) => {
+        if (error === null && this.hold.quarantinedBy === null) this.inbound.ack(msg.subject, msg.data)
       },
     })
     this.watchStatus()
+    this.resendTimer = this.clock.setTimer(this.ackTimeoutMs, this.tickBound)
     await this.membership.start(this.listener)
   }
 
@@ -242,161 +269,85 @@ export class NatsTransport implements FrameTransport {
       this.peers.get(node)?.downShards?.delete(shard)
     },
     leaving: (node) => {
-      this.peer(node).leaving = true
+      this.peers.peer(node).leaving = true
     },
     quarantined: (byNode) => this.quarantine(byNode),
     resumed: () => this.resume(),
   }
 
-  private accept(subject: string, data: Uint8Array): void {
-    if (this.signer === null) this.deliver(data)
-    else this.deliverSigned(subject, data)
-  }
-
-  /** The membership proved this node present and not quarantined: held frames go, both ways, in order. */
+  /**
+   * The membership proved this node present and not quarantined: held inbound frames go to the link
+   * (in arrival order; acknowledged now), and what waited to be published goes out.
+   */
   private resume(): void {
     if (this.closed) return
-    this.inbound.release((subject, data) => this.accept(subject, data))
-    if (!this.linkUp) return
-    for (const peer of this.peers.values()) if (peer.state === PeerState.Unknown || peer.state === PeerState.Up) this.release(peer)
+    this.hold.release((subject, data) => this.inbound.frame(subject, data))
+    if (this.linkUp) this.sender.resume(null)
   }
 
   /**
-   * A peer declared this node down: its run is out of the cluster. Frames held both ways are given
-   * up (they may be ones the peer already failed), every peer is out of reach from here (watchers
-   * get node-down, asks in flight fail with ERR_QUARANTINED: their outcome is unknown), and every
-   * later send fails with ERR_QUARANTINED.
+   * A peer declared this node down: its run is out of the cluster. Inbound frames held are dropped
+   * unacknowledged, and so is everything that arrives later; every frame the link retains (published
+   * and unacknowledged, or waiting) is given back with ERR_QUARANTINED and never resent (the peer may
+   * have failed them already); every peer is out of reach (watchers get node-down, asks in flight
+   * fail with ERR_QUARANTINED: their outcome is unknown); every later send fails with ERR_QUARANTINED.
    */
   private quarantine(byNode: string): void {
-    if (this.closed || this.inbound.quarantinedBy !== null) return
-    this.inbound.quarantine(byNode)
+    if (this.closed || this.hold.quarantinedBy !== null) return
+    this.hold.quarantine(byNode)
     const cause = quarantinedError(this.local.node, byNode)
-    const nodes: string[] = []
-    for (const [node, peer] of this.peers) {
-      this.abandon(peer)
-      if (peer.state !== PeerState.Down) nodes.push(node)
-      peer.state = PeerState.Down
-    }
+    const nodes = this.peers.allDown()
+    for (const node of this.membership.members()) if (!nodes.includes(node)) nodes.push(node)
+    this.sender.fail(null, null, cause)
     for (const node of nodes) for (const handler of this.peerDownHandlers) handler(node, null, cause)
     for (const handler of this.quarantineHandlers) handler(byNode)
   }
 
-  /** Checks the signature before anything decodes the bytes. */
-  private deliverSigned(subject: string, signed: Uint8Array): void {
-    const frame = (this.signer as FrameSigner).verify(subject, signed)
-    if (frame !== null) return this.deliver(frame)
-    this.stats.unauthenticatedFrames++
-    this.forgeryWarning.note('forged', { subject, bytes: signed.byteLength, total: this.stats.unauthenticatedFrames }, 'dropped node frames without a valid cluster signature')
+  private publishAck(node: string, shard: number, bytes: Uint8Array): void {
+    // A quarantined run sends nothing more, acks included (the peer dropped those streams anyway).
+    if ((this.closed && this.closing === null) || this.hold.quarantinedBy !== null) return
+    this.publisher.ack(this.subjects.acks(node, shard), bytes)
   }
 
-  private deliver(frame: Uint8Array): void {
-    this.stats.framesIn++
-    this.stats.bytesIn += frame.byteLength
-    const handler = this.frameHandler
-    if (handler === null) {
-      // Held until Remoting registers (normally the next line after start()); bounded like outbound holding.
-      if (this.early.length < this.maxFrames) this.early.push(frame)
-      else this.stats.receiveErrors++
-      return
-    }
-    try {
-      handler(frame)
-    } catch {
-      this.stats.receiveErrors++
-    }
+  /** Whether frames may be published to `node` now: link up, not holding, not quarantined, peer reachable. */
+  private canSend(node: string): boolean {
+    if (!this.linkUp || this.closed || this.hold.quarantinedBy !== null || this.membership.holding?.() === true) return false
+    return this.peers.reachable(node)
   }
 
-  private publish(subject: string, frame: Uint8Array): void {
-    try {
-      this.connection.publish(subject, this.signer === null ? frame : this.signer.sign(subject, frame))
-    } catch (error) {
-      if (this.connection.isClosed()) throw new TransportClosedError('the NATS connection is closed', { cause: error })
-      const message = toError(error).message
-      if (message.includes('max_payload')) {
-        throw new MessageTooLargeError(`frame of ${frame.byteLength} bytes exceeds the NATS server's max_payload`, { cause: error })
-      }
-      throw new NatsDownError(`NATS publish failed: ${message}`, { cause: error })
-    }
-    this.stats.framesOut++
-    this.stats.bytesOut += frame.byteLength
+  private refusal(to: SystemAddress, detail: string): Error {
+    const data = { node: to.node, shard: to.shard, framesBuffered: this.stats.framesBuffered, framesUnacked: this.stats.framesUnacked }
+    if (!this.linkUp) return new NatsDownError(`the NATS link is down and ${detail}`, { data })
+    if (this.membership.holding?.() === true) return new NatsDownError(`this node is proving it is still a member (after a stall or a link check) and ${detail}`, { data })
+    if (this.peers.pending(to.node)) return new NatsDownError(`${to.node} is not reachable yet after a NATS reconnect and ${detail}`, { data })
+    return new TransportFullError(`the link to ${to.node}:${to.shard} is full: ${detail}`, { data })
   }
 
-  private peer(node: string): Peer {
-    let peer = this.peers.get(node)
-    if (peer === undefined) {
-      peer = new Peer()
-      this.peers.set(node, peer)
-    }
-    return peer
-  }
-
-  private hold(peer: Peer, subject: string, frame: Uint8Array, mustTake: boolean): void {
-    const stats = this.stats
-    // Death-watch frames may use a second bound as large again; past both, even they are refused.
-    const scale = mustTake ? 2 : 1
-    if (stats.framesBuffered + 1 > scale * this.maxFrames || stats.bytesBuffered + frame.byteLength > scale * this.maxBytes) {
-      const why = this.linkUp ? 'a peer is not reachable yet after a NATS reconnect' : 'the NATS link is down'
-      throw new NatsDownError(`${why} and ${stats.framesBuffered} frames (${stats.bytesBuffered} bytes) already wait`, {
-        data: { framesBuffered: stats.framesBuffered, bytesBuffered: stats.bytesBuffered, maxFrames: this.maxFrames, maxBytes: this.maxBytes },
-      })
-    }
-    peer.subjects.push(subject)
-    peer.frames.push(frame)
-    stats.framesBuffered++
-    stats.bytesBuffered += frame.byteLength
-  }
-
-  /** Publishes a peer's held frames in order; stops (keeping the rest) if the link drops meanwhile. */
-  private release(peer: Peer): void {
-    const { subjects, frames } = peer
-    let sent = 0
-    while (sent < frames.length && this.linkUp && !this.closed) {
-      const frame = frames[sent] as Uint8Array
-      try {
-        this.publish(subjects[sent] as string, frame)
-      } catch {
-        // The link failed under us: keep this frame and the rest for the next reconnect.
-        break
-      }
-      this.stats.framesBuffered--
-      this.stats.bytesBuffered -= frame.byteLength
-      sent++
-    }
-    if (sent === 0) return
-    peer.subjects = subjects.slice(sent)
-    peer.frames = frames.slice(sent)
-  }
-
-  private abandon(peer: Peer): void {
-    let bytes = 0
-    for (const frame of peer.frames) bytes += frame.byteLength
-    this.stats.framesAbandoned += peer.frames.length
-    this.stats.framesBuffered -= peer.frames.length
-    this.stats.bytesBuffered -= bytes
-    peer.subjects = []
-    peer.frames = []
+  private outageError(): NatsDownError {
+    return new NatsDownError(`the NATS link has been down for more than ${this.outageFailAfterMs} ms`, { data: { outageAskFailAfterMs: this.outageFailAfterMs } })
   }
 
   private peerUp(node: string): void {
     if (this.closed) return
-    const peer = this.peer(node)
+    const peer = this.peers.peer(node)
     peer.state = PeerState.Up
     peer.leaving = false
-    if (this.linkUp && this.membership.holding?.() !== true) this.release(peer)
+    // Heard again, so its subscriptions are back: what it has not acknowledged goes again, then what waited.
+    if (this.linkUp) this.sender.resume(node)
     for (const handler of this.peerUpHandlers) handler(node)
   }
 
   private peerDown(node: string, shard: number | null): void {
     if (this.closed) return
+    const peer = this.peers.peer(node)
     if (shard !== null) {
-      const peer = this.peer(node)
       ;(peer.downShards ??= new Set()).add(shard)
+      this.sender.fail(node, shard, new ShardDownError(`shard ${shard} of ${node} is down`, { data: { node, shard } }))
     } else {
-      const peer = this.peer(node)
       peer.state = PeerState.Down
       peer.downShards = null
-      // Whoever waited on these frames hears of it below: asks fail with ERR_NODE_DOWN, watchers get node-down.
-      this.abandon(peer)
+      // What was retained for it becomes dead letters; asks fail with ERR_NODE_DOWN, watchers get node-down (below).
+      this.sender.fail(node, null, new NodeDownError(`node ${node} is down`, { data: { node } }))
     }
     for (const handler of this.peerDownHandlers) handler(node, shard)
   }
@@ -406,11 +357,32 @@ export class NatsTransport implements FrameTransport {
     this.linkUp = up
     if (!up) {
       this.stats.linkDowns++
-      for (const peer of this.peers.values()) if (peer.state === PeerState.Up) peer.state = PeerState.Pending
+      this.peers.linkDown()
+      this.outageTimer = this.clock.setTimer(this.outageFailAfterMs, () => this.outageOutlasted())
+    } else {
+      if (this.outageTimer !== null) this.clock.clearTimer(this.outageTimer)
+      this.outageTimer = null
+      this.outage = false
     }
     this.membership.linkChanged(up)
-    if (up && this.membership.holding?.() !== true) for (const peer of this.peers.values()) if (peer.state === PeerState.Unknown) this.release(peer)
+    // Peers never heard from get their frames now; known ones once heard again (peerUp).
+    if (up) for (const node of this.peers.unknown()) this.sender.resume(node)
     for (const handler of this.linkHandlers) handler(up)
+  }
+
+  /** The outage outlasted its bound: what waits is failed, and sends are refused until the link is back. */
+  private outageOutlasted(): void {
+    this.outageTimer = null
+    if (this.linkUp || this.closed) return
+    this.outage = true
+    this.sender.fail(null, null, this.outageError(), true)
+  }
+
+  private resendTick(): void {
+    this.resendTimer = null
+    if (this.closed) return
+    this.sender.tick()
+    this.resendTimer = this.clock.setTimer(this.ackTimeoutMs, this.tickBound)
   }
 
   private watchStatus(): void {
@@ -437,21 +409,40 @@ export class NatsTransport implements FrameTransport {
   private connectionClosed(): void {
     if (this.closed) return
     this.closed = true
-    const nodes = [...this.peers.keys()].filter((node) => this.peers.get(node)?.state !== PeerState.Down)
+    this.stopTimers()
+    const nodes = this.peers.allDown()
     for (const node of this.membership.members()) if (!nodes.includes(node)) nodes.push(node)
-    for (const peer of this.peers.values()) this.abandon(peer)
+    this.sender.fail(null, null, (to) => new NodeDownError(`node ${to.node} is out of reach: the NATS connection closed`, { data: { node: to.node } }))
     for (const node of nodes) for (const handler of this.peerDownHandlers) handler(node, null)
     void this.membership.stop()
   }
 
+  private stopTimers(): void {
+    if (this.resendTimer !== null) this.clock.clearTimer(this.resendTimer)
+    if (this.outageTimer !== null) this.clock.clearTimer(this.outageTimer)
+    this.resendTimer = null
+    this.outageTimer = null
+    this.receiver.close()
+  }
+
   private async shutdown(): Promise<void> {
     const wasClosed = this.closed
+    if (!wasClosed && !this.connection.isClosed()) {
+      // Stop intake first: what peers send from now on stays retained on their side until they hear `leave`.
+      this.subscription?.unsubscribe()
+      if (this.linkUp) {
+        // Acknowledge what arrived (peers drop it), then wait for peers to acknowledge what we published.
+        this.receiver.flush()
+        await this.inbound.acknowledged(this.clock, FLUSH_ON_CLOSE_MS)
+      }
+    }
     this.closed = true
-    for (const peer of this.peers.values()) this.abandon(peer)
+    this.stopTimers()
+    this.sender.fail(null, null, new TransportClosedError(`NATS transport of ${this.local.node}:${this.local.shard} closed`), true)
     await this.membership.stop()
     ;(this.statusIterator as Partial<QueuedIterator<Status>> | null)?.stop?.()
     if (!wasClosed && !this.connection.isClosed()) {
-      this.subscription?.unsubscribe()
+      this.ackSubscription?.unsubscribe()
       if (this.linkUp) await flushWithin(this.connection, this.clock, FLUSH_ON_CLOSE_MS)
     }
     if (this.ownsConnection && !this.connection.isClosed()) await this.connection.drain().catch(() => {})

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/nats-core'
-import type { Clock, Logger, Random } from '../../runtime/index.ts'
+import { InvalidArgumentError, type Clock, type Logger, type Random } from '../../runtime/index.ts'
 import type { ClusterSecret } from './FrameSigner.ts'
 import type { HeartbeatOptions } from './HeartbeatMembership.ts'
 import type { Membership } from './Membership.ts'
@@ -23,10 +23,32 @@ export interface NatsTransportOptions {
   readonly cluster?: string
   /** First subject token. Default `troupe`. */
   readonly prefix?: string
-  /** Most frames held while NATS is down or a peer is unconfirmed, all peers together. Default 10 000. */
+  /**
+   * Most frames retained, all peers together: published and not yet acknowledged by their receiver,
+   * or waiting (NATS down, peer unconfirmed, no credit). Past it sends are refused at the call.
+   * Default 10 000.
+   */
   readonly maxBufferedFrames?: number
-  /** Most bytes held likewise. Default 64 MiB. */
+  /** Most bytes retained likewise. Default 64 MiB. */
   readonly maxBufferedBytes?: number
+  /** Bytes waiting (unpublished) for one peer shard before `isFull` refuses tells to it. Default 16 MiB. */
+  readonly maxQueuedBytesPerPeer?: number
+  /**
+   * Credit this shard grants each sending shard: bytes of frames it may have on the way or held here
+   * beyond what went into mailboxes. Default 1 MiB.
+   */
+  readonly receiveWindowBytes?: number
+  /** Longest an acknowledgement waits to be batched. Default 10 ms. */
+  readonly ackDelayMs?: number
+  /** No ack progress for this long while link and peer are up: unacknowledged frames are sent again. Default 1000 ms. */
+  readonly ackTimeoutMs?: number
+  /**
+   * An outage of this node's NATS link longer than this fails what waits to be sent (dead letters,
+   * asks fail with ERR_NATS_DOWN) and refuses new sends at the call until the link is back. Frames
+   * already published stay retained and go again after the reconnect. Default 4000 ms: longer than a
+   * server restart with nats.js's 2 s reconnect wait, shorter than the 5 s default ask timeout.
+   */
+  readonly outageAskFailAfterMs?: number
   /** Heartbeat settings of the default membership (publishes only from shard 0 unless told otherwise). */
   readonly heartbeat?: HeartbeatOptions & { readonly incarnation?: string }
   /** Replaces the heartbeat membership (a Raft-backed one, a test double). */
@@ -46,11 +68,26 @@ export interface NatsTransportStats {
   bytesOut: number
   framesIn: number
   bytesIn: number
-  /** Frames held right now (link down, or peer not confirmed since the link came back). */
+  /** Frames waiting to be published right now (link down, peer not confirmed since the link came back, no credit). */
   framesBuffered: number
   bytesBuffered: number
-  /** Buffered frames given up because their peer was declared down or the transport closed. */
+  /** Frames published and retained until their receiver acknowledges them. */
+  framesUnacked: number
+  bytesUnacked: number
+  /** Frames published again (reconnect, reported gap, ack timeout). */
+  framesResent: number
+  /** Sends that found the peer's credit used up (the frame waited for the receiver to grant more). */
+  creditStalls: number
+  /** Retained frames given back as dead letters: their peer was declared down, an outage outlasted its bound, or the transport closed. */
   framesAbandoned: number
+  acksIn: number
+  acksOut: number
+  /** Inbound frames dropped as already delivered (a resend crossed an ack). */
+  duplicatesDropped: number
+  /** Inbound frames dropped because an earlier frame of their stream was missing (resent later). */
+  gapsDropped: number
+  /** Inbound frames or acks whose link header was not well-formed. */
+  malformedLinkFrames: number
   /** Inbound frames the handler threw on, or that found no handler and no room to wait for one. */
   receiveErrors: number
   /** Inbound frames dropped before decoding: unsigned or wrongly signed (only with a cluster secret). */
@@ -60,4 +97,48 @@ export interface NatsTransportStats {
   framesHeldIn: number
   /** Inbound frames dropped: held when this node learned it was quarantined, arrived after that, or past the holding bound. */
   framesDroppedIn: number
+}
+
+export function newNatsTransportStats(): NatsTransportStats {
+  return {
+    framesOut: 0,
+    bytesOut: 0,
+    framesIn: 0,
+    bytesIn: 0,
+    framesBuffered: 0,
+    bytesBuffered: 0,
+    framesUnacked: 0,
+    bytesUnacked: 0,
+    framesResent: 0,
+    creditStalls: 0,
+    framesAbandoned: 0,
+    acksIn: 0,
+    acksOut: 0,
+    duplicatesDropped: 0,
+    gapsDropped: 0,
+    malformedLinkFrames: 0,
+    receiveErrors: 0,
+    unauthenticatedFrames: 0,
+    linkDowns: 0,
+    framesHeldIn: 0,
+    framesDroppedIn: 0,
+  }
+}
+
+/** The link's settings with their defaults, checked. */
+export function linkSettings(options: NatsTransportOptions) {
+  const settings = {
+    maxFrames: options.maxBufferedFrames ?? 10_000,
+    maxBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
+    maxQueuedBytesPerPeer: options.maxQueuedBytesPerPeer ?? 16 * 1024 * 1024,
+    windowBytes: options.receiveWindowBytes ?? 1024 * 1024,
+    ackDelayMs: options.ackDelayMs ?? 10,
+    ackTimeoutMs: options.ackTimeoutMs ?? 1000,
+    outageFailAfterMs: options.outageAskFailAfterMs ?? 4000,
+  }
+  if (!(settings.maxFrames >= 0) || !(settings.maxBytes >= 0) || !(settings.maxQueuedBytesPerPeer >= 0)) throw new InvalidArgumentError('buffer bounds must be >= 0')
+  if (!(settings.windowBytes > 0) || !(settings.ackDelayMs >= 0) || !(settings.ackTimeoutMs > 0) || !(settings.outageFailAfterMs >= 0)) {
+    throw new InvalidArgumentError('receiveWindowBytes and ackTimeoutMs must be > 0, ackDelayMs and outageAskFailAfterMs >= 0')
+  }
+  return settings
 }

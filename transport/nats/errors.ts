@@ -1,7 +1,7 @@
 import { defineError } from '../../runtime/index.ts'
 
 export const NatsErrorCodes = {
-  /** The NATS link is down and the outbound buffer is at its bound. */
+  /** The NATS link is down (or the membership holds it) and the link's retention is at its bound, or an outage outlasted its bound. */
   NatsDown: 'ERR_NATS_DOWN',
   /** The peer announced that it is leaving: it takes no new work (retry on another node, or later). */
   PeerLeaving: 'ERR_PEER_LEAVING',

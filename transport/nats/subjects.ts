@@ -17,6 +17,7 @@ export function checkToken(value: string, what: string): string {
  * `<prefix>.<cluster>`, so clusters (and tests) sharing a NATS server never see each other's traffic.
  *
  * - `<prefix>.<cluster>.sys.<node>.<shard>` frames for one shard of one node (Remoting batches)
+ * - `<prefix>.<cluster>.ack.<node>.<shard>` acknowledgements and credit for frames that shard sent
  * - `<prefix>.<cluster>.hb`                 membership heartbeats (JSON)
  * - `<prefix>.<cluster>.call.<publicName>`  external calls through a gateway
  * - `<prefix>.<cluster>.gw.names`           gateways' published-name gossip (JSON)
@@ -30,6 +31,7 @@ export class Subjects {
   readonly gatewayNames: string
   /** Frame subjects by node then shard, so a send builds no string. */
   private readonly frameCache = new Map<string, string[]>()
+  private readonly ackCache = new Map<string, string[]>()
 
   constructor(cluster: string, prefix: string = DEFAULT_SUBJECT_PREFIX) {
     this.prefix = checkToken(prefix, 'subject prefix')
@@ -41,16 +43,25 @@ export class Subjects {
 
   /** Where frames for `shard` of `node` go. */
   frames(node: string, shard: number): string {
-    let byShard = this.frameCache.get(node)
+    return this.cached(this.frameCache, 'sys', node, shard)
+  }
+
+  /** Where acknowledgements and credit for frames sent by `shard` of `node` go. */
+  acks(node: string, shard: number): string {
+    return this.cached(this.ackCache, 'ack', node, shard)
+  }
+
+  private cached(cache: Map<string, string[]>, kind: string, node: string, shard: number): string {
+    let byShard = cache.get(node)
     if (byShard === undefined) {
       checkToken(node, 'node name')
       byShard = []
-      this.frameCache.set(node, byShard)
+      cache.set(node, byShard)
     }
     let subject = byShard[shard]
     if (subject === undefined) {
       if (!Number.isInteger(shard) || shard < 0) throw new InvalidArgumentError(`shard must be a non-negative integer, got ${shard}`)
-      subject = `${this.root}.sys.${node}.${shard}`
+      subject = `${this.root}.${kind}.${node}.${shard}`
       byShard[shard] = subject
     }
     return subject

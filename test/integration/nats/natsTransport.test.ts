@@ -114,6 +114,8 @@ describe('NatsTransport with Remoting over a real nats-server', () => {
     const remote = a.system.refFor<EchoProtocol>(echo.address)
     expect(await remote.ask('echo', 'before')).toBe('echo:before')
     await waitFor(() => a.transport.members().includes('b') && b.transport.members().includes('a'))
+    // Frames are retained until acknowledged: start the outage with nothing unacknowledged, so the bound is all for it.
+    await waitFor(() => a.transport.stats.framesUnacked === 0 && b.transport.stats.framesUnacked === 0)
 
     const link: boolean[] = []
     a.transport.onLinkChange((up) => link.push(up))
@@ -135,7 +137,7 @@ describe('NatsTransport with Remoting over a real nats-server', () => {
     await server.resume()
     await waitFor(() => a.transport.connected && b.transport.connected, { timeoutMs: 15_000 })
     // The held frames go out once b is heard again (its subscription is back).
-    await waitFor(() => a.transport.stats.framesBuffered === 0, { timeoutMs: 10_000 })
+    await waitFor(() => a.transport.stats.framesBuffered === 0 && a.transport.stats.framesUnacked === 0, { timeoutMs: 10_000 })
     const seen = await waitForValue(() => remote.askWith({ timeoutMs: 2000 }, 'recall'), (s) => s.length === 20, { timeoutMs: 15_000 })
     expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => `held-${i}`))
     echo.tell('quit')

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { ActorSystem, Envelope, EnvelopeKind, type ActorAddress } from '../../../runtime/index.ts'
+import { dataFrame, dataPrefix } from '../../../transport/nats/LinkFrames.ts'
 import { LocalNatsServer } from '../../support/services.ts'
 
 /** The cluster name the configuration in docs/security.md is written for. */
@@ -38,12 +39,14 @@ export async function startSecuredServer(): Promise<SecuredServer> {
 
 /**
  * The frame a stranger would publish on a node's `sys` subject: one tell of `method(...args)` to the
- * actor at `target`, encoded exactly as a node would encode it (so only authenticity can stop it).
+ * actor at `target`, encoded exactly as a node would encode it (so only authenticity can stop it):
+ * the first frame of a new stream of a sender `mallory`, behind its link header.
  */
 export async function forgedTell(target: ActorAddress, method: string, args: unknown[]): Promise<Uint8Array> {
   const mallory = ActorSystem.create({ name: target.system, node: 'mallory' })
   try {
-    return mallory.codec.encodeBatch([new Envelope(EnvelopeKind.Tell, mallory.refFor(target), null, 1, 0, null, method, args)])
+    const body = mallory.codec.encodeBatch([new Envelope(EnvelopeKind.Tell, mallory.refFor(target), null, 1, 0, null, method, args)])
+    return dataFrame(dataPrefix('mallory', 0, randomBytes(4).readUInt32LE(0) | 1, 1), 1, body)
   } finally {
     await mallory.terminate()
   }

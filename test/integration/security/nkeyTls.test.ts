@@ -61,7 +61,7 @@ tls { cert_file: "${join(dir, 'server.pem')}", key_file: "${join(dir, 'server.ke
 authorization {
   users = [
     # Nodes: frames and heartbeats only; serving external calls is the gateway user's job here.
-    { nkey: "${user.getPublicKey()}", permissions: { publish: ["${root}.sys.>", "${root}.hb"], subscribe: ["${root}.sys.>", "${root}.hb"] } }
+    { nkey: "${user.getPublicKey()}", permissions: { publish: ["${root}.sys.>", "${root}.ack.>", "${root}.hb"], subscribe: ["${root}.sys.>", "${root}.ack.>", "${root}.hb"] } }
     { user: "gateway", password: $TEST_GATEWAY_PASSWORD, permissions: { publish: ["${root}.gw.names"], subscribe: ["${root}.call.>", "${root}.gw.names"], allow_responses: true } }
     { user: "client", password: $TEST_CLIENT_PASSWORD, permissions: { publish: ["${root}.call.>"], subscribe: ["_INBOX.>"] } }
   ]
