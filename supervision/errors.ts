@@ -12,6 +12,7 @@ export const SupervisionErrorCodes = {
   InvalidSupervisorSpec: 'ERR_INVALID_SUPERVISOR_SPEC',
   TooManyChildren: 'ERR_TOO_MANY_CHILDREN',
   NoRoutees: 'ERR_NO_ROUTEES',
+  BackoffStashFull: 'ERR_BACKOFF_STASH_FULL',
 } as const
 
 /** Restart intensity exceeded: the supervisor stopped its children and failed, escalating to its parent. */
@@ -50,3 +51,6 @@ export type TooManyChildrenError = InstanceType<typeof TooManyChildrenError>
 /** A router has no routee to send to. */
 export const NoRouteesError = defineRejection(SupervisionErrorCodes.NoRoutees, 'NoRouteesError')
 export type NoRouteesError = InstanceType<typeof NoRouteesError>
+/** An ask reached a BackoffSupervisor while its child was down and its stash was full (the message is a dead letter, `stash-full`). */
+export const BackoffStashFullError = defineRejection(SupervisionErrorCodes.BackoffStashFull, 'BackoffStashFullError')
+export type BackoffStashFullError = InstanceType<typeof BackoffStashFullError>

@@ -13,9 +13,12 @@ export type { AnyChildSpec, BackoffOptions, ChildKind, ChildSpawner, ChildSpec, 
 export { RestartIntensity } from './RestartIntensity.ts'
 export type { Intensity } from './RestartIntensity.ts'
 export { backoffDelay, backoffResetAfter } from './Backoff.ts'
+export { BackoffSupervisor, spawnBackoffSupervisor } from './BackoffSupervisor.ts'
+export type { BackoffControlProtocol, BackoffSupervisorOptions } from './BackoffSupervisor.ts'
 export { SupervisorEventTopic } from './SupervisorEvents.ts'
 export type { SupervisorEvent } from './SupervisorEvents.ts'
 export {
+  BackoffStashFullError,
   ChildAlreadyPresentError,
   ChildAlreadyStartedError,
   ChildRestartingError,
