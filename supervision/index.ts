@@ -15,6 +15,28 @@ export type { Intensity } from './RestartIntensity.ts'
 export { backoffDelay, backoffResetAfter } from './Backoff.ts'
 export { BackoffSupervisor, spawnBackoffSupervisor } from './BackoffSupervisor.ts'
 export type { BackoffControlProtocol, BackoffSupervisorOptions } from './BackoffSupervisor.ts'
+export { spawnGroup, spawnPool } from './routing/spawnRouter.ts'
+export type { RouterParent } from './routing/spawnRouter.ts'
+export { RouterRef } from './routing/RouterCore.ts'
+export { PoolRouter } from './routing/PoolRouter.ts'
+export type { PoolOptions, RouteeTemplate, RouterControlProtocol } from './routing/PoolRouter.ts'
+export { GroupRouter } from './routing/GroupRouter.ts'
+export { RouteeSet, staticRoutees } from './routing/RouteeSource.ts'
+export type { RouteeSource } from './routing/RouteeSource.ts'
+export {
+  broadcast,
+  powerOfTwoChoices,
+  randomRouting,
+  roundRobin,
+  scatterGatherFirstCompleted,
+  smallestMailbox,
+  tailChopping,
+} from './routing/RoutingLogic.ts'
+export type { Broadcast, RoutingLogic, ScatterGather, SelectOne, TailChopping } from './routing/RoutingLogic.ts'
+export { consistentHashing, hash32 } from './routing/ConsistentHashing.ts'
+export type { ConsistentHashingOptions } from './routing/ConsistentHashing.ts'
+export { pressure, resizeDelta, resolveResizer } from './routing/Resizer.ts'
+export type { ResizerOptions } from './routing/Resizer.ts'
 export { SupervisorEventTopic } from './SupervisorEvents.ts'
 export type { SupervisorEvent } from './SupervisorEvents.ts'
 export {
