@@ -17,6 +17,7 @@ export interface SuiteEntry {
 export const suites: Readonly<Record<string, SuiteEntry>> = {
   core: { load: () => import('./core.ts') },
   supervision: { load: () => import('./supervision.ts') },
+  routers: { load: () => import('./routers.ts') },
   sim: { load: () => import('./sim.ts') },
   shards: { load: () => import('./shards.ts') },
   nact: { load: () => import('./nactSuite.ts'), onDemand: true },

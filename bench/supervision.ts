@@ -14,6 +14,7 @@
 import { Actor, ActorSystem, type ActorRef } from '../runtime/index.ts'
 import { childSpec, Supervisor, SupervisorEventTopic, type SupervisorProtocol } from '../supervision/index.ts'
 import { ArrayQueueActor } from './baseline/ArrayQueueActor.ts'
+import { poolMeasure, poolWarmUp, POOL_N } from './supervisionPool.ts'
 import { check, hasGc, heapAfterGc, median, note, paired, pairedRatio, rate, report, round, startTiming, type Rate, type Suite } from './harness.ts'
 
 const RATE_N = 50_000
@@ -285,10 +286,11 @@ const cases: readonly Case[] = [
       })
     },
   },
+  { name: 'pool', warmUp: poolWarmUp, measure: poolMeasure },
 ]
 
 export const suite: Suite = {
-  description: 'restarts per second of a child that crashes on every message; heap after 1e5 restarts vs 1e3',
+  description: `restarts per second of a child that crashes on every message; heap after 1e5 restarts vs 1e3; a dynamic pool of ${POOL_N} children started and terminated`,
   cases: cases.map((c) => c.name),
   async run({ only }) {
     const selected = cases.filter((c) => only === null || only.has(c.name))

@@ -59,7 +59,7 @@ const RETIRED = 128
 export type SystemMessage =
   | { readonly type: 'start' }
   | { readonly type: 'stop'; readonly reason: ExitReason }
-  | { readonly type: 'restart'; readonly error: Error; readonly hold: boolean }
+  | { readonly type: 'restart'; readonly error: Error; readonly hold: boolean; readonly keepChildren?: boolean }
   | { readonly type: 'complete-restart' }
   | { readonly type: 'linked-exit'; readonly from: ActorRef<any>; readonly reason: ExitReason }
   | { readonly type: 'resume' }
@@ -411,11 +411,11 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
    * phase (preRestart, children stopped) until `completeRestart`, so a supervisor can order phases
    * across siblings as OTP does. Resolves when the phase asked for is done.
    */
-  restartChild(ref: ActorRef<any>, cause: Error, options: { hold?: boolean } = {}): Promise<void> {
+  restartChild(ref: ActorRef<any>, cause: Error, options: { hold?: boolean; keepChildren?: boolean } = {}): Promise<void> {
     const child = this.ownChild(ref)
     const hold = options.hold === true
     const done = hold ? child.whenPrepared() : child.whenRunning(true)
-    child.postSystem({ type: 'restart', error: cause, hold })
+    child.postSystem({ type: 'restart', error: cause, hold, keepChildren: options.keepChildren === true })
     return done
   }
 
@@ -857,7 +857,7 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
         this.handleStop(message.reason)
         return
       case 'restart':
-        this.handleRestart(message.error, message.hold)
+        this.handleRestart(message.error, message.hold, message.keepChildren === true)
         return
       case 'complete-restart':
         if (this.extras?.prepared === true) {
@@ -1044,7 +1044,7 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
     )
   }
 
-  private handleRestart(error: Error, hold: boolean): void {
+  private handleRestart(error: Error, hold: boolean, keepChildren: boolean): void {
     if (this.status === CellStatus.Stopping || this.status === CellStatus.Stopped) return
     if (hold) this.flags |= HOLD_RESTART
     else this.flags &= ~HOLD_RESTART
@@ -1062,7 +1062,8 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
       () => old.preRestart(error),
       () => {
         this.flags |= PRE_RESTART_DONE
-        if (!this.stopChildren()) this.restartPhaseOneDone()
+        // keepChildren (Akka typed `withStopChildren(false)`): the children outlive the instance.
+        if (keepChildren || !this.stopChildren()) this.restartPhaseOneDone()
       },
       true,
     )

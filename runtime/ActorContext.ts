@@ -62,8 +62,9 @@ export interface ActorContext<P> {
   /**
    * Restarts a child in place (same ref, fresh instance). With `hold` it stops after phase one
    * (preRestart, its children stopped) until `completeRestart`; resolves when the phase is done.
+   * With `keepChildren` the child's own children are not stopped: they carry on under the new instance.
    */
-  restartChild(child: ActorRef<any>, cause: Error, options?: { hold?: boolean }): Promise<void>
+  restartChild(child: ActorRef<any>, cause: Error, options?: { hold?: boolean; keepChildren?: boolean }): Promise<void>
   completeRestart(child: ActorRef<any>): Promise<void>
   /** Lets a failed (suspended) child continue with its state as it was. */
   resumeChild(child: ActorRef<any>): void

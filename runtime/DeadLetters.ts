@@ -19,6 +19,8 @@ export type DeadLetterReason =
   | 'rejected'
   /** A transport could not carry it (peer down, buffer full, not encodable). */
   | 'undeliverable'
+  /** It arrived while its target was backing off, and the stash kept for that was full. */
+  | 'stash-full'
 
 export interface DeadLetter {
   readonly envelope: Envelope

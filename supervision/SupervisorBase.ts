@@ -1,103 +1,34 @@
-import { Actor, ExitReasons, isNormalExit, toError, type ActorRef, type Directive, type ExitReason, type TimerHandle } from '../runtime/index.ts'
-import { backoffDelay } from './Backoff.ts'
-import { validateChildSpec, type AnyChildSpec, type ChildKind, type RestartType, type Shutdown } from './ChildSpec.ts'
-import { ChildStartError, InvalidChildSpecError, SupervisorGaveUpError } from './errors.ts'
+import { ExitReasons, isNormalExit, toError, type ActorRef, type Directive, type ExitReason } from '../runtime/index.ts'
+import { backoffDelay, backoffResetAfter } from './Backoff.ts'
+import { ChildRunner } from './ChildRunner.ts'
+import type { ChildState } from './ChildTable.ts'
+import { SupervisorGaveUpError } from './errors.ts'
 import { RestartIntensity } from './RestartIntensity.ts'
-import { SupervisorEventTopic, type SupervisorEvent } from './SupervisorEvents.ts'
-
-/** OTP strategies: which children restart when one fails. */
-export type Strategy =
-  /** Only the failed child. */
-  | 'one_for_one'
-  /** Every child: stopped in reverse start order, then started in order. */
-  | 'one_for_all'
-  /** The failed child and those started after it. */
-  | 'rest_for_one'
-
-/** OTP auto shutdown: whether the exit of significant children ends the supervisor. */
-export type AutoShutdown = 'never' | 'any_significant' | 'all_significant'
-
-export interface SupervisorOptions {
-  readonly strategy?: Strategy
-  /** Most restarts within `periodMs` before the supervisor gives up. Default 1 (OTP). */
-  readonly intensity?: number
-  /** Default 5000 ms (OTP). */
-  readonly periodMs?: number
-  readonly autoShutdown?: AutoShutdown
-}
-
-/** A child as `whichChildren` reports it. */
-export interface ChildInfo {
-  readonly id: string
-  /** Null while the child is not running (terminated, or waiting to be started again). */
-  readonly ref: ActorRef<any> | null
-  /** `restarting` covers a backoff wait: messages to the ref wait in its mailbox (bounded by it). */
-  readonly status: 'starting' | 'running' | 'restarting' | 'terminated'
-  readonly kind: ChildKind
-  readonly restart: RestartType
-  readonly significant: boolean
-  readonly restarts: number
-}
-
-/** OTP's `count_children`. */
-export interface ChildCounts {
-  readonly specs: number
-  readonly active: number
-  readonly supervisors: number
-  readonly workers: number
-}
-
-/** @internal The supervisor's record of one child. */
-export interface ChildState {
-  readonly spec: AnyChildSpec
-  ref: ActorRef<any> | null
-  status: ChildInfo['status']
-  restarts: number
-  /** Bumped at every (re)start: a restart decided for an older incarnation is dropped. */
-  generation: number
-  /** Set while the supervisor itself is stopping or restarting the child, so its exit is not a surprise. */
-  expectingExit: boolean
-  backoffAttempt: number
-  backoffTimer: TimerHandle | null
-  startedAt: number
-  /** A failure that arrived while the child was being (re)started; handled once the start completes. */
-  pendingFailure: Error | null
-  /** An exit absorbed by a queued group restart; decided again if it happened after that restart reached the child. */
-  coveredExit: { readonly reason: ExitReason; readonly error: Error | null } | null
-}
-
-const DEFAULT_WORKER_SHUTDOWN_MS = 5000
+import type { AutoShutdown, Strategy, SupervisorOptions } from './SupervisorConfig.ts'
 
 /**
- * The machinery shared by Supervisor and DynamicSupervisor: starting children in order, deciding on
- * failures and exits (restart types, strategies, restart intensity, backoff), ordered shutdown with
- * timeouts, and auto shutdown. Children are restarted in place when they are alive (same ref, fresh
- * instance; see docs/supervision.md) and started anew when they have stopped.
+ * The decisions shared by Supervisor and DynamicSupervisor: restart types, strategies, restart
+ * intensity, backoff, auto shutdown and giving up. Children are restarted in place when they are
+ * alive (same ref, fresh instance; see docs/supervision.md) and started anew when they have stopped.
  *
  * Concurrency: hooks run in the actor's turn and only record and enqueue; every operation that waits
  * (starting, stopping, restarting children) runs in one serial queue, so two never interleave.
+ * Options are validated by the subclass (one error listing every problem) before they get here.
  */
-export abstract class SupervisorBase<P> extends Actor<P> {
+export abstract class SupervisorBase<P> extends ChildRunner<P> {
   protected readonly strategy: Strategy
   protected readonly autoShutdown: AutoShutdown
   protected readonly restartBudget: RestartIntensity
-  protected readonly states: ChildState[] = []
-  private queue: Promise<void> = Promise.resolve()
   /** Dynamic supervisors forget children that will not be restarted (OTP simple_one_for_one). */
   protected forgetStoppedChildren = false
   /** Children inside a queued group restart (one_for_all/rest_for_one): it restarts them, at no extra cost. */
   private readonly coveredByPendingRestart = new Map<ChildState, number>()
-  private shuttingDown = false
-  private gaveUp = false
 
   constructor(options: SupervisorOptions) {
     super()
-    const intensity = options.intensity ?? 1
-    const periodMs = options.periodMs ?? 5000
-    if (!(intensity >= 0) || !(periodMs > 0)) throw new InvalidChildSpecError('supervisor needs intensity >= 0 and periodMs > 0')
     this.strategy = options.strategy ?? 'one_for_one'
     this.autoShutdown = options.autoShutdown ?? 'never'
-    this.restartBudget = new RestartIntensity(intensity, periodMs)
+    this.restartBudget = new RestartIntensity(options.intensity ?? 1, options.periodMs ?? 5000)
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -115,10 +46,10 @@ export abstract class SupervisorBase<P> extends Actor<P> {
   }
 
   override onChildFailure(child: ActorRef<any>, error: Error): Directive | void {
-    const state = this.stateOf(child)
+    const state = this.children.liveOf(child)
     // Not ours any more, or we are already stopping it: nothing to decide.
     if (state === undefined || this.shuttingDown) return
-    if (state.status === 'starting') {
+    if (state.inStart) {
       // It failed right after starting, before the start operation finished: decide once it has.
       state.pendingFailure = error
       return
@@ -142,18 +73,34 @@ export abstract class SupervisorBase<P> extends Actor<P> {
         this.enqueue(() => this.stopAndForget(state, ExitReasons.failure(error)))
         return
       case 'restart':
-        this.childExited(state, ExitReasons.failure(error), error)
+        // OTP: a supervisor that gives up exits with `shutdown`, a normal exit for its restart type.
+        this.childExited(state, error instanceof SupervisorGaveUpError ? ExitReasons.shutdown : ExitReasons.failure(error), error)
         return
     }
   }
 
   override onChildTerminated(child: ActorRef<any>, reason: ExitReason): void {
-    const state = this.stateOf(child)
-    if (state === undefined || state.expectingExit) return
+    const state = this.children.liveOf(child)
+    // Expected (we stopped it), or during its start (the start operation reports the outcome).
+    if (state === undefined || state.expectingExit || state.inStart) return
     // An exit we did not cause: it stopped itself, took a poison pill, was killed, or followed a link.
+    // The table still finds it by this ref while it restarts (terminateChild by ref must work).
     state.ref = null
+    state.held = false
     if (this.shuttingDown) return
     this.childExited(state, reason, reason.kind === 'failure' ? reason.error : null)
+  }
+
+  /** Decides on a failure that arrived while the child's start was still completing. */
+  protected override onStarted(state: ChildState): void {
+    const error = state.pendingFailure
+    if (error === null) return
+    state.pendingFailure = null
+    const ref = state.ref as ActorRef<any>
+    const directive = this.onChildFailure(ref, error)
+    // A directive the core would apply to a failure in flight: apply it here ourselves.
+    if (directive === 'resume') this.context.resumeChild(ref)
+    else if (directive === 'escalate') this.context.escalateChild(ref, error)
   }
 
   // ------------------------------------------------------------------ decisions
@@ -182,7 +129,7 @@ export abstract class SupervisorBase<P> extends Actor<P> {
     for (const member of covered) this.coveredByPendingRestart.set(member, (this.coveredByPendingRestart.get(member) ?? 0) + 1)
     const restartLater = async (): Promise<void> => {
       try {
-        await this.restartScope(state, generation, reason)
+        await this.restartScope(state, generation, reason, error)
       } finally {
         for (const member of covered) {
           const count = (this.coveredByPendingRestart.get(member) ?? 1) - 1
@@ -192,7 +139,7 @@ export abstract class SupervisorBase<P> extends Actor<P> {
         // A member that failed again after this restart had already restarted it: decide now.
         for (const member of covered) {
           const exit = member.coveredExit
-          if (exit === null || this.coveredByPendingRestart.has(member) || !this.states.includes(member)) continue
+          if (exit === null || this.coveredByPendingRestart.has(member) || !this.children.has(member) || member.status === 'terminated') continue
           member.coveredExit = null
           member.status = 'running'
           this.childExited(member, exit.reason, exit.error)
@@ -205,8 +152,7 @@ export abstract class SupervisorBase<P> extends Actor<P> {
       return
     }
     const clock = this.context.system.clock
-    const resetAfter = backoff.resetAfterMs ?? backoff.maxMs
-    if (clock.now() - state.startedAt >= resetAfter) state.backoffAttempt = 0
+    if (clock.now() - state.startedAt >= backoffResetAfter(backoff)) state.backoffAttempt = 0
     const attempt = state.backoffAttempt++
     const delayMs = backoffDelay(backoff, attempt, this.context.system.random)
     this.publish({ type: 'restart-scheduled', supervisor: this.self, childId: state.spec.id, delayMs, attempt })
@@ -219,46 +165,54 @@ export abstract class SupervisorBase<P> extends Actor<P> {
   /** The children a failure of `failed` restarts, in start order. */
   private scopeOf(failed: ChildState): ChildState[] {
     if (this.strategy === 'one_for_one') return [failed]
-    if (this.strategy === 'one_for_all') return [...this.states]
-    const index = this.states.indexOf(failed)
-    return index < 0 ? [failed] : this.states.slice(index)
+    if (this.strategy === 'one_for_all') return this.children.toArray()
+    return this.children.from(failed)
   }
 
   /**
    * OTP restart: stop the scope in reverse start order, then start it in order. Living children are
    * restarted in place (phase one held until every sibling has stopped); stopped ones start anew.
+   * If one fails to start, the ones after it stay held until it comes back (OTP's try_again).
    */
-  private async restartScope(failed: ChildState, generation: number, reason: ExitReason): Promise<void> {
-    if (this.shuttingDown || this.gaveUp || failed.generation !== generation || !this.states.includes(failed)) return
+  private async restartScope(failed: ChildState, generation: number, reason: ExitReason, error: Error | null): Promise<void> {
+    if (this.shuttingDown || this.gaveUp || failed.generation !== generation || !this.children.has(failed)) return
     const scope = this.scopeOf(failed)
     const toStart: ChildState[] = []
     for (let i = scope.length - 1; i >= 0; i--) {
       const state = scope[i] as ChildState
       if (state !== failed && state.status === 'terminated') continue
       if (state !== failed && (state.spec.restart ?? 'permanent') === 'temporary') {
-        // OTP: a temporary sibling is not restarted with the others; it is stopped and forgotten.
-        await this.stopAndForget(state, ExitReasons.shutdown)
+        // OTP: a temporary sibling is not restarted with the others; it is stopped and forgotten,
+        // and being stopped by us, it does not count for auto shutdown.
+        await this.stopAndForget(state, ExitReasons.shutdown, true)
         continue
       }
       // From here this restart handles the child: an earlier absorbed exit is part of it.
       state.coveredExit = null
-      if (state.ref !== null) await this.prepareRestart(state, state === failed ? reason : ExitReasons.shutdown)
+      if (state.ref !== null && !state.held) await this.prepareRestart(state, state === failed ? error : null)
       toStart.unshift(state)
     }
-    for (const state of toStart) {
+    failed.waiting = []
+    for (let k = 0; k < toStart.length; k++) {
       if (this.shuttingDown || this.gaveUp) return
-      await this.startAgain(state, state === failed ? reason : ExitReasons.shutdown)
+      const state = toStart[k] as ChildState
+      if (!(await this.startAgain(state, state === failed ? (error ?? reason) : ExitReasons.shutdown))) {
+        state.waiting = toStart.slice(k + 1)
+        for (const waiting of state.waiting) waiting.status = 'restarting'
+        return
+      }
     }
   }
 
   /** Phase one of an in-place restart, bounded by the child's shutdown; past it the child is killed. */
-  private async prepareRestart(state: ChildState, reason: ExitReason): Promise<void> {
+  private async prepareRestart(state: ChildState, error: Error | null): Promise<void> {
     const ref = state.ref as ActorRef<any>
     state.status = 'restarting'
     state.expectingExit = true
-    const cause = reason.kind === 'failure' ? reason.error : new Error(`restarting with sibling (${this.strategy})`)
-    const shutdown = this.shutdownOf(state.spec)
-    const prepared = this.context.restartChild(ref, cause, { hold: true }).then(
+    const cause = error ?? new Error(`restarting with sibling (${this.strategy})`)
+    const shutdown = this.shutdownOf(state)
+    const keepChildren = state.spec.stopChildren === false
+    const prepared = this.context.restartChild(ref, cause, { hold: true, keepChildren }).then(
       () => true,
       () => false,
     )
@@ -269,30 +223,43 @@ export abstract class SupervisorBase<P> extends Actor<P> {
     if (!ok) {
       await this.context.stopChild(ref, 'brutal').catch(() => undefined)
       state.ref = null
+      return
     }
+    state.held = true
   }
 
-  private async startAgain(state: ChildState, reason: ExitReason): Promise<void> {
+  /** Phase two for a held child, or a new incarnation for a stopped one. False when the start failed. */
+  private async startAgain(state: ChildState, cause: Error | ExitReason): Promise<boolean> {
     state.restarts++
-    const cause = reason.kind === 'failure' ? reason.error : null
     try {
       if (state.ref !== null) {
         const ref = state.ref
         state.generation++
-        state.status = 'starting'
+        state.status = 'restarting'
+        state.inStart = true
         await this.context.completeRestart(ref)
+        state.inStart = false
+        state.held = false
         state.status = 'running'
         state.expectingExit = false
         state.startedAt = this.context.system.clock.now()
-        this.publish({ type: 'child-restarted', supervisor: this.self, childId: state.spec.id, child: ref, reason: cause ?? reason })
-        this.handlePendingFailure(state)
-      } else {
-        const fresh = await this.startChildState(state)
-        this.publish({ type: 'child-restarted', supervisor: this.self, childId: state.spec.id, child: fresh, reason: cause ?? reason })
+        this.publish({ type: 'child-restarted', supervisor: this.self, childId: state.spec.id, child: ref, reason: cause })
+        this.onStarted(state)
+        return true
       }
+      const started = await this.startChildState(state, true)
+      if (started.ref === null) {
+        // OTP: a dynamic child whose restart returns ignore is removed; a static one stays, not running.
+        if (this.forgetStoppedChildren) this.children.remove(state)
+        return true
+      }
+      this.publish({ type: 'child-restarted', supervisor: this.self, childId: state.spec.id, child: started.ref, reason: cause })
+      return true
     } catch (thrown) {
       // The restart itself failed: that is one more exit, counted against the budget like any other.
       const error = toError(thrown)
+      state.inStart = false
+      state.held = false
       // The start failure itself may also have arrived as a child failure: it is this one.
       state.pendingFailure = null
       this.publish({ type: 'start-failed', supervisor: this.self, childId: state.spec.id, error })
@@ -304,25 +271,43 @@ export abstract class SupervisorBase<P> extends Actor<P> {
       state.status = 'running'
       state.expectingExit = false
       this.childExited(state, ExitReasons.failure(error), error)
+      return false
     }
   }
 
+  /**
+   * `terminateChild`: ends whatever the child is doing (running, a backoff wait, a failing restart
+   * loop) and any queued restart of it; siblings held for its restart are stopped with it.
+   */
+  protected async terminateState(state: ChildState): Promise<void> {
+    this.cancelBackoff(state)
+    state.generation++
+    state.coveredExit = null
+    const waiting = state.waiting
+    state.waiting = []
+    if (state.ref !== null) await this.stopState(state, ExitReasons.shutdown)
+    state.held = false
+    state.status = 'terminated'
+    for (const sibling of waiting) if (sibling.status === 'restarting' && this.children.has(sibling)) await this.terminateState(sibling)
+  }
+
   /** Stops a child that will not be restarted; a temporary child's spec is removed (OTP). */
-  private async stopAndForget(state: ChildState, reason: ExitReason): Promise<void> {
+  private async stopAndForget(state: ChildState, reason: ExitReason, bySupervisor = false): Promise<void> {
     // Queued behind a give-up or a stop: shutdownChildren covers this child, and no decision follows gave-up.
-    if (this.gaveUp || this.shuttingDown) return
+    if (this.gaveUp || this.shuttingDown || !this.children.has(state)) return
     if (state.ref !== null) await this.stopState(state, reason)
     state.status = 'terminated'
     state.ref = null
     this.cancelBackoff(state)
     this.publish({ type: 'child-stopped', supervisor: this.self, childId: state.spec.id, reason })
-    if ((state.spec.restart ?? 'permanent') === 'temporary' || this.forgetStoppedChildren) this.removeState(state)
-    if (state.spec.significant === true) this.checkAutoShutdown(state)
+    if ((state.spec.restart ?? 'permanent') === 'temporary' || this.forgetStoppedChildren) this.children.remove(state)
+    if (state.spec.significant === true && !bySupervisor) this.checkAutoShutdown(state)
   }
 
   private checkAutoShutdown(state: ChildState): void {
     if (this.autoShutdown === 'never' || this.shuttingDown) return
-    const significantAlive = this.states.some((s) => s.spec.significant === true && s.status !== 'terminated')
+    let significantAlive = false
+    for (const s of this.children.values()) if (s.spec.significant === true && s.status !== 'terminated') significantAlive = true
     if (this.autoShutdown === 'any_significant' || !significantAlive) {
       this.publish({ type: 'auto-shutdown', supervisor: this.self, childId: state.spec.id })
       this.context.stop()
@@ -333,190 +318,11 @@ export abstract class SupervisorBase<P> extends Actor<P> {
     if (this.gaveUp || this.shuttingDown) return
     this.gaveUp = true
     const { intensity, periodMs } = this.restartBudget
-    this.publish({ type: 'gave-up', supervisor: this.self, childId: state.spec.id, restarts: intensity, periodMs })
+    this.publish({ type: 'gave-up', supervisor: this.self, childId: state.spec.id, restarts: intensity as number, periodMs })
     this.shuttingDown = true
     await this.shutdownChildren()
     const message = `supervisor ${this.context.path} gave up: more than ${intensity} restart(s) in ${periodMs} ms (last failing child '${state.spec.id}')`
     const data = { childId: state.spec.id, intensity, periodMs }
     this.context.fail(new SupervisorGaveUpError(message, error === null ? { data } : { cause: error, data }))
   }
-
-  // ------------------------------------------------------------------ starting and stopping
-
-  /** Starts the initial children in order; if one fails, stops the started ones in reverse and fails. */
-  protected async startInitialChildren(specs: readonly AnyChildSpec[]): Promise<void> {
-    for (const spec of specs) {
-      validateChildSpec(spec)
-      if (this.states.some((s) => s.spec.id === spec.id)) throw new InvalidChildSpecError(`duplicate child id '${spec.id}'`)
-      this.states.push(newState(spec))
-    }
-    for (const state of this.states) {
-      try {
-        await this.startChildState(state)
-      } catch (error) {
-        this.publish({ type: 'start-failed', supervisor: this.self, childId: state.spec.id, error: toError(error) })
-        this.shuttingDown = true
-        await this.shutdownChildren()
-        throw new ChildStartError(`child '${state.spec.id}' of ${this.context.path} failed to start`, { cause: error, data: { childId: state.spec.id } })
-      }
-    }
-  }
-
-  /** Spawns the child of `state` and waits for its preStart; on failure the half-started child is removed. */
-  protected async startChildState(state: ChildState): Promise<ActorRef<any>> {
-    const spec = state.spec
-    state.status = 'starting'
-    state.expectingExit = false
-    state.generation++
-    let ref: ActorRef<any> | null = null
-    try {
-      const options = { ...spec.spawn, name: spec.id, args: spec.args ?? [] }
-      const started = (this.context.spawnAndWait as (cls: unknown, options: unknown) => Promise<ActorRef<any>>)(spec.actor, options)
-      ref = this.context.child(spec.id) ?? null
-      await started
-    } catch (error) {
-      if (ref !== null) {
-        state.expectingExit = true
-        await this.context.stopChild(ref, 'brutal').catch(() => undefined)
-      }
-      state.ref = null
-      state.status = 'terminated'
-      state.pendingFailure = null
-      throw error
-    }
-    state.ref = ref
-    state.status = 'running'
-    state.startedAt = this.context.system.clock.now()
-    this.publish({ type: 'child-started', supervisor: this.self, childId: spec.id, child: ref as ActorRef<any> })
-    this.handlePendingFailure(state)
-    return ref as ActorRef<any>
-  }
-
-  /** Decides on a failure that arrived while the child's start was still completing. */
-  private handlePendingFailure(state: ChildState): void {
-    const error = state.pendingFailure
-    if (error === null) return
-    state.pendingFailure = null
-    const directive = this.onChildFailure(state.ref as ActorRef<any>, error)
-    // A directive the core would apply to a failure in flight: apply it here ourselves.
-    if (directive === 'resume') this.context.resumeChild(state.ref as ActorRef<any>)
-    else if (directive === 'escalate') this.context.escalateChild(state.ref as ActorRef<any>, error)
-  }
-
-  /** Stops every child in reverse start order, each within its shutdown. */
-  protected async shutdownChildren(): Promise<void> {
-    for (let i = this.states.length - 1; i >= 0; i--) {
-      const state = this.states[i] as ChildState
-      this.cancelBackoff(state)
-      if (state.ref !== null) await this.stopState(state, ExitReasons.shutdown)
-      state.status = 'terminated'
-    }
-  }
-
-  protected async stopState(state: ChildState, reason: ExitReason): Promise<void> {
-    const ref = state.ref
-    if (ref === null) return
-    state.expectingExit = true
-    await this.context.stopChild(ref, this.shutdownOf(state.spec), reason).catch(() => undefined)
-    state.ref = null
-  }
-
-  protected shutdownOf(spec: AnyChildSpec): Shutdown {
-    if (spec.shutdown !== undefined) return spec.shutdown
-    return kindOf(spec) === 'supervisor' ? 'infinity' : DEFAULT_WORKER_SHUTDOWN_MS
-  }
-
-  // ------------------------------------------------------------------ helpers
-
-  /** Runs `operation` after every operation queued before it; returns its completion. */
-  protected enqueue<T>(operation: () => Promise<T> | T): Promise<T> {
-    const run = this.queue.then(operation)
-    // The queue continues whatever the outcome; callers see the outcome through `run`.
-    this.queue = run.then(
-      () => undefined,
-      () => undefined,
-    )
-    return run
-  }
-
-  protected stateOf(ref: ActorRef<any>): ChildState | undefined {
-    return this.states.find((s) => s.ref !== null && s.ref.equals(ref))
-  }
-
-  protected stateById(id: string): ChildState | undefined {
-    return this.states.find((s) => s.spec.id === id)
-  }
-
-  protected removeState(state: ChildState): void {
-    const index = this.states.indexOf(state)
-    if (index >= 0) this.states.splice(index, 1)
-  }
-
-  protected infoOf(state: ChildState): ChildInfo {
-    return {
-      id: state.spec.id,
-      ref: state.ref,
-      status: state.status,
-      kind: kindOf(state.spec),
-      restart: state.spec.restart ?? 'permanent',
-      significant: state.spec.significant === true,
-      restarts: state.restarts,
-    }
-  }
-
-  protected counts(): ChildCounts {
-    let active = 0
-    let supervisors = 0
-    let workers = 0
-    for (const state of this.states) {
-      if (state.ref !== null && state.status !== 'terminated') active++
-      if (kindOf(state.spec) === 'supervisor') supervisors++
-      else workers++
-    }
-    return { specs: this.states.length, active, supervisors, workers }
-  }
-
-  protected cancelBackoff(state: ChildState): void {
-    if (state.backoffTimer !== null) {
-      this.context.system.clock.clearTimer(state.backoffTimer)
-      state.backoffTimer = null
-    }
-  }
-
-  protected publish(event: SupervisorEvent): void {
-    this.context.system.publish(SupervisorEventTopic, event)
-  }
-
-  /** Resolves with `promise`'s value, or false if `ms` pass first (on the injected clock). */
-  private within(promise: Promise<boolean>, ms: number): Promise<boolean> {
-    const clock = this.context.system.clock
-    return new Promise<boolean>((resolve) => {
-      const timer = clock.setTimer(ms, () => resolve(false))
-      void promise.then((value) => {
-        clock.clearTimer(timer)
-        resolve(value)
-      })
-    })
-  }
-}
-
-export function newState(spec: AnyChildSpec): ChildState {
-  return {
-    spec,
-    ref: null,
-    status: 'terminated',
-    restarts: 0,
-    generation: 0,
-    expectingExit: false,
-    backoffAttempt: 0,
-    backoffTimer: null,
-    startedAt: 0,
-    pendingFailure: null,
-    coveredExit: null,
-  }
-}
-
-export function kindOf(spec: AnyChildSpec): ChildKind {
-  if (spec.kind !== undefined) return spec.kind
-  return spec.actor.prototype instanceof SupervisorBase ? 'supervisor' : 'worker'
 }

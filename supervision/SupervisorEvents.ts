@@ -10,6 +10,8 @@ export type SupervisorEvent =
   | { readonly type: 'escalated'; readonly supervisor: ActorRef<any>; readonly childId: string; readonly error: Error }
   | { readonly type: 'gave-up'; readonly supervisor: ActorRef<any>; readonly childId: string; readonly restarts: number; readonly periodMs: number }
   | { readonly type: 'start-failed'; readonly supervisor: ActorRef<any>; readonly childId: string; readonly error: Error }
+  /** A start function returned `'ignore'` (OTP's `ignore`): no actor runs for this child. */
+  | { readonly type: 'start-ignored'; readonly supervisor: ActorRef<any>; readonly childId: string }
   | { readonly type: 'auto-shutdown'; readonly supervisor: ActorRef<any>; readonly childId: string }
 
 export const SupervisorEventTopic = topic<SupervisorEvent>('troupe.supervision')

@@ -123,7 +123,8 @@ export class AccountsDirectory extends Actor<AccountsDirectoryProtocol> implemen
   private async start(id: string): Promise<ActorRef<AccountProtocol>> {
     let ref: ActorRef<AccountProtocol>
     try {
-      ref = await this.pool.ask('startChild', id, this.options.store, this.options.account)
+      // An actor template never returns 'ignore': the ref is always there.
+      ref = (await this.pool.ask('startChild', id, this.options.store, this.options.account)).ref as ActorRef<AccountProtocol>
     } catch (error) {
       // Not this directory's fault: refuse the caller rather than crash (and restart every account).
       throw new BankUnavailableError(`account '${id}' could not start: ${(error as Error).message}`, { cause: error, data: { account: id } })

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { ActorInitError, errorCode } from '../../../runtime/index.ts'
-import { childSpec, InvalidChildSpecError, SupervisionErrorCodes, Supervisor, validateChildSpec, type AutoShutdown, type RestartType, type SupervisorProtocol } from '../../../supervision/index.ts'
+import { childSpec, InvalidChildSpecError, type InvalidSupervisorSpecError, SupervisionErrorCodes, Supervisor, validateChildSpec, type AutoShutdown, type RestartType, type SupervisorProtocol } from '../../../supervision/index.ts'
 import { settle } from '../../../testing/index.ts'
-import { childOf, Probe, statuses, testSystem } from './helpers.ts'
+import { childOf, Probe, statuses, testSystem, started } from './helpers.ts'
 
 function setup(autoShutdown: AutoShutdown, first: RestartType = 'transient', second: RestartType = 'temporary') {
   const t = testSystem()
@@ -59,14 +59,17 @@ describe('auto shutdown', () => {
     expect(ofType('auto-shutdown')).toMatchObject([{ childId: 's2' }])
   })
 
-  it('never: significant children come and go, the supervisor stays', async () => {
-    const { sup, waitForEvents, ofType } = setup('never')
-    ;(await childOf(sup, 's1')).tell('quit')
-    ;(await childOf(sup, 's2')).tell('quit')
-    await waitForEvents('child-stopped', 2)
-    await settle()
-    expect(ofType('auto-shutdown')).toEqual([])
-    expect(await statuses(sup)).toEqual({ plain: 'running', s1: 'terminated' })
+  it('never: a significant child is rejected at start (OTP: significant children need an auto shutdown)', () => {
+    let thrown: unknown
+    try {
+      setup('never')
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(ActorInitError)
+    const cause = (thrown as Error).cause as InvalidSupervisorSpecError
+    expect(errorCode(cause)).toBe('ERR_INVALID_SUPERVISOR_SPEC')
+    expect(cause.data).toEqual({ problems: ["child 's1' is significant but autoShutdown is 'never'", "child 's2' is significant but autoShutdown is 'never'"] })
   })
 
   it('terminateChild of a significant child is not an auto shutdown (OTP: only exits the child chose)', async () => {
@@ -102,7 +105,7 @@ describe('auto shutdown', () => {
     expect(t.ofType('auto-shutdown').map((e) => e.childId)).toEqual(['job', 'mid'])
   })
 
-  it('a significant permanent child is rejected (ERR_INVALID_CHILD_SPEC)', async () => {
+  it('a significant permanent child is rejected (ERR_INVALID_SUPERVISOR_SPEC at start, ERR_INVALID_CHILD_SPEC by startChild)', async () => {
     const t = testSystem()
     const bad = { id: 'bad', actor: Probe, args: ['bad', t.log] as [string, string[]], significant: true }
     expect(() => validateChildSpec(bad)).toThrow(InvalidChildSpecError)
@@ -116,10 +119,13 @@ describe('auto shutdown', () => {
       thrown = error
     }
     expect(thrown).toBeInstanceOf(ActorInitError)
-    expect(errorCode((thrown as Error).cause)).toBe(SupervisionErrorCodes.InvalidChildSpec)
+    expect(errorCode((thrown as Error).cause)).toBe(SupervisionErrorCodes.InvalidSupervisorSpec)
+    expect(((thrown as Error).cause as InvalidSupervisorSpecError).data).toEqual({
+      problems: ["child 'bad': a significant child must be transient or temporary", "child 'bad' is significant but autoShutdown is 'never'"],
+    })
     // At run time: startChild rejects.
     const sup = t.system.spawn(Supervisor, { args: [{ children: [] }] })
-    const error = await sup.ask('startChild', bad).catch((e: unknown) => e)
+    const error = await started(sup.ask('startChild', bad)).catch((e: unknown) => e)
     expect(errorCode(error)).toBe('ERR_INVALID_CHILD_SPEC')
   })
 })

@@ -45,8 +45,8 @@ function setup(backoff: BackoffOptions, options: { restart?: RestartType; capaci
 }
 
 describe('backoff', () => {
-  it('delays restarts exponentially from minMs, capped at maxMs (jitter 0): exact on the virtual clock', async () => {
-    const { sup, crashAndMeasure, ofType } = setup({ minMs: 100, maxMs: 1000, jitter: 0, resetAfterMs: 60_000 })
+  it('delays restarts exponentially from minMs, capped at maxMs (randomFactor 0): exact on the virtual clock', async () => {
+    const { sup, crashAndMeasure, ofType } = setup({ minMs: 100, maxMs: 1000, randomFactor: 0, resetAfterMs: 60_000 })
     const w = await childOf(sup, 'w')
     const delays: number[] = []
     for (let i = 0; i < 6; i++) delays.push(await crashAndMeasure(w))
@@ -67,24 +67,28 @@ describe('backoff', () => {
     expect(await crashAndMeasure(w)).toBe(200)
   })
 
-  it('resetAfterMs defaults to maxMs', async () => {
-    const { sup, clock, crashAndMeasure } = setup({ minMs: 100, maxMs: 400 })
+  it('Akka typed restartWithBackoff: resetBackoffAfter defaults to (minMs + maxMs) / 2', async () => {
+    const { sup, clock, crashAndMeasure } = setup({ minMs: 100, maxMs: 500 })
     const w = await childOf(sup, 'w')
     expect(await crashAndMeasure(w)).toBe(100)
     expect(await crashAndMeasure(w)).toBe(200)
-    clock.advance(400)
+    clock.advance(299) // (100 + 500) / 2 = 300: not quite
+    expect(await crashAndMeasure(w)).toBe(400)
+    clock.advance(300)
     expect(await crashAndMeasure(w)).toBe(100)
   })
 
-  it('jitter adds up to jitter × delay, drawn from the system Random', async () => {
+  it('Pekko BackoffSupervisor delay: randomFactor adds up to randomFactor × delay, drawn from the system Random', async () => {
     const random: Random = { next: () => 0.5 }
-    const { sup, crashAndMeasure } = setup({ minMs: 100, maxMs: 1000, jitter: 0.2 }, { random })
+    const { sup, crashAndMeasure } = setup({ minMs: 100, maxMs: 1000, randomFactor: 0.2 }, { random })
     const w = await childOf(sup, 'w')
     // Delays are not rounded to whole ms (110.00000000000001 here): compare with a tolerance.
     expect(await crashAndMeasure(w)).toBeCloseTo(110, 9)
     expect(await crashAndMeasure(w)).toBeCloseTo(220, 9)
-    // backoffDelay is the same function, exported: the cap applies after jitter too.
-    expect(backoffDelay({ minMs: 100, maxMs: 1000, jitter: 1 }, 3, { next: () => 0.99 })).toBe(1000)
+    // backoffDelay is the same function, exported. As in Pekko the random factor applies after the
+    // cap: min(1000, 100 * 2^3) = 800, then 800 * 1.99; and 1000 * 1.5 once capped.
+    expect(backoffDelay({ minMs: 100, maxMs: 1000, randomFactor: 1 }, 3, { next: () => 0.99 })).toBeCloseTo(1592, 9)
+    expect(backoffDelay({ minMs: 100, maxMs: 1000, randomFactor: 0.5 }, 10, { next: () => 1 })).toBe(1500)
   })
 
   it('a child waiting for its restart shows as restarting; messages sent meanwhile wait and are handled after', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { errorCode, LifecycleTopic, type ActorRef, type LifecycleEvent } from '../../../runtime/index.ts'
 import {
-  ChildExistsError,
+  ChildAlreadyPresentError,
+  ChildAlreadyStartedError,
   ChildRunningError,
   ChildStartError,
   childSpec,
@@ -14,7 +15,7 @@ import {
   type RestartType,
 } from '../../../supervision/index.ts'
 import { settle } from '../../../testing/index.ts'
-import { childOf, Probe, statuses, testSystem, type ProbeProtocol } from './helpers.ts'
+import { childOf, Probe, statuses, testSystem, type ProbeProtocol, started } from './helpers.ts'
 
 function dynamic(restart: RestartType, maxChildren?: number) {
   const t = testSystem()
@@ -28,9 +29,10 @@ function dynamic(restart: RestartType, maxChildren?: number) {
 describe('DynamicSupervisor', () => {
   it('starts children from the template with per-call args; lists and counts them', async () => {
     const { sup, log } = dynamic('permanent')
-    expect(await sup.ask('countChildren')).toEqual({ specs: 0, active: 0, supervisors: 0, workers: 0 })
-    const one: ActorRef<ProbeProtocol> = await sup.ask('startChild', 'one', log)
-    const two = await sup.ask('startChild', 'two', log)
+    // OTP count_children: a dynamic pool has one spec, its template.
+    expect(await sup.ask('countChildren')).toEqual({ specs: 1, active: 0, supervisors: 0, workers: 0 })
+    const one: ActorRef<ProbeProtocol> = await started(sup.ask('startChild', 'one', log))
+    const two = await started(sup.ask('startChild', 'two', log))
     expect(await one.ask('ping')).toBe('pong one')
     expect(await two.ask('ping')).toBe('pong two')
     expect(log).toEqual(['start one', 'start two'])
@@ -40,14 +42,14 @@ describe('DynamicSupervisor', () => {
       ['probe-1', 'running', 'worker', 'permanent'],
     ])
     expect(children[0]?.ref?.equals(one)).toBe(true)
-    expect(await sup.ask('countChildren')).toEqual({ specs: 2, active: 2, supervisors: 0, workers: 2 })
+    expect(await sup.ask('countChildren')).toEqual({ specs: 1, active: 2, supervisors: 0, workers: 2 })
   })
 
   it('maxChildren: one more start rejects with ERR_TOO_MANY_CHILDREN', async () => {
     const { sup, log } = dynamic('permanent', 2)
-    await sup.ask('startChild', 'one', log)
-    await sup.ask('startChild', 'two', log)
-    const error = await sup.ask('startChild', 'three', log).catch((e: unknown) => e)
+    await started(sup.ask('startChild', 'one', log))
+    await started(sup.ask('startChild', 'two', log))
+    const error = await started(sup.ask('startChild', 'three', log)).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(TooManyChildrenError)
     expect(errorCode(error)).toBe(SupervisionErrorCodes.TooManyChildren)
     expect((error as TooManyChildrenError).data).toEqual({ maxChildren: 2 })
@@ -55,21 +57,21 @@ describe('DynamicSupervisor', () => {
 
   it('terminateChild stops a dynamic child, forgets it and frees its slot', async () => {
     const { system, sup, log } = dynamic('permanent', 2)
-    const one = await sup.ask('startChild', 'one', log)
-    await sup.ask('startChild', 'two', log)
+    const one = await started(sup.ask('startChild', 'one', log))
+    await started(sup.ask('startChild', 'two', log))
     await sup.ask('terminateChild', one)
     expect((await system.watch(one)).reason.kind).toBe('shutdown')
     expect(log).toContain('stop one')
     expect(await sup.ask('countChildren')).toMatchObject({ specs: 1, active: 1 })
-    expect(await (await sup.ask('startChild', 'three', log)).ask('ping')).toBe('pong three')
+    expect(await (await started(sup.ask('startChild', 'three', log))).ask('ping')).toBe('pong three')
   })
 
   it('API errors (ERR_TOO_MANY_CHILDREN, ERR_UNKNOWN_CHILD) reach the caller without failing the supervisor', async () => {
     const { system, sup, log } = dynamic('permanent', 1)
     const lifecycle: LifecycleEvent[] = []
     system.subscribe(LifecycleTopic, (e) => lifecycle.push(e))
-    const one = await sup.ask('startChild', 'one', log)
-    await sup.ask('startChild', 'two', log).catch(() => undefined)
+    const one = await started(sup.ask('startChild', 'one', log))
+    await started(sup.ask('startChild', 'two', log)).catch(() => undefined)
     await sup.ask('terminateChild', system.spawn(Probe, { args: ['x', log] })).catch(() => undefined)
     await settle()
     expect(lifecycle.filter((e) => e.event === 'failed')).toEqual([])
@@ -79,10 +81,11 @@ describe('DynamicSupervisor', () => {
 
   it('a dynamic child that fails to start: ChildStartError, and no trace of it', async () => {
     const { sup, log } = dynamic('permanent')
-    const error = await sup.ask('startChild', 'bad', log, { failStart: () => true }).catch((e: unknown) => e)
+    const error = await started(sup.ask('startChild', 'bad', log, { failStart: () => true })).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ChildStartError)
     expect((error as ChildStartError).data).toEqual({ childId: 'probe-0' })
-    expect(await sup.ask('countChildren')).toMatchObject({ specs: 0, active: 0 })
+    expect(await sup.ask('countChildren')).toMatchObject({ specs: 1, active: 0 })
+    expect(await sup.ask('whichChildren')).toEqual([])
   })
 
   it('terminateChild of an unknown ref rejects with ERR_UNKNOWN_CHILD', async () => {
@@ -93,7 +96,7 @@ describe('DynamicSupervisor', () => {
 
   it('restarts a crashed dynamic child in place with its own args', async () => {
     const { sup, log, waitForEvents } = dynamic('permanent')
-    const one = await sup.ask('startChild', 'one', log)
+    const one = await started(sup.ask('startChild', 'one', log))
     await one.ask('inc')
     one.tell('crash')
     await waitForEvents('child-restarted', 1)
@@ -104,7 +107,7 @@ describe('DynamicSupervisor', () => {
 
   it('a permanent dynamic child that exits normally comes back as a new incarnation', async () => {
     const { sup, log, waitForEvents } = dynamic('permanent')
-    const one = await sup.ask('startChild', 'one', log)
+    const one = await started(sup.ask('startChild', 'one', log))
     one.tell('quit')
     await waitForEvents('child-restarted', 1)
     const [info] = await sup.ask('whichChildren')
@@ -114,23 +117,23 @@ describe('DynamicSupervisor', () => {
 
   it('a temporary dynamic child that crashes is gone, slot and all', async () => {
     const { sup, log, waitForEvents } = dynamic('temporary', 1)
-    const one = await sup.ask('startChild', 'one', log)
+    const one = await started(sup.ask('startChild', 'one', log))
     one.tell('crash')
     await waitForEvents('child-stopped', 1)
     await settle()
     expect(await sup.ask('whichChildren')).toEqual([])
-    await sup.ask('startChild', 'two', log)
+    await started(sup.ask('startChild', 'two', log))
   })
 
   it('a transient dynamic child that exits normally is removed, as in OTP simple_one_for_one', async () => {
     const { sup, log, waitForEvents } = dynamic('transient', 1)
-    const one = await sup.ask('startChild', 'one', log)
+    const one = await started(sup.ask('startChild', 'one', log))
     one.tell('quit')
     await waitForEvents('child-stopped', 1)
     await settle()
     expect(await sup.ask('whichChildren')).toEqual([])
     // Its slot is free again.
-    await sup.ask('startChild', 'two', log)
+    await started(sup.ask('startChild', 'two', log))
   })
 })
 
@@ -157,7 +160,7 @@ describe('Supervisor dynamic management', () => {
 
   it('startChild adds a child at the end: it is stopped first', async () => {
     const { system, sup, log } = setup()
-    const b = await sup.ask('startChild', childSpec({ id: 'b', actor: Probe, args: ['b', log] }))
+    const b = await started(sup.ask('startChild', childSpec({ id: 'b', actor: Probe, args: ['b', log] })))
     expect(await b.ask('ping')).toBe('pong b')
     expect(await sup.ask('countChildren')).toEqual({ specs: 3, active: 3, supervisors: 0, workers: 3 })
     log.length = 0
@@ -165,11 +168,17 @@ describe('Supervisor dynamic management', () => {
     expect(log).toEqual(['stop b', 'stop tmp', 'stop a'])
   })
 
-  it('startChild with an id in use rejects with ERR_CHILD_EXISTS', async () => {
+  it('OTP start_child: an id that runs is {already_started, Child} (ERR_ALREADY_STARTED with the ref), a kept one already_present', async () => {
     const { sup, log } = setup()
+    const a = await childOf(sup, 'a')
     const duplicate = await sup.ask('startChild', childSpec({ id: 'a', actor: Probe, args: ['a2', log] })).catch((e: unknown) => e)
-    expect(duplicate).toBeInstanceOf(ChildExistsError)
-    expect(errorCode(duplicate)).toBe('ERR_CHILD_EXISTS')
+    expect(duplicate).toBeInstanceOf(ChildAlreadyStartedError)
+    expect(errorCode(duplicate)).toBe('ERR_ALREADY_STARTED')
+    expect((duplicate as ChildAlreadyStartedError).data).toEqual({ childId: 'a', ref: a })
+    await sup.ask('terminateChild', 'a')
+    const present = await sup.ask('startChild', childSpec({ id: 'a', actor: Probe, args: ['a2', log] })).catch((e: unknown) => e)
+    expect(present).toBeInstanceOf(ChildAlreadyPresentError)
+    expect(errorCode(present)).toBe('ERR_ALREADY_PRESENT')
     expect(log).not.toContain('start a2')
   })
 
@@ -197,8 +206,8 @@ describe('Supervisor dynamic management', () => {
     const lifecycle: LifecycleEvent[] = []
     system.subscribe(LifecycleTopic, (e) => lifecycle.push(e))
     const a = await childOf(sup, 'a')
-    await sup.ask('startChild', childSpec({ id: 'a', actor: Probe, args: ['a2', log] })).catch(() => undefined)
-    await sup.ask('restartChild', 'a').catch(() => undefined)
+    await started(sup.ask('startChild', childSpec({ id: 'a', actor: Probe, args: ['a2', log] }))).catch(() => undefined)
+    await started(sup.ask('restartChild', 'a')).catch(() => undefined)
     await sup.ask('deleteChild', 'a').catch(() => undefined)
     await sup.ask('terminateChild', 'nope').catch(() => undefined)
     await settle()
@@ -210,7 +219,7 @@ describe('Supervisor dynamic management', () => {
   it('terminateChild keeps the spec; restartChild starts it again (new ref); restartChild on a running child is ERR_CHILD_RUNNING', async () => {
     const { sup, log } = setup()
     const a = await childOf(sup, 'a')
-    const running = await sup.ask('restartChild', 'a').catch((e: unknown) => e)
+    const running = await started(sup.ask('restartChild', 'a')).catch((e: unknown) => e)
     expect(running).toBeInstanceOf(ChildRunningError)
     expect(errorCode(running)).toBe('ERR_CHILD_RUNNING')
 
@@ -220,7 +229,7 @@ describe('Supervisor dynamic management', () => {
     expect(await sup.ask('countChildren')).toEqual({ specs: 2, active: 1, supervisors: 0, workers: 2 })
     expect(await sup.ask('lookupChild', 'a')).toBeNull()
 
-    const again = await sup.ask('restartChild', 'a')
+    const again = await started(sup.ask('restartChild', 'a'))
     expect(again.equals(a)).toBe(false)
     expect(await again.ask('ping')).toBe('pong a')
     expect(await statuses(sup)).toEqual({ a: 'running', tmp: 'running' })
@@ -232,7 +241,7 @@ describe('Supervisor dynamic management', () => {
     const sup = t.system.spawn(Supervisor, { args: [{ children: [childSpec({ id: 'a', actor: Probe, args: ['a', t.log, { failStart: () => failing }] })] }] })
     await sup.ask('terminateChild', 'a')
     failing = true
-    const error = await sup.ask('restartChild', 'a').catch((e: unknown) => e)
+    const error = await started(sup.ask('restartChild', 'a')).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ChildStartError)
     expect(errorCode(error)).toBe('ERR_CHILD_START')
   })

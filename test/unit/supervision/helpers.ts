@@ -142,3 +142,10 @@ export async function statuses(sup: ActorRef<SupervisorProtocol>): Promise<Recor
   const children = await sup.ask('whichChildren')
   return Object.fromEntries(children.map((c) => [c.id, c.status]))
 }
+
+/** The ref of a start that must have started an actor (not `'ignore'`). */
+export async function started<P = any>(result: Promise<{ readonly ref: ActorRef<P> | null }>): Promise<ActorRef<P>> {
+  const { ref } = await result
+  if (ref === null) throw new Error('the child was ignored, not started')
+  return ref
+}

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { ActorSystem, type ActorRef } from '../../../runtime/index.ts'
 import { childSpec, Supervisor, SupervisorEventTopic, SupervisorGaveUpError, type RestartType, type SupervisorEvent, type SupervisorProtocol } from '../../../supervision/index.ts'
 import { settle, VirtualClock, waitFor } from '../../../testing/index.ts'
-import { Probe, type ProbeProtocol } from './helpers.ts'
+import { Probe, type ProbeProtocol, started } from './helpers.ts'
 
 const INTENSITY = 3
 const PERIOD_MS = 1000
@@ -176,7 +176,7 @@ const startChild = (restart: RestartType) =>
     (m) => !m.gaveUp,
     async (m, r) => {
       const id = `n${m.nextId++}`
-      await r.sup.ask('startChild', childSpec({ id, actor: Probe, args: [id, r.log], restart }))
+      await started(r.sup.ask('startChild', childSpec({ id, actor: Probe, args: [id, r.log], restart })))
       m.children.push({ id, restart, alive: true, restarts: 0 })
     },
   )
@@ -194,7 +194,7 @@ const hasTerminated = (m: Readonly<Model>) => !m.gaveUp && terminated(m).length 
 const restartChild = (k: number) =>
   command(`restartChild(${k})`, hasTerminated, async (m, r) => {
     const child = pick(terminated(m), k)
-    await r.sup.ask('restartChild', child.id)
+    await started(r.sup.ask('restartChild', child.id))
     child.alive = true // a manual restart is not a supervision restart: no count, no budget
   })
 

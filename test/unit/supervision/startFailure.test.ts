@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ActorInitError, errorCode, LifecycleTopic, type LifecycleEvent } from '../../../runtime/index.ts'
 import { ChildStartError, childSpec, SupervisionErrorCodes, Supervisor } from '../../../supervision/index.ts'
 import { waitFor } from '../../../testing/index.ts'
-import { childOf, Probe, statuses, testSystem } from './helpers.ts'
+import { childOf, Probe, statuses, testSystem, started } from './helpers.ts'
 
 describe('start failures', () => {
   it('a child failing in preStart stops the started ones in reverse order and fails the supervisor start', async () => {
@@ -36,7 +36,7 @@ describe('start failures', () => {
     const t = testSystem()
     const sup = t.system.spawn(Supervisor, { args: [{ children: [childSpec({ id: 'a', actor: Probe, args: ['a', t.log] })] }] })
     const failing = childSpec({ id: 'bad', actor: Probe, args: ['bad', t.log, { failStart: () => true }] })
-    const error = await sup.ask('startChild', failing).catch((e: unknown) => e)
+    const error = await started(sup.ask('startChild', failing)).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ChildStartError)
     expect(((error as Error).cause as Error).message).toMatch(/start of bad failed/)
     expect(await statuses(sup)).toEqual({ a: 'running' })
