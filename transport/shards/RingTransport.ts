@@ -18,7 +18,7 @@ export interface RingTransportOptions {
   readonly flow?: InboundFlow
   /** Most bytes held for one peer while its ring is full; past it sends fail with ERR_TRANSPORT_FULL. Default 16 MiB. */
   readonly maxOutboxBytes?: number
-  /** While delivery is paused for a congested actor, how often to re-check it. Default 2 ms. */
+  /** While delivery is paused for a congested actor, how often to re-check it (see InboundFlow.recheck). Default 10 ms. */
   readonly stallCheckMs?: number
   /**
    * How long the inbound pump keeps polling its rings, once per event-loop turn, after the last
@@ -49,7 +49,7 @@ export interface RingTransportStats {
   polls: number
   /** Times the outbox waited for ring space (parked on the space doorbell). */
   outboxParks: number
-  /** Times delivery paused for a congested mailbox, and re-checks that let a frame through for a stalled one. */
+  /** Times delivery paused for a congested mailbox, and frames let through for an actor stalled on a reply (InboundFlow). */
   pauses: number
   stalls: number
   /** Inbound frames whose handler threw (counted, not rethrown: the pump must keep running). */
@@ -68,7 +68,7 @@ export interface RingPeerStats {
 }
 
 const DEFAULT_MAX_OUTBOX_BYTES = 16 * 1024 * 1024
-const DEFAULT_STALL_CHECK_MS = 2
+const DEFAULT_STALL_CHECK_MS = 10
 const DEFAULT_SPIN_MS = 0.25
 /**
  * Most idle polls in a row, whatever the clock says: a clock that does not advance (a virtual clock
@@ -192,7 +192,10 @@ export class RingTransport implements FrameTransport {
       this.peerList.push(peer)
       this.attachPeer(peer, links)
     }
-    if (this.flow !== null) this.flow.onRelieved = () => this.resume()
+    if (this.flow !== null) {
+      this.flow.onRelieved = () => this.resume()
+      this.flow.now = () => this.clock.now()
+    }
     this.schedule()
   }
 
@@ -305,6 +308,20 @@ export class RingTransport implements FrameTransport {
     this.spaceBell.ring()
   }
 
+  /**
+   * Frames not yet handed over: waiting in outboxes for ring room, plus one for each inbound ring
+   * that still holds data (unread while delivery is paused). Zero means the rings are empty as far
+   * as this thread can see; a drain before shutdown waits for it.
+   */
+  pendingFrames(): number {
+    let pending = this.counters.queuedFrames
+    for (const peer of this.peerList) {
+      if (peer.inbound !== null && peer.inbound.hasData()) pending++
+      if (peer.outbound !== null && peer.outbound.pendingBytes > 0) pending++
+    }
+    return pending
+  }
+
   isUp(shard: number): boolean {
     return this.peers[shard]?.up === true
   }
@@ -354,19 +371,28 @@ export class RingTransport implements FrameTransport {
       if (ring === null) continue
       const flow = this.flow
       if (flow !== null) flow.delivering = true
+      let got = 0
       try {
-        delivered += ring.drain(this.onRingFrame, 1)
+        got = ring.drain(this.onRingFrame, 1)
       } catch {
         // A frame handler must not stop the pump; the frame counts as consumed.
+        got = 1
         this.counters.handlerErrors++
       } finally {
         if (flow !== null) flow.delivering = false
       }
-      if (flow !== null && flow.isCongested) {
+      delivered += got
+      // Pause as soon as a frame congests an actor (or, let through for a stalled one, has gone in).
+      if (got > 0 && flow !== null && flow.isCongested) {
         this.cursor = (this.cursor + i + 1) % count
         this.pause()
         return false
       }
+    }
+    if (this.flow !== null && this.flow.isCongested) {
+      // Resumed for a stalled actor but no ring had a frame: stay paused rather than park.
+      this.pause()
+      return false
     }
     this.cursor = (this.cursor + 1) % count
     if (delivered > 0) {
@@ -457,13 +483,13 @@ export class RingTransport implements FrameTransport {
   private onStall(): void {
     this.stallTimer = null
     if (!this.paused) return
-    const flow = this.flow as InboundFlow
-    const before = flow.congested.length
-    if (flow.recheck()) {
+    const verdict = (this.flow as InboundFlow).recheck(this.clock.now())
+    if (verdict === 'paused') {
       this.stallTimer = this.clock.setTimer(this.stallCheckMs, this.onStallBound)
       return
     }
-    if (before > 0) this.counters.stalls++
+    // 'stalled': the actor is still congested, so the pump pauses again after one frame.
+    if (verdict === 'stalled') this.counters.stalls++
     this.resume()
   }
 
