@@ -41,6 +41,11 @@ export interface FrameTransport {
   localShardDown?(shard: number): void
   /** Optional: that shard runs again (restarted); peers may send to it again. */
   localShardUp?(shard: number): void
+  /**
+   * Optional: this node is shutting down. A transport to other nodes tells its peers to route no new
+   * work here (they fail new sends with a retriable error) while what is in flight still arrives.
+   */
+  announceLeaving?(): void
   /** Registers who hears that a peer (a node, or one shard when `shard` is set) is gone. */
   onPeerDown(handler: (node: string, shard: number | null) => void): void
   close(): Promise<void>

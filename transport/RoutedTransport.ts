@@ -57,6 +57,16 @@ export class RoutedTransport implements FrameTransport {
     this.otherNodes?.localShardUp?.(shard)
   }
 
+  /** Tells other nodes this node is leaving (the shard rings have no peers to tell). */
+  announceLeaving(): void {
+    this.otherNodes?.announceLeaving?.()
+  }
+
+  /** The transport to other nodes, once attached. */
+  get otherNodesTransport(): FrameTransport | null {
+    return this.otherNodes
+  }
+
   onFrame(handler: (frame: Uint8Array) => void): void {
     this.frameHandler = handler
     this.sameNode.onFrame(handler)

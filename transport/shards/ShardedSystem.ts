@@ -12,6 +12,7 @@ import {
   type ActorClass,
   type ActorRef,
   type ActorSystem,
+  type Logger,
   type MailboxOptions,
   type ProtocolOf,
   type Terminated,
@@ -23,7 +24,10 @@ import { PLACEMENTS, type Placement } from './Placement.ts'
 import { RingMesh } from './RingMesh.ts'
 import { loadShardApp, type ShardAppRegistry } from './ShardApp.ts'
 import type { ShardContext, ShardSpawnArgs, ShardSpawnOptions } from './ShardContext.ts'
-import { ShardHost, type MainSystemOptions, type ShardSettings, type ShardStats, type ShardUplink } from './ShardHost.ts'
+import type { FrameTransport } from '../FrameTransport.ts'
+import { ShardHost, type MainSystemOptions, type ShardPending, type ShardSettings, type ShardStats, type ShardUplink } from './ShardHost.ts'
+import { forwardShardLog, levelOf } from './ShardLog.ts'
+import type { ShardObserverSpec } from './ShardObserver.ts'
 import { SHARD_WORKER_TAG, type MainToShard, type ShardToMain, type ShardWorkerData } from './ShardProtocol.ts'
 import { ShardStatus, ShardTable } from './ShardTable.ts'
 
@@ -89,8 +93,23 @@ export interface ShardedSystemOptions {
   readonly startTimeoutMs?: number
   /** Most time for the shards to stop their actors on `terminate()` before their threads are ended. Default 10 000 ms. */
   readonly shutdownTimeoutMs?: number
-  /** More options for the main thread's own system (clock, instrumentation, mailbox hooks, …). */
+  /**
+   * More options for the main thread's own system (clock, instrumentation, mailbox hooks, logger, …).
+   * With a `logger`, every worker shard logs through it too: its records cross to the main thread and
+   * are written bound to `{ shard }` (its actors' `context.log` included).
+   */
   readonly main?: MainSystemOptions
+  /**
+   * What every worker shard is observed with: a module each worker loads (metrics, tracing, operator
+   * logs; see ShardObserver). The main thread's own system takes its hooks from `main`.
+   */
+  readonly observer?: ShardObserverSpec
+}
+
+/** What the shards still hold (`ShardedSystem.pendingWork`). */
+export interface ShardedPending extends ShardPending {
+  /** Worker shards that are up but did not answer in time: their work is unknown. */
+  readonly missing: readonly number[]
 }
 
 /** What happened to a worker shard; published on the main system's event stream. */
@@ -192,6 +211,8 @@ export class ShardedSystem {
       loadReportMs: options.loadReportMs ?? DEFAULTS.loadReportMs,
       ...(options.spinMs === undefined ? {} : { spinMs: options.spinMs }),
       ...(options.uplink === undefined ? {} : { uplink: options.uplink }),
+      ...(options.main?.logger === undefined ? {} : { logLevel: levelOf(options.main.logger) }),
+      ...(options.observer === undefined ? {} : { observer: options.observer }),
     }
     const sharded = new ShardedSystem(options, settings, registry, appUrl, entry, loader)
     await sharded.start()
@@ -219,6 +240,7 @@ export class ShardedSystem {
   private stopping = false
   private terminating: Promise<void> | null = null
   private nextStatsId = 1
+  private readonly logger: Logger | null
 
   private constructor(options: ShardedSystemOptions, settings: ShardSettings, registry: ShardAppRegistry, appUrl: string, entry: URL, loader: string | null) {
     this.options = options
@@ -239,6 +261,7 @@ export class ShardedSystem {
       ...(options.main === undefined ? {} : { main: options.main }),
     })
     this.table.setStatus(0, ShardStatus.Up)
+    this.logger = options.main?.logger ?? null
     this.system = this.host.system
     this.context = this.host.context
     this.slots = Array.from({ length: settings.workers + 1 }, (_, shard) => new WorkerSlot(shard))
@@ -284,16 +307,8 @@ export class ShardedSystem {
     const main = { ...this.host.stats(), state: this.state(0), restarts: 0 }
     const workers = await Promise.all(
       this.slots.slice(1).map(async (slot) => {
-        if (slot.state !== 'up' || slot.worker === null) return null
-        const id = this.nextStatsId++
-        const reply = this.awaitMessage(slot, 'stats', DEFAULTS.statsTimeoutMs, (message) => message.type === 'stats' && message.id === id)
-        this.post(slot, { type: 'stats', id })
-        try {
-          const message = await reply
-          return message.type === 'stats' ? { ...message.stats, state: slot.state, restarts: slot.restarts } : null
-        } catch {
-          return null
-        }
+        const message = await this.request(slot, 'stats')
+        return message?.type === 'stats' ? { ...message.stats, state: slot.state, restarts: slot.restarts } : null
       }),
     )
     const shards = [main]
@@ -305,10 +320,55 @@ export class ShardedSystem {
     return { shards, missing }
   }
 
+  /** The main thread's link to other nodes (its uplink), once connected; null without an uplink. */
+  get uplink(): FrameTransport | null {
+    return this.host.uplink
+  }
+
   /**
-   * Stops every shard: each worker runs the app's `stopShard`, stops its actor tree children first
-   * and ends its thread (ended by force after `shutdownTimeoutMs`); the main system stops too.
-   * Idempotent.
+   * The node is shutting down: every shard's uplink tells other nodes to route no new work here
+   * (FrameTransport.announceLeaving); what is in flight still arrives and is handled.
+   */
+  announceLeaving(): void {
+    this.host.announceLeaving()
+    for (const slot of this.slots) if (slot.shard !== 0 && slot.state === 'up') this.post(slot, { type: 'leaving' })
+  }
+
+  /**
+   * Work every shard still holds: queued messages, running handlers and frames in the rings (summed),
+   * and frames received so far (summed; unchanged over a while means nothing arrives). Shards that
+   * are down hold nothing any more; an up worker that does not answer within 2 s is in `missing`.
+   */
+  async pendingWork(): Promise<ShardedPending> {
+    const main = this.host.pendingWork()
+    let pending = main.pending
+    let framesIn = main.framesIn
+    const missing: number[] = []
+    const replies = await Promise.all(this.slots.slice(1).map((slot) => this.request(slot, 'pending')))
+    replies.forEach((message, index) => {
+      const slot = this.slots[index + 1] as WorkerSlot
+      if (message?.type === 'pending') {
+        pending += message.work.pending
+        framesIn += message.work.framesIn
+      } else if (slot.state === 'up') missing.push(slot.shard)
+    })
+    return { pending, framesIn, missing }
+  }
+
+  /** Every up worker shard's metrics from its observer (plain data), for a scrape; null entries for none. */
+  async workerMetrics(): Promise<{ readonly shard: number; readonly data: unknown }[]> {
+    const replies = await Promise.all(this.slots.slice(1).map((slot) => this.request(slot, 'metrics')))
+    const out: { shard: number; data: unknown }[] = []
+    replies.forEach((message, index) => {
+      if (message?.type === 'metrics' && message.data !== null) out.push({ shard: index + 1, data: message.data })
+    })
+    return out
+  }
+
+  /**
+   * Stops every shard: each worker runs the app's `stopShard`, stops its actor tree children first,
+   * closes its transport and is ended then, whatever timers it left (by force after
+   * `shutdownTimeoutMs` if its actors cannot stop); the main system stops too. Idempotent.
    */
   terminate(): Promise<void> {
     if (this.terminating === null) this.terminating = this.shutdown()
@@ -375,6 +435,11 @@ export class ShardedSystem {
   // ------------------------------------------------------------------ worker messages and exits
 
   private onMessage(slot: WorkerSlot, worker: Worker, message: ShardToMain): void {
+    if (message.type === 'log') {
+      // A dying worker's last words count too, even once its slot has moved on.
+      if (this.logger !== null) forwardShardLog(this.logger, slot.shard, message.record)
+      return
+    }
     if (slot.worker !== worker) return
     if (message.type === 'failed') {
       const error = decodeError(message.error)
@@ -490,24 +555,40 @@ export class ShardedSystem {
     for (const slot of this.slots) slot.state = 'stopped'
   }
 
+  /**
+   * Asks the worker to stop and ends its thread as soon as it says its actors have stopped and its
+   * transport is closed (`stopped`): a timer, interval or socket the app left behind would otherwise
+   * keep the thread, and the shutdown, waiting. Ended by force at `shutdownTimeoutMs` regardless.
+   */
   private async stopWorker(slot: WorkerSlot): Promise<void> {
     const worker = slot.worker
     if (worker === null) return
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+    const exited = new Promise<'exited'>((resolve) => worker.once('exit', () => resolve('exited')))
+    const stopped = this.awaitMessage(slot, 'stopped', this.options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs).then(
+      () => 'stopped' as const,
+      () => 'late' as const,
+    )
     worker.postMessage({ type: 'stop' } satisfies MainToShard)
-    let timer: TimerHandle | null = null
-    const deadline = new Promise<'late'>((resolve) => {
-      timer = this.system.clock.setTimer(this.options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs, () => resolve('late'))
-    })
-    const outcome = await Promise.race([exited, deadline])
-    if (timer !== null) this.system.clock.clearTimer(timer)
-    if (outcome === 'late') await worker.terminate()
+    if ((await Promise.race([exited, stopped])) !== 'exited') await worker.terminate()
   }
 
   // ------------------------------------------------------------------ plumbing
 
   private post(slot: WorkerSlot, message: MainToShard): void {
     slot.worker?.postMessage(message)
+  }
+
+  /** A request with an id to an up worker and its answer, or null (down, exited, or no answer within 2 s). */
+  private async request(slot: WorkerSlot, type: 'stats' | 'pending' | 'metrics'): Promise<ShardToMain | null> {
+    if (slot.state !== 'up' || slot.worker === null) return null
+    const id = this.nextStatsId++
+    const reply = this.awaitMessage(slot, type, DEFAULTS.statsTimeoutMs, (message) => message.type === type && message.id === id)
+    this.post(slot, { type, id })
+    try {
+      return await reply
+    } catch {
+      return null
+    }
   }
 
   /** The next message of `type` from the slot's current worker; rejects on its exit, a start failure or the deadline. */
