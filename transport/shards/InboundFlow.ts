@@ -10,8 +10,9 @@ export type FlowVerdict =
   | 'stalled'
 
 /**
- * Consumer-side flow control of a shard: stop reading the rings while an actor that inbound frames
- * feed has a deep mailbox, and read again once it has caught up. That is what makes a ring fill up
+ * Consumer-side flow control of a shard: stop reading a ring while an actor its frames feed has a
+ * deep mailbox, and read it again once that actor has caught up (rings feeding other actors are
+ * read on). That is what makes a ring fill up
  * when its consumer is slow, so the producer's outbox and, past its bound, ERR_TRANSPORT_FULL push
  * back on the sender — instead of the receiving mailbox overflowing into dead letters.
  *
@@ -36,6 +37,8 @@ export class InboundFlow {
   readonly hooks: MailboxHooks
   /** True while the pump hands a frame to the system: only those posts can congest. */
   delivering = false
+  /** Set when the frame being delivered posted to a congested actor: the pump pauses its ring. */
+  touched = false
   /** Actors over the high-water mark, in the order they crossed it. */
   readonly congested: ActorInfo[] = []
   /** Messages each congested actor took since the last check, parallel to `congested`. */
@@ -61,10 +64,13 @@ export class InboundFlow {
     this.hooks = {
       posted: (actor: ActorInfo, depth: number): void => {
         if (innerPosted !== undefined) innerPosted(actor, depth)
-        if (this.delivering && depth >= this.highWater && !this.congested.includes(actor)) {
-          this.congested.push(actor)
-          this.taken.push(0)
-          this.lastProgress.push(this.now())
+        if (this.delivering && depth >= this.highWater) {
+          this.touched = true
+          if (!this.congested.includes(actor)) {
+            this.congested.push(actor)
+            this.taken.push(0)
+            this.lastProgress.push(this.now())
+          }
         }
       },
       received: (actor: ActorInfo, depth: number, envelope: Envelope): void => {
