@@ -67,16 +67,39 @@ export class PortLogger implements Logger {
 /** Writes a worker's record through the node's logger, bound to its shard. */
 export function forwardShardLog(logger: Logger, shard: number, record: ShardLogRecord): void {
   const target = logger.child({ shard, ...record.bindings })
+  const fields: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(record.fields)) fields[key] = reviveError(value)
   switch (record.level) {
     case 'debug':
-      return target.debug(record.fields, record.msg)
+      return target.debug(fields, record.msg)
     case 'info':
-      return target.info(record.fields, record.msg)
+      return target.info(fields, record.msg)
     case 'warn':
-      return target.warn(record.fields, record.msg)
+      return target.warn(fields, record.msg)
     case 'error':
-      return target.error(record.fields, record.msg)
+      return target.error(fields, record.msg)
   }
+}
+
+const ERROR_TAG = '~troupeError'
+
+/**
+ * An error that crossed from a worker becomes an Error again, so the logger's error serializer
+ * writes it as it would have in the worker (its `type` is the original class name).
+ */
+function reviveError(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || (value as Record<string, unknown>)[ERROR_TAG] !== true) return value
+  const { type, message, stack, cause, ...rest } = value as Record<string, unknown>
+  delete rest[ERROR_TAG]
+  const error = new Error(String(message), cause === undefined ? undefined : { cause: reviveError(cause) })
+  const name = String(type)
+  // Serializers name the type after the constructor: give this one the original class's name.
+  const constructor = { [name]: function () {} }[name]
+  Object.defineProperty(error, 'constructor', { value: constructor, enumerable: false })
+  error.name = name
+  error.stack = String(stack)
+  Object.assign(error, rest)
+  return error
 }
 
 /** The level of a pino-like logger (`logger.level`), or `info` when it has none. */
@@ -112,7 +135,7 @@ function cloneable(value: unknown, depth: number): unknown {
 }
 
 function serializeError(error: Error, depth: number): Record<string, unknown> {
-  const out: Record<string, unknown> = { type: error.name, message: error.message, stack: error.stack }
+  const out: Record<string, unknown> = { [ERROR_TAG]: true, type: error.name, message: error.message, stack: error.stack }
   const extra = error as { code?: unknown; data?: unknown; cause?: unknown }
   if (extra.code !== undefined) out['code'] = extra.code
   if (extra.data !== undefined) out['data'] = cloneable(extra.data, depth + 1)
