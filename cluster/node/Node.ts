@@ -326,7 +326,7 @@ function logShardEvent(logger: Logger, event: ShardEvent): void {
   const fields = { shard: event.shard, restarts: event.restarts, ...(event.exitCode === undefined ? {} : { exitCode: event.exitCode }), ...(event.error === undefined ? {} : { err: event.error }) }
   switch (event.event) {
     case 'down':
-      logger.error(fields, 'worker shard crashed: its actors are gone, watchers got shard-down')
+      logger.error(fields, 'worker shard crashed')
       return
     case 'up':
       logger.info(fields, 'worker shard restarted')
@@ -335,7 +335,7 @@ function logShardEvent(logger: Logger, event: ShardEvent): void {
       logger.warn(fields, 'worker shard failed to restart')
       return
     case 'gave-up':
-      logger.error(fields, 'worker shard stays down: restart limit reached')
+      logger.error(fields, 'worker shard stays down (restart limit reached)')
       return
   }
 }
