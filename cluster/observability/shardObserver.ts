@@ -25,9 +25,10 @@ const observerModule: ShardObserverModule = {
     return {
       instrumentation: combineInstrumentation([createTracing(), metrics.instrumentation]),
       mailboxHooks: metrics.mailboxHooks,
-      attach(system, shardLogger) {
+      attach(system, shardLogger, remoting) {
         logger = shardLogger
         metrics.observe(system)
+        metrics.observeRemoting(remoting)
         attachOperatorLog(system, shardLogger)
       },
       linked(link) {

@@ -1,6 +1,7 @@
 import {
   ActorSystem,
   ShardDownError,
+  silentLogger,
   type ActorAddress,
   type ActorRef,
   type ActorSystemOptions,
@@ -147,7 +148,6 @@ export class ShardHost {
     this.system = system
     this.observer = observer
     flow.awaitingReplies = () => system.remoteAsksInFlight > 0
-    if (observer?.attach !== undefined && options.logger !== undefined) observer.attach(system, options.logger)
     this.table = ShardTable.attach(options.table, settings.workers + 1)
     this.transport = new RingTransport({
       local: { system: settings.name, node: settings.node, shard },
@@ -161,6 +161,7 @@ export class ShardHost {
     this.routes = new RoutedTransport(this.transport)
     this.uplinkSpec = settings.uplink ?? null
     this.remoting = new Remoting(system, this.routes, { maxBatch: settings.maxBatch, maxBufferedPerPeer: settings.maxBufferedPerPeer })
+    if (observer?.attach !== undefined) observer.attach(system, options.logger ?? silentLogger, this.remoting.stats)
     // Frames held for a shard that died: their envelopes become dead letters (asks among them were
     // already failed by remoteDown).
     this.transport.onDropped = (frame, deadShard) => {

@@ -1,5 +1,6 @@
 import type { ActorSystem, Instrumentation, Logger, MailboxHooks } from '../../runtime/index.ts'
 import type { FrameTransport } from '../FrameTransport.ts'
+import type { RemotingStats } from '../Remoting.ts'
 import { ShardStartError } from './errors.ts'
 
 /**
@@ -22,8 +23,8 @@ export interface ShardObserverModule {
 export interface ShardObserver {
   readonly instrumentation?: Instrumentation
   readonly mailboxHooks?: MailboxHooks
-  /** The shard's system exists; `logger` is the node's logger bound to the shard. */
-  attach?(system: ActorSystem, logger: Logger): void
+  /** The shard's system exists; `logger` is the node's logger bound to the shard; `remoting` its Remoting's counters. */
+  attach?(system: ActorSystem, logger: Logger, remoting: RemotingStats): void
   /** The shard is linked to other nodes through `link` (its own NATS connection). */
   linked?(link: FrameTransport): void
   /** This shard's metrics as plain data (e.g. prom-client's `getMetricsAsJSON()`), for the main thread's scrape. */
