@@ -16,7 +16,6 @@ import {
   type MailboxOptions,
   type ProtocolOf,
   type Terminated,
-  type TimerHandle,
 } from '../../runtime/index.ts'
 import { ShardStartError } from './errors.ts'
 import { launchShardWorker, resolveLoader, shardWorkerEntry } from './launchShardWorker.ts'
@@ -30,6 +29,9 @@ import { forwardShardLog, levelOf } from './ShardLog.ts'
 import type { ShardObserverSpec } from './ShardObserver.ts'
 import { SHARD_WORKER_TAG, type MainToShard, type ShardToMain, type ShardWorkerData } from './ShardProtocol.ts'
 import { ShardStatus, ShardTable } from './ShardTable.ts'
+import { WorkerSlot, type ShardState } from './WorkerSlot.ts'
+
+export type { ShardState } from './WorkerSlot.ts'
 
 export interface ShardRestartPolicy {
   /** Most restarts of one shard within `withinMs`; one more and the shard stays down. Default 5. */
@@ -127,7 +129,6 @@ export interface ShardEvent {
 }
 export const ShardEventTopic = topic<ShardEvent>('troupe.shards')
 
-export type ShardState = 'starting' | 'up' | 'down' | 'stopped'
 
 export interface ShardedSystemStats {
   readonly shards: readonly (ShardStats & { readonly state: ShardState; readonly restarts: number })[]
@@ -146,31 +147,7 @@ const DEFAULTS = {
   restartWithinMs: 60_000,
   startTimeoutMs: 30_000,
   shutdownTimeoutMs: 10_000,
-  statsTimeoutMs: 2000,
 } as const
-
-class WorkerSlot {
-  readonly shard: number
-  worker: Worker | null = null
-  state: ShardState = 'starting'
-  agent: ActorAddress | null = null
-  restarts = 0
-  /** When recent restarts happened (main clock), for the restart budget. */
-  readonly restartTimes: number[] = []
-  lastError: Error | null = null
-  /** A restart loop owns this slot: its exits are handled there, not by scheduling another restart. */
-  restarting = false
-  /** Waiters for the next message of a type (and passing `accept`) from the current worker. */
-  readonly waiters: {
-    type: ShardToMain['type']
-    accept: ((message: ShardToMain) => boolean) | undefined
-    resolve: (message: ShardToMain) => void
-    reject: (error: Error) => void
-  }[] = []
-  constructor(shard: number) {
-    this.shard = shard
-  }
-}
 
 /**
  * A sharded actor system: N worker threads, each running its own ActorSystem (shard 1..N) on its own
@@ -239,7 +216,6 @@ export class ShardedSystem {
   private lifecycle: Promise<void> = Promise.resolve()
   private stopping = false
   private terminating: Promise<void> | null = null
-  private nextStatsId = 1
   private readonly logger: Logger | null
 
   private constructor(options: ShardedSystemOptions, settings: ShardSettings, registry: ShardAppRegistry, appUrl: string, entry: URL, loader: string | null) {
@@ -264,7 +240,7 @@ export class ShardedSystem {
     this.logger = options.main?.logger ?? null
     this.system = this.host.system
     this.context = this.host.context
-    this.slots = Array.from({ length: settings.workers + 1 }, (_, shard) => new WorkerSlot(shard))
+    this.slots = Array.from({ length: settings.workers + 1 }, (_, shard) => new WorkerSlot(shard, this.system.clock))
   }
 
   // ------------------------------------------------------------------ API
@@ -307,7 +283,7 @@ export class ShardedSystem {
     const main = { ...this.host.stats(), state: this.state(0), restarts: 0 }
     const workers = await Promise.all(
       this.slots.slice(1).map(async (slot) => {
-        const message = await this.request(slot, 'stats')
+        const message = await slot.request('stats')
         return message?.type === 'stats' ? { ...message.stats, state: slot.state, restarts: slot.restarts } : null
       }),
     )
@@ -331,7 +307,7 @@ export class ShardedSystem {
    */
   announceLeaving(): void {
     this.host.announceLeaving()
-    for (const slot of this.slots) if (slot.shard !== 0 && slot.state === 'up') this.post(slot, { type: 'leaving' })
+    for (const slot of this.slots) if (slot.shard !== 0 && slot.state === 'up') slot.post({ type: 'leaving' })
   }
 
   /**
@@ -344,7 +320,7 @@ export class ShardedSystem {
     let pending = main.pending
     let framesIn = main.framesIn
     const missing: number[] = []
-    const replies = await Promise.all(this.slots.slice(1).map((slot) => this.request(slot, 'pending')))
+    const replies = await Promise.all(this.slots.slice(1).map((slot) => slot.request('pending')))
     replies.forEach((message, index) => {
       const slot = this.slots[index + 1] as WorkerSlot
       if (message?.type === 'pending') {
@@ -357,7 +333,7 @@ export class ShardedSystem {
 
   /** Every up worker shard's metrics from its observer (plain data), for a scrape; null entries for none. */
   async workerMetrics(): Promise<{ readonly shard: number; readonly data: unknown }[]> {
-    const replies = await Promise.all(this.slots.slice(1).map((slot) => this.request(slot, 'metrics')))
+    const replies = await Promise.all(this.slots.slice(1).map((slot) => slot.request('metrics')))
     const out: { shard: number; data: unknown }[] = []
     replies.forEach((message, index) => {
       if (message?.type === 'metrics' && message.data !== null) out.push({ shard: index + 1, data: message.data })
@@ -415,7 +391,7 @@ export class ShardedSystem {
       if (slot.worker === worker) slot.lastError = error
     })
     worker.on('exit', (code: number) => this.onExit(slot, worker, code))
-    const ready = await this.awaitMessage(slot, 'ready', timeoutMs)
+    const ready = await slot.awaitMessage('ready', timeoutMs)
     if (ready.type !== 'ready') throw new ShardStartError(`shard ${slot.shard} did not start`)
     slot.agent = ready.agent
     slot.state = 'up'
@@ -423,8 +399,8 @@ export class ShardedSystem {
   }
 
   private async startApp(slot: WorkerSlot, agents: (ActorAddress | null)[]): Promise<void> {
-    const started = this.awaitMessage(slot, 'started', this.options.startTimeoutMs ?? DEFAULTS.startTimeoutMs)
-    this.post(slot, { type: 'start', agents })
+    const started = slot.awaitMessage('started', this.options.startTimeoutMs ?? DEFAULTS.startTimeoutMs)
+    slot.post({ type: 'start', agents })
     await started
   }
 
@@ -445,13 +421,10 @@ export class ShardedSystem {
       const error = decodeError(message.error)
       if (message.stack !== undefined) error.stack = message.stack
       slot.lastError = error
-      this.rejectWaiters(slot, new ShardStartError(`shard ${slot.shard} failed to start: ${error.message}`, { cause: error }))
+      slot.rejectWaiters(new ShardStartError(`shard ${slot.shard} failed to start: ${error.message}`, { cause: error }))
       return
     }
-    const index = slot.waiters.findIndex((waiter) => waiter.type === message.type && (waiter.accept === undefined || waiter.accept(message)))
-    if (index < 0) return
-    const [waiter] = slot.waiters.splice(index, 1)
-    waiter?.resolve(message)
+    slot.deliver(message)
   }
 
   private onExit(slot: WorkerSlot, worker: Worker, code: number): void {
@@ -459,7 +432,7 @@ export class ShardedSystem {
     slot.worker = null
     const wasUp = slot.state === 'up'
     const error = slot.lastError ?? new ShardDownError(`shard ${slot.shard} exited with code ${code}`, { data: { shard: slot.shard, exitCode: code } })
-    this.rejectWaiters(slot, new ShardStartError(`shard ${slot.shard} exited with code ${code}`, { cause: error, data: { exitCode: code } }))
+    slot.rejectWaiters(new ShardStartError(`shard ${slot.shard} exited with code ${code}`, { cause: error, data: { exitCode: code } }))
     if (this.stopping) {
       slot.state = 'stopped'
       return
@@ -471,7 +444,7 @@ export class ShardedSystem {
     // Everyone hears at once: watchers get shard-down, asks fail fast, sends become dead letters.
     this.context.setAgent(slot.shard, null)
     this.host.transport.peerDown(slot.shard)
-    for (const other of this.slots) if (other.shard !== 0 && other !== slot) this.post(other, { type: 'peer-down', shard: slot.shard })
+    for (const other of this.slots) if (other.shard !== 0 && other !== slot) other.post({ type: 'peer-down', shard: slot.shard })
     // Other nodes cannot see a thread die (this node keeps beating): tell them through the uplink.
     this.host.routes.localShardDown(slot.shard)
     this.system.publish(ShardEventTopic, { shard: slot.shard, event: 'down', restarts: slot.restarts, exitCode: code, error })
@@ -518,7 +491,7 @@ export class ShardedSystem {
         this.context.setAgent(slot.shard, agent)
         for (const other of this.slots) {
           if (other.shard === 0 || other === slot) continue
-          this.post(other, { type: 'peer-up', shard: slot.shard, links: this.mesh.peerLinks(other.shard, slot.shard), agent })
+          other.post({ type: 'peer-up', shard: slot.shard, links: this.mesh.peerLinks(other.shard, slot.shard), agent })
         }
         await this.startApp(slot, this.agents())
         this.system.publish(ShardEventTopic, { shard: slot.shard, event: 'up', restarts: slot.restarts })
@@ -536,7 +509,7 @@ export class ShardedSystem {
           this.table.setStatus(slot.shard, ShardStatus.Down)
           this.context.setAgent(slot.shard, null)
           this.host.transport.peerDown(slot.shard)
-          for (const other of this.slots) if (other.shard !== 0 && other !== slot) this.post(other, { type: 'peer-down', shard: slot.shard })
+          for (const other of this.slots) if (other.shard !== 0 && other !== slot) other.post({ type: 'peer-down', shard: slot.shard })
           this.host.routes.localShardDown(slot.shard)
         }
         slot.state = 'down'
@@ -564,60 +537,12 @@ export class ShardedSystem {
     const worker = slot.worker
     if (worker === null) return
     const exited = new Promise<'exited'>((resolve) => worker.once('exit', () => resolve('exited')))
-    const stopped = this.awaitMessage(slot, 'stopped', this.options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs).then(
+    const stopped = slot.awaitMessage('stopped', this.options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs).then(
       () => 'stopped' as const,
       () => 'late' as const,
     )
     worker.postMessage({ type: 'stop' } satisfies MainToShard)
     if ((await Promise.race([exited, stopped])) !== 'exited') await worker.terminate()
-  }
-
-  // ------------------------------------------------------------------ plumbing
-
-  private post(slot: WorkerSlot, message: MainToShard): void {
-    slot.worker?.postMessage(message)
-  }
-
-  /** A request with an id to an up worker and its answer, or null (down, exited, or no answer within 2 s). */
-  private async request(slot: WorkerSlot, type: 'stats' | 'pending' | 'metrics'): Promise<ShardToMain | null> {
-    if (slot.state !== 'up' || slot.worker === null) return null
-    const id = this.nextStatsId++
-    const reply = this.awaitMessage(slot, type, DEFAULTS.statsTimeoutMs, (message) => message.type === type && message.id === id)
-    this.post(slot, { type, id })
-    try {
-      return await reply
-    } catch {
-      return null
-    }
-  }
-
-  /** The next message of `type` from the slot's current worker; rejects on its exit, a start failure or the deadline. */
-  private awaitMessage(slot: WorkerSlot, type: ShardToMain['type'], timeoutMs: number, accept?: (message: ShardToMain) => boolean): Promise<ShardToMain> {
-    return new Promise<ShardToMain>((resolve, reject) => {
-      let timer: TimerHandle | null = null
-      const waiter = {
-        type,
-        accept,
-        resolve: (message: ShardToMain) => {
-          if (timer !== null) this.system.clock.clearTimer(timer)
-          resolve(message)
-        },
-        reject: (error: Error) => {
-          if (timer !== null) this.system.clock.clearTimer(timer)
-          reject(error)
-        },
-      }
-      slot.waiters.push(waiter)
-      timer = this.system.clock.setTimer(timeoutMs, () => {
-        const index = slot.waiters.indexOf(waiter)
-        if (index >= 0) slot.waiters.splice(index, 1)
-        reject(new ShardStartError(`shard ${slot.shard} sent no '${type}' within ${timeoutMs} ms`, { data: { shard: slot.shard, timeoutMs } }))
-      })
-    })
-  }
-
-  private rejectWaiters(slot: WorkerSlot, error: Error): void {
-    for (const waiter of slot.waiters.splice(0)) waiter.reject(error)
   }
 }
 
