@@ -36,7 +36,6 @@ async function sigtermUnderLoad(receiverFlags: readonly string[], ledgerShard: n
   receiver.child.kill('SIGTERM')
   const code = await receiver.exited
   const took = Date.now() - signalled
-  if (process.env['FAULTS_DUMP'] !== undefined) (await import('node:fs')).writeFileSync(process.env['FAULTS_DUMP'], receiver.output())
   expect(code).toBe(0)
   expect(took).toBeLessThan(10_000)
 
