@@ -56,11 +56,12 @@ export {
 export type { GatewayErrorCode } from './gateway/errors.ts'
 export { ContentTypes, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_TIMEOUT_MS, GatewayHeaders, TRACE_HEADERS } from './gateway/protocol.ts'
 export type { CallReply, CallRequest, ContentType, NamesAnnouncement } from './gateway/protocol.ts'
-export { createTracing, TroupeMetrics } from './observability/index.ts'
-export type { MetricsOptions, TracingOptions } from './observability/index.ts'
+export { attachLinkLog, attachOperatorLog, createTracing, shardObserver, TroupeMetrics } from './observability/index.ts'
+export type { LinkEvents, MetricsOptions, TracingOptions } from './observability/index.ts'
 export {
   ConfigError,
   ConfigErrorCodes,
+  CoordinatedShutdown,
   defineApp,
   ExitCode,
   HttpServer,
@@ -70,4 +71,17 @@ export {
   runCli,
   TroupeNode,
 } from './node/index.ts'
-export type { AppContext, AppDefinition, CliIo, Logger, NetworkFactory, NodeConfig, NodeNetwork, NodeOptions, NodeOutcome } from './node/index.ts'
+export type {
+  AppContext,
+  AppDefinition,
+  CliIo,
+  Logger,
+  NetworkFactory,
+  NodeConfig,
+  NodeNetwork,
+  NodeOptions,
+  NodeOutcome,
+  PhaseToken,
+  ShutdownPhase,
+  ShutdownReport,
+} from './node/index.ts'

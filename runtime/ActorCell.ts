@@ -148,7 +148,7 @@ export interface CellHost {
   watchRemote(watcher: ActorCell, target: ActorRef<any>): void
   unwatchRemote(watcher: ActorCell, target: ActorRef<any>): void
   topLevelFailure(cell: ActorCell, error: Error): void
-  lifecycle(cell: ActorCell, event: 'started' | 'restarted' | 'stopped' | 'failed', detail?: Error | ExitReason): void
+  lifecycle(cell: ActorCell, event: 'started' | 'restarted' | 'stopped' | 'failed', detail?: Error | ExitReason, method?: string): void
   readonly hooks: MailboxHooks | null
   readonly instrumentation: Instrumentation | null
   readonly defaultMailbox: MailboxOptions | undefined
@@ -843,7 +843,7 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
       settleWaiters(waiters, error)
     }
     this.status = CellStatus.Suspended
-    this.host.lifecycle(this, 'failed', error)
+    this.host.lifecycle(this, 'failed', error, envelope === null ? undefined : envelope.method)
     if (this.parentCell === null) this.host.topLevelFailure(this, error)
     else this.parentCell.postSystem({ type: 'child-failed', child: this, error })
   }

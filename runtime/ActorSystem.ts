@@ -60,6 +60,8 @@ export interface LifecycleEvent {
   readonly event: 'started' | 'restarted' | 'stopped' | 'failed'
   readonly error?: Error
   readonly reason?: ExitReason
+  /** `failed` in a handler: the method of the message it was handling (absent for lifecycle hooks). */
+  readonly method?: string
 }
 export const LifecycleTopic = topic<LifecycleEvent>('troupe.lifecycle')
 
@@ -345,6 +347,14 @@ export class ActorSystem {
     return this.guardian.pendingWork()
   }
 
+  /**
+   * Asks sent from this system to other systems (shards, nodes) whose reply has not come yet. The
+   * shard pump reads it to tell an actor waiting for a reply that may sit in its rings from a slow one.
+   */
+  get remoteAsksInFlight(): number {
+    return this.host.remoteAsksInFlight
+  }
+
   get isTerminated(): boolean {
     return this.guardian.status === CellStatus.Stopped
   }
@@ -436,6 +446,10 @@ class SystemHost implements CellHost, RefHost {
   private readonly askDeadlines: AskDeadlines<PendingAsk>
   /** Asks whose reply may arrive from another shard or node, by request id. */
   private readonly remoteAsks = new Map<number, PendingAsk>()
+
+  get remoteAsksInFlight(): number {
+    return this.remoteAsks.size
+  }
 
   constructor(system: ActorSystem, options: ActorSystemOptions) {
     this.system = system
@@ -860,12 +874,12 @@ class SystemHost implements CellHost, RefHost {
     this.system.registry.removeActor(ref, names)
   }
 
-  lifecycle(cell: ActorCell, event: LifecycleEvent['event'], detail?: Error | ExitReason): void {
+  lifecycle(cell: ActorCell, event: LifecycleEvent['event'], detail?: Error | ExitReason, method?: string): void {
     const stream = this.system.eventStream
     if (!stream.hasSubscribers(LifecycleTopic)) return
     const base = { ref: cell.ref, actorType: cell.actorType, event }
     if (detail === undefined) stream.publish(LifecycleTopic, base)
-    else if (detail instanceof Error) stream.publish(LifecycleTopic, { ...base, error: detail })
+    else if (detail instanceof Error) stream.publish(LifecycleTopic, method === undefined ? { ...base, error: detail } : { ...base, error: detail, method })
     else stream.publish(LifecycleTopic, { ...base, reason: detail })
   }
 

@@ -80,6 +80,11 @@ export class RoutedTransport implements FrameTransport {
     this.otherNodes?.announceLeaving?.()
   }
 
+  /** The transport to other nodes, once attached. */
+  get otherNodesTransport(): FrameTransport | null {
+    return this.otherNodes
+  }
+
   onFrame(handler: (frame: Uint8Array, credited?: boolean) => unknown): void {
     this.frameHandler = handler
     this.sameNode.onFrame(handler)

@@ -25,8 +25,31 @@ export interface NodeConfig {
   readonly shards: number
   /** `host:port` for /healthz, /readyz, /startupz, /metrics; empty disables. Default `127.0.0.1:9464`. Env TROUPE_HTTP, flag --http. */
   readonly http: string
-  /** Grace period for a clean shutdown before the node exits anyway. Default 10 000 ms. Env TROUPE_SHUTDOWN_TIMEOUT_MS. */
+  /**
+   * Hard deadline of a shutdown (SIGTERM/SIGINT): the node exits within it. Default 10 000 ms. Env
+   * TROUPE_SHUTDOWN_TIMEOUT_MS. The phases below run in this order, each within its own timeout
+   * (docs/protocol.md, "Leaving the cluster"); a phase that times out is logged and the next one runs,
+   * and the node then exits 3, not 0.
+   */
   readonly shutdownTimeoutMs: number
+  /**
+   * The end of `shutdownTimeoutMs` kept for the forced path: once the graceful phases reach it, the
+   * rest of them is skipped and the node stops its actors, sends `leave` and closes within it.
+   * Default 2000 ms, at most half of `shutdownTimeoutMs`. Env TROUPE_SHUTDOWN_FORCE_MS.
+   */
+  readonly shutdownForceMs: number
+  /** Phase `stop-intake`: the gateway takes no new external calls, the app's `stop` runs. Default 1000 ms. Env TROUPE_SHUTDOWN_INTAKE_MS. */
+  readonly shutdownIntakeMs: number
+  /** Phase `drain`: every shard's mailboxes empty, running handlers (in-flight asks) answered. Default 4000 ms. Env TROUPE_SHUTDOWN_DRAIN_MS. */
+  readonly shutdownDrainMs: number
+  /** Phase `leave`: `leave` sent, then what peers had in flight is handled until nothing is queued and no frame came for `shutdownQuietMs`. Default 1000 ms. Env TROUPE_SHUTDOWN_LEAVE_MS. */
+  readonly shutdownLeaveMs: number
+  /** How long no frame may arrive for the `leave` phase to count as quiet. Default 200 ms. Env TROUPE_SHUTDOWN_QUIET_MS. */
+  readonly shutdownQuietMs: number
+  /** Phase `stop-actors`: every shard's actor tree stops children first; worker threads end. Default 1000 ms. Env TROUPE_SHUTDOWN_ACTORS_MS. */
+  readonly shutdownActorsMs: number
+  /** Phase `close`: NATS connections drain, the HTTP endpoint closes. Default 1000 ms. Env TROUPE_SHUTDOWN_CLOSE_MS. */
+  readonly shutdownCloseMs: number
   /** Heartbeat period on NATS. Default 1000 ms. Env TROUPE_HEARTBEAT_MS. */
   readonly heartbeatMs: number
   /** A node silent this long is down. Default 5000 ms. Env TROUPE_DOWN_AFTER_MS. */
@@ -90,6 +113,13 @@ export function defaultConfig(pid: number): NodeConfig {
     shards: 0,
     http: '127.0.0.1:9464',
     shutdownTimeoutMs: 10_000,
+    shutdownForceMs: 2000,
+    shutdownIntakeMs: 1000,
+    shutdownDrainMs: 4000,
+    shutdownLeaveMs: 1000,
+    shutdownQuietMs: 200,
+    shutdownActorsMs: 1000,
+    shutdownCloseMs: 1000,
     heartbeatMs: 1000,
     downAfterMs: 5000,
     logLevel: 'info',
@@ -141,6 +171,13 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   TROUPE_SHARDS: 'shards',
   TROUPE_HTTP: 'http',
   TROUPE_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+  TROUPE_SHUTDOWN_FORCE_MS: 'shutdownForceMs',
+  TROUPE_SHUTDOWN_INTAKE_MS: 'shutdownIntakeMs',
+  TROUPE_SHUTDOWN_DRAIN_MS: 'shutdownDrainMs',
+  TROUPE_SHUTDOWN_LEAVE_MS: 'shutdownLeaveMs',
+  TROUPE_SHUTDOWN_QUIET_MS: 'shutdownQuietMs',
+  TROUPE_SHUTDOWN_ACTORS_MS: 'shutdownActorsMs',
+  TROUPE_SHUTDOWN_CLOSE_MS: 'shutdownCloseMs',
   TROUPE_HEARTBEAT_MS: 'heartbeatMs',
   TROUPE_DOWN_AFTER_MS: 'downAfterMs',
   TROUPE_LOG_LEVEL: 'logLevel',
@@ -204,6 +241,13 @@ export function resolveConfig(layers: readonly ConfigLayer[], pid = process.pid)
     shards: integer('shards', 0),
     http: text('http'),
     shutdownTimeoutMs: integer('shutdownTimeoutMs', 0),
+    shutdownForceMs: integer('shutdownForceMs', 0),
+    shutdownIntakeMs: integer('shutdownIntakeMs', 0),
+    shutdownDrainMs: integer('shutdownDrainMs', 0),
+    shutdownLeaveMs: integer('shutdownLeaveMs', 0),
+    shutdownQuietMs: integer('shutdownQuietMs', 0),
+    shutdownActorsMs: integer('shutdownActorsMs', 0),
+    shutdownCloseMs: integer('shutdownCloseMs', 0),
     heartbeatMs: integer('heartbeatMs', 1),
     downAfterMs: integer('downAfterMs', 1),
     logLevel: text('logLevel') as NodeConfig['logLevel'],

@@ -19,10 +19,13 @@ export class HttpServer {
   private readonly server: Server
   private readonly probes: Probes
   private readonly registry: Registry
+  private readonly exposition: () => Promise<string>
 
-  constructor(probes: Probes, registry: Registry) {
+  /** `exposition`: the `/metrics` text when it is more than the registry's (a sharded node adds its workers'). */
+  constructor(probes: Probes, registry: Registry, exposition?: () => Promise<string>) {
     this.probes = probes
     this.registry = registry
+    this.exposition = exposition ?? (() => registry.metrics())
     this.server = createServer((request, response) => {
       const path = (request.url ?? '/').split('?')[0]
       const json = (status: number, body: unknown): void => {
@@ -40,7 +43,7 @@ export class HttpServer {
         case '/startupz':
           return json(this.probes.started() ? 200 : 503, { status: this.probes.started() ? 'started' : 'starting' })
         case '/metrics':
-          this.registry.metrics().then(
+          this.exposition().then(
             (text) => {
               response.writeHead(200, { 'content-type': this.registry.contentType })
               response.end(text)

@@ -1,13 +1,16 @@
 import { Registry } from 'prom-client'
 import { ActorSystem, combineInstrumentation, InvalidArgumentError, SystemFailureTopic, type ActorRef, type Clock } from '../../runtime/index.ts'
-import { ShardedSystem } from '../../transport/index.ts'
-import { natsUplink } from '../../transport/nats/index.ts'
+import { ShardedSystem, ShardEventTopic, type ShardEvent } from '../../transport/index.ts'
+import { NatsTransport, natsUplink } from '../../transport/nats/index.ts'
+import { attachLinkLog, attachOperatorLog, type LinkEvents } from '../observability/OperatorLog.ts'
+import { scrapeShards, shardObserver } from '../observability/shardObserver.ts'
 import { createTracing } from '../observability/Tracing.ts'
 import { TroupeMetrics } from '../observability/Metrics.ts'
 import { compilePublication, type PublishOptions } from '../gateway/Publication.ts'
 import type { AppContext, AppDefinition } from './App.ts'
 import { natsUplinkOptions, parseHostPort, type NodeConfig } from './Config.ts'
 import { HttpServer } from './HttpServer.ts'
+import { runFailureShutdown, runNodeShutdown, type ShutdownTargets } from './NodeShutdown.ts'
 import type { Logger } from '../../runtime/index.ts'
 
 /**
@@ -21,6 +24,15 @@ export interface NodeNetwork {
   connected(): boolean
   /** Stops taking external requests; in-flight ones still get their replies. */
   stopIntake(): Promise<void>
+  /**
+   * Optional: the node is shutting down; tell peers to route no new work here (a standalone network
+   * of a sharded node has no node link: its shards tell them).
+   */
+  announceLeaving?(): void
+  /** Optional: sends `leave` (peers take this node out at once) and keeps receiving frames. Idempotent. */
+  leave?(): Promise<void>
+  /** Optional: frames received from other nodes so far (a drain waits until it stops moving). */
+  framesIn?(): number
   /** Flushes what is buffered and closes (NATS drain). */
   close(): Promise<void>
 }
@@ -49,12 +61,15 @@ export interface NodeOptions {
 export type NodeOutcome =
   | { readonly kind: 'stopped' }
   | { readonly kind: 'failed'; readonly error: Error }
-  | { readonly kind: 'deadline' }
+  /** Shutdown did not finish cleanly: `incomplete` names the phases that timed out, failed or were skipped. */
+  | { readonly kind: 'deadline'; readonly incomplete: readonly string[] }
 
 /**
  * A running node: an actor system with the app's tree, its HTTP endpoint, metrics and tracing,
- * and (when configured) its NATS network. `stop()` shuts down gracefully: stop intake, let
- * mailboxes drain within the deadline, stop the actor tree children-first, drain the network.
+ * operator logs (crash reports, supervisor decisions, dead letters, shard and peer events), and
+ * (when configured) its NATS network. `stop()` runs the coordinated shutdown (NodeShutdown.ts):
+ * announce leaving, stop intake, drain every shard, leave, stop the actor trees children-first,
+ * close — each phase within its timeout, all within the deadline.
  */
 export class TroupeNode {
   /** The main thread's system (shard 0 of a sharded node). */
@@ -72,6 +87,8 @@ export class TroupeNode {
   private http: HttpServer | null = null
   private started = false
   private stopping: Promise<NodeOutcome> | null = null
+  private terminatingActors: Promise<void> | null = null
+  private closingEdges: Promise<void> | null = null
   private resolveOutcome!: (outcome: NodeOutcome) => void
   /** Settles when the node has ended: stopped cleanly, failed (top supervisor gave up), or hit its deadline. */
   readonly outcome: Promise<NodeOutcome>
@@ -88,7 +105,13 @@ export class TroupeNode {
     this.system = system
     this.sharded = sharded
     this.metrics.observe(this.system)
-    if (sharded !== null) this.metrics.observeShards(sharded)
+    attachOperatorLog(this.system, this.logger)
+    if (sharded !== null) {
+      this.metrics.observeShards(sharded)
+      this.system.subscribe(ShardEventTopic, (event) => logShardEvent(this.logger, event))
+      // Node up/down and this link's state, once for the node: from the main thread's link.
+      if (sharded.uplink !== null) attachLinkLog(sharded.uplink as LinkEvents, this.logger, { peers: true })
+    }
     this.system.subscribe(SystemFailureTopic, (failure) => {
       this.logger.error({ err: failure.error, path: failure.path }, 'the top of the actor tree failed; the node stops')
     })
@@ -118,6 +141,10 @@ export class TroupeNode {
         shards: config.shards,
         app: options.appUrl,
         main: mainOptions,
+        // Worker shards get the node's logger (bound to their shard), metrics, tracing and operator logs.
+        observer: shardObserver(),
+        // A worker whose actors cannot stop within the stop-actors phase is ended then.
+        shutdownTimeoutMs: config.shutdownActorsMs,
         ...(config.nats === '' ? {} : { uplink: natsUplink(natsUplinkOptions(config)) }),
       })
       logger.info({ shards: config.shards }, 'worker shards started')
@@ -155,6 +182,7 @@ export class TroupeNode {
           started: () => this.started,
         },
         this.registry,
+        this.sharded === null ? undefined : () => scrapeShards(this.registry, () => (this.sharded as ShardedSystem).workerMetrics()),
       )
       this.httpPort = await this.http.listen(host, port)
     }
@@ -180,21 +208,14 @@ export class TroupeNode {
   }
 
   private async shutdown(): Promise<NodeOutcome> {
-    const clock = this.system.clock
-    const deadline = clock.now() + this.config.shutdownTimeoutMs
-    const remaining = (): number => Math.max(0, deadline - clock.now())
     this.logger.info({ timeoutMs: this.config.shutdownTimeoutMs }, 'shutting down')
-    const graceful = (async () => {
-      if (this.network !== null) await this.network.stopIntake()
-      if (this.app.stop !== undefined) await this.app.stop(this.appContext())
-      await this.drainMailboxes(() => remaining() > 0)
-      await this.terminateActors()
-      await this.closeEdges()
-      return true
-    })()
-    const finished = await this.within(graceful, remaining())
-    const outcome: NodeOutcome = finished ? (this.system.failure !== null ? { kind: 'failed', error: this.system.failure } : { kind: 'stopped' }) : { kind: 'deadline' }
-    this.logger.info({ outcome: outcome.kind }, 'node stopped')
+    const report = await runNodeShutdown(this.shutdownTargets())
+    const outcome: NodeOutcome = report.clean
+      ? this.system.failure !== null
+        ? { kind: 'failed', error: this.system.failure }
+        : { kind: 'stopped' }
+      : { kind: 'deadline', incomplete: report.incomplete }
+    this.logger.info({ outcome: outcome.kind, ...(report.clean ? {} : { incomplete: report.incomplete, forced: report.forced }) }, 'node stopped')
     this.metrics.close()
     this.resolveOutcome(outcome)
     return outcome
@@ -202,11 +223,8 @@ export class TroupeNode {
 
   private async fail(error: Error): Promise<void> {
     this.stopping = (async () => {
-      // Bounded like a shutdown: a network that will not close must not keep a failed node alive.
-      await this.within(
-        this.closeEdges().then(() => true),
-        this.config.shutdownTimeoutMs,
-      )
+      // Bounded like a shutdown, and the node still says goodbye: a failed node must not linger in peers' views.
+      await runFailureShutdown(this.shutdownTargets())
       const outcome: NodeOutcome = { kind: 'failed', error }
       this.metrics.close()
       this.resolveOutcome(outcome)
@@ -215,26 +233,56 @@ export class TroupeNode {
     await this.stopping
   }
 
-  /** Stops every actor tree: the worker shards' and the main thread's (children first in each). */
-  private async terminateActors(): Promise<void> {
-    if (this.sharded !== null) await this.sharded.terminate()
-    else await this.system.terminate()
-  }
-
-  /** Waits (polling on the injected clock) until no message is queued or in flight. */
-  private async drainMailboxes(canWait: () => boolean): Promise<void> {
-    while (this.system.pendingWork > 0 && canWait()) {
-      await new Promise<void>((resolve) => this.system.clock.setTimer(10, resolve))
+  private shutdownTargets(): ShutdownTargets {
+    const sharded = this.sharded
+    return {
+      clock: this.system.clock,
+      logger: this.logger.child({ component: 'shutdown' }),
+      config: this.config,
+      announceLeaving: () => {
+        if (sharded !== null) sharded.announceLeaving()
+        this.network?.announceLeaving?.()
+      },
+      stopIntake: async () => {
+        if (this.network !== null) await this.network.stopIntake()
+        if (this.app.stop !== undefined) await this.app.stop(this.appContext())
+      },
+      pendingWork: async () => {
+        if (sharded === null) return { pending: this.system.pendingWork, framesIn: this.network?.framesIn?.() ?? 0 }
+        const work = await sharded.pendingWork()
+        // A worker that does not answer may still hold work.
+        return { pending: work.pending + work.missing.length, framesIn: work.framesIn }
+      },
+      leave: async () => {
+        const link = sharded?.uplink ?? null
+        // A sharded node's heartbeats (and so its `leave`) come from its main thread's link.
+        if (link instanceof NatsTransport) await link.membership.stop()
+        await this.network?.leave?.()
+      },
+      stopActors: () => this.terminateActors(),
+      close: async () => {
+        await this.closeEdges()
+      },
     }
   }
 
-  private async closeEdges(): Promise<void> {
-    const network = this.network
-    this.network = null
-    if (network !== null) await network.close().catch((error: unknown) => this.logger.warn({ err: error }, 'network close failed'))
-    const http = this.http
-    this.http = null
-    if (http !== null) await http.close()
+  /** Stops every actor tree: the worker shards' and the main thread's (children first in each). */
+  private terminateActors(): Promise<void> {
+    this.terminatingActors ??= this.sharded !== null ? this.sharded.terminate() : this.system.terminate()
+    return this.terminatingActors
+  }
+
+  /** Network and HTTP endpoint; idempotent (a forced close after a timed-out one waits for the same). */
+  private closeEdges(): Promise<void> {
+    this.closingEdges ??= (async () => {
+      const network = this.network
+      if (network !== null) await network.close().catch((error: unknown) => this.logger.warn({ err: error }, 'network close failed'))
+      this.network = null
+      const http = this.http
+      this.http = null
+      if (http !== null) await http.close()
+    })()
+    return this.closingEdges
   }
 
   private within(work: Promise<boolean>, ms: number): Promise<boolean> {
@@ -271,6 +319,24 @@ export class TroupeNode {
         this.network.publish(publicName, ref, options as PublishOptions)
       },
     }
+  }
+}
+
+function logShardEvent(logger: Logger, event: ShardEvent): void {
+  const fields = { shard: event.shard, restarts: event.restarts, ...(event.exitCode === undefined ? {} : { exitCode: event.exitCode }), ...(event.error === undefined ? {} : { err: event.error }) }
+  switch (event.event) {
+    case 'down':
+      logger.error(fields, 'worker shard crashed')
+      return
+    case 'up':
+      logger.info(fields, 'worker shard restarted')
+      return
+    case 'start-failed':
+      logger.warn(fields, 'worker shard failed to restart')
+      return
+    case 'gave-up':
+      logger.error(fields, 'worker shard stays down (restart limit reached)')
+      return
   }
 }
 

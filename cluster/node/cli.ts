@@ -16,7 +16,7 @@ export const ExitCode = {
   Failed: 1,
   /** Bad command line or configuration. */
   Usage: 2,
-  /** Shutdown did not finish within its deadline, or a second signal forced the exit. */
+  /** Shutdown did not complete: a phase timed out, the deadline forced the rest, or a second signal. */
   Forced: 3,
   /** The app failed to start. */
   StartFailed: 4,
@@ -78,13 +78,19 @@ node frame and heartbeat (HMAC-SHA256); unsigned or wrongly signed ones are drop
 
 Endpoints: GET /healthz (alive), /readyz (app started, NATS connected), /startupz, /metrics.
 
-Signals: SIGTERM or SIGINT stops the node gracefully (stop intake, drain mailboxes, stop actors
-children-first, drain NATS) within shutdownTimeoutMs (TROUPE_SHUTDOWN_TIMEOUT_MS, default 10000);
-a second signal exits at once.
+Signals: SIGTERM or SIGINT runs the coordinated shutdown, phase by phase, each logged with its
+outcome: leaving (peers route no new work here), stop-intake (gateway; the app's stop),
+drain (every shard's mailboxes, in-flight asks answered), leave (peers hear it at once; what they
+had sent is still handled), stop-actors (children first; worker threads end), close (NATS drain).
+Everything fits in shutdownTimeoutMs (TROUPE_SHUTDOWN_TIMEOUT_MS, default 10000); its last
+shutdownForceMs (2000) belong to the forced path (stop actors, leave, close). Phase timeouts:
+TROUPE_SHUTDOWN_INTAKE_MS (1000), _DRAIN_MS (4000), _LEAVE_MS (1000), _QUIET_MS (200: how long
+no frame may arrive for leave to end), _ACTORS_MS (1000), _CLOSE_MS (1000). A second signal
+exits at once.
 
 Exit codes: 0 clean stop; 1 the top supervisor gave up; 2 usage or configuration error;
-3 forced (deadline or second signal); 4 the app failed to start (this includes an unreachable
-NATS server at start).
+3 shutdown incomplete (a phase timed out, the deadline forced it, or a second signal);
+4 the app failed to start (this includes an unreachable NATS server at start).
 
 Example:
   troupe start --app examples/bank/node.ts --http 127.0.0.1:9464
@@ -241,7 +247,7 @@ export async function runCli(io: CliIo): Promise<number> {
       logger.error({ err: outcome.error }, 'node failed')
       return ExitCode.Failed
     case 'deadline':
-      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown deadline exceeded')
+      logger.error({ timeoutMs: config.shutdownTimeoutMs, incomplete: outcome.incomplete }, 'shutdown did not complete: phases timed out or were forced')
       return ExitCode.Forced
   }
 }

@@ -1,9 +1,10 @@
 import { isDeepStrictEqual } from 'node:util'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import type { Logger } from '../../runtime/index.ts'
-import { Remoting } from '../../transport/index.ts'
+import { Remoting, type FrameTransport, type RemotingStats } from '../../transport/index.ts'
 import { HeartbeatMembership, natsConnectOptions, NatsTransport, type NatsAuth } from '../../transport/nats/index.ts'
 import { Gateway } from '../gateway/Gateway.ts'
+import { attachLinkLog } from '../observability/OperatorLog.ts'
 import { clusterSecretOf, gatewayServers, natsAuthOf } from './Config.ts'
 import { natsServers, type NetworkFactory, type NodeNetwork } from './Node.ts'
 
@@ -28,6 +29,7 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
     throw error
   }
   let transport: NatsTransport | null = null
+  let remoting: RemotingStats | null = null
   let linkUp = true
   let gateway: Gateway
   try {
@@ -41,9 +43,9 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
         heartbeat: { intervalMs: config.heartbeatMs, timeoutMs: config.downAfterMs },
         ...(clusterSecret === undefined ? {} : { clusterSecret }),
       })
-      transport.onLinkChange((up) => logger.warn({ connected: up }, up ? 'NATS link restored' : 'NATS link lost'))
-      transport.onPeerDown((node) => logger.warn({ peer: node }, 'peer node down'))
-      metrics.observeRemoting(new Remoting(system, transport).stats)
+      attachLinkLog(transport, logger, { peers: true })
+      remoting = new Remoting(system, transport).stats
+      metrics.observeRemoting(remoting)
       const { stats } = transport
       metrics.observeUnauthenticated({ kind: 'frames', read: () => stats.unauthenticatedFrames })
       const membership = transport.membership
@@ -67,6 +69,12 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
     },
     connected: () => (shared || (linkUp && !connection.isClosed())) && (transport === null || transport.connected),
     stopIntake: () => gateway.close(),
+    // Through the FrameTransport seam: the method is optional there (the membership's to implement).
+    announceLeaving: () => (transport as FrameTransport | null)?.announceLeaving?.(),
+    leave: async () => {
+      if (transport !== null) await transport.membership.stop()
+    },
+    framesIn: () => remoting?.framesIn ?? 0,
     async close() {
       await gateway.close()
       await transport?.close()

@@ -24,6 +24,8 @@ describe('troupe CLI (real processes)', () => {
     expect(node.output()).toContain('"msg":"worker shards started"')
     const metrics = await (await fetch(`http://127.0.0.1:${String(started['http'])}/metrics`)).text()
     for (const shard of ['0', '1', '2']) expect(metrics).toMatch(new RegExp(`troupe_shard_ring_capacity_bytes\\{shard="${shard}"\\} [1-9]`))
+    // Each worker shard's own instrumentation, on its own registry, merged into the node's scrape.
+    for (const shard of ['1', '2']) expect(metrics).toContain(`troupe_actor_lifecycle_total{actor_type="ShardAgent",event="started",shard="${shard}"} 1`)
     node.child.kill('SIGTERM')
     expect(await node.exited).toBe(0)
     expect(node.output()).toContain('"outcome":"stopped"')

@@ -18,7 +18,7 @@ export interface RingTransportOptions {
   readonly flow?: InboundFlow
   /** Most bytes held for one peer while its ring is full; past it sends fail with ERR_TRANSPORT_FULL. Default 16 MiB. */
   readonly maxOutboxBytes?: number
-  /** While delivery is paused for a congested actor, how often to re-check it. Default 2 ms. */
+  /** While delivery is paused for a congested actor, how often to re-check it (see InboundFlow.recheck). Default 10 ms. */
   readonly stallCheckMs?: number
   /**
    * How long the inbound pump keeps polling its rings, once per event-loop turn, after the last
@@ -49,7 +49,7 @@ export interface RingTransportStats {
   polls: number
   /** Times the outbox waited for ring space (parked on the space doorbell). */
   outboxParks: number
-  /** Times delivery paused for a congested mailbox, and re-checks that let a frame through for a stalled one. */
+  /** Times delivery paused for a congested mailbox, and frames let through for an actor stalled on a reply (InboundFlow). */
   pauses: number
   stalls: number
   /** Inbound frames whose handler threw (counted, not rethrown: the pump must keep running). */
@@ -68,7 +68,7 @@ export interface RingPeerStats {
 }
 
 const DEFAULT_MAX_OUTBOX_BYTES = 16 * 1024 * 1024
-const DEFAULT_STALL_CHECK_MS = 2
+const DEFAULT_STALL_CHECK_MS = 10
 const DEFAULT_SPIN_MS = 0.25
 /**
  * Most idle polls in a row, whatever the clock says: a clock that does not advance (a virtual clock
@@ -88,6 +88,8 @@ class Peer {
   queuedBytes = 0
   /** A frame was refused for room: refuse at the call until the outbox drains to half its bound. */
   refusing = false
+  /** Its inbound ring is not read: its last frame fed a congested actor (InboundFlow). */
+  paused = false
   constructor(shard: number) {
     this.shard = shard
   }
@@ -156,7 +158,8 @@ export class RingTransport implements FrameTransport {
   private closed = false
 
   // Pump state: scheduled (queued or running on the scheduler), polling (an idle poll is pending on
-  // the host loop), parked (waitAsync pending), paused (congested).
+  // the host loop), parked (waitAsync pending); rings whose frames feed a congested actor are paused
+  // one by one (Peer.paused), the others are read on.
   private scheduled = false
   private polling = false
   /** Clock time the pump last found nothing to read, or -1 while frames keep coming. */
@@ -164,7 +167,8 @@ export class RingTransport implements FrameTransport {
   /** Polls since then. */
   private idlePolls = 0
   private parked = false
-  private paused = false
+  /** Inbound rings paused for congestion right now. */
+  private pausedRings = 0
   private stallTimer: TimerHandle | null = null
   private cursor = 0
   private readonly pumpTask: Runnable = { run: (budget) => this.pump(budget) }
@@ -192,7 +196,10 @@ export class RingTransport implements FrameTransport {
       this.peerList.push(peer)
       this.attachPeer(peer, links)
     }
-    if (this.flow !== null) this.flow.onRelieved = () => this.resume()
+    if (this.flow !== null) {
+      this.flow.onRelieved = () => this.resumeAll()
+      this.flow.now = () => this.clock.now()
+    }
     this.schedule()
   }
 
@@ -289,6 +296,7 @@ export class RingTransport implements FrameTransport {
     }
     peer.inbound = null
     peer.outbound = null
+    this.unpause(peer)
     for (const handler of this.peerDownHandlers) handler(this.local.node, shard)
     this.dropQueued(peer)
     // The outbox flusher may be parked waiting for room in the dead shard's ring: wake it to re-check.
@@ -303,6 +311,20 @@ export class RingTransport implements FrameTransport {
     this.attachPeer(peer, links)
     this.kick()
     this.spaceBell.ring()
+  }
+
+  /**
+   * Frames not yet handed over: waiting in outboxes for ring room, plus one for each inbound ring
+   * that still holds data (unread while delivery is paused). Zero means the rings are empty as far
+   * as this thread can see; a drain before shutdown waits for it.
+   */
+  pendingFrames(): number {
+    let pending = this.counters.queuedFrames
+    for (const peer of this.peerList) {
+      if (peer.inbound !== null && peer.inbound.hasData()) pending++
+      if (peer.outbound !== null && peer.outbound.pendingBytes > 0) pending++
+    }
+    return pending
   }
 
   isUp(shard: number): boolean {
@@ -328,7 +350,7 @@ export class RingTransport implements FrameTransport {
   // ------------------------------------------------------------------ inbound pump
 
   private schedule(): void {
-    if (this.scheduled || this.closed || this.paused) return
+    if (this.scheduled || this.closed) return
     this.scheduled = true
     this.scheduler.schedule(this.pumpTask)
   }
@@ -339,7 +361,11 @@ export class RingTransport implements FrameTransport {
     else if (!this.polling) this.schedule()
   }
 
-  /** One scheduler turn: at most one frame from each inbound ring, round-robin. */
+  /**
+   * One scheduler turn: at most one frame from each inbound ring that is not paused, round-robin. A
+   * ring whose frame fed a congested actor is paused (its producer fills it, then its outbox, then
+   * gets ERR_TRANSPORT_FULL); rings that feed other actors are read on.
+   */
   private pump(_budget: number): boolean {
     if (this.closed || this.frameHandler === null) {
       this.scheduled = false
@@ -347,26 +373,28 @@ export class RingTransport implements FrameTransport {
     }
     const peers = this.peerList
     const count = peers.length
+    const flow = this.flow
     let delivered = 0
     for (let i = 0; i < count; i++) {
       const peer = peers[(this.cursor + i) % count] as Peer
       const ring = peer.inbound
-      if (ring === null) continue
-      const flow = this.flow
-      if (flow !== null) flow.delivering = true
+      if (ring === null || peer.paused) continue
+      if (flow !== null) {
+        flow.delivering = true
+        flow.touched = false
+      }
+      let got = 0
       try {
-        delivered += ring.drain(this.onRingFrame, 1)
+        got = ring.drain(this.onRingFrame, 1)
       } catch {
         // A frame handler must not stop the pump; the frame counts as consumed.
+        got = 1
         this.counters.handlerErrors++
       } finally {
         if (flow !== null) flow.delivering = false
       }
-      if (flow !== null && flow.isCongested) {
-        this.cursor = (this.cursor + i + 1) % count
-        this.pause()
-        return false
-      }
+      delivered += got
+      if (got > 0 && flow !== null && flow.touched) this.pausePeer(peer)
     }
     this.cursor = (this.cursor + 1) % count
     if (delivered > 0) {
@@ -399,7 +427,7 @@ export class RingTransport implements FrameTransport {
 
   private onPoll(): void {
     this.polling = false
-    if (this.scheduled || this.paused || this.closed) return
+    if (this.scheduled || this.closed) return
     if (this.anyInbound()) this.schedule()
     else this.idle()
   }
@@ -432,39 +460,42 @@ export class RingTransport implements FrameTransport {
     this.schedule()
   }
 
+  /** Whether a ring that is read (not paused) has a frame. */
   private anyInbound(): boolean {
-    for (const peer of this.peerList) if (peer.inbound !== null && peer.inbound.hasData()) return true
+    for (const peer of this.peerList) if (!peer.paused && peer.inbound !== null && peer.inbound.hasData()) return true
     return false
   }
 
-  private pause(): void {
-    this.scheduled = false
-    this.paused = true
+  private pausePeer(peer: Peer): void {
+    peer.paused = true
+    this.pausedRings++
     this.counters.pauses++
-    this.stallTimer = this.clock.setTimer(this.stallCheckMs, this.onStallBound)
+    if (this.stallTimer === null) this.stallTimer = this.clock.setTimer(this.stallCheckMs, this.onStallBound)
   }
 
-  private resume(): void {
-    if (!this.paused) return
-    this.paused = false
+  /** Reads every ring again (congestion cleared, or one frame each for a stalled actor). */
+  private resumeAll(): void {
     if (this.stallTimer !== null) {
       this.clock.clearTimer(this.stallTimer)
       this.stallTimer = null
     }
-    this.schedule()
+    if (this.pausedRings === 0) return
+    this.pausedRings = 0
+    for (const peer of this.peerList) peer.paused = false
+    this.kick()
   }
 
   private onStall(): void {
     this.stallTimer = null
-    if (!this.paused) return
-    const flow = this.flow as InboundFlow
-    const before = flow.congested.length
-    if (flow.recheck()) {
+    if (this.pausedRings === 0 || this.closed) return
+    const verdict = (this.flow as InboundFlow).recheck(this.clock.now())
+    if (verdict === 'paused') {
       this.stallTimer = this.clock.setTimer(this.stallCheckMs, this.onStallBound)
       return
     }
-    if (before > 0) this.counters.stalls++
-    this.resume()
+    // 'stalled': the actor stays congested, so each ring pauses again after one frame that feeds it.
+    if (verdict === 'stalled') this.counters.stalls++
+    this.resumeAll()
   }
 
   // ------------------------------------------------------------------ outbox
@@ -549,7 +580,14 @@ export class RingTransport implements FrameTransport {
     if (onDropped !== null) for (const frame of frames) onDropped(frame, peer.shard)
   }
 
+  private unpause(peer: Peer): void {
+    if (!peer.paused) return
+    peer.paused = false
+    this.pausedRings--
+  }
+
   private attachPeer(peer: Peer, links: PeerLinks): void {
+    this.unpause(peer)
     peer.outbound = RingBuffer.attach(links.outbound, { dataBell: Doorbell.attach(links.peerDataBell), spaceBell: this.spaceBell })
     peer.inbound = RingBuffer.attach(links.inbound, { dataBell: this.dataBell, spaceBell: Doorbell.attach(links.peerSpaceBell) })
     peer.up = true

@@ -1,9 +1,11 @@
 import {
   ActorSystem,
   ShardDownError,
+  silentLogger,
   type ActorAddress,
   type ActorRef,
   type ActorSystemOptions,
+  type Logger,
   type MailboxOptions,
   type TimerHandle,
 } from '../../runtime/index.ts'
@@ -17,6 +19,8 @@ import { RingTransport, type RingPeerStats, type RingTransportStats } from './Ri
 import { SHARD_AGENT_NAME, ShardAgent } from './ShardAgent.ts'
 import type { ShardAppRegistry } from './ShardApp.ts'
 import { ShardContext } from './ShardContext.ts'
+import type { ShardLogLevel } from './ShardLog.ts'
+import type { ShardObserver, ShardObserverSpec } from './ShardObserver.ts'
 import { ShardTable } from './ShardTable.ts'
 import { ShardStartError } from './errors.ts'
 
@@ -57,6 +61,18 @@ export interface ShardSettings {
   readonly loadReportMs: number
   readonly spinMs?: number
   readonly uplink?: ShardUplink
+  /** Set when the main thread has a logger: workers send it their records at this level and above. */
+  readonly logLevel?: ShardLogLevel
+  /** What every worker shard is observed with (metrics, tracing, operator logs). */
+  readonly observer?: ShardObserverSpec
+}
+
+/** Work a shard still holds, for a drain before shutdown (`ShardedSystem.pendingWork`). */
+export interface ShardPending {
+  /** Queued user messages and running handlers, plus frames not yet handed over through the rings. */
+  readonly pending: number
+  /** Frames received so far (rings and other nodes): unchanged over a while means nothing is arriving. */
+  readonly framesIn: number
 }
 
 /** Counters of one shard, for metrics scrapes (`ShardedSystem.stats()`). */
@@ -89,6 +105,7 @@ export class ShardHost {
   private loadTimer: TimerHandle | null = null
   private readonly loadReportMs: number
   private readonly uplinkSpec: ShardUplink | null
+  private readonly observer: ShardObserver | null
   private closed = false
 
   constructor(options: {
@@ -100,10 +117,15 @@ export class ShardHost {
     /** Shards that are down right now (a worker started while another is being restarted). */
     down?: readonly number[]
     main?: MainSystemOptions
+    /** A worker's logger (records go to the main thread's logger); the main thread's is `main.logger`. */
+    logger?: Logger
+    /** A worker's observer (loaded from `settings.observer`). */
+    observer?: ShardObserver
   }) {
     const settings = options.settings
     const shard = options.shard
-    const flow = new InboundFlow(settings.inboundHighWater, options.main?.mailboxHooks)
+    const observer = options.observer ?? null
+    const flow = new InboundFlow(settings.inboundHighWater, observer?.mailboxHooks ?? options.main?.mailboxHooks)
     const systemOptions: { -readonly [K in keyof ActorSystemOptions]: ActorSystemOptions[K] } = {
       ...options.main,
       name: settings.name,
@@ -112,12 +134,20 @@ export class ShardHost {
       shardCount: settings.workers + 1,
       mailboxHooks: flow.hooks,
     }
+    if (options.logger !== undefined) {
+      const logger = options.logger
+      systemOptions.logger = logger
+      systemOptions.onInternalError = (error: unknown, where: string) => logger.error({ err: error, where }, 'internal error')
+    }
+    if (observer?.instrumentation !== undefined) systemOptions.instrumentation = observer.instrumentation
     if (settings.askTimeoutMs !== undefined) systemOptions.askTimeoutMs = settings.askTimeoutMs
     if (settings.throughput !== undefined) systemOptions.throughput = settings.throughput
     if (settings.maxMessageBytes !== undefined) systemOptions.maxMessageBytes = settings.maxMessageBytes
     if (settings.mailbox !== undefined) systemOptions.mailbox = settings.mailbox
     const system = ActorSystem.create(systemOptions)
     this.system = system
+    this.observer = observer
+    flow.awaitingReplies = () => system.remoteAsksInFlight > 0
     this.table = ShardTable.attach(options.table, settings.workers + 1)
     this.transport = new RingTransport({
       local: { system: settings.name, node: settings.node, shard },
@@ -131,6 +161,7 @@ export class ShardHost {
     this.routes = new RoutedTransport(this.transport)
     this.uplinkSpec = settings.uplink ?? null
     this.remoting = new Remoting(system, this.routes, { maxBatch: settings.maxBatch, maxBufferedPerPeer: settings.maxBufferedPerPeer })
+    if (observer?.attach !== undefined) observer.attach(system, options.logger ?? silentLogger, this.remoting.stats)
     // Frames held for a shard that died: their envelopes become dead letters (asks among them were
     // already failed by remoteDown).
     this.transport.onDropped = (frame, deadShard) => {
@@ -169,6 +200,26 @@ export class ShardHost {
     })
   }
 
+  /** This shard's link to other nodes, once attached (null without an uplink). */
+  get uplink(): FrameTransport | null {
+    return this.routes.otherNodesTransport
+  }
+
+  /** This node is shutting down: tell other nodes to route no new work to this shard. */
+  announceLeaving(): void {
+    this.routes.announceLeaving()
+  }
+
+  /** What this shard still holds (see ShardPending). Walks the actor tree: for drains, not hot paths. */
+  pendingWork(): ShardPending {
+    return { pending: this.system.pendingWork + this.transport.pendingFrames(), framesIn: this.remoting.stats.framesIn }
+  }
+
+  /** This shard's metrics from its observer (plain data), or null without one. */
+  metrics(): Promise<unknown> {
+    return this.observer?.metrics?.() ?? Promise.resolve(null)
+  }
+
   stats(): ShardStats {
     const { transport, peers } = this.transport.stats()
     return {
@@ -200,6 +251,7 @@ export class ShardHost {
     try {
       if (this.closed) throw new ShardStartError(`shard ${this.shard} closed while it connected to other nodes`, { data: { shard: this.shard } })
       this.routes.attachOtherNodes(uplink)
+      this.observer?.linked?.(uplink)
     } catch (error) {
       await uplink.close()
       throw error

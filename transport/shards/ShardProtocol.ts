@@ -1,6 +1,7 @@
 import type { ActorAddress, EncodedError } from '../../runtime/index.ts'
 import type { PeerLinks, ThreadLinks } from './RingMesh.ts'
-import type { ShardSettings, ShardStats } from './ShardHost.ts'
+import type { ShardPending, ShardSettings, ShardStats } from './ShardHost.ts'
+import type { ShardLogRecord } from './ShardLog.ts'
 
 /**
  * Control messages between the main thread and its shard workers (worker `postMessage`). Only the
@@ -28,7 +29,13 @@ export type MainToShard =
   | { readonly type: 'peer-down'; readonly shard: number }
   | { readonly type: 'peer-up'; readonly shard: number; readonly links: PeerLinks; readonly agent: ActorAddress }
   | { readonly type: 'stats'; readonly id: number }
-  /** Stop the app and the actor tree, close the transport, end the thread. */
+  /** The node is shutting down: tell other nodes to route no new work to this shard. */
+  | { readonly type: 'leaving' }
+  /** How much work the shard still holds (a drain before shutdown). */
+  | { readonly type: 'pending'; readonly id: number }
+  /** The shard's metrics from its observer, for a scrape. */
+  | { readonly type: 'metrics'; readonly id: number }
+  /** Stop the app and the actor tree, close the transport; the main thread then ends the thread. */
   | { readonly type: 'stop' }
 
 export type ShardToMain =
@@ -37,4 +44,9 @@ export type ShardToMain =
   | { readonly type: 'started' }
   | { readonly type: 'failed'; readonly error: EncodedError; readonly stack?: string }
   | { readonly type: 'stats'; readonly id: number; readonly stats: ShardStats }
+  | { readonly type: 'pending'; readonly id: number; readonly work: ShardPending }
+  | { readonly type: 'metrics'; readonly id: number; readonly data: unknown }
+  /** A log record for the node's logger (bound to this shard there). */
+  | { readonly type: 'log'; readonly record: ShardLogRecord }
+  /** Its actors have stopped and its transport is closed: the thread may be ended, whatever timers it left. */
   | { readonly type: 'stopped' }

@@ -8,6 +8,8 @@ import { isMainThread, parentPort, workerData, type MessagePort } from 'node:wor
 import { encodeError, toError } from '../../runtime/index.ts'
 import { loadShardApp } from './ShardApp.ts'
 import { ShardHost } from './ShardHost.ts'
+import { PortLogger } from './ShardLog.ts'
+import { loadShardObserver } from './ShardObserver.ts'
 import { SHARD_WORKER_TAG, type MainToShard, type ShardToMain, type ShardWorkerData } from './ShardProtocol.ts'
 
 async function runShardWorker(port: MessagePort, data: ShardWorkerData): Promise<void> {
@@ -29,7 +31,19 @@ async function runShardWorker(port: MessagePort, data: ShardWorkerData): Promise
   let started: ShardHost | null = null
   try {
     const registry = await loadShardApp(data.app)
-    host = started = new ShardHost({ settings: data.settings, shard: data.shard, links: data.links, table: data.table, registry, down: data.down })
+    const settings = data.settings
+    const logger = settings.logLevel === undefined ? undefined : new PortLogger((record) => post({ type: 'log', record }), settings.logLevel)
+    const observer = settings.observer === undefined ? undefined : await loadShardObserver(settings.observer, data.shard)
+    host = started = new ShardHost({
+      settings,
+      shard: data.shard,
+      links: data.links,
+      table: data.table,
+      registry,
+      down: data.down,
+      ...(logger === undefined ? {} : { logger }),
+      ...(observer === undefined ? {} : { observer }),
+    })
     await host.attachUplink()
   } catch (error) {
     fail(error)
@@ -68,6 +82,18 @@ async function runShardWorker(port: MessagePort, data: ShardWorkerData): Promise
       case 'stats':
         post({ type: 'stats', id: message.id, stats: host.stats() })
         return
+      case 'leaving':
+        host.announceLeaving()
+        return
+      case 'pending':
+        post({ type: 'pending', id: message.id, work: host.pendingWork() })
+        return
+      case 'metrics':
+        host.metrics().then(
+          (metrics) => post({ type: 'metrics', id: message.id, data: metrics }),
+          () => post({ type: 'metrics', id: message.id, data: null }),
+        )
+        return
       case 'stop':
         if (stopping) return
         stopping = true
@@ -84,12 +110,26 @@ async function runShardWorker(port: MessagePort, data: ShardWorkerData): Promise
     }
     await host.system.terminate()
     await host.close()
+    // The main thread ends this thread on `stopped`: a timer or socket the app left behind must not
+    // keep it (and the node's shutdown) waiting. What the actors wrote to stdout/stderr goes first.
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)])
     post({ type: 'stopped' })
     port.close()
   }
 
   post({ type: 'ready', agent: host.agent.address })
   for (const message of early.splice(0)) handle(message)
+}
+
+/** Resolves once what was written to `stream` before has been handed on (a worker's stdio goes to the main thread). */
+function flushed(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      stream.write('', () => resolve())
+    } catch {
+      resolve()
+    }
+  })
 }
 
 if (!isMainThread && parentPort !== null && (workerData as { tag?: unknown } | null)?.tag === SHARD_WORKER_TAG) {

@@ -12,10 +12,10 @@ import {
   type ActorClass,
   type ActorRef,
   type ActorSystem,
+  type Logger,
   type MailboxOptions,
   type ProtocolOf,
   type Terminated,
-  type TimerHandle,
 } from '../../runtime/index.ts'
 import { ShardStartError } from './errors.ts'
 import { launchShardWorker, resolveLoader, shardWorkerEntry } from './launchShardWorker.ts'
@@ -23,9 +23,15 @@ import { PLACEMENTS, type Placement } from './Placement.ts'
 import { RingMesh } from './RingMesh.ts'
 import { loadShardApp, type ShardAppRegistry } from './ShardApp.ts'
 import type { ShardContext, ShardSpawnArgs, ShardSpawnOptions } from './ShardContext.ts'
-import { ShardHost, type MainSystemOptions, type ShardSettings, type ShardStats, type ShardUplink } from './ShardHost.ts'
+import type { FrameTransport } from '../FrameTransport.ts'
+import { ShardHost, type MainSystemOptions, type ShardPending, type ShardSettings, type ShardStats, type ShardUplink } from './ShardHost.ts'
+import { forwardShardLog, levelOf } from './ShardLog.ts'
+import type { ShardObserverSpec } from './ShardObserver.ts'
 import { SHARD_WORKER_TAG, type MainToShard, type ShardToMain, type ShardWorkerData } from './ShardProtocol.ts'
 import { ShardStatus, ShardTable } from './ShardTable.ts'
+import { WorkerSlot, type ShardState } from './WorkerSlot.ts'
+
+export type { ShardState } from './WorkerSlot.ts'
 
 export interface ShardRestartPolicy {
   /** Most restarts of one shard within `withinMs`; one more and the shard stays down. Default 5. */
@@ -89,8 +95,23 @@ export interface ShardedSystemOptions {
   readonly startTimeoutMs?: number
   /** Most time for the shards to stop their actors on `terminate()` before their threads are ended. Default 10 000 ms. */
   readonly shutdownTimeoutMs?: number
-  /** More options for the main thread's own system (clock, instrumentation, mailbox hooks, …). */
+  /**
+   * More options for the main thread's own system (clock, instrumentation, mailbox hooks, logger, …).
+   * With a `logger`, every worker shard logs through it too: its records cross to the main thread and
+   * are written bound to `{ shard }` (its actors' `context.log` included).
+   */
   readonly main?: MainSystemOptions
+  /**
+   * What every worker shard is observed with: a module each worker loads (metrics, tracing, operator
+   * logs; see ShardObserver). The main thread's own system takes its hooks from `main`.
+   */
+  readonly observer?: ShardObserverSpec
+}
+
+/** What the shards still hold (`ShardedSystem.pendingWork`). */
+export interface ShardedPending extends ShardPending {
+  /** Worker shards that are up but did not answer in time: their work is unknown. */
+  readonly missing: readonly number[]
 }
 
 /** What happened to a worker shard; published on the main system's event stream. */
@@ -108,7 +129,6 @@ export interface ShardEvent {
 }
 export const ShardEventTopic = topic<ShardEvent>('troupe.shards')
 
-export type ShardState = 'starting' | 'up' | 'down' | 'stopped'
 
 export interface ShardedSystemStats {
   readonly shards: readonly (ShardStats & { readonly state: ShardState; readonly restarts: number })[]
@@ -127,31 +147,7 @@ const DEFAULTS = {
   restartWithinMs: 60_000,
   startTimeoutMs: 30_000,
   shutdownTimeoutMs: 10_000,
-  statsTimeoutMs: 2000,
 } as const
-
-class WorkerSlot {
-  readonly shard: number
-  worker: Worker | null = null
-  state: ShardState = 'starting'
-  agent: ActorAddress | null = null
-  restarts = 0
-  /** When recent restarts happened (main clock), for the restart budget. */
-  readonly restartTimes: number[] = []
-  lastError: Error | null = null
-  /** A restart loop owns this slot: its exits are handled there, not by scheduling another restart. */
-  restarting = false
-  /** Waiters for the next message of a type (and passing `accept`) from the current worker. */
-  readonly waiters: {
-    type: ShardToMain['type']
-    accept: ((message: ShardToMain) => boolean) | undefined
-    resolve: (message: ShardToMain) => void
-    reject: (error: Error) => void
-  }[] = []
-  constructor(shard: number) {
-    this.shard = shard
-  }
-}
 
 /**
  * A sharded actor system: N worker threads, each running its own ActorSystem (shard 1..N) on its own
@@ -192,6 +188,8 @@ export class ShardedSystem {
       loadReportMs: options.loadReportMs ?? DEFAULTS.loadReportMs,
       ...(options.spinMs === undefined ? {} : { spinMs: options.spinMs }),
       ...(options.uplink === undefined ? {} : { uplink: options.uplink }),
+      ...(options.main?.logger === undefined ? {} : { logLevel: levelOf(options.main.logger) }),
+      ...(options.observer === undefined ? {} : { observer: options.observer }),
     }
     const sharded = new ShardedSystem(options, settings, registry, appUrl, entry, loader)
     await sharded.start()
@@ -218,7 +216,7 @@ export class ShardedSystem {
   private lifecycle: Promise<void> = Promise.resolve()
   private stopping = false
   private terminating: Promise<void> | null = null
-  private nextStatsId = 1
+  private readonly logger: Logger | null
 
   private constructor(options: ShardedSystemOptions, settings: ShardSettings, registry: ShardAppRegistry, appUrl: string, entry: URL, loader: string | null) {
     this.options = options
@@ -239,9 +237,10 @@ export class ShardedSystem {
       ...(options.main === undefined ? {} : { main: options.main }),
     })
     this.table.setStatus(0, ShardStatus.Up)
+    this.logger = options.main?.logger ?? null
     this.system = this.host.system
     this.context = this.host.context
-    this.slots = Array.from({ length: settings.workers + 1 }, (_, shard) => new WorkerSlot(shard))
+    this.slots = Array.from({ length: settings.workers + 1 }, (_, shard) => new WorkerSlot(shard, this.system.clock))
   }
 
   // ------------------------------------------------------------------ API
@@ -284,16 +283,8 @@ export class ShardedSystem {
     const main = { ...this.host.stats(), state: this.state(0), restarts: 0 }
     const workers = await Promise.all(
       this.slots.slice(1).map(async (slot) => {
-        if (slot.state !== 'up' || slot.worker === null) return null
-        const id = this.nextStatsId++
-        const reply = this.awaitMessage(slot, 'stats', DEFAULTS.statsTimeoutMs, (message) => message.type === 'stats' && message.id === id)
-        this.post(slot, { type: 'stats', id })
-        try {
-          const message = await reply
-          return message.type === 'stats' ? { ...message.stats, state: slot.state, restarts: slot.restarts } : null
-        } catch {
-          return null
-        }
+        const message = await slot.request('stats')
+        return message?.type === 'stats' ? { ...message.stats, state: slot.state, restarts: slot.restarts } : null
       }),
     )
     const shards = [main]
@@ -305,10 +296,55 @@ export class ShardedSystem {
     return { shards, missing }
   }
 
+  /** The main thread's link to other nodes (its uplink), once connected; null without an uplink. */
+  get uplink(): FrameTransport | null {
+    return this.host.uplink
+  }
+
   /**
-   * Stops every shard: each worker runs the app's `stopShard`, stops its actor tree children first
-   * and ends its thread (ended by force after `shutdownTimeoutMs`); the main system stops too.
-   * Idempotent.
+   * The node is shutting down: every shard's uplink tells other nodes to route no new work here
+   * (FrameTransport.announceLeaving); what is in flight still arrives and is handled.
+   */
+  announceLeaving(): void {
+    this.host.announceLeaving()
+    for (const slot of this.slots) if (slot.shard !== 0 && slot.state === 'up') slot.post({ type: 'leaving' })
+  }
+
+  /**
+   * Work every shard still holds: queued messages, running handlers and frames in the rings (summed),
+   * and frames received so far (summed; unchanged over a while means nothing arrives). Shards that
+   * are down hold nothing any more; an up worker that does not answer within 2 s is in `missing`.
+   */
+  async pendingWork(): Promise<ShardedPending> {
+    const main = this.host.pendingWork()
+    let pending = main.pending
+    let framesIn = main.framesIn
+    const missing: number[] = []
+    const replies = await Promise.all(this.slots.slice(1).map((slot) => slot.request('pending')))
+    replies.forEach((message, index) => {
+      const slot = this.slots[index + 1] as WorkerSlot
+      if (message?.type === 'pending') {
+        pending += message.work.pending
+        framesIn += message.work.framesIn
+      } else if (slot.state === 'up') missing.push(slot.shard)
+    })
+    return { pending, framesIn, missing }
+  }
+
+  /** Every up worker shard's metrics from its observer (plain data), for a scrape; null entries for none. */
+  async workerMetrics(): Promise<{ readonly shard: number; readonly data: unknown }[]> {
+    const replies = await Promise.all(this.slots.slice(1).map((slot) => slot.request('metrics')))
+    const out: { shard: number; data: unknown }[] = []
+    replies.forEach((message, index) => {
+      if (message?.type === 'metrics' && message.data !== null) out.push({ shard: index + 1, data: message.data })
+    })
+    return out
+  }
+
+  /**
+   * Stops every shard: each worker runs the app's `stopShard`, stops its actor tree children first,
+   * closes its transport and is ended then, whatever timers it left (by force after
+   * `shutdownTimeoutMs` if its actors cannot stop); the main system stops too. Idempotent.
    */
   terminate(): Promise<void> {
     if (this.terminating === null) this.terminating = this.shutdown()
@@ -355,7 +391,7 @@ export class ShardedSystem {
       if (slot.worker === worker) slot.lastError = error
     })
     worker.on('exit', (code: number) => this.onExit(slot, worker, code))
-    const ready = await this.awaitMessage(slot, 'ready', timeoutMs)
+    const ready = await slot.awaitMessage('ready', timeoutMs)
     if (ready.type !== 'ready') throw new ShardStartError(`shard ${slot.shard} did not start`)
     slot.agent = ready.agent
     slot.state = 'up'
@@ -363,8 +399,8 @@ export class ShardedSystem {
   }
 
   private async startApp(slot: WorkerSlot, agents: (ActorAddress | null)[]): Promise<void> {
-    const started = this.awaitMessage(slot, 'started', this.options.startTimeoutMs ?? DEFAULTS.startTimeoutMs)
-    this.post(slot, { type: 'start', agents })
+    const started = slot.awaitMessage('started', this.options.startTimeoutMs ?? DEFAULTS.startTimeoutMs)
+    slot.post({ type: 'start', agents })
     await started
   }
 
@@ -375,18 +411,20 @@ export class ShardedSystem {
   // ------------------------------------------------------------------ worker messages and exits
 
   private onMessage(slot: WorkerSlot, worker: Worker, message: ShardToMain): void {
+    if (message.type === 'log') {
+      // A dying worker's last words count too, even once its slot has moved on.
+      if (this.logger !== null) forwardShardLog(this.logger, slot.shard, message.record)
+      return
+    }
     if (slot.worker !== worker) return
     if (message.type === 'failed') {
       const error = decodeError(message.error)
       if (message.stack !== undefined) error.stack = message.stack
       slot.lastError = error
-      this.rejectWaiters(slot, new ShardStartError(`shard ${slot.shard} failed to start: ${error.message}`, { cause: error }))
+      slot.rejectWaiters(new ShardStartError(`shard ${slot.shard} failed to start: ${error.message}`, { cause: error }))
       return
     }
-    const index = slot.waiters.findIndex((waiter) => waiter.type === message.type && (waiter.accept === undefined || waiter.accept(message)))
-    if (index < 0) return
-    const [waiter] = slot.waiters.splice(index, 1)
-    waiter?.resolve(message)
+    slot.deliver(message)
   }
 
   private onExit(slot: WorkerSlot, worker: Worker, code: number): void {
@@ -394,7 +432,7 @@ export class ShardedSystem {
     slot.worker = null
     const wasUp = slot.state === 'up'
     const error = slot.lastError ?? new ShardDownError(`shard ${slot.shard} exited with code ${code}`, { data: { shard: slot.shard, exitCode: code } })
-    this.rejectWaiters(slot, new ShardStartError(`shard ${slot.shard} exited with code ${code}`, { cause: error, data: { exitCode: code } }))
+    slot.rejectWaiters(new ShardStartError(`shard ${slot.shard} exited with code ${code}`, { cause: error, data: { exitCode: code } }))
     if (this.stopping) {
       slot.state = 'stopped'
       return
@@ -406,7 +444,7 @@ export class ShardedSystem {
     // Everyone hears at once: watchers get shard-down, asks fail fast, sends become dead letters.
     this.context.setAgent(slot.shard, null)
     this.host.transport.peerDown(slot.shard)
-    for (const other of this.slots) if (other.shard !== 0 && other !== slot) this.post(other, { type: 'peer-down', shard: slot.shard })
+    for (const other of this.slots) if (other.shard !== 0 && other !== slot) other.post({ type: 'peer-down', shard: slot.shard })
     // Other nodes cannot see a thread die (this node keeps beating): tell them through the uplink.
     this.host.routes.localShardDown(slot.shard)
     this.system.publish(ShardEventTopic, { shard: slot.shard, event: 'down', restarts: slot.restarts, exitCode: code, error })
@@ -453,7 +491,7 @@ export class ShardedSystem {
         this.context.setAgent(slot.shard, agent)
         for (const other of this.slots) {
           if (other.shard === 0 || other === slot) continue
-          this.post(other, { type: 'peer-up', shard: slot.shard, links: this.mesh.peerLinks(other.shard, slot.shard), agent })
+          other.post({ type: 'peer-up', shard: slot.shard, links: this.mesh.peerLinks(other.shard, slot.shard), agent })
         }
         await this.startApp(slot, this.agents())
         this.system.publish(ShardEventTopic, { shard: slot.shard, event: 'up', restarts: slot.restarts })
@@ -471,7 +509,7 @@ export class ShardedSystem {
           this.table.setStatus(slot.shard, ShardStatus.Down)
           this.context.setAgent(slot.shard, null)
           this.host.transport.peerDown(slot.shard)
-          for (const other of this.slots) if (other.shard !== 0 && other !== slot) this.post(other, { type: 'peer-down', shard: slot.shard })
+          for (const other of this.slots) if (other.shard !== 0 && other !== slot) other.post({ type: 'peer-down', shard: slot.shard })
           this.host.routes.localShardDown(slot.shard)
         }
         slot.state = 'down'
@@ -490,53 +528,21 @@ export class ShardedSystem {
     for (const slot of this.slots) slot.state = 'stopped'
   }
 
+  /**
+   * Asks the worker to stop and ends its thread as soon as it says its actors have stopped and its
+   * transport is closed (`stopped`): a timer, interval or socket the app left behind would otherwise
+   * keep the thread, and the shutdown, waiting. Ended by force at `shutdownTimeoutMs` regardless.
+   */
   private async stopWorker(slot: WorkerSlot): Promise<void> {
     const worker = slot.worker
     if (worker === null) return
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+    const exited = new Promise<'exited'>((resolve) => worker.once('exit', () => resolve('exited')))
+    const stopped = slot.awaitMessage('stopped', this.options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs).then(
+      () => 'stopped' as const,
+      () => 'late' as const,
+    )
     worker.postMessage({ type: 'stop' } satisfies MainToShard)
-    let timer: TimerHandle | null = null
-    const deadline = new Promise<'late'>((resolve) => {
-      timer = this.system.clock.setTimer(this.options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs, () => resolve('late'))
-    })
-    const outcome = await Promise.race([exited, deadline])
-    if (timer !== null) this.system.clock.clearTimer(timer)
-    if (outcome === 'late') await worker.terminate()
-  }
-
-  // ------------------------------------------------------------------ plumbing
-
-  private post(slot: WorkerSlot, message: MainToShard): void {
-    slot.worker?.postMessage(message)
-  }
-
-  /** The next message of `type` from the slot's current worker; rejects on its exit, a start failure or the deadline. */
-  private awaitMessage(slot: WorkerSlot, type: ShardToMain['type'], timeoutMs: number, accept?: (message: ShardToMain) => boolean): Promise<ShardToMain> {
-    return new Promise<ShardToMain>((resolve, reject) => {
-      let timer: TimerHandle | null = null
-      const waiter = {
-        type,
-        accept,
-        resolve: (message: ShardToMain) => {
-          if (timer !== null) this.system.clock.clearTimer(timer)
-          resolve(message)
-        },
-        reject: (error: Error) => {
-          if (timer !== null) this.system.clock.clearTimer(timer)
-          reject(error)
-        },
-      }
-      slot.waiters.push(waiter)
-      timer = this.system.clock.setTimer(timeoutMs, () => {
-        const index = slot.waiters.indexOf(waiter)
-        if (index >= 0) slot.waiters.splice(index, 1)
-        reject(new ShardStartError(`shard ${slot.shard} sent no '${type}' within ${timeoutMs} ms`, { data: { shard: slot.shard, timeoutMs } }))
-      })
-    })
-  }
-
-  private rejectWaiters(slot: WorkerSlot, error: Error): void {
-    for (const waiter of slot.waiters.splice(0)) waiter.reject(error)
+    if ((await Promise.race([exited, stopped])) !== 'exited') await worker.terminate()
   }
 }
 

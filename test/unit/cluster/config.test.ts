@@ -33,6 +33,23 @@ function problemsOf(run: () => unknown): string[] {
 }
 
 describe('node configuration', () => {
+  it('has documented shutdown phase timeouts, each settable from TROUPE_SHUTDOWN_*_MS', () => {
+    const defaults = resolveConfig([{ app: 'a.ts' }], 1)
+    expect(defaults).toMatchObject({
+      shutdownTimeoutMs: 10_000,
+      shutdownForceMs: 2000,
+      shutdownIntakeMs: 1000,
+      shutdownDrainMs: 4000,
+      shutdownLeaveMs: 1000,
+      shutdownQuietMs: 200,
+      shutdownActorsMs: 1000,
+      shutdownCloseMs: 1000,
+    })
+    const env = envLayer({ TROUPE_SHUTDOWN_DRAIN_MS: '6000', TROUPE_SHUTDOWN_QUIET_MS: '50', TROUPE_SHUTDOWN_FORCE_MS: '3000' })
+    expect(resolveConfig([{ app: 'a.ts' }, env], 1)).toMatchObject({ shutdownDrainMs: 6000, shutdownQuietMs: 50, shutdownForceMs: 3000 })
+    expect(problemsOf(() => resolveConfig([{ app: 'a.ts', shutdownLeaveMs: -1 }], 1))).toEqual(["shutdownLeaveMs must be an integer >= 0, got '-1'"])
+  })
+
   it('layers defaults < file < env < flags', () => {
     const file = { cluster: 'from-file', logLevel: 'warn', http: '127.0.0.1:1000', shutdownTimeoutMs: 2000 }
     const env = envLayer({ TROUPE_LOG_LEVEL: 'error', TROUPE_APP: 'env-app.ts', TROUPE_HTTP: '', TROUPE_SHUTDOWN_TIMEOUT_MS: '3000' })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { waitForValue } from '../../../../testing/index.ts'
-import { Counter, FloodWatcher, Recorder, Sender } from './testApp.ts'
+import { AskingRecorder, Counter, FloodWatcher, Recorder, Sender } from './testApp.ts'
 import { shardedSystems } from './support.ts'
 
 const app = new URL('./testApp.ts', import.meta.url)
@@ -76,5 +76,21 @@ describe('backpressure between shards', () => {
     // which queues behind the flood: then the watch is answered with not-found.)
     const seen = await waitForValue(() => flooder.ask('seen'), (t) => t.length === 1, { timeoutMs: 30_000 })
     expect(['normal', 'not-found']).toContain(seen[0]?.reason.kind)
+  }, 60_000)
+
+  it('a congested actor waiting for a reply stuck in its own ring behind its backlog still gets it (the stall rule), and nothing is lost', async () => {
+    const system = await startSharded({ name: 'bp-stall', shards: 2, app, ringBytes: 4096, inboundHighWater: 64, maxBatch: 64 })
+    const count = 1000
+    const sender = await system.spawn(Sender, { shard: 1 })
+    // At message 10 the recorder asks the sender; the reply queues behind the rest of the blast.
+    const recorder = await system.spawn(AskingRecorder, { shard: 2, args: [sender, 10], mailbox: { capacity: 100_000 } })
+    expect(await sender.askWith({ timeoutMs: 30_000 }, 'blast', recorder, 1, count)).toEqual({ sent: count, errors: {} })
+    const summary = await waitForValue(() => recorder.ask('summary'), (s) => s.count === count, { timeoutMs: 30_000 })
+    expect(summary).toEqual({ count, inOrder: true, perSender: { '1': count } })
+    const stats = await system.stats()
+    const consumer = stats.shards.find((s) => s.shard === 2)
+    expect(consumer?.transport.pauses).toBeGreaterThan(0)
+    expect(consumer?.transport.stalls).toBeGreaterThan(0)
+    expect(stats.shards.map((s) => s.deadLetters)).toEqual([0, 0, 0])
   }, 60_000)
 })

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 const script = fileURLToPath(new URL('./shutdownMain.ts', import.meta.url))
 
 /** Runs the script in a fresh node process; resolves with its exit code and output, or kills it at the deadline. */
-function run(mode: 'clean' | 'stuck', deadlineMs: number): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }> {
+function run(mode: 'clean' | 'stuck' | 'stray', deadlineMs: number): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now()
     const child = spawn(process.execPath, ['--import', 'tsx', script, mode], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -54,5 +54,17 @@ describe('sharded system shutdown', () => {
     // Shard 1 was ended at the 1 s deadline; shard 2 stopped cleanly on its own.
     expect(result.stdout).toContain('stopped shard=2 /user/parent\n')
     expect(result.stdout).not.toContain('stopped shard=1 /user/hanger\n')
+  }, 30_000)
+
+  it('ends a worker once its actors have stopped, whatever host timers it left', async () => {
+    const result = await run('stray', 25_000)
+    const took = Number(/^terminate took (\d+) ms$/m.exec(result.stderr)?.[1])
+    expect(result.stderr.replace(/^terminate took \d+ ms\n/m, '')).toBe('')
+    expect(result.signal).toBeNull()
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('stopped shard=2 /user/stray\n')
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('terminated states=stopped,stopped,stopped')
+    // The interval would have held shard 2 until the 20 s deadline.
+    expect(took).toBeLessThan(5000)
   }, 30_000)
 })

@@ -43,4 +43,20 @@ export class Parent extends Actor<ParentProtocol> implements ParentProtocol {
   }
 }
 
-export default defineShardApp({ actors: { Parent, Child } })
+export interface StrayProtocol {
+  ping(): string
+}
+/** Leaves a host interval running (not an actor timer): nothing in the runtime knows to clear it. */
+export class Stray extends Actor<StrayProtocol> implements StrayProtocol {
+  override preStart(): void {
+    setInterval(() => {}, 1000)
+  }
+  ping(): string {
+    return 'pong'
+  }
+  override postStop(): void {
+    report(`stopped shard=${this.context.system.shard} ${this.context.path}`)
+  }
+}
+
+export default defineShardApp({ actors: { Parent, Child, Stray } })

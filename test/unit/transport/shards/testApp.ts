@@ -83,6 +83,24 @@ export class Recorder extends Actor<RecorderProtocol> implements RecorderProtoco
   }
 }
 
+/**
+ * A Recorder that, at message `askAt`, waits for a reply from `peer` (on another shard): that reply
+ * travels in the very ring its own backlog fills, the case the stall rule exists for.
+ */
+export class AskingRecorder extends Recorder {
+  private readonly peer: ActorRef<SenderProtocol>
+  private readonly askAt: number
+  constructor(peer: ActorRef<SenderProtocol>, askAt: number) {
+    super()
+    this.peer = peer
+    this.askAt = askAt
+  }
+  override async record(sender: number, seq: number): Promise<void> {
+    super.record(sender, seq)
+    if (seq === this.askAt) await this.peer.askWith({ timeoutMs: 60_000 }, 'ping')
+  }
+}
+
 /** Sends `count` records to a target from its own shard, a chunk per turn. */
 export interface SenderProtocol {
   blast(target: ActorRef<RecorderProtocol>, id: number, count: number): Promise<{ sent: number; errors: Record<string, number> }>
@@ -223,7 +241,7 @@ export class Greeter extends Actor<GreeterProtocol> implements GreeterProtocol {
 
 export default defineShardApp({
   name: 'shard-tests',
-  actors: { Counter, Recorder, Sender, Watcher, Crasher, Greeter, Placer, FloodWatcher },
+  actors: { Counter, Recorder, AskingRecorder, Sender, Watcher, Crasher, Greeter, Placer, FloodWatcher },
   // Each worker shard runs a supervision tree; after a crash the restarted shard builds it again.
   async startShard(context: ShardContext) {
     await context.system.spawnAndWait(Supervisor, {

@@ -1,0 +1,54 @@
+/**
+ * The observer every worker shard of a node loads (`ShardedSystemOptions.observer`): the same
+ * metrics, tracing and operator logs as the node's main thread, in the worker's own thread. Its
+ * metrics live on a registry of the worker's, labelled `shard`, and reach the node's `/metrics`
+ * through the main thread (`scrapeShards`).
+ */
+import { AggregatorRegistry, Registry } from 'prom-client'
+import { combineInstrumentation, type Logger } from '../../runtime/index.ts'
+import type { ShardObserver, ShardObserverModule, ShardObserverSpec } from '../../transport/index.ts'
+import { TroupeMetrics } from './Metrics.ts'
+import { attachLinkLog, attachOperatorLog, type LinkEvents } from './OperatorLog.ts'
+import { createTracing } from './Tracing.ts'
+
+/** The spec a node hands to ShardedSystem.create. */
+export function shardObserver(): ShardObserverSpec {
+  return { module: import.meta.url, options: {} }
+}
+
+const observerModule: ShardObserverModule = {
+  create(shard: number): ShardObserver {
+    const registry = new Registry()
+    registry.setDefaultLabels({ shard: String(shard) })
+    const metrics = new TroupeMetrics({ registry })
+    let logger: Logger | null = null
+    return {
+      instrumentation: combineInstrumentation([createTracing(), metrics.instrumentation]),
+      mailboxHooks: metrics.mailboxHooks,
+      attach(system, shardLogger, remoting) {
+        logger = shardLogger
+        metrics.observe(system)
+        metrics.observeRemoting(remoting)
+        attachOperatorLog(system, shardLogger)
+      },
+      linked(link) {
+        // Node up/down is the main thread's to log (every shard hears it); this shard's own NATS link is its own.
+        if (logger !== null) attachLinkLog(link as LinkEvents, logger, { peers: false })
+      },
+      metrics: () => registry.getMetricsAsJSON(),
+    }
+  },
+}
+
+export default observerModule
+
+/**
+ * The node's `/metrics` text: its own registry plus every worker shard's (each labelled `shard`),
+ * merged into one exposition so each metric family appears once.
+ */
+export async function scrapeShards(registry: Registry, workers: () => Promise<{ readonly data: unknown }[]>): Promise<string> {
+  const [own, shards] = await Promise.all([registry.getMetricsAsJSON(), workers()])
+  if (shards.length === 0) return registry.metrics()
+  const merged = AggregatorRegistry.aggregate([own, ...shards.map((shard) => shard.data as object)])
+  return merged.metrics()
+}
