@@ -41,9 +41,10 @@ export type {
 } from '../transport/nats/index.ts'
 export { Gateway } from './gateway/Gateway.ts'
 export type { GatewayOptions } from './gateway/Gateway.ts'
-export { OTHER_OUTCOME_LABEL, UNKNOWN_METHOD_LABEL } from './gateway/GatewayStats.ts'
+export { MAX_OUTCOME_LABELS, OTHER_OUTCOME_LABEL, UNKNOWN_METHOD_LABEL } from './gateway/GatewayStats.ts'
 export type { GatewayStats } from './gateway/GatewayStats.ts'
 export type { PublishableMethod, PublishOptions } from './gateway/Publication.ts'
+export { MAX_ARG_DEPTH } from './gateway/Publication.ts'
 export type { ArgsIssue, StandardIssue, StandardResult, StandardSchema, StandardSchemaProps } from './gateway/StandardSchema.ts'
 export {
   BadRequestError,

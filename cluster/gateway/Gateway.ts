@@ -18,7 +18,7 @@ import {
 } from '../../runtime/index.ts'
 import { DEFAULT_SUBJECT_PREFIX, flushWithin, Subjects } from '../../transport/nats/index.ts'
 import { BadRequestError, DeadlineExceededError, GatewayErrorCodes, MalformedRequestError, PayloadTooLargeError } from './errors.ts'
-import { countCall, emptyStats, OK_OUTCOME, outcomeLabel, UNKNOWN_METHOD_LABEL, type GatewayStats } from './GatewayStats.ts'
+import { countCall, countOutcome, emptyStats, isCodeToken, OK_OUTCOME, OTHER_OUTCOME_LABEL, outcomeLabel, UNKNOWN_METHOD_LABEL, type GatewayStats } from './GatewayStats.ts'
 import { contentTypeOf, decodePayload, encodePayload } from './PayloadCodec.ts'
 import { checkArgs, compilePublication, type Publication, type PublishOptions } from './Publication.ts'
 import { header, headerBytes, timeoutOf } from './RequestHeaders.ts'
@@ -79,6 +79,11 @@ interface Call {
 
 /** Longest wait for the server to see an unsubscribe (a flush during an outage waits for the reconnect). */
 const FLUSH_MS = 2000
+
+/** Bounds on what gossip from other gateways may occupy (it is informational: knownNames()). */
+const MAX_GOSSIP_GATEWAYS = 256
+const MAX_GOSSIP_NAMES = 4096
+const MAX_GOSSIP_TTL_MS = 5 * 60_000
 
 /** Per-name subscriptions share this queue group, so gateways publishing the same name share its load. */
 const CALL_QUEUE = 'troupe-gateway'
@@ -227,6 +232,11 @@ export class Gateway {
     }
   }
 
+  /**
+   * Gossip is unsigned and open to anyone who may publish on the subject: every field is checked,
+   * the table is bounded (MAX_GOSSIP_GATEWAYS, names per gateway, name length, ttl) and expired
+   * entries are pruned on every message.
+   */
   private receiveNames(msg: Msg): void {
     let message: NamesAnnouncement
     try {
@@ -234,12 +244,18 @@ export class Gateway {
     } catch {
       return
     }
-    if (message?.v !== 1 || typeof message.gateway !== 'string' || message.gateway === this.id || !Array.isArray(message.names)) return
-    if (message.names.length === 0 || !(message.ttlMs > 0)) this.remoteNames.delete(message.gateway)
-    else this.remoteNames.set(message.gateway, { names: new Set(message.names), expires: this.system.clock.now() + message.ttlMs })
+    if (message?.v !== 1 || typeof message.gateway !== 'string' || message.gateway.length > 256 || message.gateway === this.id || !Array.isArray(message.names)) return
+    const now = this.system.clock.now()
+    for (const [gateway, entry] of this.remoteNames) if (entry.expires < now) this.remoteNames.delete(gateway)
+    const ttlMs = typeof message.ttlMs === 'number' ? Math.min(message.ttlMs, MAX_GOSSIP_TTL_MS) : 0
+    const names = message.names.filter((name): name is string => typeof name === 'string' && name.length > 0 && name.length <= 256).slice(0, MAX_GOSSIP_NAMES)
+    if (names.length === 0 || !(ttlMs > 0)) {
+      this.remoteNames.delete(message.gateway)
+      return
+    }
+    if (!this.remoteNames.has(message.gateway) && this.remoteNames.size >= MAX_GOSSIP_GATEWAYS) return
+    this.remoteNames.set(message.gateway, { names: new Set(names), expires: now + ttlMs })
   }
-
-
 
   private handle(entry: Published, msg: Msg): void {
     this.stats.requests++
@@ -366,9 +382,8 @@ export class Gateway {
 
   private refusedTell(entry: Published, method: string, code: string): void {
     this.stats.refusedWithoutReply++
-    this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1
-    const label = outcomeLabel(code)
-    this.stats.refusedTells[label] = (this.stats.refusedTells[label] ?? 0) + 1
+    countOutcome(this.stats.errors, code)
+    countOutcome(this.stats.refusedTells, code)
     countCall(this.stats, entry.name, method, code)
   }
 
@@ -386,12 +401,13 @@ export class Gateway {
       payload = encodePayload(type, { error: { code: errorCode, message: (body as { error: { message: string } }).error.message } })
     }
     if (errorCode === undefined) this.stats.ok++
-    else this.stats.errors[errorCode] = (this.stats.errors[errorCode] ?? 0) + 1
+    else countOutcome(this.stats.errors, errorCode)
     countCall(this.stats, entry.name, method, errorCode ?? OK_OUTCOME)
-    const headers = natsHeaders()
-    headers.set(GatewayHeaders.ContentType, type)
-    if (errorCode !== undefined) headers.set(GatewayHeaders.Error, errorCode)
     try {
+      const headers = natsHeaders()
+      headers.set(GatewayHeaders.ContentType, type)
+      // An actor's own code may hold anything (CR/LF included): only a plain token goes in a header.
+      if (errorCode !== undefined) headers.set(GatewayHeaders.Error, isCodeToken(errorCode) ? errorCode : OTHER_OUTCOME_LABEL)
       msg.respond(payload, { headers })
     } catch {
       // The connection closed under us; the caller's request times out on its side.

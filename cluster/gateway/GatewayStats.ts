@@ -36,12 +36,28 @@ export function emptyStats(): GatewayStats {
   return { requests: 0, ok: 0, errors: table(), noReply: 0, refusedWithoutReply: 0, refusedTells: table(), calls: table() }
 }
 
+/**
+ * Distinct outcome codes kept per table: an actor may build codes from its input
+ * (`ERR_NOT_FOUND_<KEY>`), and a label set must not grow with what callers send.
+ */
+export const MAX_OUTCOME_LABELS = 64
+
 /** Counts one call's outcome under bounded labels. */
 export function countCall(stats: GatewayStats, name: string, method: string, outcome: string): void {
   const byMethod = (stats.calls[name] ??= table())
-  const byOutcome = (byMethod[method] ??= table())
-  const label = outcomeLabel(outcome)
-  byOutcome[label] = (byOutcome[label] ?? 0) + 1
+  countOutcome((byMethod[method] ??= table()), outcome)
+}
+
+/** Adds one to `counts[outcomeLabel(code)]`, or to `<other>` once the table holds MAX_OUTCOME_LABELS codes. */
+export function countOutcome(counts: Record<string, number>, code: string): void {
+  let label = outcomeLabel(code)
+  if (counts[label] === undefined && Object.keys(counts).length >= MAX_OUTCOME_LABELS) label = OTHER_OUTCOME_LABEL
+  counts[label] = (counts[label] ?? 0) + 1
+}
+
+/** Whether `code` is a plain error-code token (safe in a NATS header and as a label). */
+export function isCodeToken(code: string): boolean {
+  return CODE_TOKEN.test(code)
 }
 
 export function outcomeLabel(code: string): string {

@@ -115,11 +115,19 @@ function invalid(method: string, issues: ArgsIssue[]): InvalidArgsError {
   return new InvalidArgsError(`invalid arguments for '${method}'${where}: ${first?.message ?? 'invalid'}`, { data: { method, issues } })
 }
 
+/**
+ * Deepest nesting of containers an argument may have. A node frame wraps arguments in three levels
+ * (its tables, the argument list, the call's arguments) and the receiving codec refuses frames nested
+ * deeper than 64 (CodecOptions.maxDepth), which would drop the whole frame, other callers' messages
+ * included. So the gateway refuses deeper arguments itself, for JSON and msgpack alike.
+ */
+export const MAX_ARG_DEPTH = 60
+
 /** Largest integer magnitude a double holds exactly. */
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
 /**
- * Walks the decoded arguments once (iteratively: JSON nests without a depth cap). Without `bigint`,
+ * Walks the decoded arguments once (iteratively), refusing nesting past MAX_ARG_DEPTH. Without `bigint`,
  * a BigInt (what the msgpack decoder yields for a 64-bit integer) within the safe range becomes a
  * number, since writers may use int64 for small values, and a larger one is refused. With `bigint`
  * the method gets BigInts as decoded. A number that is an integer beyond the safe range may have
@@ -127,7 +135,7 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER)
  */
 function checkIntegers(args: unknown[], bigint: boolean): ArgsIssue | null {
   // Each frame links to its parent, so the path is built only for the refusal (linear time).
-  const stack: Frame[] = [{ value: args as never, parent: null, key: 0 }]
+  const stack: Frame[] = [{ value: args as never, parent: null, key: 0, depth: 0 }]
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     const container = top.value
     const array = Array.isArray(container)
@@ -145,7 +153,10 @@ function checkIntegers(args: unknown[], bigint: boolean): ArgsIssue | null {
           return { message: 'integer beyond ±(2^53−1) as a number may have lost precision: send it as a msgpack int64 (to a method declared `bigint`) or as a string', path: pathOf(top, key) }
         }
       } else if (typeof value === 'object' && value !== null && (Array.isArray(value) || isPlainObject(value))) {
-        stack.push({ value: value as never, parent: top, key })
+        if (top.depth + 1 > MAX_ARG_DEPTH) {
+          return { message: `arguments nest deeper than ${MAX_ARG_DEPTH} levels (a frame between nodes would be refused)`, path: pathOf(top, key) }
+        }
+        stack.push({ value: value as never, parent: top, key, depth: top.depth + 1 })
       }
     }
   }
@@ -156,6 +167,8 @@ interface Frame {
   readonly value: Record<string | number, unknown>
   readonly parent: Frame | null
   readonly key: string | number
+  /** Containers above this one within the argument list (the list itself is 0). */
+  readonly depth: number
 }
 
 function pathOf(frame: Frame, key: string | number): (string | number)[] {

@@ -48,6 +48,7 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
       metrics.observeRemoting(remoting)
       const { stats } = transport
       metrics.observeUnauthenticated({ kind: 'frames', read: () => stats.unauthenticatedFrames })
+      metrics.observeMalformed({ reason: 'link-header', read: () => stats.malformedLinkFrames })
       const membership = transport.membership
       if (membership instanceof HeartbeatMembership) metrics.observeUnauthenticated({ kind: 'heartbeats', read: () => membership.stats.unauthenticatedHeartbeats })
     }

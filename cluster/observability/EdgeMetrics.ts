@@ -19,6 +19,8 @@ export class EdgeMetrics {
   private readonly gateways: GatewayStats[] = []
   private readonly remotings: RemotingStats[] = []
   private readonly unauthenticated: UnauthenticatedSource[] = []
+  /** Refusals counted below Remoting (e.g. the NATS link's header check), each under one reason. */
+  private readonly malformedSources: { readonly reason: string; read(): number }[] = []
 
   constructor(registry: Registry, snapshotShards: () => Promise<ShardedSystemStats[]>) {
     const registers = [registry]
@@ -50,7 +52,7 @@ export class EdgeMetrics {
     })
     const malformed: Counter<'reason'> = new Counter({
       name: 'troupe_malformed_frames_total',
-      help: 'Frames from peers (NATS or shard rings) refused whole before delivery, by reason.',
+      help: 'Frames from peers (NATS or shard rings) refused whole before delivery, by reason (link-header: refused by the NATS link before decoding).',
       labelNames: ['reason'],
       registers,
       collect: async () => {
@@ -59,6 +61,7 @@ export class EdgeMetrics {
           for (const [reason, count] of Object.entries(byReason)) malformed.inc({ reason }, count)
         }
         for (const stats of this.remotings) add(stats.malformedByReason)
+        for (const source of this.malformedSources) malformed.inc({ reason: source.reason }, source.read())
         for (const sharded of await snapshotShards()) for (const shard of sharded.shards) add(shard.remoting.malformedByReason)
       },
     })
@@ -84,5 +87,9 @@ export class EdgeMetrics {
 
   observeUnauthenticated(source: UnauthenticatedSource): void {
     this.unauthenticated.push(source)
+  }
+
+  observeMalformed(source: { readonly reason: string; read(): number }): void {
+    this.malformedSources.push(source)
   }
 }

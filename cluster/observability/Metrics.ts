@@ -246,6 +246,11 @@ export class TroupeMetrics {
     this.edge.observeUnauthenticated(source)
   }
 
+  /** Reports frames refused below Remoting (the NATS link's header check) under one `reason` (read at scrape time). */
+  observeMalformed(source: { readonly reason: string; read(): number }): void {
+    this.edge.observeMalformed(source)
+  }
+
   close(): void {
     for (const subscription of this.subscriptions.splice(0)) subscription.unsubscribe()
   }

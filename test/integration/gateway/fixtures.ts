@@ -2,7 +2,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import * as v from 'valibot'
 import { z } from 'zod'
-import { Actor, ActorSystem, type ActorRef, type Logger } from '../../../runtime/index.ts'
+import { Actor, ActorSystem, Rejection, type ActorRef, type Logger } from '../../../runtime/index.ts'
 import { Gateway } from '../../../cluster/index.ts'
 import { uniqueCluster } from '../../support/services.ts'
 
@@ -29,6 +29,8 @@ export interface AccountProtocol {
   coerce(amount: number): string
   /** An async validator. */
   unlock(code: string): string
+  /** Refuses with a code built from its input (the gateway must keep such codes out of headers and bounded in stats). */
+  refuse(key: string): void
 }
 
 export class Account extends Actor<AccountProtocol> implements AccountProtocol {
@@ -68,13 +70,16 @@ export class Account extends Actor<AccountProtocol> implements AccountProtocol {
   unlock(code: string) {
     return `unlocked with ${code}`
   }
+  refuse(key: string): void {
+    throw new Rejection(`ERR_NOT_FOUND_${key}`, `no ${key}`)
+  }
   /** TypeScript-private, so it cannot be published: from outside it is an unknown method. */
   private compensate(): void {
     this.amount += 1_000_000
   }
 }
 
-export const ACCOUNT_METHODS = ['deposit', 'balance', 'describe', 'fail', 'slow', 'huge', 'nothing', 'whoami', 'echo', 'big', 'coerce', 'unlock'] as const
+export const ACCOUNT_METHODS = ['deposit', 'balance', 'describe', 'fail', 'slow', 'huge', 'nothing', 'whoami', 'echo', 'big', 'coerce', 'unlock', 'refuse'] as const
 
 export interface GatewayFixture {
   readonly cluster: string

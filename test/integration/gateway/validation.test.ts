@@ -7,7 +7,7 @@ import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/t
 import { Packr } from 'msgpackr'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { z } from 'zod'
-import { Gateway, UNKNOWN_METHOD_LABEL } from '../../../cluster/index.ts'
+import { Gateway, MAX_ARG_DEPTH, MAX_OUTCOME_LABELS, OTHER_OUTCOME_LABEL, UNKNOWN_METHOD_LABEL } from '../../../cluster/index.ts'
 import { ActorSystem } from '../../../runtime/index.ts'
 import { VirtualClock, waitFor } from '../../../testing/index.ts'
 import { uniqueCluster } from '../../support/services.ts'
@@ -105,6 +105,14 @@ describe('64-bit integers', () => {
     expect((await call('bank', json('balance', []))).ok).toEqual(expect.any(Number))
   })
 
+  it('arguments nested deeper than MAX_ARG_DEPTH are refused at the gateway (a node frame holding them would be refused whole)', async () => {
+    const nested = (depth: number): string => `${'['.repeat(depth)}1${']'.repeat(depth)}`
+    expect((await call('bank', `{"method":"echo","args":[${nested(MAX_ARG_DEPTH)}]}`)).ok).toBeDefined()
+    const refused = await call('bank', `{"method":"echo","args":[${nested(MAX_ARG_DEPTH + 1)}]}`)
+    expect(refused.error.code).toBe('ERR_INVALID_ARGS')
+    expect(refused.error.message).toMatch(/nest deeper/)
+  })
+
   it('JSON numbers that are unsafe integers are refused, declared or not (they may have lost precision)', async () => {
     expect((await call('bank', '{"method":"echo","args":[1152921504606846976]}')).error.code).toBe('ERR_INVALID_ARGS')
     expect((await call('bank', '{"method":"big","args":[1152921504606846976]}')).error.code).toBe('ERR_INVALID_ARGS')
@@ -196,5 +204,32 @@ describe('visibility', () => {
       await system.terminate()
       await connection.close()
     }
+  })
+})
+
+describe('hostile codes and gossip', () => {
+  it('an error code holding CR/LF never reaches a header (the node stays up), and codes built from input keep the stats bounded', async () => {
+    const msg = await raw.request(`troupe.${fixture.cluster}.call.bank`, json('refuse', ['x\r\nTroupe-Error: OK']), { timeout: 5000 })
+    expect(msg.headers?.get('Troupe-Error')).toBe(OTHER_OUTCOME_LABEL)
+    expect(msg.json<any>().error.code).toBe('ERR_NOT_FOUND_x\r\nTroupe-Error: OK')
+    for (let i = 0; i < MAX_OUTCOME_LABELS + 40; i++) expect((await call('bank', json('refuse', [`K${i}`]))).error.code).toBe(`ERR_NOT_FOUND_K${i}`)
+    expect((await call('bank', json('balance', []))).ok).toEqual(expect.any(Number))
+    const stats = fixture.gateway.stats
+    expect(Object.keys(stats.errors).length).toBeLessThanOrEqual(MAX_OUTCOME_LABELS)
+    expect(Object.keys(stats.calls['bank']?.['refuse'] ?? {}).length).toBeLessThanOrEqual(MAX_OUTCOME_LABELS)
+    expect(stats.calls['bank']?.['refuse']?.[OTHER_OUTCOME_LABEL]).toBeGreaterThan(0)
+  })
+
+  it('name gossip from strangers is checked and bounded', async () => {
+    const subject = `troupe.${fixture.cluster}.gw.names`
+    raw.publish(subject, JSON.stringify({ v: 1, gateway: 'odd', names: [1, {}, null, 'odd.name'], ttlMs: 1e308 }))
+    for (let i = 0; i < 1000; i++) raw.publish(subject, JSON.stringify({ v: 1, gateway: `g${i}`, names: [`n${i}`], ttlMs: 60_000 }))
+    await raw.flush()
+    await waitFor(() => fixture.gateway.knownNames().length >= 256)
+    const known = fixture.gateway.knownNames()
+    expect(known.every((name) => typeof name === 'string')).toBe(true)
+    expect(known).toContain('odd.name')
+    // Its own names plus at most 256 other gateways' (one name each here).
+    expect(known.length).toBeLessThanOrEqual(fixture.gateway.names.length + 256)
   })
 })
