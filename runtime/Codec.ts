@@ -4,8 +4,8 @@ import { sameAddress, type ActorAddress } from './ActorAddress.ts'
 import { ActorRef } from './ActorRef.ts'
 import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
 import { decodeError, encodeError, MalformedFrameError, MessageTooLargeError, NotSerializableError, type EncodedError } from './errors.ts'
-import { checkAddressTuple, checkEnvelope, checkHeaders, malformed, type ShardBounds } from './FrameValidation.ts'
-import { DEFAULT_MAX_DEPTH, MsgpackDialect, scanMsgpack } from './MsgpackGuard.ts'
+import { checkAddressTuple, checkEnvelope, checkHeaders, malformed, malformedReason, type ShardBounds } from './FrameValidation.ts'
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORDS, MIN_RECORD_DEFINITION_BYTES, MsgpackDialect, scanMsgpack } from './MsgpackGuard.ts'
 import { assertSerializable } from './Serializable.ts'
 
 export interface CodecOptions {
@@ -13,6 +13,12 @@ export interface CodecOptions {
   readonly maxMessageBytes?: number
   /** Most msgpack containers open at once in a decoded frame (the frame's own tables count). Default 64. */
   readonly maxDepth?: number
+  /**
+   * Most msgpackr record definitions in one batch frame (each distinct payload object shape is
+   * one). A frame with more is refused by the receiver (ERR_MALFORMED_FRAME, reason `records`);
+   * the sender refuses to build one (MessageTooLargeError, so Remoting splits the batch). Default 256.
+   */
+  readonly maxRecordDefinitions?: number
   /** This node's name, for `shardCount`. */
   readonly localNode?: string
   /** How many shards this node runs: a frame naming shard `shardCount` or above of `localNode` is refused. */
@@ -73,6 +79,7 @@ const SINGLE_ARG = 4
 export class Codec {
   readonly maxMessageBytes: number
   readonly maxDepth: number
+  readonly maxRecordDefinitions: number
   private readonly bounds: ShardBounds | null
   private readonly packr = new Packr({ useRecords: false, moreTypes: true })
   private readonly batchPackr = new Packr({ useRecords: true, maxSharedStructures: 0, moreTypes: true })
@@ -84,6 +91,7 @@ export class Codec {
   constructor(options: CodecOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH
+    this.maxRecordDefinitions = options.maxRecordDefinitions ?? DEFAULT_MAX_RECORDS
     this.bounds = options.localNode !== undefined && options.shardCount !== undefined ? { node: options.localNode, shardCount: options.shardCount } : null
   }
 
@@ -184,6 +192,7 @@ export class Codec {
     }
     const tail = this.pack([addresses, methods, headersList, argsList], this.batchPackr)
     if (fixedEnd + tail.byteLength > this.maxMessageBytes) throw this.tooLarge(fixedEnd + tail.byteLength)
+    this.checkRecordDefinitions(tail)
     const frame = new Uint8Array(fixedEnd + tail.byteLength)
     frame.set(new Uint8Array(view.buffer, 0, fixedEnd))
     frame.set(tail, fixedEnd)
@@ -324,7 +333,7 @@ export class Codec {
   private unpack(bytes: Uint8Array, packr: Packr, dialect: 0 | 1 | 2 | null): unknown {
     if (bytes.byteLength > this.maxMessageBytes) throw this.tooLarge(bytes.byteLength)
     // msgpackr trusts declared lengths and recurses without a limit: the guard goes first.
-    if (dialect !== null) scanMsgpack(bytes, dialect, this.maxDepth, Infinity)
+    if (dialect !== null) scanMsgpack(bytes, dialect, this.maxDepth, Infinity, this.maxRecordDefinitions)
     const previous = swapRefContext(this.refContext)
     try {
       return packr.unpack(bytes)
@@ -333,6 +342,25 @@ export class Codec {
       throw malformed('decode', `frame does not decode: ${(error as Error).message}`, error)
     } finally {
       swapRefContext(previous)
+    }
+  }
+
+  /**
+   * Never send a frame the receiver's guard refuses for its record definitions: too many is
+   * MessageTooLargeError (Remoting splits the batch; one envelope still over is undeliverable).
+   * A tail shorter than 4 bytes per allowed definition cannot hold too many: no scan then.
+   */
+  private checkRecordDefinitions(tail: Uint8Array): void {
+    const limit = this.maxRecordDefinitions
+    if (tail.byteLength < MIN_RECORD_DEFINITION_BYTES * (limit + 1)) return
+    try {
+      scanMsgpack(tail, MsgpackDialect.records, this.maxDepth, Infinity, limit)
+    } catch (error) {
+      // Other refusals (depth) are the receiver's to report, as before this check.
+      if (malformedReason(error) !== 'records') return
+      throw new MessageTooLargeError(`a batch frame holds at most ${limit} record definitions (distinct payload object shapes)`, {
+        data: { reason: 'records', limit },
+      })
     }
   }
 

@@ -17,6 +17,7 @@ export type MalformedReason =
   | 'reserved-byte'
   | 'extension'
   | 'record'
+  | 'records'
   | 'map-key'
   | 'version'
   | 'reserved'

@@ -35,9 +35,20 @@ export interface MsgpackGuardOptions {
   readonly maxDepth?: number
   /** Most values decoded (each takes at least one byte, so never more than the input's length). Default: no further bound. */
   readonly maxElements?: number
+  /**
+   * `records` dialect: most record definitions in the value. msgpackr compiles a reader function
+   * (`new Function`) per definition read more than twice, so thousands of distinct definitions in
+   * one small frame cost hundreds of milliseconds of event loop; more are refused (`records`).
+   * Default 256 (DEFAULT_MAX_RECORDS).
+   */
+  readonly maxRecords?: number
 }
 
 export const DEFAULT_MAX_DEPTH = 64
+/** Record definitions one value may hold (records dialect) unless told otherwise. */
+export const DEFAULT_MAX_RECORDS = 256
+/** The fewest bytes one record definition takes (fixext 1 header, type, id, array header): a value shorter than 4 × n holds fewer than n. */
+export const MIN_RECORD_DEFINITION_BYTES = 4
 
 /** Bigints beyond this many bytes (8 192 bits) are refused: msgpackr's conversion is superlinear. */
 const MAX_BIGINT_BYTES = 1024
@@ -74,16 +85,16 @@ const recordFields = new Int32Array(64)
  */
 export function validateMsgpack(bytes: Uint8Array, options: MsgpackGuardOptions = {}): number {
   const dialect = options.dialect === 'records' ? DIALECT_RECORDS : options.dialect === 'troupe' ? DIALECT_TROUPE : DIALECT_PLAIN
-  return scan(bytes, dialect, options.maxDepth ?? DEFAULT_MAX_DEPTH, options.maxElements ?? Infinity)
+  return scan(bytes, dialect, options.maxDepth ?? DEFAULT_MAX_DEPTH, options.maxElements ?? Infinity, options.maxRecords ?? DEFAULT_MAX_RECORDS)
 }
 
 /** @internal The codec's entry: no options object per frame. */
-export function scanMsgpack(bytes: Uint8Array, dialect: 0 | 1 | 2, maxDepth: number, maxElements: number): number {
-  return scan(bytes, dialect, maxDepth, maxElements)
+export function scanMsgpack(bytes: Uint8Array, dialect: 0 | 1 | 2, maxDepth: number, maxElements: number, maxRecords: number = DEFAULT_MAX_RECORDS): number {
+  return scan(bytes, dialect, maxDepth, maxElements, maxRecords)
 }
 export const MsgpackDialect = { plain: DIALECT_PLAIN, troupe: DIALECT_TROUPE, records: DIALECT_RECORDS } as const
 
-function scan(b: Uint8Array, dialect: number, maxDepth: number, maxElements: number): number {
+function scan(b: Uint8Array, dialect: number, maxDepth: number, maxElements: number, maxRecords: number): number {
   if (remaining.length <= maxDepth) {
     remaining = new Int32Array(maxDepth + 1)
     levelFlags = new Uint8Array(maxDepth + 1)
@@ -98,6 +109,7 @@ function scan(b: Uint8Array, dialect: number, maxDepth: number, maxElements: num
   let depth = 0
   // Values are counted when their container opens (each slot is one value), not one by one.
   let values = 1
+  let definitions = 0
   if (values > maxElements) throw malformed('elements', `more than ${maxElements} values`)
   // The open container's state lives in locals; the arrays hold only the enclosing ones.
   let left = 1
@@ -245,6 +257,7 @@ function scan(b: Uint8Array, dialect: number, maxDepth: number, maxElements: num
           if (!fixed1) throw malformed('extension', `ext type ${type} is not accepted here`)
           if (type === EXT_RECORD && records) {
             // Definition: an id, then an array of key strings; the record's values follow at once.
+            if (++definitions > maxRecords) throw malformed('records', `more than ${maxRecords} record definitions`)
             const id = b[data] as number
             if (id < 0x40 || id > 0x7f) throw malformed('record', 'record id out of range')
             const keys = readArrayHeader(b, pos, end)

@@ -295,6 +295,7 @@ export class NatsTransport implements FrameTransport {
   private quarantine(byNode: string): void {
     if (this.closed || this.hold.quarantinedBy !== null) return
     this.hold.quarantine(byNode)
+    this.receiver.forgetAll()
     const cause = quarantinedError(this.local.node, byNode)
     const nodes = this.peers.allDown()
     for (const node of this.membership.members()) if (!nodes.includes(node)) nodes.push(node)
@@ -346,6 +347,8 @@ export class NatsTransport implements FrameTransport {
     } else {
       peer.state = PeerState.Down
       peer.downShards = null
+      // Down, left or restarted (a new incarnation): its streams here are over.
+      this.receiver.forget(node)
       // What was retained for it becomes dead letters; asks fail with ERR_NODE_DOWN, watchers get node-down (below).
       this.sender.fail(node, null, new NodeDownError(`node ${node} is down`, { data: { node } }))
     }

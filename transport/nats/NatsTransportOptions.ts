@@ -86,6 +86,8 @@ export interface NatsTransportStats {
   duplicatesDropped: number
   /** Inbound frames dropped because an earlier frame of their stream was missing (resent later). */
   gapsDropped: number
+  /** Inbound frames beginning a stream from a new sending node, dropped: the receiver tracks as many senders as it may (LinkReceiverOptions.maxSenders). */
+  sendersRefused: number
   /** Inbound frames or acks whose link header was not well-formed. */
   malformedLinkFrames: number
   /** Inbound frames the handler threw on, or that found no handler and no room to wait for one. */
@@ -116,6 +118,7 @@ export function newNatsTransportStats(): NatsTransportStats {
     acksOut: 0,
     duplicatesDropped: 0,
     gapsDropped: 0,
+    sendersRefused: 0,
     malformedLinkFrames: 0,
     receiveErrors: 0,
     unauthenticatedFrames: 0,

@@ -155,5 +155,27 @@ describe('validateMsgpack: bounded decoding before msgpackr allocates', () => {
       expect(reasonOf(fromHex('d4 72 40 93 a1 61 a1 62 a1 63 01 02'), dialect)).toBe('length')
       expect(reasonOf(fromHex('92 d4 72 40 92 a1 61 a1 62 01 02 40 01'), dialect)).toBe('length')
     })
+
+    /** The review's flood: `[[{k0: 0} ×4, {k1: 0} ×4, …]]`, one record definition per distinct key, each used 4 times. */
+    const flood = (shapes: number): Uint8Array => {
+      const objects: Record<string, number>[] = []
+      for (let i = 0; i < shapes; i++) for (let j = 0; j < 4; j++) objects.push({ [`k${i}`]: 0 })
+      return records.pack([objects])
+    }
+
+    it('caps record definitions per value (default 256, reason `records`) before msgpackr compiles a reader per definition', () => {
+      expect(reasonOf(flood(256), dialect)).toBe('accepted')
+      const over = flood(257)
+      const started = performance.now()
+      expect(reasonOf(over, dialect)).toBe('records')
+      expect(performance.now() - started).toBeLessThan(10)
+      // The review's 91 KB frame of ~6 000 definitions is refused as cheaply.
+      const large = flood(6000)
+      const t0 = performance.now()
+      expect(reasonOf(large, dialect)).toBe('records')
+      expect(performance.now() - t0).toBeLessThan(10)
+      expect(reasonOf(flood(10), { dialect: 'records', maxRecords: 9 })).toBe('records')
+      expect(reasonOf(flood(10), { dialect: 'records', maxRecords: 10 })).toBe('accepted')
+    })
   })
 })

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { TransportFullError } from '../../../transport/index.ts'
 import { VirtualClock } from '../../../testing/index.ts'
-import { ackBytes, dataFrame, dataPrefix, nodeBytes, readAck, readDataHeader } from '../../../transport/nats/LinkFrames.ts'
+import { ACK_RESET, ackBytes, dataFrame, dataPrefix, nodeBytes, readAck, readDataHeader } from '../../../transport/nats/LinkFrames.ts'
 import { LinkReceiver } from '../../../transport/nats/LinkReceiver.ts'
 import { LinkSender } from '../../../transport/nats/LinkSender.ts'
 import { newNatsTransportStats } from '../../../transport/nats/NatsTransportOptions.ts'
@@ -181,5 +181,64 @@ describe('link sender and receiver', () => {
     l.send(1)
     expect(() => l.send(2)).toThrow(TransportFullError)
     expect(() => l.sender.send({ system: 's', node: 'b', shard: 0 }, 'subject', new Uint8Array([3]), true)).not.toThrow()
+  })
+})
+
+describe('link receiver: state per sender is bounded', () => {
+  it('100 000 frames from invented senders leave at most maxSenders tracked; a real sender still gets through', () => {
+    const l = link()
+    const acks: string[] = []
+    let resets = 0
+    const receiver = new LinkReceiver({
+      node: 'b',
+      shard: 0,
+      session: 22,
+      windowBytes: 1 << 20,
+      ackDelayMs: 5,
+      clock: l.clock,
+      stats: l.stats,
+      maxSenders: 4096,
+      publishAck: (node, _shard, bytes) => {
+        acks.push(node)
+        if (((readAck(bytes)?.flags ?? 0) & ACK_RESET) !== 0) resets++
+      },
+    })
+    const header = (node: string, seq: number) => ({ node, shard: 0, session: 7, epoch: 1, seq, bodyOffset: 0 })
+    for (let i = 0; i < 100_000; i++) {
+      // A third begin a stream, a third claim its middle (a reset each), a third are far-off sequence numbers.
+      receiver.accept(header(`fake${i}`, i % 3 === 0 ? 1 : i % 3 === 1 ? 2 : 1000 + i))
+      if (i % 10_000 === 0) l.clock.advance(10)
+    }
+    expect(receiver.trackedSenders).toBeLessThanOrEqual(4096)
+    expect(receiver.trackedResets).toBeLessThanOrEqual(4096)
+    // Within one ack batch (no time passes), new senders past the bound are dropped and counted:
+    // once the batch went out, 4096 make room by evicting acknowledged ones, the rest are refused.
+    l.clock.advance(10)
+    for (let i = 0; i < 5000; i++) receiver.accept(header(`burst${i}`, 1))
+    expect(receiver.trackedSenders).toBeLessThanOrEqual(4096)
+    expect(l.stats.sendersRefused).toBe(5000 - 4096)
+    // Reset acks past the bound are rate-limited: far fewer than the 66 666 frames that asked for one.
+    expect(resets).toBeLessThan(20_000)
+
+    // Once the ack batch goes out, a legitimate sender gets a stream (the least recently acked invented one makes room).
+    l.clock.advance(10)
+    receiver.flush()
+    acks.length = 0
+    const first = receiver.accept(header('real', 1))
+    expect(first).not.toBeNull()
+    expect(receiver.accept(header('real', 2))).toBe(first)
+    expect(receiver.trackedSenders).toBeLessThanOrEqual(4096)
+    receiver.flush()
+    expect(acks).toEqual(['real'])
+
+    // The transport forgets a node declared down: its entry goes, and its old frames get a reset.
+    receiver.forget('real')
+    expect(receiver.accept(header('real', 3))).toBeNull()
+  })
+
+  it('a frame dropped for its sequence leaves no stream entry', () => {
+    const l = link()
+    for (let i = 0; i < 1000; i++) l.receiver.accept({ node: `n${i}`, shard: 0, session: 7, epoch: 1, seq: 5, bodyOffset: 0 })
+    expect(l.receiver.trackedSenders).toBe(0)
   })
 })

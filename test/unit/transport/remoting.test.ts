@@ -112,6 +112,58 @@ describe('Remoting over a frame transport', () => {
     expect(dead.map((d) => d.reason)).toEqual(['undeliverable'])
   })
 
+  it('never sends a frame past the record-definition cap: a batch of many shapes is split, one envelope over it fails its ask at the sender', async () => {
+    interface ShapesProtocol {
+      size(items: Record<string, number>[]): number
+      keep(item: Record<string, number>): void
+      kept(): number
+      burst(to: ActorRef<ShapesProtocol>, n: number): void
+    }
+    class Shapes extends Actor<ShapesProtocol> implements ShapesProtocol {
+      private count = 0
+      size(items: Record<string, number>[]): number {
+        return items.length
+      }
+      keep(): void {
+        this.count++
+      }
+      kept(): number {
+        return this.count
+      }
+      burst(to: ActorRef<ShapesProtocol>, n: number): void {
+        // One turn: every tell goes in the same batch to b, each one object of its own shape.
+        for (let i = 0; i < n; i++) to.tell('keep', { [`shape${i}`]: i })
+      }
+    }
+    const network = new LoopbackNetwork()
+    const a = ActorSystem.create({ name: 'cluster', node: 'a' })
+    systems.push(a)
+    const transport = network.attach({ system: 'cluster', node: 'a', shard: 0 })
+    let framesSent = 0
+    const send = transport.send.bind(transport)
+    transport.send = (to, frame, deathWatch) => {
+      framesSent++
+      send(to, frame, deathWatch)
+    }
+    new Remoting(a, transport)
+    const b = node(network, 'b')
+    const remote = remoteRef(a, b.spawn(Shapes, { name: 'shapes' }))
+    const dead: DeadLetter[] = []
+    a.deadLetters.subscribe((d) => dead.push(d))
+
+    const items = Array.from({ length: 2000 }, (_, i) => ({ [`field${i}`]: i }))
+    await expect(remote.ask('size', items)).rejects.toMatchObject({ code: 'ERR_MESSAGE_TOO_LARGE', data: { reason: 'records', limit: 256 } })
+    expect(dead.map((d) => d.reason)).toEqual(['undeliverable'])
+    expect(await remote.ask('size', items.slice(0, 100))).toBe(100)
+
+    framesSent = 0
+    a.spawn(Shapes, { name: 'burst' }).tell('burst', remote, 2000)
+    expect(await waitForValue(() => remote.ask('kept'), (n) => n === 2000)).toBe(2000)
+    // Split into frames of at most 256 definitions each (halving: 2000 -> 1000 -> 500 -> 250).
+    expect(framesSent).toBeGreaterThanOrEqual(8)
+    expect(dead).toHaveLength(1)
+  })
+
   it('a turn that fills a batch sends it before the turn ends, in order, and the rest at the end of the turn', async () => {
     const network = new LoopbackNetwork()
     const a = ActorSystem.create({ name: 'cluster', node: 'a' })
