@@ -20,6 +20,7 @@ import { DEFAULT_SUBJECT_PREFIX, flushWithin, Subjects } from '../../transport/n
 import { BadRequestError, DeadlineExceededError, GatewayErrorCodes, MalformedRequestError, PayloadTooLargeError } from './errors.ts'
 import { countCall, countOutcome, emptyStats, isCodeToken, OK_OUTCOME, OTHER_OUTCOME_LABEL, outcomeLabel, UNKNOWN_METHOD_LABEL, type GatewayStats } from './GatewayStats.ts'
 import { contentTypeOf, decodePayload, encodePayload } from './PayloadCodec.ts'
+import { RemoteNames } from './RemoteNames.ts'
 import { checkArgs, compilePublication, type Publication, type PublishOptions } from './Publication.ts'
 import { header, headerBytes, timeoutOf } from './RequestHeaders.ts'
 import {
@@ -80,11 +81,6 @@ interface Call {
 /** Longest wait for the server to see an unsubscribe (a flush during an outage waits for the reconnect). */
 const FLUSH_MS = 2000
 
-/** Bounds on what gossip from other gateways may occupy (it is informational: knownNames()). */
-const MAX_GOSSIP_GATEWAYS = 256
-const MAX_GOSSIP_NAMES = 4096
-const MAX_GOSSIP_TTL_MS = 5 * 60_000
-
 /** Per-name subscriptions share this queue group, so gateways publishing the same name share its load. */
 const CALL_QUEUE = 'troupe-gateway'
 
@@ -106,8 +102,8 @@ export class Gateway {
   /** Refusals are logged the first time per code, then at most once per 10 s per code with a count. */
   private readonly refusals: RateLimitedLog
   private readonly published = new Map<string, Published>()
-  /** Names other gateways publish, by gateway id, with when the list expires. */
-  private readonly remoteNames = new Map<string, { names: Set<string>; expires: number }>()
+  /** Names other gateways publish, as far as their gossip says. */
+  private readonly remoteNames: RemoteNames
   private namesSubscription: Subscription | null = null
   private timer: TimerHandle | null = null
   private closed = false
@@ -132,6 +128,7 @@ export class Gateway {
     this.refusals = new RateLimitedLog(options.system.clock, options.logger ?? silentLogger)
     const random = options.system.random
     this.id = `${options.system.node}/${Math.floor(random.next() * 2 ** 32).toString(36)}`
+    this.remoteNames = new RemoteNames(this.id)
   }
 
   /** Public names this gateway serves. */
@@ -143,7 +140,7 @@ export class Gateway {
   knownNames(): string[] {
     const names = new Set(this.published.keys())
     const now = this.system.clock.now()
-    for (const entry of this.remoteNames.values()) if (entry.expires >= now) for (const name of entry.names) names.add(name)
+    this.remoteNames.addTo(names, now)
     return [...names].sort()
   }
 
@@ -232,29 +229,14 @@ export class Gateway {
     }
   }
 
-  /**
-   * Gossip is unsigned and open to anyone who may publish on the subject: every field is checked,
-   * the table is bounded (MAX_GOSSIP_GATEWAYS, names per gateway, name length, ttl) and expired
-   * entries are pruned on every message.
-   */
   private receiveNames(msg: Msg): void {
-    let message: NamesAnnouncement
+    let message: unknown
     try {
-      message = msg.json<NamesAnnouncement>()
+      message = msg.json<unknown>()
     } catch {
       return
     }
-    if (message?.v !== 1 || typeof message.gateway !== 'string' || message.gateway.length > 256 || message.gateway === this.id || !Array.isArray(message.names)) return
-    const now = this.system.clock.now()
-    for (const [gateway, entry] of this.remoteNames) if (entry.expires < now) this.remoteNames.delete(gateway)
-    const ttlMs = typeof message.ttlMs === 'number' ? Math.min(message.ttlMs, MAX_GOSSIP_TTL_MS) : 0
-    const names = message.names.filter((name): name is string => typeof name === 'string' && name.length > 0 && name.length <= 256).slice(0, MAX_GOSSIP_NAMES)
-    if (names.length === 0 || !(ttlMs > 0)) {
-      this.remoteNames.delete(message.gateway)
-      return
-    }
-    if (!this.remoteNames.has(message.gateway) && this.remoteNames.size >= MAX_GOSSIP_GATEWAYS) return
-    this.remoteNames.set(message.gateway, { names: new Set(names), expires: now + ttlMs })
+    this.remoteNames.receive(message, this.system.clock.now())
   }
 
   private handle(entry: Published, msg: Msg): void {
