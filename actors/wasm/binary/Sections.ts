@@ -136,7 +136,7 @@ export function writeExports(entries: readonly ExportEntry[]): Uint8Array {
 export function appendFuelGlobal(bytes: Uint8Array, s: RawSection | undefined): { payload: Uint8Array; index: number } {
   const out = new ByteWriter()
   let count = 0
-  let rest = new Uint8Array(0)
+  let rest: Uint8Array = new Uint8Array(0)
   if (s !== undefined) {
     const r = new ByteReader(bytes, s.start, s.end)
     count = r.u32()
