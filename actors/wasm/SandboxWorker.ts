@@ -21,6 +21,7 @@ port.on('message', (message: ToWorker) => {
     modules.set(message.hash, message.module)
     return
   }
+  port.postMessage({ t: 'started', id: message.id })
   const module = modules.get(message.request.hash)
   const outcome =
     module === undefined

@@ -8,10 +8,14 @@ import type { RunOutcome, RunRequest } from './WasmTypes.ts'
 
 interface Pending {
   readonly id: number
-  readonly started: number
-  readonly timer: TimerHandle
+  readonly deadlineMs: number
+  started: number
+  timer: TimerHandle
   readonly resolve: (outcome: ExecOutcome) => void
 }
+
+/** How long a new worker may take to start (load its code) before a call counts it as lost. */
+const STARTUP_MS = 30_000
 
 /**
  * Runs guests in a worker thread with `resourceLimits` on its heap. A call that outlives its
@@ -57,7 +61,15 @@ export class WorkerExecutor implements GuestExecutor {
     })
     this.worker.on('message', (message: { t: string; id?: number; outcome?: RunOutcome }) => {
       const pending = this.pending
-      if (message.t !== 'done' || pending === null || message.id !== pending.id) return
+      if (pending === null || message.id !== pending.id) return
+      if (message.t === 'started') {
+        // The deadline counts from here: a worker still loading its code is not the guest's time.
+        this.clock.clearTimer(pending.timer)
+        pending.started = this.clock.now()
+        pending.timer = this.clock.setTimer(pending.deadlineMs, () => this.expire(pending))
+        return
+      }
+      if (message.t !== 'done') return
       this.pending = null
       this.clock.clearTimer(pending.timer)
       pending.resolve({ kind: 'ran', outcome: message.outcome as RunOutcome })
@@ -76,18 +88,20 @@ export class WorkerExecutor implements GuestExecutor {
     }
     const id = this.nextId++
     return new Promise((resolve) => {
-      const started = this.clock.now()
-      const timer = this.clock.setTimer(deadlineMs, () => {
-        if (this.pending?.id !== id) return
-        this.pending = null
-        // Marked dead first, so the exit that follows is not reported as a loss.
-        this.dead = true
-        void this.worker.terminate()
-        resolve({ kind: 'deadline', durationMs: this.clock.now() - started })
-      })
-      this.pending = { id, started, timer, resolve }
+      const pending: Pending = { id, deadlineMs, started: this.clock.now(), timer: null as unknown as TimerHandle, resolve }
+      pending.timer = this.clock.setTimer(Math.max(deadlineMs, STARTUP_MS), () => this.expire(pending))
+      this.pending = pending
       this.worker.postMessage({ t: 'run', id, request })
     })
+  }
+
+  private expire(pending: Pending): void {
+    if (this.pending !== pending) return
+    this.pending = null
+    // Marked dead first, so the exit that follows is not reported as a loss.
+    this.dead = true
+    void this.worker.terminate()
+    pending.resolve({ kind: 'deadline', durationMs: this.clock.now() - pending.started })
   }
 
   async close(): Promise<void> {
