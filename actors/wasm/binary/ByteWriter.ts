@@ -17,7 +17,7 @@ export class ByteWriter {
   }
 
   u8(byte: number): void {
-    this.reserve(1)
+    if (this.length === this.buffer.length) this.reserve(1)
     this.buffer[this.length++] = byte
   }
 
@@ -32,14 +32,15 @@ export class ByteWriter {
     } while (v !== 0)
   }
 
-  /** Signed LEB128 of a 64-bit value (i64.const immediates). */
-  s64(value: bigint): void {
-    let v = BigInt.asIntN(64, value)
+  /** Signed LEB128 of a non-negative 31-bit value (fuel costs), without BigInt. */
+  s32(value: number): void {
+    this.reserve(5)
+    let v = value | 0
     for (;;) {
-      const byte = Number(v & 0x7fn)
-      v >>= 7n
-      const done = (v === 0n && (byte & 0x40) === 0) || (v === -1n && (byte & 0x40) !== 0)
-      this.u8(done ? byte : byte | 0x80)
+      const byte = v & 0x7f
+      v >>= 7
+      const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)
+      this.buffer[this.length++] = done ? byte : byte | 0x80
       if (done) return
     }
   }

@@ -29,10 +29,9 @@ export const Op = {
   returnCallIndirect: 0x13,
 } as const
 
-/** Opcodes after which a new metered segment starts (control flow enters or leaves there). */
-const BOUNDARY = new Set<number>([
-  Op.unreachable, Op.block, Op.loop, Op.if, Op.else, Op.end, Op.br, Op.brIf, Op.brTable, Op.return, Op.returnCall, Op.returnCallIndirect,
-])
+/** Opcodes after which a new metered segment starts (control flow enters or leaves there), as a lookup table. */
+const BOUNDARY = new Uint8Array(256)
+for (const op of [Op.unreachable, Op.block, Op.loop, Op.if, Op.else, Op.end, Op.br, Op.brIf, Op.brTable, Op.return, Op.returnCall, Op.returnCallIndirect]) BOUNDARY[op] = 1
 
 const UNSUPPORTED: Readonly<Record<number, string>> = {
   0x06: 'exception handling (try)',
@@ -52,6 +51,9 @@ const UNSUPPORTED: Readonly<Record<number, string>> = {
   0xfb: 'garbage collection',
   0xfe: 'threads (atomics)',
 }
+
+const REFUSED = new Uint8Array(256)
+for (const op of Object.keys(UNSUPPORTED)) REFUSED[Number(op)] = 1
 
 export class UnsupportedInstruction extends Error {
   readonly feature: string
@@ -120,8 +122,7 @@ function prefixedFD(r: ByteReader): void {
  */
 export function readInstruction(r: ByteReader): boolean {
   const op = r.u8()
-  const unsupported = UNSUPPORTED[op]
-  if (unsupported !== undefined) throw new UnsupportedInstruction(unsupported)
+  if (REFUSED[op] === 1) throw new UnsupportedInstruction(UNSUPPORTED[op] as string)
   switch (op) {
     case Op.block:
     case Op.loop:
@@ -190,5 +191,5 @@ export function readInstruction(r: ByteReader): boolean {
       else if (op === 0xd1) break
       else throw new UnsupportedInstruction(`opcode 0x${op.toString(16)}`)
   }
-  return BOUNDARY.has(op)
+  return BOUNDARY[op] === 1
 }

@@ -15,20 +15,17 @@ function writeCharge(out: ByteWriter, fuelGlobal: number, cost: number): void {
   out.u8(0x23)
   out.u32(fuelGlobal)
   out.u8(0x42)
-  out.s64(BigInt(cost))
+  out.s32(cost)
   out.u8(0x7d)
   out.u8(0x24)
   out.u32(fuelGlobal)
   out.u8(0x23)
   out.u32(fuelGlobal)
-  out.u8(0x42)
-  out.u8(0x00)
-  out.u8(0x53)
-  out.u8(0x04)
-  out.u8(0x40)
-  out.u8(0x00)
-  out.u8(0x0b)
+  out.bytes(CHECK)
 }
+
+/** i64.const 0; i64.lt_s; if (empty); unreachable; end */
+const CHECK = Uint8Array.of(0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b)
 
 /**
  * Meters one function body. A segment runs from a block boundary (function entry, just inside
