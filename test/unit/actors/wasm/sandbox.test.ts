@@ -31,6 +31,10 @@ const GUESTS = {
       (call $set (i32.const 0) (i32.const 4) (i32.const 16) (i32.const 4))
       (if (local.get $fail) (then unreachable))
       (i32.load (i32.const 16))))`,
+  kinds: `(module (type $v (func)) (table 1 funcref)
+    (func $deep (export "deep") (call $deep))
+    (func (export "div") (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))
+    (func (export "indirect") (call_indirect (type $v) (i32.const 0))))`,
   wasi: `(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))))`,
   env: `(module (import "env" "process_env" (func (result i32))) (import "node" "fs_read" (func)))`,
 }
@@ -123,6 +127,14 @@ describe('WasmSandbox pool', () => {
     expect(await rejectionCode(pool.call({ hash: hashes.add as string, export: 'nope' }))).toBe(WasmErrorCodes.BadCall)
     expect(await rejectionCode(pool.call({ hash: 'f'.repeat(64), export: 'add' }))).toBe(WasmErrorCodes.UnknownModule)
     expect(await rejectionCode(pool.call({ hash: hashes.add as string, export: 'add', fuel: -1 }))).toBe(WasmErrorCodes.BadCall)
+  })
+
+  it('reports each trap kind: stack, arithmetic, indirect', async () => {
+    const call = (name: string, args: number[] = []) => pool.call({ hash: hashes.kinds as string, export: name, args, fuel: 1e9, deadlineMs: 10_000 })
+    expect(trap(await call('deep'))).toBe('stack')
+    expect(trap(await call('div', [0]))).toBe('arithmetic')
+    expect(await call('div', [1])).toMatchObject({ ok: true, value: 1 })
+    expect(trap(await call('indirect'))).toBe('indirect')
   })
 
   it('a trapped module leaves the pool healthy, and no guest state survives a call', async () => {
