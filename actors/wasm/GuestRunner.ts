@@ -51,8 +51,16 @@ export function runGuest(module: CompiledModule, request: RunRequest, now: () =>
     return { refused: false, result: trapResult(kind, error, outOfFuel ? request.fuel : fuelUsed(), now() - started, memoryBytes(), session.logs), kvWrites: [] }
   }
   session.active = false
-  const result: WasmCallResult = { ok: true, value: value as WasmValue | WasmValue[] | undefined, fuelUsed: fuelUsed(), durationMs: now() - started, memoryBytes: memoryBytes(), logs: session.logs }
+  if (!plainValue(value)) {
+    return { refused: true, code: 'ERR_WASM_BAD_CALL', message: `${request.exportName} returns a reference (funcref/externref); only numbers cross the sandbox boundary` }
+  }
+  const result: WasmCallResult = { ok: true, value, fuelUsed: fuelUsed(), durationMs: now() - started, memoryBytes: memoryBytes(), logs: session.logs }
   return { refused: false, result, kvWrites: [...session.kvWrites] }
+}
+
+function plainValue(value: unknown): value is WasmValue | WasmValue[] | undefined {
+  if (value === undefined || typeof value === 'number' || typeof value === 'bigint') return true
+  return Array.isArray(value) && value.every((v) => typeof v === 'number' || typeof v === 'bigint')
 }
 
 function trapResult(trap: TrapKind, error: unknown, fuelUsed: number, durationMs: number, memoryBytes: number, logs: readonly string[]): WasmCallResult {

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads'
 import { SystemClock } from '../../runtime/index.ts'
 import { runGuest } from './GuestRunner.ts'
-import type { RunRequest } from './WasmTypes.ts'
+import type { RunOutcome, RunRequest } from './WasmTypes.ts'
 import type { CompiledModule } from './WebAssemblyApi.ts'
 
 export type ToWorker = { readonly t: 'load'; readonly hash: string; readonly module: CompiledModule } | { readonly t: 'run'; readonly id: number; readonly request: RunRequest }
@@ -23,10 +23,18 @@ port.on('message', (message: ToWorker) => {
   }
   port.postMessage({ t: 'started', id: message.id })
   const module = modules.get(message.request.hash)
-  const outcome =
-    module === undefined
-      ? { refused: true, code: 'ERR_WASM_UNKNOWN_MODULE', message: `module ${message.request.hash} is not loaded in this worker` }
-      : runGuest(module, message.request, () => clock.now())
+  const started = clock.now()
+  let outcome: RunOutcome
+  try {
+    outcome =
+      module === undefined
+        ? { refused: true, code: 'ERR_WASM_UNKNOWN_MODULE', message: `module ${message.request.hash} is not loaded in this worker` }
+        : runGuest(module, message.request, () => clock.now())
+  } catch (error) {
+    // Not a guest trap (those are results): a fault of the host side. Reported, and this thread lives on.
+    const text = error instanceof Error ? error.message : String(error)
+    outcome = { refused: false, result: { ok: false, trap: 'host', message: `sandbox host error: ${text}`, fuelUsed: message.request.fuel, durationMs: clock.now() - started, memoryBytes: 0, logs: [] }, kvWrites: [] }
+  }
   port.postMessage({ t: 'done', id: message.id, outcome })
 })
 port.postMessage({ t: 'ready' })

@@ -21,6 +21,8 @@ export interface WasmSandboxPoolOptions extends Omit<WasmSandboxOptions, 'store'
   readonly kv?: TenantKv
   /** Restart backoff of a sandbox whose worker died. Default 50 ms .. 5 s, 20 % jitter. */
   readonly backoff?: BackoffOptions
+  /** Ask timeout of a call: its deadline plus this much for queueing behind other calls and worker start. Default 35 000 ms. */
+  readonly callSlackMs?: number
   /** Restart budget: more than `intensity` restarts within `periodMs` and the supervisor gives up. Default 20 in 10 000 ms. */
   readonly intensity?: number
   readonly periodMs?: number
@@ -43,7 +45,8 @@ export class WasmSandboxPool {
   private readonly inFlight = new Map<string, number>()
   private readonly waiters: Array<() => void> = []
   private readonly subscription: Subscription
-  private readonly callSlackMs = 5000
+  private readonly callSlackMs: number
+  private readonly defaultDeadlineMs: number
 
   private constructor(system: ActorSystem, options: WasmSandboxPoolOptions) {
     this.system = system
@@ -53,7 +56,10 @@ export class WasmSandboxPool {
     this.accounting = new WasmAccounting(options.registry)
     this.kv = options.kv ?? new TenantKv()
     const sandbox: WasmSandboxOptions = { ...options, store: this.store, accounting: this.accounting, kv: this.kv }
-    resolveSandboxOptions(sandbox) // fail here, once, rather than in every child's start
+    // Checked here, once, rather than in every child's start.
+    this.defaultDeadlineMs = resolveSandboxOptions(sandbox).defaultDeadlineMs
+    this.callSlackMs = options.callSlackMs ?? 35_000
+    if (!(this.callSlackMs >= 0) || !Number.isFinite(this.callSlackMs)) throw new WasmBadOptionsError(`callSlackMs must be a finite number >= 0, got ${String(this.callSlackMs)}`)
     this.ids = Array.from({ length: size }, (_, i) => `sandbox-${i}`)
     for (const id of this.ids) this.inFlight.set(id, 0)
     const backoff = options.backoff ?? { minMs: 50, maxMs: 5000, randomFactor: 0.2 }
@@ -91,7 +97,7 @@ export class WasmSandboxPool {
   }
 
   async call(request: WasmCallRequest): Promise<WasmCallResult> {
-    const timeoutMs = (request.deadlineMs ?? 60_000) + this.callSlackMs
+    const timeoutMs = (typeof request?.deadlineMs === 'number' ? request.deadlineMs : this.defaultDeadlineMs) + this.callSlackMs
     const deadline = this.system.clock.now() + timeoutMs
     for (;;) {
       const id = this.pick()

@@ -1,5 +1,7 @@
 import { WasmInvalidError } from '../errors.ts'
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
 /**
  * A bounds-checked cursor over module bytes. Every read proves it fits in what remains first, so a
  * hostile length never makes us allocate or read past the end (GUIDE 20); LEB128s are capped at their
@@ -72,6 +74,11 @@ export class ByteReader {
 
   name(): string {
     const [start, end] = this.span()
-    return new TextDecoder('utf-8', { fatal: true }).decode(this.bytes.subarray(start, end))
+    try {
+      return UTF8.decode(this.bytes.subarray(start, end))
+    } catch {
+      this.pos = start
+      return this.fail('name is not valid UTF-8')
+    }
   }
 }

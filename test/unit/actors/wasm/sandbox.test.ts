@@ -34,7 +34,8 @@ const GUESTS = {
   kinds: `(module (type $v (func)) (table 1 funcref)
     (func $deep (export "deep") (call $deep))
     (func (export "div") (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))
-    (func (export "indirect") (call_indirect (type $v) (i32.const 0))))`,
+    (func (export "indirect") (call_indirect (type $v) (i32.const 0)))
+    (elem declare func $deep) (func (export "ref") (result funcref) (ref.func $deep)))`,
   wasi: `(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))))`,
   env: `(module (import "env" "process_env" (func (result i32))) (import "node" "fs_read" (func)))`,
 }
@@ -135,6 +136,9 @@ describe('WasmSandbox pool', () => {
     expect(trap(await call('div', [0]))).toBe('arithmetic')
     expect(await call('div', [1])).toMatchObject({ ok: true, value: 1 })
     expect(trap(await call('indirect'))).toBe('indirect')
+    // A reference never crosses the boundary: refused, and the sandbox serves the next call.
+    expect(await rejectionCode(call('ref'))).toBe(WasmErrorCodes.BadCall)
+    expect(await call('div', [1])).toMatchObject({ ok: true, value: 1 })
   })
 
   it('a trapped module leaves the pool healthy, and no guest state survives a call', async () => {
