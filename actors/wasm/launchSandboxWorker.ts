@@ -37,7 +37,10 @@ export function launchSandboxWorker(resourceLimits: ResourceLimits | undefined):
   const loader = sandboxLoader(entry)
   // No env, argv or stdio of the host reach the worker: an empty env, and stdout/stderr piped (unread).
   const base = { env: {}, argv: [], stdout: true, stderr: true, ...(resourceLimits === undefined ? {} : { resourceLimits }) }
-  if (loader === null) return new Worker(entry, base)
   const bootstrap = `require('node:module').register(${JSON.stringify(loader)}, { data: {} }); import(${JSON.stringify(entry.href)})`
-  return new Worker(bootstrap, { ...base, eval: true })
+  const worker = loader === null ? new Worker(entry, base) : new Worker(bootstrap, { ...base, eval: true })
+  // Discarded, not buffered: nothing in the worker should print, and nothing it prints reaches the host's stdio.
+  worker.stdout.resume()
+  worker.stderr.resume()
+  return worker
 }
