@@ -86,8 +86,8 @@ async function callCase(): Promise<void> {
     unit: 'calls/s',
     baseline: round(baseline),
     ratio: round(pairedRatio(runs.candidate.map((r) => r.perSecond), runs.baseline.map((r) => r.perSecond))),
-    p50us: round(1e6 / value),
-    baselineP50us: round(1e6 / baseline, 3),
+    usPerCall: round(1e6 / value),
+    baselineUsPerCall: round(1e6 / baseline, 3),
     n: N,
   })
   await pool.stop()
