@@ -163,9 +163,15 @@ export interface RecordSink {
  * Decodes the records of a unit whose checksum passed. A malformed record inside a checksummed
  * unit is corruption (or a writer bug), never a torn tail.
  */
-export function decodeUnit(bytes: Uint8Array, start: number, end: number, sink: RecordSink): void {
+export function decodeUnit(source: Uint8Array, start: number, end: number, sink: RecordSink): void {
+  // One copy per unit, and entries are views into it: entries kept in memory then pin at most
+  // their own unit, never a whole segment buffer, and a million entries do not cost a million
+  // separately allocated backing stores (which made recovery several times slower).
+  const bytes = new Uint8Array(end - start)
+  bytes.set(source.subarray(start, end))
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  let at = start
+  end -= start
+  let at = 0
   while (at < end) {
     const code = bytes[at] as number
     if (code === HARD_STATE_CODE) {
@@ -193,8 +199,7 @@ export function decodeUnit(bytes: Uint8Array, start: number, end: number, sink: 
     const dataLen = view.getUint32(at + 17)
     if (dataLen > end - at - 21) throw new RaftStorageCorruptError(`entry data length ${dataLen} exceeds its unit at ${at}`)
     if (index < 1) throw new RaftStorageCorruptError(`entry index ${index} at ${at}`)
-    // A plain copy: entries kept in memory must not pin whole segment buffers (and Buffer#slice would not copy).
-    const data = new Uint8Array(bytes.subarray(at + 21, at + 21 + dataLen))
+    const data = bytes.subarray(at + 21, at + 21 + dataLen)
     sink.entry({ index, term, type, data })
     at += 21 + dataLen
   }
