@@ -32,7 +32,7 @@ class LmdbLog implements BenchStore {
     const entries: LogEntry[] = []
     for (const { key, value } of this.log.getRange({})) {
       const view = new DataView(value.buffer, value.byteOffset, value.byteLength)
-      entries.push({ index: key, term: view.getUint32(0), type: TYPES[value[4] as number] ?? 'command', data: new Uint8Array(value.subarray(5)) })
+      entries.push({ index: key, term: view.getUint32(0), type: TYPES[value[4] as number] ?? 'command', data: value.subarray(5) })
     }
     this.lastIndex = entries.at(-1)?.index ?? 0
     return { hardState, snapshot: null, entries }

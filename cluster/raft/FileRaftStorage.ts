@@ -64,6 +64,7 @@ export class FileRaftStorage implements RaftStorage {
   /** The last index once every accepted `persist` is applied (checked against at call time). */
   private lastIndex = 0
   private snapshotIndex = 0
+  private loading: Promise<RaftDurableState> | null = null
   private pending: Pending[] = []
   private flushing: Promise<void> | null = null
   /** saveSnapshot and compact run one at a time, in call order. */
@@ -76,13 +77,22 @@ export class FileRaftStorage implements RaftStorage {
     this.segmentBytes = segmentBytes
   }
 
-  async load(): Promise<RaftDurableState> {
-    if (this.state !== 'new') throw this.state === 'closed' ? new RaftStorageClosedError('storage is closed') : new RaftStorageInvalidError('load is called once, before anything else')
+  load(): Promise<RaftDurableState> {
+    if (this.state !== 'new') {
+      return Promise.reject(this.state === 'closed' ? new RaftStorageClosedError('storage is closed') : new RaftStorageInvalidError('load is called once, before anything else'))
+    }
     this.state = 'loading'
+    this.loading = this.loadOnce()
+    return this.loading
+  }
+
+  private async loadOnce(): Promise<RaftDurableState> {
     await fs.mkdir(this.dir, { recursive: true })
     this.lock = await DirLock.acquire(this.dir)
     try {
       const result = await this.recover()
+      // close() may have been called while recovering: it wins.
+      if ((this.state as string) === 'closed') throw new RaftStorageClosedError('storage was closed while loading')
       this.state = 'open'
       return result
     } catch (error) {
@@ -136,7 +146,13 @@ export class FileRaftStorage implements RaftStorage {
 
   async close(): Promise<void> {
     if (this.state === 'closed') return
+    const loading = this.state === 'loading' ? this.loading : null
     this.state = 'closed'
+    // A load in progress finishes first (it then rejects, and releases the files itself).
+    if (loading !== null) {
+      await loading.catch(() => undefined)
+      return
+    }
     // Flush what was accepted, then release.
     await this.flushing
     await this.fileOps.catch(() => undefined)

@@ -115,6 +115,17 @@ describe('FileRaftStorage: group commit and segments', () => {
     expect(() => new FileRaftStorage({ dir, segmentBytes: 10 })).toThrow(expect.objectContaining({ code: 'ERR_RAFT_STORAGE_INVALID' }))
   })
 
+  it('close during load: load rejects with ERR_RAFT_STORAGE_CLOSED and the lock is released after it', async () => {
+    const storage = new FileRaftStorage({ dir })
+    const loading = storage.load()
+    const closing = storage.close()
+    await expect(loading).rejects.toMatchObject({ code: 'ERR_RAFT_STORAGE_CLOSED' })
+    await closing
+    const next = new FileRaftStorage({ dir })
+    await next.load()
+    await next.close()
+  })
+
   it('persist before load is refused with ERR_RAFT_STORAGE_INVALID; load twice too', async () => {
     const storage = new FileRaftStorage({ dir })
     await expect(storage.persist({})).rejects.toMatchObject({ code: 'ERR_RAFT_STORAGE_INVALID' })
