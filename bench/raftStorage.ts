@@ -86,29 +86,42 @@ export function rawReadMs(dir: string): { ms: number; bytes: number } {
 
 const sorted = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b)
 
+/**
+ * Runs `body` and the process CPU time it took (all threads: lmdb commits on a worker thread).
+ * Wall time here is mostly fsync waiting on a shared virtual disk; CPU time is the steadier figure.
+ */
+async function withCpu<T>(body: () => Promise<T>): Promise<{ value: T; cpuUs: number }> {
+  const started = process.cpuUsage()
+  const value = await body()
+  const used = process.cpuUsage(started)
+  return { value, cpuUs: used.user + used.system }
+}
+
 export async function appendCase(prefix: string, open: StoreFactory): Promise<void> {
   for (const size of BATCH_SIZES) {
     const dir = scratch('append')
     const store = open(dir)
     await store.load()
     let next = 1
-    const rounds = await paired(
+    const measured = await paired(
       ROUNDS,
-      async () => {
-        const out: number[] = []
-        for (let i = 0; i < LATENCY_OPS; i++) {
-          const batch = { hardState: { term: 1, votedFor: 'a' }, entries: entriesOf(next, size, 1) }
-          next += size
-          const started = performance.now()
-          await store.persist(batch)
-          out.push((performance.now() - started) * 1000)
-        }
-        return out
-      },
-      async () => rawAppendLatencies(logBytesFor(size), LATENCY_OPS),
+      () =>
+        withCpu(async () => {
+          const out: number[] = []
+          for (let i = 0; i < LATENCY_OPS; i++) {
+            const batch = { hardState: { term: 1, votedFor: 'a' }, entries: entriesOf(next, size, 1) }
+            next += size
+            const started = performance.now()
+            await store.persist(batch)
+            out.push((performance.now() - started) * 1000)
+          }
+          return out
+        }),
+      () => withCpu(async () => rawAppendLatencies(logBytesFor(size), LATENCY_OPS)),
     )
     await store.close()
     rmSync(dir, { recursive: true, force: true })
+    const rounds = { candidate: measured.candidate.map((m) => m.value), baseline: measured.baseline.map((m) => m.value) }
     const candidate = sorted(rounds.candidate.flat())
     const baseline = sorted(rounds.baseline.flat())
     report({
@@ -120,6 +133,8 @@ export async function appendCase(prefix: string, open: StoreFactory): Promise<vo
       p99: round(percentile(candidate, 99)),
       baselineP99: round(percentile(baseline, 99)),
       baselineIs: `writeSync + fdatasyncSync of the same ${logBytesFor(size)} bytes`,
+      cpuUsPerOp: round(median(measured.candidate.map((m) => m.cpuUs / LATENCY_OPS))),
+      baselineCpuUsPerOp: round(median(measured.baseline.map((m) => m.cpuUs / LATENCY_OPS))),
       n: candidate.length,
     })
   }
@@ -196,32 +211,39 @@ export async function truncateCase(prefix: string, open: StoreFactory): Promise<
   await store.persist({ entries: entriesOf(1, 5 * TRUNCATE_DEPTH, 1) })
   let last = 5 * TRUNCATE_DEPTH
   let term = 1
-  const rounds = await paired(
+  /** One timed persist: wall µs and process CPU µs (lmdb deletes on its write thread count too). */
+  const timed = async (batch: PersistBatch): Promise<{ wall: number; cpu: number }> => {
+    const cpu = process.cpuUsage()
+    const started = performance.now()
+    await store.persist(batch)
+    const wall = (performance.now() - started) * 1000
+    const used = process.cpuUsage(cpu)
+    return { wall, cpu: used.user + used.system }
+  }
+  const measured = await paired(
     ROUNDS,
     async () => {
-      const out: number[] = []
+      const out: { wall: number; cpu: number }[] = []
       for (let i = 0; i < LATENCY_OPS / 2; i++) {
         // Replace the last TRUNCATE_DEPTH entries with one (a follower dropping a conflicting tail)...
         term++
-        const started = performance.now()
-        await store.persist({ hardState: { term, votedFor: null }, entries: entriesOf(last - TRUNCATE_DEPTH + 1, 1, term) })
-        out.push((performance.now() - started) * 1000)
+        out.push(await timed({ hardState: { term, votedFor: null }, entries: entriesOf(last - TRUNCATE_DEPTH + 1, 1, term) }))
         // ...then grow back (not timed).
         await store.persist({ entries: entriesOf(last - TRUNCATE_DEPTH + 2, TRUNCATE_DEPTH - 1, term) })
       }
       return out
     },
     async () => {
-      const out: number[] = []
+      const out: { wall: number; cpu: number }[] = []
       for (let i = 0; i < LATENCY_OPS / 2; i++) {
-        const started = performance.now()
-        await store.persist({ hardState: { term, votedFor: null }, entries: entriesOf(last + 1, 1, term) })
-        out.push((performance.now() - started) * 1000)
+        out.push(await timed({ hardState: { term, votedFor: null }, entries: entriesOf(last + 1, 1, term) }))
         last++
       }
       return out
     },
   )
+  const rounds = { candidate: measured.candidate.map((r) => r.map((m) => m.wall)), baseline: measured.baseline.map((r) => r.map((m) => m.wall)) }
+  const cpu = { candidate: measured.candidate.flat().map((m) => m.cpu), baseline: measured.baseline.flat().map((m) => m.cpu) }
   const state = (await store.close(), await reopenCount(open, dir))
   check(state === last, `truncate case: ${state} entries stored, expected ${last}`)
   rmSync(dir, { recursive: true, force: true })
@@ -232,6 +254,8 @@ export async function truncateCase(prefix: string, open: StoreFactory): Promise<
     baseline: round(median(rounds.baseline.flat())),
     ratio: round(pairedRatio(rounds.candidate.map((r) => median(r)), rounds.baseline.map((r) => median(r)))),
     baselineIs: 'a plain 1-entry append on the same store',
+    cpuUsPerOp: round(median(cpu.candidate)),
+    baselineCpuUsPerOp: round(median(cpu.baseline)),
   })
 }
 
