@@ -87,8 +87,14 @@ export class FileRaftStorage implements RaftStorage {
   }
 
   private async loadOnce(): Promise<RaftDurableState> {
-    await fs.mkdir(this.dir, { recursive: true })
-    this.lock = await DirLock.acquire(this.dir)
+    try {
+      await fs.mkdir(this.dir, { recursive: true })
+      this.lock = await DirLock.acquire(this.dir)
+    } catch (error) {
+      // Nothing was opened: the same object may try again (the lock's owner may go away).
+      if ((this.state as string) !== 'closed') this.state = 'new'
+      throw error
+    }
     try {
       const result = await this.recover()
       // close() may have been called while recovering: it wins.
@@ -167,7 +173,23 @@ export class FileRaftStorage implements RaftStorage {
     return this.failure
   }
 
-  private serially<T>(op: () => Promise<T>): Promise<T> {
+  /**
+   * Runs snapshot and compaction steps one at a time. An I/O error there leaves the directory in a
+   * state this object no longer knows (a rename or unlink may or may not be durable), so, as for the
+   * log, the storage then refuses further calls with ERR_RAFT_STORAGE_FAILED; reopen to recover.
+   */
+  private serially<T>(step: () => Promise<T>): Promise<T> {
+    const op = async (): Promise<T> => {
+      const refused = this.failure
+      if (refused !== null) throw refused
+      try {
+        return await step()
+      } catch (error) {
+        if (error instanceof RaftStorageInvalidError) throw error
+        this.failure ??= new RaftStorageFailedError(`snapshot or compaction I/O in ${this.dir} failed; the storage refuses further calls`, { cause: error })
+        throw this.failure
+      }
+    }
     const run = this.fileOps.then(op, op)
     this.fileOps = run.catch(() => undefined)
     return run
