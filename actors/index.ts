@@ -4,3 +4,20 @@
  * layers to its left (runtime, supervision, transport, cluster).
  */
 export { ActorsErrorCodes } from './errors.ts'
+export { BreakerCallTimeoutError, BreakerStoppedError, CallNotPermittedError, InvalidBreakerConfigError } from './errors.ts'
+export type { CallNotPermittedData } from './errors.ts'
+
+// Circuit breaker (docs/components/circuit-breaker.md)
+export { BREAKER_STATES, resolveBreakerOptions } from './breaker/BreakerOptions.ts'
+export type { BreakerOptions, BreakerState, CallOutcome, OpenBackoff, ResolvedBreakerOptions } from './breaker/BreakerOptions.ts'
+export { BreakerCore, REJECTED, UNTRACKED_PERMIT } from './breaker/BreakerCore.ts'
+export type { BreakerCounters, BreakerSnapshot, BreakerTransition, TransitionReason } from './breaker/BreakerCore.ts'
+export { CountWindow, TimeWindow } from './breaker/SlidingWindow.ts'
+export type { SlidingWindow } from './breaker/SlidingWindow.ts'
+export { BreakerMetrics, MAX_BREAKER_NAMES } from './breaker/BreakerMetrics.ts'
+export { BreakerTransitionTopic, breakerStateTopic, CircuitBreaker } from './breaker/CircuitBreaker.ts'
+export type { BreakerBroadcast, BreakerGrant, CircuitBreakerProtocol, OutcomeReport } from './breaker/CircuitBreaker.ts'
+export { BreakerClient, withBreaker } from './breaker/BreakerClient.ts'
+export type { BreakerCallOptions, BreakerClientStats, Protected } from './breaker/BreakerClient.ts'
+export { spawnBreaker } from './breaker/spawnBreaker.ts'
+export type { Breaker } from './breaker/spawnBreaker.ts'
