@@ -272,14 +272,14 @@ export class BreakerCore {
       if (this.clock.now() >= this.openUntil) this.transition('half_open', 'wait_elapsed')
     } else if (this.current === 'half_open') {
       const max = this.options.maxWaitInHalfOpenMs
-      if (max > 0 && this.clock.now() >= this.halfOpenSince + max) this.open('half_open_timeout', true)
+      if (max > 0 && this.inFlight.size > 0 && this.clock.now() >= this.halfOpenSince + max) this.open('half_open_timeout', true)
     }
   }
 
   /** When `tick` next has something to do (clock time), or -1. */
   nextDeadline(): number {
     if (this.current === 'open') return this.openUntil
-    if (this.current === 'half_open' && this.options.maxWaitInHalfOpenMs > 0) return this.halfOpenSince + this.options.maxWaitInHalfOpenMs
+    if (this.current === 'half_open' && this.options.maxWaitInHalfOpenMs > 0 && this.inFlight.size > 0) return this.halfOpenSince + this.options.maxWaitInHalfOpenMs
     return -1
   }
 

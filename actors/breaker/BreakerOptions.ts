@@ -52,8 +52,9 @@ export interface BreakerOptions {
   /** Grows the open interval after each failed recovery; reset when the breaker closes. Default none. */
   readonly backoff?: OpenBackoff
   /**
-   * Half-open for longer than this goes back to open, whatever is in flight (a lost permit cannot
-   * keep the breaker half-open). 0 waits forever (resilience4j's default). Default 60 000 ms.
+   * Half-open for longer than this with probes still out goes back to open (a lost permit cannot
+   * keep the breaker half-open). An idle half-open breaker waits for traffic instead of flapping.
+   * 0 waits forever (resilience4j's default). Default 60 000 ms.
    */
   readonly maxWaitInHalfOpenMs?: number
   /** Per-call timeout at the caller: the call fails with ERR_BREAKER_CALL_TIMEOUT and counts as a failure at the deadline. 0: none. Default 0. */

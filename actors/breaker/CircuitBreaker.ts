@@ -120,6 +120,8 @@ export class CircuitBreaker extends Actor<CircuitBreakerProtocol> implements Cir
       const data = this.core.rejection()
       throw new CallNotPermittedError(`circuit breaker '${data.breaker}' is ${data.state}; retry after ${data.retryAfterMs} ms`, { data })
     }
+    // A first probe starts the half-open deadline's clock.
+    if (permit > 0) this.armDeadline()
     return { epoch: this.core.epoch, permit }
   }
 
