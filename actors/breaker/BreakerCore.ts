@@ -47,6 +47,8 @@ export interface BreakerSnapshot {
   readonly halfOpenInFlight: number
   /** Failed recoveries in a row (what the open-interval backoff grows with). */
   readonly consecutiveOpens: number
+  /** The configured slow-call threshold; clients size their duration ticks from it. */
+  readonly slowCallDurationMs: number
 }
 
 /** Outcome counters since the breaker was made, read by the metrics at scrape time. */
@@ -201,16 +203,19 @@ export class BreakerCore {
     const slow = durationMs > this.options.slowCallDurationMs
     this.count(outcome, slow)
     if (epoch !== this.epochValue || outcome === 'ignored') return
-    this.record(outcome !== 'success', slow)
+    this.record(outcome !== 'success', slow, this.clock.now())
   }
 
   /** Counts calls the fast path reports in bulk (closed-state permits), then judges them as one. */
   completeBatch(epoch: number, outcomes: ArrayLike<number>, durations: ArrayLike<number>, length: number): void {
+    // One clock read per batch: the calls of one report land in the same second bucket.
+    const now = this.clock.now()
     for (let i = 0; i < length; i++) {
       const outcome = OUTCOMES[outcomes[i] as number] as CallOutcome
+      if (outcome === undefined) continue // not an outcome code: a malformed report entry counts for nothing
       const slow = (durations[i] as number) > this.options.slowCallDurationMs
       this.count(outcome, slow)
-      if (epoch === this.epochValue && outcome !== 'ignored') this.record(outcome !== 'success', slow)
+      if (epoch === this.epochValue && outcome !== 'ignored') this.record(outcome !== 'success', slow, now)
     }
   }
 
@@ -233,11 +238,11 @@ export class BreakerCore {
     else c.ignored++
   }
 
-  private record(failed: boolean, slow: boolean): void {
+  private record(failed: boolean, slow: boolean, now: number): void {
     switch (this.current) {
       case 'closed':
       case 'metrics_only':
-        this.window.record(this.clock.now(), failed, slow)
+        this.window.record(now, failed, slow)
         if (this.current === 'closed') this.judgeClosed()
         return
       case 'half_open':
@@ -370,6 +375,7 @@ export class BreakerCore {
       slowCallRate: judged ? (slow * 100) / calls : -1,
       halfOpenInFlight: this.inFlight.size,
       consecutiveOpens: this.consecutiveOpens,
+      slowCallDurationMs: this.options.slowCallDurationMs,
     }
   }
 }
