@@ -1,55 +1,8 @@
 import type { Clock, Random } from '../../runtime/index.ts'
 import type { CallNotPermittedData } from '../errors.ts'
+import type { BreakerSnapshot, BreakerTransition, TransitionReason } from './BreakerEvents.ts'
 import type { BreakerState, CallOutcome, ResolvedBreakerOptions } from './BreakerOptions.ts'
 import { CountWindow, TimeWindow, type SlidingWindow } from './SlidingWindow.ts'
-
-/** Why a transition happened; one event per real transition carries it. */
-export type TransitionReason =
-  | 'failure_rate'
-  | 'slow_call_rate'
-  | 'wait_elapsed'
-  | 'probes_failed'
-  | 'probes_succeeded'
-  | 'half_open_timeout'
-  | 'forced_open'
-  | 'disabled'
-  | 'metrics_only'
-  | 'closed_by_operator'
-  | 'opened_by_operator'
-  | 'reset'
-
-export interface BreakerTransition {
-  readonly breaker: string
-  readonly from: BreakerState
-  readonly to: BreakerState
-  readonly reason: TransitionReason
-  /** Clock time of the transition. */
-  readonly at: number
-  /** The breaker's epoch after the transition (it grows by one per transition). */
-  readonly epoch: number
-  /** For `open`: how long it stays open (after backoff and jitter). */
-  readonly openForMs?: number
-}
-
-/** A breaker's state as callers mirror it (the fast path's broadcast) and as `snapshot` reports it. */
-export interface BreakerSnapshot {
-  readonly breaker: string
-  readonly state: BreakerState
-  readonly epoch: number
-  /** Clock time when an open breaker lets probes through; -1 in other states. */
-  readonly openUntil: number
-  readonly calls: number
-  readonly failedCalls: number
-  readonly slowCalls: number
-  /** Percentages of the calls in the window (half-open: of the probes); -1 below `minimumCalls`. */
-  readonly failureRate: number
-  readonly slowCallRate: number
-  readonly halfOpenInFlight: number
-  /** Failed recoveries in a row (what the open-interval backoff grows with). */
-  readonly consecutiveOpens: number
-  /** The configured slow-call threshold; clients size their duration ticks from it. */
-  readonly slowCallDurationMs: number
-}
 
 /** Outcome counters since the breaker was made, read by the metrics at scrape time. */
 export interface BreakerCounters {
@@ -313,6 +266,23 @@ export class BreakerCore {
     const changed = this.transition('closed', 'reset')
     if (!changed) this.window.reset()
     return changed
+  }
+
+  /**
+   * Takes on a state a peer breaker published (cluster-shared mode). `open` keeps this breaker open
+   * for `openForMs` (an open breaker only extends its interval: no transition); `half_open` is never
+   * shared (every breaker probes for itself). Returns whether the state changed.
+   */
+  adopt(to: BreakerState, openForMs: number): boolean {
+    if (to === 'half_open') return false
+    if (to !== 'open') return this.transition(to, 'peer')
+    const until = this.clock.now() + openForMs
+    if (this.current === 'open') {
+      this.openUntil = Math.max(this.openUntil, until)
+      return false
+    }
+    this.openUntil = until
+    return this.transition('open', 'peer', openForMs)
   }
 
   private open(reason: TransitionReason, failedRecovery: boolean): void {

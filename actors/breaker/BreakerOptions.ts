@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client'
+import type { ActorRef } from '../../runtime/index.ts'
 import { InvalidBreakerConfigError } from '../errors.ts'
 
 /**
@@ -71,6 +72,11 @@ export interface BreakerOptions {
   readonly reportBatch?: number
   /** Where the breaker's metrics go (never the global registry). Default: no metrics. */
   readonly registry?: Registry
+  /**
+   * Cluster-shared mode: breakers of the same name (on other nodes) this one exchanges state
+   * changes with; more can join with `addPeer`. Default: none (state is per actor).
+   */
+  readonly peers?: readonly ActorRef<any>[]
 }
 
 /** Options with every default applied; what the core and the client read. */
@@ -96,6 +102,7 @@ export interface ResolvedBreakerOptions {
   readonly onRestart: 'reset' | 'keep'
   readonly reportBatch: number
   readonly registry: Registry | null
+  readonly peers: readonly ActorRef<any>[]
 }
 
 const NAME = /^[A-Za-z0-9_.:-]{1,64}$/
@@ -153,6 +160,7 @@ export function resolveBreakerOptions(options: BreakerOptions): ResolvedBreakerO
   }
   const onRestart = options.onRestart ?? 'reset'
   if (onRestart !== 'reset' && onRestart !== 'keep') problems.push(`onRestart must be 'reset' or 'keep', got ${String(onRestart)}`)
+  if (options.peers !== undefined && !Array.isArray(options.peers)) problems.push('peers must be an array of actor refs')
   const reportBatch = options.reportBatch ?? 256
   if (!isInt(reportBatch, 1, 65_536)) problems.push(`reportBatch must be an integer in [1, 65536], got ${reportBatch}`)
   if (problems.length > 0) {
@@ -180,5 +188,6 @@ export function resolveBreakerOptions(options: BreakerOptions): ResolvedBreakerO
     onRestart,
     reportBatch,
     registry: options.registry ?? null,
+    peers: options.peers ?? [],
   }
 }

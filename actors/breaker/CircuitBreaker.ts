@@ -1,7 +1,9 @@
-import { Actor, topic, type ActorRef, type Topic } from '../../runtime/index.ts'
+import { Actor, topic, type ActorRef, type Terminated, type Topic } from '../../runtime/index.ts'
 import { CallNotPermittedError } from '../errors.ts'
-import { BreakerCore, REJECTED, type BreakerSnapshot, type BreakerTransition } from './BreakerCore.ts'
+import { BreakerCore, REJECTED } from './BreakerCore.ts'
+import type { BreakerSnapshot, BreakerTransition } from './BreakerEvents.ts'
 import { BreakerMetrics } from './BreakerMetrics.ts'
+import { BreakerSharing, type SharedChange } from './BreakerSharing.ts'
 import { resolveBreakerOptions, type BreakerOptions, type BreakerState, type CallOutcome, type ResolvedBreakerOptions } from './BreakerOptions.ts'
 
 /** Every real transition of every breaker of a system, exactly once each. */
@@ -57,12 +59,36 @@ export interface CircuitBreakerProtocol {
   reset(): BreakerState
   /** Timer: applies what time decides (open → half-open, half-open deadline). */
   tick(): void
+  /** Cluster-shared mode: exchange state changes with `peer` (a breaker of the same name, usually on another node). */
+  addPeer(peer: ActorRef<CircuitBreakerProtocol>): void
+  removePeer(peer: ActorRef<CircuitBreakerProtocol>): void
+  /** Peer to peer: `peer` has added this breaker; `change` is its current state, if any. */
+  peerHello(peer: ActorRef<CircuitBreakerProtocol>, change: SharedChange | null): void
+  /** Peer to peer: a state change of a breaker of the same name. */
+  peerChange(change: SharedChange): void
+  /** The peers this breaker shares state with, as ref strings. */
+  peers(): string[]
+}
+
+/**
+ * Sharing is best effort: a peer whose mailbox or link refuses the change misses it (it converges
+ * at the next change), and this breaker must not fail over it.
+ */
+function tellPeer(peer: ActorRef<CircuitBreakerProtocol>, ...message: ['peerHello', ActorRef<CircuitBreakerProtocol>, SharedChange | null] | ['peerChange', SharedChange]): void {
+  try {
+    if (message[0] === 'peerHello') peer.tell('peerHello', message[1], message[2])
+    else peer.tell('peerChange', message[1])
+  } catch (_refused) {
+    // Dropped: see above.
+  }
 }
 
 /** State kept across restarts of one actor (its cell outlives instances; a restart keeps the ref). */
 interface Kept {
   core: BreakerCore
   owner: CircuitBreaker
+  /** Peers survive restarts whatever the policy: they are topology, not state. */
+  sharing: BreakerSharing
 }
 const kept = new WeakMap<ActorRef<any>, Kept>()
 
@@ -75,6 +101,7 @@ const kept = new WeakMap<ActorRef<any>, Kept>()
 export class CircuitBreaker extends Actor<CircuitBreakerProtocol> implements CircuitBreakerProtocol {
   private readonly options: ResolvedBreakerOptions
   private core!: BreakerCore
+  private sharing!: BreakerSharing
   private readonly stateTopic: Topic<BreakerBroadcast>
 
   constructor(options: BreakerOptions) {
@@ -89,9 +116,12 @@ export class CircuitBreaker extends Actor<CircuitBreakerProtocol> implements Cir
     if (previous !== undefined && this.options.onRestart === 'keep') {
       previous.owner = this
       this.core = previous.core
+      this.sharing = previous.sharing
     } else {
       const system = this.context.system
-      const entry: Kept = { core: null as unknown as BreakerCore, owner: this }
+      const sharing = previous?.sharing ?? new BreakerSharing(this.options.name, self.toString())
+      const entry: Kept = { core: null as unknown as BreakerCore, owner: this, sharing }
+      this.sharing = sharing
       // The core outlives this instance when state is kept: route its events through `entry`.
       entry.core = new BreakerCore(this.options, system.clock, system.random, (t) => entry.owner.transitioned(t), previous === undefined ? 0 : previous.core.epoch + 1)
       if (previous !== undefined && this.options.registry !== null) BreakerMetrics.of(this.options.registry).remove(previous.core)
@@ -102,6 +132,8 @@ export class CircuitBreaker extends Actor<CircuitBreakerProtocol> implements Cir
     this.core.tick()
     this.armDeadline()
     this.broadcast()
+    for (const peer of this.sharing.peers.values()) this.context.watch(peer)
+    for (const peer of this.options.peers) this.addPeer(peer)
   }
 
   override preRestart(): void {
@@ -170,11 +202,55 @@ export class CircuitBreaker extends Actor<CircuitBreakerProtocol> implements Cir
     this.armDeadline()
   }
 
+  addPeer(peer: ActorRef<CircuitBreakerProtocol>): void {
+    if (!this.sharing.add(peer)) return
+    this.context.watch(peer)
+    tellPeer(peer, 'peerHello', this.context.self, this.currentChange())
+  }
+
+  removePeer(peer: ActorRef<CircuitBreakerProtocol>): void {
+    if (this.sharing.remove(peer)) this.context.unwatch(peer)
+  }
+
+  peerHello(peer: ActorRef<CircuitBreakerProtocol>, change: SharedChange | null): void {
+    if (this.sharing.add(peer)) {
+      this.context.watch(peer)
+      // Tell the newcomer where this breaker stands; it applies it only if it is news to it.
+      const mine = this.currentChange()
+      if (mine !== null) tellPeer(peer, 'peerChange', mine)
+    }
+    if (change !== null) this.peerChange(change)
+  }
+
+  peerChange(change: SharedChange): void {
+    if (!this.sharing.accept(change, this.core.state)) return
+    this.core.adopt(change.to, change.openForMs)
+    // An open breaker that only extended its interval made no transition: its clients still need the new deadline.
+    this.broadcast()
+    this.armDeadline()
+  }
+
+  peers(): string[] {
+    return [...this.sharing.peers.keys()]
+  }
+
+  override onTerminated(terminated: Terminated): void {
+    this.sharing.remove(terminated.ref)
+  }
+
+  private currentChange(): SharedChange | null {
+    const snapshot = this.core.snapshot()
+    return this.sharing.current(snapshot.state, snapshot.openUntil - this.context.system.clock.now())
+  }
+
   /** Called by the core on every real transition, inside whichever handler caused it. */
   private transitioned(transition: BreakerTransition): void {
     this.context.system.publish(BreakerTransitionTopic, transition)
     this.broadcast()
     this.armDeadline()
+    // The sharing field is unset only while the first core is being made (no transition happens then).
+    const change = transition.reason === 'peer' || this.sharing === undefined ? null : this.sharing.outgoing(transition)
+    if (change !== null) for (const peer of this.sharing.peers.values()) tellPeer(peer, 'peerChange', change)
   }
 
   private broadcast(): void {
