@@ -10,6 +10,7 @@ export const ActorsErrorCodes = {
   BreakerCallTimeout: 'ERR_BREAKER_CALL_TIMEOUT',
   BreakerInvalidConfig: 'ERR_BREAKER_INVALID_CONFIG',
   BreakerStopped: 'ERR_BREAKER_STOPPED',
+  BreakerBadMessage: 'ERR_BREAKER_BAD_MESSAGE',
 } as const
 
 // ── Circuit breaker ─────────────────────────────────────────────────────────────────────────────
@@ -56,3 +57,6 @@ export type InvalidBreakerConfigError = InstanceType<typeof InvalidBreakerConfig
 /** The breaker actor has stopped: its clients refuse calls rather than run them unguarded. `data`: `{ breaker }`. */
 export const BreakerStoppedError = defineError(ActorsErrorCodes.BreakerStopped, 'BreakerStoppedError')
 export type BreakerStoppedError = InstanceType<typeof BreakerStoppedError>
+/** A message to a breaker actor with malformed fields (an unknown outcome, a report that is not arrays, …); refused, the breaker carries on. `data.method`. */
+export const BreakerBadMessageError = defineRejection(ActorsErrorCodes.BreakerBadMessage, 'BreakerBadMessageError')
+export type BreakerBadMessageError = InstanceType<typeof BreakerBadMessageError>

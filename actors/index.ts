@@ -4,7 +4,7 @@
  * layers to its left (runtime, supervision, transport, cluster).
  */
 export { ActorsErrorCodes } from './errors.ts'
-export { BreakerCallTimeoutError, BreakerStoppedError, CallNotPermittedError, InvalidBreakerConfigError } from './errors.ts'
+export { BreakerBadMessageError, BreakerCallTimeoutError, BreakerStoppedError, CallNotPermittedError, InvalidBreakerConfigError } from './errors.ts'
 export type { CallNotPermittedData } from './errors.ts'
 
 // Circuit breaker (docs/components/circuit-breaker.md)

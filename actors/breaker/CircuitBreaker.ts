@@ -1,10 +1,12 @@
 import { Actor, topic, type ActorRef, type Terminated, type Topic } from '../../runtime/index.ts'
-import { CallNotPermittedError } from '../errors.ts'
+import { BreakerBadMessageError, CallNotPermittedError } from '../errors.ts'
 import { BreakerCore, REJECTED } from './BreakerCore.ts'
 import type { BreakerSnapshot, BreakerTransition } from './BreakerEvents.ts'
 import { BreakerMetrics } from './BreakerMetrics.ts'
 import { BreakerSharing, type SharedChange } from './BreakerSharing.ts'
-import { resolveBreakerOptions, type BreakerOptions, type BreakerState, type CallOutcome, type ResolvedBreakerOptions } from './BreakerOptions.ts'
+import { BREAKER_STATES, resolveBreakerOptions, type BreakerOptions, type BreakerState, type CallOutcome, type ResolvedBreakerOptions } from './BreakerOptions.ts'
+
+const OUTCOME_NAMES: ReadonlySet<string> = new Set<CallOutcome>(['success', 'failure', 'ignored', 'timeout'])
 
 /** Every real transition of every breaker of a system, exactly once each. */
 export const BreakerTransitionTopic: Topic<BreakerTransition> = topic<BreakerTransition>('troupe.breaker.transition')
@@ -158,10 +160,21 @@ export class CircuitBreaker extends Actor<CircuitBreakerProtocol> implements Cir
   }
 
   complete(epoch: number, permit: number, outcome: CallOutcome, durationMs: number): void {
+    if (!Number.isInteger(epoch) || !Number.isInteger(permit) || !OUTCOME_NAMES.has(outcome) || typeof durationMs !== 'number') {
+      throw new BreakerBadMessageError(`malformed 'complete' to circuit breaker '${this.options.name}'`, { data: { method: 'complete' } })
+    }
     this.core.complete(epoch, permit, outcome, durationMs)
   }
 
   report(report: OutcomeReport): void {
+    const valid =
+      typeof report === 'object' &&
+      report !== null &&
+      Number.isInteger(report.epoch) &&
+      Array.isArray(report.outcomes) &&
+      Array.isArray(report.durations) &&
+      [report.rejectedOpen, report.rejectedHalfOpen, report.rejectedForcedOpen].every((n) => Number.isInteger(n) && n >= 0)
+    if (!valid) throw new BreakerBadMessageError(`malformed 'report' to circuit breaker '${this.options.name}'`, { data: { method: 'report' } })
     this.core.countRejections(report.rejectedOpen, report.rejectedHalfOpen, report.rejectedForcedOpen)
     const length = Math.min(report.outcomes.length, report.durations.length)
     this.core.completeBatch(report.epoch, report.outcomes, report.durations, length)
@@ -223,6 +236,15 @@ export class CircuitBreaker extends Actor<CircuitBreakerProtocol> implements Cir
   }
 
   peerChange(change: SharedChange): void {
+    const valid =
+      typeof change === 'object' &&
+      change !== null &&
+      BREAKER_STATES.includes(change.to) &&
+      Number.isFinite(change.openForMs) &&
+      change.openForMs >= 0 &&
+      Number.isInteger(change.lamport) &&
+      typeof change.origin === 'string'
+    if (!valid) throw new BreakerBadMessageError(`malformed 'peerChange' to circuit breaker '${this.options.name}'`, { data: { method: 'peerChange' } })
     if (!this.sharing.accept(change, this.core.state)) return
     this.core.adopt(change.to, change.openForMs)
     // An open breaker that only extended its interval made no transition: its clients still need the new deadline.

@@ -208,6 +208,17 @@ describe('operator calls and helpers', () => {
     expect(rebuilt).toMatchObject({ breaker: 'db', state: 'open', retryAfterMs: 1234, code: 'ERR_CALL_NOT_PERMITTED' })
   })
 
+  it('malformed messages are refused with ERR_BREAKER_BAD_MESSAGE and the breaker carries on', async () => {
+    const { kit, breaker } = await start({ windowSize: 1, minimumCalls: 1 })
+    const bad = await outcome(kit, breaker.ref.ask('complete', 0, 0, 'exploded' as never, 1))
+    expect(errorCode((bad as { error: unknown }).error)).toBe('ERR_BREAKER_BAD_MESSAGE')
+    const badReport = await outcome(kit, breaker.ref.ask('report', { epoch: 0, outcomes: 'nope' } as never))
+    expect(errorCode((badReport as { error: unknown }).error)).toBe('ERR_BREAKER_BAD_MESSAGE')
+    const badPeer = await outcome(kit, breaker.ref.ask('peerChange', { breaker: 'db', to: 'sideways', openForMs: 1, operator: true, lamport: 1, origin: 'x' } as never))
+    expect(errorCode((badPeer as { error: unknown }).error)).toBe('ERR_BREAKER_BAD_MESSAGE')
+    expect(await kit.ask(breaker.ref, 'snapshot')).toMatchObject({ state: 'closed', calls: 0 })
+  })
+
   it('a second client on the same system mirrors the same state', async () => {
     const { kit, breaker } = await start({ windowSize: 1, minimumCalls: 1 })
     const other = await kit.sim.settle(BreakerClient.connect(kit.system, breaker.ref))
