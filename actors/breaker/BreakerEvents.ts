@@ -16,6 +16,8 @@ export type TransitionReason =
   | 'reset'
   /** Adopted from a peer breaker of the same name (cluster-shared mode). */
   | 'peer'
+  /** The actor restarted with `onRestart: 'reset'` and started closed. */
+  | 'restarted'
 
 export interface BreakerTransition {
   readonly breaker: string

@@ -129,6 +129,11 @@ export class CircuitBreaker extends Actor<CircuitBreakerProtocol> implements Cir
       if (previous !== undefined && this.options.registry !== null) BreakerMetrics.of(this.options.registry).remove(previous.core)
       kept.set(self, entry)
       this.core = entry.core
+      // A restart that drops the state is a transition too: observers hear of it once.
+      const before = previous?.core.state
+      if (before !== undefined && before !== 'closed') {
+        system.publish(BreakerTransitionTopic, { breaker: this.options.name, from: before, to: 'closed', reason: 'restarted', at: system.clock.now(), epoch: this.core.epoch })
+      }
     }
     if (this.options.registry !== null) BreakerMetrics.of(this.options.registry).add(this.core)
     this.core.tick()

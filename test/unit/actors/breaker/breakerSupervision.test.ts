@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Actor, type ActorRef } from '../../../../runtime/index.ts'
 import { childSpec, Supervisor } from '../../../../supervision/index.ts'
 import { ActorTestKit } from '../../../../testing/index.ts'
-import { BreakerClient, CircuitBreaker, spawnBreaker, type BreakerOptions, type CircuitBreakerProtocol } from '../../../../actors/index.ts'
+import { BreakerClient, BreakerTransitionTopic, CircuitBreaker, spawnBreaker, type BreakerOptions, type BreakerTransition, type CircuitBreakerProtocol } from '../../../../actors/index.ts'
 
 let kit: ActorTestKit | null = null
 afterEach(async () => {
@@ -54,22 +54,28 @@ async function openedChild(onRestart: 'keep' | 'reset'): Promise<{ kit: ActorTes
 describe('restart policy', () => {
   it('keep: the restarted breaker is still open, same epoch, and its clients still reject', async () => {
     const { kit, parent, ref, client } = await openedChild('keep')
+    const events: BreakerTransition[] = []
+    kit.system.subscribe(BreakerTransitionTopic, (t) => events.push(t))
     const before = await kit.ask(ref, 'snapshot')
     await kit.ask(parent, 'restart')
     const after = await kit.ask(ref, 'snapshot')
     expect(after).toMatchObject({ state: 'open', epoch: before.epoch, openUntil: before.openUntil })
+    expect(events).toEqual([])
     expect(client.state).toBe('open')
     await expect(kit.sim.settle(client.execute(() => 1))).rejects.toMatchObject({ code: 'ERR_CALL_NOT_PERMITTED' })
   })
 
   it('reset: the restarted breaker starts closed in a later epoch, and its clients follow', async () => {
     const { kit, parent, ref, client } = await openedChild('reset')
+    const events: BreakerTransition[] = []
+    kit.system.subscribe(BreakerTransitionTopic, (t) => events.push(t))
     const before = await kit.ask(ref, 'snapshot')
     await kit.ask(parent, 'restart')
     const after = await kit.ask(ref, 'snapshot')
     expect(after.state).toBe('closed')
     expect(after.epoch).toBeGreaterThan(before.epoch)
     expect(client.state).toBe('closed')
+    expect(events).toMatchObject([{ from: 'open', to: 'closed', reason: 'restarted', epoch: after.epoch }])
     expect(await kit.sim.settle(client.execute(() => 1))).toBe(1)
   })
 })
