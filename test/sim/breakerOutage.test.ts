@@ -1,9 +1,9 @@
 /**
  * A circuit breaker guarding a SimulatedService through an outage, over many seeds: an actor calls
  * a database twin every 10 ms through its breaker child's fast path; the database is down from
- * 1 s to 4 s. Each seed must: open during the outage and shed the load (of ~300 calls, at most 40
- * reach the down service: the ones that opened it and the half-open probes; 16 on the seeds tried so far
- * when written), publish a legal sequence of transitions (one event per transition, each from the state
+ * 1 s to 4 s. Each seed must open during the outage and shed the load (of ~300 calls, at most 40
+ * reach the down service: those that opened it and the half-open probes; 16 on every seed when
+ * written), publish a legal sequence of transitions (one event per transition, each from the state
  * the previous one entered), and be closed and serving again soon after the outage ends.
  */
 import { describe, expect, it } from 'vitest'
