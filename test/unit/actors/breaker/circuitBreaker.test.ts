@@ -110,6 +110,29 @@ describe('fast path', () => {
   })
 })
 
+describe('fast path details', () => {
+  it('hands the caller the function\'s own promise', async () => {
+    const { kit, breaker } = await start()
+    const own = Promise.resolve(42)
+    expect(breaker.client.execute(() => own)).toBe(own)
+    await kit.advance(0)
+  })
+
+  it('counts slow calls from its duration ticks and opens on the slow-call rate', async () => {
+    const { kit, breaker, events } = await start({ windowSize: 4, minimumCalls: 4, slowCallRateThreshold: 50, slowCallDurationMs: 100 })
+    const after = (ms: number) => () => new Promise<string>((resolve) => kit.system.clock.setTimer(ms, () => resolve('done')))
+    await kit.sim.settle(breaker.client.execute(after(20)))
+    await kit.sim.settle(breaker.client.execute(after(90)))
+    await kit.sim.settle(breaker.client.execute(after(150)))
+    await kit.advance(0)
+    expect(breaker.client.state).toBe('closed')
+    await kit.sim.settle(breaker.client.execute(after(400)))
+    await kit.advance(0)
+    expect(breaker.client.state).toBe('open')
+    expect(events.at(-1)).toMatchObject({ to: 'open', reason: 'slow_call_rate' })
+  })
+})
+
 describe('call timeout (Pekko callTimeout)', () => {
   it('fails the call at the deadline, aborts its signal, and counts the failure then', async () => {
     const { kit, breaker } = await start({ windowSize: 1, minimumCalls: 1, callTimeoutMs: 200, waitInOpenMs: 10_000 })
