@@ -156,6 +156,8 @@ export class BreakerCore {
     const slow = durationMs > this.options.slowCallDurationMs
     this.count(outcome, slow)
     if (epoch !== this.epochValue || outcome === 'ignored') return
+    // Half-open judges only the probes it granted (a permit-less report cannot close it).
+    if (permit <= 0 && this.current === 'half_open') return
     this.record(outcome !== 'success', slow, this.clock.now())
   }
 
@@ -168,7 +170,7 @@ export class BreakerCore {
       if (outcome === undefined) continue // not an outcome code: a malformed report entry counts for nothing
       const slow = (durations[i] as number) > this.options.slowCallDurationMs
       this.count(outcome, slow)
-      if (epoch === this.epochValue && outcome !== 'ignored') this.record(outcome !== 'success', slow, now)
+      if (epoch === this.epochValue && outcome !== 'ignored' && this.current !== 'half_open') this.record(outcome !== 'success', slow, now)
     }
   }
 
