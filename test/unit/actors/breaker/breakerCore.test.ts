@@ -177,6 +177,18 @@ describe('open and half-open (resilience4j)', () => {
     expect(h.core.state).toBe('open')
   })
 
+  it('half-open judges only the probes it granted: a permit-less report cannot close it', () => {
+    const h = coreHarness({ windowSize: 2, minimumCalls: 2, waitInOpenMs: 10, permittedCallsInHalfOpen: 1 })
+    h.calls(2, 'failure')
+    h.clock.advance(10)
+    h.core.tick()
+    expect(h.core.state).toBe('half_open')
+    h.core.complete(h.core.epoch, UNTRACKED_PERMIT, 'success', 1)
+    h.core.completeBatch(h.core.epoch, [0, 0, 0], [1, 1, 1], 3)
+    expect(h.core.state).toBe('half_open')
+    expect(h.core.counters.success).toBe(4)
+  })
+
   it('outcomes from an earlier epoch are counted but never judged', () => {
     const h = coreHarness({ windowSize: 2, minimumCalls: 2, waitInOpenMs: 10 })
     const old = h.core.epoch
