@@ -7,10 +7,10 @@
  * the previous one entered), and be closed and serving again soon after the outage ends.
  */
 import { describe, expect, it } from 'vitest'
-import { Actor } from '../../runtime/index.ts'
-import { forEachSeed, SimulatedService, type AsyncPort, type Simulation } from '../../testing/index.ts'
-import { BreakerTransitionTopic, spawnBreaker, type Breaker, type BreakerTransition } from '../../actors/index.ts'
-import { seeds } from './support/seeds.ts'
+import { Actor } from '../../../../runtime/index.ts'
+import { forEachSeed, SimulatedService, type AsyncPort, type Simulation } from '../../../../testing/index.ts'
+import { BreakerTransitionTopic, spawnBreaker, type Breaker, type BreakerTransition } from '../../../../actors/index.ts'
+import { seeds } from '../../support/seeds.ts'
 
 class Database {
   down = false
