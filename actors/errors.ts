@@ -2,7 +2,64 @@
  * Errors of the built-in component actors. Each component adds its codes here, so that one table
  * lists every code the `troupe/actors` entry can raise.
  */
-export const ActorsErrorCodes = {} as const
+import { defineError, defineRejection, registerErrorCode, Rejection } from '../runtime/index.ts'
+
+export const ActorsErrorCodes = {
+  // Circuit breaker (actors/breaker)
+  CallNotPermitted: 'ERR_CALL_NOT_PERMITTED',
+  BreakerCallTimeout: 'ERR_BREAKER_CALL_TIMEOUT',
+  BreakerInvalidConfig: 'ERR_BREAKER_INVALID_CONFIG',
+  BreakerStopped: 'ERR_BREAKER_STOPPED',
+  BreakerBadMessage: 'ERR_BREAKER_BAD_MESSAGE',
+} as const
+
+// ── Circuit breaker ─────────────────────────────────────────────────────────────────────────────
+
+/** What a rejected call learns: which breaker, in which state, and when to try again. */
+export interface CallNotPermittedData {
+  readonly breaker: string
+  /** `open`, `half_open` (its permits are taken) or `forced_open`. */
+  readonly state: string
+  /** Milliseconds until the breaker lets a call through again (an estimate in half-open; Infinity while forced open). */
+  readonly retryAfterMs: number
+}
+
+/**
+ * The breaker refused the call (resilience4j's CallNotPermittedException, Polly's
+ * BrokenCircuitException). A Rejection: an ask that gets it leaves the breaker actor running. The
+ * fields live in `data`, so they survive a hop between threads or nodes (rebuilt from the code).
+ */
+export class CallNotPermittedError extends Rejection {
+  declare readonly code: typeof ActorsErrorCodes.CallNotPermitted
+  declare readonly data: CallNotPermittedData
+  constructor(message: string, options?: { cause?: unknown; data?: unknown }) {
+    super(ActorsErrorCodes.CallNotPermitted, message, options)
+    this.name = 'CallNotPermittedError'
+  }
+  get breaker(): string {
+    return this.data.breaker
+  }
+  get state(): string {
+    return this.data.state
+  }
+  get retryAfterMs(): number {
+    return this.data.retryAfterMs
+  }
+}
+registerErrorCode(ActorsErrorCodes.CallNotPermitted, CallNotPermittedError)
+
+/** A protected call outlived the breaker's `callTimeoutMs`; it counted as a failure at the deadline. `data`: `{ breaker, timeoutMs }`. */
+export const BreakerCallTimeoutError = defineError(ActorsErrorCodes.BreakerCallTimeout, 'BreakerCallTimeoutError')
+export type BreakerCallTimeoutError = InstanceType<typeof BreakerCallTimeoutError>
+/** Breaker options are invalid; the message and `data.problems` list every problem found. */
+export const InvalidBreakerConfigError = defineRejection(ActorsErrorCodes.BreakerInvalidConfig, 'InvalidBreakerConfigError')
+export type InvalidBreakerConfigError = InstanceType<typeof InvalidBreakerConfigError>
+/** The breaker actor has stopped: its clients refuse calls rather than run them unguarded. `data`: `{ breaker }`. */
+export const BreakerStoppedError = defineError(ActorsErrorCodes.BreakerStopped, 'BreakerStoppedError')
+export type BreakerStoppedError = InstanceType<typeof BreakerStoppedError>
+/** A message to a breaker actor with malformed fields (an unknown outcome, a report that is not arrays, …); refused, the breaker carries on. `data.method`. */
+export const BreakerBadMessageError = defineRejection(ActorsErrorCodes.BreakerBadMessage, 'BreakerBadMessageError')
+export type BreakerBadMessageError = InstanceType<typeof BreakerBadMessageError>
 
 /** WASM sandbox (`actors/wasm`): every refusal of a module or a call, and the loss of a worker. */
 export const WasmErrorCodes = {

@@ -24,4 +24,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   nats: { load: () => import('./nats.ts'), onDemand: true },
   wasm: { load: () => import('./wasm.ts') },
   'raft-storage': { load: () => import('./raftStorage.ts') },
+  components: { load: () => import('./components.ts') },
 }
