@@ -102,9 +102,12 @@ export class RaftCore {
     }
   }
 
-  /** Starts an election now (a test's "force campaign", or TimeoutNow). */
+  /**
+   * Starts an election now, skipping PreVote and voters' leader lease (as TimeoutNow does): a forced
+   * campaign. A pre-vote would usually lose to the live leader's next heartbeat.
+   */
   campaign(): void {
-    this.hup(false)
+    this.hup(true)
   }
 
   /** Appends a command; throws when this server cannot take it (not leader, transfer under way). */

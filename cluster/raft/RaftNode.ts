@@ -319,12 +319,13 @@ export class RaftNode {
     }
     if (this.stopped) return
     const observer = this.opts.observer
-    if (observer !== undefined && (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null)) {
-      observer({ type: 'persist', node: this.id, hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot })
-    }
+    // The role change happened before what this Ready persisted (a deposed leader's log is then rewritten as a follower's).
     if (rd.softState !== null) {
       observer?.({ type: 'role', node: this.id, role: rd.softState.role, term: rd.softState.term, leaderId: rd.softState.leaderId })
       if (this.transfer !== null && rd.softState.leaderId === this.transfer.to) this.endTransfer(null)
+    }
+    if (observer !== undefined && (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null)) {
+      observer({ type: 'persist', node: this.id, hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot })
     }
     const transport = this.opts.transport
     for (const m of rd.messages) {
