@@ -75,7 +75,7 @@ describe('raft snapshots, membership, transfer, reads (3D)', () => {
       await c.runUntil(() => c.leaders().some((l) => l !== leader))
       const rest = c.nodes.filter((n) => n !== leader)
       await c.one('after', 2)
-      expect(c.state(c.leader() as string)?.config.voters.sort()).toEqual(rest.sort())
+      expect(c.state(c.leader() as string)?.config.voters.slice().sort()).toEqual(rest.sort())
       // The removed server, cut off, cannot disrupt the rest.
       c.disconnect(leader)
       await c.advance(3000)

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest'
-import { RaftCore, RaftInvalidOptionsError, RaftNotLeaderError, type RaftMessage } from '../../../../cluster/raft/index.ts'
+import { RaftCore, RaftInvalidOptionsError, RaftNotLeaderError, type RaftDurableState, type RaftMessage } from '../../../../cluster/raft/index.ts'
 import { SeededRandom } from '../../../../runtime/index.ts'
 
-const empty = { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [] }
+const empty: RaftDurableState = { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [] }
 const config = { voters: ['a', 'b', 'c'], learners: [] }
 function core(id: string, options: Partial<ConstructorParameters<typeof RaftCore>[0]> = {}, durable = empty) {
   return new RaftCore({ id, electionTicks: 10, heartbeatTicks: 1, random: new SeededRandom(7), initialConfig: config, ...options }, durable)
@@ -34,7 +34,7 @@ describe('RaftCore (paper rules)', () => {
   })
 
   test('one vote per term; a vote goes only to an up-to-date log', () => {
-    const c = core('a', {}, { hardState: { term: 2, votedFor: null }, snapshot: null, entries: [{ index: 1, term: 2, type: 'noop', data: new Uint8Array(0) }] })
+    const c = core('a', {}, { hardState: { term: 2, votedFor: null }, snapshot: null, entries: [{ index: 1, term: 2, type: 'noop' as const, data: new Uint8Array(0) }] })
     c.step({ kind: 'vote', from: 'b', to: 'a', term: 3, preVote: false, transfer: false, lastIndex: 1, lastTerm: 1 })
     let out = drain(c)
     expect(out).toMatchObject([{ kind: 'voteResponse', to: 'b', granted: false, term: 3 }])
@@ -48,7 +48,7 @@ describe('RaftCore (paper rules)', () => {
   })
 
   test('a leader commits an old-term entry only through an entry of its own term (Figure 8)', () => {
-    const c = core('a', { preVote: false }, { hardState: { term: 2, votedFor: null }, snapshot: null, entries: [{ index: 1, term: 1, type: 'command', data: new Uint8Array([1]) }] })
+    const c = core('a', { preVote: false }, { hardState: { term: 2, votedFor: null }, snapshot: null, entries: [{ index: 1, term: 1, type: 'command' as const, data: new Uint8Array([1]) }] })
     c.campaign()
     drain(c)
     c.step({ kind: 'voteResponse', from: 'b', to: 'a', term: 3, preVote: false, granted: true })
