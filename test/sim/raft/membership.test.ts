@@ -129,4 +129,32 @@ describe('raft snapshots, membership, transfer, reads (3D)', () => {
       await c.waitForLeader()
     })
   })
+
+  test('lease reads (option): no heartbeat round while the lease holds; a cut-off leader never answers after another leader exists', async () => {
+    await eachSeed({ leaseReads: true }, async (c) => {
+      const leader = await c.waitForLeader()
+      await c.one('w')
+      await c.advance(150)
+      const before = c.totalSent(['heartbeat'])
+      const t0 = c.sim.now
+      await c.sim.settle(c.raft(leader)!.read())
+      // Answered at once, without a heartbeat round.
+      expect(c.sim.now).toBe(t0)
+      expect(c.totalSent(['heartbeat'])).toBe(before)
+      let elected = Infinity
+      c.subscribe((e) => {
+        if (e.type === 'role' && e.role === 'leader' && e.node !== leader && elected === Infinity) elected = e.at
+      })
+      c.disconnect(leader)
+      const answered: number[] = []
+      for (let i = 0; i < 25 && c.state(leader)?.role === 'leader'; i++) {
+        c.raft(leader)!.read().then(() => answered.push(c.sim.now), () => {})
+        await c.advance(25)
+      }
+      await c.runUntil(() => elected < Infinity, 5000)
+      for (const t of answered) expect(t).toBeLessThan(elected)
+      c.connect(leader)
+      await c.one('after')
+    })
+  })
 })
