@@ -82,7 +82,9 @@ describe('raft under slow peers and seeded state', () => {
       const leader = await c.waitForLeader()
       const target = c.nodes.find((n) => n !== leader) as string
       c.disconnect(target)
-      for (let i = 0; i < 10; i++) await c.one(`t${i}`, 2)
+      let last = 0
+      for (let i = 0; i < 10; i++) last = c.propose(leader, `t${i}`).index
+      await c.waitApplied(last, c.nodes.filter((n) => n !== target))
       c.connect(target)
       await c.sim.settle(c.raft(leader)!.transferLeadership(target))
       await c.runUntil(() => c.leader() === target)
@@ -96,7 +98,9 @@ describe('raft under slow peers and seeded state', () => {
       const leader = await c.waitForLeader()
       const f = c.nodes.find((n) => n !== leader) as string
       c.disconnect(f)
-      for (let i = 0; i < 12; i++) await c.one(`p${i}`, 2)
+      let last = 0
+      for (let i = 0; i < 12; i++) last = c.propose(leader, `p${i}`).index
+      await c.waitApplied(last, c.nodes.filter((n) => n !== f))
       c.connect(f)
       await c.runUntil(() => (c.counters(f).received.snapshot?.count ?? 0) > 0, 5000)
       c.crash(f)

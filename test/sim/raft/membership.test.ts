@@ -9,7 +9,9 @@ describe('raft snapshots, membership, transfer, reads (3D)', () => {
       const leader = await c.waitForLeader()
       const f = c.nodes.find((n) => n !== leader) as string
       c.disconnect(f)
-      for (let i = 0; i < 25; i++) await c.one(`s${i}`, 2)
+      let last = 0
+      for (let i = 0; i < 25; i++) last = c.propose(leader, `s${i}`).index
+      await c.waitApplied(last, c.nodes.filter((n) => n !== f))
       expect(c.log(leader)?.snapshotIndex).toBeGreaterThan(0)
       c.crash(f)
       await c.restart(f)
