@@ -25,4 +25,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   wasm: { load: () => import('./wasm.ts') },
   'raft-storage': { load: () => import('./raftStorage.ts') },
   components: { load: () => import('./components.ts') },
+  raft: { load: () => import('./raft.ts') },
 }

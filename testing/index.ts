@@ -67,3 +67,13 @@ export {
   SimStepLimitError,
   SimTimeoutError,
 } from './errors.ts'
+
+// Raft in the simulator (testing/raft may import the pure cluster/raft layer: see ARCHITECTURE.md)
+export { RaftTestCluster } from './raft/RaftTestCluster.ts'
+export type { ClusterEvent, RaftClusterOptions } from './raft/RaftTestCluster.ts'
+export { RaftInvariants } from './raft/RaftInvariants.ts'
+export type { InvariantWorld } from './raft/RaftInvariants.ts'
+export { SimRaftStorage } from './raft/SimRaftStorage.ts'
+export type { DurableView, SimRaftStorageOptions } from './raft/SimRaftStorage.ts'
+export { RaftSimTransport } from './raft/RaftSimTransport.ts'
+export type { KindCounters, MessageFilter, NodeCounters } from './raft/RaftSimTransport.ts'

@@ -31,3 +31,43 @@ export type RaftStorageInvalidError = InstanceType<typeof RaftStorageInvalidErro
  */
 export const RaftStorageFailedError = defineError(RaftStorageErrorCodes.StorageFailed, 'RaftStorageFailedError')
 export type RaftStorageFailedError = InstanceType<typeof RaftStorageFailedError>
+/** Codes of the protocol core and its driver (RaftCore, RaftNode, RaftCodec). */
+export const RaftProtocolErrorCodes = {
+  NotLeader: 'ERR_RAFT_NOT_LEADER',
+  TransferInProgress: 'ERR_RAFT_TRANSFER_IN_PROGRESS',
+  TransferFailed: 'ERR_RAFT_TRANSFER_FAILED',
+  ConfigChangePending: 'ERR_RAFT_CONFIG_CHANGE_PENDING',
+  InvalidConfigChange: 'ERR_RAFT_INVALID_CONFIG_CHANGE',
+  MalformedMessage: 'ERR_RAFT_MALFORMED_MESSAGE',
+  Stopped: 'ERR_RAFT_STOPPED',
+  InvalidOptions: 'ERR_RAFT_INVALID_OPTIONS',
+  ReadAborted: 'ERR_RAFT_READ_ABORTED',
+} as const
+
+/** Not the leader (the proposal, read or change was not taken); `data.leaderId` names the known leader or null. Retriable elsewhere. */
+export const RaftNotLeaderError = defineError(RaftProtocolErrorCodes.NotLeader, 'RaftNotLeaderError')
+export type RaftNotLeaderError = InstanceType<typeof RaftNotLeaderError>
+/** A leadership transfer is under way: proposals are refused until it ends (retriable). */
+export const RaftTransferInProgressError = defineError(RaftProtocolErrorCodes.TransferInProgress, 'RaftTransferInProgressError')
+export type RaftTransferInProgressError = InstanceType<typeof RaftTransferInProgressError>
+/** A leadership transfer was aborted (the target did not take over within an election timeout, or leadership was lost). */
+export const RaftTransferFailedError = defineError(RaftProtocolErrorCodes.TransferFailed, 'RaftTransferFailedError')
+export type RaftTransferFailedError = InstanceType<typeof RaftTransferFailedError>
+/** A configuration change is refused for now: one is uncommitted, or no entry of the leader's term is committed yet (retriable). */
+export const RaftConfigChangePendingError = defineError(RaftProtocolErrorCodes.ConfigChangePending, 'RaftConfigChangePendingError')
+export type RaftConfigChangePendingError = InstanceType<typeof RaftConfigChangePendingError>
+/** A configuration change that can never be made (promote a non-learner, remove the last voter, an unknown server). */
+export const RaftInvalidConfigChangeError = defineError(RaftProtocolErrorCodes.InvalidConfigChange, 'RaftInvalidConfigChangeError')
+export type RaftInvalidConfigChangeError = InstanceType<typeof RaftInvalidConfigChangeError>
+/** Bytes that do not decode to a valid Raft message (hostile input: refused and counted, never half-applied). */
+export const RaftMalformedMessageError = defineError(RaftProtocolErrorCodes.MalformedMessage, 'RaftMalformedMessageError')
+export type RaftMalformedMessageError = InstanceType<typeof RaftMalformedMessageError>
+/** The node was stopped; the call did nothing. */
+export const RaftStoppedError = defineError(RaftProtocolErrorCodes.Stopped, 'RaftStoppedError')
+export type RaftStoppedError = InstanceType<typeof RaftStoppedError>
+/** Options that cannot run (non-positive timeouts, election timeout not above the heartbeat, an id missing). */
+export const RaftInvalidOptionsError = defineError(RaftProtocolErrorCodes.InvalidOptions, 'RaftInvalidOptionsError')
+export type RaftInvalidOptionsError = InstanceType<typeof RaftInvalidOptionsError>
+/** A pending linearizable read lost its leader before it was confirmed (retriable). */
+export const RaftReadAbortedError = defineError(RaftProtocolErrorCodes.ReadAborted, 'RaftReadAbortedError')
+export type RaftReadAbortedError = InstanceType<typeof RaftReadAbortedError>
