@@ -4,3 +4,27 @@
  * layers to its left (runtime, supervision, transport, cluster).
  */
 export { ActorsErrorCodes } from './errors.ts'
+
+// --- Rate limiters (actors/limiter) ---
+export {
+  ConcurrencyLimitedError,
+  LimiterContentionError,
+  LimiterErrorCodes,
+  LimiterInvalidError,
+  LimiterUnavailableError,
+  RateLimitedError,
+} from './errors.ts'
+export type { Decision, DecisionSource } from './limiter/Decision.ts'
+export type {
+  AlgorithmSpec,
+  FixedWindowSpec,
+  GcraSpec,
+  LimiterSpec,
+  SlidingLogSpec,
+  SlidingWindowSpec,
+  StoreOptions,
+  TokenBucketSpec,
+} from './limiter/LimiterSpec.ts'
+export { limiterSpecProblems, validateLimiterSpec } from './limiter/LimiterSpec.ts'
+export type { LimiterStore, MaybePromise } from './limiter/LimiterStore.ts'
+export { LocalLimiter } from './limiter/LocalLimiter.ts'
