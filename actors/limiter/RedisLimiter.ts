@@ -1,0 +1,176 @@
+import type { Cluster, Redis } from 'ioredis'
+import type { Clock, TimerHandle } from '../../runtime/index.ts'
+import { LimiterContentionError, LimiterInvalidError, LimiterUnavailableError } from '../errors.ts'
+import type { Decision } from './Decision.ts'
+import type { LimiterStore } from './LimiterStore.ts'
+import { checkCall, limitOf, validateLimiterSpec, type LimiterSpec } from './LimiterSpec.ts'
+import { LIMITER_SCRIPTS } from './redisScripts.ts'
+
+export interface RedisLimiterOptions {
+  /** A connected ioredis client or cluster. The limiter defines its scripts on it and never closes it. */
+  readonly redis: Redis | Cluster
+  /** Prepended to every key (`<prefix>{<key>}`); isolates limiters sharing one Redis. Default `troupe:rl:`. */
+  readonly prefix?: string
+  /**
+   * A call that has not answered within this long fails with ERR_LIMITER_UNAVAILABLE (ioredis may
+   * otherwise hold it in its offline queue for the whole outage). Default 1000; 0 disables.
+   */
+  readonly commandTimeoutMs?: number
+  /** Attempts when Redis answers TRYAGAIN / BUSY (slot migration, a busy script). Default 3; then ERR_LIMITER_CONTENTION. */
+  readonly maxAttempts?: number
+  /** The clock for the timeout only: decisions run on Redis TIME. */
+  readonly clock: Clock
+}
+
+type ScriptReply = [allowed: number, remaining: number, retryUs: number, resetUs: number, nowUs: number, exists: number]
+type ScriptCall = (k1: string, k2: string, k3: string, k4: string, op: string, n: number, ms: number, p1: number, p2: number) => Promise<unknown>
+
+/** Redis answers that mean "contention, try again" rather than "down". */
+const RETRYABLE = /^(TRYAGAIN|BUSY|LOADING)/
+
+/**
+ * The Redis store: every call is one Lua script (`defineCommand`, so EVALSHA with a fallback to
+ * EVAL) that reads Redis `TIME`, checks and updates in one atomic step. Many nodes sharing one Redis
+ * therefore never admit more than the limit. Failures are typed: ERR_LIMITER_UNAVAILABLE (down,
+ * timed out) or ERR_LIMITER_CONTENTION (retries exhausted); never a silent allow. What to do on
+ * failure (insurance limiter, fail-open/closed) is RateLimiter's business.
+ */
+export class RedisLimiter implements LimiterStore {
+  readonly limit: number
+  private readonly script: ScriptCall
+  private readonly prefix: string
+  private readonly p1: number
+  private readonly p2: number
+  private readonly blockDurationMs: number
+  private readonly integerCost: boolean
+  private readonly timeoutMs: number
+  private readonly maxAttempts: number
+  private readonly clock: Clock
+
+  constructor(spec: LimiterSpec, options: RedisLimiterOptions) {
+    validateLimiterSpec(spec)
+    this.limit = limitOf(spec)
+    this.prefix = options.prefix ?? 'troupe:rl:'
+    this.timeoutMs = options.commandTimeoutMs ?? 1000
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 3)
+    this.clock = options.clock
+    this.blockDurationMs = spec.blockDurationMs ?? 0
+    this.integerCost = spec.algorithm !== 'token-bucket'
+    switch (spec.algorithm) {
+      case 'gcra':
+        this.p1 = (spec.periodMs * 1000) / spec.countPerPeriod
+        this.p2 = spec.maxBurst + 1
+        break
+      case 'token-bucket':
+        this.p1 = spec.capacity
+        this.p2 = spec.refillTokens / (spec.refillIntervalMs * 1000)
+        break
+      default:
+        this.p1 = spec.limit
+        this.p2 = spec.windowMs * 1000
+    }
+    const { name, lua } = LIMITER_SCRIPTS[spec.algorithm]
+    const redis = options.redis as unknown as Record<string, unknown> & { defineCommand(name: string, d: { lua: string; numberOfKeys: number }): void }
+    if (typeof redis[name] !== 'function') redis.defineCommand(name, { lua, numberOfKeys: 4 })
+    this.script = (redis[name] as ScriptCall).bind(redis)
+  }
+
+  async decide(key: string, cost: number): Promise<Decision> {
+    this.check(key, cost)
+    return this.toDecision(await this.run(key, 'd', cost, this.blockDurationMs))
+  }
+
+  async adjust(key: string, delta: number): Promise<Decision> {
+    this.check(key, Math.abs(delta), 'delta')
+    return this.toDecision(await this.run(key, 'a', delta, 0))
+  }
+
+  async get(key: string): Promise<Decision | null> {
+    this.check(key, 0)
+    const reply = await this.run(key, 'g', 0, 0)
+    return reply[5] === 0 ? null : this.toDecision(reply)
+  }
+
+  async set(key: string, consumed: number, durationMs?: number): Promise<Decision> {
+    this.check(key, consumed, 'consumed')
+    if (durationMs !== undefined && !(durationMs > 0 && Number.isFinite(durationMs))) throw new LimiterInvalidError('durationMs must be > 0')
+    return this.toDecision(await this.run(key, 's', consumed, durationMs === undefined ? 0 : Math.ceil(durationMs)))
+  }
+
+  async delete(key: string): Promise<boolean> {
+    this.check(key, 0)
+    const deleted = (await this.call(key, 'x', 0, 0)) as number
+    return deleted > 0
+  }
+
+  async block(key: string, durationMs: number): Promise<Decision> {
+    this.check(key, 0)
+    if (!(durationMs > 0 && Number.isFinite(durationMs))) throw new LimiterInvalidError('durationMs must be > 0')
+    return this.toDecision(await this.run(key, 'b', 0, Math.ceil(durationMs)))
+  }
+
+  /** The Redis key of `key`'s state; its siblings add `:b`, `:q`, `:d`. The hash tag keeps all four in one cluster slot. */
+  keyOf(key: string): string {
+    return `${this.prefix}{${key}}`
+  }
+
+  private check(key: string, cost: number, what = 'cost'): void {
+    checkCall(key, cost, what)
+    if (this.integerCost && !Number.isInteger(cost)) throw new LimiterInvalidError(`${what} must be a whole number for this algorithm, got ${cost}`)
+  }
+
+  private toDecision(reply: ScriptReply): Decision {
+    const [allowed, remaining, retryUs, resetUs, nowUs] = reply
+    const resetAfterMs = resetUs / 1000
+    return {
+      allowed: allowed === 1,
+      remaining,
+      limit: this.limit,
+      retryAfterMs: allowed === 1 ? 0 : retryUs < 0 ? -1 : retryUs / 1000,
+      resetAfterMs,
+      resetAtMs: nowUs / 1000 + resetAfterMs,
+      source: 'store',
+    }
+  }
+
+  private async run(key: string, op: string, n: number, ms: number): Promise<ScriptReply> {
+    return (await this.call(key, op, n, ms)) as ScriptReply
+  }
+
+  private async call(key: string, op: string, n: number, ms: number): Promise<unknown> {
+    const base = this.keyOf(key)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const pending = this.script(base, `${base}:b`, `${base}:q`, `${base}:d`, op, n, ms, this.p1, this.p2)
+        return this.timeoutMs > 0 ? await this.withTimeout(pending) : await pending
+      } catch (error) {
+        if (error instanceof LimiterUnavailableError) throw error
+        const message = error instanceof Error ? error.message : String(error)
+        if (RETRYABLE.test(message)) {
+          if (attempt >= this.maxAttempts) throw new LimiterContentionError(`Redis answered '${message}' ${attempt} times for '${key}'; not deciding`, { cause: error, data: { key, attempts: attempt } })
+          continue
+        }
+        throw new LimiterUnavailableError(`Redis limiter call failed for '${key}': ${message}`, { cause: error, data: { key } })
+      }
+    }
+  }
+
+  private withTimeout(pending: Promise<unknown>): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let timer: TimerHandle | null = this.clock.setTimer(this.timeoutMs, () => {
+        timer = null
+        reject(new LimiterUnavailableError(`Redis did not answer within ${this.timeoutMs} ms`, { data: { timeoutMs: this.timeoutMs } }))
+      })
+      pending.then(
+        (value) => {
+          if (timer !== null) this.clock.clearTimer(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          if (timer !== null) this.clock.clearTimer(timer)
+          reject(error instanceof Error ? error : new Error(String(error)))
+        },
+      )
+    })
+  }
+}
