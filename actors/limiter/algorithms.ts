@@ -84,8 +84,9 @@ export function tokenBucket(spec: TokenBucketSpec): Algorithm<TokenBucketState> 
     decide(state, now, cost) {
       const tokens = level(state, now)
       if (cost > capacity) return { verdict: verdict(false, Math.floor(tokens), -1, (capacity - tokens) / rate), next: state }
-      if (tokens < cost) return { verdict: verdict(false, Math.floor(tokens), (cost - tokens) / rate, (capacity - tokens) / rate), next: state }
-      const left = tokens - cost
+      // The tolerance absorbs float error in the refill, so waiting exactly retryAfter admits.
+      if (tokens + 1e-9 < cost) return { verdict: verdict(false, Math.floor(tokens), (cost - tokens) / rate, (capacity - tokens) / rate), next: state }
+      const left = Math.max(0, tokens - cost)
       return { verdict: verdict(true, Math.floor(left), 0, (capacity - left) / rate), next: cost === 0 ? state : { tokens: left, at: now } }
     },
     adjust(state, now, delta) {
@@ -206,10 +207,11 @@ export function slidingWindow(spec: SlidingWindowSpec): Algorithm<SlidingWindowS
       const s = roll(state, now)
       const used = estimate(s, now)
       if (cost > limit) return { verdict: verdict(false, Math.floor(limit - used), -1, resetAfter(s, now)), next: state }
-      if (used + cost > limit) return { verdict: verdict(false, Math.floor(limit - used), retryAfter(s, now, cost), resetAfter(s, now)), next: state }
-      if (cost === 0) return { verdict: verdict(true, Math.floor(limit - used), 0, resetAfter(s, now)), next: state }
+      // The tolerance absorbs float error in the weight, so waiting exactly retryAfter admits.
+      if (used + cost > limit + 1e-9) return { verdict: verdict(false, Math.floor(limit - used + 1e-9), retryAfter(s, now, cost), resetAfter(s, now)), next: state }
+      if (cost === 0) return { verdict: verdict(true, Math.floor(limit - used + 1e-9), 0, resetAfter(s, now)), next: state }
       const next = { start: s.start, previous: s.previous, current: s.current + cost }
-      return { verdict: verdict(true, Math.floor(limit - used - cost), 0, resetAfter(next, now)), next }
+      return { verdict: verdict(true, Math.floor(limit - used - cost + 1e-9), 0, resetAfter(next, now)), next }
     },
     adjust(state, now, delta) {
       const s = roll(state, now)

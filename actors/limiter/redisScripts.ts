@@ -143,8 +143,9 @@ end
 local function decide(cost)
   local x = level()
   if cost > cap then return false, math.floor(x), -1, (cap - x) / rate end
-  if x < cost then return false, math.floor(x), (cost - x) / rate, (cap - x) / rate end
+  if x + 1e-9 < cost then return false, math.floor(x), (cost - x) / rate, (cap - x) / rate end
   local rest = x - cost
+  if rest < 0 then rest = 0 end
   if cost > 0 then put(rest) end
   return true, math.floor(rest), 0, (cap - rest) / rate
 end
@@ -287,10 +288,10 @@ local function decide(cost)
   local s, p, c = load()
   local used = est(s, p, c)
   if cost > limit then return false, limit - used, -1, resetOf(s, p, c) end
-  if used + cost > limit then return false, limit - used, retryOf(s, p, c, cost), resetOf(s, p, c) end
-  if cost == 0 then return true, limit - used, 0, resetOf(s, p, c) end
+  if used + cost > limit + 1e-9 then return false, limit - used + 1e-9, retryOf(s, p, c, cost), resetOf(s, p, c) end
+  if cost == 0 then return true, limit - used + 1e-9, 0, resetOf(s, p, c) end
   put(s, p, c + cost)
-  return true, limit - used - cost, 0, resetOf(s, p, c + cost)
+  return true, limit - used - cost + 1e-9, 0, resetOf(s, p, c + cost)
 end
 local function adjust(d)
   local s, p, c = load()
