@@ -102,7 +102,7 @@ describe('RedisLimiter details', () => {
     await Promise.all(Array.from({ length: 60 }, () => l.decide('k', 1)))
     await l.decide('k', 5)
     expect(await redis.zcard(l.keyOf('k'))).toBe(65)
-    const members = await redis.zrange(l.keyOf('k'), 0, -1)
+    const members = await redis.zrange(l.keyOf('k'), '0', '-1')
     expect(new Set(members).size).toBe(65)
     expect(members.every((m) => /^\d+:\d+$/.test(m))).toBe(true)
   })
