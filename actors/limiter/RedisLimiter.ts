@@ -46,6 +46,10 @@ export class RedisLimiter implements LimiterStore {
   private readonly timeoutMs: number
   private readonly maxAttempts: number
   private readonly clock: Clock
+  /** Calls in flight under the timeout, oldest first from `head`. */
+  private readonly waiting: Pending[] = []
+  private head = 0
+  private watchdog: TimerHandle | null = null
 
   constructor(spec: LimiterSpec, options: RedisLimiterOptions) {
     validateLimiterSpec(spec)
@@ -155,22 +159,64 @@ export class RedisLimiter implements LimiterStore {
     }
   }
 
+  /**
+   * Bounds a call by `timeoutMs` without a timer per call: calls wait in a FIFO (their deadlines
+   * are in send order, all the same distance ahead), and one watchdog timer, armed for the oldest,
+   * rejects whatever is overdue when it fires.
+   */
   private withTimeout(pending: Promise<unknown>): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      let timer: TimerHandle | null = this.clock.setTimer(this.timeoutMs, () => {
-        timer = null
-        reject(new LimiterUnavailableError(`Redis did not answer within ${this.timeoutMs} ms`, { data: { timeoutMs: this.timeoutMs } }))
-      })
+      const entry: Pending = { deadline: this.clock.now() + this.timeoutMs, reject, done: false }
+      this.waiting.push(entry)
+      if (this.watchdog === null) this.arm(this.timeoutMs)
       pending.then(
         (value) => {
-          if (timer !== null) this.clock.clearTimer(timer)
+          entry.done = true
+          this.dropSettled()
           resolve(value)
         },
         (error: unknown) => {
-          if (timer !== null) this.clock.clearTimer(timer)
+          entry.done = true
+          this.dropSettled()
           reject(error instanceof Error ? error : new Error(String(error)))
         },
       )
     })
   }
+
+  private dropSettled(): void {
+    while (this.head < this.waiting.length && (this.waiting[this.head] as Pending).done) this.head++
+    if (this.head === this.waiting.length) {
+      this.waiting.length = 0
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting.splice(0, this.head)
+      this.head = 0
+    }
+  }
+
+  private arm(delayMs: number): void {
+    this.watchdog = this.clock.setTimer(Math.max(1, delayMs), () => {
+      this.watchdog = null
+      const now = this.clock.now()
+      this.dropSettled()
+      while (this.head < this.waiting.length) {
+        const entry = this.waiting[this.head] as Pending
+        if (!entry.done && entry.deadline > now) break
+        this.head++
+        if (entry.done) continue
+        entry.done = true
+        entry.reject(new LimiterUnavailableError(`Redis did not answer within ${this.timeoutMs} ms`, { data: { timeoutMs: this.timeoutMs } }))
+      }
+      this.dropSettled()
+      const next = this.waiting[this.head]
+      if (next !== undefined) this.arm(next.deadline - now)
+    })
+  }
+}
+
+interface Pending {
+  readonly deadline: number
+  readonly reject: (error: Error) => void
+  done: boolean
 }

@@ -5,7 +5,8 @@
  * `PEXPIRE`/`PX` in milliseconds, rounded up, so a sub-second window never loses its key early.
  *
  * KEYS (one hash tag, so Redis Cluster puts them in one slot):
- *   1 state, 2 block marker, 3 log sequence (sliding log members), 4 `set` deadline.
+ *   1 state, 2 block marker (its end, µs), 3 log sequence (sliding log members), 4 `set` deadline (µs).
+ * Needs Redis >= 5 (effects replication by default, ZPOPMAX); TIME before writes is then safe.
  * ARGV: 1 op (d decide, a adjust, g get, s set, x delete, b block), 2 cost / delta / consumed,
  *   3 ms (block duration for d and b, rest deadline for s), 4.. algorithm parameters (µs).
  * Reply: {allowed 0/1, remaining, retry µs (-1 never), reset µs, now µs, exists 0/1};
@@ -13,7 +14,6 @@
  */
 
 const PRELUDE = `
-if redis.replicate_commands then pcall(redis.replicate_commands) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local op = ARGV[1]
@@ -21,6 +21,12 @@ local n = tonumber(ARGV[2])
 local ms = tonumber(ARGV[3])
 local function num(x) return string.format('%.17g', x) end
 local function pxOf(us) local p = math.ceil(us / 1000) if p < 1 then p = 1 end return p end
+-- One read for the block marker, the set deadline and (string states) the state itself. The
+-- markers hold their end instant in µs, so no PTTL call is needed on the hot path.
+local m = redis.call('MGET', KEYS[2], KEYS[4], KEYS[1])
+local blockUntil = tonumber(m[1] or '0') or 0
+local deadline = tonumber(m[2] or '0') or 0
+local cached = m[3]
 `
 
 const DRIVER = `
@@ -33,19 +39,21 @@ local function reply(ok, rem, retry, reset, exists)
   return {a, math.floor(rem), retry, math.ceil(reset), now, exists}
 end
 local function blocked()
-  local b = redis.call('PTTL', KEYS[2])
-  if b > 0 then return reply(false, 0, b * 1000, b * 1000, 1) end
+  if blockUntil > now then return reply(false, 0, blockUntil - now, blockUntil - now, 1) end
   return nil
 end
 local function clampToDeadline()
-  local d = redis.call('PTTL', KEYS[4])
-  if d > 0 then
+  if deadline > now then
+    local d = pxOf(deadline - now)
     if redis.call('PTTL', KEYS[1]) > d then redis.call('PEXPIRE', KEYS[1], d) end
     if redis.call('PTTL', KEYS[3]) > d then redis.call('PEXPIRE', KEYS[3], d) end
   end
 end
 if op == 'x' then return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4]) end
-if op == 'b' then redis.call('SET', KEYS[2], '1', 'PX', ms) end
+if op == 'b' then
+  blockUntil = now + ms * 1000
+  redis.call('SET', KEYS[2], num(blockUntil), 'PX', ms)
+end
 if op == 'd' or op == 'g' or op == 'b' then
   local r = blocked()
   if r then return r end
@@ -54,9 +62,12 @@ if op == 'g' and exists() == 0 then return {0, 0, 0, 0, now, 0} end
 if op == 'a' then adjust(n) clampToDeadline() end
 if op == 's' then
   redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
+  cached = nil
+  deadline = 0
   adjust(n)
   if ms > 0 and exists() == 1 then
-    redis.call('SET', KEYS[4], '1', 'PX', ms)
+    deadline = now + ms * 1000
+    redis.call('SET', KEYS[4], num(deadline), 'PX', ms)
     clampToDeadline()
   end
 end
@@ -70,7 +81,8 @@ local ok, rem, retry, reset = decide(cost)
 if op == 'd' then
   if ok and cost > 0 then clampToDeadline() end
   if (not ok) and ms > 0 then
-    redis.call('SET', KEYS[2], '1', 'PX', ms)
+    blockUntil = now + ms * 1000
+    redis.call('SET', KEYS[2], num(blockUntil), 'PX', ms)
     if retry >= 0 and retry < ms * 1000 then retry = ms * 1000 end
   end
 end
@@ -82,9 +94,9 @@ const GCRA = `
 local emission = tonumber(ARGV[4])
 local limit = tonumber(ARGV[5])
 local tol = emission * limit
-local function exists() return redis.call('EXISTS', KEYS[1]) end
+local function exists() if cached then return 1 end return 0 end
 local function tat()
-  local v = redis.call('GET', KEYS[1])
+  local v = cached
   local x = now
   if v then x = tonumber(v) if x < now then x = now end end
   return x
@@ -99,7 +111,13 @@ local function left(ttl)
   return 0
 end
 local function put(x)
-  if x > now then redis.call('SET', KEYS[1], num(x), 'PX', pxOf(x - now)) else redis.call('DEL', KEYS[1]) end
+  if x > now then
+    cached = num(x)
+    redis.call('SET', KEYS[1], cached, 'PX', pxOf(x - now))
+  else
+    cached = nil
+    redis.call('DEL', KEYS[1])
+  end
 end
 local function decide(cost)
   local x = tat()
