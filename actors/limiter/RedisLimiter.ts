@@ -18,12 +18,30 @@ export interface RedisLimiterOptions {
   readonly commandTimeoutMs?: number
   /** Attempts when Redis answers TRYAGAIN / BUSY (slot migration, a busy script). Default 3; then ERR_LIMITER_CONTENTION. */
   readonly maxAttempts?: number
+  /**
+   * Batch concurrent `decide` calls into one script call (each decision still atomic, in order):
+   * while `maxPipelinedBatches` calls are in flight, further decisions queue and leave together,
+   * up to `maxBatch` per call. No timer: a lone call leaves at once. Default on, except on a Redis
+   * Cluster client (a batch's keys would span slots).
+   */
+  readonly batch?: boolean
+  /** Default 64. */
+  readonly maxBatch?: number
+  /** Default 2. */
+  readonly maxPipelinedBatches?: number
   /** The clock for the timeout only: decisions run on Redis TIME. */
   readonly clock: Clock
 }
 
 type ScriptReply = [allowed: number, remaining: number, retryUs: number, resetUs: number, nowUs: number, exists: number]
-type ScriptCall = (k1: string, k2: string, k3: string, k4: string, op: string, n: number, ms: number, p1: number, p2: number) => Promise<unknown>
+type ScriptCall = (numberOfKeys: number, ...keysThenArgs: (string | number)[]) => Promise<unknown>
+
+interface Queued {
+  readonly key: string
+  readonly cost: number
+  readonly resolve: (decision: Decision) => void
+  readonly reject: (error: Error) => void
+}
 
 /** Redis answers that mean "contention, try again" rather than "down". */
 const RETRYABLE = /^(TRYAGAIN|BUSY|LOADING)/
@@ -46,6 +64,11 @@ export class RedisLimiter implements LimiterStore {
   private readonly timeoutMs: number
   private readonly maxAttempts: number
   private readonly clock: Clock
+  private readonly batching: boolean
+  private readonly maxBatch: number
+  private readonly maxPipelined: number
+  private readonly queue: Queued[] = []
+  private batchesInFlight = 0
   /** Calls in flight under the timeout, oldest first from `head`. */
   private readonly waiting: Pending[] = []
   private head = 0
@@ -74,14 +97,55 @@ export class RedisLimiter implements LimiterStore {
         this.p2 = spec.windowMs * 1000
     }
     const { name, lua } = LIMITER_SCRIPTS[spec.algorithm]
-    const redis = options.redis as unknown as Record<string, unknown> & { defineCommand(name: string, d: { lua: string; numberOfKeys: number }): void }
-    if (typeof redis[name] !== 'function') redis.defineCommand(name, { lua, numberOfKeys: 4 })
+    const redis = options.redis as unknown as Record<string, unknown> & { isCluster?: boolean; defineCommand(name: string, d: { lua: string }): void }
+    // No fixed key count: a batch passes 4 keys per decision.
+    if (typeof redis[name] !== 'function') redis.defineCommand(name, { lua })
     this.script = (redis[name] as ScriptCall).bind(redis)
+    this.batching = options.batch ?? redis.isCluster !== true
+    this.maxBatch = Math.max(1, options.maxBatch ?? 64)
+    this.maxPipelined = Math.max(1, options.maxPipelinedBatches ?? 2)
   }
 
   async decide(key: string, cost: number): Promise<Decision> {
     this.check(key, cost)
-    return this.toDecision(await this.run(key, 'd', cost, this.blockDurationMs))
+    if (!this.batching) return this.toDecision(await this.run(key, 'd', cost, this.blockDurationMs))
+    return new Promise<Decision>((resolve, reject) => {
+      this.queue.push({ key, cost, resolve, reject })
+      this.pump()
+    })
+  }
+
+  private pump(): void {
+    while (this.batchesInFlight < this.maxPipelined && this.queue.length > 0) {
+      const items = this.queue.splice(0, this.maxBatch)
+      this.batchesInFlight++
+      void this.sendBatch(items).finally(() => {
+        this.batchesInFlight--
+        this.pump()
+      })
+    }
+  }
+
+  private async sendBatch(items: Queued[]): Promise<void> {
+    try {
+      if (items.length === 1) {
+        const only = items[0] as Queued
+        only.resolve(this.toDecision(await this.run(only.key, 'd', only.cost, this.blockDurationMs)))
+        return
+      }
+      const keys: string[] = []
+      const args: (string | number)[] = ['B', items.length, 0, this.p1, this.p2]
+      for (const item of items) {
+        const base = this.keyOf(item.key)
+        keys.push(base, `${base}:b`, `${base}:q`, `${base}:d`)
+        args.push('d', item.cost, this.blockDurationMs)
+      }
+      const flat = (await this.invoke(keys, args, (items[0] as Queued).key)) as number[]
+      items.forEach((item, i) => item.resolve(this.toDecision(flat.slice(i * 6, i * 6 + 6) as ScriptReply)))
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error))
+      for (const item of items) item.reject(failure)
+    }
   }
 
   async adjust(key: string, delta: number): Promise<Decision> {
@@ -141,11 +205,15 @@ export class RedisLimiter implements LimiterStore {
     return (await this.call(key, op, n, ms)) as ScriptReply
   }
 
-  private async call(key: string, op: string, n: number, ms: number): Promise<unknown> {
+  private call(key: string, op: string, n: number, ms: number): Promise<unknown> {
     const base = this.keyOf(key)
+    return this.invoke([base, `${base}:b`, `${base}:q`, `${base}:d`], [op, n, ms, this.p1, this.p2], key)
+  }
+
+  private async invoke(keys: string[], args: (string | number)[], key: string): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const pending = this.script(base, `${base}:b`, `${base}:q`, `${base}:d`, op, n, ms, this.p1, this.p2)
+        const pending = this.script(keys.length, ...keys, ...args)
         return this.timeoutMs > 0 ? await this.withTimeout(pending) : await pending
       } catch (error) {
         if (error instanceof LimiterUnavailableError) throw error

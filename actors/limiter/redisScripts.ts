@@ -7,7 +7,7 @@
  * KEYS (one hash tag, so Redis Cluster puts them in one slot):
  *   1 state, 2 block marker (its end, µs), 3 log sequence (sliding log members), 4 `set` deadline (µs).
  * Needs Redis >= 5 (effects replication by default, ZPOPMAX); TIME before writes is then safe.
- * ARGV: 1 op (d decide, a adjust, g get, s set, x delete, b block), 2 cost / delta / consumed,
+ * ARGV (one decision): 1 op (d decide, a adjust, g get, s set, x delete, b block), 2 cost / delta / consumed,
  *   3 ms (block duration for d and b, rest deadline for s), 4.. algorithm parameters (µs).
  * Reply: {allowed 0/1, remaining, retry µs (-1 never), reset µs, now µs, exists 0/1};
  *   for x: the number of keys deleted.
@@ -16,17 +16,13 @@
 const PRELUDE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local op = ARGV[1]
-local n = tonumber(ARGV[2])
-local ms = tonumber(ARGV[3])
+-- Per decision (a batch runs several in one script): its keys, op and arguments, and what the
+-- one MGET read: the block marker, the set deadline and (string states) the state itself. The
+-- markers hold their end instant in µs, so no PTTL call is needed on the hot path.
+local K1, K2, K3, K4, op, n, ms
+local blockUntil, deadline, cached
 local function num(x) return string.format('%.17g', x) end
 local function pxOf(us) local p = math.ceil(us / 1000) if p < 1 then p = 1 end return p end
--- One read for the block marker, the set deadline and (string states) the state itself. The
--- markers hold their end instant in µs, so no PTTL call is needed on the hot path.
-local m = redis.call('MGET', KEYS[2], KEYS[4], KEYS[1])
-local blockUntil = tonumber(m[1] or '0') or 0
-local deadline = tonumber(m[2] or '0') or 0
-local cached = m[3]
 `
 
 const DRIVER = `
@@ -45,48 +41,71 @@ end
 local function clampToDeadline()
   if deadline > now then
     local d = pxOf(deadline - now)
-    if redis.call('PTTL', KEYS[1]) > d then redis.call('PEXPIRE', KEYS[1], d) end
-    if redis.call('PTTL', KEYS[3]) > d then redis.call('PEXPIRE', KEYS[3], d) end
+    if redis.call('PTTL', K1) > d then redis.call('PEXPIRE', K1, d) end
+    if redis.call('PTTL', K3) > d then redis.call('PEXPIRE', K3, d) end
   end
 end
-if op == 'x' then return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4]) end
-if op == 'b' then
-  blockUntil = now + ms * 1000
-  redis.call('SET', KEYS[2], num(blockUntil), 'PX', ms)
-end
-if op == 'd' or op == 'g' or op == 'b' then
-  local r = blocked()
-  if r then return r end
-end
-if op == 'g' and exists() == 0 then return {0, 0, 0, 0, now, 0} end
-if op == 'a' then adjust(n) clampToDeadline() end
-if op == 's' then
-  redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
-  cached = nil
-  deadline = 0
-  adjust(n)
-  if ms > 0 and exists() == 1 then
-    deadline = now + ms * 1000
-    redis.call('SET', KEYS[4], num(deadline), 'PX', ms)
-    clampToDeadline()
-  end
-end
-if op == 'a' or op == 's' then
-  local r = blocked()
-  if r then return r end
-end
-local cost = 0
-if op == 'd' then cost = n end
-local ok, rem, retry, reset = decide(cost)
-if op == 'd' then
-  if ok and cost > 0 then clampToDeadline() end
-  if (not ok) and ms > 0 then
+local function one()
+  local m = redis.call('MGET', K2, K4, K1)
+  blockUntil = tonumber(m[1] or '0') or 0
+  deadline = tonumber(m[2] or '0') or 0
+  cached = m[3]
+  if op == 'x' then return {redis.call('DEL', K1, K2, K3, K4)} end
+  if op == 'b' then
     blockUntil = now + ms * 1000
-    redis.call('SET', KEYS[2], num(blockUntil), 'PX', ms)
-    if retry >= 0 and retry < ms * 1000 then retry = ms * 1000 end
+    redis.call('SET', K2, num(blockUntil), 'PX', ms)
   end
+  if op == 'd' or op == 'g' or op == 'b' then
+    local r = blocked()
+    if r then return r end
+  end
+  if op == 'g' and exists() == 0 then return {0, 0, 0, 0, now, 0} end
+  if op == 'a' then adjust(n) clampToDeadline() end
+  if op == 's' then
+    redis.call('DEL', K1, K3, K4)
+    cached = nil
+    deadline = 0
+    adjust(n)
+    if ms > 0 and exists() == 1 then
+      deadline = now + ms * 1000
+      redis.call('SET', K4, num(deadline), 'PX', ms)
+      clampToDeadline()
+    end
+  end
+  if op == 'a' or op == 's' then
+    local r = blocked()
+    if r then return r end
+  end
+  local cost = 0
+  if op == 'd' then cost = n end
+  local ok, rem, retry, reset = decide(cost)
+  if op == 'd' then
+    if ok and cost > 0 then clampToDeadline() end
+    if (not ok) and ms > 0 then
+      blockUntil = now + ms * 1000
+      redis.call('SET', K2, num(blockUntil), 'PX', ms)
+      if retry >= 0 and retry < ms * 1000 then retry = ms * 1000 end
+    end
+  end
+  return reply(ok, rem, retry, reset, 1)
 end
-return reply(ok, rem, retry, reset, 1)
+if ARGV[1] == 'B' then
+  -- A batch: ARGV 2 count, 6.. (op, n, ms) per decision; KEYS 4 per decision. One script, so the
+  -- whole batch is atomic too; the reply is every decision's reply, concatenated.
+  local out = {}
+  for i = 1, tonumber(ARGV[2]) do
+    K1, K2, K3, K4 = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
+    op, n, ms = ARGV[3 * i + 3], tonumber(ARGV[3 * i + 4]), tonumber(ARGV[3 * i + 5])
+    local r = one()
+    for j = 1, #r do out[#out + 1] = r[j] end
+  end
+  return out
+end
+K1, K2, K3, K4 = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+op, n, ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local r = one()
+if op == 'x' then return r[1] end
+return r
 `
 
 /** ARGV 4 emission interval (µs), 5 limit (max_burst + 1). */
@@ -113,10 +132,10 @@ end
 local function put(x)
   if x > now then
     cached = num(x)
-    redis.call('SET', KEYS[1], cached, 'PX', pxOf(x - now))
+    redis.call('SET', K1, cached, 'PX', pxOf(x - now))
   else
     cached = nil
-    redis.call('DEL', KEYS[1])
+    redis.call('DEL', K1)
   end
 end
 local function decide(cost)
@@ -143,9 +162,9 @@ end
 const TOKEN_BUCKET = `
 local cap = tonumber(ARGV[4])
 local rate = tonumber(ARGV[5])
-local function exists() return redis.call('EXISTS', KEYS[1]) end
+local function exists() return redis.call('EXISTS', K1) end
 local function level()
-  local v = redis.call('HMGET', KEYS[1], 't', 'a')
+  local v = redis.call('HMGET', K1, 't', 'a')
   if not v[1] then return cap end
   local el = now - tonumber(v[2])
   if el < 0 then el = 0 end
@@ -154,9 +173,9 @@ local function level()
   return x
 end
 local function put(x)
-  if x >= cap then redis.call('DEL', KEYS[1]) return end
-  redis.call('HSET', KEYS[1], 't', num(x), 'a', num(now))
-  redis.call('PEXPIRE', KEYS[1], pxOf((cap - x) / rate))
+  if x >= cap then redis.call('DEL', K1) return end
+  redis.call('HSET', K1, 't', num(x), 'a', num(now))
+  redis.call('PEXPIRE', K1, pxOf((cap - x) / rate))
 end
 local function decide(cost)
   local x = level()
@@ -179,7 +198,7 @@ const FIXED_WINDOW = `
 local limit = tonumber(ARGV[4])
 local win = tonumber(ARGV[5])
 local function load()
-  local v = redis.call('HMGET', KEYS[1], 's', 'c')
+  local v = redis.call('HMGET', K1, 's', 'c')
   if not v[1] then return nil, 0 end
   local s = tonumber(v[1])
   if now >= s + win then return nil, 0 end
@@ -187,8 +206,8 @@ local function load()
 end
 local function exists() local s = load() if s then return 1 end return 0 end
 local function put(s, c)
-  redis.call('HSET', KEYS[1], 's', num(s), 'c', c)
-  redis.call('PEXPIRE', KEYS[1], pxOf(s + win - now))
+  redis.call('HSET', K1, 's', num(s), 'c', c)
+  redis.call('PEXPIRE', K1, pxOf(s + win - now))
 end
 local function decide(cost)
   local s, c = load()
@@ -206,7 +225,7 @@ local function adjust(d)
   c = c + d
   if c < 0 then c = 0 end
   if not s then
-    if c == 0 then redis.call('DEL', KEYS[1]) return end
+    if c == 0 then redis.call('DEL', K1) return end
     s = now
   end
   put(s, c)
@@ -217,15 +236,15 @@ end
 const SLIDING_LOG = `
 local limit = tonumber(ARGV[4])
 local win = tonumber(ARGV[5])
-local function prune() redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', num(now - win)) end
-local function exists() prune() return redis.call('EXISTS', KEYS[1]) end
+local function prune() redis.call('ZREMRANGEBYSCORE', K1, '-inf', num(now - win)) end
+local function exists() prune() return redis.call('EXISTS', K1) end
 local function newestReset()
-  local r = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  local r = redis.call('ZRANGE', K1, -1, -1, 'WITHSCORES')
   if r[2] then return tonumber(r[2]) + win - now end
   return 0
 end
 local function add(k)
-  local last = redis.call('INCRBY', KEYS[3], k)
+  local last = redis.call('INCRBY', K3, k)
   local first = last - k + 1
   local stamp = num(now)
   local i = first
@@ -236,21 +255,21 @@ local function add(k)
       args[#args + 1] = stamp
       args[#args + 1] = stamp .. ':' .. j
     end
-    redis.call('ZADD', KEYS[1], unpack(args))
+    redis.call('ZADD', K1, unpack(args))
     i = stop + 1
   end
   local px = pxOf(win)
-  redis.call('PEXPIRE', KEYS[1], px)
-  redis.call('PEXPIRE', KEYS[3], px)
+  redis.call('PEXPIRE', K1, px)
+  redis.call('PEXPIRE', K3, px)
 end
 local function decide(cost)
   prune()
-  local c = redis.call('ZCARD', KEYS[1])
+  local c = redis.call('ZCARD', K1)
   local reset = newestReset()
   if cost > limit then return false, limit - c, -1, reset end
   local excess = c + cost - limit
   if excess > 0 then
-    local r = redis.call('ZRANGE', KEYS[1], excess - 1, excess - 1, 'WITHSCORES')
+    local r = redis.call('ZRANGE', K1, excess - 1, excess - 1, 'WITHSCORES')
     return false, limit - c, tonumber(r[2]) + win - now, reset
   end
   if cost == 0 then return true, limit - c, 0, reset end
@@ -259,7 +278,7 @@ local function decide(cost)
 end
 local function adjust(d)
   prune()
-  if d > 0 then add(d) elseif d < 0 then redis.call('ZPOPMAX', KEYS[1], -d) end
+  if d > 0 then add(d) elseif d < 0 then redis.call('ZPOPMAX', K1, -d) end
 end
 `
 
@@ -269,7 +288,7 @@ local limit = tonumber(ARGV[4])
 local win = tonumber(ARGV[5])
 local function load()
   local st = math.floor(now / win) * win
-  local v = redis.call('HMGET', KEYS[1], 's', 'p', 'c')
+  local v = redis.call('HMGET', K1, 's', 'p', 'c')
   if not v[1] then return st, 0, 0 end
   local s0 = tonumber(v[1])
   if s0 + 2 * win <= now then return st, 0, 0 end
@@ -298,9 +317,9 @@ local function retryOf(s, p, c, cost)
   return win - el + at
 end
 local function put(s, p, c)
-  if p == 0 and c == 0 then redis.call('DEL', KEYS[1]) return end
-  redis.call('HSET', KEYS[1], 's', num(s), 'p', p, 'c', c)
-  redis.call('PEXPIRE', KEYS[1], pxOf(resetOf(s, p, c)))
+  if p == 0 and c == 0 then redis.call('DEL', K1) return end
+  redis.call('HSET', K1, 's', num(s), 'p', p, 'c', c)
+  redis.call('PEXPIRE', K1, pxOf(resetOf(s, p, c)))
 end
 local function decide(cost)
   local s, p, c = load()
@@ -323,7 +342,7 @@ local function adjust(d)
 end
 `
 
-/** The command name and Lua source of each algorithm (ioredis `defineCommand`, 4 keys). */
+/** The command name and Lua source of each algorithm (ioredis `defineCommand`; the caller passes the key count: 4 per decision). */
 export const LIMITER_SCRIPTS = {
   gcra: { name: 'troupeLimiterGcra', lua: PRELUDE + GCRA + DRIVER },
   'token-bucket': { name: 'troupeLimiterTokenBucket', lua: PRELUDE + TOKEN_BUCKET + DRIVER },

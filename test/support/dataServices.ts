@@ -202,7 +202,7 @@ export class LocalRedisServer extends LocalServer {
 /**
  * A PostgreSQL cluster the run owns: `initdb` into a temp dir, then `postgres` on a free port with
  * fsync off (test data need not survive a power cut). PostgreSQL refuses to run as root, so when the
- * run is root (CI) both commands run as the `postgres` user (or TROUPE_PG_USER) via `runuser`.
+ * run is root (CI) both commands run as the `postgres` user (or TROUPE_PG_USER) via `setpriv`.
  */
 export class LocalPostgresServer extends LocalServer {
   readonly binDir: string
@@ -232,15 +232,26 @@ export class LocalPostgresServer extends LocalServer {
     })
   }
 
+  private ownerIds: { uid: number; gid: number } | null = null
+
   private owner(): { uid: number; gid: number } | null {
     if (this.runAs === null) return null
-    const id = (flag: string): number => Number(spawnSync('id', [flag, this.runAs as string], { encoding: 'utf8' }).stdout.trim())
-    return { uid: id('-u'), gid: id('-g') }
+    if (this.ownerIds === null) {
+      const id = (flag: string): number => Number(spawnSync('id', [flag, this.runAs as string], { encoding: 'utf8' }).stdout.trim())
+      this.ownerIds = { uid: id('-u'), gid: id('-g') }
+    }
+    return this.ownerIds
   }
 
+  /**
+   * As the unprivileged user via `setpriv`, which execs (no parent left in between), so the pid we
+   * hold is postgres itself and crash() really kills it. `runuser` would stay as the parent and
+   * take the SIGKILL in postgres's place.
+   */
   private wrap(file: string, args: string[]): { file: string; args: string[] } {
-    if (this.runAs === null) return { file, args }
-    return { file: 'runuser', args: ['-u', this.runAs, '--', file, ...args] }
+    const owner = this.owner()
+    if (owner === null) return { file, args }
+    return { file: 'setpriv', args: [`--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--init-groups', '--', file, ...args] }
   }
 
   private initialise(initdb: string): void {

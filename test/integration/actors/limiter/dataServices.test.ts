@@ -60,6 +60,7 @@ describe('data service ladder', () => {
     }
     expect(await query()).toBe(1)
     await server.crash()
+    await expect(query()).rejects.toThrow()
     await server.resume()
     expect(await query()).toBe(1)
   }, 60_000)

@@ -17,7 +17,7 @@ afterAll(() => {
   redis.disconnect()
 })
 
-const limiter = (spec: LimiterSpec, label = 'rl'): RedisLimiter => new RedisLimiter(spec, { redis, clock, prefix: uniqueRedisPrefix(label) })
+const limiter = (spec: LimiterSpec, label = 'rl', batch = true): RedisLimiter => new RedisLimiter(spec, { redis, clock, prefix: uniqueRedisPrefix(label), batch })
 
 describe('RedisLimiter: GCRA with redis-cell semantics on the server clock', () => {
   it('follows the golden table in relations', async () => {
@@ -76,6 +76,18 @@ describe.each(algorithms)('RedisLimiter $algorithm', (spec) => {
     for (const d of decisions.filter((x) => !x.allowed)) expect(d.retryAfterMs).toBeGreaterThan(0)
     expect((await l.decide('k', 0)).remaining).toBe(0)
     expect((await l.decide('k', 11)).retryAfterMs).toBe(-1)
+  })
+
+  it('unbatched (one script call per decision): the same', async () => {
+    const l = limiter(spec, 'unbatched', false)
+    const decisions = await Promise.all(Array.from({ length: 50 }, () => l.decide('k', 1)))
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(10)
+  })
+
+  it('batched: several keys in one script call, each decided on its own', async () => {
+    const l = limiter(spec, 'batch')
+    const decisions = await Promise.all(Array.from({ length: 60 }, (_, i) => l.decide(`k${i % 3}`, 1)))
+    for (const k of [0, 1, 2]) expect(decisions.filter((d, i) => i % 3 === k && d.allowed)).toHaveLength(10)
   })
 
   it('penalty, reward, get, set, delete and block', async () => {
