@@ -21,7 +21,7 @@ const KEYS = 1000
 const IN_FLIGHT = 64
 const ROUNDS = 4
 
-export const limiterCases = ['limiter.local', 'limiter.local.actor', 'limiter.redis', 'limiter.redis.rtt'] as const
+export const limiterCases = ['limiter.local', 'limiter.local.actor', 'limiter.redis', 'limiter.redis.unbatched', 'limiter.redis.rtt'] as const
 
 function keys(): string[] {
   return Array.from({ length: KEYS }, (_, i) => `user-${i}`)
@@ -121,9 +121,11 @@ async function redisCases(only: (name: string) => boolean): Promise<void> {
   const prefix = `bench:${process.pid}:`
   const names = keys()
   try {
-    const limiter = new RedisLimiter({ algorithm: 'gcra', maxBurst: 999, countPerPeriod: 1_000_000, periodMs: 1000 }, { redis, clock: new SystemClock(), prefix: `${prefix}rl:` })
+    const spec = { algorithm: 'gcra', maxBurst: 999, countPerPeriod: 1_000_000, periodMs: 1000 } as const
+    const batched = new RedisLimiter(spec, { redis, clock: new SystemClock(), prefix: `${prefix}rl:` })
+    const unbatched = new RedisLimiter(spec, { redis, clock: new SystemClock(), prefix: `${prefix}rlu:`, batch: false })
     let allowed = 0
-    const candidate = (n: number, inFlight: number) => () =>
+    const candidate = (n: number, inFlight: number, limiter = batched) => () =>
       drive(n, inFlight, async (i) => {
         if ((await limiter.decide(names[i % KEYS] as string, 1)).allowed) allowed++
       })
@@ -131,10 +133,16 @@ async function redisCases(only: (name: string) => boolean): Promise<void> {
     if (only('limiter.redis')) {
       await candidate(REDIS_N / 5, IN_FLIGHT)()
       await baseline(REDIS_N / 5, IN_FLIGHT)()
-      emit('limiter.redis', 'decisions/s', await paired(ROUNDS, candidate(REDIS_N, IN_FLIGHT), baseline(REDIS_N, IN_FLIGHT)), { n: REDIS_N, inFlight: IN_FLIGHT, baselineIs: 'raw INCR, same connection, same calls in flight', target: 'ratio >= 0.8' })
+      emit('limiter.redis', 'decisions/s', await paired(ROUNDS, candidate(REDIS_N, IN_FLIGHT), baseline(REDIS_N, IN_FLIGHT)), { n: REDIS_N, inFlight: IN_FLIGHT, baselineIs: 'raw INCR, same connection, same calls in flight', target: 'ratio >= 0.8', mode: 'batched (default)' })
       check(allowed > 0, 'the Redis limiter admitted nothing')
     }
+    if (only('limiter.redis.unbatched')) {
+      await candidate(REDIS_N / 5, IN_FLIGHT, unbatched)()
+      await baseline(REDIS_N / 5, IN_FLIGHT)()
+      emit('limiter.redis.unbatched', 'decisions/s', await paired(ROUNDS, candidate(REDIS_N, IN_FLIGHT, unbatched), baseline(REDIS_N, IN_FLIGHT)), { n: REDIS_N, inFlight: IN_FLIGHT, baselineIs: 'raw INCR, same connection, same calls in flight', mode: 'one script call per decision' })
+    }
     if (only('limiter.redis.rtt')) {
+      // One in flight: batches of one, so the same as unbatched.
       await candidate(RTT_N / 5, 1)()
       await baseline(RTT_N / 5, 1)()
       emit('limiter.redis.rtt', 'decisions/s', await paired(ROUNDS, candidate(RTT_N, 1), baseline(RTT_N, 1)), { n: RTT_N, inFlight: 1, baselineIs: 'raw INCR round trip, one in flight' })
@@ -152,5 +160,5 @@ export async function limiterBench(only: ReadonlySet<string> | null = null): Pro
   const wanted = (name: string): boolean => only === null || only.has(name)
   if (wanted('limiter.local')) await local()
   if (wanted('limiter.local.actor')) await localActor()
-  if (wanted('limiter.redis') || wanted('limiter.redis.rtt')) await redisCases(wanted)
+  if (wanted('limiter.redis') || wanted('limiter.redis.unbatched') || wanted('limiter.redis.rtt')) await redisCases(wanted)
 }
