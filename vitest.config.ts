@@ -32,7 +32,7 @@ export default defineConfig({
           // Real NATS (service ladder: NATS_URL, else a local nats-server, else testcontainers, else fail).
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/support/natsGlobalSetup.ts'],
+          globalSetup: ['test/support/natsGlobalSetup.ts', 'test/support/dataGlobalSetup.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
@@ -42,7 +42,7 @@ export default defineConfig({
         test: {
           name: 'cluster',
           include: ['test/cluster/**/*.test.ts'],
-          globalSetup: ['test/support/natsGlobalSetup.ts'],
+          globalSetup: ['test/support/natsGlobalSetup.ts', 'test/support/dataGlobalSetup.ts'],
           testTimeout: 60_000,
           hookTimeout: 30_000,
         },

@@ -74,3 +74,30 @@ export const WasmErrorCodes = {
   BadOptions: 'ERR_WASM_BAD_OPTIONS',
   WorkerLost: 'ERR_WASM_WORKER_LOST',
 } as const
+
+// --- Rate limiters (actors/limiter) ---
+
+/** Stable codes of the rate limiters and the concurrency limiter (actors/limiter). */
+export const LimiterErrorCodes = {
+  Invalid: 'ERR_LIMITER_INVALID',
+  RateLimited: 'ERR_RATE_LIMITED',
+  Unavailable: 'ERR_LIMITER_UNAVAILABLE',
+  Contention: 'ERR_LIMITER_CONTENTION',
+  ConcurrencyLimited: 'ERR_CONCURRENCY_LIMITED',
+} as const
+
+/** A limiter option or a call argument is out of range (a negative cost, a zero rate, an empty key). Nothing was consumed. */
+export const LimiterInvalidError = defineRejection(LimiterErrorCodes.Invalid, 'LimiterInvalidError')
+export type LimiterInvalidError = InstanceType<typeof LimiterInvalidError>
+/** `consume` was refused; `data` is the Decision (retryAfterMs says when to come back). Nothing was consumed. */
+export const RateLimitedError = defineRejection(LimiterErrorCodes.RateLimited, 'RateLimitedError')
+export type RateLimitedError = InstanceType<typeof RateLimitedError>
+/** The backing store failed, no insurance limiter is configured and the failure policy is `error`. */
+export const LimiterUnavailableError = defineRejection(LimiterErrorCodes.Unavailable, 'LimiterUnavailableError')
+export type LimiterUnavailableError = InstanceType<typeof LimiterUnavailableError>
+/** The store answered "try again" (cluster slot migration, busy script) more times than allowed: never turned into an allow. */
+export const LimiterContentionError = defineError(LimiterErrorCodes.Contention, 'LimiterContentionError')
+export type LimiterContentionError = InstanceType<typeof LimiterContentionError>
+/** A concurrency permit could not be had: all permits held and the wait queue full, or the wait timed out. */
+export const ConcurrencyLimitedError = defineRejection(LimiterErrorCodes.ConcurrencyLimited, 'ConcurrencyLimitedError')
+export type ConcurrencyLimitedError = InstanceType<typeof ConcurrencyLimitedError>

@@ -45,3 +45,36 @@ export { BreakerClient, withBreaker } from './breaker/BreakerClient.ts'
 export type { BreakerCallOptions, BreakerClientStats, Protected } from './breaker/BreakerClient.ts'
 export { spawnBreaker } from './breaker/spawnBreaker.ts'
 export type { Breaker } from './breaker/spawnBreaker.ts'
+
+// --- Rate limiters (actors/limiter) ---
+export {
+  ConcurrencyLimitedError,
+  LimiterContentionError,
+  LimiterErrorCodes,
+  LimiterInvalidError,
+  LimiterUnavailableError,
+  RateLimitedError,
+} from './errors.ts'
+export type { Decision, DecisionSource } from './limiter/Decision.ts'
+export type {
+  AlgorithmSpec,
+  FixedWindowSpec,
+  GcraSpec,
+  LimiterSpec,
+  SlidingLogSpec,
+  SlidingWindowSpec,
+  StoreOptions,
+  TokenBucketSpec,
+} from './limiter/LimiterSpec.ts'
+export { limiterSpecProblems, validateLimiterSpec } from './limiter/LimiterSpec.ts'
+export type { LimiterStore, MaybePromise } from './limiter/LimiterStore.ts'
+export { LocalLimiter } from './limiter/LocalLimiter.ts'
+export { RedisLimiter } from './limiter/RedisLimiter.ts'
+export type { RedisLimiterOptions } from './limiter/RedisLimiter.ts'
+export { RateLimiter } from './limiter/RateLimiter.ts'
+export type { FailurePolicy, LimiterStats, RateLimiterOptions } from './limiter/RateLimiter.ts'
+export { RateLimiterActor } from './limiter/RateLimiterActor.ts'
+export type { RateLimiterActorOptions, RateLimiterProtocol } from './limiter/RateLimiterActor.ts'
+export { LimiterMetrics } from './limiter/LimiterMetrics.ts'
+export { ConcurrencyLimiter, ConcurrencyLimiterActor, withPermit } from './limiter/ConcurrencyLimiter.ts'
+export type { ConcurrencyLimiterOptions, ConcurrencyLimiterProtocol, ConcurrencyStats, Permit } from './limiter/ConcurrencyLimiter.ts'

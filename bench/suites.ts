@@ -26,4 +26,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   'raft-storage': { load: () => import('./raftStorage.ts') },
   components: { load: () => import('./components.ts') },
   raft: { load: () => import('./raft.ts') },
+  limiter: { load: () => import('./limiter.ts'), onDemand: true },
 }
