@@ -33,6 +33,7 @@ import { Mailbox, type MailboxOptions } from './Mailbox.ts'
 import type { Random } from './Random.ts'
 import { RealScheduler } from './RealScheduler.ts'
 import { Registry } from './Registry.ts'
+import { RemoteOffers } from './RemoteOffers.ts'
 import type { Scheduler } from './Scheduler.ts'
 import { SystemClock } from './SystemClock.ts'
 import { SystemRandom } from './SystemRandom.ts'
@@ -96,6 +97,13 @@ export interface ActorSystemOptions {
   readonly throughput?: number
   /** Default ask timeout. Default 5000 ms. */
   readonly askTimeoutMs?: number
+  /**
+   * How long an `offer` to an actor in another system (shard, node) waits for the transport's room
+   * (credit) before it fails with ERR_OFFER_TIMEOUT. Default: `askTimeoutMs`.
+   */
+  readonly offerTimeoutMs?: number
+  /** Most such offers waiting for room at once; past it `offer` fails at the call with ERR_TRANSPORT_FULL. Default 10 000. */
+  readonly maxWaitingOffers?: number
   /** Default mailbox for actors that do not set their own. Default: bounded 10 000, reject. */
   readonly mailbox?: MailboxOptions
   /**
@@ -131,6 +139,7 @@ const RESOLVED_CACHE_LIMIT = 10_000
 /** Shared by every spawn without options, so an idle actor does not keep an empty object of its own. */
 const NO_OPTIONS: SpawnOptionsBase = Object.freeze({})
 const DEFAULT_ASK_TIMEOUT_MS = 5000
+const DEFAULT_MAX_WAITING_OFFERS = 10_000
 
 /** One ask in flight. Settles exactly once: reply, error, or timeout. */
 class PendingAsk implements Expirable {
@@ -396,9 +405,23 @@ export class ActorSystem {
     this.host.remoteTerminated(ref, reason)
   }
 
-  /** Stops every actor, children first, then resolves. Idempotent. */
+  /**
+   * The transport has room again toward `node` (one `shard`, or all of its shards; every node when
+   * null): offers waiting for it go now, oldest first. Called by transports (through Remoting).
+   */
+  remoteRoom(node: string | null = null, shard: number | null = null): void {
+    this.host.offers.room(node, shard)
+  }
+
+  /** Offers to actors in other systems waiting for the transport's room right now (at most `maxWaitingOffers`). */
+  get offersWaiting(): number {
+    return this.host.offers.waiting
+  }
+
+  /** Stops every actor, children first, then resolves. Idempotent. Offers still waiting for a transport fail with ERR_SYSTEM_TERMINATED. */
   terminate(): Promise<void> {
     if (this.terminating === null) {
+      this.host.offers.fail(null, null, new SystemTerminatedError(`actor system '${this.name}' is terminating`))
       this.terminating = this.whenTerminated
       if (this.guardian.status === CellStatus.Stopped) this.resolveTerminated()
       else this.guardian.postSystem({ type: 'stop', reason: ExitReasons.shutdown })
@@ -444,6 +467,8 @@ class SystemHost implements CellHost, RefHost {
     return this.tempRefCache
   }
   private readonly askDeadlines: AskDeadlines<PendingAsk>
+  /** Offers to other systems waiting for the transport's room. */
+  readonly offers: RemoteOffers
   /** Asks whose reply may arrive from another shard or node, by request id. */
   private readonly remoteAsks = new Map<number, PendingAsk>()
 
@@ -461,6 +486,20 @@ class SystemHost implements CellHost, RefHost {
     this.defaultMailbox = options.mailbox
     this.serializeMessages = options.serializeMessages === true
     this.askDeadlines = new AskDeadlines<PendingAsk>(system.clock)
+    const offerTimeoutMs = options.offerTimeoutMs ?? system.askTimeoutMs
+    if (!(offerTimeoutMs > 0)) throw new InvalidArgumentError(`offerTimeoutMs must be > 0, got ${offerTimeoutMs}`)
+    const maxWaiting = options.maxWaitingOffers ?? DEFAULT_MAX_WAITING_OFFERS
+    if (!(maxWaiting >= 0)) throw new InvalidArgumentError(`maxWaitingOffers must be >= 0, got ${maxWaiting}`)
+    this.offers = new RemoteOffers({
+      clock: system.clock,
+      scheduler: system.scheduler,
+      maxWaiting,
+      timeoutMs: offerTimeoutMs,
+      route: (envelope) => {
+        if (this.router === null) throw new UnknownActorError(`no route to ${envelope.target.toString()}: the transport is gone`)
+        this.router.route(envelope)
+      },
+    })
   }
 
   get public(): ActorSystem {
@@ -602,12 +641,17 @@ class SystemHost implements CellHost, RefHost {
     if (this.instrumentation !== null && this.instrumentation.onSend !== undefined) this.instrumentation.onSend(envelope)
     const cell = target.cell as ActorCell | null
     if (cell !== null) return cell.offerUser(envelope)
-    try {
-      this.routeOut(envelope)
-      return Promise.resolve()
-    } catch (error) {
-      return Promise.reject(error)
+    // Another system: wait for the transport's room (credit) as a local offer waits for the mailbox's.
+    if (this.router === null || this.isLocalAddress(target.address)) {
+      try {
+        this.routeOut(envelope)
+        return Promise.resolve()
+      } catch (error) {
+        return Promise.reject(error)
+      }
     }
+    envelope.local = null
+    return this.offers.offer(envelope)
   }
 
   /** Delivers an envelope built elsewhere (poison pill, inbound from a transport). */
@@ -749,6 +793,7 @@ class SystemHost implements CellHost, RefHost {
       const where = formatAddress(pending.remoteTarget)
       this.settle(pending, null, cause ?? (shard === null ? new NodeDownError(`node ${node} is down (ask to ${where})`, { data: { node } }) : new ShardDownError(`shard ${shard} of ${node} is down (ask to ${where})`, { data: { node, shard } })))
     }
+    this.offers.fail(node, shard, cause ?? ((n, s) => (shard === null ? new NodeDownError(`node ${n} is down (offer waiting for room)`, { data: { node: n } }) : new ShardDownError(`shard ${s} of ${n} is down (offer waiting for room)`, { data: { node: n, shard: s } }))))
     for (const [systemKey, watched] of [...this.watchedFor]) {
       if (watched.node !== node || (shard !== null && watched.shard !== shard)) continue
       for (const [cell, notify] of watched.cells) cell.removeWatcher(notify)
@@ -766,10 +811,14 @@ class SystemHost implements CellHost, RefHost {
     }
   }
 
+  private isLocalAddress(address: ActorAddress): boolean {
+    return address.shard === this.system.shard && address.node === this.system.node && address.system === this.systemName
+  }
+
   private routeOut(envelope: Envelope): void {
     const router = this.router
     const address = envelope.target.address
-    const isLocalAddress = address.shard === this.system.shard && address.node === this.system.node && address.system === this.systemName
+    const isLocalAddress = this.isLocalAddress(address)
     if (router === null || isLocalAddress) {
       const reason: DeadLetterReason = isLocalAddress ? 'stopped' : 'unknown'
       this.deadLetter(envelope, reason)

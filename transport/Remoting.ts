@@ -62,6 +62,8 @@ class Outbox {
   pending = false
   /** A user envelope passed the transport's room check since this outbox last went out. */
   admitted = false
+  /** A send was refused because this outbox was at `maxBufferedPerPeer`: its flush makes room (waiting offers hear it). */
+  refused = false
   constructor(address: SystemAddress) {
     this.address = address
   }
@@ -117,6 +119,7 @@ export class Remoting implements RemoteRouter {
     transport.onFrame((frame, credited) => this.receive(frame, credited === true))
     transport.onUndelivered?.((to, frame, error) => this.returned(frame, error))
     transport.onPeerDown((node, shard, cause) => system.remoteDown(node, shard, cause))
+    transport.onRoom?.((to) => system.remoteRoom(to === null ? null : to.node, to === null ? null : to.shard))
     system.setRemoteRouter(this)
   }
 
@@ -144,6 +147,7 @@ export class Remoting implements RemoteRouter {
   private admit(outbox: Outbox): void {
     const { node, shard } = outbox.address
     if (outbox.envelopes.length >= this.maxBuffered) {
+      outbox.refused = true
       throw new TransportFullError(`${this.maxBuffered} messages already wait for ${node}:${shard}`, { data: { node, shard, limit: this.maxBuffered } })
     }
     // Once per batch: the transport's state only changes when frames are sent.
@@ -187,6 +191,10 @@ export class Remoting implements RemoteRouter {
     outbox.admitted = false
     if (envelopes.length <= this.maxBatch) this.sendBatch(outbox.address, envelopes)
     else for (let i = 0; i < envelopes.length; i += this.maxBatch) this.sendBatch(outbox.address, envelopes.slice(i, i + this.maxBatch))
+    if (outbox.refused) {
+      outbox.refused = false
+      this.system.remoteRoom(outbox.address.node, outbox.address.shard)
+    }
   }
 
   /**
