@@ -80,6 +80,12 @@ export const SystemFailureTopic = topic<SystemFailure>('troupe.system-failure')
 export interface RemoteRouter {
   /** Sends an envelope whose target is not local. Throws a typed error if it cannot be queued. */
   route(envelope: Envelope): void
+  /**
+   * Optional, the `offer` path: sends envelopes for one target now, in order after what `route`
+   * buffered for it, or throws having sent none (ERR_TRANSPORT_FULL: no room yet). Without it,
+   * offers are routed like tells.
+   */
+  sendNow?(envelopes: Envelope[]): void
 }
 
 export interface ActorSystemOptions {
@@ -495,9 +501,11 @@ class SystemHost implements CellHost, RefHost {
       scheduler: system.scheduler,
       maxWaiting,
       timeoutMs: offerTimeoutMs,
-      route: (envelope) => {
-        if (this.router === null) throw new UnknownActorError(`no route to ${envelope.target.toString()}: the transport is gone`)
-        this.router.route(envelope)
+      send: (envelopes) => {
+        const router = this.router
+        if (router === null) throw new UnknownActorError(`no route to ${(envelopes[0] as Envelope).target.toString()}: the transport is gone`)
+        if (router.sendNow !== undefined) router.sendNow(envelopes)
+        else for (const envelope of envelopes) router.route(envelope)
       },
     })
   }

@@ -64,9 +64,16 @@ export interface RemoteOffersOptions {
   readonly maxWaiting: number
   /** How long an offer waits for room before it fails with ERR_OFFER_TIMEOUT. */
   readonly timeoutMs: number
-  /** Hands an envelope to the transport; throws a typed error (ERR_TRANSPORT_FULL: no room yet). */
-  readonly route: (envelope: Envelope) => void
+  /**
+   * Hands envelopes (one target) to the transport now, as one frame, or throws having sent none:
+   * ERR_TRANSPORT_FULL when there is no room yet, another typed error when they cannot go at all.
+   * Not the batching route of tells: an offer resolves only once the transport has taken it.
+   */
+  readonly send: (envelopes: Envelope[]) => void
 }
+
+/** Most waiting offers sent in one frame when room comes. */
+const GROUP = 64
 
 /**
  * `offer` to an actor in another system (shard or node): the same contract as a local full mailbox,
@@ -100,7 +107,7 @@ export class RemoteOffers implements Runnable {
     const line = this.lineFor(node, shard)
     if (line.live === 0) {
       try {
-        this.o.route(envelope)
+        this.o.send([envelope])
         return Promise.resolve()
       } catch (error) {
         if (errorCode(error) !== TRANSPORT_FULL) return Promise.reject(error)
@@ -149,33 +156,53 @@ export class RemoteOffers implements Runnable {
     }
   }
 
-  /** Tries the lines that were signalled, oldest offer first; stops a line at the first refusal for room. */
+  /**
+   * Tries the lines that were signalled, oldest offers first, up to GROUP per frame; stops a line at
+   * the first refusal for room. A group refused for another reason is retried one by one, so each
+   * offer gets its own verdict (one payload that cannot travel fails alone).
+   */
   run(budget: number): boolean {
     let sent = 0
+    const group: WaitingOffer[] = []
+    const envelopes: Envelope[] = []
     while (this.pumpQueue.length > 0 && sent < budget) {
       const line = this.pumpQueue[0] as OfferLine
-      let waiting: WaitingOffer | undefined
       let blocked = false
-      while (sent < budget && (waiting = line.first()) !== undefined) {
+      let size = GROUP
+      while (sent < budget && line.first() !== undefined) {
+        group.length = 0
+        envelopes.length = 0
+        for (let i = line.head; i < line.items.length && group.length < size; i++) {
+          const item = line.items[i] as WaitingOffer
+          if (item.settled) continue
+          group.push(item)
+          envelopes.push(item.envelope as Envelope)
+        }
         try {
-          this.o.route(waiting.envelope as Envelope)
+          this.o.send(envelopes)
         } catch (error) {
           if (errorCode(error) === TRANSPORT_FULL) {
             blocked = true
             break
           }
-          // Not a matter of room (peer leaving, link down, closed): this offer fails, the next may go.
-          this.settle(waiting, error as Error)
+          if (group.length > 1) {
+            size = 1
+            continue
+          }
+          // Not a matter of room (link down, closed, a payload that cannot travel): this offer fails, the next may go.
+          this.settle(group[0] as WaitingOffer, error as Error)
           continue
         }
-        sent++
-        this.settle(waiting, null)
+        sent += group.length
+        for (const item of group) this.settle(item, null)
       }
       if (blocked || line.live === 0) {
         line.ready = false
         this.pumpQueue.shift()
       }
     }
+    group.length = 0
+    envelopes.length = 0
     if (this.pumpQueue.length > 0) return true
     this.scheduled = false
     return false

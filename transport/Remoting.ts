@@ -143,6 +143,27 @@ export class Remoting implements RemoteRouter {
     }
   }
 
+  /**
+   * The offer path: `envelopes` (one target) go now as one frame, after what is buffered for that
+   * peer, or none goes and the error is thrown (ERR_TRANSPORT_FULL while the transport is full, or
+   * when it refuses this frame). Unlike `route`, a return means the transport has taken them.
+   */
+  sendNow(envelopes: Envelope[]): void {
+    const outbox = this.outboxFor((envelopes[0] as Envelope).target.address)
+    const { node, shard } = outbox.address
+    if (this.transport.isFull?.(outbox.address) === true) {
+      throw this.transport.fullError?.(outbox.address) ?? new TransportFullError(`the transport to ${node}:${shard} is full`, { data: { node, shard } })
+    }
+    // What tells buffered for that peer goes first: order per sender and target holds.
+    if (outbox.envelopes.length > 0) this.sendOutbox(outbox)
+    for (const envelope of envelopes) envelope.local = null
+    const frame = this.system.codec.encodeBatch(envelopes)
+    this.transport.send(outbox.address, frame, false)
+    this.stats.framesOut++
+    this.stats.bytesOut += frame.byteLength
+    this.stats.envelopesOut += envelopes.length
+  }
+
   /** Refuses a user envelope at the call while its peer's buffer or transport is full. */
   private admit(outbox: Outbox): void {
     const { node, shard } = outbox.address
