@@ -7,7 +7,7 @@ import { flushWithin } from './flushWithin.ts'
 import { FrameSigner } from './FrameSigner.ts'
 import { HeartbeatMembership } from './HeartbeatMembership.ts'
 import { InboundHold } from './InboundHold.ts'
-import { newSession } from './LinkFrames.ts'
+import { DATA_FIXED_BYTES, newSession, nodeBytes } from './LinkFrames.ts'
 import { LinkInbound, type FrameHandler } from './LinkInbound.ts'
 import { LinkPeers, PeerState } from './LinkPeers.ts'
 import { LinkReceiver } from './LinkReceiver.ts'
@@ -102,6 +102,8 @@ export class NatsTransport implements FrameTransport {
     this.publisher = new NatsPublisher(this.connection, this.signer, this.stats)
     const log = system.log ?? silentLogger
     this.session = newSession(() => system.random.next())
+    // The link header goes in front of every frame: let the codec leave its room there.
+    system.codec?.reserveFrameHeadroom(DATA_FIXED_BYTES + nodeBytes(system.node).byteLength)
     this.sender = new LinkSender({
       node: system.node,
       shard: system.shard,
