@@ -3,7 +3,7 @@ import { swapRefContext, type RefDecodeContext } from './ActorRefExtension.ts'
 import { sameAddress, type ActorAddress } from './ActorAddress.ts'
 import { ActorRef } from './ActorRef.ts'
 import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
-import { decodeError, encodeError, MalformedFrameError, MessageTooLargeError, NotSerializableError, type EncodedError } from './errors.ts'
+import { decodeError, encodeError, InvalidArgumentError, MalformedFrameError, MessageTooLargeError, NotSerializableError, type EncodedError } from './errors.ts'
 import { checkAddressTuple, checkEnvelope, checkHeaders, malformed, malformedReason, type ShardBounds } from './FrameValidation.ts'
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORDS, MIN_RECORD_DEFINITION_BYTES, MsgpackDialect, scanMsgpack } from './MsgpackGuard.ts'
 import { assertSerializable } from './Serializable.ts'
@@ -87,12 +87,25 @@ export class Codec {
   /** What the ActorRef extension uses while this codec decodes. */
   private refContext: RefDecodeContext | null = null
   private scratchView = new DataView(new ArrayBuffer(PREAMBLE_BYTES + 64 * FIXED_BYTES))
+  /** Free bytes left in front of each batch frame, in the same ArrayBuffer (see `reserveFrameHeadroom`). */
+  private headroom = 0
 
   constructor(options: CodecOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH
     this.maxRecordDefinitions = options.maxRecordDefinitions ?? DEFAULT_MAX_RECORDS
     this.bounds = options.localNode !== undefined && options.shardCount !== undefined ? { node: options.localNode, shardCount: options.shardCount } : null
+  }
+
+  /** Leaves `bytes` (≤ 512; only grows) free in front of every batch frame, in its own ArrayBuffer: the NATS link writes its header there instead of copying the frame. */
+  reserveFrameHeadroom(bytes: number): void {
+    if (!(bytes >= 0 && bytes <= 512)) throw new InvalidArgumentError(`frame headroom must be 0..512 bytes, got ${bytes}`)
+    this.headroom = Math.max(this.headroom, Math.ceil(bytes))
+  }
+
+  /** The bytes free in front of every batch frame this codec encodes. */
+  get frameHeadroom(): number {
+    return this.headroom
   }
 
   /** @internal The system binds how decoded addresses become refs. */
@@ -193,7 +206,8 @@ export class Codec {
     const tail = this.pack([addresses, methods, headersList, argsList], this.batchPackr)
     if (fixedEnd + tail.byteLength > this.maxMessageBytes) throw this.tooLarge(fixedEnd + tail.byteLength)
     this.checkRecordDefinitions(tail)
-    const frame = new Uint8Array(fixedEnd + tail.byteLength)
+    const headroom = this.headroom
+    const frame = headroom === 0 ? new Uint8Array(fixedEnd + tail.byteLength) : new Uint8Array(new ArrayBuffer(headroom + fixedEnd + tail.byteLength), headroom, fixedEnd + tail.byteLength)
     frame.set(new Uint8Array(view.buffer, 0, fixedEnd))
     frame.set(tail, fixedEnd)
     return frame

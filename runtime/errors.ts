@@ -88,6 +88,7 @@ export const ErrorCodes = {
   SupervisorGaveUp: 'ERR_SUPERVISOR_GAVE_UP',
   NodeDown: 'ERR_NODE_DOWN',
   ShardDown: 'ERR_SHARD_DOWN',
+  OfferTimeout: 'ERR_OFFER_TIMEOUT',
 } as const
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
 
@@ -153,6 +154,10 @@ export type NodeDownError = InstanceType<typeof NodeDownError>
 /** The target's shard (worker thread) crashed: pending asks to it fail fast with this. */
 export const ShardDownError = defineError(ErrorCodes.ShardDown, 'ShardDownError')
 export type ShardDownError = InstanceType<typeof ShardDownError>
+
+/** A remote `offer` waited for room toward its target (transport credit) longer than its timeout; the message was not sent. */
+export const OfferTimeoutError = defineError(ErrorCodes.OfferTimeout, 'OfferTimeoutError')
+export type OfferTimeoutError = InstanceType<typeof OfferTimeoutError>
 
 /** Turns anything thrown into an Error; non-errors are wrapped so every failure carries a code. */
 export function toError(thrown: unknown): Error {

@@ -67,6 +67,7 @@ export {
   ShardDownError,
   NotInActorError,
   NotSerializableError,
+  OfferTimeoutError,
   registerErrorCode,
   StashFullError,
   SystemTerminatedError,

@@ -35,6 +35,13 @@ export interface FrameTransport {
   /** Optional: the error a send to `to` refused for lack of room would throw now (default ERR_TRANSPORT_FULL). */
   fullError?(to: SystemAddress): Error | undefined
   /**
+   * Optional, with `isFull`: registers who hears that room may have freed toward `to` (null: toward
+   * any peer), after acks, credit, a drained outbox, or a close (then sends fail with the reason).
+   * Remoting wakes the offers waiting for that peer (`ActorSystem.remoteRoom`), which ask `isFull`
+   * again: a signal with no room behind it costs a check, a missing one leaves offers to time out.
+   */
+  onRoom?(handler: (to: SystemAddress | null) => void): void
+  /**
    * Registers the receiver of every inbound frame. A transport with credit-based flow control (NATS)
    * passes `credited` = true: the handler may then return `true` to say it *holds* the frame (a target
    * mailbox is congested) and call `released()` once it has taken it, in the order held; until then

@@ -62,6 +62,8 @@ class Outbox {
   pending = false
   /** A user envelope passed the transport's room check since this outbox last went out. */
   admitted = false
+  /** A send was refused because this outbox was at `maxBufferedPerPeer`: its flush makes room (waiting offers hear it). */
+  refused = false
   constructor(address: SystemAddress) {
     this.address = address
   }
@@ -117,6 +119,7 @@ export class Remoting implements RemoteRouter {
     transport.onFrame((frame, credited) => this.receive(frame, credited === true))
     transport.onUndelivered?.((to, frame, error) => this.returned(frame, error))
     transport.onPeerDown((node, shard, cause) => system.remoteDown(node, shard, cause))
+    transport.onRoom?.((to) => system.remoteRoom(to === null ? null : to.node, to === null ? null : to.shard))
     system.setRemoteRouter(this)
   }
 
@@ -140,10 +143,32 @@ export class Remoting implements RemoteRouter {
     }
   }
 
+  /**
+   * The offer path: `envelopes` (one target) go now as one frame, after what is buffered for that
+   * peer, or none goes and the error is thrown (ERR_TRANSPORT_FULL while the transport is full, or
+   * when it refuses this frame). Unlike `route`, a return means the transport has taken them.
+   */
+  sendNow(envelopes: Envelope[]): void {
+    const outbox = this.outboxFor((envelopes[0] as Envelope).target.address)
+    const { node, shard } = outbox.address
+    if (this.transport.isFull?.(outbox.address) === true) {
+      throw this.transport.fullError?.(outbox.address) ?? new TransportFullError(`the transport to ${node}:${shard} is full`, { data: { node, shard } })
+    }
+    // What tells buffered for that peer goes first: order per sender and target holds.
+    if (outbox.envelopes.length > 0) this.sendOutbox(outbox)
+    for (const envelope of envelopes) envelope.local = null
+    const frame = this.system.codec.encodeBatch(envelopes)
+    this.transport.send(outbox.address, frame, false)
+    this.stats.framesOut++
+    this.stats.bytesOut += frame.byteLength
+    this.stats.envelopesOut += envelopes.length
+  }
+
   /** Refuses a user envelope at the call while its peer's buffer or transport is full. */
   private admit(outbox: Outbox): void {
     const { node, shard } = outbox.address
     if (outbox.envelopes.length >= this.maxBuffered) {
+      outbox.refused = true
       throw new TransportFullError(`${this.maxBuffered} messages already wait for ${node}:${shard}`, { data: { node, shard, limit: this.maxBuffered } })
     }
     // Once per batch: the transport's state only changes when frames are sent.
@@ -187,6 +212,10 @@ export class Remoting implements RemoteRouter {
     outbox.admitted = false
     if (envelopes.length <= this.maxBatch) this.sendBatch(outbox.address, envelopes)
     else for (let i = 0; i < envelopes.length; i += this.maxBatch) this.sendBatch(outbox.address, envelopes.slice(i, i + this.maxBatch))
+    if (outbox.refused) {
+      outbox.refused = false
+      this.system.remoteRoom(outbox.address.node, outbox.address.shard)
+    }
   }
 
   /**

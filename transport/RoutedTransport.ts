@@ -18,6 +18,7 @@ export class RoutedTransport implements FrameTransport {
   private frameHandler: ((frame: Uint8Array, credited?: boolean) => unknown) | null = null
   private readonly peerDownHandlers: ((node: string, shard: number | null, cause?: Error) => void)[] = []
   private undeliveredHandler: ((to: SystemAddress, frame: Uint8Array, error: Error) => void) | null = null
+  private roomHandler: ((to: SystemAddress | null) => void) | null = null
 
   constructor(sameNode: FrameTransport) {
     this.local = sameNode.local
@@ -34,6 +35,7 @@ export class RoutedTransport implements FrameTransport {
     if (this.frameHandler !== null) transport.onFrame(this.frameHandler)
     if (this.undeliveredHandler !== null) transport.onUndelivered?.(this.undeliveredHandler)
     for (const handler of this.peerDownHandlers) transport.onPeerDown(handler)
+    if (this.roomHandler !== null) transport.onRoom?.(this.roomHandler)
   }
 
   get hasOtherNodes(): boolean {
@@ -52,6 +54,12 @@ export class RoutedTransport implements FrameTransport {
   fullError(to: SystemAddress): Error | undefined {
     const transport = this.isSameNode(to) ? this.sameNode : this.otherNodes
     return transport?.fullError?.(to)
+  }
+
+  onRoom(handler: (to: SystemAddress | null) => void): void {
+    this.roomHandler = handler
+    this.sameNode.onRoom?.(handler)
+    this.otherNodes?.onRoom?.(handler)
   }
 
   /** Only frames from other nodes are credited (the rings have their own flow control). */

@@ -65,14 +65,36 @@ export function dataPrefix(node: string, shard: number, session: number, epoch: 
   return out
 }
 
-/** Header (`prefix` with `seq`) followed by the codec frame: one new buffer. */
+/**
+ * Header (`prefix` with `seq`) followed by the codec frame. When the codec left exactly the header's
+ * room in front of the frame (`Codec.reserveFrameHeadroom`: the frame is the rest of an ArrayBuffer
+ * of its own), the header is written there: no copy of the frame, one small view. Otherwise one new
+ * buffer. Rewriting the header in place for a resend is safe: nats.js copies what it is given by
+ * the next microtask (or holds it while disconnected, when nothing is published or resent), a resend
+ * of the same epoch writes the same bytes, and a new epoch starts only after the peer answered.
+ */
 export function dataFrame(prefix: Uint8Array, seq: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(prefix.byteLength + body.byteLength)
-  out.set(prefix, 0)
-  new DataView(out.buffer).setFloat64(12, seq, true)
-  out.set(body, prefix.byteLength)
+  const room = prefix.byteLength
+  let out: Uint8Array
+  if (body.byteOffset === room && body.buffer.byteLength === room + body.byteLength && !(body.buffer instanceof SharedArrayBuffer)) {
+    out = new Uint8Array(body.buffer, 0, room + body.byteLength)
+    out.set(prefix, 0)
+  } else {
+    out = new Uint8Array(room + body.byteLength)
+    out.set(prefix, 0)
+    out.set(body, room)
+  }
+  if (LITTLE_ENDIAN) {
+    seqScratch[0] = seq
+    out.set(seqBytes, 12)
+  } else new DataView(out.buffer, out.byteOffset, DATA_FIXED_BYTES).setFloat64(12, seq, true)
   return out
 }
+
+/** The sequence number's little-endian bytes through one reused buffer: no DataView per frame (on little-endian hosts). */
+const seqScratch = new Float64Array(1)
+const seqBytes = new Uint8Array(seqScratch.buffer)
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
 /** The header of a received data frame, or null when it is not a well-formed one. */
 export function readDataHeader(bytes: Uint8Array): DataHeader | null {

@@ -28,6 +28,8 @@ export interface LinkSenderOptions {
   refusal(to: SystemAddress, detail: string): Error
   /** Frames given back, never to be sent: Remoting makes dead letters and failed asks of them. */
   undelivered(to: SystemAddress, frame: Uint8Array, error: Error): void
+  /** A peer shard that was reported full (`isFull`, a refusal) has room again (null: any peer, the shared bounds freed). */
+  room?(to: SystemAddress | null): void
 }
 
 class OutFrame {
@@ -58,6 +60,8 @@ class OutStream {
   lastProgressAt = 0
   lastResendAt = Number.NEGATIVE_INFINITY
   refusing = false
+  /** Reported full to a caller: its room handler hears when it is not. */
+  wanted = false
   constructor(to: SystemAddress, subject: string, prefix: Uint8Array) {
     this.to = to
     this.subject = subject
@@ -80,6 +84,9 @@ export class LinkSender {
   private readonly streams = new Map<string, OutStream[]>()
   private retainedFrames = 0
   private retainedBytes = 0
+  /** Streams reported full, waiting to be told of room; and whether the shared bounds refused someone. */
+  private readonly wanted: OutStream[] = []
+  private wantedShared = false
 
   constructor(options: LinkSenderOptions) {
     this.o = options
@@ -91,10 +98,12 @@ export class LinkSender {
     const scale = mustTake ? 2 : 1
     if (this.retainedFrames + 1 > scale * this.o.maxFrames || this.retainedBytes + body.byteLength > scale * this.o.maxBytes) {
       stream.refusing = true
+      this.want(stream)
       throw this.o.refusal(to, `${this.retainedFrames} frames (${this.retainedBytes} bytes) are retained for peers`)
     }
     if (!mustTake && stream.waitingBytes >= this.o.maxQueuedBytesPerPeer) {
       stream.refusing = true
+      this.want(stream)
       throw this.o.refusal(to, `${stream.waitingBytes} bytes already wait for ${to.node}:${to.shard}`)
     }
     const frame = new OutFrame(body)
@@ -122,14 +131,55 @@ export class LinkSender {
 
   /** Whether a send to `to` would be refused now (with hysteresis: until half the room is free again). */
   isFull(to: SystemAddress): boolean {
-    if (this.retainedFrames >= this.o.maxFrames || this.retainedBytes >= this.o.maxBytes) return true
     const stream = this.streams.get(to.node)?.[to.shard]
-    if (stream === undefined) return false
+    if (this.sharedFull()) {
+      if (stream === undefined) this.wantedShared = true
+      else this.want(stream)
+      return true
+    }
+    if (stream === undefined || !this.streamFull(stream)) return false
+    this.want(stream)
+    return true
+  }
+
+  private sharedFull(): boolean {
+    return this.retainedFrames >= this.o.maxFrames || this.retainedBytes >= this.o.maxBytes
+  }
+
+  /** Full at its own bound; after a refusal, until half its room is free again (hysteresis). */
+  private streamFull(stream: OutStream): boolean {
     if (stream.waitingBytes >= this.o.maxQueuedBytesPerPeer) return (stream.refusing = true)
-    // After a refusal for this peer, full until half its room is free again.
     if (stream.refusing && stream.waitingBytes > this.o.maxQueuedBytesPerPeer / 2) return true
     stream.refusing = false
     return false
+  }
+
+  private want(stream: OutStream): void {
+    if (stream.wanted) return
+    stream.wanted = true
+    this.wanted.push(stream)
+  }
+
+  /** Tells the room handler about every peer reported full that has room now (after acks, credit, or frames given back). */
+  private signalRoom(): void {
+    if (this.wanted.length === 0 && !this.wantedShared) return
+    if (this.sharedFull()) return
+    const room = this.o.room
+    if (this.wantedShared) {
+      this.wantedShared = false
+      room?.(null)
+    }
+    for (let i = 0; i < this.wanted.length; ) {
+      const stream = this.wanted[i] as OutStream
+      if (this.streamFull(stream)) {
+        i++
+        continue
+      }
+      stream.wanted = false
+      this.wanted[i] = this.wanted[this.wanted.length - 1] as OutStream
+      this.wanted.pop()
+      room?.(stream.to)
+    }
   }
 
   /** Frames published and not yet acknowledged, or waiting, for every peer. */
@@ -173,6 +223,7 @@ export class LinkSender {
     stream.credit = ack.credit
     if ((ack.flags & ACK_GAP) !== 0 && stream.published > 0 && now - stream.lastResendAt >= GAP_RESEND_MS && this.o.canSend(stream.to.node)) this.resend(stream)
     this.pump(stream)
+    this.signalRoom()
   }
 
   /** After a reconnect (or once `node` is heard again): unacknowledged frames go again, then waiting ones. */
@@ -218,6 +269,7 @@ export class LinkSender {
     this.o.stats.framesAbandoned += given.length
     // After the bookkeeping: Remoting may send again from these callbacks (a failure reply).
     for (const [to, body] of given) this.o.undelivered(to, body, typeof error === 'function' ? error(to) : error)
+    this.signalRoom()
   }
 
   private stream(to: SystemAddress, subject: string): OutStream {

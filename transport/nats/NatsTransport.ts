@@ -7,7 +7,7 @@ import { flushWithin } from './flushWithin.ts'
 import { FrameSigner } from './FrameSigner.ts'
 import { HeartbeatMembership } from './HeartbeatMembership.ts'
 import { InboundHold } from './InboundHold.ts'
-import { newSession } from './LinkFrames.ts'
+import { DATA_FIXED_BYTES, newSession, nodeBytes } from './LinkFrames.ts'
 import { LinkInbound, type FrameHandler } from './LinkInbound.ts'
 import { LinkPeers, PeerState } from './LinkPeers.ts'
 import { LinkReceiver } from './LinkReceiver.ts'
@@ -63,6 +63,7 @@ export class NatsTransport implements FrameTransport {
   private readonly ackTimeoutMs: number
   private readonly outageFailAfterMs: number
   private undeliveredHandler: ((to: SystemAddress, frame: Uint8Array, error: Error) => void) | null = null
+  private roomHandler: ((to: SystemAddress | null) => void) | null = null
   private readonly peerDownHandlers: ((node: string, shard: number | null, cause?: Error) => void)[] = []
   private readonly peerUpHandlers: ((node: string) => void)[] = []
   private readonly linkHandlers: ((connected: boolean) => void)[] = []
@@ -101,6 +102,8 @@ export class NatsTransport implements FrameTransport {
     this.publisher = new NatsPublisher(this.connection, this.signer, this.stats)
     const log = system.log ?? silentLogger
     this.session = newSession(() => system.random.next())
+    // The link header goes in front of every frame: let the codec leave its room there.
+    system.codec?.reserveFrameHeadroom(DATA_FIXED_BYTES + nodeBytes(system.node).byteLength)
     this.sender = new LinkSender({
       node: system.node,
       shard: system.shard,
@@ -115,6 +118,7 @@ export class NatsTransport implements FrameTransport {
       canSend: (node) => this.canSend(node),
       refusal: (to, detail) => this.refusal(to, detail),
       undelivered: (to, frame, error) => this.undeliveredHandler?.(to, frame, error),
+      room: (to) => this.roomHandler?.(to),
     })
     this.receiver = new LinkReceiver({
       node: system.node,
@@ -168,16 +172,23 @@ export class NatsTransport implements FrameTransport {
     this.sender.send(to, this.subjects.frames(to.node, to.shard), frame, mustTake)
   }
 
+  /** Whether `send(to, …)` would be refused now: closed, an outage past its bound, or the retention bounds (then `fullError` says which). */
   isFull(to: SystemAddress): boolean {
-    return this.outage || this.sender.isFull(to)
+    return this.closed || this.outage || this.sender.isFull(to)
   }
 
   fullError(to: SystemAddress): Error {
+    if (this.closed) return new TransportClosedError(`NATS transport of ${this.local.node}:${this.local.shard} is closed`)
     return this.outage ? this.outageError() : this.refusal(to, 'the retention bound is reached')
   }
 
   released(): void {
     this.receiver.released()
+  }
+
+  /** Hears when a peer shard reported full has room again: credit came, or its frames were acknowledged or given back. */
+  onRoom(handler: (to: SystemAddress | null) => void): void {
+    this.roomHandler = handler
   }
 
   onFrame(handler: FrameHandler): void {

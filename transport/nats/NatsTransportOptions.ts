@@ -13,6 +13,8 @@ export interface NatsTransportSystem {
   readonly random: Random
   /** Where rate-limited warnings go (forged frames). Default: silent. */
   readonly log?: Logger
+  /** When present, the transport asks it to leave room for the link header in front of each frame (no copy per frame). */
+  readonly codec?: { reserveFrameHeadroom(bytes: number): void }
 }
 
 export interface NatsTransportOptions {

@@ -88,6 +88,8 @@ class Peer {
   queuedBytes = 0
   /** A frame was refused for room: refuse at the call until the outbox drains to half its bound. */
   refusing = false
+  /** Someone was told this peer is full (a refusal, or `isFull`): tell the room handler once it is not. */
+  wanted = false
   /** Its inbound ring is not read: its last frame fed a congested actor (InboundFlow). */
   paused = false
   constructor(shard: number) {
@@ -155,6 +157,7 @@ export class RingTransport implements FrameTransport {
   private readonly peerList: Peer[] = []
   private frameHandler: ((frame: Uint8Array) => void) | null = null
   private readonly peerDownHandlers: ((node: string, shard: number | null) => void)[] = []
+  private roomHandler: ((to: SystemAddress | null) => void) | null = null
   private closed = false
 
   // Pump state: scheduled (queued or running on the scheduler), polling (an idle poll is pending on
@@ -233,6 +236,7 @@ export class RingTransport implements FrameTransport {
     if (peer.queuedBytes + frame.byteLength > (mustTake ? 2 * this.maxOutboxBytes : this.maxOutboxBytes)) {
       this.counters.outboxFull++
       peer.refusing = true
+      peer.wanted = true
       throw new TransportFullError(`the ring to shard ${to.shard} is full and ${peer.queuedBytes} bytes already wait for it`, {
         data: { node: to.node, shard: to.shard, queuedBytes: peer.queuedBytes, limit: this.maxOutboxBytes },
       })
@@ -251,9 +255,25 @@ export class RingTransport implements FrameTransport {
    */
   isFull(to: SystemAddress): boolean {
     const peer = to.node === this.local.node && to.system === this.local.system ? this.peers[to.shard] : undefined
-    // After a refusal, full until half the bound is free (the hysteresis pushPeer applies too); a
-    // refusal with little or nothing waiting behind it says nothing about the next frame.
-    return peer !== undefined && ((peer.refusing && peer.queuedBytes > this.maxOutboxBytes / 2) || peer.queuedBytes >= this.maxOutboxBytes)
+    if (this.closed) return true
+    if (peer === undefined || !this.full(peer)) return false
+    peer.wanted = true
+    return true
+  }
+
+  /** What a send refused now throws: closed, or the outbox bound (the default, ERR_TRANSPORT_FULL). */
+  fullError(to: SystemAddress): Error | undefined {
+    return this.closed ? new TransportClosedError(`shard transport of ${systemKey(this.local)} is closed (send to ${systemKey(to)})`) : undefined
+  }
+
+  /** After a refusal, full until half the bound is free (the hysteresis pushPeer applies too); a refusal with little or nothing waiting behind it says nothing about the next frame. */
+  private full(peer: Peer): boolean {
+    return (peer.refusing && peer.queuedBytes > this.maxOutboxBytes / 2) || peer.queuedBytes >= this.maxOutboxBytes
+  }
+
+  /** Hears when a peer that was full has room again (offers waiting for it go), and `null` once closed. */
+  onRoom(handler: (to: SystemAddress | null) => void): void {
+    this.roomHandler = handler
   }
 
   onFrame(handler: (frame: Uint8Array) => void): void {
@@ -274,6 +294,8 @@ export class RingTransport implements FrameTransport {
     this.dataBell.ring()
     this.spaceBell.ring()
     for (const peer of this.peerList) this.dropQueued(peer)
+    // Offers still waiting try again and hear ERR_TRANSPORT_CLOSED.
+    this.roomHandler?.(null)
     return Promise.resolve()
   }
 
@@ -551,6 +573,10 @@ export class RingTransport implements FrameTransport {
     // Hysteresis: taking sends again only once half the bound is free keeps a producer from
     // flapping between accepted calls and refused frames.
     if (peer.refusing && peer.queuedBytes <= this.maxOutboxBytes / 2) peer.refusing = false
+    if (peer.wanted && !this.full(peer)) {
+      peer.wanted = false
+      this.roomHandler?.({ system: this.local.system, node: this.local.node, shard: peer.shard })
+    }
     if (peer.head < queue.length) return false
     queue.length = 0
     peer.head = 0
@@ -575,6 +601,7 @@ export class RingTransport implements FrameTransport {
     peer.head = 0
     peer.queuedBytes = 0
     peer.refusing = false
+    peer.wanted = false
     this.counters.framesDropped += frames.length
     const onDropped = this.onDropped
     if (onDropped !== null) for (const frame of frames) onDropped(frame, peer.shard)
