@@ -308,7 +308,7 @@ export class TroupeNode {
       node: this.config.name,
       shards: this.sharded === null ? null : this.sharded.context,
       logger: this.logger.child({ app: this.app.name }),
-      settings: this.config.appSettings,
+      settings: this.config.settings,
       publish: (publicName, ref, options) => {
         // Checked here too, so a standalone node refuses the same mistakes a networked one does.
         compilePublication(options)
