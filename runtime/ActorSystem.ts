@@ -835,9 +835,12 @@ class SystemHost implements CellHost, RefHost {
     // Drop the callbacks and the request so a settled ask retains nothing while it waits to leave its deadline queue.
     pending.resolve = null
     pending.reject = null
-    if (pending.remoteTarget !== null && pending.request !== null) this.remoteAsks.delete(pending.request.id)
+    const request = pending.request
+    if (pending.remoteTarget !== null && request !== null) this.remoteAsks.delete(request.id)
     pending.request = null
     this.askDeadlines.settledEarly(pending)
+    const hooks = this.instrumentation
+    if (hooks !== null && hooks.onAskSettled !== undefined && request !== null) hooks.onAskSettled(request, error, this.system.clock.now() - (pending.deadline - pending.timeoutMs))
     if (error !== null) reject(error)
     else resolve(value)
   }
