@@ -52,8 +52,10 @@ export interface NodeOptions {
   readonly logger: Logger
   /** Required when `config.nats` is set. */
   readonly network?: NetworkFactory
-  /** Default: a fresh registry (never prom-client's global one). */
+  /** Default: a fresh registry (never prom-client's global one), with prom-client's default metrics. */
   readonly registry?: Registry
+  /** Collect prom-client's default metrics on a registry passed in `registry` (a fresh one always gets them). */
+  readonly defaultMetrics?: boolean
   readonly clock?: Clock
 }
 
@@ -124,7 +126,8 @@ export class TroupeNode {
   static async start(options: NodeOptions): Promise<TroupeNode> {
     const { config, logger } = options
     const registry = options.registry ?? new Registry()
-    const metrics = new TroupeMetrics({ registry })
+    // The node owns its registry's process and Node.js metrics (event-loop lag first among them).
+    const metrics = new TroupeMetrics({ registry, defaultMetrics: options.registry === undefined || options.defaultMetrics === true })
     const mainOptions = {
       instrumentation: combineInstrumentation([createTracing(), metrics.instrumentation]),
       mailboxHooks: metrics.mailboxHooks,

@@ -56,7 +56,12 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
   const asks = new WeakMap<Envelope, Span>()
   return {
     onSend(envelope: Envelope): void {
-      const active = context.active()
+      // The sender's context: the active one, else what the envelope already carries (a gateway
+      // forwarding an external caller's traceparent), so the caller's trace goes on.
+      let active = context.active()
+      if (trace.getSpanContext(active) === undefined && envelope.headers !== null && envelope.headers['traceparent'] !== undefined) {
+        active = propagation.extract(active, envelope.headers)
+      }
       const isAsk = envelope.kind === EnvelopeKind.Ask
       const operation = isAsk ? 'ask' : 'tell'
       const destination = destinationOf(envelope)
