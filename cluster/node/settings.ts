@@ -64,7 +64,7 @@ const builders = {
   nats: text('NATS server URL(s), comma-separated; empty runs the node standalone.'),
   shards: setting('integer', 0, 'Worker-thread shards running actors besides the main thread; 0 runs every actor on the main thread.', { min: 0 }),
   http: setting('string', '127.0.0.1:9464', '`host:port` of /healthz, /readyz, /startupz and /metrics; empty disables the endpoint.'),
-  app: setting('string', '', 'App module path (its default export is `defineApp({ name, actors, start })`), relative to the current directory. Required.'),
+  app: setting('string', '', 'App module path (its default export is `defineApp({ name, actors, start })`), relative to the current directory (in a config file: relative to that file). Required.'),
   logLevel: setting('level', 'info', 'pino log level.'),
   heartbeatMs: ms(1000, 'Heartbeat period on NATS, in ms.', 1),
   downAfterMs: ms(5000, 'A node silent this long (ms) is down: watchers get Terminated(node-down), asks to it fail with ERR_NODE_DOWN. Must exceed heartbeatMs.', 1),
@@ -147,7 +147,7 @@ export function configFileJsonSchema(): Record<string, unknown> {
     properties[key] = {
       ...generated,
       description: `${spec.description}${where.length === 0 ? '' : ` (${where.join(', ')})`}`,
-      ...(key === 'name' ? {} : { default: spec.default }),
+      ...(key === 'name' || key === 'app' ? {} : { default: spec.default }),
     }
   }
   return {
