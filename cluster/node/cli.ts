@@ -29,13 +29,13 @@ export const ExitCode = {
 
 
 /** The URL `import()` takes for an app module path (relative to the current directory). */
-export function appModuleUrl(modulePath: string): string {
-  return pathToFileURL(isAbsolute(modulePath) ? modulePath : resolve(process.cwd(), modulePath)).href
+export function appModuleUrl(modulePath: string, cwd = process.cwd()): string {
+  return pathToFileURL(isAbsolute(modulePath) ? modulePath : resolve(cwd, modulePath)).href
 }
 
 /** Loads an app module and returns its AppDefinition (default export, or an export named `app`). */
-export async function loadApp(modulePath: string): Promise<AppDefinition> {
-  const url = appModuleUrl(modulePath)
+export async function loadApp(modulePath: string, cwd = process.cwd()): Promise<AppDefinition> {
+  const url = appModuleUrl(modulePath, cwd)
   const module = (await import(url)) as { default?: unknown; app?: unknown }
   const app = module.default ?? module.app
   if (!isAppDefinition(app)) {
@@ -104,7 +104,7 @@ export async function runCli(io: CliIo): Promise<number> {
   logger.info({ config: redactConfig(config) }, 'effective configuration')
   let app: AppDefinition
   try {
-    app = await loadApp(config.app)
+    app = await loadApp(config.app, io.cwd)
   } catch (error) {
     const problem = describeAppLoadError(config.app, error, io.cwd ?? process.cwd())
     // The stack goes to the log for whoever debugs the app; the operator reads the problem and its hint.
@@ -131,7 +131,7 @@ export async function runCli(io: CliIo): Promise<number> {
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
   try {
-    const options = { config, app, appUrl: appModuleUrl(config.app), logger }
+    const options = { config, app, appUrl: appModuleUrl(config.app, io.cwd), logger }
     node = await TroupeNode.start(io.network === undefined ? options : { ...options, network: io.network })
   } catch (error) {
     logger.error({ err: error }, 'the app failed to start')
