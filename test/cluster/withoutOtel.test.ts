@@ -39,7 +39,9 @@ describe('without @opentelemetry/api', () => {
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     try {
-      await waitFor(() => out.includes('"msg":"node started"'), { timeoutMs: 60_000, message: () => `the node started (stdout: ${out.slice(-2000)} stderr: ${err.slice(-2000)})` })
+      await waitFor(() => out.includes('"msg":"node started"'), { timeoutMs: 60_000 }).catch((error: Error) => {
+        throw new Error(`${error.message}: no 'node started' (stdout: ${out.slice(-2000)} stderr: ${err.slice(-2000)})`)
+      })
     } finally {
       child.kill('SIGTERM')
     }
