@@ -24,6 +24,8 @@ export interface NodeConfig {
   /** The app module path: `--app`, TROUPE_APP, or `"app"` in the config file (one name, one meaning). */
   readonly app: string
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Troupe's head sampling of root sends for tracing (TracingOptions.sampleRatio). */
+  readonly traceSampleRatio: number
   readonly heartbeatMs: number
   readonly downAfterMs: number
   /** Shutdown: the hard deadline, the forced path's share of it, and each phase's timeout (docs/protocol.md). */
@@ -131,6 +133,7 @@ const NAME = /^[A-Za-z0-9_-]+$/
 /** Env and flag values arrive as text: integers are read before the schema checks them. */
 function coerce(key: SettingKey, value: unknown): unknown {
   if (SETTINGS[key].kind === 'integer' && typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) return Number(value)
+  if (SETTINGS[key].kind === 'ratio' && typeof value === 'string' && /^\s*-?(\d+\.?\d*|\.\d+)\s*$/.test(value)) return Number(value)
   return value
 }
 

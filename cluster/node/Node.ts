@@ -129,7 +129,7 @@ export class TroupeNode {
     // The node owns its registry's process and Node.js metrics (event-loop lag first among them).
     const metrics = new TroupeMetrics({ registry, defaultMetrics: options.registry === undefined || options.defaultMetrics === true })
     const mainOptions = {
-      instrumentation: combineInstrumentation([createTracing(), metrics.instrumentation]),
+      instrumentation: combineInstrumentation([createTracing({ sampleRatio: config.traceSampleRatio }), metrics.instrumentation]),
       mailboxHooks: metrics.mailboxHooks,
       logger,
       onInternalError: (error: unknown, where: string) => logger.error({ err: error, where }, 'internal error'),
@@ -145,7 +145,7 @@ export class TroupeNode {
         app: options.appUrl,
         main: mainOptions,
         // Worker shards get the node's logger (bound to their shard), metrics, tracing and operator logs.
-        observer: shardObserver(),
+        observer: shardObserver({ sampleRatio: config.traceSampleRatio }),
         // A worker whose actors cannot stop within the stop-actors phase is ended then.
         shutdownTimeoutMs: config.shutdownActorsMs,
         ...(config.nats === '' ? {} : { uplink: natsUplink(natsUplinkOptions(config)) }),

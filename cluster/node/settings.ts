@@ -8,7 +8,7 @@
  */
 import { z } from 'zod'
 
-export type SettingKind = 'string' | 'integer' | 'level' | 'object'
+export type SettingKind = 'string' | 'integer' | 'ratio' | 'level' | 'object'
 
 export interface Setting {
   readonly kind: SettingKind
@@ -66,6 +66,11 @@ const builders = {
   http: setting('string', '127.0.0.1:9464', '`host:port` of /healthz, /readyz, /startupz and /metrics; empty disables the endpoint.'),
   app: setting('string', '', 'App module path (its default export is `defineApp({ name, actors, start })`), relative to the current directory (in a config file: relative to that file). Required.'),
   logLevel: setting('level', 'info', 'pino log level.'),
+  traceSampleRatio: setting(
+    'ratio',
+    1,
+    'Share of root sends (no trace to continue) that start a trace, decided by Troupe before the OpenTelemetry SDK is asked: 1 in round(1/ratio). 1 leaves every decision to the SDK’s sampler; 0.01 keeps tracing’s cost near zero for the messages left out.',
+  ),
   heartbeatMs: ms(1000, 'Heartbeat period on NATS, in ms.', 1),
   downAfterMs: ms(5000, 'A node silent this long (ms) is down: watchers get Terminated(node-down), asks to it fail with ERR_NODE_DOWN. Must exceed heartbeatMs.', 1),
   shutdownTimeoutMs: ms(10_000, 'Hard deadline of a shutdown (SIGTERM/SIGINT), in ms: the node exits within it. The phases below run in order, each within its own timeout.'),
@@ -116,6 +121,8 @@ function valueSchema(key: string, spec: Setting): z.ZodType {
         error: (issue) => `${key} must be an integer >= ${min}, got '${String(issue.input)}'`,
       })
     }
+    case 'ratio':
+      return z.number({ error: (issue) => `${key} must be a number within [0, 1], got '${String(issue.input)}'` }).min(0, { error: `${key} must be within [0, 1]` }).max(1, { error: `${key} must be within [0, 1]` })
     case 'level':
       return z.enum(LOG_LEVELS, { error: () => `logLevel must be one of ${LOG_LEVELS.join(', ')}` })
     case 'object':

@@ -14,6 +14,7 @@ import { SupervisorEventTopic } from '../../supervision/index.ts'
 import type { RemotingStats, ShardedSystemStats } from '../../transport/index.ts'
 import type { GatewayStats } from '../gateway/GatewayStats.ts'
 import { EdgeMetrics, type UnauthenticatedSource } from './EdgeMetrics.ts'
+import { TypeStats } from './TypeStats.ts'
 
 export interface MetricsOptions {
   /** The caller's registry; Troupe never touches prom-client's global one. */
@@ -49,9 +50,8 @@ const DEFAULT_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0
  */
 export class TroupeMetrics {
   readonly registry: Registry
-  private readonly processed: Counter<'actor_type' | 'outcome'>
-  private readonly processing: Histogram<'actor_type'>
-  private readonly mailbox: Gauge<'actor_type'>
+  /** Messages handled, handling time and mailbox depth per actor type: plain numbers on the hot path. */
+  private readonly types: TypeStats
   private readonly deadLetters: Counter<'reason'>
   private readonly lifecycle: Counter<'actor_type' | 'event'>
   private readonly supervision: Counter<'event'>
@@ -66,24 +66,30 @@ export class TroupeMetrics {
   constructor(options: MetricsOptions) {
     const registers = [options.registry]
     this.registry = options.registry
-    this.processed = new Counter({
+    const types = new TypeStats(options.processingBuckets ?? DEFAULT_BUCKETS)
+    this.types = types
+    const processed: Counter<'actor_type' | 'outcome'> = new Counter({
       name: 'troupe_messages_processed_total',
       help: 'Messages handled, by actor type and outcome (ok | error).',
       labelNames: ['actor_type', 'outcome'],
       registers,
+      collect: () => {
+        processed.reset()
+        for (const [type, record] of types.entries()) {
+          processed.inc({ actor_type: type, outcome: 'ok' }, record.ok)
+          if (record.error > 0) processed.inc({ actor_type: type, outcome: 'error' }, record.error)
+        }
+      },
     })
-    this.processing = new Histogram({
-      name: 'troupe_message_processing_seconds',
-      help: 'Time from handler start to completion (async handlers until they settle).',
-      labelNames: ['actor_type'],
-      buckets: [...(options.processingBuckets ?? DEFAULT_BUCKETS)],
-      registers,
-    })
-    this.mailbox = new Gauge({
+    types.registerHistogram(this.registry, 'troupe_message_processing_seconds', 'Time from handler start to completion (async handlers until they settle).')
+    const mailbox: Gauge<'actor_type'> = new Gauge({
       name: 'troupe_mailbox_messages',
       help: 'User messages waiting in mailboxes, summed by actor type.',
       labelNames: ['actor_type'],
       registers,
+      collect: () => {
+        for (const [type, record] of types.entries()) mailbox.set({ actor_type: type }, record.depth)
+      },
     })
     this.deadLetters = new Counter({
       name: 'troupe_dead_letters_total',
@@ -233,10 +239,11 @@ export class TroupeMetrics {
     aroundHandle: (_envelope: Envelope, actor: ActorInfo, invoke: () => unknown): unknown => {
       const clock = this.clock
       const started = clock === null ? 0 : clock.now()
-      const type = actor.actorType
+      const record = this.types.of(actor.actorType)
       const done = (outcome: 'ok' | 'error'): void => {
-        this.processed.inc({ actor_type: type, outcome })
-        if (clock !== null) this.processing.observe({ actor_type: type }, (clock.now() - started) / 1000)
+        if (outcome === 'ok') record.ok++
+        else record.error++
+        if (clock !== null) this.types.observe(record, (clock.now() - started) / 1000)
       }
       let result: unknown
       try {
@@ -264,9 +271,15 @@ export class TroupeMetrics {
 
   /** Mailbox depth by actor type; put it in ActorSystemOptions.mailboxHooks. */
   readonly mailboxHooks: MailboxHooks = {
-    posted: (actor) => this.mailbox.inc({ actor_type: actor.actorType }),
-    received: (actor) => this.mailbox.dec({ actor_type: actor.actorType }),
-    discarded: (actor, count) => this.mailbox.dec({ actor_type: actor.actorType }, count),
+    posted: (actor) => {
+      this.types.of(actor.actorType).depth++
+    },
+    received: (actor) => {
+      this.types.of(actor.actorType).depth--
+    },
+    discarded: (actor, count) => {
+      this.types.of(actor.actorType).depth -= count
+    },
   }
 
   /** Counts dead letters, lifecycle transitions and supervision decisions of `system`. */

@@ -5,7 +5,21 @@ import { otel } from './otel.ts'
 export interface TracingOptions {
   /** Tracer to use; default `trace.getTracer('troupe')` from the global provider. */
   readonly tracer?: Tracer
+  /**
+   * Head sampling by Troupe, before the SDK is asked: the share of *root* sends (no trace to
+   * continue) that start a trace, 1 in round(1 / ratio), counted (no randomness). Default 1: every
+   * root goes to the SDK's sampler. The OpenTelemetry SDK costs microseconds per span even for one
+   * it drops; at 0.01 the 99 % left out cost a header check per message, and their decision
+   * travels with them (a sampled trace stays whole, an unsampled one adds nothing downstream).
+   */
+  readonly sampleRatio?: number
 }
+
+/**
+ * Headers of a send left out by Troupe's sampler: one shared object, recognised by identity. A
+ * handler of such a message sends its own messages unsampled too (during its synchronous part).
+ */
+const UNSAMPLED: Readonly<Record<string, string>> = Object.freeze({ 'troupe-sampled': '0' })
 
 /** Version of the OpenTelemetry semantic conventions (messaging spans) these spans follow. */
 export const SEMCONV_VERSION = '1.27.0'
@@ -52,15 +66,31 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
   if (api === null) return {}
   const { context, propagation, ROOT_CONTEXT, trace, isSpanContextValid } = api
   const tracer = options.tracer ?? trace.getTracer('troupe')
+  const ratio = options.sampleRatio ?? 1
+  if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`sampleRatio must be within [0, 1], got ${ratio}`)
+  const period = ratio === 0 ? 0 : Math.max(1, Math.round(1 / ratio))
+  let roots = 0
+  /** Troupe's head sampler: true for 1 root in `period`. */
+  const sampleRoot = (): boolean => period === 1 || (period !== 0 && roots++ % period === 0)
+  /** Set while an unsampled message's handler runs (synchronously): its sends stay unsampled. */
+  let handlingUnsampled = false
   // Open ask spans (sampled ones only), by request envelope.
   const asks = new WeakMap<Envelope, Span>()
   return {
     onSend(envelope: Envelope): void {
+      if (handlingUnsampled && envelope.headers === null) {
+        envelope.headers = UNSAMPLED
+        return
+      }
       // The sender's context: the active one, else what the envelope already carries (a gateway
       // forwarding an external caller's traceparent), so the caller's trace goes on.
       let active = context.active()
-      if (trace.getSpanContext(active) === undefined && envelope.headers !== null && envelope.headers['traceparent'] !== undefined) {
-        active = propagation.extract(active, envelope.headers)
+      if (trace.getSpanContext(active) === undefined) {
+        if (envelope.headers !== null && envelope.headers['traceparent'] !== undefined) active = propagation.extract(active, envelope.headers)
+        else if (!sampleRoot()) {
+          if (envelope.headers === null) envelope.headers = UNSAMPLED
+          return
+        }
       }
       const isAsk = envelope.kind === EnvelopeKind.Ask
       const operation = isAsk ? 'ask' : 'tell'
@@ -95,6 +125,17 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       span.end()
     },
     aroundHandle(envelope: Envelope, actor: ActorInfo, invoke: () => unknown): unknown {
+      const headers = envelope.headers
+      // Unsampled by Troupe here, or on another shard or node (the marker crossed as a copy).
+      if (headers === UNSAMPLED || (headers === null ? period !== 1 && !sampleRoot() : headers['troupe-sampled'] === '0')) {
+        const outer = handlingUnsampled
+        handlingUnsampled = true
+        try {
+          return invoke()
+        } finally {
+          handlingUnsampled = outer
+        }
+      }
       const parent = envelope.headers === null ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, envelope.headers)
       const creation = trace.getSpanContext(parent)
       const links: Link[] = creation === undefined ? [] : [{ context: creation }]

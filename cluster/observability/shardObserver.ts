@@ -15,12 +15,12 @@ import { createTracing } from './Tracing.ts'
 const PROCESS_WIDE = /^(process_|nodejs_version_info$|nodejs_active_|nodejs_external_memory_bytes$)/
 
 /** The spec a node hands to ShardedSystem.create. */
-export function shardObserver(): ShardObserverSpec {
-  return { module: import.meta.url, options: {} }
+export function shardObserver(options: { readonly sampleRatio?: number } = {}): ShardObserverSpec {
+  return { module: import.meta.url, options: options.sampleRatio === undefined ? {} : { sampleRatio: options.sampleRatio } }
 }
 
 const observerModule: ShardObserverModule = {
-  create(shard: number): ShardObserver {
+  create(shard: number, options: Readonly<Record<string, unknown>>): ShardObserver {
     const registry = new Registry()
     registry.setDefaultLabels({ shard: String(shard) })
     const metrics = new TroupeMetrics({ registry })
@@ -31,7 +31,7 @@ const observerModule: ShardObserverModule = {
     collectDefaultMetrics({ register: runtime })
     let logger: Logger | null = null
     return {
-      instrumentation: combineInstrumentation([createTracing(), metrics.instrumentation]),
+      instrumentation: combineInstrumentation([createTracing(typeof options['sampleRatio'] === 'number' ? { sampleRatio: options['sampleRatio'] } : {}), metrics.instrumentation]),
       mailboxHooks: metrics.mailboxHooks,
       attach(system, shardLogger, remoting) {
         logger = shardLogger

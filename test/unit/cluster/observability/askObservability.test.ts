@@ -9,7 +9,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { Actor, ActorSystem, combineInstrumentation } from '../../../../runtime/index.ts'
+import { Actor, ActorSystem, combineInstrumentation, type ActorRef } from '../../../../runtime/index.ts'
 import { createTracing, TroupeMetrics } from '../../../../cluster/observability/index.ts'
 import { waitFor } from '../../../../testing/index.ts'
 
@@ -117,5 +117,31 @@ describe('ask observability', () => {
     const tell = exporter.getFinishedSpans().find((s) => s.name === 'tell Echo')
     expect(tell?.kind).toBe(SpanKind.PRODUCER)
     expect(tell?.parentSpanContext).toBeUndefined()
+  })
+
+  it("Troupe's head sampling: 1 root in round(1/ratio) starts a trace, and an unsampled message's handler sends unsampled", async () => {
+    interface RelayProtocol {
+      relay(to: ActorRef<EchoProtocol>): void
+    }
+    class Relay extends Actor<RelayProtocol> implements RelayProtocol {
+      relay(to: ActorRef<EchoProtocol>) {
+        to.tell('echo', 'relayed')
+      }
+    }
+    const system = ActorSystem.create({ name: 'sampled', instrumentation: createTracing({ sampleRatio: 0.25 }) })
+    systems.push(system)
+    const echo = system.spawn(Echo, { name: 'echo' })
+    const relay = system.spawn(Relay, { name: 'relay' })
+    for (let i = 0; i < 8; i++) relay.tell('relay', echo)
+    // Roots 0 and 4 are sampled: each a whole trace of tell Relay -> process Relay -> tell Echo -> process Echo.
+    await waitFor(() => exporter.getFinishedSpans().filter((s) => s.name === 'process Echo').length === 2)
+    await echo.ask('echo', 'flush')
+    const spans = exporter.getFinishedSpans()
+    expect(spans.filter((s) => s.name === 'tell Relay')).toHaveLength(2)
+    expect(spans.filter((s) => s.name === 'process Relay')).toHaveLength(2)
+    expect(spans.filter((s) => s.name === 'tell Echo')).toHaveLength(2)
+    // The 6 unsampled relays' own tells stayed unsampled: otherwise Troupe's sampler would have picked some as roots.
+    expect(spans.filter((s) => s.name === 'process Echo' && s.attributes['troupe.method'] === 'echo' && s.parentSpanContext !== undefined)).toHaveLength(2)
+    expect(() => createTracing({ sampleRatio: 2 })).toThrow(RangeError)
   })
 })
