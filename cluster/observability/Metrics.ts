@@ -14,7 +14,7 @@ import { SupervisorEventTopic } from '../../supervision/index.ts'
 import type { RemotingStats, ShardedSystemStats } from '../../transport/index.ts'
 import type { GatewayStats } from '../gateway/GatewayStats.ts'
 import { EdgeMetrics, type UnauthenticatedSource } from './EdgeMetrics.ts'
-import { TypeStats } from './TypeStats.ts'
+import { TypeStats, type TypeRecord } from './TypeStats.ts'
 
 export interface MetricsOptions {
   /** The caller's registry; Troupe never touches prom-client's global one. */
@@ -240,25 +240,21 @@ export class TroupeMetrics {
       const clock = this.clock
       const started = clock === null ? 0 : clock.now()
       const record = this.types.of(actor.actorType)
-      const done = (outcome: 'ok' | 'error'): void => {
-        if (outcome === 'ok') record.ok++
-        else record.error++
-        if (clock !== null) this.types.observe(record, (clock.now() - started) / 1000)
-      }
       let result: unknown
       try {
         result = invoke()
       } catch (error) {
-        done('error')
+        this.handled(record, started, false)
         throw error
       }
       if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
         ;(result as PromiseLike<unknown>).then(
-          () => done('ok'),
-          () => done('error'),
+          () => this.handled(record, started, true),
+          () => this.handled(record, started, false),
         )
       } else {
-        done('ok')
+        // The common case (a synchronous handler) allocates no closure.
+        this.handled(record, started, true)
       }
       return result
     },
@@ -267,6 +263,13 @@ export class TroupeMetrics {
       this.asks.observe({ outcome }, elapsedMs / 1000)
       if (outcome === 'ERR_ASK_TIMEOUT') this.askTimeouts.inc()
     },
+  }
+
+  private handled(record: TypeRecord, started: number, ok: boolean): void {
+    if (ok) record.ok++
+    else record.error++
+    const clock = this.clock
+    if (clock !== null) this.types.observe(record, (clock.now() - started) / 1000)
   }
 
   /** Mailbox depth by actor type; put it in ActorSystemOptions.mailboxHooks. */

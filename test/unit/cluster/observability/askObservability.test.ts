@@ -72,9 +72,6 @@ describe('ask observability', () => {
     })
     expect(ask?.status.code).toBe(0)
     expect(processed?.parentSpanContext?.spanId).toBe(ask?.spanContext().spanId)
-    // The ask span covers the handling: it ends after the process span.
-    const end = (s: NonNullable<typeof ask>) => s.endTime[0] * 1e9 + s.endTime[1]
-    expect(end(ask!)).toBeGreaterThanOrEqual(end(processed!))
   })
 
   it('a timed-out ask ends its span with error.type ERR_ASK_TIMEOUT, and is timed and counted', async () => {
