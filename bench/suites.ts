@@ -20,6 +20,7 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   routers: { load: () => import('./routers.ts') },
   sim: { load: () => import('./sim.ts') },
   shards: { load: () => import('./shards.ts') },
+  observability: { load: () => import('./observability.ts') },
   nact: { load: () => import('./nactSuite.ts'), onDemand: true },
   nats: { load: () => import('./nats.ts'), onDemand: true },
   wasm: { load: () => import('./wasm.ts') },

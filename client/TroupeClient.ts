@@ -1,6 +1,7 @@
 import { connect, errors as natsErrors, headers as natsHeaders, type Msg, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node'
 import { Packr } from 'msgpackr'
 import type { ActorRef, MethodArgs, MethodName, MethodReply } from '../runtime/index.ts'
+import { otel } from './otel.ts'
 import { DeadlineExceededError, errorFromReply, TroupeCallError, UnknownActorError } from './errors.ts'
 import { readMsgpack, type RemoteRef } from './ReplyReader.ts'
 
@@ -30,6 +31,23 @@ export interface CallOptions {
   readonly encoding?: Encoding
   /** Extra headers, e.g. W3C `traceparent`. */
   readonly headers?: Readonly<Record<string, string>>
+}
+
+/**
+ * NATS headers of a call: the caller's, then the active OpenTelemetry context (W3C traceparent and
+ * tracestate, through the global propagator) unless the caller set one, so the actor's spans
+ * continue the caller's trace.
+ */
+function callHeaders(extra: Readonly<Record<string, string>> | undefined, contentType: string): ReturnType<typeof natsHeaders> {
+  const headers = natsHeaders()
+  for (const [name, value] of Object.entries(extra ?? {})) headers.set(name, value)
+  if (otel !== null && !headers.has('traceparent')) {
+    const carrier: Record<string, string> = {}
+    otel.propagation.inject(otel.context.active(), carrier)
+    for (const [name, value] of Object.entries(carrier)) headers.set(name, value)
+  }
+  headers.set('Content-Type', contentType)
+  return headers
 }
 
 /** Local slack past the deadline, so the gateway's ERR_DEADLINE_EXCEEDED arrives before our own timeout. */
@@ -146,9 +164,7 @@ export class TroupeClient {
   async call(subject: string, publicName: string, method: string, args: readonly unknown[], options: CallOptions): Promise<unknown> {
     const encoding = options.encoding ?? this.encoding
     const timeoutMs = options.timeoutMs ?? this.timeoutMs
-    const headers = natsHeaders()
-    for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value)
-    headers.set('Content-Type', CONTENT_TYPE[encoding])
+    const headers = callHeaders(options.headers, CONTENT_TYPE[encoding])
     headers.set('Troupe-Timeout', String(timeoutMs))
     let msg: Msg
     try {
@@ -180,9 +196,7 @@ export class TroupeClient {
   /** @internal */
   send(subject: string, method: string, args: readonly unknown[], options: CallOptions): void {
     const encoding = options.encoding ?? this.encoding
-    const headers = natsHeaders()
-    for (const [name, value] of Object.entries(options.headers ?? {})) headers.set(name, value)
-    headers.set('Content-Type', CONTENT_TYPE[encoding])
+    const headers = callHeaders(options.headers, CONTENT_TYPE[encoding])
     this.connection.publish(subject, encode(encoding, { method, args }), { headers })
   }
 }

@@ -3,6 +3,7 @@ import { formatAddress } from './ActorAddress.ts'
 import { AskDeadlines, type DeadlineQueue, type Expirable } from './AskDeadlines.ts'
 import type { Clock } from './Clock.ts'
 import type { Envelope } from './Envelope.ts'
+import type { Instrumentation } from './Instrumentation.ts'
 import { AskTimeoutError, NodeDownError, ShardDownError } from './errors.ts'
 
 /** One ask in flight. Settles exactly once: reply, error, or timeout. */
@@ -42,7 +43,12 @@ export class Asks {
   /** Asks whose reply may arrive from another shard or node, by request id. */
   private readonly remote = new Map<number, PendingAsk>()
 
-  constructor(clock: Clock) {
+  private readonly clock: Clock
+  private readonly instrumentation: Instrumentation | null
+
+  constructor(clock: Clock, instrumentation: Instrumentation | null = null) {
+    this.clock = clock
+    this.instrumentation = instrumentation
     this.deadlines = new AskDeadlines<PendingAsk>(clock)
   }
 
@@ -80,9 +86,12 @@ export class Asks {
     // Drop the callbacks and the request so a settled ask retains nothing while it waits to leave its deadline queue.
     pending.resolve = null
     pending.reject = null
-    if (pending.remoteTarget !== null && pending.request !== null) this.remote.delete(pending.request.id)
+    const request = pending.request
+    if (pending.remoteTarget !== null && request !== null) this.remote.delete(request.id)
     pending.request = null
     this.deadlines.settledEarly(pending)
+    const hooks = this.instrumentation
+    if (hooks !== null && hooks.onAskSettled !== undefined && request !== null) hooks.onAskSettled(request, error, this.clock.now() - (pending.deadline - pending.timeoutMs))
     if (error !== null) reject(error)
     else resolve(value)
   }

@@ -18,6 +18,12 @@ export interface Instrumentation {
    * `invoke` inside the consumer span's context; metrics time it and count the outcome.
    */
   aroundHandle?(envelope: Envelope, actor: ActorInfo, invoke: () => unknown): unknown
+  /**
+   * An ask this system sent has settled: replied (`error` null), failed, or timed out
+   * (ERR_ASK_TIMEOUT). `elapsedMs` runs from the send, on the system's clock. Ends a producer span,
+   * times asks and counts timeouts. `request` is the envelope `onSend` saw.
+   */
+  onAskSettled?(request: Envelope, error: Error | null, elapsedMs: number): void
 }
 
 /** Calls each instrumentation in turn, so tracing and metrics can both be installed. */
@@ -28,6 +34,12 @@ export function combineInstrumentation(parts: readonly Instrumentation[]): Instr
   if (senders.length > 0) {
     combined.onSend = (envelope) => {
       for (const part of senders) part.onSend?.(envelope)
+    }
+  }
+  const settled = parts.filter((p) => p.onAskSettled !== undefined)
+  if (settled.length > 0) {
+    combined.onAskSettled = (request, error, elapsedMs) => {
+      for (const part of settled) part.onAskSettled?.(request, error, elapsedMs)
     }
   }
   if (wrappers.length > 0) {

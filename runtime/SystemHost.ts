@@ -72,7 +72,7 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
     if (options.mailbox !== undefined) new Mailbox(options.mailbox)
     this.defaultMailbox = options.mailbox
     this.serializeMessages = options.serializeMessages === true
-    this.asks = new Asks(system.clock)
+    this.asks = new Asks(system.clock, this.instrumentation)
     this.remoteWatch = new RemoteWatch(this)
     const offerTimeoutMs = options.offerTimeoutMs ?? system.askTimeoutMs
     if (!(offerTimeoutMs > 0)) throw new InvalidArgumentError(`offerTimeoutMs must be > 0, got ${offerTimeoutMs}`)

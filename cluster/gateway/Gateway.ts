@@ -23,6 +23,7 @@ import { contentTypeOf, decodePayload, encodePayload } from './PayloadCodec.ts'
 import { RemoteNames } from './RemoteNames.ts'
 import { checkArgs, compilePublication, type Publication, type PublishOptions } from './Publication.ts'
 import { header, headerBytes, timeoutOf } from './RequestHeaders.ts'
+import { gatewaySpan } from '../observability/gatewayTracing.ts'
 import {
   ContentTypes,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -285,16 +286,22 @@ export class Gateway {
       return
     }
     let reply: Promise<unknown>
+    const span = gatewaySpan(msg.subject, entry.name, method, headers)
     try {
-      reply = entry.ref.askWith({ timeoutMs, headers }, method as never, ...(verdict as never[]))
+      reply = span.run(() => entry.ref.askWith({ timeoutMs, headers }, method as never, ...(verdict as never[])))
     } catch (error) {
+      span.end(error)
       // Refused at the call (a full outbound buffer toward the actor's node, say): still an answer.
       this.refuse(entry, msg, type, error, method)
       return
     }
     reply.then(
-      (value) => this.reply(entry, msg, type, method, { ok: value === undefined ? null : value }),
+      (value) => {
+        span.end(null)
+        this.reply(entry, msg, type, method, { ok: value === undefined ? null : value })
+      },
       (error: unknown) => {
+        span.end(error)
         const failure = error instanceof AskTimeoutError ? new DeadlineExceededError(`no reply within the caller's deadline (${timeoutMs} ms)`) : error
         this.refuse(entry, msg, type, failure, method)
       },

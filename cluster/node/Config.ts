@@ -1,69 +1,43 @@
 import { accessSync, constants, readFileSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { defineError } from '../../runtime/index.ts'
 import { natsAuthProblems, type ClusterSecret, type NatsAuth, type NatsUplinkOptions } from '../../transport/nats/index.ts'
+import { configSchema, SETTING_KEYS, SETTINGS, type SettingKey } from './settings.ts'
+import { didYouMean } from './suggest.ts'
 
 export const ConfigErrorCodes = { Invalid: 'ERR_CONFIG' } as const
 /** The configuration is invalid; `data.problems` lists every problem found. */
 export const ConfigError = defineError(ConfigErrorCodes.Invalid, 'ConfigError')
 export type ConfigError = InstanceType<typeof ConfigError>
 
-/** One typed object with documented defaults. Layers: defaults ← file ← env TROUPE_* ← flags. */
+/**
+ * One typed object with documented defaults. Layers: defaults ← file ← env TROUPE_* ← flags. Each
+ * setting's type, default, description, variable and flag are in settings.ts (docs/operations.md
+ * lists them); the names here are the config file's keys.
+ */
 export interface NodeConfig {
-  /** Node id; unique in the cluster. Default: `node-<pid>`. Env TROUPE_NAME, flag --name. */
   readonly name: string
-  /** Cluster name: the NATS subject prefix and the actor system name. Default `troupe`. Env TROUPE_CLUSTER. */
   readonly cluster: string
-  /** App module path. Required. Env TROUPE_APP, flag --app. */
-  readonly app: string
-  /** NATS server URL(s), comma-separated; empty runs standalone (no NATS). Env TROUPE_NATS, flag --nats. */
   readonly nats: string
-  /**
-   * Worker-thread shards running actors besides the main thread (docs/shards.md); 0 runs every
-   * actor on the main thread. With NATS, each shard has its own link to the other nodes. Default 0.
-   * Env TROUPE_SHARDS, flag --shards.
-   */
   readonly shards: number
-  /** `host:port` for /healthz, /readyz, /startupz, /metrics; empty disables. Default `127.0.0.1:9464`. Env TROUPE_HTTP, flag --http. */
   readonly http: string
-  /**
-   * Hard deadline of a shutdown (SIGTERM/SIGINT): the node exits within it. Default 10 000 ms. Env
-   * TROUPE_SHUTDOWN_TIMEOUT_MS. The phases below run in this order, each within its own timeout
-   * (docs/protocol.md, "Leaving the cluster"); a phase that times out is logged and the next one runs,
-   * and the node then exits 3, not 0.
-   */
-  readonly shutdownTimeoutMs: number
-  /**
-   * The end of `shutdownTimeoutMs` kept for the forced path: once the graceful phases reach it, the
-   * rest of them is skipped and the node stops its actors, sends `leave` and closes within it.
-   * Default 2000 ms, at most half of `shutdownTimeoutMs`. Env TROUPE_SHUTDOWN_FORCE_MS.
-   */
-  readonly shutdownForceMs: number
-  /** Phase `stop-intake`: the gateway takes no new external calls, the app's `stop` runs. Default 1000 ms. Env TROUPE_SHUTDOWN_INTAKE_MS. */
-  readonly shutdownIntakeMs: number
-  /** Phase `drain`: every shard's mailboxes empty, running handlers (in-flight asks) answered. Default 4000 ms. Env TROUPE_SHUTDOWN_DRAIN_MS. */
-  readonly shutdownDrainMs: number
-  /** Phase `leave`: `leave` sent, then what peers had in flight is handled until nothing is queued and no frame came for `shutdownQuietMs`. Default 1000 ms. Env TROUPE_SHUTDOWN_LEAVE_MS. */
-  readonly shutdownLeaveMs: number
-  /** How long no frame may arrive for the `leave` phase to count as quiet. Default 200 ms. Env TROUPE_SHUTDOWN_QUIET_MS. */
-  readonly shutdownQuietMs: number
-  /** Phase `stop-actors`: every shard's actor tree stops children first; worker threads end. Default 1000 ms. Env TROUPE_SHUTDOWN_ACTORS_MS. */
-  readonly shutdownActorsMs: number
-  /** Phase `close`: NATS connections drain, the HTTP endpoint closes. Default 1000 ms. Env TROUPE_SHUTDOWN_CLOSE_MS. */
-  readonly shutdownCloseMs: number
-  /** Heartbeat period on NATS. Default 1000 ms. Env TROUPE_HEARTBEAT_MS. */
-  readonly heartbeatMs: number
-  /** A node silent this long is down. Default 5000 ms. Env TROUPE_DOWN_AFTER_MS. */
-  readonly downAfterMs: number
-  /** pino level. Default `info`. Env TROUPE_LOG_LEVEL, flag --log-level. */
+  /** The app module path: `--app`, TROUPE_APP, or `"app"` in the config file (one name, one meaning). */
+  readonly app: string
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-  /**
-   * NATS credentials and TLS of the node's connection (frames, heartbeats, worker-shard uplinks, and
-   * the gateway unless it has its own). Use one credential kind; see docs/security.md. Default: none.
-   * Env TROUPE_NATS_USER, TROUPE_NATS_PASSWORD, TROUPE_NATS_TOKEN, TROUPE_NATS_NKEY_SEED_FILE,
-   * TROUPE_NATS_CREDS_FILE, TROUPE_NATS_TLS_CA_FILE, TROUPE_NATS_TLS_CERT_FILE,
-   * TROUPE_NATS_TLS_KEY_FILE; flags --nats-user, --nats-nkey, --nats-creds, --nats-tls-ca,
-   * --nats-tls-cert, --nats-tls-key (password and token: file or env only, never a flag).
-   */
+  /** Troupe's head sampling of root sends for tracing (TracingOptions.sampleRatio). */
+  readonly traceSampleRatio: number
+  readonly heartbeatMs: number
+  readonly downAfterMs: number
+  /** Shutdown: the hard deadline, the forced path's share of it, and each phase's timeout (docs/protocol.md). */
+  readonly shutdownTimeoutMs: number
+  readonly shutdownForceMs: number
+  readonly shutdownIntakeMs: number
+  readonly shutdownDrainMs: number
+  readonly shutdownLeaveMs: number
+  readonly shutdownQuietMs: number
+  readonly shutdownActorsMs: number
+  readonly shutdownCloseMs: number
+  /** NATS credentials and TLS of the node's connection (docs/security.md); empty when unset. */
   readonly natsUser: string
   readonly natsPassword: string
   readonly natsToken: string
@@ -72,13 +46,7 @@ export interface NodeConfig {
   readonly natsTlsCaFile: string
   readonly natsTlsCertFile: string
   readonly natsTlsKeyFile: string
-  /**
-   * The gateway's connection (external calls), when it must differ from the node's: its own server
-   * URL(s) and credentials. Empty settings fall back to the node's: credentials as a whole (any
-   * gateway credential replaces the node's), TLS as a whole, URLs. When the result differs from the
-   * node's connection, the gateway opens its own. Env TROUPE_GATEWAY_NATS, TROUPE_GATEWAY_NATS_USER, …
-   * (the node's names with GATEWAY_); flags --gateway-nats, --gateway-nats-user, --gateway-nats-nkey, ….
-   */
+  /** The gateway's own connection; empty settings fall back to the node's. */
   readonly gatewayNats: string
   readonly gatewayNatsUser: string
   readonly gatewayNatsPassword: string
@@ -88,112 +56,57 @@ export interface NodeConfig {
   readonly gatewayNatsTlsCaFile: string
   readonly gatewayNatsTlsCertFile: string
   readonly gatewayNatsTlsKeyFile: string
-  /**
-   * Cluster secret: signs every node frame and heartbeat; unsigned or wrongly signed ones are dropped
-   * (docs/security.md). At least 16 bytes. `clusterSecretPrevious` is also accepted (key rotation).
-   * Env TROUPE_CLUSTER_SECRET, TROUPE_CLUSTER_SECRET_PREVIOUS, or a file: `clusterSecretFile` (env
-   * TROUPE_CLUSTER_SECRET_FILE, flag --cluster-secret-file) whose first line is the current secret
-   * and optional second line the previous one. Default: none.
-   */
+  /** Cluster secret (docs/security.md): as values, or in a file. */
   readonly clusterSecret: string
   readonly clusterSecretPrevious: string
   readonly clusterSecretFile: string
-  /** Settings handed to the app (`app` section of the config file). */
-  readonly appSettings: Readonly<Record<string, unknown>>
+  /** The app's own settings (`"settings"` in the config file), handed to its start as `context.settings`. */
+  readonly settings: Readonly<Record<string, unknown>>
 }
+
+// settings.ts and NodeConfig name the same keys: a setting added to one and not the other fails here.
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : false
+const sameKeys: SameKeys<NodeConfig, Record<SettingKey, unknown>> = true
+void sameKeys
 
 export type ConfigLayer = { -readonly [K in keyof NodeConfig]?: unknown }
 
 export function defaultConfig(pid: number): NodeConfig {
-  return {
-    name: `node-${pid}`,
-    cluster: 'troupe',
-    app: '',
-    nats: '',
-    shards: 0,
-    http: '127.0.0.1:9464',
-    shutdownTimeoutMs: 10_000,
-    shutdownForceMs: 2000,
-    shutdownIntakeMs: 1000,
-    shutdownDrainMs: 4000,
-    shutdownLeaveMs: 1000,
-    shutdownQuietMs: 200,
-    shutdownActorsMs: 1000,
-    shutdownCloseMs: 1000,
-    heartbeatMs: 1000,
-    downAfterMs: 5000,
-    logLevel: 'info',
-    ...(Object.fromEntries(AUTH_KEYS.map((key) => [key, ''])) as Record<(typeof AUTH_KEYS)[number], string>),
-    appSettings: {},
-  }
+  const defaults: Record<string, unknown> = {}
+  for (const key of SETTING_KEYS) defaults[key] = SETTINGS[key].default
+  defaults['name'] = `node-${pid}`
+  defaults['settings'] = {}
+  return defaults as unknown as NodeConfig
 }
-
-/** The credential, TLS and secret settings: strings, empty when unset. */
-const AUTH_KEYS = [
-  'natsUser',
-  'natsPassword',
-  'natsToken',
-  'natsNkeySeedFile',
-  'natsCredsFile',
-  'natsTlsCaFile',
-  'natsTlsCertFile',
-  'natsTlsKeyFile',
-  'gatewayNats',
-  'gatewayNatsUser',
-  'gatewayNatsPassword',
-  'gatewayNatsToken',
-  'gatewayNatsNkeySeedFile',
-  'gatewayNatsCredsFile',
-  'gatewayNatsTlsCaFile',
-  'gatewayNatsTlsCertFile',
-  'gatewayNatsTlsKeyFile',
-  'clusterSecret',
-  'clusterSecretPrevious',
-  'clusterSecretFile',
-] as const satisfies readonly (keyof NodeConfig)[]
 
 /** Never logged: redactConfig masks them. */
-const SECRET_KEYS = new Set<string>(['natsPassword', 'natsToken', 'gatewayNatsPassword', 'gatewayNatsToken', 'clusterSecret', 'clusterSecretPrevious'])
+const SECRET_KEYS = SETTING_KEYS.filter((key) => SETTINGS[key].secret === true)
 
 /** Settings naming a file that must be readable at start. */
-const FILE_KEYS = AUTH_KEYS.filter((key) => key.endsWith('File'))
+const FILE_KEYS = SETTING_KEYS.filter((key) => SETTINGS[key].file === true) as (keyof NodeConfig & `${string}File`)[]
 
-/** TROUPE_ + the setting's name in upper snake case (natsTlsCaFile → TROUPE_NATS_TLS_CA_FILE). */
-function envName(key: string): string {
-  return `TROUPE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
-}
+const ENV_KEYS = new Map<string, SettingKey>(SETTING_KEYS.flatMap((key) => (SETTINGS[key].env === null ? [] : [[SETTINGS[key].env as string, key] as const])))
 
-const ENV_KEYS: Record<string, keyof NodeConfig> = {
-  TROUPE_NAME: 'name',
-  TROUPE_CLUSTER: 'cluster',
-  TROUPE_APP: 'app',
-  TROUPE_NATS: 'nats',
-  TROUPE_SHARDS: 'shards',
-  TROUPE_HTTP: 'http',
-  TROUPE_SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
-  TROUPE_SHUTDOWN_FORCE_MS: 'shutdownForceMs',
-  TROUPE_SHUTDOWN_INTAKE_MS: 'shutdownIntakeMs',
-  TROUPE_SHUTDOWN_DRAIN_MS: 'shutdownDrainMs',
-  TROUPE_SHUTDOWN_LEAVE_MS: 'shutdownLeaveMs',
-  TROUPE_SHUTDOWN_QUIET_MS: 'shutdownQuietMs',
-  TROUPE_SHUTDOWN_ACTORS_MS: 'shutdownActorsMs',
-  TROUPE_SHUTDOWN_CLOSE_MS: 'shutdownCloseMs',
-  TROUPE_HEARTBEAT_MS: 'heartbeatMs',
-  TROUPE_DOWN_AFTER_MS: 'downAfterMs',
-  TROUPE_LOG_LEVEL: 'logLevel',
-  ...Object.fromEntries(AUTH_KEYS.map((key) => [envName(key), key])),
-}
+/** Variables of the environment that Troupe reads but are not settings (tests, tooling). */
+const OTHER_TROUPE_VARIABLES = new Set(['TROUPE_PYTHON'])
 
 export function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
   const layer: ConfigLayer = {}
-  for (const [variable, key] of Object.entries(ENV_KEYS)) {
+  for (const [variable, key] of ENV_KEYS) {
     const value = env[variable]
     if (value !== undefined && value !== '') layer[key] = value
   }
   return layer
 }
 
-/** Reads a JSON config file: the NodeConfig keys, plus an `app` object handed to the app as settings. */
+/** TROUPE_* variables that name no setting (a typo, most likely), each with a suggestion when one is close. */
+export function unknownEnvVariables(env: NodeJS.ProcessEnv): string[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith('TROUPE_') && !ENV_KEYS.has(name) && !OTHER_TROUPE_VARIABLES.has(name))
+    .map((name) => `unknown variable ${name}${didYouMean(name, ENV_KEYS.keys())}`)
+}
+
+/** Reads a JSON config file: the NodeConfig keys (`app`: the module path; `settings`: the app's own settings). */
 export function fileLayer(path: string): ConfigLayer {
   let parsed: unknown
   try {
@@ -204,66 +117,50 @@ export function fileLayer(path: string): ConfigLayer {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError(`config file ${path} must hold a JSON object`, { data: { problems: ['file: not an object'] } })
   }
-  const { app, appModule, ...rest } = parsed as Record<string, unknown>
-  const layer: ConfigLayer = { ...rest }
-  // `app` in the file is the app's own settings; the module path is `appModule` there.
-  if (app !== undefined) layer.appSettings = app
-  if (appModule !== undefined) layer.app = appModule
+  const { $schema: _schema, ...layer } = parsed as Record<string, unknown>
+  // Before 0.2 `app` held the app's settings and `appModule` the module: say so rather than fail obscurely.
+  const problems: string[] = []
+  if (layer['app'] !== undefined && typeof layer['app'] === 'object') problems.push(`${path}: "app" is the app module path; the app's own settings go in "settings"`)
+  if (layer['appModule'] !== undefined) problems.push(`${path}: "appModule" is now "app" (the same name as --app and TROUPE_APP)`)
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, { data: { problems } })
+  // A module path in a file is relative to that file, as in tsconfig or package.json.
+  if (typeof layer['app'] === 'string' && layer['app'] !== '' && !isAbsolute(layer['app'])) layer['app'] = resolve(dirname(path), layer['app'])
   return layer
 }
 
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 const NAME = /^[A-Za-z0-9_-]+$/
+
+/** Env and flag values arrive as text: integers are read before the schema checks them. */
+function coerce(key: SettingKey, value: unknown): unknown {
+  if (SETTINGS[key].kind === 'integer' && typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) return Number(value)
+  if (SETTINGS[key].kind === 'ratio' && typeof value === 'string' && /^\s*-?(\d+\.?\d*|\.\d+)\s*$/.test(value)) return Number(value)
+  return value
+}
 
 /** Merges layers over the defaults and validates the result, reporting every problem at once. */
 export function resolveConfig(layers: readonly ConfigLayer[], pid = process.pid): NodeConfig {
   const merged: Record<string, unknown> = { ...defaultConfig(pid) }
-  const known = new Set(Object.keys(merged))
   const problems: string[] = []
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer)) {
       if (value === undefined) continue
-      if (!known.has(key)) problems.push(`unknown setting '${key}'`)
-      else merged[key] = value
+      if (!(key in SETTINGS)) problems.push(`unknown setting '${key}'${didYouMean(key, SETTING_KEYS)}`)
+      else merged[key] = coerce(key as SettingKey, value)
     }
   }
-  const text = (key: string): string => String(merged[key])
-  const integer = (key: string, min: number): number => {
-    const n = Number(merged[key])
-    if (!Number.isInteger(n) || n < min) problems.push(`${key} must be an integer >= ${min}, got '${String(merged[key])}'`)
-    return n
+  const parsed = configSchema.safeParse(merged)
+  if (!parsed.success) for (const issue of parsed.error.issues) problems.push(issue.message)
+  // The checks across settings run on whatever is well-typed, so one run reports every problem.
+  const value = merged as Partial<Record<keyof NodeConfig, unknown>>
+  if (typeof value.name === 'string' && !NAME.test(value.name)) problems.push(`name must match ${NAME}, got '${value.name}'`)
+  if (typeof value.cluster === 'string' && !NAME.test(value.cluster)) problems.push(`cluster must match ${NAME}, got '${value.cluster}'`)
+  if (typeof value.http === 'string' && value.http !== '' && parseHostPort(value.http) === null) problems.push(`http must be host:port, got '${value.http}'`)
+  if (typeof value.downAfterMs === 'number' && typeof value.heartbeatMs === 'number' && value.downAfterMs <= value.heartbeatMs) {
+    problems.push('downAfterMs must be greater than heartbeatMs')
   }
-  const config: NodeConfig = {
-    name: text('name'),
-    cluster: text('cluster'),
-    app: text('app'),
-    nats: text('nats'),
-    shards: integer('shards', 0),
-    http: text('http'),
-    shutdownTimeoutMs: integer('shutdownTimeoutMs', 0),
-    shutdownForceMs: integer('shutdownForceMs', 0),
-    shutdownIntakeMs: integer('shutdownIntakeMs', 0),
-    shutdownDrainMs: integer('shutdownDrainMs', 0),
-    shutdownLeaveMs: integer('shutdownLeaveMs', 0),
-    shutdownQuietMs: integer('shutdownQuietMs', 0),
-    shutdownActorsMs: integer('shutdownActorsMs', 0),
-    shutdownCloseMs: integer('shutdownCloseMs', 0),
-    heartbeatMs: integer('heartbeatMs', 1),
-    downAfterMs: integer('downAfterMs', 1),
-    logLevel: text('logLevel') as NodeConfig['logLevel'],
-    ...(Object.fromEntries(AUTH_KEYS.map((key) => [key, text(key)])) as Record<(typeof AUTH_KEYS)[number], string>),
-    appSettings: (merged['appSettings'] ?? {}) as Record<string, unknown>,
-  }
-  if (!NAME.test(config.name)) problems.push(`name must match ${NAME}, got '${config.name}'`)
-  if (!NAME.test(config.cluster)) problems.push(`cluster must match ${NAME}, got '${config.cluster}'`)
-  if (config.app === '') problems.push('app is required (--app <module>, TROUPE_APP, or appModule in the config file)')
-  if (config.http !== '' && parseHostPort(config.http) === null) problems.push(`http must be host:port, got '${config.http}'`)
-  if (!LOG_LEVELS.has(config.logLevel)) problems.push(`logLevel must be one of ${[...LOG_LEVELS].join(', ')}`)
-  if (config.downAfterMs <= config.heartbeatMs) problems.push('downAfterMs must be greater than heartbeatMs')
-  if (typeof config.appSettings !== 'object' || config.appSettings === null) problems.push('the app section of the config file must be an object')
-  problems.push(...securityProblems(config))
+  if (parsed.success) problems.push(...securityProblems(parsed.data as unknown as NodeConfig))
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, { data: { problems } })
-  return config
+  return parsed.data as unknown as NodeConfig
 }
 
 export function parseHostPort(text: string): { host: string; port: number } | null {

@@ -52,8 +52,10 @@ export interface NodeOptions {
   readonly logger: Logger
   /** Required when `config.nats` is set. */
   readonly network?: NetworkFactory
-  /** Default: a fresh registry (never prom-client's global one). */
+  /** Default: a fresh registry (never prom-client's global one), with prom-client's default metrics. */
   readonly registry?: Registry
+  /** Collect prom-client's default metrics on a registry passed in `registry` (a fresh one always gets them). */
+  readonly defaultMetrics?: boolean
   readonly clock?: Clock
 }
 
@@ -124,9 +126,10 @@ export class TroupeNode {
   static async start(options: NodeOptions): Promise<TroupeNode> {
     const { config, logger } = options
     const registry = options.registry ?? new Registry()
-    const metrics = new TroupeMetrics({ registry })
+    // The node owns its registry's process and Node.js metrics (event-loop lag first among them).
+    const metrics = new TroupeMetrics({ registry, defaultMetrics: options.registry === undefined || options.defaultMetrics === true })
     const mainOptions = {
-      instrumentation: combineInstrumentation([createTracing(), metrics.instrumentation]),
+      instrumentation: combineInstrumentation([createTracing({ sampleRatio: config.traceSampleRatio }), metrics.instrumentation]),
       mailboxHooks: metrics.mailboxHooks,
       logger,
       onInternalError: (error: unknown, where: string) => logger.error({ err: error, where }, 'internal error'),
@@ -142,7 +145,7 @@ export class TroupeNode {
         app: options.appUrl,
         main: mainOptions,
         // Worker shards get the node's logger (bound to their shard), metrics, tracing and operator logs.
-        observer: shardObserver(),
+        observer: shardObserver({ sampleRatio: config.traceSampleRatio }),
         // A worker whose actors cannot stop within the stop-actors phase is ended then.
         shutdownTimeoutMs: config.shutdownActorsMs,
         ...(config.nats === '' ? {} : { uplink: natsUplink(natsUplinkOptions(config)) }),
@@ -308,7 +311,7 @@ export class TroupeNode {
       node: this.config.name,
       shards: this.sharded === null ? null : this.sharded.context,
       logger: this.logger.child({ app: this.app.name }),
-      settings: this.config.appSettings,
+      settings: this.config.settings,
       publish: (publicName, ref, options) => {
         // Checked here too, so a standalone node refuses the same mistakes a networked one does.
         compilePublication(options)

@@ -9,5 +9,6 @@ const code = await runCli({
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   network: natsNetwork,
+  tty: process.stdout.isTTY === true,
 })
 process.exit(code)

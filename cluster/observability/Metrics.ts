@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import {
   DeadLetterTopic,
   LifecycleTopic,
@@ -14,12 +14,31 @@ import { SupervisorEventTopic } from '../../supervision/index.ts'
 import type { RemotingStats, ShardedSystemStats } from '../../transport/index.ts'
 import type { GatewayStats } from '../gateway/GatewayStats.ts'
 import { EdgeMetrics, type UnauthenticatedSource } from './EdgeMetrics.ts'
+import { TypeStats, type TypeRecord } from './TypeStats.ts'
 
 export interface MetricsOptions {
   /** The caller's registry; Troupe never touches prom-client's global one. */
   readonly registry: Registry
   /** Buckets of the processing-time histogram, in seconds. */
   readonly processingBuckets?: readonly number[]
+  /** Buckets of the ask-duration histogram, in seconds. */
+  readonly askBuckets?: readonly number[]
+  /**
+   * Also collect prom-client's default metrics on the registry: `process_*` (CPU, memory, file
+   * descriptors) and `nodejs_*` (event-loop lag and its percentiles, heap, GC), under their
+   * standard names so stock dashboards read them. Off by default: a registry must collect them
+   * once, and the caller may already do so.
+   */
+  readonly defaultMetrics?: boolean
+}
+
+const ASK_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30]
+
+/** A bounded `outcome` label: ok, a typed error's stable code (ERR_*), else `error`. */
+export function outcomeOf(error: Error | null): string {
+  if (error === null) return 'ok'
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' && /^ERR_[A-Z0-9_]{1,60}$/.test(code) ? code : 'error'
 }
 
 const DEFAULT_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]
@@ -31,15 +50,13 @@ const DEFAULT_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0
  */
 export class TroupeMetrics {
   readonly registry: Registry
-  private readonly processed: Counter<'actor_type' | 'outcome'>
-  private readonly processing: Histogram<'actor_type'>
-  private readonly mailbox: Gauge<'actor_type'>
+  /** Messages handled, handling time and mailbox depth per actor type: plain numbers on the hot path. */
+  private readonly types: TypeStats
   private readonly deadLetters: Counter<'reason'>
   private readonly lifecycle: Counter<'actor_type' | 'event'>
   private readonly supervision: Counter<'event'>
-  private readonly remoteFrames: Gauge<'direction'>
-  private readonly remoteBytes: Gauge<'direction'>
-  private readonly remoteEnvelopes: Gauge<'direction'>
+  private readonly asks: Histogram<'outcome'>
+  private readonly askTimeouts: Counter
   private readonly remotingSources: RemotingStats[] = []
   private readonly shardSources: (() => Promise<ShardedSystemStats>)[] = []
   private readonly subscriptions: Subscription[] = []
@@ -49,24 +66,30 @@ export class TroupeMetrics {
   constructor(options: MetricsOptions) {
     const registers = [options.registry]
     this.registry = options.registry
-    this.processed = new Counter({
+    const types = new TypeStats(options.processingBuckets ?? DEFAULT_BUCKETS)
+    this.types = types
+    const processed: Counter<'actor_type' | 'outcome'> = new Counter({
       name: 'troupe_messages_processed_total',
       help: 'Messages handled, by actor type and outcome (ok | error).',
       labelNames: ['actor_type', 'outcome'],
       registers,
+      collect: () => {
+        processed.reset()
+        for (const [type, record] of types.entries()) {
+          processed.inc({ actor_type: type, outcome: 'ok' }, record.ok)
+          if (record.error > 0) processed.inc({ actor_type: type, outcome: 'error' }, record.error)
+        }
+      },
     })
-    this.processing = new Histogram({
-      name: 'troupe_message_processing_seconds',
-      help: 'Time from handler start to completion (async handlers until they settle).',
-      labelNames: ['actor_type'],
-      buckets: [...(options.processingBuckets ?? DEFAULT_BUCKETS)],
-      registers,
-    })
-    this.mailbox = new Gauge({
+    types.registerHistogram(this.registry, 'troupe_message_processing_seconds', 'Time from handler start to completion (async handlers until they settle).')
+    const mailbox: Gauge<'actor_type'> = new Gauge({
       name: 'troupe_mailbox_messages',
       help: 'User messages waiting in mailboxes, summed by actor type.',
       labelNames: ['actor_type'],
       registers,
+      collect: () => {
+        for (const [type, record] of types.entries()) mailbox.set({ actor_type: type }, record.depth)
+      },
     })
     this.deadLetters = new Counter({
       name: 'troupe_dead_letters_total',
@@ -86,39 +109,42 @@ export class TroupeMetrics {
       labelNames: ['event'],
       registers,
     })
-    const collectRemote = (gauge: Gauge<'direction'>, outKey: 'framesOut' | 'bytesOut' | 'envelopesOut', inKey: 'framesIn' | 'bytesIn' | 'envelopesIn') => {
-      return () => {
-        let out = 0
-        let inbound = 0
-        for (const stats of this.remotingSources) {
-          out += stats[outKey]
-          inbound += stats[inKey]
-        }
-        gauge.set({ direction: 'out' }, out)
-        gauge.set({ direction: 'in' }, inbound)
-      }
+    this.asks = new Histogram({
+      name: 'troupe_ask_duration_seconds',
+      help: 'Asks sent from this system, from send to reply, failure or timeout, by outcome (ok | ERR_* code | error).',
+      labelNames: ['outcome'],
+      buckets: [...(options.askBuckets ?? ASK_BUCKETS)],
+      registers,
+    })
+    this.askTimeouts = new Counter({
+      name: 'troupe_ask_timeouts_total',
+      help: 'Asks sent from this system that got no reply within their timeout (ERR_ASK_TIMEOUT).',
+      registers,
+    })
+    // Remoting counts on plain integers (hot path); these counters read them at scrape time.
+    const remote = (name: string, help: string, outKey: 'framesOut' | 'bytesOut' | 'envelopesOut', inKey: 'framesIn' | 'bytesIn' | 'envelopesIn'): void => {
+      const counter: Counter<'direction'> = new Counter({
+        name,
+        help,
+        labelNames: ['direction'],
+        registers,
+        collect: () => {
+          let out = 0
+          let inbound = 0
+          for (const stats of this.remotingSources) {
+            out += stats[outKey]
+            inbound += stats[inKey]
+          }
+          counter.reset()
+          counter.inc({ direction: 'out' }, out)
+          counter.inc({ direction: 'in' }, inbound)
+        },
+      })
     }
-    this.remoteFrames = new Gauge({
-      name: 'troupe_remote_frames',
-      help: 'Frames sent/received by remoting since start (a frame carries a batch of envelopes).',
-      labelNames: ['direction'],
-      registers,
-      collect: () => collectRemote(this.remoteFrames, 'framesOut', 'framesIn')(),
-    })
-    this.remoteBytes = new Gauge({
-      name: 'troupe_remote_bytes',
-      help: 'Bytes sent/received by remoting since start.',
-      labelNames: ['direction'],
-      registers,
-      collect: () => collectRemote(this.remoteBytes, 'bytesOut', 'bytesIn')(),
-    })
-    this.remoteEnvelopes = new Gauge({
-      name: 'troupe_remote_messages',
-      help: 'Envelopes sent/received by remoting since start.',
-      labelNames: ['direction'],
-      registers,
-      collect: () => collectRemote(this.remoteEnvelopes, 'envelopesOut', 'envelopesIn')(),
-    })
+    remote('troupe_remote_frames_total', 'Frames sent/received by remoting (a frame carries a batch of envelopes).', 'framesOut', 'framesIn')
+    remote('troupe_remote_bytes_total', 'Bytes sent/received by remoting.', 'bytesOut', 'bytesIn')
+    remote('troupe_remote_messages_total', 'Envelopes sent/received by remoting.', 'envelopesOut', 'envelopesIn')
+    if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry })
     this.edge = new EdgeMetrics(this.registry, () => this.snapshotShards())
   }
 
@@ -148,6 +174,31 @@ export class TroupeMetrics {
         },
       })
     }
+    // Totals the shards count on plain integers, exported as counters (reset, then set from the snapshot).
+    const counter = (name: string, help: string, read: (shard: ShardFigures) => number | { out: number; in: number }): void => {
+      const byDirection = name === 'troupe_shard_frames_total'
+      const metric: Counter<string> = new Counter({
+        name,
+        help,
+        labelNames: byDirection ? ['shard', 'direction'] : ['shard'],
+        registers: [this.registry],
+        collect: async () => {
+          const snapshots = await this.snapshotShards()
+          metric.reset()
+          for (const stats of snapshots) {
+            for (const shard of stats.shards) {
+              const value = read(shard)
+              const label = String(shard.shard)
+              if (typeof value === 'number') metric.inc({ shard: label }, value)
+              else {
+                metric.inc({ shard: label, direction: 'out' }, value.out)
+                metric.inc({ shard: label, direction: 'in' }, value.in)
+              }
+            }
+          }
+        },
+      })
+    }
     const outbound = (shard: ShardFigures, pick: (used: number, capacity: number) => number): number => {
       let used = 0
       let capacity = 0
@@ -160,13 +211,12 @@ export class TroupeMetrics {
     gauge('troupe_shard_ring_bytes_used', "Bytes in use in the shard's outbound rings (occupancy), summed over its peers.", (s) => outbound(s, (used) => used))
     gauge('troupe_shard_ring_capacity_bytes', "Capacity of the shard's outbound rings, summed over its peers.", (s) => outbound(s, (_, capacity) => capacity))
     gauge('troupe_shard_outbox_bytes', "Bytes waiting in the shard's outboxes for a full ring.", (s) => s.transport.queuedBytes)
-    gauge('troupe_shard_frames_out', 'Frames (batches) the shard sent since start.', (s) => s.transport.framesOut)
-    gauge('troupe_shard_frames_in', 'Frames (batches) the shard received since start.', (s) => s.transport.framesIn)
-    gauge('troupe_shard_parks', "Times the shard's inbound pump parked on its doorbell since start.", (s) => s.transport.parks)
-    gauge('troupe_shard_wakes', "Wake-ups of the shard's inbound pump by a producer since start.", (s) => s.transport.wakes)
-    gauge('troupe_shard_idle_polls', "Idle polls of the shard's rings before parking (spinMs) since start: the CPU price of low latency.", (s) => s.transport.polls)
+    counter('troupe_shard_frames_total', 'Frames (batches) the shard sent (out) and received (in) over its rings.', (s) => ({ out: s.transport.framesOut, in: s.transport.framesIn }))
+    counter('troupe_shard_parks_total', "Times the shard's inbound pump parked on its doorbell.", (s) => s.transport.parks)
+    counter('troupe_shard_wakes_total', "Wake-ups of the shard's inbound pump by a producer.", (s) => s.transport.wakes)
+    counter('troupe_shard_idle_polls_total', "Idle polls of the shard's rings before parking (spinMs): the CPU price of low latency.", (s) => s.transport.polls)
+    counter('troupe_shard_dead_letters_total', 'Dead letters counted in the shard.', (s) => s.deadLetters)
     gauge('troupe_shard_actors', 'Live actors in the shard.', (s) => s.actorCount)
-    gauge('troupe_shard_dead_letters', 'Dead letters counted in the shard since start.', (s) => s.deadLetters)
   }
 
   private shardSnapshot: Promise<ShardedSystemStats[]> | null = null
@@ -189,35 +239,50 @@ export class TroupeMetrics {
     aroundHandle: (_envelope: Envelope, actor: ActorInfo, invoke: () => unknown): unknown => {
       const clock = this.clock
       const started = clock === null ? 0 : clock.now()
-      const type = actor.actorType
-      const done = (outcome: 'ok' | 'error'): void => {
-        this.processed.inc({ actor_type: type, outcome })
-        if (clock !== null) this.processing.observe({ actor_type: type }, (clock.now() - started) / 1000)
-      }
+      const record = this.types.of(actor.actorType)
       let result: unknown
       try {
         result = invoke()
       } catch (error) {
-        done('error')
+        this.handled(record, started, false)
         throw error
       }
       if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
         ;(result as PromiseLike<unknown>).then(
-          () => done('ok'),
-          () => done('error'),
+          () => this.handled(record, started, true),
+          () => this.handled(record, started, false),
         )
       } else {
-        done('ok')
+        // The common case (a synchronous handler) allocates no closure.
+        this.handled(record, started, true)
       }
       return result
     },
+    onAskSettled: (_request: Envelope, error: Error | null, elapsedMs: number): void => {
+      const outcome = outcomeOf(error)
+      this.asks.observe({ outcome }, elapsedMs / 1000)
+      if (outcome === 'ERR_ASK_TIMEOUT') this.askTimeouts.inc()
+    },
+  }
+
+  private handled(record: TypeRecord, started: number, ok: boolean): void {
+    if (ok) record.ok++
+    else record.error++
+    const clock = this.clock
+    if (clock !== null) this.types.observe(record, (clock.now() - started) / 1000)
   }
 
   /** Mailbox depth by actor type; put it in ActorSystemOptions.mailboxHooks. */
   readonly mailboxHooks: MailboxHooks = {
-    posted: (actor) => this.mailbox.inc({ actor_type: actor.actorType }),
-    received: (actor) => this.mailbox.dec({ actor_type: actor.actorType }),
-    discarded: (actor, count) => this.mailbox.dec({ actor_type: actor.actorType }, count),
+    posted: (actor) => {
+      this.types.of(actor.actorType).depth++
+    },
+    received: (actor) => {
+      this.types.of(actor.actorType).depth--
+    },
+    discarded: (actor, count) => {
+      this.types.of(actor.actorType).depth -= count
+    },
   }
 
   /** Counts dead letters, lifecycle transitions and supervision decisions of `system`. */

@@ -1,33 +1,145 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Link, type Tracer } from '@opentelemetry/api'
-import type { ActorInfo, Envelope, Instrumentation } from '../../runtime/index.ts'
+import type { Link, Span, Tracer } from '@opentelemetry/api'
+import { EnvelopeKind, type ActorInfo, type Envelope, type Instrumentation } from '../../runtime/index.ts'
+import { otel } from './otel.ts'
 
 export interface TracingOptions {
   /** Tracer to use; default `trace.getTracer('troupe')` from the global provider. */
   readonly tracer?: Tracer
+  /**
+   * Head sampling by Troupe, before the SDK is asked: the share of *root* sends (no trace to
+   * continue) that start a trace, 1 in round(1 / ratio), counted (no randomness). Default 1: every
+   * root goes to the SDK's sampler. The OpenTelemetry SDK costs microseconds per span even for one
+   * it drops; at 0.01 the 99 % left out cost a header check per message, and their decision
+   * travels with them (a sampled trace stays whole, an unsampled one adds nothing downstream).
+   */
+  readonly sampleRatio?: number
 }
 
 /**
- * OpenTelemetry through `@opentelemetry/api` only. Producers attach their creation context to the
- * envelope headers (W3C `traceparent`/`tracestate`, via the global propagator); every message
- * handled gets a CONSUMER `process` span that continues the producer's trace and links to its
- * context, as the messaging semantic conventions describe. The handler runs inside that span's
- * context, so messages it sends carry it onwards: across actors, shards and nodes alike.
+ * Headers of a send left out by Troupe's sampler: one shared object, recognised by identity. A
+ * handler of such a message sends its own messages unsampled too (during its synchronous part).
+ */
+const UNSAMPLED: Readonly<Record<string, string>> = Object.freeze({ 'troupe-sampled': '0' })
+
+/** Version of the OpenTelemetry semantic conventions (messaging spans) these spans follow. */
+export const SEMCONV_VERSION = '1.27.0'
+
+const SPAN_KIND_PRODUCER = 3
+const SPAN_KIND_CONSUMER = 4
+const STATUS_ERROR = 2
+
+/**
+ * `messaging.destination.name`: the actor's type when it lives here (low cardinality, as the
+ * conventions ask), else its path with the last segment templated (`/user/accounts/*`): actor
+ * names are ids, and ids never go into a destination name.
+ */
+export function destinationOf(envelope: Envelope): string {
+  const cell = envelope.target.cell as Partial<ActorInfo> | null
+  if (cell !== null && typeof cell.actorType === 'string') return cell.actorType
+  const path = envelope.target.path
+  const slash = path.lastIndexOf('/')
+  return slash <= 0 ? path : `${path.slice(0, slash)}/*`
+}
+
+/** `error.type`: a typed error's stable code, else its class name. */
+export function errorType(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && code !== '') return code
+  return error instanceof Error ? error.name : '_OTHER'
+}
+
+/**
+ * OpenTelemetry through `@opentelemetry/api` only, following the messaging semantic conventions
+ * (v1.27.0, messaging spans):
+ * - a PRODUCER `send` span per tell and ask on the caller's side (`tell Counter`, `ask Counter`),
+ *   whose context the envelope carries (W3C `traceparent`/`tracestate` via the global propagator).
+ *   A tell's span ends once the message is handed over; an ask's ends at its reply, failure or
+ *   timeout, with `error.type` (ERR_ASK_TIMEOUT, ERR_NODE_DOWN, …) — waiting shows on the caller;
+ * - a CONSUMER `process` span per handled message, child of and linked to that creation context;
+ *   the handler runs inside it, so the messages it sends continue the trace across actors,
+ *   shards and nodes.
+ * Without `@opentelemetry/api` installed (an optional peer) this is a no-op: no SDK could be
+ * listening anyway.
  */
 export function createTracing(options: TracingOptions = {}): Instrumentation {
+  const api = otel
+  if (api === null) return {}
+  const { context, propagation, ROOT_CONTEXT, trace, isSpanContextValid } = api
   const tracer = options.tracer ?? trace.getTracer('troupe')
+  const ratio = options.sampleRatio ?? 1
+  if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`sampleRatio must be within [0, 1], got ${ratio}`)
+  const period = ratio === 0 ? 0 : Math.max(1, Math.round(1 / ratio))
+  let roots = 0
+  /** Troupe's head sampler: true for 1 root in `period`. */
+  const sampleRoot = (): boolean => period === 1 || (period !== 0 && roots++ % period === 0)
+  /** Set while an unsampled message's handler runs (synchronously): its sends stay unsampled. */
+  let handlingUnsampled = false
+  // Open ask spans (sampled ones only), by request envelope.
+  const asks = new WeakMap<Envelope, Span>()
   return {
     onSend(envelope: Envelope): void {
-      const active = context.active()
-      if (trace.getSpanContext(active) === undefined) return
+      if (handlingUnsampled && envelope.headers === null) {
+        envelope.headers = UNSAMPLED
+        return
+      }
+      // The sender's context: the active one, else what the envelope already carries (a gateway
+      // forwarding an external caller's traceparent), so the caller's trace goes on.
+      let active = context.active()
+      if (trace.getSpanContext(active) === undefined) {
+        if (envelope.headers !== null && envelope.headers['traceparent'] !== undefined) active = propagation.extract(active, envelope.headers)
+        else if (!sampleRoot()) {
+          if (envelope.headers === null) envelope.headers = UNSAMPLED
+          return
+        }
+      }
+      const isAsk = envelope.kind === EnvelopeKind.Ask
+      const operation = isAsk ? 'ask' : 'tell'
+      const destination = destinationOf(envelope)
+      const span = tracer.startSpan(`${operation} ${destination}`, { kind: SPAN_KIND_PRODUCER }, active)
+      const spanContext = span.spanContext()
+      // No SDK and no trace to continue: nothing to carry.
+      if (!isSpanContextValid(spanContext)) return
       const carrier: Record<string, string> = envelope.headers === null ? {} : { ...envelope.headers }
-      propagation.inject(active, carrier)
+      propagation.inject(trace.setSpan(active, span), carrier)
       envelope.headers = carrier
+      if (!span.isRecording()) return
+      span.setAttributes({
+        'messaging.system': 'troupe',
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': operation,
+        'messaging.destination.name': destination,
+        'messaging.message.id': String(envelope.id),
+        'troupe.method': envelope.method,
+      })
+      if (isAsk) asks.set(envelope, span)
+      else span.end()
+    },
+    onAskSettled(request: Envelope, error: Error | null): void {
+      const span = asks.get(request)
+      if (span === undefined) return
+      asks.delete(request)
+      if (error !== null) {
+        span.setAttribute('error.type', errorType(error))
+        span.setStatus({ code: STATUS_ERROR, message: error.message })
+      }
+      span.end()
     },
     aroundHandle(envelope: Envelope, actor: ActorInfo, invoke: () => unknown): unknown {
+      const headers = envelope.headers
+      // Unsampled by Troupe here, or on another shard or node (the marker crossed as a copy).
+      if (headers === UNSAMPLED || (headers === null ? period !== 1 && !sampleRoot() : headers['troupe-sampled'] === '0')) {
+        const outer = handlingUnsampled
+        handlingUnsampled = true
+        try {
+          return invoke()
+        } finally {
+          handlingUnsampled = outer
+        }
+      }
       const parent = envelope.headers === null ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, envelope.headers)
       const creation = trace.getSpanContext(parent)
       const links: Link[] = creation === undefined ? [] : [{ context: creation }]
-      const span = tracer.startSpan(`process ${actor.actorType}.${envelope.method}`, { kind: SpanKind.CONSUMER, links }, parent)
+      const span = tracer.startSpan(`process ${actor.actorType}`, { kind: SPAN_KIND_CONSUMER, links }, parent)
       if (!span.isRecording()) {
         // No SDK, or sampled out: skip the attributes and the per-message closures. A context from
         // upstream still has to flow to the messages this handler sends.
@@ -38,14 +150,14 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
         'messaging.system': 'troupe',
         'messaging.operation.type': 'process',
         'messaging.operation.name': 'process',
-        'messaging.destination.name': actor.path,
+        'messaging.destination.name': actor.actorType,
         'messaging.message.id': String(envelope.id),
-        'troupe.actor.type': actor.actorType,
         'troupe.method': envelope.method,
       })
       const fail = (error: unknown): void => {
         span.recordException(error instanceof Error ? error : String(error))
-        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
+        span.setAttribute('error.type', errorType(error))
+        span.setStatus({ code: STATUS_ERROR, message: error instanceof Error ? error.message : String(error) })
         span.end()
       }
       return context.with(trace.setSpan(parent, span), () => {

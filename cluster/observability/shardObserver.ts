@@ -4,26 +4,34 @@
  * metrics live on a registry of the worker's, labelled `shard`, and reach the node's `/metrics`
  * through the main thread (`scrapeShards`).
  */
-import { AggregatorRegistry, Registry } from 'prom-client'
+import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client'
 import { combineInstrumentation, type Logger } from '../../runtime/index.ts'
 import type { ShardObserver, ShardObserverModule, ShardObserverSpec } from '../../transport/index.ts'
 import { TroupeMetrics } from './Metrics.ts'
 import { attachLinkLog, attachOperatorLog, type LinkEvents } from './OperatorLog.ts'
 import { createTracing } from './Tracing.ts'
 
+/** Default metrics that describe the whole process, not one thread. */
+const PROCESS_WIDE = /^(process_|nodejs_version_info$|nodejs_active_|nodejs_external_memory_bytes$)/
+
 /** The spec a node hands to ShardedSystem.create. */
-export function shardObserver(): ShardObserverSpec {
-  return { module: import.meta.url, options: {} }
+export function shardObserver(options: { readonly sampleRatio?: number } = {}): ShardObserverSpec {
+  return { module: import.meta.url, options: options.sampleRatio === undefined ? {} : { sampleRatio: options.sampleRatio } }
 }
 
 const observerModule: ShardObserverModule = {
-  create(shard: number): ShardObserver {
+  create(shard: number, options: Readonly<Record<string, unknown>>): ShardObserver {
     const registry = new Registry()
     registry.setDefaultLabels({ shard: String(shard) })
     const metrics = new TroupeMetrics({ registry })
+    // This thread's own runtime figures: event-loop lag, heap, GC. The process-wide ones (CPU, RSS,
+    // handles) are the main thread's to report, once.
+    const runtime = new Registry()
+    runtime.setDefaultLabels({ shard: String(shard) })
+    collectDefaultMetrics({ register: runtime })
     let logger: Logger | null = null
     return {
-      instrumentation: combineInstrumentation([createTracing(), metrics.instrumentation]),
+      instrumentation: combineInstrumentation([createTracing(typeof options['sampleRatio'] === 'number' ? { sampleRatio: options['sampleRatio'] } : {}), metrics.instrumentation]),
       mailboxHooks: metrics.mailboxHooks,
       attach(system, shardLogger, remoting) {
         logger = shardLogger
@@ -35,7 +43,7 @@ const observerModule: ShardObserverModule = {
         // Node up/down is the main thread's to log (every shard hears it); this shard's own NATS link is its own.
         if (logger !== null) attachLinkLog(link as LinkEvents, logger, { peers: false })
       },
-      metrics: () => registry.getMetricsAsJSON(),
+      metrics: async () => [...(await registry.getMetricsAsJSON()), ...(await runtime.getMetricsAsJSON()).filter((metric) => !PROCESS_WIDE.test(metric.name))],
     }
   },
 }

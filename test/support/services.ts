@@ -9,10 +9,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 export interface NatsService {
   readonly url: string
@@ -243,4 +244,106 @@ export async function provideNats(): Promise<NatsService> {
 /** A cluster name no other test (or concurrent run) uses: subjects are scoped by it. */
 export function uniqueCluster(label = 't'): string {
   return `${label}-${randomUUID().slice(0, 8)}`
+}
+
+/**
+ * A Python 3 that can `import msgpack`, for the language-neutral protocol test. The ladder:
+ *   1. TROUPE_PYTHON, when set (an interpreter of the developer's choosing; it must import msgpack);
+ *   2. else `/usr/bin/python3` or `python3` on PATH that already imports msgpack;
+ *   3. else Debian's python3-msgpack unpacked into a project-local directory
+ *      (node_modules/.cache/troupe-python): `apt-get download` + `dpkg-deb -x`, no root and no
+ *      change to the system's Python; as root with stale package lists, `apt-get update` first.
+ *      The package's pure-Python fallback runs on any Python 3, its C extension on Debian's;
+ *   4. else a failure that says what to install. Never a skip.
+ */
+export interface PythonWithMsgpack {
+  readonly python: string
+  /** Extra environment (PYTHONPATH) the interpreter needs to find msgpack. */
+  readonly env: Readonly<Record<string, string>>
+  readonly source: 'env' | 'system' | 'project-cache'
+}
+
+export const PYTHON_MISSING_MESSAGE = [
+  'The Python client test needs python3 with the msgpack module, and none could be provided. Do one of:',
+  '  - Debian/Ubuntu: `apt-get install python3 python3-msgpack`;',
+  '  - `pip install msgpack` for a python3 and point TROUPE_PYTHON at it;',
+  '  - make `apt-get download python3-msgpack` work (the test unpacks it into node_modules/.cache/troupe-python).',
+].join('\n')
+
+const PYTHON_CACHE = fileURLToPath(new URL('../../node_modules/.cache/troupe-python', import.meta.url))
+
+function importsMsgpack(python: string, env: Readonly<Record<string, string>> = {}): boolean {
+  if (python.startsWith('/') && !existsSync(python)) return false
+  const probe = spawnSync(python, ['-c', 'import msgpack'], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 })
+  return probe.status === 0
+}
+
+/** Interpreters to try, Debian's first: its python3-msgpack matches Debian's interpreter, not a pyenv one. */
+function pythonCandidates(): string[] {
+  return ['/usr/bin/python3', 'python3'].filter((candidate) => !candidate.startsWith('/') || existsSync(candidate))
+}
+
+/** The unpacked package's site directory, when the cache holds one. */
+function cachedSiteDir(): string | null {
+  const site = join(PYTHON_CACHE, 'root', 'usr', 'lib', 'python3', 'dist-packages')
+  return existsSync(join(site, 'msgpack', '__init__.py')) ? site : null
+}
+
+function run(command: string, args: readonly string[], cwd: string): { ok: boolean; output: string } {
+  const result = spawnSync(command, [...args], { cwd, encoding: 'utf8', timeout: 120_000 })
+  return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error?.message ?? ''}` }
+}
+
+/** Rung 3: apt-get download + dpkg-deb -x into the project cache. Returns the site dir, or the reason it failed. */
+function unpackDebianMsgpack(): { site: string } | { failure: string } {
+  if (spawnSync('apt-get', ['--version']).status !== 0 || spawnSync('dpkg-deb', ['--version']).status !== 0) {
+    return { failure: 'apt-get/dpkg-deb not found' }
+  }
+  const downloads = join(PYTHON_CACHE, 'debs')
+  rmSync(downloads, { recursive: true, force: true })
+  mkdirSync(downloads, { recursive: true })
+  let download = run('apt-get', ['download', 'python3-msgpack'], downloads)
+  if (!download.ok && process.getuid?.() === 0) {
+    // A fresh machine may have no package lists yet: refresh them (root only) and try once more.
+    run('apt-get', ['update'], downloads)
+    download = run('apt-get', ['download', 'python3-msgpack'], downloads)
+  }
+  const deb = readdirSync(downloads).find((file) => file.endsWith('.deb'))
+  if (!download.ok || deb === undefined) return { failure: `apt-get download python3-msgpack failed: ${download.output.trim().slice(-500)}` }
+  const root = join(PYTHON_CACHE, 'root')
+  rmSync(root, { recursive: true, force: true })
+  const unpack = run('dpkg-deb', ['-x', join(downloads, deb), root], downloads)
+  if (!unpack.ok) return { failure: `dpkg-deb -x failed: ${unpack.output.trim().slice(-500)}` }
+  const site = cachedSiteDir()
+  return site === null ? { failure: `${deb} holds no msgpack package` } : { site }
+}
+
+/** Walks the ladder. Throws PYTHON_MISSING_MESSAGE (with what each rung found) when no rung gives one. */
+export function providePythonMsgpack(): PythonWithMsgpack {
+  const tried: string[] = []
+  const explicit = process.env['TROUPE_PYTHON']
+  if (explicit !== undefined && explicit !== '') {
+    if (importsMsgpack(explicit)) return { python: explicit, env: {}, source: 'env' }
+    throw new Error(`TROUPE_PYTHON=${explicit} cannot import msgpack.\n${PYTHON_MISSING_MESSAGE}`)
+  }
+  const candidates = pythonCandidates()
+  if (candidates.length === 0) throw new Error(`no python3 found (tried /usr/bin/python3 and PATH).\n${PYTHON_MISSING_MESSAGE}`)
+  for (const python of candidates) {
+    if (importsMsgpack(python)) return { python, env: {}, source: 'system' }
+  }
+  tried.push(`${candidates.join(', ')}: no msgpack module`)
+  let site = cachedSiteDir()
+  if (site === null) {
+    const unpacked = unpackDebianMsgpack()
+    if ('failure' in unpacked) tried.push(unpacked.failure)
+    else site = unpacked.site
+  }
+  if (site !== null) {
+    const env = { PYTHONPATH: [site, process.env['PYTHONPATH']].filter((part) => part !== undefined && part !== '').join(delimiter) }
+    for (const python of candidates) {
+      if (importsMsgpack(python, env)) return { python, env, source: 'project-cache' }
+    }
+    tried.push(`${site}: no candidate interpreter imports msgpack from it`)
+  }
+  throw new Error(`${PYTHON_MISSING_MESSAGE}\nTried: ${tried.join('; ')}`)
 }

@@ -1,30 +1,17 @@
 /**
  * The call protocol is language neutral: a Python client that speaks the NATS text protocol over a
  * raw socket (no NATS library) calls a published actor with JSON and msgpack and reads error replies.
- * Prerequisite: Python 3 with Debian's python3-msgpack (.ci/run installs it). Missing, the test fails
- * and says so: it is never skipped.
+ * Python 3 with msgpack comes from the ladder in test/support/services.ts (system python with
+ * msgpack, else Debian's python3-msgpack unpacked into node_modules/.cache); when no rung works the
+ * test fails and says what to install: it is never skipped.
  */
 import { execFile, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { providePythonMsgpack, type PythonWithMsgpack } from '../../support/services.ts'
 import { startGateway, type GatewayFixture } from '../gateway/fixtures.ts'
 
 const SCRIPT = fileURLToPath(new URL('./client.py', import.meta.url))
-
-/** Debian's interpreter first: python3-msgpack installs for it, not for a pyenv or venv python on PATH. */
-function findPython(): string {
-  const candidates = ['/usr/bin/python3', 'python3']
-  for (const candidate of candidates) {
-    if (candidate.startsWith('/') && !existsSync(candidate)) continue
-    const probe = spawnSync(candidate, ['-c', 'import msgpack'], { encoding: 'utf8' })
-    if (probe.status === 0) return candidate
-  }
-  throw new Error(
-    'The Python client test needs python3 with the msgpack module. On Debian/Ubuntu: `apt-get install python3 python3-msgpack` ' +
-      '(.ci/run does this). No interpreter among ' + candidates.join(', ') + ' could `import msgpack`.',
-  )
-}
 
 interface PythonResult {
   status: string
@@ -33,12 +20,13 @@ interface PythonResult {
 }
 
 let fixture: GatewayFixture
-let python: string
+let python: PythonWithMsgpack
 let host: string
 let port: number
 
 beforeAll(async () => {
-  python = findPython()
+  python = providePythonMsgpack()
+  process.stderr.write(`[python] ${python.python} with msgpack from ${python.source}\n`)
   const url = new URL(inject('natsUrl'))
   host = url.hostname
   port = Number(url.port || 4222)
@@ -52,7 +40,7 @@ afterAll(async () => {
 function pythonCall(name: string, encoding: 'json' | 'msgpack', request: unknown, timeoutMs = 5000): Promise<PythonResult> {
   const subject = `troupe.${fixture.cluster}.call.${name}`
   return new Promise((resolve, reject) => {
-    execFile(python, [SCRIPT, host, String(port), subject, encoding, JSON.stringify(request), String(timeoutMs)], { timeout: 20_000 }, (error, stdout, stderr) => {
+    execFile(python.python, [SCRIPT, host, String(port), subject, encoding, JSON.stringify(request), String(timeoutMs)], { timeout: 20_000, env: { ...process.env, ...python.env } }, (error, stdout, stderr) => {
       if (error !== null) reject(new Error(`python client failed: ${error.message}\n${stderr}`))
       else resolve(JSON.parse(stdout) as PythonResult)
     })
@@ -60,6 +48,12 @@ function pythonCall(name: string, encoding: 'json' | 'msgpack', request: unknown
 }
 
 describe('a Python client over a raw NATS socket', () => {
+  it('has an interpreter that imports msgpack (the ladder provided one)', () => {
+    const probe = spawnSync(python.python, ['-c', 'import msgpack; print(msgpack.version[0])'], { encoding: 'utf8', env: { ...process.env, ...python.env } })
+    expect(probe.status).toBe(0)
+    expect(Number(probe.stdout.trim())).toBeGreaterThanOrEqual(1)
+  })
+
   it('calls a published actor with JSON', async () => {
     const first = await pythonCall('bank', 'json', { method: 'deposit', args: [5] })
     expect(first.headers['Content-Type']).toBe('application/json')

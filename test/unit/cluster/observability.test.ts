@@ -1,4 +1,4 @@
-import { context, propagation, trace } from '@opentelemetry/api'
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
@@ -40,7 +40,7 @@ afterAll(() => {
 })
 
 describe('observability', () => {
-  it('continues one trace across actors: each hop is a process span whose parent is the previous hop', async () => {
+  it('continues one trace across actors: request -> tell (PRODUCER) -> process (CONSUMER) -> tell -> ...', async () => {
     exporter.reset()
     const system = ActorSystem.create({ name: 'traced', instrumentation: createTracing() })
     const [a, b, c] = ['a', 'b', 'c'].map((name) => system.spawn(Hop, { name })) as [ActorRef<HopProtocol>, ActorRef<HopProtocol>, ActorRef<HopProtocol>]
@@ -49,18 +49,26 @@ describe('observability', () => {
       a.tell('hop', [b, c])
       root.end()
     })
-    await waitFor(() => exporter.getFinishedSpans().length === 4)
+    await waitFor(() => exporter.getFinishedSpans().length === 7)
     const spans = exporter.getFinishedSpans()
     const byName = (name: string) => spans.filter((s) => s.name === name)
-    const process = byName('process Hop.hop')
+    const process = byName('process Hop')
+    const tells = byName('tell Hop')
     expect(process).toHaveLength(3)
+    expect(tells).toHaveLength(3)
     const root = byName('request')[0]!
     expect(new Set(spans.map((s) => s.spanContext().traceId))).toEqual(new Set([root.spanContext().traceId]))
-    // Each hop's parent is the span that sent it: request -> a -> b -> c.
-    const ids = [root, ...process].map((s) => s.spanContext().spanId)
-    expect(process.map((s) => s.parentSpanContext?.spanId)).toEqual(ids.slice(0, 3))
-    expect(process[0]!.links[0]?.context.spanId).toBe(root.spanContext().spanId)
+    const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]))
+    // Walk back from the last hop: process <- tell <- process <- tell <- process <- tell <- request.
+    const last = process.find((p) => !tells.some((t) => t.parentSpanContext?.spanId === p.spanContext().spanId))!
+    const chain: string[] = []
+    for (let span: (typeof spans)[number] | undefined = last; span !== undefined; span = byId.get(span.parentSpanContext?.spanId ?? '')) chain.push(span.name)
+    expect(chain).toEqual(['process Hop', 'tell Hop', 'process Hop', 'tell Hop', 'process Hop', 'tell Hop', 'request'])
+    for (const span of process) expect(span.links[0]?.context.spanId).toBe(span.parentSpanContext?.spanId)
+    expect(tells.every((t) => t.kind === SpanKind.PRODUCER && t.attributes['messaging.operation.type'] === 'send')).toBe(true)
+    expect(process[0]!.kind).toBe(SpanKind.CONSUMER)
     expect(process[0]!.attributes['messaging.system']).toBe('troupe')
+    expect(process[0]!.attributes['messaging.destination.name']).toBe('Hop')
     await system.terminate()
   })
 
@@ -79,13 +87,17 @@ describe('observability', () => {
       first.tell('hop', [onA.refFor<HopProtocol>(second.address)])
       root.end()
     })
-    await waitFor(() => exporter.getFinishedSpans().length === 3)
+    // request, tell first, process on A, tell to B (a remote ref: its destination is a path template), process on B.
+    await waitFor(() => exporter.getFinishedSpans().length === 5)
     const spans = exporter.getFinishedSpans()
-    const hops = spans.filter((s) => s.name === 'process Hop.hop')
     expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1)
-    const onNodeB = hops.find((s) => s.attributes['messaging.destination.name'] === '/user/second')
-    const onNodeA = hops.find((s) => s.attributes['messaging.destination.name'] === '/user/first')
-    expect(onNodeB?.parentSpanContext?.spanId).toBe(onNodeA?.spanContext().spanId)
+    const remoteTell = spans.find((s) => s.name === 'tell /user/*')
+    expect(remoteTell?.attributes['messaging.destination.name']).toBe('/user/*')
+    const hops = spans.filter((s) => s.name === 'process Hop')
+    const onNodeA = hops.find((s) => s.parentSpanContext?.spanId !== remoteTell?.spanContext().spanId)
+    const onNodeB = hops.find((s) => s.parentSpanContext?.spanId === remoteTell?.spanContext().spanId)
+    expect(onNodeB).toBeDefined()
+    expect(remoteTell?.parentSpanContext?.spanId).toBe(onNodeA?.spanContext().spanId)
     await Promise.all(systems.map((s) => s.terminate()))
   })
 
@@ -94,8 +106,9 @@ describe('observability', () => {
     const system = ActorSystem.create({ name: 'traced2', instrumentation: createTracing() })
     const a = system.spawn(Hop, { name: 'a' })
     await expect(a.ask('boom')).rejects.toThrow('boom')
-    const span = exporter.getFinishedSpans().find((s) => s.name === 'process Hop.boom')
+    const span = exporter.getFinishedSpans().find((s) => s.name === 'process Hop' && s.attributes['troupe.method'] === 'boom')
     expect(span?.status.code).toBe(2)
+    expect(span?.attributes['error.type']).toBe('Error')
     await system.terminate()
   })
 

@@ -18,7 +18,7 @@ describe('shard metrics', () => {
     expect(await counter.ask('get')).toBe(100)
     const text = await registry.metrics()
     for (const shard of ['0', '1', '2']) expect(text).toMatch(new RegExp(`troupe_shard_ring_capacity_bytes\\{shard="${shard}"\\} [1-9]`))
-    expect(text).toMatch(/troupe_shard_frames_in\{shard="2"\} [1-9]/)
+    expect(text).toMatch(/troupe_shard_frames_total\{shard="2",direction="in"\} [1-9]/)
     expect(text).toMatch(/troupe_shard_actors\{shard="2"\} [1-9]/)
     expect(text).toMatch(/troupe_shard_ring_bytes_used\{shard="1"\} \d+/)
     metrics.close()

@@ -1,0 +1,40 @@
+/**
+ * Every TypeScript snippet of README.md and docs/operations.md type-checks as written, and those
+ * that need no running cluster run as written. (The README's TroupeClient snippet calls a running
+ * bank cluster over NATS: test/integration/snippets/readmeClient.test.ts runs it against one.)
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { DOCUMENTS, runSnippet, snippetsOf, typecheck, writeSnippets } from './snippets.ts'
+
+const snippets = DOCUMENTS.flatMap(snippetsOf)
+const written = writeSnippets(snippets, 'unit')
+afterAll(() => written.remove())
+
+/** A snippet runs by itself unless it is an app module (the CLI loads those) or a client of a running cluster. */
+function standalone(code: string): boolean {
+  return !code.includes('export default defineApp(') && !code.includes('TroupeClient.connect(')
+}
+
+describe('documentation snippets', () => {
+  it('finds the snippets (quickstart, client, publish, tracing setup)', () => {
+    expect(snippets.length).toBeGreaterThanOrEqual(4)
+    expect(snippets.some((s) => s.code.includes("from 'troupe/client'"))).toBe(true)
+  })
+
+  it('type-check as written, `troupe/*` imports included', () => {
+    const result = typecheck(written.files, 'unit')
+    expect(result.stdout + result.stderr).toBe('')
+    expect(result.status).toBe(0)
+  }, 300_000)
+
+  it('run as written: the README quickstart prints 2, the tracing setup loads', () => {
+    const runnable = snippets.map((snippet, n) => ({ snippet, file: written.files[n] as string })).filter(({ snippet }) => standalone(snippet.code))
+    expect(runnable.length).toBeGreaterThanOrEqual(2)
+    for (const { snippet, file } of runnable) {
+      const result = runSnippet(file)
+      expect(result.stderr, `${snippet.document}:${snippet.line}`).toBe('')
+      expect(result.status, `${snippet.document}:${snippet.line}`).toBe(0)
+      if (snippet.code.includes('ActorSystem.create')) expect(result.stdout).toBe('2\n')
+    }
+  }, 300_000)
+})
