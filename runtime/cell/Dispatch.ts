@@ -9,7 +9,7 @@ import { CellFlag, CellStatus, isThenable, type SystemMessage } from './CellStat
 import { beginAwait, endAwait, fail } from './FaultHandling.ts'
 import { handleStop } from './Termination.ts'
 import { acceptTimerFiring, noteActivity } from './ReceiveTimeout.ts'
-import { isStashedAsk, unmarkStashedAsk } from './Stash.ts'
+import { hasStash, isStashedAsk, unmarkStashedAsk } from './Stash.ts'
 import { systemInvoke } from './SystemInvoke.ts'
 
 /**
@@ -197,7 +197,7 @@ function invoke(cell: ActorCell, envelope: Envelope): void {
     return
   }
   cell.current = envelope
-  if (kind === EnvelopeKind.Ask) unmarkStashedAsk(envelope)
+  if (kind === EnvelopeKind.Ask && hasStash(cell)) unmarkStashedAsk(envelope)
   let result: unknown
   try {
     const instrumentation = cell.host.instrumentation
@@ -214,7 +214,7 @@ function invoke(cell: ActorCell, envelope: Envelope): void {
     return
   }
   cell.current = null
-  if (kind === EnvelopeKind.Ask && !isStashedAsk(envelope)) cell.host.replyOk(envelope, result)
+  if (kind === EnvelopeKind.Ask && !(hasStash(cell) && isStashedAsk(envelope))) cell.host.replyOk(envelope, result)
 }
 
 function awaitHandler(cell: ActorCell, result: PromiseLike<unknown>, envelope: Envelope): void {

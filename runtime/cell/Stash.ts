@@ -40,6 +40,11 @@ export function discardStash(cell: ActorCell): void {
   if (stashed) for (const envelope of stashed.drain()) rejectUndeliverable(cell, envelope)
 }
 
+/** Whether this cell ever stashed: only then can an envelope it handles be marked (a WeakSet lookup saved per ask). */
+export function hasStash(cell: ActorCell): boolean {
+  return cell.extras !== null && cell.extras.stash !== null
+}
+
 export function isStashedAsk(envelope: Envelope): boolean {
   return stashedAsks.has(envelope)
 }
