@@ -23,7 +23,9 @@ type Handler = (...args: unknown[]) => unknown
 /**
  * Handlers resolved per actor class: the prototype's method for a name, or null when the name is
  * reserved or the prototype has none (then the instance is asked, for handlers set as fields).
- * A one-entry front cache serves the common case of one method sent over and over.
+ * Only hits are kept, so the map is bounded by the class's methods: method names arrive from other
+ * nodes, and a sender must not be able to grow it with names that do not exist. A one-entry front
+ * cache serves the common case of one method sent over and over.
  */
 class HandlerCache {
   readonly owner: ActorClass<Actor<any>, any[]>
@@ -38,7 +40,7 @@ class HandlerCache {
     if (handler === undefined) {
       const found = RESERVED_METHODS.has(method) ? undefined : (this.owner.prototype as Record<string, unknown>)[method]
       handler = typeof found === 'function' ? (found as Handler) : null
-      this.byMethod.set(method, handler)
+      if (handler !== null) this.byMethod.set(method, handler)
     }
     this.lastMethod = method
     this.lastHandler = handler

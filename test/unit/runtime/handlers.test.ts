@@ -69,6 +69,18 @@ describe('handler lookup', () => {
     expect(await dog.ask('speak')).toBe('woof')
   })
 
+  it('names that are not handlers are not remembered: a sender cannot grow the cache with made-up names', async () => {
+    class Fresh extends Dog {}
+    const system = newSystem()
+    const ref = system.spawn(Fresh) as unknown as { tell(m: string): void; ask(m: string): Promise<unknown> }
+    for (let i = 0; i < 1000; i++) ref.tell(`made-up-${i}`)
+    expect(await ref.ask('speak')).toBe('woof')
+    // White-box: the cache hangs off the class under a symbol (see runtime/cell/Dispatch.ts).
+    const symbol = Object.getOwnPropertySymbols(Fresh).find((s) => s.description === 'troupe.handlers') as symbol
+    const cache = (Fresh as unknown as Record<symbol, { byMethod: Map<string, unknown> }>)[symbol]
+    expect([...(cache?.byMethod.keys() ?? [])]).toEqual(['speak'])
+  })
+
   it('any sequence of method names answers as a fresh lookup would (property)', async () => {
     const system = newSystem()
     const refs = { dog: system.spawn(Dog), puppy: system.spawn(Puppy) }
