@@ -77,8 +77,6 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
   /** @internal CellFlag bits. */
   flags = 0
   mailbox: Mailbox<SystemMessage> | null = null
-  /** @internal */
-  childCells: Children<ActorCell> | null = null
   /** @internal Rarely used state, allocated on first use (see CellExtras). */
   extras: CellExtras | null = null
   /** @internal The envelope being handled. */
@@ -114,6 +112,14 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
   set linked(value: boolean) {
     if (value) this.flags |= CellFlag.LINKED
     else this.flags &= ~CellFlag.LINKED
+  }
+
+  /**
+   * @internal This actor's children. Kept in the extras: most actors have none, and a field on
+   * every cell would cost 8 bytes per actor.
+   */
+  get childCells(): Children<ActorCell> | null {
+    return this.extras === null ? null : this.extras.children
   }
 
   /** @internal Bumped on restart and stop so that late async completions of an old instance are ignored. */
@@ -169,9 +175,10 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
     return timersOf(this)
   }
   get children(): readonly ActorRef<any>[] {
-    if (this.childCells === null) return []
+    const children = this.childCells
+    if (children === null) return []
     const out: ActorRef<any>[] = []
-    this.childCells.forEach((child) => {
+    children.forEach((child) => {
       if (child.status !== CellStatus.Stopped) out.push(child)
     })
     return out
@@ -356,8 +363,9 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
 
   /** @internal Registers a child the system just created. */
   adoptChild(child: ActorCell): void {
-    if (this.childCells === null) this.childCells = new Children<ActorCell>(this)
-    this.childCells.add(child)
+    const extras = this.ext()
+    if (extras.children === null) extras.children = new Children<ActorCell>(this)
+    extras.children.add(child)
   }
   /** @internal */
   releaseChild(child: ActorCell): void {
@@ -369,7 +377,8 @@ export class ActorCell extends ActorRef<any> implements ActorContext<any>, Runna
   }
   /** Whether a user-given child name is taken (generated `$…` names never collide with them). */
   hasChildNamed(name: string): boolean {
-    return this.childCells !== null && this.childCells.hasName(name)
+    const children = this.childCells
+    return children !== null && children.hasName(name)
   }
   /** @internal */
   recordRegisteredName(name: string): void {

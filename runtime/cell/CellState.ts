@@ -7,6 +7,7 @@ import type { Logger } from '../Logger.ts'
 import type { TimerHandle } from '../Clock.ts'
 import type { TimerEntry, Timers } from '../Timers.ts'
 import type { ActorCell } from '../ActorCell.ts'
+import type { Children } from '../Children.ts'
 
 /**
  * What every part of an ActorCell shares: its states, flag bits, system messages and the side
@@ -71,6 +72,7 @@ export interface Waiter {
 
 /** State most actors never use, allocated on first use so an idle actor stays small. */
 export class CellExtras {
+  children: Children<ActorCell> | null = null
   watchers: Set<Watcher> | null = null
   watching: Set<ActorCell> | null = null
   timers: Timers<any> | null = null

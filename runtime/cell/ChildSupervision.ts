@@ -78,7 +78,8 @@ export function stopChildren(cell: ActorCell): boolean {
 }
 
 export function handleChildFailed(cell: ActorCell, child: ActorCell, error: Error): void {
-  if (cell.childCells === null || !cell.childCells.contains(child) || child.status !== CellStatus.Suspended) return
+  const children = cell.childCells
+  if (children === null || !children.contains(child) || child.status !== CellStatus.Suspended) return
   if (cell.status === CellStatus.Stopping || cell.status === CellStatus.Restarting) return
   let directive: Directive | void
   let cause = error
@@ -129,7 +130,8 @@ export function handleChildTerminated(cell: ActorCell, child: ActorCell, reason:
       fail(cell, toError(thrown), null)
     }
   }
-  if (cell.childCells !== null && cell.childCells.size > 0) return
+  const children = cell.childCells
+  if (children !== null && children.size > 0) return
   const extras = cell.extras
   if (cell.status === CellStatus.Stopping && extras?.exitReason && (cell.flags & (CellFlag.POST_STOP_STARTED | CellFlag.AWAITING)) === 0) finishStop(cell)
   else if (cell.status === CellStatus.Restarting && extras?.restartCause && (cell.flags & CellFlag.PRE_RESTART_DONE) !== 0) restartPhaseOneDone(cell)
