@@ -22,4 +22,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   shards: { load: () => import('./shards.ts') },
   nact: { load: () => import('./nactSuite.ts'), onDemand: true },
   nats: { load: () => import('./nats.ts'), onDemand: true },
+  raft: { load: () => import('./raft.ts') },
 }

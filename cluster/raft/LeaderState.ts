@@ -6,6 +6,9 @@ import type { RaftCore } from './RaftCore.ts'
 import type { EntryType, LogEntry, RaftConfiguration } from './RaftStorage.ts'
 import type { ConfigChange } from './types.ts'
 
+/** How much faster than the leader's a voter's clock may run for lease reads to stay correct (10 %). */
+export const LEASE_DRIFT = 0.1
+
 interface PendingRead {
   readonly id: number
   readonly index: number
@@ -25,7 +28,13 @@ export class LeaderState {
   private heartbeatElapsed = 0
   /** Index of the last configuration entry this leader appended (or its first index: earlier ones may be uncommitted). */
   private pendingConfIndex: number
-  private readRound = 0
+  /** Heartbeat rounds: every broadcast carries a new one in `context`; a response echoes it. */
+  private round = 0
+  /** Leader ticks since election, and the tick each recent round was sent at (for the lease). */
+  private ticks = 0
+  private readonly roundTicks = new Map<number, number>()
+  /** Highest round each follower acknowledged. */
+  private readonly acked = new Map<string, number>()
   private reads: PendingRead[] = []
   /** Reads that wait for the first commit of this term (until then the commit index may be stale). */
   private readsWaiting: number[] = []
@@ -261,6 +270,11 @@ export class LeaderState {
 
   tick(): void {
     const core = this.core
+    this.ticks++
+    // Rounds older than two election timeouts can no longer extend the lease.
+    if (this.roundTicks.size > 0 && this.ticks % core.opts.electionTicks === 0) {
+      for (const [r, t] of this.roundTicks) if (t < this.ticks - 2 * core.opts.electionTicks) this.roundTicks.delete(r)
+    }
     this.heartbeatElapsed++
     core.electionElapsed++
     if (core.electionElapsed >= core.opts.electionTicks) {
@@ -292,7 +306,9 @@ export class LeaderState {
 
   private broadcastHeartbeat(): void {
     const committed = this.log.committed
-    for (const [id, pr] of this.progress) this.core.send({ kind: 'heartbeat', to: id, commit: Math.min(pr.match, committed), context: this.readRound })
+    const round = ++this.round
+    this.roundTicks.set(round, this.ticks)
+    for (const [id, pr] of this.progress) this.core.send({ kind: 'heartbeat', to: id, commit: Math.min(pr.match, committed), context: round })
   }
 
   // ------------------------------------------------------------------ reads
@@ -303,12 +319,11 @@ export class LeaderState {
       this.readsWaiting.push(id)
       return
     }
-    if (this.core.opts.leaseReads || this.isSingleVoter()) {
+    if (this.isSingleVoter() || (this.core.opts.leaseReads && this.leaseValid())) {
       this.core.readStates.push({ id, index: log.committed })
       return
     }
-    this.readRound++
-    this.reads.push({ id, index: log.committed, round: this.readRound, acks: new Set([this.core.id]) })
+    this.reads.push({ id, index: log.committed, round: this.round + 1, acks: new Set([this.core.id]) })
     this.broadcastHeartbeat()
   }
 
@@ -317,9 +332,28 @@ export class LeaderState {
     return voters.length === 1 && voters[0] === this.core.id
   }
 
+  /**
+   * The leader lease: a quorum acknowledged heartbeats sent at tick ≥ S, and each of those voters
+   * refuses votes for an election timeout after receiving one (CheckQuorum), so no other leader can
+   * exist before S + electionTicks — on the voters' clocks. The margin allows their clocks to run up
+   * to `LEASE_DRIFT` faster than ours (the documented clock assumption of lease reads).
+   */
+  private leaseValid(): boolean {
+    const voters = this.core.config.voters
+    const sent: number[] = []
+    for (const v of voters) {
+      if (v === this.core.id) sent.push(this.ticks)
+      else sent.push(this.roundTicks.get(this.acked.get(v) ?? -1) ?? -Infinity)
+    }
+    sent.sort((a, b) => b - a)
+    const start = sent[Math.floor(voters.length / 2)] as number
+    return this.ticks < start + Math.floor(this.core.opts.electionTicks * (1 - LEASE_DRIFT))
+  }
+
   private ackRead(from: string, round: number): void {
     const voters = this.core.config.voters
     if (!voters.includes(from)) return
+    if (round > (this.acked.get(from) ?? 0)) this.acked.set(from, round)
     let release = -1
     for (let i = 0; i < this.reads.length; i++) {
       const r = this.reads[i] as PendingRead

@@ -3,6 +3,7 @@ import { RaftInvalidOptionsError, RaftNotLeaderError, RaftTransferInProgressErro
 import { LeaderState } from './LeaderState.ts'
 import type { AppendMessage, HeartbeatMessage, RaftMessage, SnapshotMessage, VoteMessage, VoteResponseMessage } from './messages.ts'
 import { RaftLog } from './RaftLog.ts'
+import { SnapshotReceiver } from './SnapshotReceiver.ts'
 import type { HardState, LogEntry, RaftConfiguration, RaftDurableState, Snapshot } from './RaftStorage.ts'
 import type { ConfigChange, CoreNotice, RaftCoreOptions, RaftRole, Ready, ReadState, SoftState } from './types.ts'
 
@@ -36,8 +37,7 @@ export class RaftCore {
   randomizedTimeout = 0
   /** Votes received in the current (pre-)campaign. */
   private votes = new Map<string, boolean>()
-  /** Chunks of an incoming snapshot. */
-  private incoming: { index: number; term: number; total: number; received: number; chunks: Uint8Array[]; config: RaftConfiguration } | null = null
+  private readonly receiver = new SnapshotReceiver()
 
   // ---- outputs accumulated until the next ready()
   messages: RaftMessage[] = []
@@ -398,39 +398,14 @@ export class RaftCore {
     const log = this.log
     if (m.index <= log.committed) {
       // Already have it: tell the leader how far we are, so it moves on.
-      this.incoming = null
+      this.receiver.reset()
       this.send({ kind: 'snapshotResponse', to: m.from, index: m.index, next: m.total })
       this.send({ kind: 'appendResponse', to: m.from, reject: false, index: log.committed, hintIndex: 0, hintTerm: 0 })
       return
     }
-    let inc = this.incoming
-    if (m.offset === 0 && (inc === null || inc.index !== m.index || inc.term !== m.snapshotTerm || inc.received > 0)) {
-      inc = { index: m.index, term: m.snapshotTerm, total: m.total, received: 0, chunks: [], config: m.config }
-      this.incoming = inc
-    }
-    if (inc === null || inc.index !== m.index || inc.term !== m.snapshotTerm || inc.total !== m.total || m.offset !== inc.received) {
-      this.send({ kind: 'snapshotResponse', to: m.from, index: m.index, next: inc !== null && inc.index === m.index ? inc.received : 0 })
-      return
-    }
-    if (m.data.length > 0) {
-      inc.chunks.push(m.data)
-      inc.received += m.data.length
-    }
-    if (inc.received > inc.total) {
-      this.incoming = null
-      this.send({ kind: 'snapshotResponse', to: m.from, index: m.index, next: 0 })
-      return
-    }
-    this.send({ kind: 'snapshotResponse', to: m.from, index: m.index, next: inc.received })
-    if (inc.received < inc.total) return
-    this.incoming = null
-    const data = new Uint8Array(inc.total)
-    let at = 0
-    for (const c of inc.chunks) {
-      data.set(c, at)
-      at += c.length
-    }
-    const snapshot: Snapshot = { index: inc.index, term: inc.term, config: inc.config, data }
+    const { next, snapshot } = this.receiver.accept(m)
+    this.send({ kind: 'snapshotResponse', to: m.from, index: m.index, next })
+    if (snapshot === null) return
     if (log.matchTerm(snapshot.index, snapshot.term)) {
       // Our log already holds the snapshot's last entry: fast-forward the commit, keep the log.
       log.commitTo(snapshot.index)

@@ -324,7 +324,22 @@ export class RaftTestCluster {
   /** How many nodes' state machines hold `command` at `index`. */
   countApplied(index: number, command: string): number {
     let n = 0
-    for (const m of this.members.values()) if (m.applied.some((a) => a.index === index && a.command === command)) n++
+    for (const m of this.members.values()) {
+      // Applied commands are in index order: binary search (this runs after every simulation step).
+      const a = m.applied
+      let lo = 0
+      let hi = a.length - 1
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1
+        const at = (a[mid] as { index: number }).index
+        if (at === index) {
+          if ((a[mid] as { command: string }).command === command) n++
+          break
+        }
+        if (at < index) lo = mid + 1
+        else hi = mid - 1
+      }
+    }
     return n
   }
 
