@@ -62,7 +62,7 @@ const hostTimePaths = [
 ]
 
 export default defineConfig([
-  globalIgnores(['dist/', 'node_modules/', 'bench/nact/', 'coverage/', 'reports/']),
+  globalIgnores(['dist/', 'node_modules/', 'bench/nact/', 'bench/lmdb/', 'coverage/', 'reports/']),
 
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },

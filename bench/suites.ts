@@ -23,4 +23,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   nact: { load: () => import('./nactSuite.ts'), onDemand: true },
   nats: { load: () => import('./nats.ts'), onDemand: true },
   raft: { load: () => import('./raft.ts') },
+  'raft-storage': { load: () => import('./raftStorage.ts') },
 }

@@ -64,6 +64,7 @@ export class FileRaftStorage implements RaftStorage {
   /** The last index once every accepted `persist` is applied (checked against at call time). */
   private lastIndex = 0
   private snapshotIndex = 0
+  private loading: Promise<RaftDurableState> | null = null
   private pending: Pending[] = []
   private flushing: Promise<void> | null = null
   /** saveSnapshot and compact run one at a time, in call order. */
@@ -76,13 +77,28 @@ export class FileRaftStorage implements RaftStorage {
     this.segmentBytes = segmentBytes
   }
 
-  async load(): Promise<RaftDurableState> {
-    if (this.state !== 'new') throw this.state === 'closed' ? new RaftStorageClosedError('storage is closed') : new RaftStorageInvalidError('load is called once, before anything else')
+  load(): Promise<RaftDurableState> {
+    if (this.state !== 'new') {
+      return Promise.reject(this.state === 'closed' ? new RaftStorageClosedError('storage is closed') : new RaftStorageInvalidError('load is called once, before anything else'))
+    }
     this.state = 'loading'
-    await fs.mkdir(this.dir, { recursive: true })
-    this.lock = await DirLock.acquire(this.dir)
+    this.loading = this.loadOnce()
+    return this.loading
+  }
+
+  private async loadOnce(): Promise<RaftDurableState> {
+    try {
+      await fs.mkdir(this.dir, { recursive: true })
+      this.lock = await DirLock.acquire(this.dir)
+    } catch (error) {
+      // Nothing was opened: the same object may try again (the lock's owner may go away).
+      if ((this.state as string) !== 'closed') this.state = 'new'
+      throw error
+    }
     try {
       const result = await this.recover()
+      // close() may have been called while recovering: it wins.
+      if ((this.state as string) === 'closed') throw new RaftStorageClosedError('storage was closed while loading')
       this.state = 'open'
       return result
     } catch (error) {
@@ -136,7 +152,13 @@ export class FileRaftStorage implements RaftStorage {
 
   async close(): Promise<void> {
     if (this.state === 'closed') return
+    const loading = this.state === 'loading' ? this.loading : null
     this.state = 'closed'
+    // A load in progress finishes first (it then rejects, and releases the files itself).
+    if (loading !== null) {
+      await loading.catch(() => undefined)
+      return
+    }
     // Flush what was accepted, then release.
     await this.flushing
     await this.fileOps.catch(() => undefined)
@@ -151,7 +173,23 @@ export class FileRaftStorage implements RaftStorage {
     return this.failure
   }
 
-  private serially<T>(op: () => Promise<T>): Promise<T> {
+  /**
+   * Runs snapshot and compaction steps one at a time. An I/O error there leaves the directory in a
+   * state this object no longer knows (a rename or unlink may or may not be durable), so, as for the
+   * log, the storage then refuses further calls with ERR_RAFT_STORAGE_FAILED; reopen to recover.
+   */
+  private serially<T>(step: () => Promise<T>): Promise<T> {
+    const op = async (): Promise<T> => {
+      const refused = this.failure
+      if (refused !== null) throw refused
+      try {
+        return await step()
+      } catch (error) {
+        if (error instanceof RaftStorageInvalidError) throw error
+        this.failure ??= new RaftStorageFailedError(`snapshot or compaction I/O in ${this.dir} failed; the storage refuses further calls`, { cause: error })
+        throw this.failure
+      }
+    }
     const run = this.fileOps.then(op, op)
     this.fileOps = run.catch(() => undefined)
     return run

@@ -47,6 +47,17 @@ function readU64(view: DataView, offset: number, what: string): number {
   return value
 }
 
+/** Big-endian u32 by hand: in the per-entry loop this beats DataView calls. */
+function u32At(b: Uint8Array, at: number): number {
+  return (((b[at] as number) << 24) | ((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number)) >>> 0
+}
+
+/** Big-endian u64 as a safe integer, or -1 when it is not one. */
+function u64At(b: Uint8Array, at: number): number {
+  const hi = u32At(b, at)
+  return hi >= 0x20_0000 ? -1 : hi * TWO_32 + u32At(b, at + 4)
+}
+
 function magicBytes(magic: string): Uint8Array {
   return encoder.encode(magic)
 }
@@ -163,9 +174,15 @@ export interface RecordSink {
  * Decodes the records of a unit whose checksum passed. A malformed record inside a checksummed
  * unit is corruption (or a writer bug), never a torn tail.
  */
-export function decodeUnit(bytes: Uint8Array, start: number, end: number, sink: RecordSink): void {
+export function decodeUnit(source: Uint8Array, start: number, end: number, sink: RecordSink): void {
+  // One copy per unit, and entries are views into it: entries kept in memory then pin at most
+  // their own unit, never a whole segment buffer, and a million entries do not cost a million
+  // separately allocated backing stores (which made recovery several times slower).
+  const bytes = new Uint8Array(end - start)
+  bytes.set(source.subarray(start, end))
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  let at = start
+  end -= start
+  let at = 0
   while (at < end) {
     const code = bytes[at] as number
     if (code === HARD_STATE_CODE) {
@@ -188,13 +205,13 @@ export function decodeUnit(bytes: Uint8Array, start: number, end: number, sink: 
     const type = TYPES_BY_CODE[code]
     if (type === undefined) throw new RaftStorageCorruptError(`unknown record type ${code} at ${at}`)
     if (end - at < 21) throw new RaftStorageCorruptError(`entry record truncated at ${at}`)
-    const index = readU64(view, at + 1, 'index')
-    const term = readU64(view, at + 9, 'term')
-    const dataLen = view.getUint32(at + 17)
+    const index = u64At(bytes, at + 1)
+    const term = u64At(bytes, at + 9)
+    const dataLen = u32At(bytes, at + 17)
+    if (index < 0 || term < 0) throw new RaftStorageCorruptError(`entry index or term beyond 2^53 at ${at}`)
     if (dataLen > end - at - 21) throw new RaftStorageCorruptError(`entry data length ${dataLen} exceeds its unit at ${at}`)
     if (index < 1) throw new RaftStorageCorruptError(`entry index ${index} at ${at}`)
-    // A plain copy: entries kept in memory must not pin whole segment buffers (and Buffer#slice would not copy).
-    const data = new Uint8Array(bytes.subarray(at + 21, at + 21 + dataLen))
+    const data = bytes.subarray(at + 21, at + 21 + dataLen)
     sink.entry({ index, term, type, data })
     at += 21 + dataLen
   }

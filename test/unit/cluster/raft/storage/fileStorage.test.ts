@@ -1,6 +1,6 @@
 /** FileRaftStorage behaviour beyond the port's conformance suite: the lock, group commit, segment files, I/O failure. */
 import { spawnSync } from 'node:child_process'
-import { readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -35,6 +35,16 @@ describe('FileRaftStorage: the data directory lock', () => {
     const third = new FileRaftStorage({ dir })
     expect((await third.load()).entries).toHaveLength(2)
     await third.close()
+  })
+
+  it('a refused load can be retried on the same object once the owner is gone', async () => {
+    const owner = new FileRaftStorage({ dir })
+    await owner.load()
+    const waiting = new FileRaftStorage({ dir })
+    await expect(waiting.load()).rejects.toMatchObject({ code: 'ERR_RAFT_STORAGE_LOCKED' })
+    await owner.close()
+    await waiting.load()
+    await waiting.close()
   })
 
   it('a lock left by a dead process is taken over', async () => {
@@ -111,8 +121,35 @@ describe('FileRaftStorage: group commit and segments', () => {
     expect((await loadDir(dir)).entries).toHaveLength(1)
   })
 
+  it('a snapshot write that fails is ERR_RAFT_STORAGE_FAILED, keeps the old snapshot, and stops the storage', async () => {
+    const storage = new FileRaftStorage({ dir })
+    await storage.load()
+    await storage.persist({ entries: run(1, 5, 1) })
+    await storage.saveSnapshot({ index: 2, term: 1, config: { voters: ['a'], learners: [] }, data: new Uint8Array([1]) })
+    // A directory where the temporary file must go: the open fails as a full or broken disk would.
+    await mkdir(join(dir, 'snapshot.tmp'))
+    await expect(storage.saveSnapshot({ index: 4, term: 1, config: { voters: ['a'], learners: [] }, data: new Uint8Array([2]) })).rejects.toMatchObject({ code: 'ERR_RAFT_STORAGE_FAILED' })
+    await expect(storage.persist({ entries: run(6, 6, 1) })).rejects.toMatchObject({ code: 'ERR_RAFT_STORAGE_FAILED' })
+    await storage.close()
+    await rm(join(dir, 'snapshot.tmp'), { recursive: true })
+    const state = await loadDir(dir)
+    expect(state.snapshot?.index).toBe(2)
+    expect(state.entries.map((e) => e.index)).toEqual([3, 4, 5])
+  })
+
   it('rejects a segment size too small to hold anything', () => {
     expect(() => new FileRaftStorage({ dir, segmentBytes: 10 })).toThrow(expect.objectContaining({ code: 'ERR_RAFT_STORAGE_INVALID' }))
+  })
+
+  it('close during load: load rejects with ERR_RAFT_STORAGE_CLOSED and the lock is released after it', async () => {
+    const storage = new FileRaftStorage({ dir })
+    const loading = storage.load()
+    const closing = storage.close()
+    await expect(loading).rejects.toMatchObject({ code: 'ERR_RAFT_STORAGE_CLOSED' })
+    await closing
+    const next = new FileRaftStorage({ dir })
+    await next.load()
+    await next.close()
   })
 
   it('persist before load is refused with ERR_RAFT_STORAGE_INVALID; load twice too', async () => {
