@@ -24,4 +24,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   nats: { load: () => import('./nats.ts'), onDemand: true },
   raft: { load: () => import('./raft.ts') },
   'raft-storage': { load: () => import('./raftStorage.ts') },
+  'raft-nats': { load: () => import('./raftNats.ts'), onDemand: true },
 }
