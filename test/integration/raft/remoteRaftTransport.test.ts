@@ -1,0 +1,189 @@
+/** RemoteRaftTransport over a real nats-server: three RaftNodes in one process, each on its own ActorSystem, NATS connection and data dir. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { ActorSystem, type ActorRef } from '../../../runtime/index.ts'
+import { RaftCodec, RaftNode, RemoteRaftTransport, RaftProtocolErrorCodes, type RaftEndpointProtocol, type RaftNodeState } from '../../../cluster/index.ts'
+import { FileRaftStorage } from '../../../cluster/raft/FileRaftStorage.ts'
+import { waitFor, waitForValue } from '../../../testing/index.ts'
+import { startNode, type TestNode } from '../../support/natsNodes.ts'
+import { uniqueCluster } from '../../support/services.ts'
+
+const IDS = ['n1', 'n2', 'n3'] as const
+
+interface Server {
+  readonly id: string
+  readonly node: TestNode
+  readonly transport: RemoteRaftTransport
+  readonly raft: RaftNode
+  readonly applied: string[]
+}
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function server(cluster: string, id: string, dir: string): Promise<Server> {
+  const node = await startNode(inject('natsUrl'), cluster, id, { transport: { heartbeat: { intervalMs: 100, timeoutMs: 1000 }, ackDelayMs: 1 } })
+  const peers: Record<string, string> = {}
+  for (const p of IDS) if (p !== id) peers[p] = p
+  const transport = new RemoteRaftTransport({ system: node.system, group: 'meta', id, peers, link: node.transport })
+  const applied: string[] = []
+  const decoder = new TextDecoder()
+  const raft = await RaftNode.start({
+    id,
+    storage: new FileRaftStorage({ dir: join(dir, id) }),
+    transport,
+    clock: node.system.clock,
+    random: node.system.random,
+    heartbeatMs: 100,
+    electionMs: 300,
+    initialConfig: { voters: [...IDS], learners: [] },
+    onApplied: (a) => {
+      if (a.kind === 'command') applied.push(decoder.decode(a.command))
+    },
+  })
+  cleanups.push(async () => {
+    await raft.stop()
+    await node.stop()
+  })
+  return { id, node, transport, raft, applied }
+}
+
+async function group(): Promise<{ cluster: string; servers: Server[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'raft-remote-'))
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
+  const cluster = uniqueCluster('raft')
+  const servers = await Promise.all(IDS.map((id) => server(cluster, id, dir)))
+  return { cluster, servers }
+}
+
+async function leaderOf(servers: readonly Server[]): Promise<Server> {
+  const states = await waitForValue(
+    () => servers.map((s) => s.raft.state()),
+    (ss: RaftNodeState[]) => {
+      const leader = ss.find((s) => s.role === 'leader')
+      return leader !== undefined && ss.every((s) => s.term === leader.term && s.leaderId === leader.id)
+    },
+    { timeoutMs: 15_000 },
+  )
+  return servers[states.findIndex((s) => s.role === 'leader')] as Server
+}
+
+const encode = (text: string): Uint8Array => new TextEncoder().encode(text)
+
+describe('RemoteRaftTransport over NATS', () => {
+  it('elects and commits; a turn of 1000 proposals crosses in a few batched messages per follower', async () => {
+    const { servers } = await group()
+    const leader = await leaderOf(servers)
+    const sentBefore = leader.transport.stats.sent
+    const framesBefore = leader.node.remoting.stats.framesOut
+    const cmds = Array.from({ length: 1000 }, (_, i) => `x${i}`)
+    for (const c of cmds) expect(leader.raft.propose(encode(c)).isLeader).toBe(true)
+    await waitFor(() => servers.every((s) => s.applied.length >= 1000), { timeoutMs: 15_000 })
+    for (const s of servers) expect(s.applied).toEqual(cmds)
+    // Batching and pipelining survive the hop: far fewer messages than entries × followers, and
+    // Remoting packs a turn's messages for one peer into one frame.
+    const sent = leader.transport.stats.sent - sentBefore
+    expect(sent).toBeLessThan(200)
+    expect(leader.node.remoting.stats.framesOut - framesBefore).toBeLessThanOrEqual(sent)
+    // First contact went by path and was claimed; the leader and its followers then learnt each other's incarnations.
+    for (const s of servers) {
+      if (s === leader) for (const p of IDS) expect(p === s.id || s.transport.knows(p)).toBe(true)
+      else expect(s.transport.knows(leader.id)).toBe(true)
+    }
+    expect(servers.reduce((n, s) => n + s.transport.stats.claimed, 0)).toBeGreaterThan(0)
+  })
+
+  it('counts and drops hostile input (garbage, non-bytes, forged senders) and keeps committing', async () => {
+    const { cluster, servers } = await group()
+    const leader = await leaderOf(servers)
+    const target = servers.find((s) => s !== leader) as Server
+    const termBefore = target.raft.state().term
+    // A member of the cluster (it passes the link) that is not in the Raft group.
+    const evil = await startNode(inject('natsUrl'), cluster, 'evil', { transport: { heartbeat: { intervalMs: 100, timeoutMs: 1000 } } })
+    cleanups.push(() => evil.stop())
+    const endpoint = evil.system.refFor<RaftEndpointProtocol>({ system: evil.system.name, node: target.id, shard: 0, path: '/user/raft-meta', uid: 0 })
+    const fakeFrom = evil.system.refFor<RaftEndpointProtocol>({ system: evil.system.name, node: 'evil', shard: 0, path: '/user/raft-meta', uid: 1 })
+    const codec = new RaftCodec()
+    const forgedVote = codec.encode({ kind: 'vote', from: leader.id, to: target.id, term: termBefore + 100, preVote: false, transfer: false, lastIndex: 1e6, lastTerm: termBefore + 99 })
+    const strangerVote = codec.encode({ kind: 'vote', from: 'evil', to: target.id, term: termBefore + 100, preVote: false, transfer: false, lastIndex: 1e6, lastTerm: termBefore + 99 })
+    const misaddressed = codec.encode({ kind: 'heartbeat', from: leader.id, to: 'someone-else', term: termBefore, commit: 0, context: 0 })
+    await waitFor(() => evil.transport.members().includes(target.id), { timeoutMs: 10_000 })
+    endpoint.tell('raft', new Uint8Array([1, 2, 3, 4]), fakeFrom)
+    endpoint.tell('raft', new Uint8Array([1, 0, 255, 255, 255, 255, 15]), fakeFrom)
+    ;(endpoint as ActorRef<{ raft(bytes: unknown, from: unknown): void }>).tell('raft', 'not bytes', fakeFrom)
+    // A real peer's id, sent from another node: forged.
+    endpoint.tell('raft', forgedVote, fakeFrom)
+    // A sender that is not a member of the group.
+    endpoint.tell('raft', strangerVote, fakeFrom)
+    endpoint.tell('raft', misaddressed, fakeFrom)
+    await waitFor(() => target.transport.stats.malformed >= 3 && target.transport.stats.rejected >= 3, { timeoutMs: 10_000 })
+    expect(target.transport.stats.malformed).toBe(3)
+    expect(target.transport.stats.rejected).toBe(3)
+    // None of it reached the core: no term jump, same leader.
+    expect(target.raft.state().term).toBe(termBefore)
+    expect(target.raft.state().leaderId).toBe(leader.id)
+    expect(leader.raft.propose(encode('after')).isLeader).toBe(true)
+    await waitFor(() => servers.every((s) => s.applied.includes('after')), { timeoutMs: 10_000 })
+  })
+
+  it('drops messages for a peer that is down at once; the other two keep committing', async () => {
+    const { servers } = await group()
+    const leader = await leaderOf(servers)
+    const gone = servers.find((s) => s !== leader) as Server
+    const stays = servers.filter((s) => s !== gone)
+    // Stop the follower's whole node without a word to Raft (as a crash looks to its peers).
+    gone.raft.halt()
+    await gone.node.stop()
+    await waitFor(() => leader.transport.stats.droppedUnreachable > 0, { timeoutMs: 10_000 })
+    const refusedBefore = leader.transport.stats.droppedRefused
+    const cmds = Array.from({ length: 300 }, (_, i) => `y${i}`)
+    for (const c of cmds) leader.raft.propose(encode(c))
+    await waitFor(() => stays.every((s) => s.applied.length >= 300), { timeoutMs: 10_000 })
+    for (const s of stays) expect(s.applied).toEqual(cmds)
+    const droppedBefore = leader.transport.stats.droppedUnreachable
+    // Heartbeats and appends for the absent peer keep being dropped at the call, not queued.
+    await waitFor(() => leader.transport.stats.droppedUnreachable > droppedBefore + 3, { timeoutMs: 5000 })
+    expect(leader.transport.stats.droppedRefused).toBe(refusedBefore)
+  })
+
+  it('property: whatever bytes arrive, each is counted as malformed or rejected and none reaches Raft', async () => {
+    const system = ActorSystem.create({ name: 'fuzz', node: 'n1' })
+    const transport = new RemoteRaftTransport({ system, group: 'meta', id: 'n1', peers: { n2: 'n2', n3: 'n3' } })
+    let delivered = 0
+    transport.onMessage(() => delivered++)
+    const endpoint = system.resolvePath<RaftEndpointProtocol>('/user/raft-meta') as ActorRef<RaftEndpointProtocol>
+    const codec = new RaftCodec()
+    // Valid encodings too: a local sender is never the node its Raft id is bound to.
+    const valid = fc.record({ term: fc.nat(), commit: fc.nat() }).map(({ term, commit }) => codec.encode({ kind: 'heartbeat', from: 'n2', to: 'n1', term, commit, context: 0 }))
+    let sent = 0
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.oneof(fc.uint8Array({ maxLength: 256 }), valid), { maxLength: 20 }), async (batch) => {
+          for (const bytes of batch) endpoint.tell('raft', bytes, endpoint)
+          sent += batch.length
+          await waitFor(() => transport.stats.malformed + transport.stats.rejected === sent, { timeoutMs: 5000 })
+          expect(delivered).toBe(0)
+        }),
+        { numRuns: 100 },
+      )
+    } finally {
+      transport.close()
+      await system.terminate()
+    }
+  })
+
+  it('refuses bad options with a typed error', () => {
+    const system = ActorSystem.create({ name: 'opts', node: 'n1' })
+    try {
+      expect(() => new RemoteRaftTransport({ system, group: 'bad group', id: 'n1', peers: {} })).toThrow(expect.objectContaining({ code: RaftProtocolErrorCodes.InvalidOptions }))
+      expect(() => new RemoteRaftTransport({ system, group: 'g', id: 'n1', peers: { n1: 'n1' } })).toThrow(expect.objectContaining({ code: RaftProtocolErrorCodes.InvalidOptions }))
+    } finally {
+      void system.terminate()
+    }
+  })
+})
