@@ -75,7 +75,8 @@ describe('Raft between three real node processes over NATS', () => {
   it('elects, commits on all three, survives kill -9 of the leader, and a restarted node recovers from its files and catches up', async () => {
     const cluster = `raft${process.pid}${Date.now() % 100000}`
     const nodes = IDS.map((id) => start(id, cluster))
-    await Promise.all(nodes.map((n) => n.waitFor((l) => l.ev === 'ready')))
+    // A cold start (tsx compiling the sources) on a loaded 2-core machine can take a while.
+    await Promise.all(nodes.map((n) => n.waitFor((l) => l.ev === 'ready', 60_000)))
 
     // 1. A leader is elected and all three agree on it.
     const first = await agreedLeader(nodes)
@@ -110,7 +111,7 @@ describe('Raft between three real node processes over NATS', () => {
     // 4. The killed server restarts on its data directory: it recovers its log from the files
     //    (before any peer spoke to it) and catches up with what it missed.
     const restarted = start(first.leader.id, cluster)
-    const ready = await restarted.waitFor((l) => l.ev === 'ready')
+    const ready = await restarted.waitFor((l) => l.ev === 'ready', 60_000)
     expect(ready['lastIndex'] as number).toBeGreaterThanOrEqual(last1)
     const all = [...survivors, restarted]
     const seq3 = await sameApplied(all, last2)
@@ -127,5 +128,5 @@ describe('Raft between three real node processes over NATS', () => {
       expect((s['stats'] as { malformed: number }).malformed).toBe(0)
       expect(s['remoting']).toBe(0)
     }
-  })
+  }, 180_000)
 })
