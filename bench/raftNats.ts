@@ -14,6 +14,7 @@ import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } fr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from '@nats-io/transport-node'
+import { FileRaftStorage } from '../cluster/raft/FileRaftStorage.ts'
 import { eventually, startRaftProcess, type RaftProcess } from '../test/cluster/raft/raftProcesses.ts'
 import { provideNats, uniqueCluster } from '../test/support/services.ts'
 import { note, now, percentile, report, round, type Suite } from './harness.ts'
@@ -25,6 +26,8 @@ const WINDOW = 2048
 const BASELINE_N = 400
 
 interface Baselines {
+  /** FileRaftStorage.persist of one such entry in this process (write + fdatasync through fs/promises): what a server pays per Ready. */
+  readonly storeP50: number
   readonly rttP50: number
   readonly rttP99: number
   readonly fsyncP50: number
@@ -72,6 +75,22 @@ function fsyncs(dir: string): number[] {
   }
 }
 
+async function storePersists(dir: string): Promise<number[]> {
+  const store = new FileRaftStorage({ dir: join(dir, 'store-baseline') })
+  await store.load()
+  try {
+    const samples: number[] = []
+    for (let i = 1; i <= BASELINE_N; i++) {
+      const t = now()
+      await store.persist({ entries: [{ index: i, term: 1, type: 'command', data: new Uint8Array(COMMAND_BYTES).fill(120) }] })
+      samples.push(now() - t)
+    }
+    return samples.sort((a, b) => a - b)
+  } finally {
+    await store.close()
+  }
+}
+
 async function leaderOf(nodes: readonly RaftProcess[]): Promise<RaftProcess> {
   const states = await eventually(
     () => Promise.all(nodes.map((n) => n.request('state', {}, 5000))),
@@ -82,11 +101,21 @@ async function leaderOf(nodes: readonly RaftProcess[]): Promise<RaftProcess> {
   return nodes[states.findIndex((s) => s['role'] === 'leader')] as RaftProcess
 }
 
+interface Persists {
+  readonly count: number
+  readonly ms: number
+}
+
+async function persistTimes(nodes: readonly RaftProcess[]): Promise<Persists[]> {
+  return (await Promise.all(nodes.map((n) => n.request('state', {}, 5000)))).map((s) => s['persists'] as Persists)
+}
+
 async function baselines(url: string, dir: string): Promise<Baselines> {
   const rtt = await natsRtt(url, `bench.raftnats.rtt.${process.pid}`)
   const fs = fsyncs(dir)
-  const b = { rttP50: percentile(rtt, 50), rttP99: percentile(rtt, 99), fsyncP50: percentile(fs, 50), fsyncP99: percentile(fs, 99) }
-  note(`baselines: NATS request/reply p50 ${round(b.rttP50)} ms p99 ${round(b.rttP99)} ms; ${COMMAND_BYTES + 24} B write+fdatasync p50 ${round(b.fsyncP50)} ms p99 ${round(b.fsyncP99)} ms`)
+  const store = await storePersists(dir)
+  const b = { storeP50: percentile(store, 50), rttP50: percentile(rtt, 50), rttP99: percentile(rtt, 99), fsyncP50: percentile(fs, 50), fsyncP99: percentile(fs, 99) }
+  note(`baselines: NATS request/reply p50 ${round(b.rttP50)} ms p99 ${round(b.rttP99)} ms; ${COMMAND_BYTES + 24} B write+fdatasync p50 ${round(b.fsyncP50)} ms p99 ${round(b.fsyncP99)} ms; FileRaftStorage.persist of one entry p50 ${round(b.storeP50)} ms`)
   return b
 }
 
@@ -109,9 +138,13 @@ export const suite: Suite = {
       const floor = b.rttP50 + b.fsyncP50
 
       if (only === null || only.has('latency')) {
+        const before = await persistTimes(nodes)
         const r = await leader.request('load', { count: LATENCY_N, bytes: COMMAND_BYTES, window: 1 }, 120_000)
+        const after = await persistTimes(nodes)
+        // Where a commit's time goes: FileRaftStorage.persist as the servers saw it during this case (leader's, then a follower's, are on the path).
+        const persistMs = after.map((a, i) => round((a.ms - (before[i] as Persists).ms) / Math.max(1, a.count - (before[i] as Persists).count)))
         const p50 = r['p50'] as number
-        report({ case: 'latency.p50', value: round(p50), unit: 'ms commit (propose → applied on leader), one at a time', baseline: round(floor), ratio: round(p50 / floor), target: 'ratio ≤ 2 (baseline = NATS RTT p50 + fsync p50)', rttP50: round(b.rttP50), fsyncP50: round(b.fsyncP50) })
+        report({ case: 'latency.p50', value: round(p50), unit: 'ms commit (propose → applied on leader), one at a time', baseline: round(floor), ratio: round(p50 / floor), target: 'ratio ≤ 2 (baseline = NATS RTT p50 + fsync p50)', rttP50: round(b.rttP50), fsyncP50: round(b.fsyncP50), storePersistP50: round(b.storeP50), persistAvgMsByNode: persistMs })
         const p99 = r['p99'] as number
         const floor99 = b.rttP99 + b.fsyncP99
         report({ case: 'latency.p99', value: round(p99), unit: 'ms commit, one at a time', baseline: round(floor99), ratio: round(p99 / floor99), rttP99: round(b.rttP99), fsyncP99: round(b.fsyncP99) })
