@@ -42,9 +42,14 @@ export interface RemoteRaftTransportStats {
   droppedRefused: number
   /** Outbound messages for an id that is not a peer: dropped. */
   droppedUnknownPeer: number
+  /** Outbound messages larger than one actor message may be (ERR_MESSAGE_TOO_LARGE on the link): dropped. Size Raft with `sizeOptions()`. */
+  droppedTooLarge: number
   /** Messages addressed to a former incarnation of this endpoint (first contact, peer restarts), claimed by path. */
   claimed: number
 }
+
+/** Room left in one actor message for the envelope around the Raft bytes (addresses, method, sender ref). */
+const ENVELOPE_ROOM = 4096
 
 interface Peer {
   readonly node: string
@@ -67,7 +72,7 @@ interface Peer {
  * uid. A restarted peer is reached again the same way.
  */
 export class RemoteRaftTransport implements RaftTransport {
-  readonly stats: RemoteRaftTransportStats = { sent: 0, received: 0, malformed: 0, rejected: 0, droppedUnreachable: 0, droppedRefused: 0, droppedUnknownPeer: 0, claimed: 0 }
+  readonly stats: RemoteRaftTransportStats = { sent: 0, received: 0, malformed: 0, rejected: 0, droppedUnreachable: 0, droppedRefused: 0, droppedUnknownPeer: 0, droppedTooLarge: 0, claimed: 0 }
   readonly id: string
   private readonly system: ActorSystem
   private readonly codec: RaftCodec
@@ -77,6 +82,7 @@ export class RemoteRaftTransport implements RaftTransport {
   private readonly self: ActorRef<RaftEndpointProtocol>
   private readonly claim: Subscription
   private readonly faults: RateLimitedLog
+  private readonly maxBytes: number
   private handler: ((message: RaftMessage) => void) | null = null
   private closed = false
 
@@ -87,6 +93,8 @@ export class RemoteRaftTransport implements RaftTransport {
     this.system = system
     this.id = id
     this.codec = new RaftCodec(options.limits)
+    this.maxBytes = system.codec.maxMessageBytes - ENVELOPE_ROOM
+    if (!(this.maxBytes >= 64 * 1024)) throw new RaftInvalidOptionsError(`the system's maxMessageBytes (${system.codec.maxMessageBytes}) leaves no room for Raft messages`)
     this.faults = new RateLimitedLog(system.clock, system.log)
     const name = `raft-${group}`
     this.path = `/user/${name}`
@@ -121,6 +129,12 @@ export class RemoteRaftTransport implements RaftTransport {
       return
     }
     const bytes = this.codec.encode(message)
+    if (bytes.byteLength > this.maxBytes) {
+      // The link would refuse it at flush time; refuse it here, counted, where the kind is known.
+      this.stats.droppedTooLarge++
+      this.fault('too-large', { to: message.to, kind: message.kind, bytes: bytes.byteLength, limit: this.maxBytes })
+      return
+    }
     try {
       peer.ref.tell('raft', bytes, this.self)
       this.stats.sent++
@@ -129,6 +143,17 @@ export class RemoteRaftTransport implements RaftTransport {
       this.stats.droppedRefused++
       this.fault('refused', { to: message.to, kind: message.kind, error: (error as Error).message })
     }
+  }
+
+  /**
+   * RaftNode options that keep every message within one actor message (the system's
+   * `maxMessageBytes`, 1 MiB by default): appends and snapshot chunks are cut below it. Pass them to
+   * `RaftNode.start`; a single command larger than this cannot be replicated and is the caller's to refuse.
+   */
+  sizeOptions(): { readonly maxAppendBytes: number; readonly snapshotChunkBytes: number } {
+    // Half the room: an append's per-entry framing and a chunk's header stay far inside the rest.
+    const bytes = Math.floor(this.maxBytes / 2)
+    return { maxAppendBytes: bytes, snapshotChunkBytes: bytes }
   }
 
   onMessage(handler: (message: RaftMessage) => void): void {

@@ -19,19 +19,25 @@ interface Server {
   readonly transport: RemoteRaftTransport
   readonly raft: RaftNode
   readonly applied: string[]
+  /** Snapshots the state machine received, by size (a restarted or late server is caught up by one). */
+  readonly snapshots: number[]
 }
+
+/** The state machine's snapshot: its command count in the first 4 bytes, padded to SNAPSHOT_BYTES (bigger than one actor message). */
+const SNAPSHOT_BYTES = 3 * 1024 * 1024
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-async function server(cluster: string, id: string, dir: string): Promise<Server> {
+async function server(cluster: string, id: string, dir: string, extra: { snapshotEvery?: number } = {}): Promise<Server> {
   const node = await startNode(inject('natsUrl'), cluster, id, { transport: { heartbeat: { intervalMs: 100, timeoutMs: 1000 }, ackDelayMs: 1 } })
   const peers: Record<string, string> = {}
   for (const p of IDS) if (p !== id) peers[p] = p
   const transport = new RemoteRaftTransport({ system: node.system, group: 'meta', id, peers, link: node.transport })
   const applied: string[] = []
+  const snapshots: number[] = []
   const decoder = new TextDecoder()
   const raft = await RaftNode.start({
     id,
@@ -42,15 +48,29 @@ async function server(cluster: string, id: string, dir: string): Promise<Server>
     heartbeatMs: 100,
     electionMs: 300,
     initialConfig: { voters: [...IDS], learners: [] },
+    ...transport.sizeOptions(),
+    ...(extra.snapshotEvery !== undefined ? { snapshotEvery: extra.snapshotEvery } : {}),
+    snapshot: () => {
+      const data = new Uint8Array(SNAPSHOT_BYTES).fill(7)
+      new DataView(data.buffer).setUint32(0, applied.length)
+      return data
+    },
     onApplied: (a) => {
       if (a.kind === 'command') applied.push(decoder.decode(a.command))
+      else {
+        snapshots.push(a.data.byteLength)
+        // The state machine restores from the snapshot: its count of commands.
+        applied.length = 0
+        const count = new DataView(a.data.buffer, a.data.byteOffset, a.data.byteLength).getUint32(0)
+        for (let i = 0; i < count; i++) applied.push('(snapshot)')
+      }
     },
   })
   cleanups.push(async () => {
     await raft.stop()
     await node.stop()
   })
-  return { id, node, transport, raft, applied }
+  return { id, node, transport, raft, applied, snapshots }
 }
 
 async function group(): Promise<{ cluster: string; servers: Server[] }> {
@@ -175,6 +195,28 @@ describe('RemoteRaftTransport over NATS', () => {
       transport.close()
       await system.terminate()
     }
+  })
+
+  it('a server that starts late catches up through a chunked InstallSnapshot larger than one actor message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'raft-remote-'))
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
+    const cluster = uniqueCluster('raft')
+    const two = await Promise.all(['n1', 'n2'].map((id) => server(cluster, id, dir, { snapshotEvery: 100 })))
+    const leader = await waitForValue(
+      () => two.find((s) => s.raft.state().role === 'leader'),
+      (s) => s !== undefined,
+      { timeoutMs: 15_000 },
+    )
+    const cmds = Array.from({ length: 250 }, (_, i) => `z${i}`)
+    for (const c of cmds) leader!.raft.propose(encode(c))
+    await waitFor(() => two.every((s) => s.applied.length >= 250 && s.raft.logEntries().snapshotIndex > 0), { timeoutMs: 15_000 })
+    const late = await server(cluster, 'n3', dir, { snapshotEvery: 100 })
+    expect(late.raft.logEntries().snapshotIndex).toBe(0)
+    await waitFor(() => late.applied.length >= 250, { timeoutMs: 20_000 })
+    expect(late.snapshots).toEqual([SNAPSHOT_BYTES])
+    expect(late.applied.slice(late.applied.lastIndexOf('(snapshot)') + 1)).toEqual(cmds.slice(late.applied.lastIndexOf('(snapshot)') + 1))
+    expect(late.raft.state().appliedIndex).toBe(leader!.raft.state().appliedIndex)
+    for (const s of [...two, late]) expect(s.transport.stats.droppedTooLarge).toBe(0)
   })
 
   it('refuses bad options with a typed error', () => {
