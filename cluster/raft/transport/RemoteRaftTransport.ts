@@ -26,6 +26,13 @@ export interface RemoteRaftTransportOptions {
   /** The node link's view of reachability. Without it every peer counts as reachable (the link's own bounds then apply). */
   readonly link?: RaftLinkView
   readonly limits?: RaftCodecLimits
+  /**
+   * Most append and snapshot bytes sent to one peer since it last answered; past it, its appends and
+   * snapshot chunks are dropped until it speaks again (heartbeats still go, and get it answering).
+   * Until the link declares a silent peer down, what is sent to it is retained by the link, whose
+   * bound is shared by all peers: this keeps one silent peer from filling it. Default 16 MiB.
+   */
+  readonly maxUnansweredBytes?: number
 }
 
 /** Counters for metrics and tests. */
@@ -42,6 +49,8 @@ export interface RemoteRaftTransportStats {
   droppedRefused: number
   /** Outbound messages for an id that is not a peer: dropped. */
   droppedUnknownPeer: number
+  /** Appends and snapshot chunks dropped because their peer has not answered `maxUnansweredBytes` of them. */
+  droppedUnanswered: number
   /** Outbound messages larger than one actor message may be (ERR_MESSAGE_TOO_LARGE on the link): dropped. Size Raft with `sizeOptions()`. */
   droppedTooLarge: number
   /** Messages addressed to a former incarnation of this endpoint (first contact, peer restarts), claimed by path. */
@@ -56,6 +65,8 @@ interface Peer {
   /** The peer endpoint's current incarnation, learnt from what it sends; a path-only ref (uid 0) until then. */
   ref: ActorRef<RaftEndpointProtocol>
   known: boolean
+  /** Append and snapshot bytes sent since the peer last answered. */
+  unanswered: number
 }
 
 /**
@@ -72,7 +83,7 @@ interface Peer {
  * uid. A restarted peer is reached again the same way.
  */
 export class RemoteRaftTransport implements RaftTransport {
-  readonly stats: RemoteRaftTransportStats = { sent: 0, received: 0, malformed: 0, rejected: 0, droppedUnreachable: 0, droppedRefused: 0, droppedUnknownPeer: 0, droppedTooLarge: 0, claimed: 0 }
+  readonly stats: RemoteRaftTransportStats = { sent: 0, received: 0, malformed: 0, rejected: 0, droppedUnreachable: 0, droppedRefused: 0, droppedUnknownPeer: 0, droppedUnanswered: 0, droppedTooLarge: 0, claimed: 0 }
   readonly id: string
   private readonly system: ActorSystem
   private readonly codec: RaftCodec
@@ -83,6 +94,7 @@ export class RemoteRaftTransport implements RaftTransport {
   private readonly claim: Subscription
   private readonly faults: RateLimitedLog
   private readonly maxBytes: number
+  private readonly maxUnanswered: number
   private handler: ((message: RaftMessage) => void) | null = null
   private closed = false
 
@@ -94,13 +106,15 @@ export class RemoteRaftTransport implements RaftTransport {
     this.id = id
     this.codec = new RaftCodec(options.limits)
     this.maxBytes = system.codec.maxMessageBytes - ENVELOPE_ROOM
+    this.maxUnanswered = options.maxUnansweredBytes ?? 16 * 1024 * 1024
+    if (!(this.maxUnanswered > 0)) throw new RaftInvalidOptionsError(`maxUnansweredBytes must be > 0, got ${this.maxUnanswered}`)
     if (!(this.maxBytes >= 64 * 1024)) throw new RaftInvalidOptionsError(`the system's maxMessageBytes (${system.codec.maxMessageBytes}) leaves no room for Raft messages`)
     this.faults = new RateLimitedLog(system.clock, system.log)
     const name = `raft-${group}`
     this.path = `/user/${name}`
     for (const [peerId, node] of Object.entries(options.peers)) {
       const address = { system: system.name, node, shard: 0, path: this.path, uid: 0 }
-      this.peers.set(peerId, { node, ref: system.refFor(address), known: false })
+      this.peers.set(peerId, { node, ref: system.refFor(address), known: false, unanswered: 0 })
     }
     if (options.link === undefined) {
       this.reachable = null
@@ -134,6 +148,16 @@ export class RemoteRaftTransport implements RaftTransport {
       this.stats.droppedTooLarge++
       this.fault('too-large', { to: message.to, kind: message.kind, bytes: bytes.byteLength, limit: this.maxBytes })
       return
+    }
+    const bulk = message.kind === 'append' || message.kind === 'snapshot'
+    if (bulk) {
+      // A peer that has not answered this much is silent or far behind: Raft probes it again once it
+      // speaks. One message always goes after an answer, however large, or a big append would never pass.
+      if (peer.unanswered > 0 && peer.unanswered + bytes.byteLength > this.maxUnanswered) {
+        this.stats.droppedUnanswered++
+        return
+      }
+      peer.unanswered += bytes.byteLength
     }
     try {
       peer.ref.tell('raft', bytes, this.self)
@@ -200,6 +224,7 @@ export class RemoteRaftTransport implements RaftTransport {
       peer.ref = from as ActorRef<RaftEndpointProtocol>
       peer.known = true
     }
+    peer.unanswered = 0
     this.stats.received++
     this.handler?.(message)
   }

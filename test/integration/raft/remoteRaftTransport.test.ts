@@ -31,11 +31,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-async function server(cluster: string, id: string, dir: string, extra: { snapshotEvery?: number } = {}): Promise<Server> {
+async function server(cluster: string, id: string, dir: string, extra: { snapshotEvery?: number; maxUnansweredBytes?: number } = {}): Promise<Server> {
   const node = await startNode(inject('natsUrl'), cluster, id, { transport: { heartbeat: { intervalMs: 100, timeoutMs: 1000 }, ackDelayMs: 1 } })
   const peers: Record<string, string> = {}
   for (const p of IDS) if (p !== id) peers[p] = p
-  const transport = new RemoteRaftTransport({ system: node.system, group: 'meta', id, peers, link: node.transport })
+  const transport = new RemoteRaftTransport({ system: node.system, group: 'meta', id, peers, link: node.transport, ...(extra.maxUnansweredBytes !== undefined ? { maxUnansweredBytes: extra.maxUnansweredBytes } : {}) })
   const applied: string[] = []
   const snapshots: number[] = []
   const decoder = new TextDecoder()
@@ -73,11 +73,11 @@ async function server(cluster: string, id: string, dir: string, extra: { snapsho
   return { id, node, transport, raft, applied, snapshots }
 }
 
-async function group(): Promise<{ cluster: string; servers: Server[] }> {
+async function group(extra: { maxUnansweredBytes?: number } = {}): Promise<{ cluster: string; servers: Server[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'raft-remote-'))
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
   const cluster = uniqueCluster('raft')
-  const servers = await Promise.all(IDS.map((id) => server(cluster, id, dir)))
+  const servers = await Promise.all(IDS.map((id) => server(cluster, id, dir, extra)))
   return { cluster, servers }
 }
 
@@ -195,6 +195,28 @@ describe('RemoteRaftTransport over NATS', () => {
       transport.close()
       await system.terminate()
     }
+  })
+
+  it('a peer gone silent (not yet declared down) gets at most maxUnansweredBytes of appends; the other follower is not held up', async () => {
+    const { servers } = await group({ maxUnansweredBytes: 256 * 1024 })
+    const leader = await leaderOf(servers)
+    const silent = servers.find((s) => s !== leader) as Server
+    const live = servers.find((s) => s !== leader && s !== silent) as Server
+    // Steady replication first, so the leader pipelines appends to both followers.
+    for (let i = 0; i < 20; i++) leader.raft.propose(encode(`w${i}`))
+    await waitFor(() => servers.every((s) => s.applied.length >= 20), { timeoutMs: 10_000, message: `warm-up: ${JSON.stringify(servers.map((s) => [s.raft.state(), s.transport.stats]))}` })
+    // Its NATS connection drops without a leave: the link learns it only at the heartbeat timeout (1 s).
+    silent.raft.halt()
+    await silent.node.connection.close()
+    const payload = 'p'.repeat(20_000)
+    for (let turn = 0; turn < 10; turn++) {
+      for (let i = 0; i < 10; i++) leader.raft.propose(encode(`${turn}-${i}-${payload}`))
+      await waitFor(() => live.applied.length >= 20 + (turn + 1) * 10, { timeoutMs: 10_000, message: `turn ${turn}: ${JSON.stringify({ leader: leader.transport.stats, live: live.transport.stats, ls: leader.raft.state(), fs: live.raft.state(), applied: live.applied.length })}` })
+    }
+    expect(leader.transport.stats.droppedUnanswered).toBeGreaterThan(0)
+    expect(leader.transport.stats.droppedRefused).toBe(0)
+    expect(live.applied).toHaveLength(120)
+    expect(leader.raft.state().commitIndex).toBe(live.raft.state().commitIndex)
   })
 
   it('a server that starts late catches up through a chunked InstallSnapshot larger than one actor message', async () => {
