@@ -128,6 +128,22 @@ export class RaftCore {
     this.requireLeader().transferLeadership(to)
   }
 
+  /** The voter a leader would hand over to (the most caught-up other voter), or null. */
+  transferCandidate(): string | null {
+    const leader = this.leader
+    if (leader === null) return null
+    let best: string | null = null
+    let bestMatch = -1
+    for (const v of this.config.voters) {
+      const pr = leader.progress.get(v)
+      if (pr !== undefined && pr.match > bestMatch) {
+        best = v
+        bestMatch = pr.match
+      }
+    }
+    return best
+  }
+
   /** Local compaction after the state machine took a snapshot at `index` (≤ applied). */
   compact(index: number, data: Uint8Array): Snapshot | null {
     if (index <= this.log.snapshot.index || index > this.log.applied) return null

@@ -173,11 +173,21 @@ export class RaftNode {
     this.schedule()
   }
 
-  /** Stops ticking and answering; pending calls reject with ERR_RAFT_STOPPED. Closes storage unless `closeStorage` is false. */
-  async stop(closeStorage = true): Promise<void> {
+  /**
+   * Stops ticking and answering; pending calls reject with ERR_RAFT_STOPPED. A graceful stop
+   * (`handOff`, the default) of a leader first transfers leadership to the most caught-up voter, so
+   * the cluster does not wait an election timeout; a failed transfer does not prevent the stop.
+   * Closes storage unless `closeStorage` is false.
+   */
+  async stop(options: { readonly handOff?: boolean; readonly closeStorage?: boolean } = {}): Promise<void> {
+    if (this.stopped) return
+    if ((options.handOff ?? true) && this.core.role === 'leader') {
+      const to = this.core.transferCandidate()
+      if (to !== null) await this.transferLeadership(to).catch(() => {})
+    }
     if (this.stopped) return
     this.halt()
-    if (closeStorage) await this.opts.storage.close()
+    if (options.closeStorage ?? true) await this.opts.storage.close()
   }
 
   /** Stops at once without touching storage (what a crash leaves). */

@@ -25,7 +25,7 @@ export interface RaftClusterOptions {
   /** Node names or a count (`3`: n1, n2, n3). Default 3. All are voters of the bootstrap configuration. */
   readonly nodes?: number | readonly string[]
   readonly profile?: NetworkProfileName
-  /** Test timings by default: heartbeat 100 ms, election [300, 600) ms, tick 10 ms. */
+  /** Test timings by default: heartbeat 100 ms, election [300, 600) ms, tick 20 ms. */
   readonly heartbeatMs?: number
   readonly electionMs?: number
   readonly tickMs?: number
@@ -393,7 +393,7 @@ export class RaftTestCluster {
       random: process.random,
       heartbeatMs: o.heartbeatMs ?? 100,
       electionMs: o.electionMs ?? 300,
-      tickMs: o.tickMs ?? 10,
+      tickMs: o.tickMs ?? 20,
       ...(o.preVote !== undefined ? { preVote: o.preVote } : {}),
       ...(o.checkQuorum !== undefined ? { checkQuorum: o.checkQuorum } : {}),
       ...(o.leaseReads !== undefined ? { leaseReads: o.leaseReads } : {}),

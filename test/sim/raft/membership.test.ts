@@ -159,4 +159,20 @@ describe('raft snapshots, membership, transfer, reads (3D)', () => {
       await c.one('after')
     })
   })
+
+  test('graceful stop of the leader hands leadership over: a new leader well within an election timeout', async () => {
+    await eachSeed({}, async (c) => {
+      const leader = await c.waitForLeader()
+      await c.one('x')
+      const term = c.state(leader)?.term as number
+      const t0 = c.sim.now
+      const stopping = c.raft(leader)!.stop({ closeStorage: false })
+      await c.runUntil(() => c.leaders().some((l) => l !== leader), 2000)
+      expect(c.sim.now - t0).toBeLessThan(300)
+      const next = c.leaders().find((l) => l !== leader) as string
+      expect(c.state(next)?.term).toBe(term + 1)
+      await c.sim.settle(stopping)
+      await c.one('after', 2)
+    })
+  })
 })

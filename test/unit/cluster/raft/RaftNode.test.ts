@@ -121,7 +121,10 @@ describe('RaftNode', () => {
     const readIndex = leader.read()
     await step(300)
     await expect(readIndex).resolves.toBeGreaterThanOrEqual((results[2] as { index: number }).index)
-    for (const n of nodes) await n.stop()
+    // A graceful stop of the leader hands over first; the followers stop at once.
+    const stops = nodes.map((n) => n.stop())
+    await step(4000)
+    await Promise.all(stops)
     expect(() => leader.propose(new Uint8Array([4]))).toThrow(RaftStoppedError)
   })
 
