@@ -222,3 +222,55 @@ describe('FileRaftStorage: snapshot files', () => {
     }
   })
 })
+
+describe('FileRaftStorage: crashes in the middle of a replacement or a compaction', () => {
+  it('a replacement, once acknowledged, is never undone by a torn write after it; torn itself, the old suffix stays whole', async () => {
+    const batches: PersistBatch[] = [
+      { hardState: { term: 1, votedFor: 'a' }, entries: run(1, 10, 1) },
+      { hardState: { term: 2, votedFor: 'b' }, entries: run(5, 6, 2) }, // replaces 5..10
+      { entries: run(7, 8, 2) },
+    ]
+    const built = await build(undefined, batches)
+    const last = built.files.get(built.names[0] as string) as Uint8Array
+    const [replacementStart, replacementEnd] = built.lastUnits[2] as [number, number]
+    for (let cut = replacementStart; cut <= last.length; cut++) {
+      const state = await loadDir(await dirWith(withLast(built, last.subarray(0, cut))))
+      const terms = state.entries.map((e) => `${e.index}/${e.term}`)
+      if (cut < replacementEnd) {
+        // The replacement never became durable: the old log, whole.
+        expect(terms, `cut at ${cut}`).toEqual(run(1, 10, 1).map((e) => `${e.index}/1`))
+      } else {
+        // Durable replacement: none of the replaced term-1 entries 5..10 may come back.
+        expect(terms.slice(0, 6), `cut at ${cut}`).toEqual(['1/1', '2/1', '3/1', '4/1', '5/2', '6/2'])
+        expect(state.entries.every((e) => e.index < 5 || e.term === 2), `cut at ${cut}`).toBe(true)
+      }
+    }
+  }, 60_000)
+
+  it('a compaction interrupted after removing any number of its oldest segments loads the same state', async () => {
+    const dir = join(root, `compact${work++}`)
+    const storage = new FileRaftStorage({ dir, segmentBytes: 1024 })
+    await storage.load()
+    for (let i = 0; i < 20; i++) await storage.persist({ hardState: { term: 2, votedFor: 'n' }, entries: run(i * 5 + 1, i * 5 + 5, 2) })
+    await storage.saveSnapshot({ index: 80, term: 2, config: { voters: ['n'], learners: [] }, data: bytes('s80') })
+    await storage.close()
+    const names = await segmentFiles(dir)
+    const files = new Map<string, Uint8Array>()
+    for (const name of [...names, 'snapshot']) files.set(name, await readSegment(dir, name))
+    const expected = digest(await loadDir(dir))
+    // How many segments compact(80) removes, learned from a real compaction of a copy.
+    const copy = await dirWith(files)
+    const compacting = new FileRaftStorage({ dir: copy, segmentBytes: 1024 })
+    await compacting.load()
+    await compacting.compact(80)
+    await compacting.close()
+    const doomed = names.length - (await segmentFiles(copy)).length
+    expect(doomed).toBeGreaterThan(1)
+    // It removes the oldest first, so a crash leaves any shorter prefix of them removed.
+    for (let removed = 0; removed <= doomed; removed++) {
+      const partial = new Map(files)
+      for (const name of names.slice(0, removed)) partial.delete(name)
+      expect(digest(await loadDir(await dirWith(partial))), `${removed} of ${doomed} removed`).toBe(expected)
+    }
+  }, 60_000)
+})
