@@ -136,3 +136,6 @@ export type {
   Snapshot,
   SoftState,
 } from './raft/index.ts'
+// Raft over the node transport (cluster/raft/transport).
+export { RemoteRaftTransport } from './raft/transport/index.ts'
+export type { RaftEndpointProtocol, RaftLinkView, RemoteRaftTransportOptions, RemoteRaftTransportStats } from './raft/transport/index.ts'

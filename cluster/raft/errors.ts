@@ -13,24 +13,6 @@ export type RaftStorageCorruptError = InstanceType<typeof RaftStorageCorruptErro
 export const RaftStorageClosedError = defineError(RaftErrorCodes.StorageClosed, 'RaftStorageClosedError')
 export type RaftStorageClosedError = InstanceType<typeof RaftStorageClosedError>
 
-/** Added with FileRaftStorage (issue 19). */
-export const RaftStorageErrorCodes = {
-  StorageLocked: 'ERR_RAFT_STORAGE_LOCKED',
-  StorageInvalid: 'ERR_RAFT_STORAGE_INVALID',
-  StorageFailed: 'ERR_RAFT_STORAGE_FAILED',
-} as const
-/** Another live process (or another storage object in this one) holds the data directory's lock. */
-export const RaftStorageLockedError = defineError(RaftStorageErrorCodes.StorageLocked, 'RaftStorageLockedError')
-export type RaftStorageLockedError = InstanceType<typeof RaftStorageLockedError>
-/** A call the contract does not allow (a gap in indexes, compacting past the snapshot, persist before load); nothing was written. */
-export const RaftStorageInvalidError = defineError(RaftStorageErrorCodes.StorageInvalid, 'RaftStorageInvalidError')
-export type RaftStorageInvalidError = InstanceType<typeof RaftStorageInvalidError>
-/**
- * A write or fsync failed. What reached the disk is then unknown (a failed fsync may have dropped
- * dirty pages), so the storage refuses every later call; reopen it and `load` to recover.
- */
-export const RaftStorageFailedError = defineError(RaftStorageErrorCodes.StorageFailed, 'RaftStorageFailedError')
-export type RaftStorageFailedError = InstanceType<typeof RaftStorageFailedError>
 /** Codes of the protocol core and its driver (RaftCore, RaftNode, RaftCodec). */
 export const RaftProtocolErrorCodes = {
   NotLeader: 'ERR_RAFT_NOT_LEADER',
@@ -71,3 +53,22 @@ export type RaftInvalidOptionsError = InstanceType<typeof RaftInvalidOptionsErro
 /** A pending linearizable read lost its leader before it was confirmed (retriable). */
 export const RaftReadAbortedError = defineError(RaftProtocolErrorCodes.ReadAborted, 'RaftReadAbortedError')
 export type RaftReadAbortedError = InstanceType<typeof RaftReadAbortedError>
+
+/** Added with FileRaftStorage (issue 19). */
+export const RaftStorageErrorCodes = {
+  StorageLocked: 'ERR_RAFT_STORAGE_LOCKED',
+  StorageInvalid: 'ERR_RAFT_STORAGE_INVALID',
+  StorageFailed: 'ERR_RAFT_STORAGE_FAILED',
+} as const
+/** Another live process (or another storage object in this one) holds the data directory's lock. */
+export const RaftStorageLockedError = defineError(RaftStorageErrorCodes.StorageLocked, 'RaftStorageLockedError')
+export type RaftStorageLockedError = InstanceType<typeof RaftStorageLockedError>
+/** A call the contract does not allow (a gap in indexes, compacting past the snapshot, persist before load); nothing was written. */
+export const RaftStorageInvalidError = defineError(RaftStorageErrorCodes.StorageInvalid, 'RaftStorageInvalidError')
+export type RaftStorageInvalidError = InstanceType<typeof RaftStorageInvalidError>
+/**
+ * A write or fsync failed. What reached the disk is then unknown (a failed fsync may have dropped
+ * dirty pages), so the storage refuses every later call; reopen it and `load` to recover.
+ */
+export const RaftStorageFailedError = defineError(RaftStorageErrorCodes.StorageFailed, 'RaftStorageFailedError')
+export type RaftStorageFailedError = InstanceType<typeof RaftStorageFailedError>

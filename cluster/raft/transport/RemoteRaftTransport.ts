@@ -1,0 +1,245 @@
+import { ActorRef, DeadLetterTopic, EnvelopeKind, RateLimitedLog, type ActorSystem, type DeadLetter, type Subscription } from '../../../runtime/index.ts'
+import { RaftInvalidOptionsError, RaftMalformedMessageError } from '../errors.ts'
+import type { RaftMessage } from '../messages.ts'
+import { RaftCodec, type RaftCodecLimits } from '../RaftCodec.ts'
+import type { RaftTransport } from '../RaftTransport.ts'
+import { RaftEndpoint, type RaftEndpointProtocol } from './RaftEndpoint.ts'
+
+/**
+ * What the transport needs to know of the node link (NatsTransport fits it): which nodes are
+ * reachable now, so that Raft never queues frames for a node that is down or absent.
+ */
+export interface RaftLinkView {
+  members(): readonly string[]
+  onPeerUp(handler: (node: string) => void): void
+  onPeerDown(handler: (node: string, shard: number | null) => void): void
+}
+
+export interface RemoteRaftTransportOptions {
+  readonly system: ActorSystem
+  /** The Raft group: one endpoint actor per group per node (`/user/raft-<group>`). */
+  readonly group: string
+  /** This server's Raft id. */
+  readonly id: string
+  /** Every other member of the group: Raft id → the node (ActorSystem `node`) it runs on. */
+  readonly peers: Readonly<Record<string, string>>
+  /** The node link's view of reachability. Without it every peer counts as reachable (the link's own bounds then apply). */
+  readonly link?: RaftLinkView
+  readonly limits?: RaftCodecLimits
+  /**
+   * Most append and snapshot bytes sent to one peer since it last answered; past it, its appends and
+   * snapshot chunks are dropped until it speaks again (heartbeats still go, and get it answering).
+   * Until the link declares a silent peer down, what is sent to it is retained by the link, whose
+   * bound is shared by all peers: this keeps one silent peer from filling it. Default 16 MiB.
+   */
+  readonly maxUnansweredBytes?: number
+}
+
+/** Counters for metrics and tests. */
+export interface RemoteRaftTransportStats {
+  sent: number
+  received: number
+  /** Inbound bytes that failed RaftCodec validation (hostile or corrupt): dropped. */
+  malformed: number
+  /** Valid messages not for this server, or from a Raft id that is not a peer or not on the node its sender ref names: dropped. */
+  rejected: number
+  /** Outbound messages dropped because their peer's node is down or absent (Raft retries by itself). */
+  droppedUnreachable: number
+  /** Outbound messages the node link refused (full, closed, quarantined): dropped. */
+  droppedRefused: number
+  /** Outbound messages for an id that is not a peer: dropped. */
+  droppedUnknownPeer: number
+  /** Appends and snapshot chunks dropped because their peer has not answered `maxUnansweredBytes` of them. */
+  droppedUnanswered: number
+  /** Outbound messages larger than one actor message may be (ERR_MESSAGE_TOO_LARGE on the link): dropped. Size Raft with `sizeOptions()`. */
+  droppedTooLarge: number
+  /** Messages addressed to a former incarnation of this endpoint (first contact, peer restarts), claimed by path. */
+  claimed: number
+}
+
+/** Room left in one actor message for the envelope around the Raft bytes (addresses, method, sender ref). */
+const ENVELOPE_ROOM = 4096
+
+interface Peer {
+  readonly node: string
+  /** The peer endpoint's current incarnation, learnt from what it sends; a path-only ref (uid 0) until then. */
+  ref: ActorRef<RaftEndpointProtocol>
+  known: boolean
+  /** Append and snapshot bytes sent since the peer last answered. */
+  unanswered: number
+}
+
+/**
+ * Raft messages over Remoting (the node transport: NATS between nodes). Each message is encoded with
+ * RaftCodec and told to the peer's endpoint actor with the sender's endpoint ref; Remoting sends
+ * everything a turn produced for one peer as one frame, so the driver's batch and pipeline survive
+ * the hop without added latency. Inbound bytes are hostile: they are decoded and validated, and a
+ * fault is counted, logged (rate-limited) and dropped, never thrown.
+ *
+ * Addressing: an actor address carries its incarnation uid, which a peer cannot know before it has
+ * heard from this endpoint. First contact is therefore addressed by path (uid 0); the receiving side
+ * claims such messages from its dead letters when their path is its endpoint's (Akka's
+ * ActorSelection, without a runtime change), and the `from` ref of every message teaches the current
+ * uid. A restarted peer is reached again the same way.
+ */
+export class RemoteRaftTransport implements RaftTransport {
+  readonly stats: RemoteRaftTransportStats = { sent: 0, received: 0, malformed: 0, rejected: 0, droppedUnreachable: 0, droppedRefused: 0, droppedUnknownPeer: 0, droppedUnanswered: 0, droppedTooLarge: 0, claimed: 0 }
+  readonly id: string
+  private readonly system: ActorSystem
+  private readonly codec: RaftCodec
+  private readonly path: string
+  private readonly peers = new Map<string, Peer>()
+  private readonly reachable: Set<string> | null
+  private readonly self: ActorRef<RaftEndpointProtocol>
+  private readonly claim: Subscription
+  private readonly faults: RateLimitedLog
+  private readonly maxBytes: number
+  private readonly maxUnanswered: number
+  private handler: ((message: RaftMessage) => void) | null = null
+  private closed = false
+
+  constructor(options: RemoteRaftTransportOptions) {
+    const { system, group, id } = options
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(group)) throw new RaftInvalidOptionsError(`invalid Raft group name '${group}': use 1-64 letters, digits, _ or -`)
+    if (Object.hasOwn(options.peers, id)) throw new RaftInvalidOptionsError(`the peers of ${id} must not include itself`)
+    this.system = system
+    this.id = id
+    this.codec = new RaftCodec(options.limits)
+    this.maxBytes = system.codec.maxMessageBytes - ENVELOPE_ROOM
+    this.maxUnanswered = options.maxUnansweredBytes ?? 16 * 1024 * 1024
+    if (!(this.maxUnanswered > 0)) throw new RaftInvalidOptionsError(`maxUnansweredBytes must be > 0, got ${this.maxUnanswered}`)
+    if (!(this.maxBytes >= 64 * 1024)) throw new RaftInvalidOptionsError(`the system's maxMessageBytes (${system.codec.maxMessageBytes}) leaves no room for Raft messages`)
+    this.faults = new RateLimitedLog(system.clock, system.log)
+    const name = `raft-${group}`
+    this.path = `/user/${name}`
+    for (const [peerId, node] of Object.entries(options.peers)) {
+      const address = { system: system.name, node, shard: 0, path: this.path, uid: 0 }
+      this.peers.set(peerId, { node, ref: system.refFor(address), known: false, unanswered: 0 })
+    }
+    if (options.link === undefined) {
+      this.reachable = null
+    } else {
+      const reachable = new Set(options.link.members())
+      this.reachable = reachable
+      options.link.onPeerUp((node) => reachable.add(node))
+      // A shard going down is not the node: Raft's endpoint lives on the main thread (shard 0).
+      options.link.onPeerDown((node, shard) => {
+        if (shard === null || shard === 0) reachable.delete(node)
+      })
+    }
+    this.claim = system.subscribe(DeadLetterTopic, (letter) => this.claimLetter(letter))
+    this.self = system.spawn(RaftEndpoint, { name, args: [(bytes: unknown, from: unknown) => this.receive(bytes, from)] })
+  }
+
+  send(message: RaftMessage): void {
+    if (this.closed) return
+    const peer = this.peers.get(message.to)
+    if (peer === undefined) {
+      this.stats.droppedUnknownPeer++
+      return
+    }
+    if (this.reachable !== null && !this.reachable.has(peer.node)) {
+      this.stats.droppedUnreachable++
+      return
+    }
+    const bytes = this.codec.encode(message)
+    if (bytes.byteLength > this.maxBytes) {
+      // The link would refuse it at flush time; refuse it here, counted, where the kind is known.
+      this.stats.droppedTooLarge++
+      this.fault('too-large', { to: message.to, kind: message.kind, bytes: bytes.byteLength, limit: this.maxBytes })
+      return
+    }
+    const bulk = message.kind === 'append' || message.kind === 'snapshot'
+    if (bulk) {
+      // A peer that has not answered this much is silent or far behind: Raft probes it again once it
+      // speaks. One message always goes after an answer, however large, or a big append would never pass.
+      if (peer.unanswered > 0 && peer.unanswered + bytes.byteLength > this.maxUnanswered) {
+        this.stats.droppedUnanswered++
+        return
+      }
+      peer.unanswered += bytes.byteLength
+    }
+    try {
+      peer.ref.tell('raft', bytes, this.self)
+      this.stats.sent++
+    } catch (error) {
+      // Full, closed or quarantined link: drop; Raft resends what still matters on its next round.
+      this.stats.droppedRefused++
+      this.fault('refused', { to: message.to, kind: message.kind, error: (error as Error).message })
+    }
+  }
+
+  /**
+   * RaftNode options that keep every message within one actor message (the system's
+   * `maxMessageBytes`, 1 MiB by default): appends and snapshot chunks are cut below it. Pass them to
+   * `RaftNode.start`; a single command larger than this cannot be replicated and is the caller's to refuse.
+   */
+  sizeOptions(): { readonly maxAppendBytes: number; readonly snapshotChunkBytes: number } {
+    // Half the room: an append's per-entry framing and a chunk's header stay far inside the rest.
+    const bytes = Math.floor(this.maxBytes / 2)
+    return { maxAppendBytes: bytes, snapshotChunkBytes: bytes }
+  }
+
+  onMessage(handler: (message: RaftMessage) => void): void {
+    this.handler = handler
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.handler = null
+    this.claim.unsubscribe()
+    this.system.stop(this.self).catch(() => {})
+  }
+
+  /** Whether this endpoint has learnt `peerId`'s current incarnation (it heard from it). */
+  knows(peerId: string): boolean {
+    return this.peers.get(peerId)?.known === true
+  }
+
+  private receive(bytes: unknown, from: unknown): void {
+    if (this.closed) return
+    if (!(bytes instanceof Uint8Array)) {
+      this.stats.malformed++
+      this.fault('malformed', { error: 'the payload is not bytes' })
+      return
+    }
+    let message: RaftMessage
+    try {
+      message = this.codec.decode(bytes)
+    } catch (error) {
+      this.stats.malformed++
+      const e = error instanceof RaftMalformedMessageError ? error : new RaftMalformedMessageError(String(error))
+      this.fault('malformed', { bytes: bytes.byteLength, code: e.code, error: e.message })
+      return
+    }
+    const peer = this.peers.get(message.from)
+    // A peer speaks only for the Raft id bound to its node; anything else is forged or misrouted.
+    if (message.to !== this.id || peer === undefined || !(from instanceof ActorRef) || from.address.node !== peer.node || from.address.path !== this.path) {
+      this.stats.rejected++
+      this.fault('rejected', { from: message.from, to: message.to, kind: message.kind })
+      return
+    }
+    if (!peer.known || peer.ref.address.uid !== from.address.uid) {
+      peer.ref = from as ActorRef<RaftEndpointProtocol>
+      peer.known = true
+    }
+    peer.unanswered = 0
+    this.stats.received++
+    this.handler?.(message)
+  }
+
+  /** A tell to this endpoint's path that missed its incarnation (first contact, or sent to our previous life). */
+  private claimLetter(letter: DeadLetter): void {
+    const e = letter.envelope
+    if (letter.reason !== 'unknown' || e.kind !== EnvelopeKind.Tell || e.method !== 'raft') return
+    const target = e.target.address
+    if (target.path !== this.path || target.node !== this.system.node || target.shard !== this.system.shard) return
+    this.stats.claimed++
+    this.receive(e.args[0], e.args[1])
+  }
+
+  private fault(reason: string, data: Record<string, unknown>): void {
+    this.faults.note(`raft-${reason}`, { reason, ...data }, 'raft message dropped')
+  }
+}
