@@ -107,7 +107,11 @@ export class PgPool extends Actor<PgPoolProtocol> implements PgPoolProtocol {
     }
     this.pool = new pg.Pool(config)
     // An idle connection that breaks (server crash) is reported here; health checks will notice, the process must not crash.
-    this.pool.on('error', (error) => this.context.log.debug({ err: String(error) }, 'idle PostgreSQL connection lost'))
+    const lost = (error: Error): void => this.context.log.debug({ err: String(error) }, 'PostgreSQL connection lost')
+    this.pool.on('error', lost)
+    // A checked-out connection that breaks between statements emits 'error' on the client itself (pg-pool listens only while it is idle):
+    // the call running on it gets its own typed error; the emitter must not crash the process.
+    this.pool.on('connect', (client) => client.on('error', lost))
   }
 
   override async preStart(): Promise<void> {

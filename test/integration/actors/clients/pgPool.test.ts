@@ -112,7 +112,7 @@ describe('PgPool', () => {
     // The runtime refuses messages to a stopping actor (typed, ERR_ACTOR_STOPPED); the pool would refuse with ERR_PG_CLOSED.
     expect(late).toMatchObject({ code: expect.stringMatching(/^ERR_(ACTOR_STOPPED|PG_CLOSED)$/) })
     const answers = await Promise.all(running)
-    expect(answers.map((a) => a.rows[0]?.['i'])).toEqual([1, 2, 3])
+    expect(answers.map((a) => (a.rows[0] as { i: number }).i)).toEqual([1, 2, 3])
     await stopped
     await system.terminate()
   })
