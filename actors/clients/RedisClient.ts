@@ -120,8 +120,13 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
 
   override async preStart(): Promise<void> {
     this.support.closing = false
-    // Not awaited as a condition to start: a Redis that is down now makes the client unhealthy, not a failed start.
-    this.redis.connect().catch(() => {})
+    // A Redis that is down now makes the client unhealthy, not a failed start: wait for the first connection at most one
+    // health timeout (so the first calls find it ready), then carry on either way; ioredis keeps reconnecting.
+    const connected = this.redis.connect().catch(() => {})
+    const { clock } = this.context.system
+    let timer = null as ReturnType<typeof clock.setTimer> | null
+    await Promise.race([connected, new Promise<void>((resolve) => (timer = clock.setTimer(this.support.options.health.timeoutMs, resolve)))])
+    if (timer !== null) clock.clearTimer(timer)
     await this.support.start()
     if (this.support.options.registry !== null) {
       this.unregister = ClientMetrics.of(this.support.options.registry).add({ support: this.support, connections: () => this.connections() })
@@ -222,7 +227,10 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
     const name = this.support.options.name
     let results: [Error | null, unknown][] | null
     try {
-      results = await this.redis.pipeline(commands.map((c) => [...c])).exec()
+      const pipeline = this.redis.pipeline()
+      // By name through `call`: the method table knows only lower-case names, and any command (module ones too) must pass.
+      for (const [command, ...args] of commands) pipeline.call(command, ...args)
+      results = await pipeline.exec()
     } catch (error) {
       throw mapRedisError(error, name, 'pipeline', this.commandTimeoutMs, this.ended)
     }

@@ -37,9 +37,9 @@ export async function outageScenario(options: {
   const readiness = await clientReadiness(system, client)
   const http = new HttpServer({ alive: () => true, started: () => true, ready: () => combineReadiness({ ok: true, reasons: [] }, [readiness]) }, new (await import('prom-client')).Registry())
   const port = await http.listen('127.0.0.1', 0)
+  await waitForValue(() => client.ask('health'), (h) => h.status === 'healthy', { timeoutMs: 10_000 })
   const run = load(8, options.call)
   try {
-    await waitForValue(() => client.ask('health'), (h) => h.status === 'healthy', { timeoutMs: 10_000 })
     await waitFor(() => run.ok.length > 200, { timeoutMs: 15_000, message: 'no successful calls before the outage' })
     expect(await readyz(port)).toEqual({ status: 200, reasons: [] })
     expect(run.errors).toEqual([])
