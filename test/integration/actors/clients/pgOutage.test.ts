@@ -1,7 +1,7 @@
 /** PostgreSQL killed (SIGKILL) and restarted under load, with a PgPool under a supervisor in front of it. Starts its own server. */
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { PgPool, type PgPoolProtocol } from '../../../../actors/index.ts'
-import { ActorSystem, SystemClock } from '../../../../runtime/index.ts'
+import { ActorSystem, SystemClock, type ActorRef } from '../../../../runtime/index.ts'
 import { LocalPostgresServer } from '../../../support/dataServices.ts'
 import { BREAKER, HEALTH, outageScenario } from './outage.ts'
 import { record, underSupervisor } from './support.ts'
@@ -18,7 +18,7 @@ describe('PgPool through a PostgreSQL outage', () => {
   it('answers typed errors, opens its breaker, goes unhealthy and back, never restarts, and serves again', async () => {
     const system = ActorSystem.create({ name: 'pg-outage', clock: new SystemClock() })
     const seen = record(system)
-    const db = await underSupervisor<PgPool>(system, PgPool, {
+    const db = (await underSupervisor<PgPool>(system, PgPool, {
       name: 'db',
       connectionString: server.url,
       pool: { max: 4 },
@@ -26,7 +26,7 @@ describe('PgPool through a PostgreSQL outage', () => {
       queryTimeoutMs: 2000,
       health: HEALTH,
       breaker: BREAKER,
-    })
+    })) as ActorRef<PgPoolProtocol>
     try {
       await outageScenario({
         system,
@@ -34,7 +34,7 @@ describe('PgPool through a PostgreSQL outage', () => {
         client: db,
         name: 'db',
         breakerName: 'pg:db',
-        call: (i) => (db as unknown as { ask: (m: 'query', sql: string, p: unknown[]) => Promise<unknown> }).ask('query', 'select $1::int as i', [i]),
+        call: (i) => db.ask('query', 'select $1::int as i', [i]),
         crash: () => server.crash(),
         resume: () => server.resume(),
       })
