@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client'
-import type { BreakerOptions } from '../breaker/BreakerOptions.ts'
+import { resolveBreakerOptions, type BreakerOptions } from '../breaker/BreakerOptions.ts'
 
 /** Health checks: one every `intervalMs` while healthy; while unhealthy the interval backs off to `maxIntervalMs` (the check is also the reconnection probe). */
 export interface HealthOptions {
@@ -89,6 +89,20 @@ export function resolveCommon(options: CommonClientOptions, problems: string[]):
   if (!(Number.isFinite(health.jitter) && health.jitter >= 0 && health.jitter <= 1)) problems.push(`health.jitter must be in [0, 1], got ${health.jitter}`)
   const drainTimeoutMs = options.drainTimeoutMs ?? 5000
   if (!(Number.isFinite(drainTimeoutMs) && drainTimeoutMs >= 0)) problems.push(`drainTimeoutMs must be a finite number ≥ 0, got ${drainTimeoutMs}`)
-  const breaker = options.breaker === false ? false : { ...DEFAULT_CLIENT_BREAKER, ...(options.breaker ?? {}) }
+  let breaker: ClientBreakerOptions | false = false
+  if (options.breaker !== false) {
+    const given = options.breaker ?? {}
+    const waitInOpenMs = given.waitInOpenMs ?? (DEFAULT_CLIENT_BREAKER.waitInOpenMs as number)
+    // The default backoff must not undercut a longer open interval the caller chose.
+    const backoff = given.backoff ?? { ...DEFAULT_CLIENT_BREAKER.backoff, maxMs: Math.max(30_000, waitInOpenMs) }
+    breaker = { ...DEFAULT_CLIENT_BREAKER, ...given, backoff }
+    // Checked here so a bad breaker option fails the client's construction, listed with the others, before anything connects.
+    try {
+      resolveBreakerOptions({ ...breaker, name: breaker.name ?? 'client' })
+    } catch (error) {
+      const inner = (error as { data?: { problems?: unknown } }).data?.problems
+      for (const problem of Array.isArray(inner) ? inner : [String(error)]) problems.push(`breaker: ${String(problem)}`)
+    }
+  }
   return { name: options.name, health, breaker, drainTimeoutMs, registry: options.registry ?? null }
 }

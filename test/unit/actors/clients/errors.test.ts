@@ -77,6 +77,11 @@ describe('options', () => {
     const redis = await startFailure(() => system.spawnAndWait(RedisClient, { args: [{ name: 'cache', commandTimeoutMs: 0, reconnect: { baseMs: 10, maxMs: 5 } }] }))
     expect(redis).toMatchObject({ code: 'ERR_CLIENT_INVALID_CONFIG' })
     expect((redis as { data: { problems: string[] } }).data.problems).toHaveLength(2)
+    // Breaker options are checked with the rest, before anything connects; a longer open interval lifts the default backoff cap.
+    const breaker = await startFailure(() => system.spawnAndWait(PgPool, { args: [{ name: 'db', breaker: { failureRateThreshold: 0 } }] }))
+    expect((breaker as { data: { problems: string[] } }).data.problems).toEqual([expect.stringMatching(/^breaker: failureRateThreshold/)])
+    const long = await system.spawnAndWait(PgPool, { args: [{ name: 'db', connectionString: 'postgres://127.0.0.1:1/x', breaker: { waitInOpenMs: 60_000 } }] })
+    await system.stop(long)
     await system.terminate()
   })
 })
