@@ -4,7 +4,7 @@
  * A PostgreSQL that accepts TCP but never speaks proves the per-check timeout.
  */
 import { createServer, type Server, type Socket } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { ClientHealthTopic, PgPool, RedisClient, type HealthTransition, type PgPoolProtocol, type RedisClientProtocol } from '../../../../actors/index.ts'
 import { ActorSystem, SystemClock, type ActorRef } from '../../../../runtime/index.ts'
 import { waitFor } from '../../../../testing/index.ts'
@@ -82,6 +82,23 @@ describe('a client whose service is down from the start', () => {
       expect(seen[0]).toMatchObject({ client: 'cache', from: 'starting', to: 'unhealthy', reason: 'ERR_REDIS_CONNECTION' })
       const stats = await cache.ask('stats')
       expect(stats.connected).toBe(false)
+    } finally {
+      await system.terminate()
+    }
+  })
+
+  it('TLS options reach the drivers: asking for TLS from servers that speak none fails typed, and the client stays up', async () => {
+    const system = ActorSystem.create({ name: 'tls-through', clock: new SystemClock() })
+    try {
+      const db: ActorRef<PgPoolProtocol> = await system.spawnAndWait(PgPool, { args: [{ name: 'db', connectionString: inject('databaseUrl'), tls: { rejectUnauthorized: true }, breaker: false }] })
+      await expect(db.ask('query', 'select 1')).rejects.toMatchObject({ code: 'ERR_PG_CONNECTION', message: expect.stringMatching(/SSL/) })
+      const plain: ActorRef<PgPoolProtocol> = await system.spawnAndWait(PgPool, { args: [{ name: 'plain', connectionString: inject('databaseUrl'), breaker: false }] })
+      expect((await plain.ask('query', 'select 1 as one')).rows).toEqual([{ one: 1 }])
+      const cache: ActorRef<RedisClientProtocol> = await system.spawnAndWait(RedisClient, {
+        args: [{ name: 'cache', url: inject('redisUrl'), tls: { rejectUnauthorized: true }, health: { intervalMs: 50, timeoutMs: 200, unhealthyAfter: 1 }, breaker: false }],
+      })
+      await expect(cache.ask('command', 'PING')).rejects.toMatchObject({ code: 'ERR_REDIS_CONNECTION' })
+      expect((await cache.ask('health')).status).not.toBe('healthy')
     } finally {
       await system.terminate()
     }
