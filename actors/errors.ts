@@ -101,3 +101,62 @@ export type LimiterContentionError = InstanceType<typeof LimiterContentionError>
 /** A concurrency permit could not be had: all permits held and the wait queue full, or the wait timed out. */
 export const ConcurrencyLimitedError = defineRejection(LimiterErrorCodes.ConcurrencyLimited, 'ConcurrencyLimitedError')
 export type ConcurrencyLimitedError = InstanceType<typeof ConcurrencyLimitedError>
+
+// --- Service clients (actors/clients): PgPool, RedisClient ---
+
+/** Stable codes of the PostgreSQL and Redis client actors. */
+export const ClientErrorCodes = {
+  InvalidConfig: 'ERR_CLIENT_INVALID_CONFIG',
+  PgConnection: 'ERR_PG_CONNECTION',
+  PgTimeout: 'ERR_PG_TIMEOUT',
+  PgQuery: 'ERR_PG_QUERY',
+  PgRolledBack: 'ERR_PG_ROLLED_BACK',
+  PgClosed: 'ERR_PG_CLOSED',
+  PgBadCall: 'ERR_PG_BAD_CALL',
+  RedisConnection: 'ERR_REDIS_CONNECTION',
+  RedisTimeout: 'ERR_REDIS_TIMEOUT',
+  RedisCommand: 'ERR_REDIS_COMMAND',
+  RedisClosed: 'ERR_REDIS_CLOSED',
+  RedisBadCall: 'ERR_REDIS_BAD_CALL',
+  ServiceUnhealthy: 'ERR_SERVICE_UNHEALTHY',
+} as const
+
+/** Client actor options are invalid; `data.problems` lists every problem. Nothing was started. */
+export const ClientInvalidConfigError = defineRejection(ClientErrorCodes.InvalidConfig, 'ClientInvalidConfigError')
+export type ClientInvalidConfigError = InstanceType<typeof ClientInvalidConfigError>
+/** PostgreSQL could not be reached or the connection broke (refused, reset, terminated). `data`: `{ client, reason }` (a socket errno or SQLSTATE class 08/57P). */
+export const PgConnectionError = defineRejection(ClientErrorCodes.PgConnection, 'PgConnectionError')
+export type PgConnectionError = InstanceType<typeof PgConnectionError>
+/** A checkout or a query outlived its deadline. `data`: `{ client, phase: 'checkout' | 'query' }`. */
+export const PgTimeoutError = defineRejection(ClientErrorCodes.PgTimeout, 'PgTimeoutError')
+export type PgTimeoutError = InstanceType<typeof PgTimeoutError>
+/** The server refused the statement. `data`: `{ client, sqlstate, severity, detail?, constraint?, table?, column?, position? }`. */
+export const PgQueryError = defineRejection(ClientErrorCodes.PgQuery, 'PgQueryError')
+export type PgQueryError = InstanceType<typeof PgQueryError>
+/** A transaction's function failed with an error of its own; the transaction was rolled back. The function's error is `cause`; `data`: `{ client, name, message }`. */
+export const PgRolledBackError = defineRejection(ClientErrorCodes.PgRolledBack, 'PgRolledBackError')
+export type PgRolledBackError = InstanceType<typeof PgRolledBackError>
+/** The pool is closing or closed: new calls are refused; a call still running at the drain deadline is cut off with this. */
+export const PgClosedError = defineRejection(ClientErrorCodes.PgClosed, 'PgClosedError')
+export type PgClosedError = InstanceType<typeof PgClosedError>
+/** A malformed call (sql not a string, params not an array, a transaction body that is not a function). */
+export const PgBadCallError = defineRejection(ClientErrorCodes.PgBadCall, 'PgBadCallError')
+export type PgBadCallError = InstanceType<typeof PgBadCallError>
+/** Redis could not be reached or the connection broke. `data`: `{ client, reason }`. */
+export const RedisConnectionError = defineRejection(ClientErrorCodes.RedisConnection, 'RedisConnectionError')
+export type RedisConnectionError = InstanceType<typeof RedisConnectionError>
+/** A command outlived `commandTimeoutMs` (it may still run on the server). `data`: `{ client, timeoutMs }`. */
+export const RedisTimeoutError = defineRejection(ClientErrorCodes.RedisTimeout, 'RedisTimeoutError')
+export type RedisTimeoutError = InstanceType<typeof RedisTimeoutError>
+/** Redis answered with an error reply. `data`: `{ client, prefix, command }` (`prefix`: WRONGTYPE, NOSCRIPT, BUSY, …). */
+export const RedisCommandError = defineRejection(ClientErrorCodes.RedisCommand, 'RedisCommandError')
+export type RedisCommandError = InstanceType<typeof RedisCommandError>
+/** The client is closing or closed: new commands are refused; one still out at the drain deadline is cut off with this. */
+export const RedisClosedError = defineRejection(ClientErrorCodes.RedisClosed, 'RedisClosedError')
+export type RedisClosedError = InstanceType<typeof RedisClosedError>
+/** A malformed call (a command name that is not a word, arguments that are not strings, numbers or buffers). */
+export const RedisBadCallError = defineRejection(ClientErrorCodes.RedisBadCall, 'RedisBadCallError')
+export type RedisBadCallError = InstanceType<typeof RedisBadCallError>
+/** Raised by `assertReady` of a readiness check whose client is not healthy. `data`: `{ client, status, reason }`. */
+export const ServiceUnhealthyError = defineRejection(ClientErrorCodes.ServiceUnhealthy, 'ServiceUnhealthyError')
+export type ServiceUnhealthyError = InstanceType<typeof ServiceUnhealthyError>

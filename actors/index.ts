@@ -78,3 +78,32 @@ export type { RateLimiterActorOptions, RateLimiterProtocol } from './limiter/Rat
 export { LimiterMetrics } from './limiter/LimiterMetrics.ts'
 export { ConcurrencyLimiter, ConcurrencyLimiterActor, withPermit } from './limiter/ConcurrencyLimiter.ts'
 export type { ConcurrencyLimiterOptions, ConcurrencyLimiterProtocol, ConcurrencyStats, Permit } from './limiter/ConcurrencyLimiter.ts'
+
+// --- Service clients (actors/clients): PgPool, RedisClient (docs/components/clients.md) ---
+export {
+  ClientErrorCodes,
+  ClientInvalidConfigError,
+  PgBadCallError,
+  PgClosedError,
+  PgConnectionError,
+  PgQueryError,
+  PgRolledBackError,
+  PgTimeoutError,
+  RedisBadCallError,
+  RedisClosedError,
+  RedisCommandError,
+  RedisConnectionError,
+  RedisTimeoutError,
+  ServiceUnhealthyError,
+} from './errors.ts'
+export { PgPool } from './clients/PgPool.ts'
+export type { PgPoolOptions, PgPoolProtocol, PgResult, PgTransaction } from './clients/PgPool.ts'
+export { RedisClient } from './clients/RedisClient.ts'
+export type { PipelineReply, RedisArg, RedisClientOptions, RedisClientProtocol, RedisReconnectOptions } from './clients/RedisClient.ts'
+export { backoffDelay, ClientHealthTopic, clientReadiness, combineReadiness, Hysteresis } from './clients/Health.ts'
+export type { ClientReadiness, HealthSnapshot, HealthStatus, HealthTransition, ReadinessCheck } from './clients/Health.ts'
+export { DEFAULT_CLIENT_BREAKER } from './clients/ClientOptions.ts'
+export type { ClientBreakerOptions, CommonClientOptions, HealthOptions } from './clients/ClientOptions.ts'
+export { ClientMetrics } from './clients/ClientMetrics.ts'
+export { isPgServiceFault, mapPgError } from './clients/pgErrors.ts'
+export { isRedisServiceFault, mapRedisError } from './clients/redisErrors.ts'

@@ -9,6 +9,7 @@
  */
 import { ActorSystem } from '../runtime/index.ts'
 import { spawnBreaker } from '../actors/index.ts'
+import { clientsCases, clientsBench } from './componentsClients.ts'
 import { check, median, note, paired, pairedRatio, report, round, startTiming, type Suite, type Timing } from './harness.ts'
 
 const N = 1_000_000
@@ -121,7 +122,7 @@ async function breakerBench(): Promise<void> {
   await system.terminate()
 }
 
-const cases = ['breaker', 'breaker-ask'] as const
+const cases = ['breaker', 'breaker-ask', ...clientsCases] as const
 
 export const suite: Suite = {
   description: 'component actors: circuit breaker fast-path overhead per call vs a direct call, in the same run',
@@ -135,6 +136,8 @@ export const suite: Suite = {
       note('components.breaker-ask')
       await breakerAskBench()
     }
+    // Service clients (bench/componentsClients.ts): PgPool and RedisClient vs raw pg and ioredis.
+    if (only === null || clientsCases.some((c) => only.has(c))) await clientsBench(only)
   },
 }
 
