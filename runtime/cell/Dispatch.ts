@@ -1,6 +1,7 @@
 import { RESERVED_METHODS, type Actor, type ActorClass } from '../Actor.ts'
 import type { ActorCell } from '../ActorCell.ts'
 import { Envelope, EnvelopeKind } from '../Envelope.ts'
+import { invokeInstrumented } from '../Instrumentation.ts'
 import { ExitReasons } from '../ExitReason.ts'
 import { ActorStoppedError, MailboxFullError, Rejection, UnknownMethodError, toError } from '../errors.ts'
 import { Mailbox, PostResult } from '../Mailbox.ts'
@@ -203,8 +204,7 @@ function invoke(cell: ActorCell, envelope: Envelope): void {
   let result: unknown
   try {
     const instrumentation = cell.host.instrumentation
-    const around = instrumentation === null ? undefined : instrumentation.aroundHandle
-    result = around === undefined ? handler.apply(actor, envelope.args) : around(envelope, cell, () => handler.apply(actor, envelope.args))
+    result = instrumentation === null ? handler.apply(actor, envelope.args) : invokeInstrumented(instrumentation, envelope, cell, actor, handler)
   } catch (thrown) {
     cell.current = null
     if (thrown instanceof Rejection) rejected(cell, thrown, envelope)
