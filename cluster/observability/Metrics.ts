@@ -98,7 +98,7 @@ export class TroupeMetrics {
         }
       },
     })
-    types.registerHistogram(this.registry, 'troupe_message_processing_seconds', 'Time from handler start to completion (async handlers until they settle).')
+    types.registerHistogram(this.registry, 'troupe_message_processing_seconds', 'Time from handler start to completion (async handlers until they settle); measured on a sample of handlers (handlerTimingRatio, default 1/16), each untimed one counted as its type\'s last timed one.')
     const mailbox: Gauge<'actor_type'> = new Gauge({
       name: 'troupe_mailbox_messages',
       help: 'User messages waiting in mailboxes, summed by actor type.',
