@@ -87,7 +87,8 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       // The sender's context: the active one, else what the envelope already carries (a gateway
       // forwarding an external caller's traceparent), so the caller's trace goes on.
       let active = context.active()
-      if (trace.getSpanContext(active) === undefined) {
+      // ROOT_CONTEXT (no context.with in force) is the common case from plain code: no lookup.
+      if (active === ROOT_CONTEXT || trace.getSpanContext(active) === undefined) {
         if (envelope.headers !== null && envelope.headers['traceparent'] !== undefined) active = propagation.extract(active, envelope.headers)
         else if (!sampleRoot()) {
           if (envelope.headers === null) envelope.headers = UNSAMPLED
