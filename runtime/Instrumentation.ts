@@ -4,6 +4,10 @@ import type { Envelope } from './Envelope.ts'
 /**
  * Where tracing and metrics attach to message flow, without the runtime depending on either.
  * Absent by default: with none installed, the hot path pays one null check per message.
+ *
+ * Per-message hooks are plain calls with no closure: `beforeHandle` / `afterHandle` bracket every
+ * handler. `aroundHandle` (a closure per call) runs only for the messages that need their handler
+ * inside something, e.g. a sampled trace's context.
  */
 export interface Instrumentation {
   /**
@@ -13,9 +17,21 @@ export interface Instrumentation {
    */
   onSend?(envelope: Envelope): void
   /**
+   * Runs just before each handler. Return `true` to have this message's handler run through
+   * `aroundHandle`; anything else runs it directly. An instrumentation with `aroundHandle` and no
+   * `beforeHandle` wraps every message.
+   */
+  beforeHandle?(envelope: Envelope, actor: ActorInfo): boolean | void
+  /**
+   * Runs once the handler's synchronous part is over: it returned `result` (a promise, for an async
+   * handler still running) or threw `result` (`threw` true). Always paired with `beforeHandle`,
+   * in reverse order of installation.
+   */
+  afterHandle?(envelope: Envelope, actor: ActorInfo, result: unknown, threw: boolean): void
+  /**
    * Wraps one handler invocation. Must call `invoke` exactly once, synchronously, and return (or
    * rethrow) what it returns; a returned promise is the async handler's completion. Tracing runs
-   * `invoke` inside the consumer span's context; metrics time it and count the outcome.
+   * `invoke` inside the consumer span's context.
    */
   aroundHandle?(envelope: Envelope, actor: ActorInfo, invoke: () => unknown): unknown
   /**
@@ -26,26 +42,112 @@ export interface Instrumentation {
   onAskSettled?(request: Envelope, error: Error | null, elapsedMs: number): void
 }
 
+type Handler = (...args: unknown[]) => unknown
+
+/**
+ * Runs `handler` on `self` for `envelope` with `instrumentation`'s hooks around it: the dispatcher's
+ * one call when instrumentation is installed. Only a message `beforeHandle` asks to wrap pays for
+ * the `invoke` closure. A handler that throws leaves here without `afterHandle`: the dispatcher's
+ * own catch calls `handlerThrew` (a second try/catch here cost a third of a tell).
+ * Hooks must not throw.
+ */
+export function invokeInstrumented(instrumentation: Instrumentation, envelope: Envelope, actor: ActorInfo, self: object, handler: Handler): unknown {
+  const around = instrumentation.aroundHandle
+  const wrap = instrumentation.beforeHandle === undefined || instrumentation.beforeHandle(envelope, actor) === true
+  const result = wrap && around !== undefined ? invokeWrapped(instrumentation, around, envelope, actor, self, handler) : handler.apply(self, envelope.args)
+  if (instrumentation.afterHandle !== undefined) instrumentation.afterHandle(envelope, actor, result, false)
+  return result
+}
+
+/** The handler `invokeInstrumented` ran threw `error`: closes the bracket `beforeHandle` opened. */
+export function handlerThrew(instrumentation: Instrumentation, envelope: Envelope, actor: ActorInfo, error: unknown): void {
+  if (instrumentation.afterHandle !== undefined) instrumentation.afterHandle(envelope, actor, error, true)
+}
+
+/**
+ * The wrapped path, apart: a function that creates a closure allocates its captured variables on
+ * every call, even when it returns before creating it.
+ */
+function invokeWrapped(
+  instrumentation: Instrumentation,
+  around: NonNullable<Instrumentation['aroundHandle']>,
+  envelope: Envelope,
+  actor: ActorInfo,
+  self: object,
+  handler: Handler,
+): unknown {
+  return around.call(instrumentation, envelope, actor, () => handler.apply(self, envelope.args))
+}
+
 /** Calls each instrumentation in turn, so tracing and metrics can both be installed. */
 export function combineInstrumentation(parts: readonly Instrumentation[]): Instrumentation {
   const senders = parts.filter((p) => p.onSend !== undefined)
+  const befores = parts.filter((p) => p.beforeHandle !== undefined || p.aroundHandle !== undefined)
+  const afters = parts.filter((p) => p.afterHandle !== undefined).reverse()
   const wrappers = parts.filter((p) => p.aroundHandle !== undefined)
+  const settled = parts.filter((p) => p.onAskSettled !== undefined)
   const combined: Instrumentation = {}
-  if (senders.length > 0) {
+  // Which wrappers asked to wrap the message in hand (set by beforeHandle, read by aroundHandle;
+  // the two run back to back for one message, with no handler between).
+  const wrapping = new Array<boolean>(wrappers.length).fill(true)
+  if (senders.length === 1) {
+    const only = senders[0] as Instrumentation
+    combined.onSend = (envelope) => only.onSend?.(envelope)
+  } else if (senders.length > 1) {
     combined.onSend = (envelope) => {
       for (const part of senders) part.onSend?.(envelope)
     }
   }
-  const settled = parts.filter((p) => p.onAskSettled !== undefined)
   if (settled.length > 0) {
     combined.onAskSettled = (request, error, elapsedMs) => {
       for (const part of settled) part.onAskSettled?.(request, error, elapsedMs)
     }
   }
+  if (befores.length > 0) {
+    // Which parts asked to wrap the message in hand. Handlers may nest (a synchronous scheduler),
+    // but beforeHandle and aroundHandle of one message run back to back, with no handler between.
+    const slots = befores.map((part) => wrappers.indexOf(part))
+    const [first, second] = befores as [Instrumentation, Instrumentation | undefined]
+    if (befores.length === 2 && second !== undefined && first.beforeHandle !== undefined && second.beforeHandle !== undefined && first.aroundHandle !== undefined && second.aroundHandle === undefined) {
+      // The usual pair (tracing, which wraps sampled messages, then metrics), unrolled.
+      combined.beforeHandle = (envelope, actor) => {
+        const wrap = first.beforeHandle?.(envelope, actor) === true
+        wrapping[0] = wrap
+        second.beforeHandle?.(envelope, actor)
+        return wrap
+      }
+    } else combined.beforeHandle = (envelope, actor) => {
+      let wrap = false
+      for (let i = 0; i < befores.length; i++) {
+        const part = befores[i] as Instrumentation
+        const wants = part.beforeHandle === undefined ? true : part.beforeHandle(envelope, actor) === true
+        const slot = slots[i] as number
+        if (slot >= 0) {
+          wrapping[slot] = wants
+          if (wants) wrap = true
+        }
+      }
+      return wrap
+    }
+  }
+  if (afters.length === 2) {
+    // The usual pair (tracing and metrics), unrolled: this runs for every message.
+    const [first, second] = afters as [Instrumentation, Instrumentation]
+    combined.afterHandle = (envelope, actor, result, threw) => {
+      first.afterHandle?.(envelope, actor, result, threw)
+      second.afterHandle?.(envelope, actor, result, threw)
+    }
+  } else if (afters.length > 0) {
+    combined.afterHandle = (envelope, actor, result, threw) => {
+      for (let i = 0; i < afters.length; i++) (afters[i] as Instrumentation).afterHandle?.(envelope, actor, result, threw)
+    }
+  }
   if (wrappers.length > 0) {
     combined.aroundHandle = (envelope, actor, invoke) => {
+      // Read the choice now: a wrapped handler may run beforeHandle again for a nested message.
       let next = invoke
       for (let i = wrappers.length - 1; i >= 0; i--) {
+        if (!(wrapping[i] as boolean)) continue
         const part = wrappers[i] as Instrumentation
         const inner = next
         next = () => part.aroundHandle?.(envelope, actor, inner)

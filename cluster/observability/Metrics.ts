@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, type Registry } from 'prom-client'
 import {
   DeadLetterTopic,
   LifecycleTopic,
@@ -14,13 +14,21 @@ import { SupervisorEventTopic } from '../../supervision/index.ts'
 import type { RemotingStats, ShardedSystemStats } from '../../transport/index.ts'
 import type { GatewayStats } from '../gateway/GatewayStats.ts'
 import { EdgeMetrics, type UnauthenticatedSource } from './EdgeMetrics.ts'
-import { TypeStats, type TypeRecord } from './TypeStats.ts'
+import { bucketOf, HistogramCells, registerCellHistogram, TypeStats, type TypeRecord } from './TypeStats.ts'
 
 export interface MetricsOptions {
   /** The caller's registry; Troupe never touches prom-client's global one. */
   readonly registry: Registry
   /** Buckets of the processing-time histogram, in seconds. */
   readonly processingBuckets?: readonly number[]
+  /**
+   * Share of handler invocations whose duration is measured, in (0, 1]; default 1/16. Reading the
+   * clock twice costs more than a whole tell, so by default about 1 message in 16 per actor type is
+   * timed (at random gaps, so periodic traffic does not alias), and each untimed one counts as its
+   * type's last timed one (sample and hold): `_count` stays exact, `_sum` and the buckets are
+   * estimates. 1 times every message.
+   */
+  readonly handlerTimingRatio?: number
   /** Buckets of the ask-duration histogram, in seconds. */
   readonly askBuckets?: readonly number[]
   /**
@@ -55,7 +63,16 @@ export class TroupeMetrics {
   private readonly deadLetters: Counter<'reason'>
   private readonly lifecycle: Counter<'actor_type' | 'event'>
   private readonly supervision: Counter<'event'>
-  private readonly asks: Histogram<'outcome'>
+  /** Ask durations by outcome, on plain numbers (read at scrape time). */
+  private readonly asks = new Map<string, HistogramCells>()
+  private readonly askBounds: readonly number[]
+  /** Mean gap between timed handlers (1: every one), and the xorshift state drawing the gaps. */
+  private readonly timingPeriod: number
+  private gapState = 0x9e3779b9
+  /** Handlers in progress (they nest under a synchronous scheduler): their record and start time (-1: untimed). */
+  private readonly handling: TypeRecord[] = []
+  private readonly starts: number[] = []
+  private depth = 0
   private readonly askTimeouts: Counter
   private readonly remotingSources: RemotingStats[] = []
   private readonly shardSources: (() => Promise<ShardedSystemStats>)[] = []
@@ -81,7 +98,7 @@ export class TroupeMetrics {
         }
       },
     })
-    types.registerHistogram(this.registry, 'troupe_message_processing_seconds', 'Time from handler start to completion (async handlers until they settle).')
+    types.registerHistogram(this.registry, 'troupe_message_processing_seconds', 'Time from handler start to completion (async handlers until they settle); measured on a sample of handlers (handlerTimingRatio, default 1/16), each untimed one counted as its type\'s last timed one.')
     const mailbox: Gauge<'actor_type'> = new Gauge({
       name: 'troupe_mailbox_messages',
       help: 'User messages waiting in mailboxes, summed by actor type.',
@@ -109,13 +126,18 @@ export class TroupeMetrics {
       labelNames: ['event'],
       registers,
     })
-    this.asks = new Histogram({
-      name: 'troupe_ask_duration_seconds',
-      help: 'Asks sent from this system, from send to reply, failure or timeout, by outcome (ok | ERR_* code | error).',
-      labelNames: ['outcome'],
-      buckets: [...(options.askBuckets ?? ASK_BUCKETS)],
-      registers,
-    })
+    this.askBounds = [...(options.askBuckets ?? ASK_BUCKETS)].sort((a, b) => a - b)
+    registerCellHistogram(
+      this.registry,
+      'troupe_ask_duration_seconds',
+      'Asks sent from this system, from send to reply, failure or timeout, by outcome (ok | ERR_* code | error).',
+      'outcome',
+      this.askBounds,
+      () => this.asks.entries(),
+    )
+    const timingRatio = options.handlerTimingRatio ?? 1 / 16
+    if (!(timingRatio > 0 && timingRatio <= 1)) throw new RangeError(`handlerTimingRatio must be within (0, 1], got ${timingRatio}`)
+    this.timingPeriod = Math.max(1, Math.round(1 / timingRatio))
     this.askTimeouts = new Counter({
       name: 'troupe_ask_timeouts_total',
       help: 'Asks sent from this system that got no reply within their timeout (ERR_ASK_TIMEOUT).',
@@ -234,42 +256,73 @@ export class TroupeMetrics {
     return this.shardSnapshot
   }
 
-  /** Handler timing and outcome; put it in ActorSystemOptions.instrumentation (combine with tracing). */
+  /** Messages until the next timed one: uniform in [1, 2 × period − 1], mean `period`. */
+  private nextGap(): number {
+    const period = this.timingPeriod
+    if (period === 1) return 1
+    let x = this.gapState
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    this.gapState = x >>> 0
+    return 1 + (this.gapState % (2 * period - 1))
+  }
+
+  /**
+   * Handler outcome and (sampled) timing; put it in ActorSystemOptions.instrumentation (combine
+   * with tracing). Plain calls with no closure per message; an async handler adds one `then`.
+   */
   readonly instrumentation: Instrumentation = {
-    aroundHandle: (_envelope: Envelope, actor: ActorInfo, invoke: () => unknown): unknown => {
-      const clock = this.clock
-      const started = clock === null ? 0 : clock.now()
+    beforeHandle: (_envelope: Envelope, actor: ActorInfo): void => {
       const record = this.types.of(actor.actorType)
-      let result: unknown
-      try {
-        result = invoke()
-      } catch (error) {
-        this.handled(record, started, false)
-        throw error
-      }
-      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-        ;(result as PromiseLike<unknown>).then(
-          () => this.handled(record, started, true),
-          () => this.handled(record, started, false),
-        )
-      } else {
-        // The common case (a synchronous handler) allocates no closure.
-        this.handled(record, started, true)
-      }
-      return result
+      const depth = this.depth++
+      this.handling[depth] = record
+      const clock = this.clock
+      if (--record.untilTimed <= 0 && clock !== null) {
+        record.untilTimed = this.nextGap()
+        this.starts[depth] = clock.now()
+      } else this.starts[depth] = -1
+    },
+    afterHandle: (_envelope: Envelope, _actor: ActorInfo, result: unknown, threw: boolean): void => {
+      const depth = --this.depth
+      const record = this.handling[depth] as TypeRecord
+      const started = this.starts[depth] as number
+      if (threw) this.handled(record, started, false)
+      else if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+        this.handledLater(result as PromiseLike<unknown>, record, started)
+      } else this.handled(record, started, true)
     },
     onAskSettled: (_request: Envelope, error: Error | null, elapsedMs: number): void => {
-      const outcome = outcomeOf(error)
-      this.asks.observe({ outcome }, elapsedMs / 1000)
+      const outcome = error === null ? 'ok' : outcomeOf(error)
+      let cells = this.asks.get(outcome)
+      if (cells === undefined) {
+        cells = new HistogramCells(this.askBounds.length)
+        this.asks.set(outcome, cells)
+      }
+      const seconds = elapsedMs / 1000
+      const i = bucketOf(this.askBounds, seconds)
+      cells.buckets[i] = (cells.buckets[i] as number) + 1
+      cells.sum += seconds
+      cells.count++
       if (outcome === 'ERR_ASK_TIMEOUT') this.askTimeouts.inc()
     },
+  }
+
+  /** Apart from afterHandle: its closures would allocate their context on every call there. */
+  private handledLater(result: PromiseLike<unknown>, record: TypeRecord, started: number): void {
+    result.then(
+      () => this.handled(record, started, true),
+      () => this.handled(record, started, false),
+    )
   }
 
   private handled(record: TypeRecord, started: number, ok: boolean): void {
     if (ok) record.ok++
     else record.error++
     const clock = this.clock
-    if (clock !== null) this.types.observe(record, (clock.now() - started) / 1000)
+    if (started >= 0 && clock !== null) this.types.observe(record, (clock.now() - started) / 1000)
+    else if (record.count > 0) this.types.hold(record)
+    else this.types.observe(record, 0)
   }
 
   /** Mailbox depth by actor type; put it in ActorSystemOptions.mailboxHooks. */

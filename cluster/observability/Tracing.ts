@@ -74,6 +74,8 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
   const sampleRoot = (): boolean => period === 1 || (period !== 0 && roots++ % period === 0)
   /** Set while an unsampled message's handler runs (synchronously): its sends stay unsampled. */
   let handlingUnsampled = false
+  const saved: boolean[] = []
+  let depth = 0
   // Open ask spans (sampled ones only), by request envelope.
   const asks = new WeakMap<Envelope, Span>()
   return {
@@ -85,7 +87,8 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       // The sender's context: the active one, else what the envelope already carries (a gateway
       // forwarding an external caller's traceparent), so the caller's trace goes on.
       let active = context.active()
-      if (trace.getSpanContext(active) === undefined) {
+      // ROOT_CONTEXT (no context.with in force) is the common case from plain code: no lookup.
+      if (active === ROOT_CONTEXT || trace.getSpanContext(active) === undefined) {
         if (envelope.headers !== null && envelope.headers['traceparent'] !== undefined) active = propagation.extract(active, envelope.headers)
         else if (!sampleRoot()) {
           if (envelope.headers === null) envelope.headers = UNSAMPLED
@@ -115,6 +118,7 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       else span.end()
     },
     onAskSettled(request: Envelope, error: Error | null): void {
+      if (request.headers === UNSAMPLED) return
       const span = asks.get(request)
       if (span === undefined) return
       asks.delete(request)
@@ -124,18 +128,20 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       }
       span.end()
     },
-    aroundHandle(envelope: Envelope, actor: ActorInfo, invoke: () => unknown): unknown {
+    beforeHandle(envelope: Envelope): boolean {
       const headers = envelope.headers
       // Unsampled by Troupe here, or on another shard or node (the marker crossed as a copy).
-      if (headers === UNSAMPLED || (headers === null ? period !== 1 && !sampleRoot() : headers['troupe-sampled'] === '0')) {
-        const outer = handlingUnsampled
-        handlingUnsampled = true
-        try {
-          return invoke()
-        } finally {
-          handlingUnsampled = outer
-        }
-      }
+      const unsampled = headers === UNSAMPLED || (headers === null ? period !== 1 && !sampleRoot() : headers['troupe-sampled'] === '0')
+      // Handlers can nest (a synchronous scheduler): keep the outer handler's state to restore.
+      saved[depth++] = handlingUnsampled
+      handlingUnsampled = unsampled
+      return !unsampled
+    },
+    afterHandle(): void {
+      handlingUnsampled = saved[--depth] as boolean
+    },
+    /** Only for the messages `beforeHandle` found sampled: the consumer span, and the handler inside its context. */
+    aroundHandle(envelope: Envelope, actor: ActorInfo, invoke: () => unknown): unknown {
       const parent = envelope.headers === null ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, envelope.headers)
       const creation = trace.getSpanContext(parent)
       const links: Link[] = creation === undefined ? [] : [{ context: creation }]

@@ -1,6 +1,7 @@
 import { RESERVED_METHODS, type Actor, type ActorClass } from '../Actor.ts'
 import type { ActorCell } from '../ActorCell.ts'
 import { Envelope, EnvelopeKind } from '../Envelope.ts'
+import { handlerThrew, invokeInstrumented } from '../Instrumentation.ts'
 import { ExitReasons } from '../ExitReason.ts'
 import { ActorStoppedError, MailboxFullError, Rejection, UnknownMethodError, toError } from '../errors.ts'
 import { Mailbox, PostResult } from '../Mailbox.ts'
@@ -201,11 +202,11 @@ function invoke(cell: ActorCell, envelope: Envelope): void {
   cell.current = envelope
   if (kind === EnvelopeKind.Ask && hasStash(cell)) unmarkStashedAsk(envelope)
   let result: unknown
+  const instrumentation = cell.host.instrumentation
   try {
-    const instrumentation = cell.host.instrumentation
-    const around = instrumentation === null ? undefined : instrumentation.aroundHandle
-    result = around === undefined ? handler.apply(actor, envelope.args) : around(envelope, cell, () => handler.apply(actor, envelope.args))
+    result = instrumentation === null ? handler.apply(actor, envelope.args) : invokeInstrumented(instrumentation, envelope, cell, actor, handler)
   } catch (thrown) {
+    if (instrumentation !== null) handlerThrew(instrumentation, envelope, cell, thrown)
     cell.current = null
     if (thrown instanceof Rejection) rejected(cell, thrown, envelope)
     else fail(cell, toError(thrown), envelope)
