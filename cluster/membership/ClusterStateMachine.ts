@@ -236,7 +236,8 @@ export class ClusterStateMachine {
       term: this.term,
       epoch: this.epochValue,
       upCounter: this.upCounter,
-      members: this.members(),
+      // Fixed key order: equal states must give equal bytes whatever built them.
+      members: this.members().map((m) => ({ node: m.node, incarnation: m.incarnation, status: m.status, roles: m.roles, shards: m.shards, httpAddress: m.httpAddress, appVersion: m.appVersion, upNumber: m.upNumber })),
       quarantine: [...this.quarantine].sort(),
       names: this.keys().map((k) => ({ key: k, unique: this.uniqueKeys.has(k), entries: this.names.get(k) })),
       singletons: [...this.singletons].sort(),
@@ -267,8 +268,8 @@ export class ClusterStateMachine {
       const r = raw as Record<string, unknown>
       const status = r['status']
       if (typeof status !== 'string' || !['joining', 'up', 'leaving', 'exiting', 'down'].includes(status)) return malformed('member status')
-      const { type: _t, ...rest } = info
-      sm.memberMap.set(info.node, { ...rest, status: status as MemberStatus, upNumber: nat(r, 'upNumber') })
+      const rest = info
+      sm.memberMap.set(info.node, { node: rest.node, incarnation: rest.incarnation, status: status as MemberStatus, roles: rest.roles, shards: rest.shards, httpAddress: rest.httpAddress, appVersion: rest.appVersion, upNumber: nat(r, 'upNumber') })
     }
     for (const q of arr(b['quarantine'])) {
       const [n, i] = pair(q)
