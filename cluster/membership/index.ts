@@ -1,5 +1,7 @@
 /** Cluster state on Raft (cluster/membership): the pure state machine, its command codec and policies. */
 export { ClusterStateMachine, MAX_SNAPSHOT_BYTES } from './ClusterStateMachine.ts'
+export { ClusterStateNode } from './ClusterStateNode.ts'
+export type { ClusterStateNodeOptions } from './ClusterStateNode.ts'
 export { CLUSTER_COMMAND_VERSION, decodeCommand, encodeCommand, validateCommand, MAX_COMMAND_BYTES, MAX_FIELD_CHARS, MAX_ROLES } from './ClusterCommandCodec.ts'
 export { downingVerdict, electSingletonHost, nextVoterStep, raftId } from './policies.ts'
 export type { DowningVerdict, VoterStep } from './policies.ts'

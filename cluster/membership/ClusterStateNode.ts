@@ -1,0 +1,191 @@
+import type { Clock, TimerHandle } from '../../runtime/index.ts'
+import type { Applied, RaftNode } from '../raft/index.ts'
+import { decodeCommand, encodeCommand } from './ClusterCommandCodec.ts'
+import { ClusterStateMachine } from './ClusterStateMachine.ts'
+import { ClusterInvalidTransitionError, ClusterMalformedCommandError, ClusterNameConflictError, ClusterNoQuorumError, ClusterQuarantinedError, ClusterStoppedError, ClusterUnknownMemberError } from './errors.ts'
+import type { ApplyResult, ClusterCommand, Member, MemberInfo, Placement, RegistryEntry } from './types.ts'
+
+export interface ClusterStateNodeOptions {
+  readonly raft: RaftNode
+  readonly clock: Clock
+  /** This member's identity (node name and incarnation). */
+  readonly self: { readonly node: string; readonly incarnation: number }
+  /** How long a write waits for its commit before ERR_CLUSTER_NO_QUORUM. Default 2000 ms. */
+  readonly writeTimeoutMs?: number
+}
+
+interface Waiter {
+  readonly term: number
+  readonly resolve: (r: ApplyResult) => void
+  readonly reject: (e: Error) => void
+  readonly timer: TimerHandle
+}
+
+const ERRORS: Record<string, new (m: string) => Error> = {
+  ERR_CLUSTER_NAME_CONFLICT: ClusterNameConflictError,
+  ERR_CLUSTER_UNKNOWN_MEMBER: ClusterUnknownMemberError,
+  ERR_CLUSTER_INVALID_TRANSITION: ClusterInvalidTransitionError,
+}
+
+/**
+ * Glues a RaftNode to the cluster state machine on one member: writes are Raft proposals (made on
+ * the leader; a follower answers ERR_CLUSTER_NO_QUORUM-style refusals through `leaderId` so its
+ * caller retries there), every member applies the committed log in order, and reads come either
+ * from the local replica (fast, possibly stale) or after Raft's ReadIndex (linearizable).
+ * Failure-detector input arrives through `reportSuspicion`.
+ */
+export class ClusterStateNode {
+  private sm = new ClusterStateMachine()
+  private readonly opts: ClusterStateNodeOptions
+  private readonly waiters = new Map<number, Waiter>()
+  private readonly subscribers = new Map<string, Set<(entries: readonly RegistryEntry[]) => void>>()
+  private readonly unsubscribe: () => void
+  private stopped = false
+
+  constructor(options: ClusterStateNodeOptions) {
+    this.opts = options
+    this.unsubscribe = options.raft.onApplied((a) => this.onApplied(a))
+  }
+
+  /** The state machine's bytes for Raft's snapshot hook. */
+  snapshot(): Uint8Array {
+    return this.sm.snapshot()
+  }
+
+  get state(): ClusterStateMachine {
+    return this.sm
+  }
+
+  /** True once the cluster downed this incarnation: it must restart with a new one. */
+  get quarantined(): boolean {
+    return this.sm.isQuarantined(this.opts.self.node, this.opts.self.incarnation)
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  join(info: Omit<MemberInfo, 'node' | 'incarnation'>): Promise<ApplyResult> {
+    return this.write({ type: 'join', node: this.opts.self.node, incarnation: this.opts.self.incarnation, ...info })
+  }
+  up(node: string, incarnation: number): Promise<ApplyResult> {
+    return this.write({ type: 'up', node, incarnation })
+  }
+  leave(node: string, incarnation: number): Promise<ApplyResult> {
+    return this.write({ type: 'leave', node, incarnation })
+  }
+  down(node: string, incarnation: number, reason: string): Promise<ApplyResult> {
+    return this.write({ type: 'down', node, incarnation, reason })
+  }
+  /** This member's failure detector changed its verdict on `node#incarnation`. */
+  reportSuspicion(node: string, incarnation: number, suspected: boolean): Promise<ApplyResult> {
+    return this.write({ type: 'suspect', observer: this.opts.self.node, observerIncarnation: this.opts.self.incarnation, node, incarnation, suspected })
+  }
+  register(key: string, ref: string, unique = false): Promise<ApplyResult> {
+    return this.write({ type: 'register', key, ref, node: this.opts.self.node, incarnation: this.opts.self.incarnation, unique })
+  }
+  registerUnique(key: string, ref: string): Promise<ApplyResult> {
+    return this.register(key, ref, true)
+  }
+  unregister(key: string, ref: string): Promise<ApplyResult> {
+    return this.write({ type: 'unregister', key, ref })
+  }
+  actorDied(ref: string): Promise<ApplyResult> {
+    return this.write({ type: 'actorDied', ref })
+  }
+  declareSingleton(name: string, role: string | null = null): Promise<ApplyResult> {
+    return this.write({ type: 'singleton', name, role })
+  }
+
+  /**
+   * Proposes `command` and resolves with its result once applied here. Refused commands reject with
+   * their typed error; no leader here, or no commit within the timeout (the minority side of a
+   * partition), rejects with ERR_CLUSTER_NO_QUORUM; a quarantined incarnation with ERR_CLUSTER_QUARANTINED.
+   */
+  write(command: ClusterCommand): Promise<ApplyResult> {
+    if (this.stopped) return Promise.reject(new ClusterStoppedError('cluster state node stopped'))
+    if (this.quarantined) return Promise.reject(new ClusterQuarantinedError(`${this.opts.self.node}#${this.opts.self.incarnation} was downed; restart with a new incarnation`))
+    const bytes = encodeCommand(command)
+    const r = this.opts.raft.propose(bytes)
+    if (!r.isLeader) return Promise.reject(new ClusterNoQuorumError(`not the leader (leader: ${this.opts.raft.state().leaderId ?? 'unknown'})`))
+    return new Promise<ApplyResult>((resolve, reject) => {
+      const timer = this.opts.clock.setTimer(this.opts.writeTimeoutMs ?? 2000, () => {
+        this.waiters.delete(r.index)
+        reject(new ClusterNoQuorumError(`command at ${r.index} not committed within ${this.opts.writeTimeoutMs ?? 2000} ms`))
+      })
+      this.waiters.set(r.index, { term: r.term, resolve, reject, timer })
+    })
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  /** Local replica (fast; may lag the leader). */
+  lookupCached(key: string): RegistryEntry[] {
+    return this.sm.lookup(key)
+  }
+
+  /** Linearizable: ReadIndex on the leader, then the local replica (rejects ERR_RAFT_NOT_LEADER on a follower). */
+  async lookup(key: string): Promise<RegistryEntry[]> {
+    await this.opts.raft.read()
+    return this.sm.lookup(key)
+  }
+
+  members(): Member[] {
+    return this.sm.members()
+  }
+
+  placement(name: string): Placement | undefined {
+    return this.sm.placement(name)
+  }
+
+  /** Calls `listener` with the current listing of `key` now and on every change. Returns an unsubscribe function. */
+  subscribe(key: string, listener: (entries: readonly RegistryEntry[]) => void): () => void {
+    let set = this.subscribers.get(key)
+    if (set === undefined) this.subscribers.set(key, (set = new Set()))
+    set.add(listener)
+    listener(this.sm.lookup(key))
+    return () => set.delete(listener)
+  }
+
+  stop(): void {
+    if (this.stopped) return
+    this.stopped = true
+    this.unsubscribe()
+    for (const w of this.waiters.values()) {
+      this.opts.clock.clearTimer(w.timer)
+      w.reject(new ClusterStoppedError('cluster state node stopped'))
+    }
+    this.waiters.clear()
+  }
+
+  // ------------------------------------------------------------------ applying
+
+  private onApplied(a: Applied): void {
+    if (a.kind === 'snapshot') {
+      this.sm = ClusterStateMachine.restore(a.data)
+      for (const key of this.subscribers.keys()) this.notify(key)
+      return
+    }
+    let result: ApplyResult
+    try {
+      result = this.sm.apply(decodeCommand(a.command), a.index, a.term)
+    } catch (error) {
+      // Every member refuses a malformed entry alike, so states stay equal; the proposer learns why.
+      if (!(error instanceof ClusterMalformedCommandError)) throw error
+      result = { error: { code: error.code, message: error.message }, changes: [] }
+    }
+    for (const c of result.changes) if (c.type === 'registry') this.notify(c.key)
+    const w = this.waiters.get(a.index)
+    if (w === undefined) return
+    this.waiters.delete(a.index)
+    this.opts.clock.clearTimer(w.timer)
+    if (w.term !== a.term) w.reject(new ClusterNoQuorumError(`command at ${a.index} was overwritten by a later leader`))
+    else if (result.error !== null) w.reject(new (ERRORS[result.error.code] ?? ClusterInvalidTransitionError)(result.error.message))
+    else w.resolve(result)
+  }
+
+  private notify(key: string): void {
+    const set = this.subscribers.get(key)
+    if (set === undefined) return
+    const listing = this.sm.lookup(key)
+    for (const l of set) l(listing)
+  }
+}
