@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../../runtime/index.ts'
-import type { Applied, RaftNode } from '../raft/index.ts'
+import { RaftStoppedError, type Applied, type RaftNode } from '../raft/index.ts'
 import { decodeCommand, encodeCommand } from './ClusterCommandCodec.ts'
 import { ClusterStateMachine } from './ClusterStateMachine.ts'
 import { ClusterInvalidTransitionError, ClusterMalformedCommandError, ClusterNameConflictError, ClusterNoQuorumError, ClusterQuarantinedError, ClusterStoppedError, ClusterUnknownMemberError } from './errors.ts'
@@ -103,8 +103,13 @@ export class ClusterStateNode {
   write(command: ClusterCommand): Promise<ApplyResult> {
     if (this.stopped) return Promise.reject(new ClusterStoppedError('cluster state node stopped'))
     if (this.quarantined) return Promise.reject(new ClusterQuarantinedError(`${this.opts.self.node}#${this.opts.self.incarnation} was downed; restart with a new incarnation`))
-    const bytes = encodeCommand(command)
-    const r = this.opts.raft.propose(bytes)
+    let r: { index: number; term: number; isLeader: boolean }
+    try {
+      r = this.opts.raft.propose(encodeCommand(command))
+    } catch (error) {
+      // A stopped Raft node or a leadership transfer under way: nothing was taken, retriable elsewhere.
+      return Promise.reject(error instanceof RaftStoppedError ? new ClusterStoppedError('raft node stopped', { cause: error }) : new ClusterNoQuorumError((error as Error).message, { cause: error }))
+    }
     if (!r.isLeader) return Promise.reject(new ClusterNoQuorumError(`not the leader (leader: ${this.opts.raft.state().leaderId ?? 'unknown'})`))
     return new Promise<ApplyResult>((resolve, reject) => {
       const timer = this.opts.clock.setTimer(this.opts.writeTimeoutMs ?? 2000, () => {

@@ -62,7 +62,8 @@ export function raftId(node: string, incarnation: number): string {
  * leader transfers leadership first.
  */
 export function nextVoterStep(members: readonly Member[], config: { readonly voters: readonly string[]; readonly learners: readonly string[] }, voterCount: number, self: string): VoterStep | null {
-  const live = members.filter((m) => m.status === 'joining' || m.status === 'up' || m.status === 'leaving' || m.status === 'exiting')
+  // Exiting members are on their way out: their servers go (the leader hands over first when it is one).
+  const live = members.filter((m) => m.status === 'joining' || m.status === 'up' || m.status === 'leaving')
   const liveIds = new Set(live.map((m) => raftId(m.node, m.incarnation)))
   const wanted = members
     .filter((m) => m.status === 'up')
