@@ -81,3 +81,5 @@ export type { KindCounters, MessageFilter, NodeCounters } from './raft/RaftSimTr
 // Cluster state (issue 14): a linearizability checker for histories of registry operations
 export { checkLinearizable, registryModel } from './membership/Linearizability.ts'
 export type { LinearizabilityResult, Model, Operation, RegistryInput, RegistryOutput } from './membership/Linearizability.ts'
+export { ClusterStateTestCluster } from './membership/ClusterStateTestCluster.ts'
+export type { ClusterStateTestOptions } from './membership/ClusterStateTestCluster.ts'

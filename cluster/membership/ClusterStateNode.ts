@@ -2,7 +2,9 @@ import type { Clock, TimerHandle } from '../../runtime/index.ts'
 import { RaftStoppedError, type Applied, type RaftNode } from '../raft/index.ts'
 import { decodeCommand, encodeCommand } from './ClusterCommandCodec.ts'
 import { ClusterStateMachine } from './ClusterStateMachine.ts'
-import { ClusterInvalidTransitionError, ClusterMalformedCommandError, ClusterNameConflictError, ClusterNoQuorumError, ClusterQuarantinedError, ClusterStoppedError, ClusterUnknownMemberError } from './errors.ts'
+import { decodePeerMessage, encodePeerMessage, type ClusterPeerLink, type PeerMessage } from './ClusterPeerLink.ts'
+import { LeaderDuties } from './LeaderDuties.ts'
+import { ClusterInvalidTransitionError, ClusterMalformedCommandError, ClusterNameConflictError, ClusterNoQuorumError, ClusterQuarantinedError, ClusterStateErrorCodes, ClusterStoppedError, ClusterUnknownMemberError } from './errors.ts'
 import type { ApplyResult, ClusterCommand, Member, MemberInfo, Placement, RegistryEntry } from './types.ts'
 
 export interface ClusterStateNodeOptions {
@@ -12,6 +14,25 @@ export interface ClusterStateNodeOptions {
   readonly self: { readonly node: string; readonly incarnation: number }
   /** How long a write waits for its commit before ERR_CLUSTER_NO_QUORUM. Default 2000 ms. */
   readonly writeTimeoutMs?: number
+  /** Forwarding of writes from followers to the leader. Without it only the leader can write. */
+  readonly peers?: ClusterPeerLink
+  /** Raft ids to ask while no leader is known (a joining node's seeds). */
+  readonly seeds?: readonly string[]
+  /** Run the leader's duties (up, exit, remove, voter reconciliation) while this node leads. Default true. */
+  readonly leaderDuties?: boolean
+  /** Voters wanted (the oldest up members); the rest are learners. Default 3. */
+  readonly voterCount?: number
+  /** Period of the leader's duties. Default 100 ms. */
+  readonly dutiesMs?: number
+}
+
+interface Forward {
+  readonly resolve: (r: ApplyResult) => void
+  readonly reject: (e: Error) => void
+  readonly deadline: number
+  readonly command: ClusterCommand
+  hops: number
+  timer: TimerHandle
 }
 
 interface Waiter {
@@ -22,6 +43,8 @@ interface Waiter {
 }
 
 const ERRORS: Record<string, new (m: string) => Error> = {
+  ERR_CLUSTER_QUARANTINED: ClusterQuarantinedError,
+  ERR_CLUSTER_MALFORMED_COMMAND: ClusterMalformedCommandError,
   ERR_CLUSTER_NAME_CONFLICT: ClusterNameConflictError,
   ERR_CLUSTER_UNKNOWN_MEMBER: ClusterUnknownMemberError,
   ERR_CLUSTER_INVALID_TRANSITION: ClusterInvalidTransitionError,
@@ -41,10 +64,19 @@ export class ClusterStateNode {
   private readonly subscribers = new Map<string, Set<(entries: readonly RegistryEntry[]) => void>>()
   private readonly unsubscribe: () => void
   private stopped = false
+  private readonly duties: LeaderDuties | null
+  private forwardSeq = 0
+  private readonly forwards = new Map<number, Forward>()
+  private seedTurn = 0
 
   constructor(options: ClusterStateNodeOptions) {
     this.opts = options
     this.unsubscribe = options.raft.onApplied((a) => this.onApplied(a))
+    options.peers?.onFrame((f) => this.onPeerFrame(f))
+    this.duties =
+      options.leaderDuties === false
+        ? null
+        : new LeaderDuties({ raft: options.raft, clock: options.clock, state: () => this.sm, propose: (c) => this.proposeLocal(c), voterCount: options.voterCount ?? 3, intervalMs: options.dutiesMs ?? 100 })
   }
 
   /** The state machine's bytes for Raft's snapshot hook. */
@@ -103,6 +135,91 @@ export class ClusterStateNode {
   write(command: ClusterCommand): Promise<ApplyResult> {
     if (this.stopped) return Promise.reject(new ClusterStoppedError('cluster state node stopped'))
     if (this.quarantined) return Promise.reject(new ClusterQuarantinedError(`${this.opts.self.node}#${this.opts.self.incarnation} was downed; restart with a new incarnation`))
+    if (this.opts.raft.state().role === 'leader' || this.opts.peers === undefined) return this.proposeLocal(command)
+    return new Promise<ApplyResult>((resolve, reject) => {
+      const id = ++this.forwardSeq
+      const f: Forward = { resolve, reject, command, deadline: this.opts.clock.now() + this.timeoutMs, hops: 0, timer: this.forwardTimer(id, this.timeoutMs) }
+      this.forwards.set(id, f)
+      this.sendForward(id, f, this.opts.raft.state().leaderId)
+    })
+  }
+
+  private get timeoutMs(): number {
+    return this.opts.writeTimeoutMs ?? 2000
+  }
+
+  private forwardTimer(id: number, ms: number): TimerHandle {
+    return this.opts.clock.setTimer(ms, () => {
+      const f = this.forwards.get(id)
+      if (f === undefined) return
+      this.forwards.delete(id)
+      // The outcome is unknown: the leader may have committed it. Callers retry idempotent commands.
+      f.reject(new ClusterNoQuorumError(`no leader answered within ${this.timeoutMs} ms`))
+    })
+  }
+
+  private sendForward(id: number, f: Forward, to: string | null): void {
+    const seeds = this.opts.seeds ?? []
+    const target = to ?? (seeds.length > 0 ? (seeds[this.seedTurn++ % seeds.length] as string) : null)
+    if (target === null || target === this.opts.raft.id) {
+      // Nobody to ask yet (an election is under way): ask again shortly, within the deadline.
+      this.retryForward(id, f)
+      return
+    }
+    this.opts.peers?.send(target, encodePeerMessage({ kind: 'forward', from: this.opts.raft.id, id, command: f.command }))
+  }
+
+  private retryForward(id: number, f: Forward): void {
+    this.opts.clock.setTimer(Math.min(100, this.timeoutMs / 10), () => {
+      if (this.forwards.get(id) === f) this.sendForward(id, f, this.opts.raft.state().leaderId)
+    })
+  }
+
+  private onPeerFrame(frame: Uint8Array): void {
+    if (this.stopped) return
+    let m: PeerMessage
+    try {
+      m = decodePeerMessage(frame)
+    } catch (error) {
+      if (error instanceof ClusterMalformedCommandError) {
+        this.malformedFrames++
+        return
+      }
+      throw error
+    }
+    if (m.kind === 'forward') {
+      const reply = (code: string | null, message: string): void => this.opts.peers?.send(m.from, encodePeerMessage({ kind: 'outcome', from: this.opts.raft.id, id: m.id, code, message, leader: this.opts.raft.state().leaderId }))
+      if (this.opts.raft.state().role !== 'leader') {
+        reply(ClusterStateErrorCodes.NoQuorum, 'not the leader')
+        return
+      }
+      this.proposeLocal(m.command).then(
+        () => reply(null, ''),
+        (error: unknown) => reply((error as { code?: string }).code ?? ClusterStateErrorCodes.NoQuorum, (error as Error).message),
+      )
+      return
+    }
+    const f = this.forwards.get(m.id)
+    if (f === undefined) return
+    if (m.code === ClusterStateErrorCodes.NoQuorum && f.hops < 5 && this.opts.clock.now() < f.deadline) {
+      // Redirected (or the leader lost its quorum meanwhile): follow the hint, or wait for one.
+      f.hops++
+      if (m.leader !== null && m.leader !== m.from) this.sendForward(m.id, f, m.leader)
+      else this.retryForward(m.id, f)
+      return
+    }
+    this.forwards.delete(m.id)
+    this.opts.clock.clearTimer(f.timer)
+    if (m.code === null) f.resolve({ error: null, changes: [] })
+    else f.reject(new (ERRORS[m.code] ?? ClusterNoQuorumError)(m.message))
+  }
+
+  /** Frames from peers that failed to decode (refused and counted). */
+  malformedFrames = 0
+
+  /** Proposes on this node's Raft (it must lead) and resolves once applied here. */
+  private proposeLocal(command: ClusterCommand): Promise<ApplyResult> {
+    if (this.stopped) return Promise.reject(new ClusterStoppedError('cluster state node stopped'))
     let r: { index: number; term: number; isLeader: boolean }
     try {
       r = this.opts.raft.propose(encodeCommand(command))
@@ -154,6 +271,13 @@ export class ClusterStateNode {
     if (this.stopped) return
     this.stopped = true
     this.unsubscribe()
+    this.duties?.stop()
+    this.opts.peers?.close?.()
+    for (const f of this.forwards.values()) {
+      this.opts.clock.clearTimer(f.timer)
+      f.reject(new ClusterStoppedError('cluster state node stopped'))
+    }
+    this.forwards.clear()
     for (const w of this.waiters.values()) {
       this.opts.clock.clearTimer(w.timer)
       w.reject(new ClusterStoppedError('cluster state node stopped'))

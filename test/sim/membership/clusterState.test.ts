@@ -30,7 +30,7 @@ async function world(c: RaftTestCluster): Promise<World> {
 
 function attach(w: World, n: string): void {
   w.cs.get(n)?.stop()
-  w.cs.set(n, new ClusterStateNode({ raft: w.c.raft(n)!, clock: w.c.sim.createProcess(`cs-${n}`).clock, self: { node: n, incarnation: 1 }, writeTimeoutMs: 1500 }))
+  w.cs.set(n, new ClusterStateNode({ raft: w.c.raft(n)!, clock: w.c.sim.createProcess(`cs-${n}`).clock, self: { node: n, incarnation: 1 }, writeTimeoutMs: 1500, leaderDuties: false }))
 }
 
 /** Writes through whoever leads (followers' forwarding is the NATS part of #14), retrying through elections. */
