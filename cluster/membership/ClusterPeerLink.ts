@@ -14,6 +14,8 @@ export interface ClusterPeerLink {
 
 export type PeerMessage =
   | { readonly kind: 'forward'; readonly from: string; readonly id: number; readonly command: ClusterCommand }
+  /** "Am I still a member?" from a node that lost contact with any leader; answered from the receiver's applied state. */
+  | { readonly kind: 'probe'; readonly from: string; readonly id: number }
   /** `code` null: applied. Otherwise the refusal's code; `leader` redirects a forward that reached a non-leader. */
   | { readonly kind: 'outcome'; readonly from: string; readonly id: number; readonly code: string | null; readonly message: string; readonly leader: string | null }
 
@@ -39,6 +41,7 @@ export function decodePeerMessage(frame: Uint8Array): PeerMessage {
   const o = v as Record<string, unknown>
   const from = shortString(o['from'], 'from')
   const id = nat(o, 'id', 1)
+  if (o['kind'] === 'probe') return { kind: 'probe', from, id }
   if (o['kind'] === 'forward') return { kind: 'forward', from, id, command: validateCommand(o['command']) }
   if (o['kind'] === 'outcome') {
     const code = o['code'] === null ? null : shortString(o['code'], 'code', 64)

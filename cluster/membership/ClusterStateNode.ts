@@ -4,6 +4,7 @@ import { decodeCommand, encodeCommand } from './ClusterCommandCodec.ts'
 import { ClusterStateMachine } from './ClusterStateMachine.ts'
 import { decodePeerMessage, encodePeerMessage, type ClusterPeerLink, type PeerMessage } from './ClusterPeerLink.ts'
 import { LeaderDuties } from './LeaderDuties.ts'
+import { raftId } from './policies.ts'
 import { ClusterInvalidTransitionError, ClusterMalformedCommandError, ClusterNameConflictError, ClusterNoQuorumError, ClusterQuarantinedError, ClusterStateErrorCodes, ClusterStoppedError, ClusterUnknownMemberError } from './errors.ts'
 import type { ApplyResult, ClusterCommand, Member, MemberInfo, Placement, RegistryEntry } from './types.ts'
 
@@ -24,6 +25,8 @@ export interface ClusterStateNodeOptions {
   readonly voterCount?: number
   /** Period of the leader's duties. Default 100 ms. */
   readonly dutiesMs?: number
+  /** Period of the "was I downed?" probe while no leader is known. Default 500 ms. */
+  readonly probeMs?: number
 }
 
 interface Forward {
@@ -73,6 +76,7 @@ export class ClusterStateNode {
     this.opts = options
     this.unsubscribe = options.raft.onApplied((a) => this.onApplied(a))
     options.peers?.onFrame((f) => this.onPeerFrame(f))
+    if (options.peers !== undefined) this.armProbe()
     this.duties =
       options.leaderDuties === false
         ? null
@@ -90,8 +94,32 @@ export class ClusterStateNode {
 
   /** True once the cluster downed this incarnation: it must restart with a new one. */
   get quarantined(): boolean {
-    return this.sm.isQuarantined(this.opts.self.node, this.opts.self.incarnation)
+    return this.toldQuarantined || this.sm.isQuarantined(this.opts.self.node, this.opts.self.incarnation)
   }
+
+  /** Set when a member answered that the cluster committed this incarnation's down (a removed server receives no more log). */
+  private toldQuarantined = false
+  private leaderlessProbes = 0
+
+  /** A server removed from Raft's configuration never hears a leader again: ask members whether this incarnation was downed. */
+  private armProbe(): void {
+    const every = this.opts.probeMs ?? 500
+    this.probeTimer = this.opts.clock.setTimer(every, () => {
+      if (this.stopped) return
+      this.armProbe()
+      const rs = this.opts.raft.state()
+      if (rs.role === 'leader' || rs.leaderId !== null || this.quarantined) {
+        this.leaderlessProbes = 0
+        return
+      }
+      if (++this.leaderlessProbes < 2) return
+      const targets = [...new Set([...(this.opts.seeds ?? []), ...this.sm.members().map((m) => raftId(m.node, m.incarnation))])].filter((t) => t !== this.opts.raft.id).sort()
+      if (targets.length === 0) return
+      const to = targets[this.leaderlessProbes % targets.length] as string
+      this.opts.peers?.send(to, encodePeerMessage({ kind: 'probe', from: this.opts.raft.id, id: ++this.forwardSeq }))
+    })
+  }
+  private probeTimer: TimerHandle | null = null
 
   // ------------------------------------------------------------------ writes
 
@@ -187,7 +215,23 @@ export class ClusterStateNode {
       }
       throw error
     }
+    if (m.kind === 'probe') {
+      const [node, inc] = splitRaftId(m.from)
+      const quarantined = node !== null && this.sm.isQuarantined(node, inc)
+      this.opts.peers?.send(m.from, encodePeerMessage({ kind: 'outcome', from: this.opts.raft.id, id: m.id, code: quarantined ? ClusterStateErrorCodes.Quarantined : null, message: quarantined ? `${m.from} was downed` : '', leader: this.opts.raft.state().leaderId }))
+      return
+    }
+    if (m.kind === 'outcome' && m.code === ClusterStateErrorCodes.Quarantined && m.message.startsWith(`${this.opts.raft.id} was downed`)) {
+      // Authoritative: the answering member applied this incarnation's committed down.
+      this.toldQuarantined = true
+      return
+    }
     if (m.kind === 'forward') {
+      const [fnode, finc] = splitRaftId(m.from)
+      if (fnode !== null && this.sm.isQuarantined(fnode, finc)) {
+        this.opts.peers?.send(m.from, encodePeerMessage({ kind: 'outcome', from: this.opts.raft.id, id: m.id, code: ClusterStateErrorCodes.Quarantined, message: `${m.from} was downed`, leader: null }))
+        return
+      }
       const reply = (code: string | null, message: string): void => this.opts.peers?.send(m.from, encodePeerMessage({ kind: 'outcome', from: this.opts.raft.id, id: m.id, code, message, leader: this.opts.raft.state().leaderId }))
       if (this.opts.raft.state().role !== 'leader') {
         reply(ClusterStateErrorCodes.NoQuorum, 'not the leader')
@@ -272,6 +316,7 @@ export class ClusterStateNode {
     this.stopped = true
     this.unsubscribe()
     this.duties?.stop()
+    if (this.probeTimer !== null) this.opts.clock.clearTimer(this.probeTimer)
     this.opts.peers?.close?.()
     for (const f of this.forwards.values()) {
       this.opts.clock.clearTimer(f.timer)
@@ -317,4 +362,11 @@ export class ClusterStateNode {
     const listing = this.sm.lookup(key)
     for (const l of set) l(listing)
   }
+}
+
+/** `node#incarnation` → [node, incarnation]; [null, 0] when the id is not of that form. */
+function splitRaftId(id: string): [string | null, number] {
+  const at = id.lastIndexOf('#')
+  const inc = Number(id.slice(at + 1))
+  return at > 0 && Number.isSafeInteger(inc) && inc > 0 ? [id.slice(0, at), inc] : [null, 0]
 }
