@@ -27,5 +27,6 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   'raft-storage': { load: () => import('./raftStorage.ts') },
   components: { load: () => import('./components.ts') },
   raft: { load: () => import('./raft.ts') },
+  cluster: { load: () => import('./cluster.ts') },
   limiter: { load: () => import('./limiter.ts'), onDemand: true },
 }

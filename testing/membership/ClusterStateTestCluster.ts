@@ -19,6 +19,8 @@ export interface ClusterStateTestOptions {
   /** The modelled failure detector: heartbeat period and the silence after which a peer is suspected. Defaults 100 ms and 1000 ms. */
   readonly heartbeatMs?: number
   readonly suspectAfterMs?: number
+  /** Called when a member's detector first suspects a peer (benchmarks: detection time next to downing time). */
+  readonly onSuspect?: (observer: string, target: string, at: number) => void
 }
 
 interface SimMember {
@@ -215,6 +217,7 @@ export class ClusterStateTestCluster {
           if (heard || !o.heard.has(tid)) o.heard.set(tid, now)
           const suspected = now - (o.heard.get(tid) as number) > after
           if ((o.reported.get(tid) ?? false) === suspected || o.inFlight.has(tid)) continue
+          if (suspected) this.options.onSuspect?.(o.name, t.node, now)
           o.inFlight.add(tid)
           o.cs.reportSuspicion(t.node, t.incarnation, suspected).then(
             () => o.reported.set(tid, suspected),
