@@ -54,11 +54,11 @@ const ERRORS: Record<string, new (m: string) => Error> = {
 }
 
 /**
- * Glues a RaftNode to the cluster state machine on one member: writes are Raft proposals (made on
- * the leader; a follower answers ERR_CLUSTER_NO_QUORUM-style refusals through `leaderId` so its
- * caller retries there), every member applies the committed log in order, and reads come either
- * from the local replica (fast, possibly stale) or after Raft's ReadIndex (linearizable).
- * Failure-detector input arrives through `reportSuspicion`.
+ * Glues a RaftNode to the cluster state machine on one member: writes are Raft proposals on the
+ * leader (a follower forwards them over the peer link and gets the outcome back), every member
+ * applies the committed log in order, reads come from the local replica (fast, possibly stale) or
+ * after Raft's ReadIndex (linearizable), and the failure detector's verdicts enter through
+ * `reportSuspicion`. While it leads, it runs the leader's duties (LeaderDuties.ts).
  */
 export class ClusterStateNode {
   private sm = new ClusterStateMachine()
