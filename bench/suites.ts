@@ -27,6 +27,7 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   'raft-storage': { load: () => import('./raftStorage.ts') },
   components: { load: () => import('./components.ts') },
   raft: { load: () => import('./raft.ts') },
+  cluster: { load: () => import('./cluster.ts') },
   limiter: { load: () => import('./limiter.ts'), onDemand: true },
   'raft-nats': { load: () => import('./raftNats.ts'), onDemand: true },
 }

@@ -139,3 +139,45 @@ export type {
 // Raft over the node transport (cluster/raft/transport).
 export { RemoteRaftTransport } from './raft/transport/index.ts'
 export type { RaftEndpointProtocol, RaftLinkView, RemoteRaftTransportOptions, RemoteRaftTransportStats } from './raft/transport/index.ts'
+// Cluster state on Raft (cluster/membership, issue 14): state machine, codec, policies, driver.
+export {
+  ClusterInvalidTransitionError,
+  ClusterMalformedCommandError,
+  ClusterNameConflictError,
+  ClusterNoQuorumError,
+  ClusterQuarantinedError,
+  ClusterStateErrorCodes,
+  ClusterStateMachine,
+  ClusterStateNode,
+  ClusterStoppedError,
+  ClusterUnknownMemberError,
+  CLUSTER_COMMAND_VERSION,
+  decodeCommand,
+  decodePeerMessage,
+  downingVerdict,
+  electSingletonHost,
+  encodeCommand,
+  encodePeerMessage,
+  LeaderDuties,
+  nextVoterStep,
+  raftId,
+  validateCommand,
+} from './membership/index.ts'
+export type {
+  ApplyResult,
+  ClusterChange,
+  ClusterCommand,
+  ClusterCommandType,
+  ClusterPeerLink,
+  ClusterStateNodeOptions,
+  DowningVerdict,
+  FencingToken,
+  LeaderDutiesOptions,
+  Member,
+  MemberInfo,
+  MemberStatus,
+  PeerMessage,
+  Placement,
+  RegistryEntry,
+  VoterStep,
+} from './membership/index.ts'

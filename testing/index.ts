@@ -77,3 +77,9 @@ export { SimRaftStorage } from './raft/SimRaftStorage.ts'
 export type { DurableView, SimRaftStorageOptions } from './raft/SimRaftStorage.ts'
 export { RaftSimTransport } from './raft/RaftSimTransport.ts'
 export type { KindCounters, MessageFilter, NodeCounters } from './raft/RaftSimTransport.ts'
+
+// Cluster state (issue 14): a linearizability checker for histories of registry operations
+export { checkLinearizable, registryModel } from './membership/Linearizability.ts'
+export type { LinearizabilityResult, Model, Operation, RegistryInput, RegistryOutput } from './membership/Linearizability.ts'
+export { ClusterStateTestCluster } from './membership/ClusterStateTestCluster.ts'
+export type { ClusterStateTestOptions } from './membership/ClusterStateTestCluster.ts'
