@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { createRequire } from 'node:module'
+import { troupeVersion } from './version.ts'
 import { isAppDefinition, type AppDefinition } from './App.ts'
 import { flagLayer } from './args.ts'
 import { ConfigError, envLayer, fileLayer, redactConfig, resolveConfig, unknownEnvVariables, type ConfigLayer, type NodeConfig } from './Config.ts'
@@ -59,11 +59,7 @@ export interface CliIo {
   readonly cwd?: string
 }
 
-/** This package's version (package.json, found by self-reference: right from sources and from dist/). */
-export function troupeVersion(): string {
-  const manifest = createRequire(import.meta.url)('troupe/package.json') as { version: string }
-  return manifest.version
-}
+export { troupeVersion } from './version.ts'
 
 const COMMANDS = ['start', 'help', 'version']
 
