@@ -2,6 +2,10 @@ import { DeadLetterTopic, LifecycleTopic, type ActorInfo, type ActorSystem, type
 import { SupervisorEventTopic } from '../../supervision/index.ts'
 import type { DeadLetterRecord, FailureRecord } from './types.ts'
 
+/** As recorded: clock times, turned into ages when answered. */
+type StoredFailure = Omit<FailureRecord, 'agoMs'> & { readonly at: number }
+type StoredLetter = Omit<DeadLetterRecord, 'agoMs'> & { readonly at: number }
+
 /** How long per-actor counting stays on after the last introspection request (ms). */
 export const WATCH_LEASE_MS = 30_000
 /** Paths whose restarts and last failure are remembered (oldest forgotten first). */
@@ -23,7 +27,7 @@ type SwitchableHooks = { -readonly [K in keyof MailboxHooks]-?: MailboxHooks[K] 
 
 interface FailureHistory {
   restarts: number
-  lastFailure: FailureRecord | null
+  lastFailure: StoredFailure | null
 }
 
 /**
@@ -40,7 +44,7 @@ export class ActorActivity {
   private readonly base: MailboxHooks
   private readonly processed = new WeakMap<object, Processed>()
   private readonly failures = new Map<string, FailureHistory>()
-  private readonly letters: DeadLetterRecord[] = []
+  private readonly letters: StoredLetter[] = []
   private letterSeq = 0
   private clock: Clock | null = null
   private leaseUntil = 0
@@ -127,9 +131,9 @@ export class ActorActivity {
     return this.leaseTimer !== null
   }
 
-  /** Since when counting has been on (clock ms), 0 when off. */
-  get countingSince(): number {
-    return this.leaseTimer === null ? 0 : this.armedAt
+  /** How long counting has been on (ms), 0 when off. */
+  countingFor(now: number): number {
+    return this.leaseTimer === null ? 0 : now - this.armedAt
   }
 
   private scheduleExpiry(ms: number): void {
@@ -166,13 +170,18 @@ export class ActorActivity {
     return { processed: entry.count, rate: entry.rate }
   }
 
-  failuresOf(path: string): FailureHistory {
-    return this.failures.get(path) ?? { restarts: 0, lastFailure: null }
+  failuresOf(path: string, now: number): { restarts: number; lastFailure: FailureRecord | null } {
+    const entry = this.failures.get(path)
+    if (entry === undefined) return { restarts: 0, lastFailure: null }
+    if (entry.lastFailure === null) return { restarts: entry.restarts, lastFailure: null }
+    const { at, ...failure } = entry.lastFailure
+    return { restarts: entry.restarts, lastFailure: { ...failure, agoMs: Math.max(0, Math.round(now - at)) } }
   }
 
   /** Dead letters recorded after `afterSeq` (all kept ones for 0), oldest first. */
   deadLetters(afterSeq = 0): DeadLetterRecord[] {
-    return this.letters.filter((letter) => letter.seq > afterSeq)
+    const now = this.clock?.now() ?? 0
+    return this.letters.filter((letter) => letter.seq > afterSeq).map(({ at, ...letter }) => ({ ...letter, agoMs: Math.max(0, Math.round(now - at)) }))
   }
 
   private history(path: string): FailureHistory {

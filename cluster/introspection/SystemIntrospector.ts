@@ -68,7 +68,7 @@ export class SystemIntrospector {
       actors: this.system.actorCount,
       mailboxTotal,
       deadLetters: this.system.deadLetters.count,
-      countingSince: this.activity.countingSince,
+      countingForMs: Math.round(this.activity.countingFor(this.system.clock.now())),
     }
   }
 
@@ -100,7 +100,7 @@ export class SystemIntrospector {
     }
     budget.left--
     const { processed, rate } = this.activity.processedOf(cell, now)
-    const { restarts, lastFailure } = this.activity.failuresOf(cell.path)
+    const { restarts, lastFailure } = this.activity.failuresOf(cell.path, now)
     const refs = cell.children
     const children: ActorSnapshot[] = []
     if (depth > 0) {

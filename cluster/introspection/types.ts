@@ -11,8 +11,8 @@ export interface FailureRecord {
   readonly code?: string
   /** The method being handled when it failed (absent for lifecycle hooks). */
   readonly method?: string
-  /** Clock time (ms since the epoch on a real clock). */
-  readonly at: number
+  /** How long ago it failed, as of the snapshot (ms; the node's clock is monotonic, not a wall clock). */
+  readonly agoMs: number
 }
 
 export interface ActorSnapshot {
@@ -37,7 +37,8 @@ export interface ActorSnapshot {
 
 export interface DeadLetterRecord {
   readonly seq: number
-  readonly at: number
+  /** How long ago it was recorded, as of the answer (ms). */
+  readonly agoMs: number
   readonly shard: number
   readonly target: string
   readonly method: string
@@ -54,8 +55,8 @@ export interface ShardHealth {
   /** User messages waiting in every mailbox of the shard. */
   readonly mailboxTotal: number
   readonly deadLetters: number
-  /** Since when processed messages are counted (clock ms); 0 when nobody watched before this request. */
-  readonly countingSince: number
+  /** How long processed messages have been counted (ms): counting starts with the first request after an idle spell. */
+  readonly countingForMs: number
 }
 
 export interface ShardSnapshot extends ShardHealth {

@@ -16,7 +16,7 @@ export interface NodeFacts {
 
 /** A shard that did not answer: down (crashed, restarting) or stuck. */
 function downShard(shard: number): ShardSnapshot {
-  return { shard, state: 'down', actors: 0, mailboxTotal: 0, deadLetters: 0, countingSince: 0, tree: [], truncated: false }
+  return { shard, state: 'down', actors: 0, mailboxTotal: 0, deadLetters: 0, countingForMs: 0, tree: [], truncated: false }
 }
 
 /**
@@ -56,7 +56,7 @@ export class NodeIntrospection {
       app: this.facts.app,
       version: this.facts.version,
       pid: process.pid,
-      uptimeMs: this.facts.now() - this.facts.startedAt,
+      uptimeMs: Math.round(this.facts.now() - this.facts.startedAt),
       started: this.facts.started(),
       ready: ok,
       reasons,
@@ -87,6 +87,6 @@ export class NodeIntrospection {
       )
       for (const [entry] of perShard) if (entry?.reply?.kind === 'dead-letters') letters.push(...entry.reply.letters)
     }
-    return letters.sort((a, b) => a.at - b.at)
+    return letters.sort((a, b) => b.agoMs - a.agoMs)
   }
 }

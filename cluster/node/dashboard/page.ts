@@ -138,7 +138,7 @@ export const DASHBOARD_JS = `'use strict'
     letters.splice(0, Math.max(0, letters.length - 100))
     const rows = letters.slice().reverse().map((letter) => {
       const tr = el('tr')
-      tr.append(el('td', 'muted', new Date(letter.at).toLocaleTimeString()), el('td', '', letter.target + ' · ' + letter.method), el('td', '', letter.reason + (letter.error ? ': ' + letter.error : '')), el('td', 'muted', 'shard ' + letter.shard))
+      tr.append(el('td', 'muted', new Date(Date.now() - letter.agoMs).toLocaleTimeString()), el('td', '', letter.target + ' · ' + letter.method), el('td', '', letter.reason + (letter.error ? ': ' + letter.error : '')), el('td', 'muted', 'shard ' + letter.shard))
       return tr
     })
     if (rows.length === 0) {
@@ -172,7 +172,7 @@ export const DASHBOARD_JS = `'use strict'
     add('mailbox', actor.mailbox + (actor.stashed > 0 ? ' (+' + actor.stashed + ' stashed)' : ''))
     add('processed', actor.processed + ' (' + actor.rate + '/s)')
     add('restarts', actor.restarts)
-    add('last failure', actor.lastFailure ? actor.lastFailure.name + (actor.lastFailure.code ? ' [' + actor.lastFailure.code + ']' : '') + ': ' + actor.lastFailure.message + (actor.lastFailure.method ? ' in ' + actor.lastFailure.method : '') + ' at ' + new Date(actor.lastFailure.at).toLocaleTimeString() : 'none')
+    add('last failure', actor.lastFailure ? actor.lastFailure.name + (actor.lastFailure.code ? ' [' + actor.lastFailure.code + ']' : '') + ': ' + actor.lastFailure.message + (actor.lastFailure.method ? ' in ' + actor.lastFailure.method : '') + ' (' + Math.round(actor.lastFailure.agoMs / 1000) + ' s ago)' : 'none')
     add('children', actor.childCount === 0 ? 'none' : actor.children.map((c) => c.name).join(', '))
     box.classList.remove('muted')
     box.replaceChildren(table)
