@@ -70,18 +70,18 @@ function parse(command: InspectCommand, argv: readonly string[]): Parsed {
       options: { url: { type: 'string' }, json: { type: 'boolean' }, shard: { type: 'string' } },
     }))
   } catch (error) {
-    throw fail(InspectErrorCodes.Usage, `troupe ${command}: ${(error as Error).message}`)
+    throw fail(InspectErrorCodes.Usage, `${(error as Error).message}`)
   }
   const shardText = values['shard'] as string | undefined
-  if (shardText !== undefined && !/^\d+$/.test(shardText)) throw fail(InspectErrorCodes.Usage, `troupe ${command}: --shard must be a shard number, got '${shardText}'`)
-  if (command === 'actor' && positionals.length !== 1) throw fail(InspectErrorCodes.Usage, 'troupe actor: give one actor path, e.g. troupe actor /user/bank/accounts')
-  if (command !== 'actor' && positionals.length > 0) throw fail(InspectErrorCodes.Usage, `troupe ${command}: unexpected argument '${positionals[0] ?? ''}'`)
+  if (shardText !== undefined && !/^\d+$/.test(shardText)) throw fail(InspectErrorCodes.Usage, `--shard must be a shard number, got '${shardText}'`)
+  if (command === 'actor' && positionals.length !== 1) throw fail(InspectErrorCodes.Usage, 'give one actor path, e.g. troupe actor /user/bank/accounts')
+  if (command !== 'actor' && positionals.length > 0) throw fail(InspectErrorCodes.Usage, `unexpected argument '${positionals[0] ?? ''}'`)
   let url = (values['url'] as string | undefined) ?? DEFAULT_URL
   if (!/^https?:\/\//.test(url)) url = `http://${url}`
   try {
     new URL(url)
   } catch {
-    throw fail(InspectErrorCodes.Usage, `troupe ${command}: --url is not a URL: '${url}'`)
+    throw fail(InspectErrorCodes.Usage, `--url is not a URL: '${url}'`)
   }
   return { url: url.replace(/\/+$/, ''), json: values['json'] === true, shard: shardText === undefined ? undefined : Number(shardText), path: positionals[0] }
 }
