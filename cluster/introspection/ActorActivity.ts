@@ -27,6 +27,11 @@ type SwitchableHooks = { -readonly [K in keyof MailboxHooks]-?: MailboxHooks[K] 
 
 interface FailureHistory {
   restarts: number
+  /**
+   * The cell and source of the last restart counted: a Supervisor that restarts its child in place
+   * reports it twice (the cell's own `restarted`, its `child-restarted`); the partner event is not counted again.
+   */
+  counted: { cell: object | null; by: 'cell' | 'supervisor' } | null
   lastFailure: StoredFailure | null
 }
 
@@ -86,12 +91,12 @@ export class ActorActivity {
             at: clock.now(),
           }
         } else if (event.event === 'restarted') {
-          this.history(event.ref.path).restarts++
+          this.restarted(event.ref.path, event.ref.cell, 'cell')
         }
       }),
       // A Supervisor restarts a child as a new actor under the same path: count it there.
       system.subscribe(SupervisorEventTopic, (event) => {
-        if (event.type === 'child-restarted') this.history(event.child.path).restarts++
+        if (event.type === 'child-restarted') this.restarted(event.child.path, event.child.cell, 'supervisor')
       }),
       system.subscribe(DeadLetterTopic, (letter) => {
         const envelope: Envelope = letter.envelope
@@ -184,10 +189,21 @@ export class ActorActivity {
     return this.letters.filter((letter) => letter.seq > afterSeq).map(({ at, ...letter }) => ({ ...letter, agoMs: Math.max(0, Math.round(now - at)) }))
   }
 
+  private restarted(path: string, cell: object | null, by: 'cell' | 'supervisor'): void {
+    const entry = this.history(path)
+    const partner = entry.counted
+    if (partner !== null && partner.cell === cell && partner.by !== by) {
+      entry.counted = null
+      return
+    }
+    entry.restarts++
+    entry.counted = { cell, by }
+  }
+
   private history(path: string): FailureHistory {
     let entry = this.failures.get(path)
     if (entry === undefined) {
-      entry = { restarts: 0, lastFailure: null }
+      entry = { restarts: 0, lastFailure: null, counted: null }
       this.failures.set(path, entry)
       if (this.failures.size > MAX_FAILED_PATHS) this.failures.delete(this.failures.keys().next().value as string)
     }
