@@ -28,4 +28,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   components: { load: () => import('./components.ts') },
   raft: { load: () => import('./raft.ts') },
   limiter: { load: () => import('./limiter.ts'), onDemand: true },
+  dashboard: { load: () => import('./dashboard.ts') },
 }
