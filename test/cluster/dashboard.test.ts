@@ -126,6 +126,8 @@ describe('a node with --shards 2 and the dashboard on localhost', () => {
       const text = await details.innerText()
       expect(text).toContain('/user/bank/accounts/pool/account-0')
       expect(text).toMatch(/restarts\s+1/)
+      // The page armed per-actor counting before the crash: the failed deposit was counted.
+      expect(text).toMatch(/processed\s+[1-9]/)
       expect(text).toContain('StorageFailureError')
 
       const reports = join(ROOT, 'reports')
