@@ -30,4 +30,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   cluster: { load: () => import('./cluster.ts') },
   limiter: { load: () => import('./limiter.ts'), onDemand: true },
   'raft-nats': { load: () => import('./raftNats.ts'), onDemand: true },
+  dashboard: { load: () => import('./dashboard.ts') },
 }

@@ -24,7 +24,7 @@ export function configTable(): string {
   const rows = SETTING_KEYS.map((key) => {
     const spec = SETTINGS[key]
     const fallback = key === 'name' ? '`node-<pid>`' : JSON.stringify(spec.default) === '""' ? '(empty)' : `\`${JSON.stringify(spec.default)}\``
-    const type = spec.kind === 'integer' ? `integer ≥ ${spec.min ?? 0}` : spec.kind === 'level' ? 'log level' : spec.kind === 'ratio' ? 'number in [0, 1]' : spec.kind
+    const type = spec.kind === 'integer' ? `integer ≥ ${spec.min ?? 0}` : spec.kind === 'level' ? 'log level' : spec.kind === 'ratio' ? 'number in [0, 1]' : spec.kind === 'choice' ? (spec.choices ?? []).map((c) => `\`${c}\``).join(' \\| ') : spec.kind
     return `| \`${key}\` | ${type} | ${fallback} | ${spec.env === null ? '—' : `\`${spec.env}\``} | ${spec.flag === null ? '—' : `\`--${spec.flag}\``} | ${cell(spec.description)} |`
   })
   return ['| Setting (file key) | Type | Default | Environment | Flag | Meaning |', '|---|---|---|---|---|---|', ...rows].join('\n')

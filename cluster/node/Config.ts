@@ -21,6 +21,10 @@ export interface NodeConfig {
   readonly nats: string
   readonly shards: number
   readonly http: string
+  /** Who may open /dashboard (and with it the /introspect API). */
+  readonly dashboard: 'off' | 'localhost' | 'on'
+  /** Who may read the /introspect API (`troupe status|tree|actor`). */
+  readonly inspect: 'off' | 'localhost' | 'on'
   /** The app module path: `--app`, TROUPE_APP, or `"app"` in the config file (one name, one meaning). */
   readonly app: string
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'

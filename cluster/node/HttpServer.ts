@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
 
 /** What the probes report. */
@@ -11,28 +11,41 @@ export interface Probes {
   started(): boolean
 }
 
+/** More routes on the same server (the introspection API and the dashboard). */
+export interface HttpRoutes {
+  /** Handles the request when it is one of its own; false lets the server go on. */
+  handle(request: IncomingMessage, response: ServerResponse, path: string, params: URLSearchParams): boolean
+  readonly endpoints: readonly string[]
+  /** The server is closing (end live streams). */
+  close(): void
+}
+
 /**
  * The node's HTTP endpoint: `/healthz` (liveness), `/readyz` (readiness), `/startupz` (startup),
- * `/metrics` (Prometheus text format from the node's registry). Anything else is 404.
+ * `/metrics` (Prometheus text format from the node's registry), plus the `routes` given (introspection,
+ * dashboard). Anything else is 404.
  */
 export class HttpServer {
   private readonly server: Server
   private readonly probes: Probes
   private readonly registry: Registry
   private readonly exposition: () => Promise<string>
+  private readonly routes: HttpRoutes | null
 
   /** `exposition`: the `/metrics` text when it is more than the registry's (a sharded node adds its workers'). */
-  constructor(probes: Probes, registry: Registry, exposition?: () => Promise<string>) {
+  constructor(probes: Probes, registry: Registry, exposition?: () => Promise<string>, routes?: HttpRoutes) {
     this.probes = probes
+    this.routes = routes ?? null
     this.registry = registry
     this.exposition = exposition ?? (() => registry.metrics())
     this.server = createServer((request, response) => {
-      const path = (request.url ?? '/').split('?')[0]
+      const [path = '/', search = ''] = (request.url ?? '/').split('?', 2)
       const json = (status: number, body: unknown): void => {
         response.writeHead(status, { 'content-type': 'application/json' })
         response.end(JSON.stringify(body))
       }
       if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'method not allowed' })
+      if (this.routes !== null && this.routes.handle(request, response, path, new URLSearchParams(search))) return
       switch (path) {
         case '/healthz':
           return json(this.probes.alive() ? 200 : 503, { status: this.probes.alive() ? 'ok' : 'down' })
@@ -52,7 +65,7 @@ export class HttpServer {
           )
           return
         default:
-          return json(404, { error: 'not found', endpoints: ['/healthz', '/readyz', '/startupz', '/metrics'] })
+          return json(404, { error: 'not found', endpoints: ['/healthz', '/readyz', '/startupz', '/metrics', ...(this.routes?.endpoints ?? [])] })
       }
     })
   }
@@ -70,6 +83,7 @@ export class HttpServer {
   }
 
   close(): Promise<void> {
+    this.routes?.close()
     return new Promise((resolve) => {
       this.server.close(() => resolve())
       this.server.closeAllConnections()

@@ -10,6 +10,11 @@ import { compilePublication, type PublishOptions } from '../gateway/Publication.
 import type { AppContext, AppDefinition } from './App.ts'
 import { natsUplinkOptions, parseHostPort, type NodeConfig } from './Config.ts'
 import { HttpServer } from './HttpServer.ts'
+import { ActorActivity } from '../introspection/ActorActivity.ts'
+import { SystemIntrospector } from '../introspection/SystemIntrospector.ts'
+import { IntrospectionRoutes } from './dashboard/IntrospectionRoutes.ts'
+import { NodeIntrospection } from './Introspection.ts'
+import { troupeVersion } from './version.ts'
 import { runFailureShutdown, runNodeShutdown, type ShutdownTargets } from './NodeShutdown.ts'
 import type { Logger } from '../../runtime/index.ts'
 
@@ -81,6 +86,8 @@ export class TroupeNode {
   readonly config: NodeConfig
   readonly metrics: TroupeMetrics
   readonly registry: Registry
+  /** The node's actor trees, mailboxes, restarts and dead letters, pulled on request (the dashboard's and `troupe tree`'s source). */
+  readonly introspection: NodeIntrospection
   /** Bound HTTP port, when the endpoint is enabled. */
   httpPort: number | null = null
   private readonly app: AppDefinition
@@ -95,7 +102,7 @@ export class TroupeNode {
   /** Settles when the node has ended: stopped cleanly, failed (top supervisor gave up), or hit its deadline. */
   readonly outcome: Promise<NodeOutcome>
 
-  private constructor(options: NodeOptions, registry: Registry, metrics: TroupeMetrics, system: ActorSystem, sharded: ShardedSystem | null) {
+  private constructor(options: NodeOptions, registry: Registry, metrics: TroupeMetrics, activity: ActorActivity, system: ActorSystem, sharded: ShardedSystem | null) {
     this.config = options.config
     this.app = options.app
     this.logger = options.logger
@@ -106,6 +113,22 @@ export class TroupeNode {
     })
     this.system = system
     this.sharded = sharded
+    activity.attach(system)
+    const startedAt = system.clock.now()
+    this.introspection = new NodeIntrospection(
+      {
+        node: this.config.name,
+        cluster: this.config.cluster,
+        app: this.app.name,
+        version: troupeVersion(),
+        startedAt,
+        now: () => system.clock.now(),
+        started: () => this.started,
+        ready: () => this.readiness(),
+      },
+      new SystemIntrospector(system, activity),
+      sharded,
+    )
     this.metrics.observe(this.system)
     attachOperatorLog(this.system, this.logger)
     if (sharded !== null) {
@@ -128,9 +151,11 @@ export class TroupeNode {
     const registry = options.registry ?? new Registry()
     // The node owns its registry's process and Node.js metrics (event-loop lag first among them).
     const metrics = new TroupeMetrics({ registry, defaultMetrics: options.registry === undefined || options.defaultMetrics === true })
+    // Introspection's view of the main thread: metrics' hooks as they are until someone watches.
+    const activity = new ActorActivity(metrics.mailboxHooks)
     const mainOptions = {
       instrumentation: combineInstrumentation([createTracing({ sampleRatio: config.traceSampleRatio }), metrics.instrumentation]),
-      mailboxHooks: metrics.mailboxHooks,
+      mailboxHooks: activity.hooks,
       logger,
       onInternalError: (error: unknown, where: string) => logger.error({ err: error, where }, 'internal error'),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
@@ -151,9 +176,9 @@ export class TroupeNode {
         ...(config.nats === '' ? {} : { uplink: natsUplink(natsUplinkOptions(config)) }),
       })
       logger.info({ shards: config.shards }, 'worker shards started')
-      node = new TroupeNode(options, registry, metrics, sharded.system, sharded)
+      node = new TroupeNode(options, registry, metrics, activity, sharded.system, sharded)
     } else {
-      node = new TroupeNode(options, registry, metrics, ActorSystem.create({ name: config.cluster, node: config.name, ...mainOptions }), null)
+      node = new TroupeNode(options, registry, metrics, activity, ActorSystem.create({ name: config.cluster, node: config.name, ...mainOptions }), null)
     }
     await node.boot(options)
     return node
@@ -186,6 +211,7 @@ export class TroupeNode {
         },
         this.registry,
         this.sharded === null ? undefined : () => scrapeShards(this.registry, () => (this.sharded as ShardedSystem).workerMetrics()),
+        new IntrospectionRoutes(this.introspection, { dashboard: config.dashboard, inspect: config.inspect }, this.system.clock),
       )
       this.httpPort = await this.http.listen(host, port)
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { createRequire } from 'node:module'
+import { troupeVersion } from './version.ts'
 import { isAppDefinition, type AppDefinition } from './App.ts'
 import { flagLayer } from './args.ts'
 import { ConfigError, envLayer, fileLayer, redactConfig, resolveConfig, unknownEnvVariables, type ConfigLayer, type NodeConfig } from './Config.ts'
@@ -10,6 +10,7 @@ import { createNodeLogger } from './logging.ts'
 import { TroupeNode, type NetworkFactory } from './Node.ts'
 import { describeAppLoadError, describeStartError, formatProblem } from './startupErrors.ts'
 import { didYouMean } from './suggest.ts'
+import { INSPECT_COMMANDS, isInspectError, runInspect, type InspectCommand } from './inspect.ts'
 
 export { flagLayer } from './args.ts'
 
@@ -55,17 +56,15 @@ export interface CliIo {
   readonly network?: NetworkFactory
   /** stdout is a terminal: logs print pretty instead of JSON lines. Default false. */
   readonly tty?: boolean
+  /** The inspect commands' HTTP client. Default the global fetch. */
+  readonly fetch?: typeof fetch
   /** Where relative app paths start. Default process.cwd(). */
   readonly cwd?: string
 }
 
-/** This package's version (package.json, found by self-reference: right from sources and from dist/). */
-export function troupeVersion(): string {
-  const manifest = createRequire(import.meta.url)('troupe/package.json') as { version: string }
-  return manifest.version
-}
+export { troupeVersion } from './version.ts'
 
-const COMMANDS = ['start', 'help', 'version']
+const COMMANDS = ['start', 'help', 'version', ...INSPECT_COMMANDS]
 
 /** Runs the CLI; resolves with the exit code (the caller exits with it). */
 export async function runCli(io: CliIo): Promise<number> {
@@ -77,6 +76,16 @@ export async function runCli(io: CliIo): Promise<number> {
   if (command === 'version' || command === '--version' || command === '-v') {
     io.stdout(`troupe ${troupeVersion()} (Node.js ${process.version})\n`)
     return ExitCode.Ok
+  }
+  if ((INSPECT_COMMANDS as readonly string[]).includes(command)) {
+    try {
+      await runInspect(command as InspectCommand, rest, { stdout: io.stdout, tty: io.tty === true, ...(io.fetch === undefined ? {} : { fetch: io.fetch }) })
+      return ExitCode.Ok
+    } catch (error) {
+      if (!isInspectError(error)) throw error
+      io.stderr(`troupe ${command}: ${error.message} [${error.code}]\n`)
+      return error.code === 'ERR_INSPECT_USAGE' ? ExitCode.Usage : ExitCode.Failed
+    }
   }
   if (command !== 'start') {
     const name = command.replace(/^-+/, '')

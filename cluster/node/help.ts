@@ -3,8 +3,15 @@ export const HELP = `troupe — run a Troupe node
 
 Usage:
   troupe start --app <module> [options]
+  troupe status  [--url <url>] [--json]          a running node: health of the node and each shard
+  troupe tree    [--shard <n>] [--url] [--json]  its supervision trees (mailboxes, rates, restarts)
+  troupe actor <path> [--shard <n>] [--url] [--json]   one actor: mailbox, status, children, failures
+  troupe metrics [--url <url>] [--json]          its /metrics samples
   troupe --version
   troupe help
+
+The inspect commands read a running node's HTTP port (--url, default http://127.0.0.1:9464):
+human output on a terminal, JSON lines otherwise or with --json.
 
 A node runs one app module (its default export is \`defineApp({ name, actors, start })\`) in an
 actor system. Without --nats it runs standalone; with --nats it joins the cluster named by
@@ -23,6 +30,9 @@ its variable: docs/operations.md; the config file's JSON Schema: node.config.sch
   --shards <n>          Worker-thread shards running actors besides the main thread
                         (TROUPE_SHARDS); 0 runs them all on the main thread. default 0
   --http <host:port>    Health and metrics endpoint; "" disables (TROUPE_HTTP). default 127.0.0.1:9464
+  --dashboard <who>     Live dashboard at /dashboard: off|localhost|on (TROUPE_DASHBOARD). default off
+  --inspect <who>       /introspect API for status/tree/actor: off|localhost|on (TROUPE_INSPECT).
+                                                                          default localhost
   --log-level <level>   fatal|error|warn|info|debug|trace|silent (TROUPE_LOG_LEVEL). default info
   --heartbeat-ms <ms>   Heartbeat period on NATS (TROUPE_HEARTBEAT_MS).   default 1000
   --down-after-ms <ms>  A node silent this long is down (TROUPE_DOWN_AFTER_MS). default 5000

@@ -8,13 +8,15 @@
  */
 import { z } from 'zod'
 
-export type SettingKind = 'string' | 'integer' | 'ratio' | 'level' | 'object'
+export type SettingKind = 'string' | 'integer' | 'ratio' | 'level' | 'choice' | 'object'
 
 export interface Setting {
   readonly kind: SettingKind
   readonly default: string | number | Readonly<Record<string, unknown>>
   /** Smallest allowed value of an integer setting. */
   readonly min?: number
+  /** The values a `choice` setting takes. */
+  readonly choices?: readonly string[]
   readonly description: string
   /** The command-line flag, without `--`; null when the value must never appear on a command line. */
   readonly flag: string | null
@@ -38,7 +40,7 @@ export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
 }
 
-type Options = { min?: number; flag?: string | null; env?: string | null; secret?: boolean; file?: boolean }
+type Options = { min?: number; choices?: readonly string[]; flag?: string | null; env?: string | null; secret?: boolean; file?: boolean }
 
 function setting(kind: SettingKind, fallback: Setting['default'], description: string, options: Options = {}): (key: string) => Setting {
   return (key) => ({
@@ -48,10 +50,16 @@ function setting(kind: SettingKind, fallback: Setting['default'], description: s
     flag: options.flag === undefined ? kebab(key) : options.flag,
     env: options.env === undefined ? envName(key) : options.env,
     ...(options.min === undefined ? {} : { min: options.min }),
+    ...(options.choices === undefined ? {} : { choices: options.choices }),
     ...(options.secret === true ? { secret: true } : {}),
     ...(options.file === true ? { file: true } : {}),
   })
 }
+
+/** Who may reach an HTTP feature: nobody, clients on the loopback interface, or anyone who reaches the port. */
+export const EXPOSURES = ['off', 'localhost', 'on'] as const
+export type Exposure = (typeof EXPOSURES)[number]
+const exposure = (fallback: Exposure, description: string) => setting('choice', fallback, description, { choices: EXPOSURES })
 
 const ms = (fallback: number, description: string, min = 0) => setting('integer', fallback, description, { min })
 const text = (description: string, options: Options = {}) => setting('string', '', description, options)
@@ -64,6 +72,14 @@ const builders = {
   nats: text('NATS server URL(s), comma-separated; empty runs the node standalone.'),
   shards: setting('integer', 0, 'Worker-thread shards running actors besides the main thread; 0 runs every actor on the main thread.', { min: 0 }),
   http: setting('string', '127.0.0.1:9464', '`host:port` of /healthz, /readyz, /startupz and /metrics; empty disables the endpoint.'),
+  dashboard: exposure(
+    'off',
+    'The live dashboard at /dashboard (actor trees of every shard, mailboxes, restarts, dead letters): off, localhost (loopback clients only) or on (anyone reaching the http port). It also opens the /introspect API to the same clients.',
+  ),
+  inspect: exposure(
+    'localhost',
+    'The JSON introspection API under /introspect (what `troupe status|tree|actor` read): off, localhost (loopback clients only) or on.',
+  ),
   app: setting('string', '', 'App module path (its default export is `defineApp({ name, actors, start })`), relative to the current directory (in a config file: relative to that file). Required.'),
   logLevel: setting('level', 'info', 'pino log level.'),
   traceSampleRatio: setting(
@@ -125,6 +141,10 @@ function valueSchema(key: string, spec: Setting): z.ZodType {
       return z.number({ error: (issue) => `${key} must be a number within [0, 1], got '${String(issue.input)}'` }).min(0, { error: `${key} must be within [0, 1]` }).max(1, { error: `${key} must be within [0, 1]` })
     case 'level':
       return z.enum(LOG_LEVELS, { error: () => `logLevel must be one of ${LOG_LEVELS.join(', ')}` })
+    case 'choice': {
+      const choices = (spec.choices ?? []) as [string, ...string[]]
+      return z.enum(choices, { error: (issue) => `${key} must be one of ${choices.join(', ')}, got ${JSON.stringify(issue.input)}` })
+    }
     case 'object':
       return z.record(z.string(), z.unknown(), { error: () => `${key} must be an object` })
     case 'string':

@@ -10,6 +10,9 @@ import type { ShardObserver, ShardObserverModule, ShardObserverSpec } from '../.
 import { TroupeMetrics } from './Metrics.ts'
 import { attachLinkLog, attachOperatorLog, type LinkEvents } from './OperatorLog.ts'
 import { createTracing } from './Tracing.ts'
+import { ActorActivity } from '../introspection/ActorActivity.ts'
+import { SystemIntrospector } from '../introspection/SystemIntrospector.ts'
+import type { IntrospectRequest } from '../introspection/types.ts'
 
 /** Default metrics that describe the whole process, not one thread. */
 const PROCESS_WIDE = /^(process_|nodejs_version_info$|nodejs_active_|nodejs_external_memory_bytes$)/
@@ -30,10 +33,15 @@ const observerModule: ShardObserverModule = {
     runtime.setDefaultLabels({ shard: String(shard) })
     collectDefaultMetrics({ register: runtime })
     let logger: Logger | null = null
+    // The dashboard's and `troupe tree`'s view of this shard, answered on demand (cluster/introspection).
+    const activity = new ActorActivity(metrics.mailboxHooks)
+    let introspector: SystemIntrospector | null = null
     return {
       instrumentation: combineInstrumentation([createTracing(typeof options['sampleRatio'] === 'number' ? { sampleRatio: options['sampleRatio'] } : {}), metrics.instrumentation]),
-      mailboxHooks: metrics.mailboxHooks,
+      mailboxHooks: activity.hooks,
       attach(system, shardLogger, remoting) {
+        activity.attach(system)
+        introspector = new SystemIntrospector(system, activity)
         logger = shardLogger
         metrics.observe(system)
         metrics.observeRemoting(remoting)
@@ -43,6 +51,7 @@ const observerModule: ShardObserverModule = {
         // Node up/down is the main thread's to log (every shard hears it); this shard's own NATS link is its own.
         if (logger !== null) attachLinkLog(link as LinkEvents, logger, { peers: false })
       },
+      introspect: (request) => (introspector === null ? null : introspector.answer(request as IntrospectRequest)),
       metrics: async () => [...(await registry.getMetricsAsJSON()), ...(await runtime.getMetricsAsJSON()).filter((metric) => !PROCESS_WIDE.test(metric.name))],
     }
   },

@@ -59,7 +59,8 @@ export class InboundFlow {
     this.lowWater = highWater >> 2
     this.stallMs = stallMs
     const innerPosted = inner?.posted
-    const innerReceived = inner?.received
+    // `received` is read at each call, not captured: introspection swaps it in and out (ActorActivity).
+    const innerHooks: MailboxHooks = inner ?? {}
     const innerIdle = inner?.idle
     this.hooks = {
       posted: (actor: ActorInfo, depth: number): void => {
@@ -74,6 +75,7 @@ export class InboundFlow {
         }
       },
       received: (actor: ActorInfo, depth: number, envelope: Envelope): void => {
+        const innerReceived = innerHooks.received
         if (innerReceived !== undefined) innerReceived(actor, depth, envelope)
         if (this.congested.length === 0) return
         if (depth <= this.lowWater) this.relieve(actor)

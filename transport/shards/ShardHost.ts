@@ -220,6 +220,11 @@ export class ShardHost {
     return this.observer?.metrics?.() ?? Promise.resolve(null)
   }
 
+  /** The observer's answer to an introspection request, or null without one. */
+  introspect(request: unknown): unknown {
+    return this.observer?.introspect?.(request) ?? null
+  }
+
   stats(): ShardStats {
     const { transport, peers } = this.transport.stats()
     return {

@@ -29,6 +29,8 @@ export interface ShardObserver {
   linked?(link: FrameTransport): void
   /** This shard's metrics as plain data (e.g. prom-client's `getMetricsAsJSON()`), for the main thread's scrape. */
   metrics?(): Promise<unknown>
+  /** Answers an introspection request (plain data both ends understand), asked on demand by the main thread. */
+  introspect?(request: unknown): unknown
 }
 
 export async function loadShardObserver(spec: ShardObserverSpec, shard: number): Promise<ShardObserver> {

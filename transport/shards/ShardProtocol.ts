@@ -35,6 +35,8 @@ export type MainToShard =
   | { readonly type: 'pending'; readonly id: number }
   /** The shard's metrics from its observer, for a scrape. */
   | { readonly type: 'metrics'; readonly id: number }
+  /** An introspection request for the shard's observer (plain data it understands: the actor tree, one actor, …). */
+  | { readonly type: 'introspect'; readonly id: number; readonly request: unknown }
   /** Stop the app and the actor tree, close the transport; the main thread then ends the thread. */
   | { readonly type: 'stop' }
 
@@ -46,6 +48,8 @@ export type ShardToMain =
   | { readonly type: 'stats'; readonly id: number; readonly stats: ShardStats }
   | { readonly type: 'pending'; readonly id: number; readonly work: ShardPending }
   | { readonly type: 'metrics'; readonly id: number; readonly data: unknown }
+  /** The observer's answer to an introspection request; null without one (or when it failed). */
+  | { readonly type: 'introspect'; readonly id: number; readonly data: unknown }
   /** A log record for the node's logger (bound to this shard there). */
   | { readonly type: 'log'; readonly record: ShardLogRecord }
   /** Its actors have stopped and its transport is closed: the thread may be ended, whatever timers it left. */

@@ -94,6 +94,16 @@ async function runShardWorker(port: MessagePort, data: ShardWorkerData): Promise
           () => post({ type: 'metrics', id: message.id, data: null }),
         )
         return
+      case 'introspect': {
+        let data: unknown = null
+        try {
+          data = host.introspect(message.request)
+        } catch {
+          data = null
+        }
+        post({ type: 'introspect', id: message.id, data })
+        return
+      }
       case 'stop':
         if (stopping) return
         stopping = true

@@ -342,6 +342,15 @@ export class ShardedSystem {
   }
 
   /**
+   * Asks every up worker shard's observer an introspection request (plain data); a shard that is down
+   * or does not answer within 2 s is listed with `data: null`, so the caller can show it as down.
+   */
+  async workerIntrospect(request: unknown): Promise<{ readonly shard: number; readonly data: unknown }[]> {
+    const replies = await Promise.all(this.slots.slice(1).map((slot) => slot.request('introspect', request)))
+    return replies.map((message, index) => ({ shard: index + 1, data: message?.type === 'introspect' ? message.data : null }))
+  }
+
+  /**
    * Stops every shard: each worker runs the app's `stopShard`, stops its actor tree children first,
    * closes its transport and is ended then, whatever timers it left (by force after
    * `shutdownTimeoutMs` if its actors cannot stop); the main system stops too. Idempotent.

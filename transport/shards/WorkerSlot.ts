@@ -79,11 +79,11 @@ export class WorkerSlot {
   }
 
   /** A request with an id to an up worker and its answer, or null (down, exited, or no answer within 2 s). */
-  async request(type: 'stats' | 'pending' | 'metrics'): Promise<ShardToMain | null> {
+  async request(type: 'stats' | 'pending' | 'metrics' | 'introspect', body?: unknown): Promise<ShardToMain | null> {
     if (this.state !== 'up' || this.worker === null) return null
     const id = this.nextRequestId++
     const reply = this.awaitMessage(type, REQUEST_TIMEOUT_MS, (message) => message.type === type && message.id === id)
-    this.post({ type, id })
+    this.post(type === 'introspect' ? { type, id, request: body } : { type, id })
     try {
       return await reply
     } catch {
