@@ -188,6 +188,9 @@ export class RaftInvariants {
 
   private onSend(event: Extract<RaftEvent, { type: 'send' }>): void {
     const m = event.message
+    // No message runs ahead of the sender's fsynced term (a pre-vote asks about a term it only proposes).
+    const preVote = (m.kind === 'vote' || m.kind === 'voteResponse') && m.preVote
+    if (!preVote && m.term > this.world.durable(event.node).hardState.term) this.fail(`${event.node} sent ${m.kind} at term ${m.term} before fsyncing that term`)
     // Persist before send: a granted vote and a successful append are backed by fsynced state.
     if (m.kind === 'voteResponse' && m.granted && !m.preVote) {
       const d = this.world.durable(event.node)
