@@ -122,12 +122,17 @@ export class LeaderState {
 
   // ------------------------------------------------------------------ commit
 
-  /** Figure 2's leader commit rule with Figure 8's restriction: only entries of this term are committed by counting. */
-  private maybeCommit(): boolean {
+  /**
+   * Figure 2's leader commit rule with Figure 8's restriction: only entries of this term are
+   * committed by counting. The leader counts itself only up to what it has fsynced (thesis §10.2.1):
+   * it sends appends while its own write is under way, so its log may run ahead of its disk.
+   */
+  maybeCommit(): boolean {
     const voters = this.core.config.voters
     if (voters.length === 0) return false
     const matches: number[] = []
-    for (const v of voters) matches.push(v === this.core.id ? this.log.lastIndex : (this.progress.get(v)?.match ?? 0))
+    const self = Math.min(this.log.stableIndex, this.log.lastIndex)
+    for (const v of voters) matches.push(v === this.core.id ? self : (this.progress.get(v)?.match ?? 0))
     matches.sort((a, b) => b - a)
     const q = matches[Math.floor(voters.length / 2)] as number
     const log = this.log

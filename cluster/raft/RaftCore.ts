@@ -247,15 +247,31 @@ export class RaftCore {
     const from = Math.max(this.handedApplied + 1, log.firstIndex)
     const committed = commitTo >= from ? log.slice(from, commitTo + 1) : []
     if (commitTo > this.handedApplied) this.handedApplied = commitTo
-    const rd: Ready = { softState, hardState, entries, snapshot, messages: this.messages, committed, readStates: this.readStates, notices: this.notices }
+    // A leader's messages at a term already fsynced (appends, heartbeats, TimeoutNow, refusals) do not
+    // depend on this Ready's entries being durable: the leader only counts itself toward commit once
+    // they are (`persisted`). Anything after a term or vote change, or a snapshot, waits for the persist.
+    const sendBeforePersist = this.role === 'leader' && hardState === null && snapshot === null
+    const rd: Ready = { softState, hardState, entries, snapshot, messages: this.messages, sendBeforePersist, committed, readStates: this.readStates, notices: this.notices }
     this.messages = []
     this.readStates = []
     this.notices = []
     return rd
   }
 
+  /**
+   * The driver's persist of `rd` resolved: its entries are durable here. A leader may now count
+   * itself for them (which can commit). Idempotent; `advance` implies it.
+   */
+  persisted(rd: Ready): void {
+    const last = rd.entries[rd.entries.length - 1]
+    if (last === undefined) return
+    this.log.stableTo(last.index, last.term)
+    if (this.leader !== null) this.leader.maybeCommit()
+  }
+
   /** The driver persisted, sent and applied `rd`. */
   advance(rd: Ready): void {
+    this.persisted(rd)
     const last = rd.committed[rd.committed.length - 1]
     if (rd.snapshot !== null && rd.snapshot.index > this.log.applied) this.log.applied = rd.snapshot.index
     if (last !== undefined && last.index > this.log.applied) this.log.applied = last.index

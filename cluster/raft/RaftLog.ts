@@ -13,6 +13,8 @@ export class RaftLog {
   applied: number
   /** First index not yet handed to storage (entries from here on go into the next Ready). */
   unstableFrom: number
+  /** Last index known fsynced (the driver reports each persist); a leader counts itself toward a quorum only up to here. */
+  stableIndex: number
 
   constructor(snapshot: Snapshot, entries: readonly LogEntry[]) {
     this.snapshot = snapshot
@@ -20,6 +22,16 @@ export class RaftLog {
     this.committed = snapshot.index
     this.applied = snapshot.index
     this.unstableFrom = this.lastIndex + 1
+    this.stableIndex = this.lastIndex
+  }
+
+  /**
+   * A persist of entries through (index, term) resolved. Ignored when that entry was replaced
+   * meanwhile (a new leader truncated the suffix while the write was under way): the replacement's
+   * own persist reports it later, since the driver persists Readies in order.
+   */
+  stableTo(index: number, term: number): void {
+    if (index > this.stableIndex && this.term(index) === term) this.stableIndex = index
   }
 
   get firstIndex(): number {
@@ -107,6 +119,7 @@ export class RaftLog {
   truncateFrom(index: number): void {
     this.entries.length = Math.max(0, index - this.snapshot.index - 1)
     if (this.unstableFrom > index) this.unstableFrom = index
+    if (this.stableIndex >= index) this.stableIndex = index - 1
   }
 
   /**
@@ -137,6 +150,7 @@ export class RaftLog {
     this.entries = []
     this.committed = snapshot.index
     this.unstableFrom = snapshot.index + 1
+    this.stableIndex = snapshot.index
   }
 
   /** Local compaction: `snapshot` covers entries ≤ its index, which are dropped from memory. */

@@ -259,6 +259,9 @@ export class RaftNode {
 
   private async handle(rd: Ready): Promise<void> {
     const storage = this.opts.storage
+    const observer = this.opts.observer
+    // A leader's appends go out while its own fsync runs (the core counts it only after `persisted`).
+    if (rd.sendBeforePersist) this.send(rd)
     if (rd.snapshot !== null) {
       await storage.saveSnapshot(rd.snapshot)
       await storage.compact(rd.snapshot.index)
@@ -267,7 +270,7 @@ export class RaftNode {
       await storage.persist({ ...(rd.hardState !== null ? { hardState: rd.hardState } : {}), ...(rd.entries.length > 0 ? { entries: rd.entries } : {}) })
     }
     if (this.stopped) return
-    const observer = this.opts.observer
+    this.core.persisted(rd)
     // The role change happened before what this Ready persisted (a deposed leader's log is then rewritten as a follower's).
     if (rd.softState !== null) {
       observer?.({ type: 'role', node: this.id, role: rd.softState.role, term: rd.softState.term, leaderId: rd.softState.leaderId })
@@ -276,11 +279,7 @@ export class RaftNode {
     if (observer !== undefined && (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null)) {
       observer({ type: 'persist', node: this.id, hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot })
     }
-    const transport = this.opts.transport
-    for (const m of rd.messages) {
-      observer?.({ type: 'send', node: this.id, message: m })
-      transport.send(m)
-    }
+    if (!rd.sendBeforePersist) this.send(rd)
     if (rd.snapshot !== null) {
       observer?.({ type: 'applySnapshot', node: this.id, index: rd.snapshot.index, term: rd.snapshot.term })
       this.emitApplied({ kind: 'snapshot', index: rd.snapshot.index, term: rd.snapshot.term, data: rd.snapshot.data })
@@ -298,6 +297,15 @@ export class RaftNode {
     this.core.advance(rd)
     this.afterApply(rd)
     await this.maybeSnapshot()
+  }
+
+  private send(rd: Ready): void {
+    const observer = this.opts.observer
+    const transport = this.opts.transport
+    for (const m of rd.messages) {
+      observer?.({ type: 'send', node: this.id, message: m })
+      transport.send(m)
+    }
   }
 
   private afterApply(rd: Ready): void {

@@ -51,7 +51,8 @@ export interface SoftState {
 /**
  * What the driver must do, in this order: persist `snapshot` (if any), then `hardState` and
  * `entries` (fsync), then send `messages`, then apply `snapshot` and `committed` in order, then
- * call `advance`. etcd/raft's Ready.
+ * call `advance`. etcd/raft's Ready. When `sendBeforePersist` is true the messages may go out
+ * before (or while) the entries are persisted; the driver then calls `persisted` once they are.
  */
 export interface Ready {
   readonly softState: SoftState | null
@@ -60,6 +61,12 @@ export interface Ready {
   /** A snapshot received from the leader: save it, then restore the state machine from it. */
   readonly snapshot: Snapshot | null
   readonly messages: readonly RaftMessage[]
+  /**
+   * The messages depend on nothing this Ready persists (a leader's appends and heartbeats at a term
+   * already fsynced), so they may be sent first: replication overlaps the leader's own fsync
+   * (Raft thesis §10.2.1). False whenever a term, vote or snapshot is in this Ready.
+   */
+  readonly sendBeforePersist: boolean
   readonly committed: readonly LogEntry[]
   readonly readStates: readonly ReadState[]
   readonly notices: readonly CoreNotice[]

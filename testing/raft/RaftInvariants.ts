@@ -10,6 +10,8 @@ export interface InvariantWorld {
   /** Voters in the node's current configuration. */
   voters(node: string): readonly string[]
   nodes(): readonly string[]
+  /** The node's commit index now (null when it is down). */
+  commitIndex(node: string): number | null
 }
 
 function hashBytes(b: Uint8Array): number {
@@ -49,6 +51,7 @@ export class RaftInvariants {
   private readonly lastApplied = new Map<string, number>()
   private readonly leading = new Map<string, { term: number; last: number }>()
   private readonly persistedLast = new Map<string, number>()
+  private readonly commitChecked = new Map<string, number>()
   /** Counters of what was checked (a test can assert the checker did work). */
   readonly checked = { elections: 0, applies: 0, appends: 0, restarts: 0 }
 
@@ -78,6 +81,25 @@ export class RaftInvariants {
         const c = this.committed.get(e.index)
         if (c !== undefined && c.term === e.term) this.fail(`${node} lost committed entry ${e.index} (term ${e.term}) that it had fsynced`)
       }
+    }
+  }
+
+  /**
+   * Commit ⇒ a majority fsynced it: checked on every live node's commit index after every step, so a
+   * leader that counted its own unfsynced write toward the quorum is caught even before it applies.
+   */
+  checkCommits(): void {
+    for (const node of this.world.nodes()) {
+      const index = this.world.commitIndex(node)
+      const log = this.world.log(node)
+      if (index === null || log === null || index <= log.snapshotIndex || index === this.commitChecked.get(node)) continue
+      this.commitChecked.set(node, index)
+      const term = termAt(log, index)
+      if (term === undefined) continue
+      const voters = this.world.voters(node)
+      let stored = 0
+      for (const v of this.world.nodes()) if (durableHas(this.world.durable(v), index, term)) stored++
+      if (voters.length > 0 && stored <= voters.length / 2) this.fail(`${node} holds commit index ${index} (term ${term}) stored on only ${stored} of ${voters.length} voters`)
     }
   }
 
@@ -188,6 +210,9 @@ export class RaftInvariants {
 
   private onSend(event: Extract<RaftEvent, { type: 'send' }>): void {
     const m = event.message
+    // No message runs ahead of the sender's fsynced term (a pre-vote asks about a term it only proposes).
+    const preVote = (m.kind === 'vote' || m.kind === 'voteResponse') && m.preVote
+    if (!preVote && m.term > this.world.durable(event.node).hardState.term) this.fail(`${event.node} sent ${m.kind} at term ${m.term} before fsyncing that term`)
     // Persist before send: a granted vote and a successful append are backed by fsynced state.
     if (m.kind === 'voteResponse' && m.granted && !m.preVote) {
       const d = this.world.durable(event.node)

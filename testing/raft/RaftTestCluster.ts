@@ -77,6 +77,7 @@ export class RaftTestCluster {
   private readonly filters: MessageFilter[] = []
   private readonly listeners: ((e: ClusterEvent) => void)[] = []
   private readonly initialVoters: string[]
+  private readonly fsyncOverride = new Map<string, number>()
 
   private constructor(sim: Simulation, options: RaftClusterOptions) {
     this.sim = sim
@@ -90,8 +91,12 @@ export class RaftTestCluster {
       durable: (n) => this.durable(n),
       voters: (n) => this.members.get(n)?.raft?.state().config.voters ?? this.initialVoters,
       nodes: () => [...this.members.keys()],
+      commitIndex: (n) => this.members.get(n)?.raft?.state().commitIndex ?? null,
     })
-    sim.invariant('raft safety', () => this.invariants.violation ?? true)
+    sim.invariant('raft safety', () => {
+      this.invariants.checkCommits()
+      return this.invariants.violation ?? true
+    })
   }
 
   /** A cluster of `options.nodes` voters on `sim`, booted unless `start: false`. */
@@ -221,6 +226,12 @@ export class RaftTestCluster {
 
   resume(node: string): void {
     this.member(node).process?.resume()
+  }
+
+  /** Gives `node` a disk whose fsync takes `ms` of virtual time from now on (across restarts too). */
+  slowDisk(node: string, ms: number): void {
+    this.fsyncOverride.set(node, ms)
+    this.member(node).storage?.setFsyncMs(ms)
   }
 
   /** Kills the node's process: its memory is gone, its disk keeps what was fsynced (and maybe a torn tail). */
@@ -381,7 +392,7 @@ export class RaftTestCluster {
     m.disk.attach(process)
     const frames = this.network.attach({ system: RAFT_SYSTEM, node: m.name, shard: 0 }, process)
     const transport = new RaftSimTransport(this.sim, frames, this.codec, m.counters, this.filters)
-    const storage = new SimRaftStorage(m.disk, process.clock, { fsyncMs: this.options.fsyncMs ?? 1 })
+    const storage = new SimRaftStorage(m.disk, process.clock, { fsyncMs: this.fsyncOverride.get(m.name) ?? this.options.fsyncMs ?? 1 })
     m.storage = storage
     m.applied = []
     const o = this.options

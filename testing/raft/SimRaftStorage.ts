@@ -47,7 +47,7 @@ const dec = new TextDecoder()
 export class SimRaftStorage implements RaftStorage {
   private readonly disk: SimDisk
   private readonly clock: Clock
-  private readonly fsyncMs: number
+  private fsyncMs: number
   private readonly rewriteRatio: number
   private closed = false
   /** The state as written (what reads see). */
@@ -63,6 +63,11 @@ export class SimRaftStorage implements RaftStorage {
     this.clock = clock
     this.fsyncMs = options.fsyncMs ?? 1
     this.rewriteRatio = options.rewriteRatio ?? 4
+  }
+
+  /** Changes the fsync latency of later calls (a slow disk on one node). */
+  setFsyncMs(ms: number): void {
+    this.fsyncMs = ms
   }
 
   /** What is fsynced (read-only; tests check "acknowledged ⇒ durable" against it). */

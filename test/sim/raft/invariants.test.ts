@@ -5,13 +5,14 @@ import { RaftInvariants, type DurableView, type InvariantWorld } from '../../../
 /* The checker is only worth something if it catches violations: feed it broken histories. */
 const e = (index: number, term: number, byte = 0): LogEntry => ({ index, term, type: 'command', data: new Uint8Array([byte]) })
 
-function world(durable: Record<string, DurableView> = {}, logs: Record<string, LogEntry[]> = {}): InvariantWorld {
+function world(durable: Record<string, DurableView> = {}, logs: Record<string, LogEntry[]> = {}, commits: Record<string, number> = {}): InvariantWorld {
   const empty: DurableView = { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [] }
   return {
     log: (n) => ({ snapshotIndex: 0, snapshotTerm: 0, entries: logs[n] ?? [] }),
     durable: (n) => durable[n] ?? empty,
     voters: () => ['a', 'b', 'c'],
     nodes: () => ['a', 'b', 'c'],
+    commitIndex: (n) => commits[n] ?? 0,
   }
 }
 
@@ -53,6 +54,22 @@ describe('RaftInvariants catches broken histories', () => {
   test('applying an entry only one of three fsynced', () => {
     const w = world({ a: { hardState: { term: 1, votedFor: null }, snapshot: null, entries: [e(1, 1)] } })
     expect(feed(w, [{ type: 'apply', node: 'a', entry: e(1, 1) }])).toMatch(/stored on only 1 of 3/)
+  })
+
+  test('a commit index only the leader\'s memory and one follower hold (leader counted its unfsynced write)', () => {
+    const d: DurableView = { hardState: { term: 1, votedFor: null }, snapshot: null, entries: [e(1, 1)] }
+    const inv = new RaftInvariants(world({ b: d }, { a: [e(1, 1)] }, { a: 1 }))
+    inv.checkCommits()
+    expect(inv.violation).toMatch(/commit index 1 \(term 1\) stored on only 1 of 3/)
+    const ok = new RaftInvariants(world({ a: d, b: d }, { a: [e(1, 1)] }, { a: 1 }))
+    ok.checkCommits()
+    expect(ok.violation).toBeNull()
+  })
+
+  test('an append sent at a term not yet fsynced', () => {
+    const d: DurableView = { hardState: { term: 2, votedFor: 'a' }, snapshot: null, entries: [] }
+    expect(feed(world({ a: d }), [{ type: 'send', node: 'a', message: { kind: 'append', from: 'a', to: 'b', term: 3, prevIndex: 0, prevTerm: 0, entries: [], commit: 0 } }])).toMatch(/append at term 3 before fsyncing that term/)
+    expect(feed(world({ a: d }), [{ type: 'send', node: 'a', message: { kind: 'vote', from: 'a', to: 'b', term: 3, preVote: true, transfer: false, lastIndex: 0, lastTerm: 0 } }])).toBeNull()
   })
 
   test('a vote granted before it was fsynced', () => {
