@@ -138,7 +138,7 @@ export const DASHBOARD_JS = `'use strict'
     letters.splice(0, Math.max(0, letters.length - 100))
     const rows = letters.slice().reverse().map((letter) => {
       const tr = el('tr')
-      tr.append(el('td', 'muted', new Date(Date.now() - letter.agoMs).toLocaleTimeString()), el('td', '', letter.target + ' · ' + letter.method), el('td', '', letter.reason + (letter.error ? ': ' + letter.error : '')), el('td', 'muted', 'shard ' + letter.shard))
+      tr.append(el('td', 'muted', Math.round(letter.agoMs / 1000) + ' s ago'), el('td', '', letter.target + ' · ' + letter.method), el('td', '', letter.reason + (letter.error ? ': ' + letter.error : '')), el('td', 'muted', 'shard ' + letter.shard))
       return tr
     })
     if (rows.length === 0) {
