@@ -169,6 +169,7 @@ export type {
   ClusterCommand,
   ClusterCommandType,
   ClusterPeerLink,
+  ClusterState,
   ClusterStateNodeOptions,
   DowningVerdict,
   FencingToken,

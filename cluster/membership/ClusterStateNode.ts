@@ -4,9 +4,10 @@ import { decodeCommand, encodeCommand } from './ClusterCommandCodec.ts'
 import { ClusterStateMachine } from './ClusterStateMachine.ts'
 import { decodePeerMessage, encodePeerMessage, type ClusterPeerLink, type PeerMessage } from './ClusterPeerLink.ts'
 import { LeaderDuties } from './LeaderDuties.ts'
-import { raftId } from './policies.ts'
+import { raftId, splitRaftId } from './policies.ts'
 import { ClusterInvalidTransitionError, ClusterMalformedCommandError, ClusterNameConflictError, ClusterNoQuorumError, ClusterQuarantinedError, ClusterStateErrorCodes, ClusterStoppedError, ClusterUnknownMemberError } from './errors.ts'
-import type { ApplyResult, ClusterCommand, Member, MemberInfo, Placement, RegistryEntry } from './types.ts'
+import type { ClusterState } from './ClusterState.ts'
+import type { ApplyResult, ClusterChange, ClusterCommand, Member, MemberInfo, Placement, RegistryEntry } from './types.ts'
 
 export interface ClusterStateNodeOptions {
   readonly raft: RaftNode
@@ -60,7 +61,7 @@ const ERRORS: Record<string, new (m: string) => Error> = {
  * after Raft's ReadIndex (linearizable), and the failure detector's verdicts enter through
  * `reportSuspicion`. While it leads, it runs the leader's duties (LeaderDuties.ts).
  */
-export class ClusterStateNode {
+export class ClusterStateNode implements ClusterState {
   private sm = new ClusterStateMachine()
   private readonly opts: ClusterStateNodeOptions
   private readonly waiters = new Map<number, Waiter>()
@@ -71,6 +72,8 @@ export class ClusterStateNode {
   private forwardSeq = 0
   private readonly forwards = new Map<number, Forward>()
   private seedTurn = 0
+  private readonly changeListeners = new Set<(c: ClusterChange | { readonly type: 'reset' }) => void>()
+  private lastApplied = { index: 0, term: 0 }
 
   constructor(options: ClusterStateNodeOptions) {
     this.opts = options
@@ -86,6 +89,10 @@ export class ClusterStateNode {
   /** The state machine's bytes for Raft's snapshot hook. */
   snapshot(): Uint8Array {
     return this.sm.snapshot()
+  }
+
+  get self(): { readonly node: string; readonly incarnation: number } {
+    return this.opts.self
   }
 
   get state(): ClusterStateMachine {
@@ -302,6 +309,26 @@ export class ClusterStateNode {
     return this.sm.placement(name)
   }
 
+  placements(): Placement[] {
+    return this.sm.placements()
+  }
+
+  onChange(listener: (change: ClusterChange | { readonly type: 'reset' }) => void): () => void {
+    this.changeListeners.add(listener)
+    return () => this.changeListeners.delete(listener)
+  }
+
+  leader(): { readonly node: string; readonly incarnation: number } | null {
+    const id = this.opts.raft.state().leaderId
+    if (id === null) return null
+    const [node, incarnation] = splitRaftId(id)
+    return node === null ? null : { node, incarnation }
+  }
+
+  position(): { readonly epoch: number; readonly appliedIndex: number; readonly term: number } {
+    return { epoch: this.sm.epoch, appliedIndex: this.lastApplied.index, term: this.lastApplied.term }
+  }
+
   /** Calls `listener` with the current listing of `key` now and on every change. Returns an unsubscribe function. */
   subscribe(key: string, listener: (entries: readonly RegistryEntry[]) => void): () => void {
     let set = this.subscribers.get(key)
@@ -335,7 +362,9 @@ export class ClusterStateNode {
   private onApplied(a: Applied): void {
     if (a.kind === 'snapshot') {
       this.sm = ClusterStateMachine.restore(a.data)
+      this.lastApplied = { index: a.index, term: a.term }
       for (const key of this.subscribers.keys()) this.notify(key)
+      for (const l of this.changeListeners) l({ type: 'reset' })
       return
     }
     let result: ApplyResult
@@ -346,7 +375,9 @@ export class ClusterStateNode {
       if (!(error instanceof ClusterMalformedCommandError)) throw error
       result = { error: { code: error.code, message: error.message }, changes: [] }
     }
+    this.lastApplied = { index: a.index, term: a.term }
     for (const c of result.changes) if (c.type === 'registry') this.notify(c.key)
+    for (const c of result.changes) for (const l of this.changeListeners) l(c)
     const w = this.waiters.get(a.index)
     if (w === undefined) return
     this.waiters.delete(a.index)
@@ -362,11 +393,4 @@ export class ClusterStateNode {
     const listing = this.sm.lookup(key)
     for (const l of set) l(listing)
   }
-}
-
-/** `node#incarnation` → [node, incarnation]; [null, 0] when the id is not of that form. */
-function splitRaftId(id: string): [string | null, number] {
-  const at = id.lastIndexOf('#')
-  const inc = Number(id.slice(at + 1))
-  return at > 0 && Number.isSafeInteger(inc) && inc > 0 ? [id.slice(0, at), inc] : [null, 0]
 }

@@ -1,6 +1,7 @@
 /** Cluster state on Raft (cluster/membership): the pure state machine, its command codec and policies. */
 export { ClusterStateMachine, MAX_SNAPSHOT_BYTES } from './ClusterStateMachine.ts'
 export { ClusterStateNode } from './ClusterStateNode.ts'
+export type { ClusterState } from './ClusterState.ts'
 export type { ClusterStateNodeOptions } from './ClusterStateNode.ts'
 export { decodePeerMessage, encodePeerMessage } from './ClusterPeerLink.ts'
 export type { ClusterPeerLink, PeerMessage } from './ClusterPeerLink.ts'

@@ -84,3 +84,10 @@ export function nextVoterStep(members: readonly Member[], config: { readonly vot
   }
   return null
 }
+
+/** `node#incarnation` → [node, incarnation]; [null, 0] when the id is not of that form. */
+export function splitRaftId(id: string): [string | null, number] {
+  const at = id.lastIndexOf('#')
+  const inc = Number(id.slice(at + 1))
+  return at > 0 && Number.isSafeInteger(inc) && inc > 0 ? [id.slice(0, at), inc] : [null, 0]
+}
