@@ -74,6 +74,7 @@ export {
 } from './node/index.ts'
 export type {
   AppContext,
+  ReadinessProbe,
   AppDefinition,
   CliIo,
   Logger,

@@ -22,6 +22,19 @@ export interface AppContext {
    * ERR_INVALID_ARGUMENT here.
    */
   publish<P, M extends MethodName<P>>(publicName: string, ref: ActorRef<P>, options: PublishOptions<P, M>): void
+  /**
+   * Adds a check to the node's `/readyz` (e.g. `await clientReadiness(system, pgPool)` from
+   * `troupe/actors`): while it answers `ok: false` the node reports not ready with its reason.
+   * `ready()` is called on every probe, so it must be synchronous and cheap (read a mirrored state).
+   * Returns a function that removes the check.
+   */
+  addReadinessCheck(check: ReadinessProbe): () => void
+}
+
+/** One contribution to `/readyz`: `actors/clients` `clientReadiness` returns one. */
+export interface ReadinessProbe {
+  readonly name: string
+  ready(): { readonly ok: boolean; readonly reason: string | null }
 }
 
 /**

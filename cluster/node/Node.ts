@@ -7,7 +7,7 @@ import { scrapeShards, shardObserver } from '../observability/shardObserver.ts'
 import { createTracing } from '../observability/Tracing.ts'
 import { TroupeMetrics } from '../observability/Metrics.ts'
 import { compilePublication, type PublishOptions } from '../gateway/Publication.ts'
-import type { AppContext, AppDefinition } from './App.ts'
+import type { AppContext, AppDefinition, ReadinessProbe } from './App.ts'
 import { natsUplinkOptions, parseHostPort, type NodeConfig } from './Config.ts'
 import { HttpServer } from './HttpServer.ts'
 import { ActorActivity } from '../introspection/ActorActivity.ts'
@@ -95,6 +95,7 @@ export class TroupeNode {
   private network: NodeNetwork | null = null
   private http: HttpServer | null = null
   private started = false
+  private readonly readinessChecks = new Set<ReadinessProbe>()
   private stopping: Promise<NodeOutcome> | null = null
   private terminatingActors: Promise<void> | null = null
   private closingEdges: Promise<void> | null = null
@@ -226,6 +227,16 @@ export class TroupeNode {
     if (!this.started) reasons.push('app not started')
     if (this.stopping !== null) reasons.push('shutting down')
     if (this.network !== null && !this.network.connected()) reasons.push('NATS not connected')
+    for (const check of this.readinessChecks) {
+      let answer: { readonly ok: boolean; readonly reason: string | null }
+      try {
+        answer = check.ready()
+      } catch (error) {
+        // A broken check must not break the probe: it reports not ready with the cause.
+        answer = { ok: false, reason: `${check.name}: ${error instanceof Error ? error.message : String(error)}` }
+      }
+      if (!answer.ok) reasons.push(answer.reason ?? `${check.name} not ready`)
+    }
     return { ok: reasons.length === 0, reasons }
   }
 
@@ -346,6 +357,10 @@ export class TroupeNode {
           return
         }
         this.network.publish(publicName, ref, options as PublishOptions)
+      },
+      addReadinessCheck: (check) => {
+        this.readinessChecks.add(check)
+        return () => this.readinessChecks.delete(check)
       },
     }
   }
