@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { SystemClock, type Clock } from '../../runtime/index.ts'
 import { troupeVersion } from './version.ts'
 import { isAppDefinition, type AppDefinition } from './App.ts'
 import { flagLayer } from './args.ts'
@@ -60,7 +61,16 @@ export interface CliIo {
   readonly fetch?: typeof fetch
   /** Where relative app paths start. Default process.cwd(). */
   readonly cwd?: string
+  /** Times signals (a repeat within SIGNAL_ECHO_MS is the same Ctrl-C). Default the system clock. */
+  readonly clock?: Clock
 }
+
+/**
+ * Ctrl-C under `npm start` reaches the node twice: the terminal signals the whole foreground process
+ * group, and npm forwards the SIGINT it got to its child as well. A repeat this soon after the first
+ * is that echo, not an operator insisting, so it must not force an exit.
+ */
+export const SIGNAL_ECHO_MS = 1000
 
 export { troupeVersion } from './version.ts'
 
@@ -127,8 +137,14 @@ export async function runCli(io: CliIo): Promise<number> {
   let node: TroupeNode | null = null
   let stopRequested = false
   let signals = 0
+  let firstSignalAt = 0
+  const clock = io.clock ?? new SystemClock()
   const onSignal = (signal: NodeJS.Signals): void => {
-    signals++
+    if (signals > 0 && clock.now() - firstSignalAt < SIGNAL_ECHO_MS) {
+      logger.debug({ signal }, 'repeated signal ignored (the same Ctrl-C, forwarded by npm)')
+      return
+    }
+    if (signals++ === 0) firstSignalAt = clock.now()
     if (signals > 1) {
       logger.warn({ signal }, 'second signal: exiting at once')
       process.exit(ExitCode.Forced)

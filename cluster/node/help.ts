@@ -81,7 +81,7 @@ shutdownForceMs (--shutdown-force-ms, 2000) belong to the forced path (stop acto
 close). Phase timeouts: --shutdown-intake-ms (1000), --shutdown-drain-ms (4000),
 --shutdown-leave-ms (1000), --shutdown-quiet-ms (200: how long no frame may arrive for leave to
 end), --shutdown-actors-ms (1000), --shutdown-close-ms (1000); as variables TROUPE_SHUTDOWN_*_MS.
-A second signal exits at once.
+A second signal exits at once (a repeat within 1 s is the same Ctrl-C, forwarded by npm: ignored).
 
 Exit codes: 0 clean stop; 1 the top supervisor gave up; 2 usage or configuration error;
 3 shutdown incomplete (a phase timed out, the deadline forced it, or a second signal);
