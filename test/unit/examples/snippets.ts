@@ -1,15 +1,29 @@
 /**
- * The TypeScript snippets of README.md and docs/operations.md, as the tests check them: extracted
+ * The TypeScript snippets of the documentation, as the tests check them: extracted
  * verbatim, written next to the README (so `./examples/...` imports resolve as a reader's would),
  * type-checked with the project's tsconfig, and run with `troupe` resolving to the sources.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+/** Documents whose standalone snippets are also run (the rest are type-checked only). */
 export const DOCUMENTS = ['README.md', 'docs/operations.md']
+
+/** Every Markdown document a reader meets: README, ARCHITECTURE and docs/ (with subfolders). */
+export function allDocuments(): string[] {
+  const docs: string[] = []
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (entry.isDirectory()) walk(`${dir}/${entry.name}`)
+      else if (entry.name.endsWith('.md')) docs.push(`${dir}/${entry.name}`)
+    }
+  }
+  walk('docs')
+  return ['README.md', 'ARCHITECTURE.md', ...docs]
+}
 
 export interface Snippet {
   readonly document: string
@@ -31,11 +45,25 @@ export function snippetsOf(document: string): Snippet[] {
   return snippets
 }
 
-/** Writes each snippet as `.snippet-<pid>-<n>.ts` at the repository root; returns their paths and a cleanup. */
+/**
+ * Writes each snippet as `.snippet-<tag>-<pid>-<n>.ts` at the repository root; returns their paths and
+ * a cleanup. A snippet whose first line names a file (`// app.ts`) is that file of its document: the
+ * other snippets of the same document import it as `./app.ts`, so those imports are pointed at it.
+ */
 export function writeSnippets(snippets: readonly Snippet[], tag: string): { files: string[]; remove: () => void } {
+  const base = (n: number): string => `.snippet-${tag}-${process.pid}-${n}`
+  const named = new Map<string, string>()
+  snippets.forEach((snippet, n) => {
+    const name = /^\/\/ ([\w-]+)\.ts\n/.exec(snippet.code)?.[1]
+    if (name !== undefined) named.set(`${snippet.document}|${name}`, base(n))
+  })
   const files = snippets.map((snippet, n) => {
-    const file = join(ROOT, `.snippet-${tag}-${process.pid}-${n}.ts`)
-    writeFileSync(file, `// ${snippet.document}:${snippet.line}\n${snippet.code}`)
+    const file = join(ROOT, `${base(n)}.ts`)
+    const code = snippet.code.replace(/from '\.\/([\w-]+)\.ts'/g, (whole, name: string) => {
+      const target = named.get(`${snippet.document}|${name}`)
+      return target === undefined ? whole : `from './${target}.ts'`
+    })
+    writeFileSync(file, `// ${snippet.document}:${snippet.line}\n${code}`)
     return file
   })
   return { files, remove: () => files.forEach((file) => rmSync(file, { force: true })) }
