@@ -49,6 +49,9 @@ export interface JetStreamClusterStateStats {
   readonly readErrors: number
   readonly lastReadError: string | null
   readonly listenerErrors: number
+  /** Failed leader-duty steps (retried on a later tick); the last one's message. */
+  readonly dutyErrors: number
+  readonly lastDutyError: string | null
 }
 
 interface SeqWaiter {
@@ -81,8 +84,9 @@ export class JetStreamClusterState implements ClusterState {
   private dutiesTimer: TimerHandle | null = null
   private dutyBusy = false
   private stopped = false
-  private counters = { malformedEntries: 0, snapshotsRestored: 0, snapshotsWritten: 0, readErrors: 0, listenerErrors: 0 }
+  private counters = { malformedEntries: 0, snapshotsRestored: 0, snapshotsWritten: 0, readErrors: 0, listenerErrors: 0, dutyErrors: 0 }
   private lastReadError: string | null = null
+  private lastDutyError: string | null = null
 
   constructor(parts: JetStreamClusterStateParts) {
     this.o = parts
@@ -110,7 +114,7 @@ export class JetStreamClusterState implements ClusterState {
     return this.leaseRef?.held ?? false
   }
   stats(): JetStreamClusterStateStats {
-    return { ...this.counters, lastReadError: this.lastReadError }
+    return { ...this.counters, lastReadError: this.lastReadError, lastDutyError: this.lastDutyError }
   }
 
   // ------------------------------------------------------------------ writes
@@ -351,7 +355,10 @@ export class JetStreamClusterState implements ClusterState {
       this.dutyBusy = true
       // Failures (JetStream unavailable, a lost race) are retried on a later tick.
       step()
-        .catch(() => {})
+        .catch((error: unknown) => {
+          this.counters.dutyErrors++
+          this.lastDutyError = error instanceof Error ? error.message : String(error)
+        })
         .finally(() => {
           this.dutyBusy = false
         })
