@@ -230,6 +230,10 @@ export class JetStreamClusterState implements ClusterState {
     while (!this.stopped) {
       let messages: ConsumerMessages | null = null
       try {
+        // Entries this member still needs may be compacted away (even all of them, leaving nothing to
+        // reveal the gap): start from a covering snapshot then.
+        const first = await this.o.log.firstSequence()
+        if (first > this.appliedSeq + 1) await this.skipTo(first)
         messages = await this.o.log.read(this.appliedSeq + 1)
         this.messages = messages
         if (this.stopped) break
@@ -253,14 +257,16 @@ export class JetStreamClusterState implements ClusterState {
 
   private async onEntry(seq: number, data: Uint8Array): Promise<void> {
     if (seq <= this.appliedSeq) return
-    if (seq > this.appliedSeq + 1) {
-      // Entries before `seq` were compacted away: only a snapshot covering them lets this member go on.
-      const snap = await this.o.snapshots.load()
-      if (snap === null || snap.seq < seq - 1) throw new ClusterNoQuorumError(`log compacted before ${seq} but the snapshot covers only ${snap?.seq ?? 0}`)
-      if (snap.seq > this.appliedSeq) this.restore(snap)
-      if (seq <= this.appliedSeq) return
-    }
+    if (seq > this.appliedSeq + 1) await this.skipTo(seq)
+    if (seq <= this.appliedSeq) return
     this.apply(seq, data)
+  }
+
+  /** Entries before `seq` were compacted away: only a snapshot covering them lets this member go on (else the reader retries later). */
+  private async skipTo(seq: number): Promise<void> {
+    const snap = await this.o.snapshots.load()
+    if (snap === null || snap.seq < seq - 1) throw new ClusterNoQuorumError(`log compacted before ${seq} but the stored snapshot covers only ${snap?.seq ?? 0}`)
+    if (snap.seq > this.appliedSeq) this.restore(snap)
   }
 
   private apply(seq: number, data: Uint8Array): void {

@@ -96,6 +96,40 @@ describe('JetStreamClusterState specifics (real JetStream)', () => {
       expect(Buffer.from(n4.snapshot()).equals(Buffer.from(c.member('n1').snapshot()))).toBe(true)
     }, { snapshotEvery: 16, retainEntries: 4 })
   })
+
+  test('a member behind the compaction point reloads a covering snapshot once one is stored (gap path)', async () => {
+    await withCluster(['n1', 'n2'], async (c) => {
+      const nc = c.connection('n1')
+      const jsm = await jetstreamManager(nc)
+      const kv = await new Kvm(nc).open(`troupe_cluster_${c.name}`)
+      const stream = `TROUPE_CLUSTER_${c.name}`
+      const writes = async (from: number, count: number): Promise<void> => {
+        for (let i = from; i < from + count; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => c.member('n1').register(`gap/${i + j}`, `n1/${i + j}`)))
+      }
+      const storedSeq = async (): Promise<number> => {
+        const e = await kv.get('snapshot')
+        return e === null || e.operation !== 'PUT' ? 0 : decodeSnapshotRecord(e.value).seq
+      }
+      await writes(0, 40)
+      let old = 0
+      await c.until(() => c.member('n1').stats().snapshotsWritten + c.member('n2').stats().snapshotsWritten > 0, 20_000, 'a first snapshot')
+      const oldEntry = await kv.get('snapshot')
+      old = decodeSnapshotRecord(oldEntry?.value as Uint8Array).seq
+      await writes(40, 40)
+      for (let i = 0; i < 100 && !((await storedSeq()) > old + 16 && (await jsm.streams.info(stream)).state.first_seq > old + 1); i++) await c.delay(100)
+      expect((await jsm.streams.info(stream)).state.first_seq).toBeGreaterThan(old + 1)
+      // An operator puts the old snapshot back: a member starting now begins before the compaction point.
+      await kv.put('snapshot', oldEntry?.value as Uint8Array)
+      const opening = c.open('n3', { retryMs: 100 })
+      // Until the holder stores a covering snapshot (after snapshotEvery more entries), n3 cannot go on.
+      await writes(80, 30)
+      const n3 = await opening
+      expect(n3.stats().snapshotsRestored).toBeGreaterThanOrEqual(2)
+      expect(n3.stats().readErrors).toBeGreaterThan(0)
+      await c.until(() => n3.position().appliedIndex === c.member('n1').position().appliedIndex, 20_000, 'n3 caught up')
+      expect(Buffer.from(n3.snapshot()).equals(Buffer.from(c.member('n1').snapshot()))).toBe(true)
+    }, { snapshotEvery: 16, retainEntries: 0 })
+  })
 })
 
 describe('JetStream backend codecs and duties (pure)', () => {
