@@ -50,6 +50,8 @@ export interface JetStreamClusterStateOptions {
   readonly clock?: Clock
 }
 
+/** Room left in a KV value for the message headers JetStream adds. */
+const SNAPSHOT_HEADROOM = 4096
 const NAME = /^[A-Za-z0-9_-]{1,64}$/
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -85,7 +87,7 @@ export async function createJetStreamClusterState(options: JetStreamClusterState
   let leaseKv
   try {
     const kvm = new Kvm(log.js)
-    snapshots = new SnapshotStore(await kvm.create(bucket, { history: 1, replicas }), options.nc.info?.max_payload ?? 1024 * 1024)
+    snapshots = new SnapshotStore(await kvm.create(bucket, { history: 1, replicas }), (options.nc.info?.max_payload ?? 1024 * 1024) - SNAPSHOT_HEADROOM)
     leaseKv = await kvm.create(leaseBucket, { history: 1, replicas, ttl: ttlMs })
   } catch (error) {
     throw noQuorum(`cannot open buckets ${bucket} and ${leaseBucket}`, error)
