@@ -116,9 +116,4 @@ export class JetStreamLog {
       throw noQuorum('JetStream did not open the log for reading', error)
     }
   }
-
-  /** Deletes the stream (tests and benchmarks clean up with it). */
-  async destroy(): Promise<void> {
-    await this.jsm.streams.delete(this.o.stream)
-  }
 }
