@@ -183,3 +183,6 @@ export type {
   RegistryEntry,
   VoterStep,
 } from './membership/index.ts'
+// Cluster state on NATS JetStream (cluster/membership/jetstream, issue 14): the same port over a stream log, KV snapshot and lease.
+export { createJetStreamClusterState, decodeLeaseHolder, decodeSnapshotRecord, encodeSnapshotRecord, JETSTREAM_TERM, JetStreamClusterState, leaseEligible, nextDuty, SNAPSHOT_RECORD_VERSION } from './membership/jetstream/index.ts'
+export type { JetStreamClusterStateOptions, JetStreamClusterStateStats, LeaseHolder, SnapshotRecord } from './membership/jetstream/index.ts'

@@ -1,0 +1,10 @@
+/** Cluster state on NATS JetStream (issue 14): the ClusterState port over a stream log, a KV snapshot and a KV leader lease. */
+export { createJetStreamClusterState } from './createJetStreamClusterState.ts'
+export type { JetStreamClusterStateOptions } from './createJetStreamClusterState.ts'
+export { JetStreamClusterState, JETSTREAM_TERM } from './JetStreamClusterState.ts'
+export type { JetStreamClusterStateStats } from './JetStreamClusterState.ts'
+export { decodeLeaseHolder } from './LeaderLease.ts'
+export type { LeaseHolder } from './LeaderLease.ts'
+export { decodeSnapshotRecord, encodeSnapshotRecord, SNAPSHOT_RECORD_VERSION } from './SnapshotRecord.ts'
+export type { SnapshotRecord } from './SnapshotRecord.ts'
+export { leaseEligible, nextDuty } from './JetStreamDuties.ts'
