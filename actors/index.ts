@@ -107,3 +107,7 @@ export type { ClientBreakerOptions, CommonClientOptions, HealthOptions } from '.
 export { ClientMetrics } from './clients/ClientMetrics.ts'
 export { isPgServiceFault, mapPgError } from './clients/pgErrors.ts'
 export { isRedisServiceFault, mapRedisError } from './clients/redisErrors.ts'
+// Fencing tokens on client writes (PgPool.transaction(fn, { fence }), RedisClient.fenced)
+export { FencedError } from './errors.ts'
+export type { Fence, FencingToken } from './clients/Fence.ts'
+export type { PgTransactionOptions } from './clients/PgPool.ts'

@@ -6,6 +6,7 @@ import { ClientInvalidConfigError, RedisBadCallError, RedisClosedError, type Red
 import { resolveCommon, type CommonClientOptions, type ResolvedCommon } from './ClientOptions.ts'
 import { ClientMetrics } from './ClientMetrics.ts'
 import { ClientSupport } from './ClientSupport.ts'
+import { fencedError, fenceProblem, REDIS_FENCE_SCRIPT, redisFenceKey, type Fence } from './Fence.ts'
 import { backoffDelay, type HealthSnapshot } from './Health.ts'
 import { isRedisServiceFault, mapRedisError } from './redisErrors.ts'
 
@@ -29,6 +30,8 @@ export interface RedisClientOptions extends CommonClientOptions {
   /** A command not answered by then fails with ERR_REDIS_TIMEOUT. Default 2000. */
   readonly commandTimeoutMs?: number
   readonly reconnect?: RedisReconnectOptions
+  /** Prefix of the fence keys `fenced` keeps (`<prefix>{<name>}`). Default `troupe:fence:`. */
+  readonly fencePrefix?: string
 }
 
 export type RedisArg = string | number | Buffer
@@ -46,6 +49,13 @@ export interface RedisClientProtocol {
   pipeline(commands: readonly (readonly [string, ...RedisArg[]])[]): Promise<PipelineReply[]>
   /** Runs a Lua script by its SHA1 (EVALSHA), loading it (EVAL) when the server does not know it yet. */
   eval(script: string, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown>
+  /**
+   * Runs the commands (writes) atomically with a fence check, in one script: if the fence `name` has
+   * seen a newer token than `fence.token`, nothing runs and the call rejects with ERR_FENCED (the
+   * highest token in `data`); else the fence is raised to the token and the commands run. Answers
+   * their replies. On Redis Cluster the commands' keys must carry the hash tag `{name}`.
+   */
+  fenced(fence: Fence, commands: readonly (readonly [string, ...RedisArg[]])[]): Promise<unknown[]>
   health(): HealthSnapshot
   stats(): { connected: boolean; status: string; inFlight: number; reconnects: number }
   /** Timer: one health check (PING). */
@@ -57,6 +67,10 @@ const COMMAND_NAME = /^[A-Za-z][A-Za-z0-9_.|-]{0,63}$/
 function validArgs(args: readonly unknown[]): boolean {
   for (const arg of args) if (typeof arg !== 'string' && typeof arg !== 'number' && !Buffer.isBuffer(arg)) return false
   return true
+}
+
+function malformedCommands(commands: unknown): boolean {
+  return !Array.isArray(commands) || commands.some((c) => !Array.isArray(c) || typeof c[0] !== 'string' || !COMMAND_NAME.test(c[0]) || !validArgs(c.slice(1)))
 }
 
 function resolveRedis(options: RedisClientOptions): { common: ResolvedCommon; commandTimeoutMs: number; baseMs: number; maxMs: number; jitter: number } {
@@ -94,12 +108,14 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
   private ended = false
   private unregister: (() => void) | null = null
   private readonly shas = new Map<string, string>()
+  private readonly fencePrefix: string
   private readonly closedError = (): Error => new RedisClosedError(`Redis client '${this.support.options.name}' is closed`, { data: { client: this.support.options.name } })
 
   constructor(options: RedisClientOptions) {
     super()
     const resolved = resolveRedis(options)
     this.commandTimeoutMs = resolved.commandTimeoutMs
+    this.fencePrefix = typeof options.fencePrefix === 'string' ? options.fencePrefix : 'troupe:fence:'
     this.support = new ClientSupport('redis', resolved.common, this.context, isRedisServiceFault)
     const random = this.context.system.random
     // Replies keep ioredis's default (legacy) mapping: callers see what `redis.call` answers.
@@ -172,8 +188,7 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
   }
 
   pipeline(commands: readonly (readonly [string, ...RedisArg[]])[]): Promise<PipelineReply[]> {
-    const malformed = !Array.isArray(commands) || commands.some((c) => !Array.isArray(c) || typeof c[0] !== 'string' || !COMMAND_NAME.test(c[0]) || !validArgs(c.slice(1)))
-    if (malformed) return Promise.reject(new RedisBadCallError('pipeline: each command must be [name, ...args] with string, number or buffer arguments', { data: { method: 'pipeline' } }))
+    if (malformedCommands(commands)) return Promise.reject(new RedisBadCallError('pipeline: each command must be [name, ...args] with string, number or buffer arguments', { data: { method: 'pipeline' } }))
     if (commands.length === 0) return Promise.resolve([])
     return this.support.run(() => this.execPipeline(commands), this.closedError)
   }
@@ -195,6 +210,16 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
         return await this.call('EVAL', [script, keys.length, ...keys, ...args])
       }
     }, this.closedError)
+  }
+
+  async fenced(fence: Fence, commands: readonly (readonly [string, ...RedisArg[]])[]): Promise<unknown[]> {
+    const problem = fenceProblem(fence) ?? (malformedCommands(commands) || commands.length === 0 ? 'commands must be a non-empty list of [name, ...args]' : null)
+    if (problem !== null) throw new RedisBadCallError(`fenced: ${problem}`, { data: { method: 'fenced' } })
+    const args: RedisArg[] = [fence.token.term, fence.token.version]
+    for (const [name, ...rest] of commands) args.push(rest.length + 1, name, ...rest)
+    const reply = (await this.eval(REDIS_FENCE_SCRIPT, [redisFenceKey(this.fencePrefix, fence.name)], args)) as unknown[]
+    if (reply[0] === 0) throw fencedError(this.support.options.name, fence, { term: Number(reply[1]), version: Number(reply[2]) })
+    return reply.slice(1)
   }
 
   health(): HealthSnapshot {
