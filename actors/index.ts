@@ -111,3 +111,7 @@ export { isRedisServiceFault, mapRedisError } from './clients/redisErrors.ts'
 export { FencedError } from './errors.ts'
 export type { Fence, FencingToken } from './clients/Fence.ts'
 export type { PgTransactionOptions } from './clients/PgPool.ts'
+// Simulator twins behind the limiter's script port (docs/components/rate-limiter.md#simulation)
+export type { LimiterScriptPort } from './limiter/LimiterScriptPort.ts'
+export { MemoryLimiterServer } from './limiter/MemoryLimiterServer.ts'
+export type { ServerClock } from './limiter/MemoryLimiterServer.ts'
