@@ -115,3 +115,6 @@ export type { PgTransactionOptions } from './clients/PgPool.ts'
 export type { LimiterScriptPort } from './limiter/LimiterScriptPort.ts'
 export { MemoryLimiterServer } from './limiter/MemoryLimiterServer.ts'
 export type { ServerClock } from './limiter/MemoryLimiterServer.ts'
+// Token leasing over the Redis store (docs/components/rate-limiter.md#token-leasing)
+export { LeasedLimiter } from './limiter/LeasedLimiter.ts'
+export type { LeasedLimiterOptions, LeaseStats } from './limiter/LeasedLimiter.ts'
