@@ -118,3 +118,5 @@ export type { ServerClock } from './limiter/MemoryLimiterServer.ts'
 // Token leasing over the Redis store (docs/components/rate-limiter.md#token-leasing)
 export { LeasedLimiter } from './limiter/LeasedLimiter.ts'
 export type { LeasedLimiterOptions, LeaseStats } from './limiter/LeasedLimiter.ts'
+export { MemoryRedis } from './clients/MemoryRedis.ts'
+export type { RedisConnectionPort } from './clients/MemoryRedis.ts'
