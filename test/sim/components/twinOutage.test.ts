@@ -142,11 +142,13 @@ async function leasing(sim: Simulation): Promise<void> {
   const server = new MemoryLimiterServer({ now: () => sim.now })
   const admitted: number[] = []
   const loops: Promise<void>[] = []
+  const holders: LeasedLimiter[] = []
   for (let h = 0; h < 3; h++) {
     const process = sim.createProcess(`holder-${h}`)
     const port = new SimulatedService(sim, server, { name: `redis-${h}`, process, latency: { minMs: 1, maxMs: 4 } })
     const clock = process.clock
     const holder = new LeasedLimiter(new RedisLimiter(spec, { port: port.client, clock, commandTimeoutMs: 0 }), spec, { leaseSize, leaseMs: 50, clock })
+    holders.push(holder)
     loops.push(
       (async () => {
         while (sim.now < 2000) {
@@ -168,6 +170,9 @@ async function leasing(sim: Simulation): Promise<void> {
   const bound = limit + leaseSize * 3
   if (worst > bound) throw new Error(`${worst} admitted within ${windowMs} ms; the bound is ${bound}`)
   if (admitted.length < (2000 / windowMs) * limit * 0.5) throw new Error(`only ${admitted.length} admitted in 2 s: leasing starves`)
+  const local = holders.reduce((n, h) => n + h.stats.local, 0)
+  // The load saturates the limit, so near it leases are refused and keys go per call: about half.
+  if (local < admitted.length / 4) throw new Error(`only ${local} of ${admitted.length} admissions came from leases`)
 }
 
 describe('token leasing on the twin, on exact time', () => {
