@@ -28,13 +28,10 @@ export interface BreakerClientStats {
   droppedReports: number
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
-}
+const isThenable = (value: unknown): value is PromiseLike<unknown> => value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
 
 /** Duration ticks per slow-call threshold: a closed-state call's duration is known to 1/16 of it. */
 const TICKS_PER_THRESHOLD = 16
-
 /** Completion handlers shared by every call that started in the same tick and epoch. */
 interface Handlers {
   readonly tick: number
@@ -71,8 +68,7 @@ export class BreakerClient {
   private readonly recordResult: ((result: unknown) => boolean) | null
   private readonly batchSize: number
   private readonly reportDelayMs: number
-  /** Calls this long (ms) are slow: reported at once, like failures. */
-  private slowMs = Number.POSITIVE_INFINITY
+  private slowMs = Number.POSITIVE_INFINITY // calls this long (ms) are slow: reported at once, like failures
   private readonly subscription: Subscription
   private name = ''
   private mirrored: BreakerState | 'stopped' = 'closed'
@@ -121,8 +117,8 @@ export class BreakerClient {
     const timeoutMs = options.callTimeoutMs ?? 0
     if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0)) problems.push(`callTimeoutMs must be a finite number ≥ 0, got ${timeoutMs}`)
     const batch = options.reportBatch ?? 256
-    if (!(Number.isInteger(batch) && batch >= 1 && batch <= 65_536)) problems.push(`reportBatch must be an integer in [1, 65536], got ${batch}`)
     const delay = options.reportDelayMs ?? DEFAULT_REPORT_DELAY_MS
+    if (!(Number.isInteger(batch) && batch >= 1 && batch <= 65_536)) problems.push(`reportBatch must be an integer in [1, 65536], got ${batch}`)
     if (!(Number.isFinite(delay) && delay >= 0 && delay <= 1000)) problems.push(`reportDelayMs must be a number in [0, 1000], got ${delay}`)
     if (problems.length > 0) throw new InvalidBreakerConfigError(`invalid breaker client options: ${problems.join('; ')}`, { data: { problems } })
     this.ref = ref
@@ -278,9 +274,7 @@ export class BreakerClient {
       const timer = this.clock.setTimer(this.timeoutMs, () => {
         if (done) return
         done = true
-        const error = new BreakerCallTimeoutError(`call through circuit breaker '${this.name}' timed out after ${this.timeoutMs} ms`, {
-          data: { breaker: this.name, timeoutMs: this.timeoutMs },
-        })
+        const error = new BreakerCallTimeoutError(`call through circuit breaker '${this.name}' timed out after ${this.timeoutMs} ms`, { data: { breaker: this.name, timeoutMs: this.timeoutMs } })
         controller.abort(error)
         this.finish(epoch, permit, TIMEOUT, start)
         reject(error)
