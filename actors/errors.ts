@@ -119,6 +119,7 @@ export const ClientErrorCodes = {
   RedisClosed: 'ERR_REDIS_CLOSED',
   RedisBadCall: 'ERR_REDIS_BAD_CALL',
   ServiceUnhealthy: 'ERR_SERVICE_UNHEALTHY',
+  Fenced: 'ERR_FENCED',
 } as const
 
 /** Client actor options are invalid; `data.problems` lists every problem. Nothing was started. */
@@ -160,3 +161,6 @@ export type RedisBadCallError = InstanceType<typeof RedisBadCallError>
 /** Raised by `assertReady` of a readiness check whose client is not healthy. `data`: `{ client, status, reason }`. */
 export const ServiceUnhealthyError = defineRejection(ClientErrorCodes.ServiceUnhealthy, 'ServiceUnhealthyError')
 export type ServiceUnhealthyError = InstanceType<typeof ServiceUnhealthyError>
+/** A fenced write carried a token older than the highest its fence has seen; nothing was written. `data`: `{ client, name, token, highest }`. */
+export const FencedError = defineRejection(ClientErrorCodes.Fenced, 'FencedError')
+export type FencedError = InstanceType<typeof FencedError>

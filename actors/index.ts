@@ -107,3 +107,16 @@ export type { ClientBreakerOptions, CommonClientOptions, HealthOptions } from '.
 export { ClientMetrics } from './clients/ClientMetrics.ts'
 export { isPgServiceFault, mapPgError } from './clients/pgErrors.ts'
 export { isRedisServiceFault, mapRedisError } from './clients/redisErrors.ts'
+// Fencing tokens on client writes (PgPool.transaction(fn, { fence }), RedisClient.fenced)
+export { FencedError } from './errors.ts'
+export type { Fence, FencingToken } from './clients/Fence.ts'
+export type { PgTransactionOptions } from './clients/PgPool.ts'
+// Simulator twins behind the limiter's script port (docs/components/rate-limiter.md#simulation)
+export type { LimiterScriptPort } from './limiter/LimiterScriptPort.ts'
+export { MemoryLimiterServer } from './limiter/MemoryLimiterServer.ts'
+export type { ServerClock } from './limiter/MemoryLimiterServer.ts'
+// Token leasing over the Redis store (docs/components/rate-limiter.md#token-leasing)
+export { LeasedLimiter } from './limiter/LeasedLimiter.ts'
+export type { LeasedLimiterOptions, LeaseStats } from './limiter/LeasedLimiter.ts'
+export { MemoryRedis } from './clients/MemoryRedis.ts'
+export type { RedisConnectionPort } from './clients/MemoryRedis.ts'

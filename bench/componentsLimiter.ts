@@ -8,7 +8,7 @@
  * Redis comes from the test service ladder: REDIS_URL, else a redis-server started for the run.
  */
 import { Redis } from 'ioredis'
-import { LocalLimiter, RateLimiterActor, RedisLimiter, type RateLimiterProtocol } from '../actors/index.ts'
+import { LeasedLimiter, LocalLimiter, RateLimiterActor, RedisLimiter, type RateLimiterProtocol } from '../actors/index.ts'
 import { Actor, ActorSystem, SystemClock, type ActorRef } from '../runtime/index.ts'
 import { provideRedis } from '../test/support/dataServices.ts'
 import { check, median, note, paired, pairedRatio, rate, report, round, startTiming, type Rate } from './harness.ts'
@@ -21,7 +21,7 @@ const KEYS = 1000
 const IN_FLIGHT = 64
 const ROUNDS = 4
 
-export const limiterCases = ['limiter.local', 'limiter.local.actor', 'limiter.redis', 'limiter.redis.unbatched', 'limiter.redis.rtt'] as const
+export const limiterCases = ['limiter.local', 'limiter.local.actor', 'limiter.redis', 'limiter.redis.unbatched', 'limiter.redis.rtt', 'limiter.redis.leased', 'limiter.redis.leased.rtt'] as const
 
 function keys(): string[] {
   return Array.from({ length: KEYS }, (_, i) => `user-${i}`)
@@ -141,6 +141,22 @@ async function redisCases(only: (name: string) => boolean): Promise<void> {
       await baseline(REDIS_N / 5, IN_FLIGHT)()
       emit('limiter.redis.unbatched', 'decisions/s', await paired(ROUNDS, candidate(REDIS_N, IN_FLIGHT, unbatched), baseline(REDIS_N, IN_FLIGHT)), { n: REDIS_N, inFlight: IN_FLIGHT, baselineIs: 'raw INCR, same connection, same calls in flight', mode: 'one script call per decision' })
     }
+    // Leasing: 64 tokens per script call, decisions served locally in between (see LeasedLimiter's bound).
+    const leased = new LeasedLimiter(new RedisLimiter(spec, { redis, clock: new SystemClock(), prefix: `${prefix}rll:` }), spec, { leaseSize: 64, leaseMs: 1000, clock: new SystemClock() })
+    const leasedCall = (n: number, inFlight: number) => () =>
+      drive(n, inFlight, async (i) => {
+        if ((await leased.decide(names[i % KEYS] as string, 1)).allowed) allowed++
+      })
+    if (only('limiter.redis.leased')) {
+      await leasedCall(REDIS_N / 5, IN_FLIGHT)()
+      await baseline(REDIS_N / 5, IN_FLIGHT)()
+      emit('limiter.redis.leased', 'decisions/s', await paired(ROUNDS, leasedCall(REDIS_N, IN_FLIGHT), baseline(REDIS_N, IN_FLIGHT)), { n: REDIS_N, inFlight: IN_FLIGHT, baselineIs: 'raw INCR, same connection, same calls in flight', mode: 'leased, 64 tokens per script call', leases: leased.stats.leases, local: leased.stats.local })
+    }
+    if (only('limiter.redis.leased.rtt')) {
+      await leasedCall(RTT_N / 5, 1)()
+      await baseline(RTT_N / 5, 1)()
+      emit('limiter.redis.leased.rtt', 'decisions/s', await paired(ROUNDS, leasedCall(RTT_N, 1), baseline(RTT_N, 1)), { n: RTT_N, inFlight: 1, baselineIs: 'raw INCR round trip, one in flight', mode: 'leased, 64 tokens per script call' })
+    }
     if (only('limiter.redis.rtt')) {
       // One in flight: batches of one, so the same as unbatched.
       await candidate(RTT_N / 5, 1)()
@@ -160,5 +176,5 @@ export async function limiterBench(only: ReadonlySet<string> | null = null): Pro
   const wanted = (name: string): boolean => only === null || only.has(name)
   if (wanted('limiter.local')) await local()
   if (wanted('limiter.local.actor')) await localActor()
-  if (wanted('limiter.redis') || wanted('limiter.redis.unbatched') || wanted('limiter.redis.rtt')) await redisCases(wanted)
+  if (limiterCases.some((c) => c.startsWith('limiter.redis') && wanted(c))) await redisCases(wanted)
 }

@@ -1,11 +1,11 @@
 import type { ActorRef, ActorSystem, Clock, Subscription, TimerHandle } from '../../runtime/index.ts'
 import { BreakerCallTimeoutError, BreakerStoppedError, CallNotPermittedError, InvalidBreakerConfigError } from '../errors.ts'
 import { OUTCOMES } from './BreakerCore.ts'
-import type { BreakerOptions, BreakerState } from './BreakerOptions.ts'
+import { DEFAULT_REPORT_DELAY_MS, type BreakerOptions, type BreakerState } from './BreakerOptions.ts'
 import { breakerStateTopic, type BreakerBroadcast, type BreakerGrant, type CircuitBreakerProtocol } from './CircuitBreaker.ts'
 
 /** How a client judges its calls: the caller-side half of `BreakerOptions`. */
-export type BreakerCallOptions = Pick<BreakerOptions, 'callTimeoutMs' | 'recordError' | 'ignoreError' | 'recordResult' | 'reportBatch'>
+export type BreakerCallOptions = Pick<BreakerOptions, 'callTimeoutMs' | 'recordError' | 'ignoreError' | 'recordResult' | 'reportBatch' | 'reportDelayMs'>
 
 /** A protected function; it gets an AbortSignal when the breaker has a call timeout (aborted at the deadline). */
 export type Protected<T> = (signal: AbortSignal | undefined) => T | PromiseLike<T>
@@ -28,13 +28,10 @@ export interface BreakerClientStats {
   droppedReports: number
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
-}
+const isThenable = (value: unknown): value is PromiseLike<unknown> => value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
 
 /** Duration ticks per slow-call threshold: a closed-state call's duration is known to 1/16 of it. */
 const TICKS_PER_THRESHOLD = 16
-
 /** Completion handlers shared by every call that started in the same tick and epoch. */
 interface Handlers {
   readonly tick: number
@@ -48,9 +45,8 @@ interface Handlers {
  * the broadcasts on `breakerStateTopic` (delivered synchronously, in the actor's turn), so a call in
  * the closed state asks nothing and sends nothing: it runs the function, hands the caller the
  * function's own promise, and notes the outcome in an array. Outcomes go to the actor in batches
- * (`reportBatch` of them, or at the next timer turn); the breaker judges them there. Half-open
- * probes and an ended open interval go through the actor (`acquire`), since only the actor can
- * count permits exactly.
+ * (see below); the breaker judges them there. Half-open probes and an ended open interval go
+ * through the actor (`acquire`), since only the actor can count permits exactly.
  *
  * Two costs are kept off each closed-state call. Durations are counted in ticks of a timer that runs
  * only while calls are in flight (1/16 of `slowCallDurationMs`) instead of two clock reads, which
@@ -58,8 +54,9 @@ interface Handlers {
  * not seen as slow. And completion handlers are shared by every call of one tick and epoch, so a
  * call allocates no closure. Calls with a timeout, and half-open probes, read the clock.
  *
- * The batching is what a fast path costs: the breaker opens at most one report (≤ `reportBatch`
- * calls or one timer turn) after the failures that crossed its threshold.
+ * Batches leave at `reportBatch` outcomes or after `reportDelayMs`, but a failure or slow call leaves
+ * at once with what gathered before it, so the breaker opens in the turn after the outcome that
+ * crossed its threshold; only successes (which cannot open it) wait.
  */
 export class BreakerClient {
   readonly ref: ActorRef<CircuitBreakerProtocol>
@@ -70,6 +67,8 @@ export class BreakerClient {
   private readonly ignoreError: ((error: unknown) => boolean) | null
   private readonly recordResult: ((result: unknown) => boolean) | null
   private readonly batchSize: number
+  private readonly reportDelayMs: number
+  private slowMs = Number.POSITIVE_INFINITY // calls this long (ms) are slow: reported at once, like failures
   private readonly subscription: Subscription
   private name = ''
   private mirrored: BreakerState | 'stopped' = 'closed'
@@ -104,6 +103,7 @@ export class BreakerClient {
       const snapshot = await ref.ask('snapshot')
       client.name = snapshot.breaker
       client.tickMs = Math.max(1, snapshot.slowCallDurationMs / TICKS_PER_THRESHOLD)
+      client.slowMs = snapshot.slowCallDurationMs
       client.update({ breaker: snapshot.breaker, state: snapshot.state, epoch: snapshot.epoch, openUntil: snapshot.openUntil })
     } catch (error) {
       client.subscription.unsubscribe()
@@ -117,7 +117,9 @@ export class BreakerClient {
     const timeoutMs = options.callTimeoutMs ?? 0
     if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0)) problems.push(`callTimeoutMs must be a finite number ≥ 0, got ${timeoutMs}`)
     const batch = options.reportBatch ?? 256
+    const delay = options.reportDelayMs ?? DEFAULT_REPORT_DELAY_MS
     if (!(Number.isInteger(batch) && batch >= 1 && batch <= 65_536)) problems.push(`reportBatch must be an integer in [1, 65536], got ${batch}`)
+    if (!(Number.isFinite(delay) && delay >= 0 && delay <= 1000)) problems.push(`reportDelayMs must be a number in [0, 1000], got ${delay}`)
     if (problems.length > 0) throw new InvalidBreakerConfigError(`invalid breaker client options: ${problems.join('; ')}`, { data: { problems } })
     this.ref = ref
     this.clock = system.clock
@@ -126,6 +128,7 @@ export class BreakerClient {
     this.ignoreError = options.ignoreError ?? null
     this.recordResult = options.recordResult ?? null
     this.batchSize = batch
+    this.reportDelayMs = delay
     // Subscribed before the first snapshot is read, so no transition between the two is missed.
     this.subscription = system.subscribe(breakerStateTopic(ref), (broadcast) => this.update(broadcast))
   }
@@ -271,9 +274,7 @@ export class BreakerClient {
       const timer = this.clock.setTimer(this.timeoutMs, () => {
         if (done) return
         done = true
-        const error = new BreakerCallTimeoutError(`call through circuit breaker '${this.name}' timed out after ${this.timeoutMs} ms`, {
-          data: { breaker: this.name, timeoutMs: this.timeoutMs },
-        })
+        const error = new BreakerCallTimeoutError(`call through circuit breaker '${this.name}' timed out after ${this.timeoutMs} ms`, { data: { breaker: this.name, timeoutMs: this.timeoutMs } })
         controller.abort(error)
         this.finish(epoch, permit, TIMEOUT, start)
         reject(error)
@@ -340,12 +341,14 @@ export class BreakerClient {
     }
     this.outcomes.push(outcome)
     this.durations.push(duration)
-    if (this.outcomes.length >= this.batchSize) this.flush()
+    // A failure or a slow call may tip the breaker: it leaves at once (with the successes before it,
+    // in order), so batching never delays a transition. Successes wait for the batch or the delay.
+    if (this.outcomes.length >= this.batchSize || outcome === FAILURE || outcome === TIMEOUT || duration >= this.slowMs) this.flush()
     else this.scheduleFlush()
   }
 
   private scheduleFlush(): void {
-    if (this.flushTimer === null) this.flushTimer = this.clock.setTimer(0, this.flushBound)
+    if (this.flushTimer === null) this.flushTimer = this.clock.setTimer(this.reportDelayMs, this.flushBound)
   }
 
   /** Sends what has gathered now (also done on every transition, and by `close`). */

@@ -68,8 +68,14 @@ export interface BreakerOptions {
   readonly recordResult?: (result: unknown) => boolean
   /** Whether the breaker's state survives a restart of its actor. Default `reset`. */
   readonly onRestart?: 'reset' | 'keep'
-  /** Fast-path clients send their outcomes when this many have gathered, else on the next timer turn. Default 256. */
+  /** Fast-path clients send their outcomes when this many have gathered, else after `reportDelayMs`. Default 256. */
   readonly reportBatch?: number
+  /**
+   * How long a fast-path client gathers successes before it sends them (one timer per batch, not
+   * per call). A failure or a slow call is sent at once with what has gathered, since it may change
+   * the state. 0: at the next timer turn. Default 5.
+   */
+  readonly reportDelayMs?: number
   /** Where the breaker's metrics go (never the global registry). Default: no metrics. */
   readonly registry?: Registry
   /**
@@ -101,9 +107,13 @@ export interface ResolvedBreakerOptions {
   readonly recordResult: ((result: unknown) => boolean) | null
   readonly onRestart: 'reset' | 'keep'
   readonly reportBatch: number
+  readonly reportDelayMs: number
   readonly registry: Registry | null
   readonly peers: readonly ActorRef<any>[]
 }
+
+/** Default `reportDelayMs`: long enough to batch a few one-at-a-time calls, short next to any open interval. */
+export const DEFAULT_REPORT_DELAY_MS = 5
 
 const NAME = /^[A-Za-z0-9_.:-]{1,64}$/
 /** Bounds a time window's ring (one bucket per second). */
@@ -163,6 +173,8 @@ export function resolveBreakerOptions(options: BreakerOptions): ResolvedBreakerO
   if (options.peers !== undefined && !Array.isArray(options.peers)) problems.push('peers must be an array of actor refs')
   const reportBatch = options.reportBatch ?? 256
   if (!isInt(reportBatch, 1, 65_536)) problems.push(`reportBatch must be an integer in [1, 65536], got ${reportBatch}`)
+  const reportDelayMs = options.reportDelayMs ?? DEFAULT_REPORT_DELAY_MS
+  if (!(Number.isFinite(reportDelayMs) && reportDelayMs >= 0 && reportDelayMs <= 1000)) problems.push(`reportDelayMs must be a number in [0, 1000], got ${reportDelayMs}`)
   if (problems.length > 0) {
     throw new InvalidBreakerConfigError(`invalid circuit breaker options: ${problems.join('; ')}`, { data: { problems } })
   }
@@ -187,6 +199,7 @@ export function resolveBreakerOptions(options: BreakerOptions): ResolvedBreakerO
     recordResult: options.recordResult ?? null,
     onRestart,
     reportBatch,
+    reportDelayMs,
     registry: options.registry ?? null,
     peers: options.peers ?? [],
   }

@@ -5,6 +5,7 @@ import { ClientInvalidConfigError, PgBadCallError, PgClosedError, PgRolledBackEr
 import { resolveCommon, type CommonClientOptions, type ResolvedCommon } from './ClientOptions.ts'
 import { ClientMetrics } from './ClientMetrics.ts'
 import { ClientSupport } from './ClientSupport.ts'
+import { fencedError, fenceProblem, PG_FENCE_TABLE, pgFenceReadSql, pgFenceSql, pgFenceTableSql, type Fence } from './Fence.ts'
 import type { HealthSnapshot } from './Health.ts'
 import { isPgServiceFault, mapPgError } from './pgErrors.ts'
 
@@ -21,6 +22,18 @@ export interface PgPoolOptions extends CommonClientOptions {
   readonly queryTimeoutMs?: number
   /** The health check statement. Default `select 1`. */
   readonly healthQuery?: string
+  /** The table of fencing tokens (`transaction(fn, { fence })`), created on first use. Default `troupe_fences`. */
+  readonly fenceTable?: string
+}
+
+/** Options of one transaction. */
+export interface PgTransactionOptions {
+  /**
+   * Fences the transaction: before `fn`, the fence row `name` is raised to `token` in the same
+   * transaction unless it holds a newer token; then nothing runs and the call rejects with
+   * ERR_FENCED. The row stays locked until COMMIT, so holders of one name never interleave.
+   */
+  readonly fence?: Fence
 }
 
 /** A query's answer: plain data (it may cross a thread or a node). */
@@ -44,7 +57,7 @@ export interface PgPoolProtocol {
    * `fn` throws (ERR_PG_ROLLED_BACK with its error as `cause`, or its typed error as is). Same
    * actor system only (a function does not cross a hop).
    */
-  transaction<T>(fn: (tx: PgTransaction) => Promise<T>): Promise<T>
+  transaction<T>(fn: (tx: PgTransaction) => Promise<T>, options?: PgTransactionOptions): Promise<T>
   health(): HealthSnapshot
   /** Pool figures: connections open, idle, callers waiting for one. */
   stats(): { total: number; idle: number; waiting: number; inFlight: number }
@@ -56,7 +69,7 @@ function toResult<R>(result: pg.QueryResult): PgResult<R> {
   return { rows: result.rows as R[], rowCount: result.rowCount ?? 0, command: result.command, fields: result.fields.map((f) => f.name) }
 }
 
-function resolvePg(options: PgPoolOptions): { common: ResolvedCommon; checkoutTimeoutMs: number; queryTimeoutMs: number; healthQuery: string } {
+function resolvePg(options: PgPoolOptions): { common: ResolvedCommon; checkoutTimeoutMs: number; queryTimeoutMs: number; healthQuery: string; fenceTable: string } {
   const problems: string[] = []
   const common = resolveCommon(options, problems)
   const checkoutTimeoutMs = options.checkoutTimeoutMs ?? 5000
@@ -68,8 +81,10 @@ function resolvePg(options: PgPoolOptions): { common: ResolvedCommon; checkoutTi
   if (max !== undefined && !(Number.isInteger(max) && max > 0)) problems.push(`pool.max must be a positive integer, got ${max}`)
   const healthQuery = options.healthQuery ?? 'select 1'
   if (typeof healthQuery !== 'string' || healthQuery.length === 0) problems.push('healthQuery must be a non-empty string')
+  const fenceTable = options.fenceTable ?? 'troupe_fences'
+  if (typeof fenceTable !== 'string' || !PG_FENCE_TABLE.test(fenceTable)) problems.push(`fenceTable must match ${String(PG_FENCE_TABLE)}`)
   if (problems.length > 0) throw new ClientInvalidConfigError(`invalid PgPool options: ${problems.join('; ')}`, { data: { problems } })
-  return { common, checkoutTimeoutMs, queryTimeoutMs, healthQuery }
+  return { common, checkoutTimeoutMs, queryTimeoutMs, healthQuery, fenceTable }
 }
 
 /**
@@ -87,6 +102,9 @@ export class PgPool extends Actor<PgPoolProtocol> implements PgPoolProtocol {
   private readonly support: ClientSupport
   private readonly pool: pg.Pool
   private readonly healthQuery: string
+  private readonly fenceTable: string
+  /** The fence table's creation, run once (concurrent first transactions share it). */
+  private fenceTableReady: Promise<void> | null = null
   /** Connections checked out by calls of this actor, so a drain that runs out of time can cut them off. */
   private readonly checkedOut = new Set<pg.PoolClient>()
   private unregister: (() => void) | null = null
@@ -97,6 +115,7 @@ export class PgPool extends Actor<PgPoolProtocol> implements PgPoolProtocol {
     super()
     const resolved = resolvePg(options)
     this.healthQuery = resolved.healthQuery
+    this.fenceTable = resolved.fenceTable
     this.support = new ClientSupport('pg', resolved.common, this.context, isPgServiceFault)
     const config: pg.PoolConfig = {
       ...(options.pool ?? {}),
@@ -156,9 +175,16 @@ export class PgPool extends Actor<PgPoolProtocol> implements PgPoolProtocol {
     return this.support.run(() => this.withClient((client) => client.query(sql, params as unknown[]).then((r) => toResult<R>(r))), this.closedError)
   }
 
-  transaction<T>(fn: (tx: PgTransaction) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: PgTransaction) => Promise<T>, options: PgTransactionOptions = {}): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(new PgBadCallError('transaction: fn must be a function (same actor system only)', { data: { method: 'transaction' } }))
-    return this.support.run(() => this.withClient((client) => this.runTransaction(client, fn)), this.closedError)
+    const fence = options?.fence
+    const problem = fence === undefined ? null : fenceProblem(fence)
+    if (problem !== null) return Promise.reject(new PgBadCallError(`transaction: ${problem}`, { data: { method: 'transaction' } }))
+    if (fence === undefined) return this.support.run(() => this.withClient((client) => this.runTransaction(client, fn)), this.closedError)
+    return this.support.run(async () => {
+      await (this.fenceTableReady ??= this.createFenceTable())
+      return this.withClient((client) => this.runTransaction(client, fn, fence))
+    }, this.closedError)
   }
 
   health(): HealthSnapshot {
@@ -214,9 +240,10 @@ export class PgPool extends Actor<PgPoolProtocol> implements PgPoolProtocol {
     client.release(destroy)
   }
 
-  private async runTransaction<T>(client: pg.PoolClient, fn: (tx: PgTransaction) => Promise<T>): Promise<T> {
+  private async runTransaction<T>(client: pg.PoolClient, fn: (tx: PgTransaction) => Promise<T>, fence?: Fence): Promise<T> {
     const name = this.support.options.name
     await client.query('BEGIN')
+
     const tx: PgTransaction = {
       query: async <R>(sql: string, params: readonly unknown[] = []) => {
         try {
@@ -228,6 +255,8 @@ export class PgPool extends Actor<PgPoolProtocol> implements PgPoolProtocol {
     }
     let value: T
     try {
+      // The fence first, in the transaction: a refusal (typed) rolls back like any failed statement.
+      if (fence !== undefined) await this.raiseFence(tx, fence)
       value = await fn(tx)
     } catch (error) {
       try {
@@ -243,5 +272,26 @@ export class PgPool extends Actor<PgPoolProtocol> implements PgPoolProtocol {
     }
     await client.query('COMMIT')
     return value
+  }
+
+  private async raiseFence(tx: PgTransaction, fence: Fence): Promise<void> {
+    const { term, version } = fence.token
+    const raised = await tx.query(pgFenceSql(this.fenceTable), [fence.name, term, version])
+    if (raised.rowCount > 0) return
+    const highest = (await tx.query<{ term: string; version: string }>(pgFenceReadSql(this.fenceTable), [fence.name])).rows[0]
+    throw fencedError(this.support.options.name, fence, { term: Number(highest?.term), version: Number(highest?.version) })
+  }
+
+  private createFenceTable(): Promise<void> {
+    // Two sessions creating the table at once can collide in the catalog (23505/42P07): it exists then.
+    const created = this.withClient((client) => client.query(pgFenceTableSql(this.fenceTable))).then(
+      () => {},
+      (error: { data?: { sqlstate?: string } }) => {
+        if (error.data?.sqlstate === '23505' || error.data?.sqlstate === '42P07') return
+        this.fenceTableReady = null
+        throw error
+      },
+    )
+    return created
   }
 }

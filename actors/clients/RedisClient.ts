@@ -6,7 +6,9 @@ import { ClientInvalidConfigError, RedisBadCallError, RedisClosedError, type Red
 import { resolveCommon, type CommonClientOptions, type ResolvedCommon } from './ClientOptions.ts'
 import { ClientMetrics } from './ClientMetrics.ts'
 import { ClientSupport } from './ClientSupport.ts'
+import { fencedError, fenceProblem, REDIS_FENCE_SCRIPT, redisFenceKey, type Fence } from './Fence.ts'
 import { backoffDelay, type HealthSnapshot } from './Health.ts'
+import type { RedisConnectionPort } from './MemoryRedis.ts'
 import { isRedisServiceFault, mapRedisError } from './redisErrors.ts'
 
 /** Reconnection after a lost connection: `baseMs × 2^attempt`, capped at `maxMs`, × (1 + random × jitter). */
@@ -29,6 +31,13 @@ export interface RedisClientOptions extends CommonClientOptions {
   /** A command not answered by then fails with ERR_REDIS_TIMEOUT. Default 2000. */
   readonly commandTimeoutMs?: number
   readonly reconnect?: RedisReconnectOptions
+  /**
+   * Instead of a connection of its own: a command port, e.g. the in-memory twin (MemoryRedis behind
+   * testing's SimulatedService) to run under the simulator. `url`, `redis`, `tls` and `reconnect` are then unused.
+   */
+  readonly connection?: RedisConnectionPort
+  /** Prefix of the fence keys `fenced` keeps (`<prefix>{<name>}`). Default `troupe:fence:`. */
+  readonly fencePrefix?: string
 }
 
 export type RedisArg = string | number | Buffer
@@ -46,6 +55,13 @@ export interface RedisClientProtocol {
   pipeline(commands: readonly (readonly [string, ...RedisArg[]])[]): Promise<PipelineReply[]>
   /** Runs a Lua script by its SHA1 (EVALSHA), loading it (EVAL) when the server does not know it yet. */
   eval(script: string, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown>
+  /**
+   * Runs the commands (writes) atomically with a fence check, in one script: if the fence `name` has
+   * seen a newer token than `fence.token`, nothing runs and the call rejects with ERR_FENCED (the
+   * highest token in `data`); else the fence is raised to the token and the commands run. Answers
+   * their replies. On Redis Cluster the commands' keys must carry the hash tag `{name}`.
+   */
+  fenced(fence: Fence, commands: readonly (readonly [string, ...RedisArg[]])[]): Promise<unknown[]>
   health(): HealthSnapshot
   stats(): { connected: boolean; status: string; inFlight: number; reconnects: number }
   /** Timer: one health check (PING). */
@@ -57,6 +73,10 @@ const COMMAND_NAME = /^[A-Za-z][A-Za-z0-9_.|-]{0,63}$/
 function validArgs(args: readonly unknown[]): boolean {
   for (const arg of args) if (typeof arg !== 'string' && typeof arg !== 'number' && !Buffer.isBuffer(arg)) return false
   return true
+}
+
+function malformedCommands(commands: unknown): boolean {
+  return !Array.isArray(commands) || commands.some((c) => !Array.isArray(c) || typeof c[0] !== 'string' || !COMMAND_NAME.test(c[0]) || !validArgs(c.slice(1)))
 }
 
 function resolveRedis(options: RedisClientOptions): { common: ResolvedCommon; commandTimeoutMs: number; baseMs: number; maxMs: number; jitter: number } {
@@ -88,18 +108,22 @@ function resolveRedis(options: RedisClientOptions): { common: ResolvedCommon; co
 export class RedisClient extends Actor<RedisClientProtocol> implements RedisClientProtocol {
   static readonly reentrant = true
   private readonly support: ClientSupport
-  private readonly redis: Redis
+  /** The owned connection, or null when a port stands in for it. */
+  private readonly redis: Redis | null
+  private readonly port: RedisConnectionPort | null
   private readonly commandTimeoutMs: number
   private reconnects = 0
   private ended = false
   private unregister: (() => void) | null = null
   private readonly shas = new Map<string, string>()
+  private readonly fencePrefix: string
   private readonly closedError = (): Error => new RedisClosedError(`Redis client '${this.support.options.name}' is closed`, { data: { client: this.support.options.name } })
 
   constructor(options: RedisClientOptions) {
     super()
     const resolved = resolveRedis(options)
     this.commandTimeoutMs = resolved.commandTimeoutMs
+    this.fencePrefix = typeof options.fencePrefix === 'string' ? options.fencePrefix : 'troupe:fence:'
     this.support = new ClientSupport('redis', resolved.common, this.context, isRedisServiceFault)
     const random = this.context.system.random
     // Replies keep ioredis's default (legacy) mapping: callers see what `redis.call` answers.
@@ -112,17 +136,18 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
       retryStrategy: (times) => (this.ended ? null : backoffDelay(times - 1, resolved.baseMs, resolved.maxMs, resolved.jitter, () => random.next())),
       ...(options.tls === undefined ? {} : { tls: options.tls }),
     }
-    this.redis = options.url === undefined ? new Redis(redisOptions) : new Redis(options.url, redisOptions)
+    this.port = options.connection ?? null
+    this.redis = this.port !== null ? null : options.url === undefined ? new Redis(redisOptions) : new Redis(options.url, redisOptions)
     // Connection errors surface as typed errors on the calls and in health; the emitter must not crash the process.
-    this.redis.on('error', (error: unknown) => this.context.log.debug({ err: String(error) }, 'Redis connection error'))
-    this.redis.on('reconnecting', () => this.reconnects++)
+    this.redis?.on('error', (error: unknown) => this.context.log.debug({ err: String(error) }, 'Redis connection error'))
+    this.redis?.on('reconnecting', () => this.reconnects++)
   }
 
   override async preStart(): Promise<void> {
     this.support.closing = false
     // A Redis that is down now makes the client unhealthy, not a failed start: wait for the first connection at most one
     // health timeout (so the first calls find it ready), then carry on either way; ioredis keeps reconnecting.
-    const connected = this.redis.connect().catch(() => {})
+    const connected = this.redis === null ? Promise.resolve() : this.redis.connect().catch(() => {})
     const { clock } = this.context.system
     let timer = null as ReturnType<typeof clock.setTimer> | null
     await Promise.race([connected, new Promise<void>((resolve) => (timer = clock.setTimer(this.support.options.health.timeoutMs, resolve)))])
@@ -155,6 +180,7 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
   /** QUIT when drained and connected (the server answers what is pending first), else drop the socket. */
   private async end(graceful: boolean): Promise<void> {
     this.ended = true
+    if (this.redis === null) return
     if (graceful && this.redis.status === 'ready') {
       const { clock } = this.context.system
       let timer = null as ReturnType<typeof clock.setTimer> | null
@@ -172,8 +198,7 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
   }
 
   pipeline(commands: readonly (readonly [string, ...RedisArg[]])[]): Promise<PipelineReply[]> {
-    const malformed = !Array.isArray(commands) || commands.some((c) => !Array.isArray(c) || typeof c[0] !== 'string' || !COMMAND_NAME.test(c[0]) || !validArgs(c.slice(1)))
-    if (malformed) return Promise.reject(new RedisBadCallError('pipeline: each command must be [name, ...args] with string, number or buffer arguments', { data: { method: 'pipeline' } }))
+    if (malformedCommands(commands)) return Promise.reject(new RedisBadCallError('pipeline: each command must be [name, ...args] with string, number or buffer arguments', { data: { method: 'pipeline' } }))
     if (commands.length === 0) return Promise.resolve([])
     return this.support.run(() => this.execPipeline(commands), this.closedError)
   }
@@ -197,12 +222,23 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
     }, this.closedError)
   }
 
+  async fenced(fence: Fence, commands: readonly (readonly [string, ...RedisArg[]])[]): Promise<unknown[]> {
+    const problem = fenceProblem(fence) ?? (malformedCommands(commands) || commands.length === 0 ? 'commands must be a non-empty list of [name, ...args]' : null)
+    if (problem !== null) throw new RedisBadCallError(`fenced: ${problem}`, { data: { method: 'fenced' } })
+    const args: RedisArg[] = [fence.token.term, fence.token.version]
+    for (const [name, ...rest] of commands) args.push(rest.length + 1, name, ...rest)
+    const reply = (await this.eval(REDIS_FENCE_SCRIPT, [redisFenceKey(this.fencePrefix, fence.name)], args)) as unknown[]
+    if (reply[0] === 0) throw fencedError(this.support.options.name, fence, { term: Number(reply[1]), version: Number(reply[2]) })
+    return reply.slice(1)
+  }
+
   health(): HealthSnapshot {
     return this.support.snapshot()
   }
 
   stats(): { connected: boolean; status: string; inFlight: number; reconnects: number } {
-    return { connected: this.redis.status === 'ready', status: this.redis.status, inFlight: this.support.inFlight, reconnects: this.reconnects }
+    const status = this.status()
+    return { connected: status === 'ready', status, inFlight: this.support.inFlight, reconnects: this.reconnects }
   }
 
   async checkHealth(): Promise<void> {
@@ -217,7 +253,7 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
 
   private async call(name: string, args: readonly RedisArg[]): Promise<unknown> {
     try {
-      return await this.redis.call(name, args as RedisArg[])
+      return await (this.redis === null ? (this.port as RedisConnectionPort).call(name, args as RedisArg[]) : this.redis.call(name, args as RedisArg[]))
     } catch (error) {
       throw mapRedisError(error, this.support.options.name, name, this.commandTimeoutMs, this.ended)
     }
@@ -226,6 +262,7 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
   private async execPipeline(commands: readonly (readonly [string, ...RedisArg[]])[]): Promise<PipelineReply[]> {
     const name = this.support.options.name
     let results: [Error | null, unknown][] | null
+    if (this.redis === null) return this.portPipeline(commands)
     try {
       const pipeline = this.redis.pipeline()
       // By name through `call`: the method table knows only lower-case names, and any command (module ones too) must pass.
@@ -251,7 +288,26 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
   }
 
   private connections(): { total: number; idle: number; waiting: number } {
-    const up = this.redis.status === 'ready' ? 1 : 0
+    const up = this.status() === 'ready' ? 1 : 0
     return { total: up, idle: up === 1 && this.support.inFlight === 0 ? 1 : 0, waiting: 0 }
+  }
+
+  /** A port has no connection state of its own: it is 'ready' unless the client has ended. */
+  private status(): string {
+    return this.redis === null ? (this.ended ? 'end' : 'ready') : this.redis.status
+  }
+
+  /** Over a port: one command after another (a pipeline is not atomic on a real server either), same reply shape. */
+  private async portPipeline(commands: readonly (readonly [string, ...RedisArg[]])[]): Promise<PipelineReply[]> {
+    const replies: PipelineReply[] = []
+    for (const [command, ...args] of commands) {
+      try {
+        replies.push({ ok: true, value: await this.call(command, args) })
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ERR_REDIS_COMMAND') throw error
+        replies.push({ ok: false, error: error as RedisCommandError })
+      }
+    }
+    return replies
   }
 }

@@ -9,6 +9,10 @@ const SERVICE_PREFIXES: ReadonlySet<string> = new Set(['BUSY', 'LOADING', 'MASTE
  * `closing`: the client is being shut down, so a broken connection is ours.
  */
 export function mapRedisError(error: unknown, client: string, command: string, timeoutMs: number, closing = false): Error {
+  const code = (error as { code?: unknown } | null)?.code
+  // The simulator's service port (SimulatedService) answers its own codes: they mean what ioredis's would.
+  if (code === 'ERR_SIM_SERVICE_TIMEOUT') return new RedisTimeoutError(`Redis ${command} got no reply in time (simulated)`, { cause: error, data: { client, timeoutMs } })
+  if (code === 'ERR_SIM_SERVICE_UNAVAILABLE') return new RedisConnectionError(`Redis unavailable for ${command} (simulated)`, { cause: error, data: { client, reason: 'simulated' } })
   if (error instanceof Rejection) return error
   const e = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown; code?: unknown }
   const message = typeof e.message === 'string' ? e.message : String(error)

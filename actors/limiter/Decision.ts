@@ -10,6 +10,8 @@ export type DecisionSource =
   | 'fail-open'
   /** The store failed and the policy is fail-closed: refused without a check. */
   | 'fail-closed'
+  /** Allowed from tokens a LeasedLimiter took from its store earlier (no store call). */
+  | 'lease'
 
 /**
  * One rate-limit answer, the same for every algorithm and store.

@@ -73,7 +73,7 @@ export class RateLimiter {
   private readonly counters: LimiterStats = {
     allowed: 0,
     refused: 0,
-    bySource: { store: 0, 'memory-block': 0, insurance: 0, 'fail-open': 0, 'fail-closed': 0 },
+    bySource: { store: 0, 'memory-block': 0, insurance: 0, 'fail-open': 0, 'fail-closed': 0, lease: 0 },
     storeFailures: 0,
     memoryBlocked: 0,
   }

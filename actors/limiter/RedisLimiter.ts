@@ -4,11 +4,17 @@ import { LimiterContentionError, LimiterInvalidError, LimiterUnavailableError } 
 import type { Decision } from './Decision.ts'
 import type { LimiterStore } from './LimiterStore.ts'
 import { checkCall, limitOf, validateLimiterSpec, type LimiterSpec } from './LimiterSpec.ts'
+import type { LimiterScriptPort } from './LimiterScriptPort.ts'
 import { LIMITER_SCRIPTS } from './redisScripts.ts'
 
 export interface RedisLimiterOptions {
-  /** A connected ioredis client or cluster. The limiter defines its scripts on it and never closes it. */
-  readonly redis: Redis | Cluster
+  /** A connected ioredis client or cluster. The limiter defines its scripts on it and never closes it. Give this or `port`. */
+  readonly redis?: Redis | Cluster
+  /**
+   * Instead of `redis`: any implementation of the script port, e.g. the in-memory twin
+   * (MemoryLimiterServer, behind testing's SimulatedService) to run under the simulator.
+   */
+  readonly port?: LimiterScriptPort
   /** Prepended to every key (`<prefix>{<key>}`); isolates limiters sharing one Redis. Default `troupe:rl:`. */
   readonly prefix?: string
   /**
@@ -97,12 +103,20 @@ export class RedisLimiter implements LimiterStore {
         this.p1 = spec.limit
         this.p2 = spec.windowMs * 1000
     }
-    const { name, lua } = LIMITER_SCRIPTS[spec.algorithm]
-    const redis = options.redis as unknown as Record<string, unknown> & { isCluster?: boolean; defineCommand(name: string, d: { lua: string }): void }
-    // No fixed key count: a batch passes 4 keys per decision.
-    if (typeof redis[name] !== 'function') redis.defineCommand(name, { lua })
-    this.script = (redis[name] as ScriptCall).bind(redis)
-    this.batching = options.batch ?? redis.isCluster !== true
+    const port = options.port
+    if (port !== undefined) {
+      const algorithm = spec.algorithm
+      this.script = async (count, ...keysThenArgs) => port.runLimiterScript(algorithm, keysThenArgs.slice(0, count) as string[], keysThenArgs.slice(count))
+      this.batching = options.batch ?? true
+    } else {
+      if (options.redis === undefined) throw new LimiterInvalidError('RedisLimiter needs `redis` (an ioredis client) or `port`')
+      const { name, lua } = LIMITER_SCRIPTS[spec.algorithm]
+      const redis = options.redis as unknown as Record<string, unknown> & { isCluster?: boolean; defineCommand(name: string, d: { lua: string }): void }
+      // No fixed key count: a batch passes 4 keys per decision.
+      if (typeof redis[name] !== 'function') redis.defineCommand(name, { lua })
+      this.script = (redis[name] as ScriptCall).bind(redis)
+      this.batching = options.batch ?? redis.isCluster !== true
+    }
     this.maxBatch = Math.max(1, options.maxBatch ?? 64)
     this.maxPipelined = Math.max(1, options.maxPipelinedBatches ?? 2)
   }

@@ -114,7 +114,8 @@ describe('metrics', () => {
     expect(client.state).toBe('open')
     await run(() => 'rejected')
     await run(() => 'rejected')
-    await kit.advance(0)
+    // Local rejections are counted in the next report: after reportDelayMs (5 by default).
+    await kit.advance(5)
     const text = await registry.metrics()
     expect(text).toContain('troupe_breaker_state{name="payments",state="open"} 1')
     expect(text).toContain('troupe_breaker_state{name="payments",state="closed"} 0')

@@ -47,14 +47,32 @@ async function outcome<T>(k: ActorTestKit, call: Promise<T>): Promise<{ ok: true
 const boom = (): Promise<never> => Promise.reject(new Error('boom'))
 
 describe('fast path', () => {
-  it('closed-state calls take no ask; outcomes reach the actor in batches', async () => {
-    const { kit, breaker } = await start({ windowSize: 2000, minimumCalls: 2000, reportBatch: 256 })
+  it('closed-state calls take no ask; outcomes reach the actor in batches (by count, the rest after reportDelayMs)', async () => {
+    const { kit, breaker } = await start({ windowSize: 2000, minimumCalls: 2000, reportBatch: 256, reportDelayMs: 5 })
     const calls: Promise<number>[] = []
     for (let i = 0; i < 1000; i++) calls.push(breaker.client.execute(() => i))
     await kit.sim.settle(Promise.all(calls))
-    await kit.advance(0)
+    await kit.advance(4)
+    expect(breaker.client.stats).toMatchObject({ fastPermits: 1000, slowPermits: 0, localRejections: 0, reports: 3 })
+    await kit.advance(1)
     expect(breaker.client.stats).toMatchObject({ fastPermits: 1000, slowPermits: 0, localRejections: 0, reports: 4 })
     expect(await kit.ask(breaker.ref, 'snapshot')).toMatchObject({ state: 'closed', calls: 1000, failedCalls: 0 })
+  })
+
+  it('a failure is reported at once with the successes gathered before it; successes alone wait for the delay', async () => {
+    const { kit, breaker } = await start({ windowSize: 100, minimumCalls: 100, reportBatch: 256, reportDelayMs: 50 })
+    await kit.sim.settle(Promise.all([1, 2, 3].map((i) => breaker.client.execute(() => i))))
+    await kit.advance(0)
+    expect(breaker.client.stats.reports).toBe(0)
+    await outcome(kit, breaker.client.execute(boom))
+    expect(breaker.client.stats.reports).toBe(1)
+    await kit.advance(0)
+    expect(await kit.ask(breaker.ref, 'snapshot')).toMatchObject({ calls: 4, failedCalls: 1 })
+    await kit.sim.settle(breaker.client.execute(() => 5))
+    await kit.advance(49)
+    expect(breaker.client.stats.reports).toBe(1)
+    await kit.advance(1)
+    expect(breaker.client.stats.reports).toBe(2)
   })
 
   it('opens after the failures that cross the threshold, then rejects locally with retryAfterMs', async () => {
