@@ -39,6 +39,8 @@ export class KafkaTwin {
   private roundRobin = 0
   /** While true every call fails with ERR_KAFKA_UNAVAILABLE (a broker down). */
   unavailable = false
+  /** Clients cut off from the cluster (a crashed or partitioned process): their calls fail, their group membership times out. */
+  private readonly isolated = new Set<string>()
 
   constructor(options: KafkaTwinOptions) {
     this.clock = options.clock
@@ -47,11 +49,11 @@ export class KafkaTwin {
     this.coordinator = new TwinCoordinator(() => this.clock.now(), options.maxTransactionTimeoutMs ?? 900_000, this.groups)
   }
 
-  /** A client of this cluster (one per instance of the bridge, as a process would have). */
+  /** A client of this cluster, as one process has: `clientId` names it for `isolate` and in member ids. */
   client(clientId = 'twin'): KafkaClientPort {
     return {
-      producer: (config: ProducerConfig): KafkaProducerPort => new TwinProducer(this, { clientId, ...config }),
-      consumer: (config: ConsumerConfig): KafkaConsumerPort => new TwinConsumer(this, { clientId, ...config }),
+      producer: (config: ProducerConfig): KafkaProducerPort => new TwinProducer(this, { ...config, clientId }),
+      consumer: (config: ConsumerConfig): KafkaConsumerPort => new TwinConsumer(this, { ...config, clientId }),
     }
   }
 
@@ -77,9 +79,18 @@ export class KafkaTwin {
     for (let i = 0; i < times; i++) queue.push(error)
   }
 
+  /** Cuts a client (by clientId) off the cluster, as a crash or a partition would; `heal` reconnects it. */
+  isolate(clientId: string): void {
+    this.isolated.add(clientId)
+  }
+
+  heal(clientId: string): void {
+    this.isolated.delete(clientId)
+  }
+
   /** Runs at the start of every client call: injected faults, then the coordinator's and the groups' lazy timers. */
-  enter(operation: TwinOperation): void {
-    if (this.unavailable) throw new KafkaUnavailableError(`twin broker unavailable (${operation})`, { data: { operation } })
+  enter(operation: TwinOperation, clientId = ''): void {
+    if (this.unavailable || this.isolated.has(clientId)) throw new KafkaUnavailableError(`twin broker unavailable (${operation})`, { data: { operation } })
     const queued = this.faults.get(operation)?.shift()
     if (queued !== undefined) throw queued
     this.sweep()

@@ -29,23 +29,23 @@ export class TwinProducer implements KafkaProducerPort {
   }
 
   async connect(): Promise<void> {
-    this.twin.enter('connect')
+    this.twin.enter('connect', this.config.clientId)
   }
 
   async initTransactions(): Promise<void> {
-    this.twin.enter('initTransactions')
+    this.twin.enter('initTransactions', this.config.clientId)
     const id = this.config.transactionalId
     if (id === undefined) throw new KafkaInvalidStateError('initTransactions needs a transactionalId')
     this.handle = this.twin.coordinator.init(id, this.config.transactionTimeoutMs ?? 60_000)
   }
 
   async beginTransaction(): Promise<void> {
-    this.twin.enter('beginTransaction')
+    this.twin.enter('beginTransaction', this.config.clientId)
     this.twin.coordinator.begin(this.txn())
   }
 
   async send(records: readonly OutRecord[]): Promise<void> {
-    this.twin.enter('send')
+    this.twin.enter('send', this.config.clientId)
     if (this.config.transactionalId === undefined) {
       for (const r of records) this.twin.append(r, null)
       return
@@ -55,17 +55,17 @@ export class TwinProducer implements KafkaProducerPort {
   }
 
   async sendOffsets(offsets: readonly TopicPartitionOffset[], group: GroupMetadata): Promise<void> {
-    this.twin.enter('sendOffsets')
+    this.twin.enter('sendOffsets', this.config.clientId)
     this.twin.coordinator.addOffsets(this.txn(), offsets, group)
   }
 
   async commitTransaction(): Promise<void> {
-    this.twin.enter('commitTransaction')
+    this.twin.enter('commitTransaction', this.config.clientId)
     this.twin.coordinator.commit(this.txn())
   }
 
   async abortTransaction(): Promise<void> {
-    this.twin.enter('abortTransaction')
+    this.twin.enter('abortTransaction', this.config.clientId)
     this.twin.coordinator.abort(this.txn())
   }
 
@@ -96,11 +96,11 @@ export class TwinConsumer implements KafkaConsumerPort {
   }
 
   async connect(): Promise<void> {
-    this.twin.enter('connect')
+    this.twin.enter('connect', this.config.clientId)
   }
 
   async subscribe(topics: readonly string[], listener: RebalanceListener): Promise<void> {
-    this.twin.enter('subscribe')
+    this.twin.enter('subscribe', this.config.clientId)
     for (const t of topics) this.twin.partitions(t)
     this.topics = [...topics]
     this.listener = listener
@@ -108,7 +108,7 @@ export class TwinConsumer implements KafkaConsumerPort {
   }
 
   async poll(max: number): Promise<KafkaRecord[]> {
-    this.twin.enter('poll')
+    this.twin.enter('poll', this.config.clientId)
     const member = this.member
     if (member === null) return []
     // Evicted (silent past its session timeout): like librdkafka, lose the partitions and join again.
@@ -146,7 +146,7 @@ export class TwinConsumer implements KafkaConsumerPort {
   }
 
   async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    this.twin.enter('commitOffsets')
+    this.twin.enter('commitOffsets', this.config.clientId)
     const m = this.member
     if (m === null || m.pending !== null || !this.twin.groups.isMember(m)) {
       throw new KafkaRebalanceError(`group '${this.config.groupId}' rebalanced: commit refused`, { data: { groupId: this.config.groupId, generationId: m?.generation ?? -1 } })
@@ -155,7 +155,7 @@ export class TwinConsumer implements KafkaConsumerPort {
   }
 
   async committed(partitions: readonly TopicPartition[]): Promise<(number | null)[]> {
-    this.twin.enter('committed')
+    this.twin.enter('committed', this.config.clientId)
     return partitions.map((tp) => this.twin.groups.committed(this.config.groupId, tp.topic, tp.partition))
   }
 
