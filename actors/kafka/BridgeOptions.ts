@@ -39,7 +39,7 @@ export interface KafkaBridgeOptions {
   readonly batchMaxRecords?: number
   /** …or this many ms since its first record. Default 100. */
   readonly batchMaxMs?: number
-  /** Kafka's transaction.timeout.ms for the producer; must be at least 2 × batchMaxMs and at most the broker's maximum. Default 10000. */
+  /** Kafka's transaction.timeout.ms for the producer; must be at least 2 × (batchMaxMs + askTimeoutMs) and at most the broker's maximum. Default 30000. */
   readonly transactionTimeoutMs?: number
   /** Per-record ask deadline; a timeout aborts the batch and retries it. Default 5000. */
   readonly askTimeoutMs?: number
@@ -88,7 +88,7 @@ export function resolveBridgeOptions(o: KafkaBridgeOptions): ResolvedBridgeOptio
     dlqTopic: o.dlqTopic ?? null,
     batchMaxRecords: o.batchMaxRecords ?? 100,
     batchMaxMs: o.batchMaxMs ?? 100,
-    transactionTimeoutMs: o.transactionTimeoutMs ?? 10_000,
+    transactionTimeoutMs: o.transactionTimeoutMs ?? 30_000,
     askTimeoutMs: o.askTimeoutMs ?? 5000,
     maxPollRecords: o.maxPollRecords ?? 500,
     idlePollMs: o.idlePollMs ?? 10,
@@ -108,7 +108,7 @@ export function resolveBridgeOptions(o: KafkaBridgeOptions): ResolvedBridgeOptio
   for (const [k, v] of [['maxRecordBytes', r.maxRecordBytes], ['batchMaxRecords', r.batchMaxRecords], ['batchMaxMs', r.batchMaxMs], ['transactionTimeoutMs', r.transactionTimeoutMs], ['askTimeoutMs', r.askTimeoutMs], ['maxPollRecords', r.maxPollRecords], ['idlePollMs', r.idlePollMs], ['highWatermark', r.highWatermark]] as const) positiveInt(problems, k, v)
   if (!(Number.isInteger(r.lowWatermark) && r.lowWatermark >= 0 && r.lowWatermark < r.highWatermark)) problems.push('lowWatermark must be an integer in [0, highWatermark)')
   // The batch must close well inside the transaction timeout, or the coordinator aborts every transaction.
-  if (r.transactionTimeoutMs < 2 * (r.batchMaxMs + r.askTimeoutMs)) problems.push(`transactionTimeoutMs (${r.transactionTimeoutMs}) must be at least 2 × (batchMaxMs + askTimeoutMs) = ${2 * (r.batchMaxMs + r.askTimeoutMs)}`)
+  if (r.mode === 'exactly-once' && r.transactionTimeoutMs < 2 * (r.batchMaxMs + r.askTimeoutMs)) problems.push(`transactionTimeoutMs (${r.transactionTimeoutMs}) must be at least 2 × (batchMaxMs + askTimeoutMs) = ${2 * (r.batchMaxMs + r.askTimeoutMs)}`)
   if (!(r.retry.minMs > 0 && r.retry.maxMs >= r.retry.minMs && Number.isInteger(r.retry.maxAttempts) && r.retry.maxAttempts > 0)) problems.push('retry needs 0 < minMs <= maxMs and maxAttempts a positive integer')
   if (problems.length > 0) throw new KafkaInvalidConfigError(`invalid KafkaBridge options: ${problems.join('; ')}`, { data: { problems } })
   return r
