@@ -27,7 +27,7 @@ describe('exactly-once pipeline on the twin', () => {
       { topic: 'in', key: 'bad', value: '{"id": ' },
       { topic: 'in', key: 'bad', value: JSON.stringify({ id: -1 }) },
     ])
-    const target = kit.spawn(Copier)
+    const target = kit.spawn(Copier, { args: [0] })
     const bridge = await startBridge(kit, twin, target, 'p1')
     await kit.runUntil(() => twin.read('out').length === 30 && twin.read('in.dlq').length === 3, 30_000)
     await kit.advance(500)
@@ -84,7 +84,7 @@ describe('exactly-once pipeline on the twin', () => {
     const events: SupervisorEvent[] = []
     kit.system.subscribe(SupervisorEventTopic, (e) => events.push(e))
     await produceInputs(twin, 20)
-    const target = kit.spawn(Copier)
+    const target = kit.spawn(Copier, { args: [0] })
     await startBridge(kit, twin, target, 'p1')
     twin.failNext('commitTransaction', new KafkaFencedError('injected'))
     await kit.runUntil(() => twin.read('out').length >= 20, 30_000)
@@ -102,7 +102,7 @@ describe('exactly-once pipeline on the twin', () => {
     await kit.runUntil(() => twin.read('out', 'read_uncommitted').length >= 5, 10_000)
     expect(twin.read('out')).toEqual([])
     twin.isolate('proc-a') // the process dies: nothing it does reaches the cluster any more
-    const target = kit.spawn(Copier)
+    const target = kit.spawn(Copier, { args: [0] })
     await startBridge(kit, twin, target, 'proc-b', { instanceId: 'i1' })
     await kit.runUntil(() => twin.read('out').length >= 30, 30_000)
     await kit.advance(2000)
@@ -120,7 +120,7 @@ describe('exactly-once pipeline on the twin', () => {
     await kit.runUntil(() => twin.read('out', 'read_uncommitted').length >= 3, 10_000)
     const isolatedAt = kit.system.clock.now()
     twin.isolate('proc-a')
-    const target = kit.spawn(Copier)
+    const target = kit.spawn(Copier, { args: [0] })
     await startBridge(kit, twin, target, 'proc-b')
     // proc-b takes over after proc-a's session timeout (1 s) and commits everything, but its outputs sit behind proc-a's open transaction.
     await kit.runUntil(() => twin.read('out', 'read_uncommitted').length >= 23, 10_000)

@@ -29,7 +29,7 @@ describe('at-least-once and at-most-once', () => {
     const { kit, twin } = setup(11)
     kits.push(kit)
     await produceInputs(twin, 25)
-    const target = kit.spawn(Copier)
+    const target = kit.spawn(Copier, { args: [0] })
     const bridge = await startBridge(kit, twin, target, 'p1', { mode: 'at-least-once' })
     await kit.runUntil(() => twin.read('out').length >= 25, 20_000)
     await kit.advance(200)
@@ -44,7 +44,7 @@ describe('at-least-once and at-most-once', () => {
     const { kit, twin } = setup(12)
     kits.push(kit)
     await produceInputs(twin, 20)
-    const target = kit.spawn(Copier)
+    const target = kit.spawn(Copier, { args: [0] })
     const bridge = await startBridge(kit, twin, target, 'p1', { mode: 'at-least-once', maxPollRecords: 4 })
     twin.unavailable = true
     kit.sim.after(800, () => (twin.unavailable = false))
@@ -92,7 +92,7 @@ describe('options', () => {
   it('lists every problem in one ERR_KAFKA_INVALID_CONFIG', () => {
     const { kit, twin } = setup(16)
     kits.push(kit)
-    const base = { name: 'b', client: twin.client(), groupId: 'g', topics: ['in'], target: kit.spawn(Copier), method: 'handle' } as const
+    const base = { name: 'b', client: twin.client(), groupId: 'g', topics: ['in'], target: kit.spawn(Copier, { args: [0] }), method: 'handle' } as const
     const bad: KafkaBridgeOptions = { ...base, mode: 'exactly-once', delivery: 'tell', transactionTimeoutMs: 1000 }
     let error: unknown = null
     try {
