@@ -32,7 +32,7 @@ export default defineConfig({
           // Real NATS (service ladder: NATS_URL, else a local nats-server, else testcontainers, else fail).
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/support/natsGlobalSetup.ts', 'test/support/dataGlobalSetup.ts'],
+          globalSetup: ['test/support/natsGlobalSetup.ts', 'test/support/dataGlobalSetup.ts', 'test/support/kafka/kafkaGlobalSetup.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },

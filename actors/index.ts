@@ -120,3 +120,51 @@ export { LeasedLimiter } from './limiter/LeasedLimiter.ts'
 export type { LeasedLimiterOptions, LeaseStats } from './limiter/LeasedLimiter.ts'
 export { MemoryRedis } from './clients/MemoryRedis.ts'
 export type { RedisConnectionPort } from './clients/MemoryRedis.ts'
+
+// --- Kafka bridge (actors/kafka; docs/components/kafka-bridge.md) ---
+export {
+  KafkaAuthError,
+  KafkaClientMissingError,
+  KafkaClosedError,
+  KafkaDecodeError,
+  KafkaErrorCodes,
+  kafkaErrorKind,
+  KafkaFencedError,
+  KafkaInvalidConfigError,
+  KafkaInvalidStateError,
+  KafkaProduceFailedError,
+  KafkaRebalanceError,
+  KafkaTimeoutError,
+  KafkaTransactionTimedOutError,
+  KafkaUnavailableError,
+} from './kafka/errors.ts'
+export type { KafkaErrorKind } from './kafka/errors.ts'
+export type {
+  ConsumerConfig,
+  GroupMetadata,
+  KafkaClientPort,
+  KafkaConsumerPort,
+  KafkaProducerPort,
+  KafkaRecord,
+  OutRecord,
+  ProducerConfig,
+  RebalanceListener,
+  TopicPartition,
+  TopicPartitionOffset,
+} from './kafka/KafkaPort.ts'
+export { KafkaTwin } from './kafka/twin/KafkaTwin.ts'
+export type { KafkaTwinOptions, TwinOperation } from './kafka/twin/KafkaTwin.ts'
+export { resolveBridgeOptions } from './kafka/BridgeOptions.ts'
+export type { BridgeMode, KafkaBridgeOptions } from './kafka/BridgeOptions.ts'
+export type { BridgeStats } from './kafka/BridgeBatch.ts'
+export { decodeRecord, dlqRecord } from './kafka/RecordCodec.ts'
+export type { RecordDecoder, RecordMeta } from './kafka/RecordCodec.ts'
+export { KafkaBridgeConsumer } from './kafka/KafkaBridgeConsumer.ts'
+export type { KafkaBridgeConsumerProtocol } from './kafka/KafkaBridgeConsumer.ts'
+export { KafkaProducerActor } from './kafka/KafkaProducerActor.ts'
+export type { KafkaProducerOptions, KafkaProducerProtocol } from './kafka/KafkaProducerActor.ts'
+export { spawnKafkaBridge } from './kafka/spawnKafkaBridge.ts'
+export type { KafkaBridge, KafkaBridgeSpec } from './kafka/spawnKafkaBridge.ts'
+export { CONFLUENT_PACKAGE, ConfluentKafkaClient, loadConfluentKafka } from './kafka/confluent/ConfluentKafkaClient.ts'
+export type { ConfluentKafkaClientOptions } from './kafka/confluent/ConfluentKafkaClient.ts'
+export { mapNativeError } from './kafka/confluent/confluentErrors.ts'

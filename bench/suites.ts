@@ -32,4 +32,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   'raft-nats': { load: () => import('./raftNats.ts'), onDemand: true },
   dashboard: { load: () => import('./dashboard.ts') },
   'cluster-jetstream': { load: () => import('./clusterJetstream.ts'), onDemand: true },
+  kafka: { load: () => import('./kafka.ts'), onDemand: true },
 }
