@@ -102,7 +102,8 @@ export class MemoryInvalidationHub {
         this.dropped++
         continue
       }
-      queueMicrotask(() => {
+      // A later microtask, as a network would: never re-entrantly inside publish.
+      void Promise.resolve().then(() => {
         const decoded = decodeInvalidation(bytes)
         if (decoded !== null && this.subscribers.has(sub)) sub.handler(decoded)
       })
