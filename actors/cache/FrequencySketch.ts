@@ -13,7 +13,8 @@ export class FrequencySketch {
   private additions = 0
 
   constructor(capacity: number) {
-    const width = nextPowerOfTwo(Math.max(16, capacity))
+    // About 4 counters per cached entry and row: few enough collisions that a scan of new keys does not look popular.
+    const width = nextPowerOfTwo(Math.max(64, capacity * 4))
     this.table = new Uint8Array(width * 4)
     this.mask = width - 1
     const doorBits = nextPowerOfTwo(Math.max(64, capacity * 8))

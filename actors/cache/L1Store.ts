@@ -84,7 +84,7 @@ export class L1Store<V = unknown> {
       this.evictLru(now)
       return true
     }
-    this.sketch.increment(hashKey(node.key))
+    // No increment here: the miss that led to this put was counted by `get` (counting both would favour new keys).
     node.segment = 1
     this.window.pushFront(node)
     return this.balance(node, now)
