@@ -194,6 +194,15 @@ export class CacheCore<V> {
       this.advanceTo(gen)
       return
     }
+    if (gen < this.upTo) {
+      // The generation went back: L2 lost its data (a restart without persistence), versions with it.
+      // Versions in L1 could now outrank newer values, so L1 goes; counting restarts from L2's figure.
+      this.heal()
+      this.upTo = gen
+      this.pending.clear()
+      this.suspect = null
+      return
+    }
     if (this.suspect !== null && this.upTo >= this.suspect.gen) this.suspect = null
     if (gen <= this.upTo) return
     if (this.suspect === null) {

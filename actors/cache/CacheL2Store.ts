@@ -5,7 +5,7 @@
  * - Every key has a version counter that outlives its value (by `versionRetentionMs`). Each write
  *   and delete bumps it; `read` returns it even on a miss.
  * - `write` with `expectedVersion` ≥ 0 is a compare-and-set: it lands only if nobody wrote or
- *   deleted the key since that version was read. A load therefore never overwrites a newer value
+ *   deleted the key since that version was read (or the counter is 0: nothing newer exists). A load therefore never overwrites a newer value
  *   that arrived while it ran (the reference design's last-writer-wins lost updates).
  * - Every write, delete and invalidation bumps the cache's generation; nodes poll it to detect
  *   invalidations their bus lost (see InvalidationBus).

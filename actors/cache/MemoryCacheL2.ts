@@ -52,8 +52,8 @@ export class MemoryCacheL2 implements CacheL2Store {
     return this.op('write', () => {
       const now = this.clock.now()
       const current = this.versionOf(key, now)
-      if (expectedVersion >= 0 && current !== expectedVersion) return { written: false, version: current, generation: this.gen }
-      const version = current + 1
+      if (expectedVersion >= 0 && current !== expectedVersion && current !== 0) return { written: false, version: current, generation: this.gen }
+      const version = Math.max(current, expectedVersion) + 1
       this.values.set(key, { payload, expiresAt: now + ttlMs, tags })
       this.versions.set(key, { version, expiresAt: now + ttlMs + this.versionRetentionMs })
       return { written: true, version, generation: ++this.gen }
@@ -110,6 +110,14 @@ export class MemoryCacheL2 implements CacheL2Store {
       this.locks.delete(key)
       return true
     })
+  }
+
+  /** Fault: Redis restarted without persistence (values, versions, generation and locks lost). */
+  loseEverything(): void {
+    this.values.clear()
+    this.versions.clear()
+    this.locks.clear()
+    this.gen = 0
   }
 
   private deleteMatching(match: (key: string, stored: Stored) => boolean): L2DeleteResult {

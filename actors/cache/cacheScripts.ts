@@ -16,16 +16,18 @@ return {v or false, t, tonumber(redis.call('GET', KEYS[2]) or '0')}
 
 /**
  * KEYS: value, version, generation, tag sets…; ARGV: payload, px, expectedVersion (-1: none),
- * versionRetentionMs, key. → [written 0|1, version, generation]
+ * versionRetentionMs, key. A compare-and-set lands when the version is still the expected one or 0.
+ * → [written 0|1, version, generation]
  */
 export const WRITE = `
 local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
 local expected = tonumber(ARGV[3])
-if expected >= 0 and cur ~= expected then
+-- Version 0: nothing newer exists (never written, retention over, or Redis lost its data).
+if expected >= 0 and cur ~= expected and cur ~= 0 then
   return {0, cur, tonumber(redis.call('GET', KEYS[3]) or '0')}
 end
 local px = tonumber(ARGV[2])
-local ver = cur + 1
+local ver = math.max(cur, expected) + 1
 redis.call('SET', KEYS[1], ARGV[1], 'PX', px)
 redis.call('SET', KEYS[2], ver, 'PX', px + tonumber(ARGV[4]))
 for i = 4, #KEYS do

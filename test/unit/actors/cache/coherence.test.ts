@@ -134,3 +134,17 @@ describe('Cache: L2 outage', () => {
     expect(await cache.ask('get', 'present')).toBeUndefined()
   })
 })
+
+describe('Cache: L2 data loss', () => {
+  it('heals L1 when L2 lost its data (generation went back), so stale versions cannot outrank new values', async () => {
+    world = new World()
+    const [a, b] = await three({ syncIntervalMs: 100, retryIntervalMs: 100 })
+    for (let i = 0; i < 5; i++) await a.cache.ask('set', 'k', `v${i}`)
+    expect(await b.cache.ask('get', 'k')).toBe('v4')
+    world.l2.loseEverything()
+    await a.cache.ask('set', 'k', 'after')
+    await world.advance(300, 50)
+    expect(await b.cache.ask('get', 'k')).toBe('after')
+    expect((await b.cache.ask('stats')).heals).toBeGreaterThanOrEqual(1)
+  })
+})
