@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { Clock } from '../../runtime/index.ts'
+import type { Clock, TimerHandle } from '../../runtime/index.ts'
 import { CacheL2UnavailableError } from '../errors.ts'
 import type { CacheL2Store, L2DeleteResult, L2Read, L2WriteResult } from './CacheL2Store.ts'
 import { DELETE, DELETE_MANY, DELETE_TAG, LOCK, READ, UNLOCK, WRITE } from './cacheScripts.ts'
@@ -39,6 +39,8 @@ export class RedisCacheL2 implements CacheL2Store {
   private readonly timeoutMs: number
   private readonly retentionMs: number
   private readonly script: Record<keyof typeof SCRIPTS, Script>
+  private readonly inFlight = new Set<Pending>()
+  private watchdog: TimerHandle | null = null
 
   constructor(options: RedisCacheL2Options) {
     this.redis = options.redis
@@ -128,22 +130,55 @@ export class RedisCacheL2 implements CacheL2Store {
     return out
   }
 
-  /** Bounds a call by the command timeout and types every failure. */
+  /**
+   * Bounds a call by the command timeout and types every failure. One watchdog timer serves every
+   * call in flight (a host timer per call cost as much as the script itself).
+   */
   private call<T>(op: string, pending: Promise<T>): Promise<T> {
-    const cache = this.prefix
-    const fail = (cause: unknown): CacheL2UnavailableError => new CacheL2UnavailableError(`L2 ${op} failed: ${String((cause as Error)?.message ?? cause)}`, { cause, data: { cache, op } })
     return new Promise<T>((resolve, reject) => {
-      const timer = this.clock.setTimer(this.timeoutMs, () => reject(fail(new Error(`no answer within ${this.timeoutMs} ms`))))
+      const entry: Pending = { op, deadline: this.clock.now() + this.timeoutMs, reject, done: false }
+      this.inFlight.add(entry)
+      this.arm()
       pending.then(
         (value) => {
-          this.clock.clearTimer(timer)
+          if (entry.done) return
+          entry.done = true
+          this.inFlight.delete(entry)
           resolve(value)
         },
         (error: unknown) => {
-          this.clock.clearTimer(timer)
-          reject(fail(error))
+          if (entry.done) return
+          entry.done = true
+          this.inFlight.delete(entry)
+          reject(this.fail(op, error))
         },
       )
     })
   }
+
+  private fail(op: string, cause: unknown): CacheL2UnavailableError {
+    return new CacheL2UnavailableError(`L2 ${op} failed: ${String((cause as Error)?.message ?? cause)}`, { cause, data: { cache: this.prefix, op } })
+  }
+
+  private arm(): void {
+    if (this.watchdog !== null) return
+    this.watchdog = this.clock.setTimer(Math.max(1, this.timeoutMs / 4), () => {
+      this.watchdog = null
+      const now = this.clock.now()
+      for (const entry of this.inFlight) {
+        if (entry.deadline > now) continue
+        entry.done = true
+        this.inFlight.delete(entry)
+        entry.reject(this.fail(entry.op, new Error(`no answer within ${this.timeoutMs} ms`)))
+      }
+      if (this.inFlight.size > 0) this.arm()
+    })
+  }
+}
+
+interface Pending {
+  readonly op: string
+  readonly deadline: number
+  readonly reject: (error: Error) => void
+  done: boolean
 }
