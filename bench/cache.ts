@@ -14,7 +14,7 @@
  * Redis comes from the test service ladder: REDIS_URL, else a redis-server started for the run.
  */
 import { Redis } from 'ioredis'
-import { Cache, CacheView, MemoryCacheL2, RedisCacheL2, type CacheProtocol } from '../actors/index.ts'
+import { Cache, CacheView, decodePayload, MemoryCacheL2, RedisCacheL2, type CacheProtocol } from '../actors/index.ts'
 import { Actor, ActorSystem, SystemClock, type ActorRef } from '../runtime/index.ts'
 import { defineShardApp, ShardedSystem } from '../transport/index.ts'
 import { check, median, note, paired, pairedRatio, percentile, rate, report, round, startTiming, type Rate, type Suite } from './harness.ts'
@@ -171,6 +171,15 @@ async function l2Hit(url: string): Promise<void> {
     target: '<= 1.2',
     note: 'Cache.get with L1 off (script: value + PTTL + version, decode, ask) vs raw GET of the same bytes',
   })
+  // The L2 tier alone (the store's read script and the payload decode, no actor hop) against the same baseline.
+  const tier = await paired(
+    ROUNDS,
+    () => sample(async (k) => decodePayload((await l2.read(k)).record?.payload ?? new Uint8Array(0), 'bench').value),
+    () => sample((k) => redis.getBuffer(`${prefix}raw:${k}`)),
+  )
+  const t50 = tier.candidate.map((s) => percentile(s, 50))
+  const tb50 = tier.baseline.map((s) => percentile(s, 50))
+  report({ case: 'l2-hit.tier', value: round(median(t50)), unit: 'µs p50', baseline: round(median(tb50)), ratio: round(pairedRatio(t50, tb50), 3), target: '<= 1.2 (for the whole path)', note: 'RedisCacheL2.read + decode, no ask, vs raw GET' })
   const leftovers = await redis.keys(`${prefix}*`)
   if (leftovers.length > 0) await redis.del(...leftovers)
   await system.terminate()

@@ -85,9 +85,14 @@ export class Loads<V> {
       },
     }
     this.flights.set(key, flight)
-    void this.run(key, loader, options, stale, flight).finally(() => {
-      if (this.flights.get(key) === flight) this.flights.delete(key)
-    })
+    void this.run(key, loader, options, stale, flight)
+      .catch((error: unknown) => {
+        // A safety net: every expected failure is handled inside `run`; nothing may escape as an unhandled rejection.
+        flight.reject(new CacheLoadFailedError(`cache '${this.core.o.name}': load of '${key}' failed`, { cause: error, data: { cache: this.core.o.name, key } }))
+      })
+      .finally(() => {
+        if (this.flights.get(key) === flight) this.flights.delete(key)
+      })
     return flight
   }
 

@@ -19,6 +19,8 @@ export interface RedisCacheL2Options {
   readonly versionRetentionMs?: number
 }
 
+const SPACE = 0x20
+
 type Script = (...args: (string | number | Buffer | Uint8Array)[]) => Promise<unknown>
 
 const SCRIPTS = { troupeCacheRead: READ, troupeCacheWrite: WRITE, troupeCacheDelete: DELETE, troupeCacheDeleteMany: DELETE_MANY, troupeCacheDeleteTag: DELETE_TAG, troupeCacheLock: LOCK, troupeCacheUnlock: UNLOCK }
@@ -60,10 +62,14 @@ export class RedisCacheL2 implements CacheL2Store {
   }
 
   async read(key: string): Promise<L2Read> {
-    const reply = (await this.call('read', this.script.troupeCacheRead(2, this.k('v', key), this.k('n', key)))) as [Buffer | null, number, number]
-    const version = Number(reply[2])
-    if (reply[0] === null || reply[0] === undefined) return { record: null, version }
-    return { record: { payload: reply[0], ttlMs: Math.max(1, Number(reply[1])), version }, version }
+    const reply = (await this.call('read', this.script.troupeCacheRead(2, this.k('v', key), this.k('n', key)))) as Buffer
+    const first = reply.indexOf(SPACE)
+    if (first < 0) return { record: null, version: Number(reply.toString('latin1')) }
+    const second = reply.indexOf(SPACE, first + 1)
+    const version = Number(reply.toString('latin1', 0, first))
+    const ttlMs = Number(reply.toString('latin1', first + 1, second))
+    if (second < 0 || !Number.isSafeInteger(version) || !Number.isSafeInteger(ttlMs)) throw this.fail('read', new Error('malformed read reply'))
+    return { record: { payload: reply.subarray(second + 1), ttlMs: Math.max(1, ttlMs), version }, version }
   }
 
   async write(key: string, payload: Uint8Array, ttlMs: number, expectedVersion: number, tags: readonly string[]): Promise<L2WriteResult> {

@@ -6,12 +6,15 @@
  * need a single Redis (not Redis Cluster).
  */
 
-/** KEYS: value, version. → [payload | nil, pttl, version] */
+/**
+ * KEYS: value, version. → one bulk string: `<version>` on a miss, `<version> <pttl> <payload>` on a
+ * hit. One string, not an array: the client parses one reply instead of three.
+ */
 export const READ = `
+local ver = redis.call('GET', KEYS[2]) or '0'
 local v = redis.call('GET', KEYS[1])
-local t = -2
-if v then t = redis.call('PTTL', KEYS[1]) end
-return {v or false, t, tonumber(redis.call('GET', KEYS[2]) or '0')}
+if not v then return ver end
+return ver .. ' ' .. redis.call('PTTL', KEYS[1]) .. ' ' .. v
 `
 
 /**
