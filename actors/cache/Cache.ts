@@ -9,8 +9,8 @@ import { Loads, type LoadOptions } from './Loads.ts'
 import { Writes, type InvalidateTarget, type SetOptions, type WriteResult } from './Writes.ts'
 
 export interface CacheProtocol<V = unknown> {
-  /** L1, then L2; never loads. Undefined on a miss (or a cached "not found"). */
-  get(key: string): Promise<V | undefined>
+  /** L1, then L2; never loads. Undefined on a miss (or a cached "not found"). An L1 hit answers synchronously (no promise). */
+  get(key: string): V | undefined | Promise<V | undefined>
   /**
    * L1, then L2, then one load per key on this shard however many callers miss together. The loader
    * runs in this actor's system: pass a function only from the same system; callers elsewhere rely
@@ -88,12 +88,12 @@ export class Cache<V = unknown> extends Actor<CacheProtocol<V>> implements Cache
     this.unregister = null
   }
 
-  get(key: string): Promise<V | undefined> {
+  get(key: string): V | undefined | Promise<V | undefined> {
     if (badKey(key)) return fail('get', 'key must be a non-empty string of at most 1024 characters')
     const core = this.core
     const now = core.clock.now()
     const node = core.l1.get(key, now)
-    if (node !== undefined && node.freshUntil > now) return Promise.resolve(this.hit(node))
+    if (node !== undefined && node.freshUntil > now) return this.hit(node)
     core.stats.l1Misses++
     return this.loads.joining(key) ?? this.readThrough(key, node ?? null)
   }
