@@ -71,7 +71,9 @@ describe('Redis killed under load', () => {
     for (const n of nodes) expect(n.events.filter((e) => e.type !== 'child-started')).toEqual([])
     // Converged: a write on one node is seen by the others through L2 and the bus.
     const [a] = nodes as [CacheNode]
-    await a.cache.ask('set', 'final', 'after-outage')
+    // Each node's connection comes back on its own schedule: write until L2 takes it (not queued).
+    let result: { l2: string } | null = null
+    await waitFor(() => (void a.cache.ask('set', 'final', 'after-outage').then((r) => (result = r)), result?.l2 === 'written'), { timeoutMs: 20_000, message: 'L2 never took a write again' })
     for (const n of nodes) expect(await n.cache.ask('get', 'final')).toBe('after-outage')
     expect(CacheView.of(a.system, 'users').get('final')).toBe('after-outage')
   }, 90_000)
