@@ -164,3 +164,34 @@ export type ServiceUnhealthyError = InstanceType<typeof ServiceUnhealthyError>
 /** A fenced write carried a token older than the highest its fence has seen; nothing was written. `data`: `{ client, name, token, highest }`. */
 export const FencedError = defineRejection(ClientErrorCodes.Fenced, 'FencedError')
 export type FencedError = InstanceType<typeof FencedError>
+
+// --- Two-tier cache (actors/cache) ---
+
+/** Stable codes of the two-tier cache (actors/cache). */
+export const CacheErrorCodes = {
+  InvalidConfig: 'ERR_CACHE_INVALID_CONFIG',
+  BadCall: 'ERR_CACHE_BAD_CALL',
+  LoadFailed: 'ERR_CACHE_LOAD_FAILED',
+  LoadTimeout: 'ERR_CACHE_LOAD_TIMEOUT',
+  L2Unavailable: 'ERR_CACHE_L2_UNAVAILABLE',
+  Decode: 'ERR_CACHE_DECODE',
+} as const
+
+/** Cache options are invalid; `data.problems` lists every problem. Nothing was started. */
+export const CacheInvalidConfigError = defineRejection(CacheErrorCodes.InvalidConfig, 'CacheInvalidConfigError')
+export type CacheInvalidConfigError = InstanceType<typeof CacheInvalidConfigError>
+/** A malformed call (an empty or non-string key, a loader that is not a function, no loader at all). `data.method`. */
+export const CacheBadCallError = defineRejection(CacheErrorCodes.BadCall, 'CacheBadCallError')
+export type CacheBadCallError = InstanceType<typeof CacheBadCallError>
+/** The loader failed and no stale value could stand in (fail-safe off or past max-stale). The loader's error is `cause`; `data`: `{ cache, key }`. */
+export const CacheLoadFailedError = defineRejection(CacheErrorCodes.LoadFailed, 'CacheLoadFailedError')
+export type CacheLoadFailedError = InstanceType<typeof CacheLoadFailedError>
+/** The load outlived its hard timeout and no stale value could stand in; the load may still complete and fill the cache. `data`: `{ cache, key, timeoutMs }`. */
+export const CacheLoadTimeoutError = defineRejection(CacheErrorCodes.LoadTimeout, 'CacheLoadTimeoutError')
+export type CacheLoadTimeoutError = InstanceType<typeof CacheLoadTimeoutError>
+/** The L2 store (Redis) failed or timed out. The cache answers from L1 or the loader instead; callers see this only from `stats`-level paths that need L2. `data`: `{ cache, op }`. */
+export const CacheL2UnavailableError = defineRejection(CacheErrorCodes.L2Unavailable, 'CacheL2UnavailableError')
+export type CacheL2UnavailableError = InstanceType<typeof CacheL2UnavailableError>
+/** Bytes read from L2 or the invalidation bus were not a value this cache wrote (wrong format byte, bad msgpack): counted, treated as a miss. `data`: `{ cache, source, reason }`. */
+export const CacheDecodeError = defineRejection(CacheErrorCodes.Decode, 'CacheDecodeError')
+export type CacheDecodeError = InstanceType<typeof CacheDecodeError>

@@ -168,3 +168,38 @@ export type { KafkaBridge, KafkaBridgeSpec } from './kafka/spawnKafkaBridge.ts'
 export { CONFLUENT_PACKAGE, ConfluentKafkaClient, loadConfluentKafka } from './kafka/confluent/ConfluentKafkaClient.ts'
 export type { ConfluentKafkaClientOptions } from './kafka/confluent/ConfluentKafkaClient.ts'
 export { mapNativeError } from './kafka/confluent/confluentErrors.ts'
+
+// --- Two-tier cache (actors/cache; docs/components/cache.md) ---
+export {
+  CacheBadCallError,
+  CacheDecodeError,
+  CacheErrorCodes,
+  CacheInvalidConfigError,
+  CacheL2UnavailableError,
+  CacheLoadFailedError,
+  CacheLoadTimeoutError,
+} from './errors.ts'
+export { Cache } from './cache/Cache.ts'
+export type { CacheProtocol } from './cache/Cache.ts'
+export { resolveCacheOptions } from './cache/CacheOptions.ts'
+export type { BloomOptions, CacheOptions, Loader, LockOptions } from './cache/CacheOptions.ts'
+export type { LoadOptions as CacheLoadOptions } from './cache/Loads.ts'
+export type { InvalidateTarget, SetOptions as CacheSetOptions, WriteResult as CacheWriteResult } from './cache/Writes.ts'
+export type { CacheStats } from './cache/CacheStats.ts'
+export { CacheView } from './cache/CacheView.ts'
+export { CacheMetrics } from './cache/CacheMetrics.ts'
+export type { CacheL2Store, L2DeleteResult, L2Read, L2Record, L2WriteResult } from './cache/CacheL2Store.ts'
+export { MemoryCacheL2 } from './cache/MemoryCacheL2.ts'
+export type { L2Faults } from './cache/MemoryCacheL2.ts'
+export { RedisCacheL2 } from './cache/RedisCacheL2.ts'
+export type { RedisCacheL2Options } from './cache/RedisCacheL2.ts'
+export { decodeInvalidation, encodeInvalidation, MemoryInvalidationHub } from './cache/InvalidationBus.ts'
+export type { BusFaults, InvalidationBus, InvalidationMessage } from './cache/InvalidationBus.ts'
+export { NatsInvalidationBus } from './cache/NatsInvalidationBus.ts'
+export type { NatsInvalidationBusOptions } from './cache/NatsInvalidationBus.ts'
+export { L1Store, estimateBytes } from './cache/L1Store.ts'
+export type { EvictionReason, L1Bounds, L1Counters } from './cache/L1Store.ts'
+export type { CacheNode } from './cache/LruList.ts'
+export { BloomFilter } from './cache/BloomFilter.ts'
+export { FrequencySketch } from './cache/FrequencySketch.ts'
+export { decodePayload, encodePayload, PAYLOAD_FORMAT } from './cache/CachePayload.ts'

@@ -33,4 +33,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   dashboard: { load: () => import('./dashboard.ts') },
   'cluster-jetstream': { load: () => import('./clusterJetstream.ts'), onDemand: true },
   kafka: { load: () => import('./kafka.ts'), onDemand: true },
+  cache: { load: () => import('./cache.ts'), onDemand: true },
 }
