@@ -26,7 +26,7 @@ export class TaskQueueMetrics {
           this.scrapeErrors++
           return null
         }))).then((all) => all.filter((s): s is QueueStats => s !== null))
-        void snapshot.finally(() => queueMicrotask(() => (snapshot = null)))
+        void snapshot.finally(() => void Promise.resolve().then(() => (snapshot = null)))
       }
       return snapshot
     }

@@ -249,7 +249,7 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
 
   private ack(r: Running): void {
     this.acks.push(r)
-    if (this.acks.length === 1 && this.flushing === null) queueMicrotask(() => void this.flush())
+    if (this.acks.length === 1 && this.flushing === null) void Promise.resolve().then(() => this.flush())
   }
 
   /** Acks everything finished this turn in one owner-checked script call. */
@@ -272,7 +272,7 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
     })()
     await this.flushing
     this.flushing = null
-    if (this.acks.length > 0) queueMicrotask(() => void this.flush())
+    if (this.acks.length > 0) void Promise.resolve().then(() => this.flush())
   }
 
   private async failed(r: Running, error: unknown): Promise<void> {
