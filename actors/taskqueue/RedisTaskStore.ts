@@ -1,4 +1,4 @@
-import type { Clock } from '../../runtime/index.ts'
+import type { Clock, TimerHandle } from '../../runtime/index.ts'
 import { TaskQueueFullError, TaskQueueUnavailableError } from '../errors.ts'
 import { decodeDeadLetter, type DeadLetter } from './TaskCodec.ts'
 import type { FetchedEntry, PriorityStats, QueueStats, TaskStore } from './TaskStore.ts'
@@ -21,6 +21,22 @@ const SCRIPTS = {
 
 type ScriptName = keyof typeof SCRIPTS
 
+interface QueuedEnqueue {
+  readonly payloadJson: string
+  readonly level: number
+  readonly maxAttempts: number
+  readonly delayMs: number
+  readonly idempotencyKey: string | null
+  readonly resolve: (r: { id: string; created: boolean }) => void
+  readonly reject: (error: Error) => void
+}
+
+interface Pending {
+  readonly deadline: number
+  readonly op: string
+  readonly reject: (error: Error) => void
+}
+
 const num = (value: unknown): number => (typeof value === 'number' ? value : Number(value))
 
 /**
@@ -38,6 +54,10 @@ export class RedisTaskStore implements TaskStore {
   private readonly streams: string[]
   private readonly names: string[]
   private readonly scripts: Record<ScriptName, Script>
+  private readonly enqueues: QueuedEnqueue[] = []
+  private enqueueBatches = 0
+  private readonly inflight = new Set<Pending>()
+  private watchdog: TimerHandle | null = null
 
   constructor(queue: string, config: ResolvedConfig, clock: Clock) {
     this.queue = queue
@@ -73,13 +93,58 @@ export class RedisTaskStore implements TaskStore {
     await this.run('ensureGroups', 'troupeTqEnsure', this.streams, [this.config.group])
   }
 
-  async enqueue(payloadJson: string, priority: string, maxAttempts: number, delayMs: number, idempotencyKey: string | null): Promise<{ id: string; created: boolean }> {
-    const stream = this.streamKey(priority)
-    const idem = idempotencyKey === null ? '' : `${this.base}:idem:${idempotencyKey}`
-    const keys = [stream, `${this.base}:seq`, `${this.base}:delayed`, idem]
-    const reply = (await this.run('enqueue', 'troupeTqEnqueue', keys, [payloadJson, maxAttempts, priority, delayMs, this.config.idempotencyWindowMs, this.config.maxDepth, idempotencyKey ?? ''])) as [number, string]
-    if (reply[0] === -1) throw new TaskQueueFullError(`task queue '${this.queue}' holds ${this.config.maxDepth} tasks of priority ${priority}: enqueue refused`, { data: { queue: this.queue, maxDepth: this.config.maxDepth } })
-    return { id: String(reply[1]), created: reply[0] === 1 }
+  /**
+   * Concurrent enqueues leave together in one script call (each still atomic, in call order), up
+   * to 64 per call with at most 2 calls in flight; a lone enqueue leaves at once. No timer.
+   */
+  enqueue(payloadJson: string, priority: string, maxAttempts: number, delayMs: number, idempotencyKey: string | null): Promise<{ id: string; created: boolean }> {
+    const level = this.names.indexOf(priority)
+    return new Promise((resolve, reject) => {
+      this.enqueues.push({ payloadJson, level, maxAttempts, delayMs, idempotencyKey, resolve, reject })
+      this.pumpEnqueues()
+    })
+  }
+
+  private pumpEnqueues(): void {
+    while (this.enqueueBatches < 2 && this.enqueues.length > 0) {
+      const batch = this.enqueues.splice(0, 64)
+      this.enqueueBatches++
+      void this.sendEnqueues(batch).finally(() => {
+        this.enqueueBatches--
+        this.pumpEnqueues()
+      })
+    }
+  }
+
+  private async sendEnqueues(batch: readonly QueuedEnqueue[]): Promise<void> {
+    const keys = [`${this.base}:seq`, `${this.base}:delayed`, ...this.streams]
+    const args: (string | number)[] = [this.names.length, this.config.idempotencyWindowMs, this.config.maxDepth, ...this.names]
+    const idemIndex = new Map<string, number>()
+    for (const e of batch) {
+      let ki = 0
+      if (e.idempotencyKey !== null) {
+        ki = idemIndex.get(e.idempotencyKey) ?? 0
+        if (ki === 0) {
+          keys.push(`${this.base}:idem:${e.idempotencyKey}`)
+          ki = keys.length
+          idemIndex.set(e.idempotencyKey, ki)
+        }
+      }
+      args.push(e.payloadJson, e.maxAttempts, e.level, e.delayMs, ki, e.idempotencyKey ?? '')
+    }
+    let replies: [number, string][]
+    try {
+      replies = (await this.run('enqueue', 'troupeTqEnqueue', keys, args)) as [number, string][]
+    } catch (error) {
+      for (const e of batch) e.reject(error as Error)
+      return
+    }
+    batch.forEach((e, i) => {
+      const [code, id] = replies[i] ?? [-2, '']
+      if (code === -1) e.reject(new TaskQueueFullError(`task queue '${this.queue}' holds ${this.config.maxDepth} tasks of priority ${this.names[e.level] ?? '?'}: enqueue refused`, { data: { queue: this.queue, maxDepth: this.config.maxDepth } }))
+      else if (code === -2) e.reject(new TaskQueueUnavailableError(`task queue '${this.queue}': enqueue got no answer for this task`, { data: { queue: this.queue, op: 'enqueue' } }))
+      else e.resolve({ id: String(id), created: code === 1 })
+    })
   }
 
   async fetch(consumer: string, quotas: readonly number[], maxInFlight: number): Promise<{ short: boolean[]; entries: FetchedEntry[] }> {
@@ -123,19 +188,37 @@ export class RedisTaskStore implements TaskStore {
     return entries.map(([id, fields]) => decodeDeadLetter(id, fields))
   }
 
-  private async withTimeout<T>(op: string, call: Promise<T>): Promise<T> {
-    let timer = null as ReturnType<Clock['setTimer']> | null
-    const deadline = new Promise<never>((_, reject) => {
-      timer = this.clock.setTimer(this.config.commandTimeoutMs, () => reject(new TaskQueueUnavailableError(`task queue '${this.queue}': ${op} not answered in time`, { data: { queue: this.queue, op } })))
+  /** One watchdog timer for every call in flight (not one timer per call): a call is cut off within 1¼ × commandTimeoutMs. */
+  private withTimeout<T>(op: string, call: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry: Pending = { deadline: this.clock.now() + this.config.commandTimeoutMs, op, reject }
+      this.inflight.add(entry)
+      this.arm()
+      call.then(
+        (value) => {
+          if (this.inflight.delete(entry)) resolve(value)
+        },
+        (error: unknown) => {
+          if (!this.inflight.delete(entry)) return
+          if ((error as { code?: string })?.code?.startsWith('ERR_TASK') === true) reject(error as Error)
+          else reject(new TaskQueueUnavailableError(`task queue '${this.queue}': ${op} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error, data: { queue: this.queue, op } }))
+        },
+      )
     })
-    try {
-      return await Promise.race([call, deadline])
-    } catch (error) {
-      if ((error as { code?: string }).code?.startsWith('ERR_TASK') === true) throw error
-      throw new TaskQueueUnavailableError(`task queue '${this.queue}': ${op} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error, data: { queue: this.queue, op } })
-    } finally {
-      if (timer !== null) this.clock.clearTimer(timer)
-    }
+  }
+
+  private arm(): void {
+    if (this.watchdog !== null || this.inflight.size === 0) return
+    this.watchdog = this.clock.setTimer(Math.max(5, Math.floor(this.config.commandTimeoutMs / 4)), () => {
+      this.watchdog = null
+      const now = this.clock.now()
+      for (const entry of this.inflight) {
+        if (now < entry.deadline) continue
+        this.inflight.delete(entry)
+        entry.reject(new TaskQueueUnavailableError(`task queue '${this.queue}': ${entry.op} not answered within ${this.config.commandTimeoutMs} ms`, { data: { queue: this.queue, op: entry.op } }))
+      }
+      this.arm()
+    })
   }
 
   async stats(): Promise<QueueStats> {

@@ -78,12 +78,15 @@ interface Running {
   readonly level: number
   readonly entryId: string
   readonly task: TaskRecord
-  readonly abort: AbortController
+  /** Made on first use of `signal` (an AbortController per task is a measurable cost on the hot path). */
+  abort: AbortController | null
+  lostReason: Error | null
   leaseUntil: number
   lost: boolean
 }
 
 let incarnations = 0
+const hop = (): void => {}
 
 /**
  * One consumer of a queue: fetches by weighted fair selection across the priority streams, runs
@@ -106,6 +109,7 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
   private readonly pollMs: number
   private readonly backoff: ResolvedBackoff
   private readonly drainMs: number
+  private readonly refillAt: number
   private readonly running = new Map<string, Running>()
   private acks: Running[] = []
   private flushing: Promise<void> | null = null
@@ -129,6 +133,7 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
     this.heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.floor(this.vt / 3))
     this.pollMs = options.pollIntervalMs ?? 50
     this.drainMs = options.drainTimeoutMs ?? 10_000
+    this.refillAt = Math.max(1, Math.floor(this.concurrency / 4))
     for (const [name, v] of [['concurrency', this.concurrency], ['visibilityTimeoutMs', this.vt], ['heartbeatMs', this.heartbeatMs], ['pollIntervalMs', this.pollMs]] as const) {
       if (!Number.isInteger(v) || v < 1) problems.push(`${name} must be a positive integer`)
     }
@@ -190,7 +195,8 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
 
   private async fetch(): Promise<void> {
     const free = this.concurrency - this.running.size
-    if (this.stopping || free <= 0) {
+    // Refill when a quarter of the slots are free (or none run): one fetch per task would cost a round trip each.
+    if (this.stopping || free <= 0 || (free < this.refillAt && this.running.size > 0)) {
       this.fetching = false
       return
     }
@@ -218,7 +224,7 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
       return
     }
     const { task, value } = decoded
-    const r: Running = { level: entry.level, entryId: entry.entryId, task, abort: new AbortController(), leaseUntil: sentAt + this.vt, lost: false }
+    const r: Running = { level: entry.level, entryId: entry.entryId, task, abort: null, lostReason: null, leaseUntil: sentAt + this.vt, lost: false }
     this.running.set(`${entry.level}/${entry.entryId}`, r)
     const context: TaskContext = {
       queue: this.store.queue,
@@ -227,7 +233,13 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
       attempt: task.attempts + 1,
       maxAttempts: task.maxAttempts,
       enqueuedAt: task.enqueuedAt,
-      signal: r.abort.signal,
+      get signal(): AbortSignal {
+        if (r.abort === null) {
+          r.abort = new AbortController()
+          if (r.lostReason !== null) r.abort.abort(r.lostReason)
+        }
+        return r.abort.signal
+      },
     }
     Promise.resolve()
       .then(() => this.handler(value, context))
@@ -249,7 +261,8 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
 
   private ack(r: Running): void {
     this.acks.push(r)
-    if (this.acks.length === 1 && this.flushing === null) void Promise.resolve().then(() => this.flush())
+    // A few microtask hops: the handlers that finish in this burst join the same ack.
+    if (this.acks.length === 1 && this.flushing === null) void Promise.resolve().then(hop).then(hop).then(() => this.flush())
   }
 
   /** Acks everything finished this turn in one owner-checked script call. */
@@ -318,7 +331,8 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
   private lose(r: Running, why: string): void {
     if (r.lost) return
     r.lost = true
-    r.abort.abort(new TaskLeaseLostError(`task ${r.task.id} of '${this.store.queue}': ${why}`, { data: { queue: this.store.queue, taskId: r.task.id } }))
+    r.lostReason = new TaskLeaseLostError(`task ${r.task.id} of '${this.store.queue}': ${why}`, { data: { queue: this.store.queue, taskId: r.task.id } })
+    r.abort?.abort(r.lostReason)
   }
 
   private storeFailed(op: string, error: unknown): void {

@@ -45,25 +45,40 @@ local function dead(dlq, rec)
 end
 `
 
-/** KEYS: 1 stream, 2 seq, 3 delayed, 4 idem key ('' when none). ARGV: payload, max, priority, delayMs, idemTtlMs, maxDepth. Reply: {created 0/1, id}. */
+/**
+ * A batch of enqueues, each atomic and in order. KEYS: seq, delayed, the P streams, then the
+ * idempotency keys used. ARGV: P, idemTtlMs, maxDepth, the P priority names, then 6 per task:
+ * payload, maxAttempts, priority index (0-based), delayMs, idempotency key index into KEYS (0:
+ * none), idempotency key. Reply: per task {1 created | 0 duplicate | -1 full, id}.
+ */
 export const ENQUEUE = `${PRELUDE}
-if KEYS[4] ~= '' then
-  local prev = redis.call('GET', KEYS[4])
-  if prev then return {0, prev} end
+local P, ttl, maxDepth = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for j = 4 + P, #ARGV, 6 do
+  local level, delay, ki = tonumber(ARGV[j + 2]), tonumber(ARGV[j + 3]), tonumber(ARGV[j + 4])
+  local stream = KEYS[3 + level]
+  local prev = false
+  if ki > 0 then prev = redis.call('GET', KEYS[ki]) end
+  if prev then
+    out[#out + 1] = {0, prev}
+  elseif maxDepth > 0 and redis.call('XLEN', stream) + redis.call('ZCARD', KEYS[2]) >= maxDepth then
+    out[#out + 1] = {-1, ''}
+  else
+    local id = tostring(redis.call('INCR', KEYS[1]))
+    local t = {v = '1', id = id, p = ARGV[j], a = '0', m = ARGV[j + 1], t = tostring(now), pr = ARGV[4 + level]}
+    if ki > 0 then
+      redis.call('SET', KEYS[ki], id, 'NX', 'PX', ttl)
+      t.k = ARGV[j + 5]
+    end
+    if delay > 0 then
+      redis.call('ZADD', KEYS[2], now + delay, cjson.encode(t))
+    else
+      redis.call('XADD', stream, '*', unpack(toflat(t)))
+    end
+    out[#out + 1] = {1, id}
+  end
 end
-local maxDepth = tonumber(ARGV[6])
-if maxDepth > 0 and redis.call('XLEN', KEYS[1]) + redis.call('ZCARD', KEYS[3]) >= maxDepth then return {-1, ''} end
-local id = tostring(redis.call('INCR', KEYS[2]))
-if KEYS[4] ~= '' then redis.call('SET', KEYS[4], id, 'NX', 'PX', tonumber(ARGV[5])) end
-local t = {v = '1', id = id, p = ARGV[1], a = '0', m = ARGV[2], t = tostring(now), pr = ARGV[3]}
-if KEYS[4] ~= '' then t.k = ARGV[7] end
-local delay = tonumber(ARGV[4])
-if delay > 0 then
-  redis.call('ZADD', KEYS[3], now + delay, cjson.encode(t))
-else
-  redis.call('XADD', KEYS[1], '*', unpack(toflat(t)))
-end
-return {1, id}
+return out
 `
 
 /**

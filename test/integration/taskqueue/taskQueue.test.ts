@@ -55,7 +55,7 @@ describe('TaskQueue on Redis Streams', () => {
   it('processes every task once and acks it (XACK + XDEL: the streams end empty)', async () => {
     const seen: number[] = []
     const { family } = await start('basic', { jobs: { handler: (p: { n: number }) => void seen.push(p.n), concurrency: 4 } })
-    for (let n = 0; n < 40; n++) await family.queue.ask('enqueue', 'jobs', { n }, { priority: (['high', 'normal', 'low'] as const)[n % 3] })
+    for (let n = 0; n < 40; n++) await family.queue.ask('enqueue', 'jobs', { n }, { priority: (['high', 'normal', 'low'] as const)[n % 3] as string })
     await waitFor(() => seen.length >= 40, { timeoutMs: 20_000 })
     expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i))
     const stats = await waitForValue(() => family.queue.ask('stats', 'jobs'), (s) => s.counters.completed === 40 && s.inFlight === 0, { timeoutMs: 10_000 })
