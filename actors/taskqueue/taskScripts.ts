@@ -141,26 +141,64 @@ return {short, out}
 
 /**
  * Owner-checked batch: ARGV group, consumer, op ('ack' | 'renew'), then pairs (streamIndex 0-based,
- * entryId). KEYS: the streams, then stats. 'ack' XACKs and XDELs what this consumer still owns;
- * 'renew' resets its idle time (XCLAIM … JUSTID, the delivery count untouched). Reply: one 0/1 per
- * pair (0: not ours any more — reclaimed, or removed).
+ * entryId). KEYS: the streams, then stats. One XPENDING per stream over the batch's id range finds
+ * what this consumer still owns; 'ack' XACKs and XDELs those, 'renew' resets their idle time
+ * (XCLAIM … JUSTID, the delivery count untouched). Reply: one 0/1 per pair (0: not ours any more —
+ * reclaimed, or removed).
  */
 export const SETTLE = `${PRELUDE}
 local group, consumer, op = ARGV[1], ARGV[2], ARGV[3]
 local stats = KEYS[#KEYS]
-local res, done = {}, 0
+local function parts(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms or -1), tonumber(seq or -1)
+end
+local function less(a, b)
+  local am, as = parts(a)
+  local bm, bs = parts(b)
+  return am < bm or (am == bm and as < bs)
+end
+local by, order = {}, {}
 for j = 4, #ARGV, 2 do
-  local key = KEYS[tonumber(ARGV[j]) + 1]
+  local i = tonumber(ARGV[j]) + 1
   local id = ARGV[j + 1]
-  if key ~= nil and owned(key, group, consumer, id) then
+  if KEYS[i] ~= nil and i < #KEYS and parts(id) >= 0 then
+    local g = by[i]
+    if g == nil then g = {lo = id, hi = id, n = 0}; by[i] = g; order[#order + 1] = i end
+    if less(id, g.lo) then g.lo = id end
+    if less(g.hi, id) then g.hi = id end
+    g.n = g.n + 1
+  end
+end
+local mine, done = {}, 0
+for _, i in ipairs(order) do
+  local g = by[i]
+  local owned = {}
+  -- Our pending entries in the batch's range: at most what we hold, bounded by the range's size.
+  for _, e in ipairs(redis.call('XPENDING', KEYS[i], group, g.lo, g.hi, g.n + 10000, consumer)) do
+    owned[#owned + 1] = e[1]
+    mine[i .. '/' .. e[1]] = true
+  end
+  for c = 1, #owned, 1000 do
+    local chunk = {unpack(owned, c, math.min(c + 999, #owned))}
     if op == 'ack' then
-      redis.call('XACK', key, group, id)
-      redis.call('XDEL', key, id)
-      done = done + 1
+      redis.call('XACK', KEYS[i], group, unpack(chunk))
+      redis.call('XDEL', KEYS[i], unpack(chunk))
     else
-      redis.call('XCLAIM', key, group, consumer, 0, id, 'JUSTID')
+      local args = {KEYS[i], group, consumer, 0}
+      for _, id in ipairs(chunk) do args[#args + 1] = id end
+      args[#args + 1] = 'JUSTID'
+      redis.call('XCLAIM', unpack(args))
     end
+  end
+end
+local res = {}
+for j = 4, #ARGV, 2 do
+  local key = (tonumber(ARGV[j]) + 1) .. '/' .. ARGV[j + 1]
+  if mine[key] then
     res[#res + 1] = 1
+    if op == 'ack' then done = done + 1 end
+    mine[key] = nil
   else
     res[#res + 1] = 0
   end
