@@ -3,7 +3,8 @@ import { TaskQueueFullError, TaskQueueUnavailableError } from '../errors.ts'
 import { decodeDeadLetter, type DeadLetter } from './TaskCodec.ts'
 import type { FetchedEntry, PriorityStats, QueueStats, TaskStore } from './TaskStore.ts'
 import type { ResolvedConfig } from './TaskQueueOptions.ts'
-import { ENQUEUE, ENSURE_GROUPS, FAIL, FETCH, PROMOTE, RECLAIM, REPLAY, SETTLE, STATS } from './taskScripts.ts'
+import { ENSURE_GROUPS, PROMOTE, RECLAIM, REPLAY, STATS } from './adminScripts.ts'
+import { ENQUEUE, FAIL, FETCH, SETTLE } from './taskScripts.ts'
 
 type Script = (numberOfKeys: number, ...keysThenArgs: (string | number)[]) => Promise<unknown>
 
