@@ -195,3 +195,36 @@ export type CacheL2UnavailableError = InstanceType<typeof CacheL2UnavailableErro
 /** Bytes read from L2 or the invalidation bus were not a value this cache wrote (wrong format byte, bad msgpack): counted, treated as a miss. `data`: `{ cache, source, reason }`. */
 export const CacheDecodeError = defineRejection(CacheErrorCodes.Decode, 'CacheDecodeError')
 export type CacheDecodeError = InstanceType<typeof CacheDecodeError>
+
+// --- Task queue (actors/taskqueue) ---
+
+/** Stable codes of the Redis Streams task queue (actors/taskqueue); the ones a task's DLQ record can carry too. */
+export const TaskQueueErrorCodes = {
+  Invalid: 'ERR_TASK_INVALID',
+  TooLarge: 'ERR_TASK_TOO_LARGE',
+  QueueFull: 'ERR_TASK_QUEUE_FULL',
+  Unavailable: 'ERR_TASK_QUEUE_UNAVAILABLE',
+  Malformed: 'ERR_TASK_MALFORMED',
+  VisibilityTimeout: 'ERR_TASK_VISIBILITY_TIMEOUT',
+  HandlerFailed: 'ERR_TASK_HANDLER_FAILED',
+  LeaseLost: 'ERR_TASK_LEASE_LOST',
+} as const
+
+/** Task queue options or an enqueue argument are invalid (unknown priority, bad queue name, …); `data.problems` lists them. Nothing was enqueued. */
+export const TaskInvalidError = defineRejection(TaskQueueErrorCodes.Invalid, 'TaskInvalidError')
+export type TaskInvalidError = InstanceType<typeof TaskInvalidError>
+/** The payload's JSON is larger than `maxPayloadBytes`. `data`: `{ bytes, limit }`. Nothing was enqueued. */
+export const TaskTooLargeError = defineRejection(TaskQueueErrorCodes.TooLarge, 'TaskTooLargeError')
+export type TaskTooLargeError = InstanceType<typeof TaskTooLargeError>
+/** The queue holds `maxDepth` tasks (waiting + in flight + delayed) already. `data`: `{ queue, maxDepth }`. Nothing was enqueued. */
+export const TaskQueueFullError = defineRejection(TaskQueueErrorCodes.QueueFull, 'TaskQueueFullError')
+export type TaskQueueFullError = InstanceType<typeof TaskQueueFullError>
+/** Redis failed or did not answer within `commandTimeoutMs`; the call may or may not have taken effect. `data`: `{ queue, op }`. */
+export const TaskQueueUnavailableError = defineRejection(TaskQueueErrorCodes.Unavailable, 'TaskQueueUnavailableError')
+export type TaskQueueUnavailableError = InstanceType<typeof TaskQueueUnavailableError>
+/** A handler's own error, wrapped when it was not a TroupeError: DLQ records carry this code with the original message. */
+export const TaskHandlerFailedError = defineRejection(TaskQueueErrorCodes.HandlerFailed, 'TaskHandlerFailedError')
+export type TaskHandlerFailedError = InstanceType<typeof TaskHandlerFailedError>
+/** The reason a running task's AbortSignal fires: its lease could not be renewed in time or another consumer took it over. */
+export const TaskLeaseLostError = defineRejection(TaskQueueErrorCodes.LeaseLost, 'TaskLeaseLostError')
+export type TaskLeaseLostError = InstanceType<typeof TaskLeaseLostError>

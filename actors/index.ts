@@ -203,3 +203,30 @@ export type { CacheNode } from './cache/LruList.ts'
 export { BloomFilter } from './cache/BloomFilter.ts'
 export { FrequencySketch } from './cache/FrequencySketch.ts'
 export { decodePayload, encodePayload, PAYLOAD_FORMAT } from './cache/CachePayload.ts'
+
+// --- Task queue on Redis Streams (actors/taskqueue; docs/components/task-queue.md) ---
+export {
+  TaskHandlerFailedError,
+  TaskInvalidError,
+  TaskLeaseLostError,
+  TaskQueueErrorCodes,
+  TaskQueueFullError,
+  TaskQueueUnavailableError,
+  TaskTooLargeError,
+} from './errors.ts'
+export { DEFAULT_PRIORITIES, resolveBackoff, retryDelay } from './taskqueue/TaskQueueOptions.ts'
+export type { PriorityLevel, ResolvedBackoff, RetryBackoff, TaskQueueConfig } from './taskqueue/TaskQueueOptions.ts'
+export { fillPlan, WeightedSelector } from './taskqueue/WeightedSelector.ts'
+export { decodeTask } from './taskqueue/TaskCodec.ts'
+export type { DeadLetter, Decoded, TaskRecord } from './taskqueue/TaskCodec.ts'
+export type { FetchedEntry, PriorityStats, QueueStats, TaskStore } from './taskqueue/TaskStore.ts'
+export { RedisTaskStore } from './taskqueue/RedisTaskStore.ts'
+export { TaskProducer } from './taskqueue/TaskProducer.ts'
+export type { Enqueued, EnqueueOptions, ReplayOptions } from './taskqueue/TaskProducer.ts'
+export { TaskWorker } from './taskqueue/TaskWorker.ts'
+export type { TaskContext, TaskHandler, TaskWorkerOptions, TaskWorkerProtocol, TaskWorkerStats } from './taskqueue/TaskWorker.ts'
+export { TaskScheduler } from './taskqueue/TaskScheduler.ts'
+export type { TaskSchedulerOptions, TaskSchedulerProtocol, TaskSchedulerStats } from './taskqueue/TaskScheduler.ts'
+export { spawnTaskQueue, TaskQueue, taskQueueChildren } from './taskqueue/TaskQueue.ts'
+export type { QueueWorkers, TaskQueueFamily, TaskQueueProtocol, TaskQueueSystemOptions } from './taskqueue/TaskQueue.ts'
+export { TaskQueueMetrics } from './taskqueue/TaskQueueMetrics.ts'

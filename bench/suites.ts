@@ -34,4 +34,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   'cluster-jetstream': { load: () => import('./clusterJetstream.ts'), onDemand: true },
   kafka: { load: () => import('./kafka.ts'), onDemand: true },
   cache: { load: () => import('./cache.ts'), onDemand: true },
+  taskqueue: { load: () => import('./taskqueue.ts'), onDemand: true },
 }

@@ -1,0 +1,342 @@
+import { hostname } from 'node:os'
+import { Actor } from '../../runtime/index.ts'
+import { TaskLeaseLostError } from '../errors.ts'
+import { deadRecord, decodeTask, encodeTask, malformedRecord, MAX_MESSAGE, type TaskRecord } from './TaskCodec.ts'
+import { RedisTaskStore } from './RedisTaskStore.ts'
+import type { FetchedEntry, TaskStore } from './TaskStore.ts'
+import { isValidName, resolveBackoff, resolveConfig, retryDelay, throwIfProblems, type ResolvedBackoff, type RetryBackoff, type TaskQueueConfig } from './TaskQueueOptions.ts'
+import { WeightedSelector } from './WeightedSelector.ts'
+
+/** What a handler learns about the delivery it runs. */
+export interface TaskContext {
+  readonly queue: string
+  readonly taskId: string
+  readonly priority: string
+  /** 1 on the first delivery. */
+  readonly attempt: number
+  readonly maxAttempts: number
+  /** Redis time (ms) of the enqueue. */
+  readonly enqueuedAt: number
+  /**
+   * Fires (reason: ERR_TASK_LEASE_LOST) when this consumer no longer holds the task: its lease could
+   * not be renewed within the visibility timeout, another consumer took it over, or the worker is
+   * stopping past its drain deadline. Stop work then: the outcome will not be acked.
+   */
+  readonly signal: AbortSignal
+}
+
+/**
+ * Runs one task. Resolve: acked. Throw: retried with backoff, or sent to the DLQ once attempts are
+ * used up. An error with `retryable: false` goes to the DLQ at once. The error's `code` (when it is a
+ * stable `ERR_…`-style code) and message are kept in the task's record. To process tasks in an actor,
+ * ask it from here: `(payload, task) => ref.ask('process', payload, task.taskId)`.
+ */
+export type TaskHandler<P = any> = (payload: P, task: TaskContext) => unknown
+
+export interface TaskWorkerOptions extends TaskQueueConfig {
+  readonly queue: string
+  readonly handler: TaskHandler
+  /** Tasks this worker runs at once. Default 16. */
+  readonly concurrency?: number
+  /** Per-queue concurrency: tasks in flight across every consumer of the queue (0: no cap). Default 0. */
+  readonly maxInFlight?: number
+  /** A delivery not settled or renewed within this long is taken back and redelivered. Default 30 000. */
+  readonly visibilityTimeoutMs?: number
+  /** Lease renewal interval for running tasks. Default visibilityTimeoutMs / 3. */
+  readonly heartbeatMs?: number
+  /** Wait before asking again when the queue was empty or Redis failed. Default 50. */
+  readonly pollIntervalMs?: number
+  readonly backoff?: RetryBackoff
+  /** Prefix of this worker's consumer names. Default `<hostname>-<pid>`. */
+  readonly consumer?: string
+  /** On stop: how long running tasks may finish. Default 10 000. */
+  readonly drainTimeoutMs?: number
+}
+
+export interface TaskWorkerStats {
+  readonly consumer: string
+  readonly running: number
+  readonly completed: number
+  readonly failed: number
+  readonly retried: number
+  readonly dead: number
+  readonly malformed: number
+  /** Outcomes not acked because the task was no longer this consumer's (reclaimed after the visibility timeout). */
+  readonly leaseLost: number
+  readonly storeErrors: number
+}
+
+export interface TaskWorkerProtocol {
+  /** Internal: fetch while there is room. */
+  pull(): void
+  /** Timer: renew the leases of running tasks. */
+  heartbeat(): Promise<void>
+  stats(): TaskWorkerStats
+}
+
+interface Running {
+  readonly level: number
+  readonly entryId: string
+  readonly task: TaskRecord
+  /** Made on first use of `signal` (an AbortController per task is a measurable cost on the hot path). */
+  abort: AbortController | null
+  lostReason: Error | null
+  leaseUntil: number
+  lost: boolean
+}
+
+let incarnations = 0
+const hop = (): void => {}
+
+/**
+ * One consumer of a queue: fetches by weighted fair selection across the priority streams, runs
+ * up to `concurrency` handlers, acks what succeeds (owner-checked, batched per turn), retries or
+ * dead-letters what fails, and renews the leases of long tasks. It never sleeps on a task: retries
+ * wait in Redis's delayed set, moved back by the scheduler. Each incarnation uses a fresh consumer
+ * name, so a restarted worker never mistakes its predecessor's deliveries for its own.
+ */
+export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerProtocol {
+  static readonly reentrant = true
+  private readonly store: TaskStore
+  private readonly handler: TaskHandler
+  private readonly selector: WeightedSelector
+  private readonly levels: ReadonlySet<string>
+  private readonly consumerName: string
+  private readonly concurrency: number
+  private readonly maxInFlight: number
+  private readonly vt: number
+  private readonly heartbeatMs: number
+  private readonly pollMs: number
+  private readonly backoff: ResolvedBackoff
+  private readonly drainMs: number
+  private readonly refillAt: number
+  private readonly running = new Map<string, Running>()
+  private acks: Running[] = []
+  private flushing: Promise<void> | null = null
+  private fetching = false
+  private fetchDone: Promise<void> = Promise.resolve()
+  private wanted = false
+  private stopping = false
+  private drained: (() => void) | null = null
+  private readonly counts = { completed: 0, failed: 0, retried: 0, dead: 0, malformed: 0, leaseLost: 0, storeErrors: 0 }
+
+  constructor(options: TaskWorkerOptions) {
+    super()
+    const problems: string[] = []
+    const config = resolveConfig(options, problems)
+    this.backoff = resolveBackoff(options.backoff, problems)
+    if (!isValidName(options.queue)) problems.push('queue must be a name of 1 to 64 letters, digits or _.:-')
+    if (typeof options.handler !== 'function') problems.push('handler must be a function')
+    this.concurrency = options.concurrency ?? 16
+    this.maxInFlight = options.maxInFlight ?? 0
+    this.vt = options.visibilityTimeoutMs ?? 30_000
+    this.heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.floor(this.vt / 3))
+    this.pollMs = options.pollIntervalMs ?? 50
+    this.drainMs = options.drainTimeoutMs ?? 10_000
+    this.refillAt = Math.max(1, Math.floor(this.concurrency / 4))
+    for (const [name, v] of [['concurrency', this.concurrency], ['visibilityTimeoutMs', this.vt], ['heartbeatMs', this.heartbeatMs], ['pollIntervalMs', this.pollMs]] as const) {
+      if (!Number.isInteger(v) || v < 1) problems.push(`${name} must be a positive integer`)
+    }
+    if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 0) problems.push('maxInFlight must be a non-negative integer')
+    if (!(this.heartbeatMs < this.vt)) problems.push('heartbeatMs must be shorter than visibilityTimeoutMs')
+    throwIfProblems('task worker options', problems)
+    this.store = new RedisTaskStore(options.queue, config, this.context.system.clock)
+    this.handler = options.handler
+    this.selector = new WeightedSelector(config.priorities.map((p) => p.weight))
+    this.levels = new Set(config.priorities.map((p) => p.name))
+    this.consumerName = `${options.consumer ?? `${hostname()}-${process.pid}`}:${this.context.name}:${++incarnations}`
+  }
+
+  override async preStart(): Promise<void> {
+    // A Redis that is down now is retried by the pull loop rather than failing the start.
+    await this.store.ensureGroups().catch((error: unknown) => this.storeFailed('ensureGroups', error))
+    this.context.timers.startPeriodic('heartbeat', this.heartbeatMs, 'heartbeat')
+    this.kick()
+  }
+
+  override async onStopping(): Promise<void> {
+    this.stopping = true
+    this.context.timers.cancel('pull')
+    // Deliveries of a fetch already sent are ours: run them rather than leave them to the visibility timeout.
+    await this.fetchDone
+    if (this.running.size > 0) {
+      const { clock } = this.context.system
+      const timer = clock.setTimer(this.drainMs, () => this.drained?.())
+      await new Promise<void>((resolve) => (this.drained = resolve))
+      clock.clearTimer(timer)
+    }
+    this.context.timers.cancel('heartbeat')
+    for (const r of this.running.values()) this.lose(r, 'the worker stopped before the task finished')
+    await this.flush()
+  }
+
+  override preRestart(): void {
+    this.stopping = true
+  }
+
+  stats(): TaskWorkerStats {
+    return { consumer: this.consumerName, running: this.running.size, ...this.counts }
+  }
+
+  /** Coalesces wake-ups: one fetch at a time, and one more after it when slots freed meanwhile. */
+  private kick(): void {
+    if (this.stopping) return
+    if (this.fetching) {
+      this.wanted = true
+      return
+    }
+    this.fetching = true
+    this.fetchDone = Promise.resolve().then(() => this.fetch())
+  }
+
+  pull(): void {
+    this.kick()
+  }
+
+  private async fetch(): Promise<void> {
+    const free = this.concurrency - this.running.size
+    // Refill when a quarter of the slots are free (or none run): one fetch per task would cost a round trip each.
+    if (this.stopping || free <= 0 || (free < this.refillAt && this.running.size > 0)) {
+      this.fetching = false
+      return
+    }
+    this.wanted = false
+    const sentAt = this.context.system.clock.now()
+    let entries: FetchedEntry[] = []
+    try {
+      entries = (await this.store.fetch(this.consumerName, this.selector.plan(free), this.maxInFlight)).entries
+    } catch (error) {
+      this.storeFailed('fetch', error)
+    }
+    this.fetching = false
+    for (const entry of entries) this.start(entry, sentAt)
+    if (this.stopping) return
+    if (entries.length > 0 || this.wanted) this.kick()
+    else this.context.timers.startSingle('pull', this.pollMs, 'pull')
+  }
+
+  private start(entry: FetchedEntry, sentAt: number): void {
+    const decoded = decodeTask(entry.fields, this.levels, this.store.config.maxPayloadBytes)
+    if (!decoded.ok) {
+      this.counts.malformed++
+      this.context.log.warn({ queue: this.store.queue, entryId: entry.entryId, reason: decoded.reason }, 'malformed task entry: sent to the DLQ')
+      this.store.fail(this.consumerName, entry.level, entry.entryId, 'dead', 0, malformedRecord(entry.fields, decoded.reason, entry.entryId)).catch((error: unknown) => this.storeFailed('fail', error))
+      return
+    }
+    const { task, value } = decoded
+    const r: Running = { level: entry.level, entryId: entry.entryId, task, abort: null, lostReason: null, leaseUntil: sentAt + this.vt, lost: false }
+    this.running.set(`${entry.level}/${entry.entryId}`, r)
+    const context: TaskContext = {
+      queue: this.store.queue,
+      taskId: task.id,
+      priority: task.priority,
+      attempt: task.attempts + 1,
+      maxAttempts: task.maxAttempts,
+      enqueuedAt: task.enqueuedAt,
+      get signal(): AbortSignal {
+        if (r.abort === null) {
+          r.abort = new AbortController()
+          if (r.lostReason !== null) r.abort.abort(r.lostReason)
+        }
+        return r.abort.signal
+      },
+    }
+    Promise.resolve()
+      .then(() => this.handler(value, context))
+      .then(
+        () => this.finished(r, null),
+        (error: unknown) => this.finished(r, error ?? new Error('handler rejected without a reason')),
+      )
+  }
+
+  private finished(r: Running, error: unknown): void {
+    this.running.delete(`${r.level}/${r.entryId}`)
+    if (r.lost) this.counts.leaseLost++
+    else if (error === null) this.ack(r)
+    else void this.failed(r, error)
+    if (this.stopping) {
+      if (this.running.size === 0) this.drained?.()
+    } else this.kick()
+  }
+
+  private ack(r: Running): void {
+    this.acks.push(r)
+    // A few microtask hops: the handlers that finish in this burst join the same ack.
+    if (this.acks.length === 1 && this.flushing === null) void Promise.resolve().then(hop).then(hop).then(() => this.flush())
+  }
+
+  /** Acks everything finished this turn in one owner-checked script call. */
+  private async flush(): Promise<void> {
+    while (this.flushing !== null) await this.flushing
+    if (this.acks.length === 0) return
+    const batch = this.acks
+    this.acks = []
+    this.flushing = (async () => {
+      try {
+        const owned = await this.store.settle(this.consumerName, 'ack', batch.map((r) => [r.level, r.entryId] as const))
+        for (const ok of owned) {
+          if (ok) this.counts.completed++
+          else this.counts.leaseLost++
+        }
+      } catch (error) {
+        // Not acked: the entries stay pending and are redelivered after the visibility timeout (at least once).
+        this.storeFailed('ack', error)
+      }
+    })()
+    await this.flushing
+    this.flushing = null
+    if (this.acks.length > 0) void Promise.resolve().then(() => this.flush())
+  }
+
+  private async failed(r: Running, error: unknown): Promise<void> {
+    this.counts.failed++
+    const e = error as { code?: unknown; message?: unknown; retryable?: unknown }
+    const code = typeof e?.code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(e.code) ? e.code : 'ERR_TASK_HANDLER_FAILED'
+    const message = (typeof e?.message === 'string' ? e.message : String(error)).slice(0, MAX_MESSAGE)
+    const attempts = r.task.attempts + 1
+    const retry = e?.retryable !== false && attempts < r.task.maxAttempts
+    try {
+      const owned = retry
+        ? await this.store.fail(this.consumerName, r.level, r.entryId, 'retry', retryDelay(attempts, this.backoff, this.context.system.random.next()), encodeTask({ ...r.task, attempts }, { code, message }))
+        : await this.store.fail(this.consumerName, r.level, r.entryId, 'dead', 0, deadRecord(r.task, attempts, { code, message }, r.entryId))
+      if (!owned) this.counts.leaseLost++
+      else if (retry) this.counts.retried++
+      else this.counts.dead++
+    } catch (failure) {
+      this.storeFailed('fail', failure)
+    }
+  }
+
+  /** Renews every running lease in one call; a lease not renewed in time is given up (the task's signal fires). */
+  async heartbeat(): Promise<void> {
+    const now = this.context.system.clock.now()
+    const live: Running[] = []
+    for (const r of this.running.values()) {
+      if (r.lost) continue
+      if (now >= r.leaseUntil) this.lose(r, `lease not renewed within the visibility timeout (${this.vt} ms)`)
+      else live.push(r)
+    }
+    if (live.length === 0) return
+    try {
+      const owned = await this.store.settle(this.consumerName, 'renew', live.map((r) => [r.level, r.entryId] as const))
+      live.forEach((r, i) => {
+        if (owned[i] === true) r.leaseUntil = now + this.vt
+        else this.lose(r, 'another consumer took the task over')
+      })
+    } catch (error) {
+      this.storeFailed('renew', error)
+    }
+  }
+
+  private lose(r: Running, why: string): void {
+    if (r.lost) return
+    r.lost = true
+    r.lostReason = new TaskLeaseLostError(`task ${r.task.id} of '${this.store.queue}': ${why}`, { data: { queue: this.store.queue, taskId: r.task.id } })
+    r.abort?.abort(r.lostReason)
+  }
+
+  private storeFailed(op: string, error: unknown): void {
+    this.counts.storeErrors++
+    this.context.log.warn({ queue: this.store.queue, op, err: (error as Error)?.message ?? String(error) }, 'task queue store call failed')
+  }
+}

@@ -1,0 +1,71 @@
+/** Retry backoff schedule and the validation of task records read from Redis (hostile until decoded). */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { decodeTask, resolveBackoff, retryDelay } from '../../../../actors/index.ts'
+
+const SEED = Number(process.env['TQ_SEED'] ?? 20_20)
+const LEVELS = new Set(['high', 'normal', 'low'])
+const ok = ['v', '1', 'id', '42', 'p', '{"a":1}', 'a', '0', 'm', '3', 't', '1700000000000', 'pr', 'normal']
+
+describe('retryDelay', () => {
+  const backoff = resolveBackoff({ baseMs: 100, maxMs: 5000, jitter: 0 }, [])
+
+  it('doubles from baseMs per attempt and stops at maxMs', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => retryDelay(n, backoff, 0.9))).toEqual([100, 200, 400, 800, 1600, 3200, 5000, 5000])
+    expect(retryDelay(10_000, backoff, 0)).toBe(5000)
+  })
+
+  it('jitter draws from [(1 − jitter)·d, d] and never exceeds the cap', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 60 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (attempt, random, jitter) => {
+        const b = resolveBackoff({ baseMs: 50, maxMs: 60_000, jitter }, [])
+        const full = Math.min(60_000, 50 * 2 ** (attempt - 1))
+        const d = retryDelay(attempt, b, random)
+        expect(d).toBeLessThanOrEqual(full)
+        expect(d).toBeGreaterThanOrEqual(Math.floor(full * (1 - jitter)))
+      }),
+      { seed: SEED, numRuns: 300 },
+    )
+  })
+
+  it('reports bad options', () => {
+    const problems: string[] = []
+    resolveBackoff({ baseMs: -1, maxMs: 10, jitter: 2 }, problems)
+    expect(problems).toHaveLength(2)
+  })
+})
+
+describe('decodeTask', () => {
+  it('decodes a well-formed record and its payload', () => {
+    const d = decodeTask([...ok, 'k', 'order-1', 'ff', '5', 'lc', 'ERR_X', 'lm', 'boom'], LEVELS, 1024)
+    expect(d).toEqual({ ok: true, value: { a: 1 }, task: { id: '42', payload: '{"a":1}', attempts: 0, maxAttempts: 3, enqueuedAt: 1700000000000, priority: 'normal', idempotencyKey: 'order-1', firstFailureAt: 5, lastError: { code: 'ERR_X', message: 'boom' } } })
+  })
+
+  it.each([
+    ['not a list', 'hello'],
+    ['odd length', ['v', '1', 'id']],
+    ['a non-string value', ['v', 1]],
+    ['wrong version', ok.map((x, i) => (i === 1 ? '2' : x))],
+    ['a bad id', ok.map((x, i) => (i === 3 ? '4x' : x))],
+    ['a payload that is not JSON', ok.map((x, i) => (i === 5 ? '{' : x))],
+    ['attempts already used up', ok.map((x, i) => (i === 7 ? '3' : x))],
+    ['negative attempts', ok.map((x, i) => (i === 7 ? '-1' : x))],
+    ['zero max attempts', ok.map((x, i) => (i === 9 ? '0' : x))],
+    ['an unknown priority', ok.map((x, i) => (i === 13 ? 'urgent' : x))],
+    ['a payload over the size limit', ok.map((x, i) => (i === 5 ? JSON.stringify('x'.repeat(2000)) : x))],
+  ])('refuses %s with a reason', (_what, fields) => {
+    const d = decodeTask(fields, LEVELS, 1024)
+    expect(d.ok).toBe(false)
+    if (!d.ok) expect(d.reason.length).toBeGreaterThan(0)
+  })
+
+  it('never throws on arbitrary input', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), fc.array(fc.string(), { maxLength: 30 }), fc.array(fc.constantFrom(...ok, 'x', '', '-5', '999999999999999999999'), { maxLength: 30 })), (fields) => {
+        const d = decodeTask(fields, LEVELS, 1024)
+        expect(typeof d.ok).toBe('boolean')
+      }),
+      { seed: SEED, numRuns: 500 },
+    )
+  })
+})
