@@ -183,3 +183,6 @@ export type {
   RegistryEntry,
   VoterStep,
 } from './membership/index.ts'
+// Cluster state between node processes (cluster/membership/nats): the peer link over Remoting.
+export { NatsClusterPeerLink } from './membership/nats/index.ts'
+export type { NatsClusterPeerLinkOptions, NatsClusterPeerLinkStats, PeerLinkView } from './membership/nats/index.ts'

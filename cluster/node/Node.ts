@@ -329,7 +329,7 @@ export class TroupeNode {
         // A worker that does not answer may still hold work.
         return { pending: work.pending + work.missing.length, framesIn: work.framesIn }
       },
-      ...(this.cluster === null ? {} : { clusterLeave: () => (this.cluster as NodeCluster).leave(this.config.shutdownLeaveMs) }),
+      ...(this.cluster === null ? {} : { clusterLeave: () => (this.cluster as NodeCluster).leave(this.config.shutdownLeaveMs + 2 * this.config.raftElectionMs) }),
       leave: async () => {
         const link = sharded?.uplink ?? null
         // A sharded node's heartbeats (and so its `leave`) come from its main thread's link.
