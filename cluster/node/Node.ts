@@ -12,7 +12,7 @@ import { createTracing } from '../observability/Tracing.ts'
 import { TroupeMetrics } from '../observability/Metrics.ts'
 import { compilePublication, type PublishOptions } from '../gateway/Publication.ts'
 import type { AppContext, AppDefinition, ReadinessProbe } from './App.ts'
-import { natsServers, natsUplinkOptions, parseHostPort, type NodeConfig } from './Config.ts'
+import { natsUplinkOptions, parseHostPort, type NodeConfig } from './Config.ts'
 
 export { natsServers } from './Config.ts'
 import { HttpServer } from './HttpServer.ts'

@@ -1,6 +1,6 @@
 import type { ActorSystem, Logger, TimerHandle } from '../../runtime/index.ts'
 import { HeartbeatMembership, type HeartbeatOptions, type NatsTransport } from '../../transport/nats/index.ts'
-import { ClusterInvalidTransitionError, ClusterNoQuorumError, ClusterQuarantinedError, ClusterStateNode, raftId, type ClusterChange, type ClusterState, type Member } from '../membership/index.ts'
+import { ClusterNoQuorumError, ClusterQuarantinedError, ClusterStateNode, raftId, type ClusterChange, type ClusterState, type Member } from '../membership/index.ts'
 import { NatsClusterPeerLink } from '../membership/nats/index.ts'
 import { FileRaftStorage } from '../raft/FileRaftStorage.ts'
 import { RaftNode } from '../raft/index.ts'
@@ -250,19 +250,20 @@ export class NodeCluster {
       const m = cs.state.member(this.config.name)
       return m === undefined || m.incarnation !== this.identity.incarnation || m.status === 'exiting' || m.status === 'removed' || m.status === 'down'
     }
-    let committed = false
+    // The write runs beside the wait: its outcome may be slow or lost, and what matters is what the cluster did.
+    let askedAt = Infinity
+    let pending = false
     while (!gone() && clock.now() < until) {
-      if (!committed) {
-        // Resolved: the leader applied it. Refused as an invalid transition: already leaving.
-        committed = await cs.leave(this.config.name, this.identity.incarnation).then(
-          () => true,
-          (error: unknown) => error instanceof ClusterInvalidTransitionError,
-        )
-      } else if (this.raft?.state().leaderId == null || cs.quarantined) {
-        // The leader dropped this server once it exited, so this node may never apply that: losing the leader says it.
-        break
+      if (!pending) {
+        pending = true
+        askedAt = Math.min(askedAt, clock.now())
+        void cs.leave(this.config.name, this.identity.incarnation).then(
+          () => undefined,
+          () => undefined,
+        ).finally(() => (pending = false))
       }
-      if (gone()) break
+      // The leader drops this server once it exited, so this node may never apply that: losing the leader after asking says it.
+      if (clock.now() - askedAt > 2 * this.config.raftHeartbeatMs && (this.raft?.state().leaderId == null || cs.quarantined)) break
       await new Promise<void>((resolve) => clock.setTimer(50, resolve))
     }
     this.logger.info({ status: cs.state.member(this.config.name)?.status ?? 'unknown' }, 'cluster state: left')

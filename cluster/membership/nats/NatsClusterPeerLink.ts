@@ -81,8 +81,8 @@ export class NatsClusterPeerLink implements ClusterPeerLink {
     if (this.closed) return
     const node = splitRaftId(to)[0] ?? to
     if (node === this.system.node) {
-      // A seed list may name this node: deliver locally, as a peer would.
-      queueMicrotask(() => this.handler?.(frame))
+      // A seed list may name this node: through its own endpoint, checked like any frame.
+      this.self.tell('peer', frame, this.self)
       this.stats.sent++
       return
     }
