@@ -62,8 +62,8 @@ describe('cluster state on three real nodes over NATS', () => {
     const start = async (name: string, extra: string[]): Promise<{ p: NodeProcess; url: string }> => {
       const p = startNodeProcess(['start', '--app', 'test/cluster/fixtures/clusterApp.ts', '--name', name, '--cluster', cluster, '--nats', natsUrl, '--http', '127.0.0.1:0', '--cluster-state', 'raft', ...extra], env)
       processes.push(p)
-      const started = await p.waitForLog((l) => l['msg'] === 'node started', 40_000)
-      await p.waitForLog((l) => l['msg'] === 'cluster member up', 40_000)
+      const started = await p.waitForLog((l) => l['msg'] === 'node started', 120_000)
+      await p.waitForLog((l) => l['msg'] === 'cluster member up', 60_000)
       return { p, url: `http://127.0.0.1:${String(started['http'])}` }
     }
     // n1 bootstraps; n2 then n3 join through it (n2 is the older worker: it gets the singleton).
@@ -126,5 +126,5 @@ describe('cluster state on three real nodes over NATS', () => {
       // On failure, the shutdown's own log says which phase did not finish.
       expect(code, code === 0 ? '' : lines(p, 'shutdown phase').map((l) => JSON.stringify(l)).join('\n') + p.output().slice(-3000)).toBe(0)
     }
-  }, 180_000)
+  }, 400_000)
 })
