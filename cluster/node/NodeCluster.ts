@@ -266,7 +266,9 @@ export class NodeCluster {
       if (clock.now() - askedAt > 2 * this.config.raftHeartbeatMs && (this.raft?.state().leaderId == null || cs.quarantined)) break
       await new Promise<void>((resolve) => clock.setTimer(50, resolve))
     }
-    this.logger.info({ status: cs.state.member(this.config.name)?.status ?? 'unknown' }, 'cluster state: left')
+    const status = cs.state.member(this.config.name)?.status ?? 'unknown'
+    if (clock.now() >= until) this.logger.warn({ status, deadlineMs }, 'cluster state: leave not confirmed in time; the other members down this incarnation through their detectors')
+    else this.logger.info({ status }, 'cluster state: left')
     // Stop Raft now: the leader drops this server next, and its traffic must end for the node link's leave to go quiet.
     await this.stop()
   }
