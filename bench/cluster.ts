@@ -4,10 +4,12 @@
  * everywhere), over many seeds, next to the baseline measured in the same runs: the failure
  * detector's own detection time (death to the first observer suspecting it; suspectAfterMs = 1000 ms,
  * heartbeat 100 ms). The ratio is what consensus adds to detection. Virtual time: the figures do not
- * depend on the machine's load. Real-process figures (NATS) and lookup latencies belong to the NATS part.
+ * depend on the machine's load. Then the same on three real node processes over NATS (clusterReal.ts:
+ * `CLUSTER_REAL_ROUNDS`, default 3; wall-clock, so read it with the load noted).
  */
 import { ClusterStateTestCluster, Simulation } from '../testing/index.ts'
 import { check, note, report, round, type Suite } from './harness.ts'
+import { realDown } from './clusterReal.ts'
 
 const SEEDS = Number(process.env['CLUSTER_BENCH_SEEDS'] ?? 50)
 const FIVE = ['n1', 'n2', 'n3', 'n4', 'n5']
@@ -50,7 +52,7 @@ async function once(seed: number, killHolder: boolean): Promise<{ detect: number
 
 export const suite: Suite = {
   description: 'Cluster state in the simulator: death → cluster-wide down, and singleton failover, next to the detector’s detection time',
-  cases: ['down', 'failover'],
+  cases: ['down', 'failover', 'real-down', 'real-suspect'],
   async run() {
     note(`cluster: ${SEEDS} seeds, 5 members (all voters), detector heartbeat 100 ms, suspect after 1000 ms, Raft election [300, 600) ms`)
     const detect: number[] = []
@@ -67,5 +69,6 @@ export const suite: Suite = {
     }
     report({ case: 'cluster.down', value: Math.round(median(down)), unit: 'virtual ms (p50)', baseline: Math.round(median(detect)), ratio: round(median(down) / median(detect), 3), seeds: SEEDS })
     report({ case: 'cluster.failover', value: Math.round(median(failover)), unit: 'virtual ms (p50)', baseline: Math.round(median(fDetect)), ratio: round(median(failover) / median(fDetect), 3), seeds: SEEDS })
+    await realDown()
   },
 }

@@ -186,3 +186,6 @@ export type {
 // Cluster state on NATS JetStream (cluster/membership/jetstream, issue 14): the same port over a stream log, KV snapshot and lease.
 export { createJetStreamClusterState, decodeLeaseHolder, decodeSnapshotRecord, encodeSnapshotRecord, JETSTREAM_TERM, JetStreamClusterState, leaseEligible, nextDuty, SNAPSHOT_RECORD_VERSION } from './membership/jetstream/index.ts'
 export type { JetStreamClusterStateOptions, JetStreamClusterStateStats, LeaseHolder, SnapshotRecord } from './membership/jetstream/index.ts'
+// Cluster state between node processes (cluster/membership/nats): the peer link over Remoting.
+export { NatsClusterPeerLink } from './membership/nats/index.ts'
+export type { NatsClusterPeerLinkOptions, NatsClusterPeerLinkStats, PeerLinkView } from './membership/nats/index.ts'

@@ -1,6 +1,7 @@
 import type { Actor, ActorClass, ActorRef, ActorSystem, Logger, MethodName } from '../../runtime/index.ts'
 import type { PublishOptions } from '../gateway/Publication.ts'
 import type { ShardContext } from '../../transport/index.ts'
+import type { ClusterState } from '../membership/index.ts'
 
 /** What an app gets when its node starts it. */
 export interface AppContext {
@@ -15,6 +16,11 @@ export interface AppContext {
    * on the main thread. Inside an actor, `shardsOf(this.context.system)` gives the same.
    */
   readonly shards: ShardContext | null
+  /**
+   * The replicated cluster state this node is a member of (`--cluster-state raft`; docs/cluster-state.md),
+   * or null. Its writes fail with ERR_CLUSTER_NO_QUORUM until this member joined: use `onClusterReady`.
+   */
+  readonly cluster: ClusterState | null
   /**
    * Makes an actor callable by external clients under a public name (only when NATS is configured),
    * with only the methods listed in `options.methods` (default-deny; optional per-method argument
@@ -53,6 +59,11 @@ export interface AppDefinition {
    * restarted after a crash: start that shard's own top-level actors here. Optional.
    */
   startShard?(context: ShardContext): void | Promise<void>
+  /**
+   * Cluster mode: runs once this member is up in the cluster state (where cluster features attach:
+   * declare singletons, register names). Its failure is logged; the node keeps running. Optional.
+   */
+  onClusterReady?(cluster: ClusterState, context: AppContext): void | Promise<void>
   /** Runs in every worker shard on shutdown, before its actor tree is stopped. Optional. */
   stopShard?(context: ShardContext): void | Promise<void>
 }

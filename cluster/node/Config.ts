@@ -66,6 +66,17 @@ export interface NodeConfig {
   readonly clusterSecretFile: string
   /** The app's own settings (`"settings"` in the config file), handed to its start as `context.settings`. */
   readonly settings: Readonly<Record<string, unknown>>
+  /** Cluster state (docs/cluster-state.md): off, or on the built-in Raft log. */
+  readonly clusterState: 'off' | 'raft'
+  /** Seed nodes (names) to join through. */
+  readonly seeds: readonly string[]
+  readonly roles: readonly string[]
+  /** The node's durable state lives under `<dataDir>/<cluster>/<name>/`. */
+  readonly dataDir: string
+  readonly raftHeartbeatMs: number
+  readonly raftElectionMs: number
+  /** Who may read /cluster and use its leave/down actions. */
+  readonly clusterApi: 'off' | 'localhost' | 'on'
 }
 
 // settings.ts and NodeConfig name the same keys: a setting added to one and not the other fails here.
@@ -138,6 +149,9 @@ const NAME = /^[A-Za-z0-9_-]+$/
 function coerce(key: SettingKey, value: unknown): unknown {
   if (SETTINGS[key].kind === 'integer' && typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) return Number(value)
   if (SETTINGS[key].kind === 'ratio' && typeof value === 'string' && /^\s*-?(\d+\.?\d*|\.\d+)\s*$/.test(value)) return Number(value)
+  // A list arrives from env as comma-separated text, from flags as repeated values (either may hold commas).
+  if (SETTINGS[key].kind === 'list' && typeof value === 'string') return value.split(',').map((v) => v.trim()).filter((v) => v !== '')
+  if (SETTINGS[key].kind === 'list' && Array.isArray(value)) return value.flatMap((v: unknown) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter((x) => x !== '') : [v]))
   return value
 }
 
@@ -162,9 +176,27 @@ export function resolveConfig(layers: readonly ConfigLayer[], pid = process.pid)
   if (typeof value.downAfterMs === 'number' && typeof value.heartbeatMs === 'number' && value.downAfterMs <= value.heartbeatMs) {
     problems.push('downAfterMs must be greater than heartbeatMs')
   }
+  problems.push(...clusterProblems(value))
   if (parsed.success) problems.push(...securityProblems(parsed.data as unknown as NodeConfig))
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, { data: { problems } })
   return parsed.data as unknown as NodeConfig
+}
+
+/** Cluster state settings that only make sense together. */
+function clusterProblems(value: Partial<Record<keyof NodeConfig, unknown>>): string[] {
+  const problems: string[] = []
+  const on = value.clusterState === 'raft'
+  if (!on && Array.isArray(value.seeds) && value.seeds.length > 0) problems.push('seeds need the cluster state: add --cluster-state raft (TROUPE_CLUSTER_STATE=raft)')
+  if (on && value.nats === '') problems.push('clusterState raft needs NATS between the nodes: set --nats')
+  if (on && typeof value.shards === 'number' && value.shards > 0) problems.push('clusterState raft runs on nodes without worker shards for now: use --shards 0')
+  if (on && value.dataDir === '') problems.push('clusterState raft needs a dataDir for its Raft log')
+  if (typeof value.raftElectionMs === 'number' && typeof value.raftHeartbeatMs === 'number' && value.raftElectionMs <= value.raftHeartbeatMs) problems.push('raftElectionMs must be greater than raftHeartbeatMs')
+  return problems
+}
+
+/** The node's NATS servers (`nats`, comma-separated). */
+export function natsServers(config: NodeConfig): string[] {
+  return config.nats.split(',').map((server) => server.trim())
 }
 
 export function parseHostPort(text: string): { host: string; port: number } | null {

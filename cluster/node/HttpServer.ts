@@ -18,6 +18,8 @@ export interface HttpRoutes {
   readonly endpoints: readonly string[]
   /** The server is closing (end live streams). */
   close(): void
+  /** Checks request methods itself (it takes POSTs): asked before the server's GET-only rule. */
+  readonly ownMethods?: boolean
 }
 
 /**
@@ -30,12 +32,12 @@ export class HttpServer {
   private readonly probes: Probes
   private readonly registry: Registry
   private readonly exposition: () => Promise<string>
-  private readonly routes: HttpRoutes | null
+  private readonly routes: readonly HttpRoutes[]
 
   /** `exposition`: the `/metrics` text when it is more than the registry's (a sharded node adds its workers'). */
-  constructor(probes: Probes, registry: Registry, exposition?: () => Promise<string>, routes?: HttpRoutes) {
+  constructor(probes: Probes, registry: Registry, exposition?: () => Promise<string>, routes?: HttpRoutes | readonly HttpRoutes[]) {
     this.probes = probes
-    this.routes = routes ?? null
+    this.routes = routes === undefined ? [] : Array.isArray(routes) ? routes : [routes as HttpRoutes]
     this.registry = registry
     this.exposition = exposition ?? (() => registry.metrics())
     this.server = createServer((request, response) => {
@@ -44,8 +46,10 @@ export class HttpServer {
         response.writeHead(status, { 'content-type': 'application/json' })
         response.end(JSON.stringify(body))
       }
+      const params = new URLSearchParams(search)
+      for (const r of this.routes) if (r.ownMethods === true && r.handle(request, response, path, params)) return
       if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'method not allowed' })
-      if (this.routes !== null && this.routes.handle(request, response, path, new URLSearchParams(search))) return
+      for (const r of this.routes) if (r.ownMethods !== true && r.handle(request, response, path, params)) return
       switch (path) {
         case '/healthz':
           return json(this.probes.alive() ? 200 : 503, { status: this.probes.alive() ? 'ok' : 'down' })
@@ -65,7 +69,7 @@ export class HttpServer {
           )
           return
         default:
-          return json(404, { error: 'not found', endpoints: ['/healthz', '/readyz', '/startupz', '/metrics', ...(this.routes?.endpoints ?? [])] })
+          return json(404, { error: 'not found', endpoints: ['/healthz', '/readyz', '/startupz', '/metrics', ...this.routes.flatMap((r) => r.endpoints)] })
       }
     })
   }
@@ -83,7 +87,7 @@ export class HttpServer {
   }
 
   close(): Promise<void> {
-    this.routes?.close()
+    for (const r of this.routes) r.close()
     return new Promise((resolve) => {
       this.server.close(() => resolve())
       this.server.closeAllConnections()

@@ -1,7 +1,11 @@
 import { Registry } from 'prom-client'
 import { ActorSystem, combineInstrumentation, InvalidArgumentError, SystemFailureTopic, type ActorRef, type Clock } from '../../runtime/index.ts'
-import { ShardedSystem, ShardEventTopic, type ShardEvent } from '../../transport/index.ts'
-import { NatsTransport, natsUplink } from '../../transport/nats/index.ts'
+import { ShardedSystem, ShardEventTopic } from '../../transport/index.ts'
+import { logShardEvent } from './shardLog.ts'
+import { NatsTransport, natsUplink, type HeartbeatOptions } from '../../transport/nats/index.ts'
+import type { ClusterState } from '../membership/index.ts'
+import { NodeCluster } from './NodeCluster.ts'
+import { ClusterRoutes } from './ClusterRoutes.ts'
 import { attachLinkLog, attachOperatorLog, type LinkEvents } from '../observability/OperatorLog.ts'
 import { scrapeShards, shardObserver } from '../observability/shardObserver.ts'
 import { createTracing } from '../observability/Tracing.ts'
@@ -9,6 +13,8 @@ import { TroupeMetrics } from '../observability/Metrics.ts'
 import { compilePublication, type PublishOptions } from '../gateway/Publication.ts'
 import type { AppContext, AppDefinition, ReadinessProbe } from './App.ts'
 import { natsUplinkOptions, parseHostPort, type NodeConfig } from './Config.ts'
+
+export { natsServers } from './Config.ts'
 import { HttpServer } from './HttpServer.ts'
 import { ActorActivity } from '../introspection/ActorActivity.ts'
 import { SystemIntrospector } from '../introspection/SystemIntrospector.ts'
@@ -40,6 +46,13 @@ export interface NodeNetwork {
   framesIn?(): number
   /** Flushes what is buffered and closes (NATS drain). */
   close(): Promise<void>
+  /** The node link (cluster state runs Raft and its peer link over it); absent on a sharded node. */
+  readonly link?: NatsTransport | null
+}
+
+/** What the node adds to its network's settings: the cluster state's heartbeat incarnation and verdict hook. */
+export interface NetworkExtras {
+  readonly heartbeat?: Pick<HeartbeatOptions, 'incarnation' | 'onVerdict'>
 }
 
 /**
@@ -47,7 +60,7 @@ export interface NodeNetwork {
  * `routed` the system already reaches other nodes (a sharded node: every shard has its own NATS
  * uplink), so the network brings only the external gateway.
  */
-export type NetworkFactory = (system: ActorSystem, config: NodeConfig, metrics: TroupeMetrics, logger: Logger, routed: boolean) => Promise<NodeNetwork>
+export type NetworkFactory = (system: ActorSystem, config: NodeConfig, metrics: TroupeMetrics, logger: Logger, routed: boolean, extras?: NetworkExtras) => Promise<NodeNetwork>
 
 export interface NodeOptions {
   readonly config: NodeConfig
@@ -93,6 +106,8 @@ export class TroupeNode {
   private readonly app: AppDefinition
   private readonly logger: Logger
   private network: NodeNetwork | null = null
+  /** Cluster state membership (`clusterState: raft`), else null. */
+  private cluster: NodeCluster | null = null
   private http: HttpServer | null = null
   private started = false
   private readonly readinessChecks = new Set<ReadinessProbe>()
@@ -185,9 +200,15 @@ export class TroupeNode {
     return node
   }
 
+  /** The replicated cluster state this node is a member of (`--cluster-state raft`), or null. */
+  get clusterState(): ClusterState | null {
+    return this.cluster?.state ?? null
+  }
+
   /** Endpoint, network, then the app; whatever fails, what was started is stopped before the error propagates. */
   private async boot(options: NodeOptions): Promise<void> {
     try {
+      if (this.config.clusterState === 'raft') this.cluster = NodeCluster.prepare(this.config, this.logger)
       await this.startEdges(options)
       await this.app.start(this.appContext())
     } catch (error) {
@@ -212,13 +233,27 @@ export class TroupeNode {
         },
         this.registry,
         this.sharded === null ? undefined : () => scrapeShards(this.registry, () => (this.sharded as ShardedSystem).workerMetrics()),
-        new IntrospectionRoutes(this.introspection, { dashboard: config.dashboard, inspect: config.inspect }, this.system.clock),
+        [new IntrospectionRoutes(this.introspection, { dashboard: config.dashboard, inspect: config.inspect }, this.system.clock), new ClusterRoutes(() => this.cluster, config)],
       )
       this.httpPort = await this.http.listen(host, port)
     }
     if (config.nats !== '') {
       if (options.network === undefined) throw new InvalidArgumentError('config.nats is set but no network factory was given')
-      this.network = await options.network(this.system, config, this.metrics, this.logger, this.sharded !== null)
+      this.network = await options.network(this.system, config, this.metrics, this.logger, this.sharded !== null, this.cluster === null ? {} : { heartbeat: this.cluster.heartbeatOptions() })
+    }
+    if (this.cluster !== null) {
+      const link = this.network?.link
+      if (link == null) throw new InvalidArgumentError('clusterState raft needs the node link over NATS (a network with `link`)')
+      await this.cluster.start(this.system, link, this.httpPort === null ? '' : `http://${config.http.replace(/:\d+$/, '')}:${this.httpPort}`, this.app.name, {
+        up: (state) => {
+          this.logger.info({ incarnation: state.self.incarnation }, 'cluster member up')
+          Promise.resolve(this.app.onClusterReady?.(state, this.appContext())).catch((error: unknown) => this.logger.error({ err: error }, 'the app’s onClusterReady failed'))
+        },
+        left: () => void this.stop(),
+        quarantined: (error) => {
+          if (this.stopping === null) void this.fail(error)
+        },
+      })
     }
   }
 
@@ -227,6 +262,7 @@ export class TroupeNode {
     if (!this.started) reasons.push('app not started')
     if (this.stopping !== null) reasons.push('shutting down')
     if (this.network !== null && !this.network.connected()) reasons.push('NATS not connected')
+    if (this.cluster !== null && !this.cluster.isUp()) reasons.push('not an up member of the cluster yet')
     for (const check of this.readinessChecks) {
       let answer: { readonly ok: boolean; readonly reason: string | null }
       try {
@@ -293,6 +329,7 @@ export class TroupeNode {
         // A worker that does not answer may still hold work.
         return { pending: work.pending + work.missing.length, framesIn: work.framesIn }
       },
+      ...(this.cluster === null ? {} : { clusterLeave: () => (this.cluster as NodeCluster).leave(this.config.shutdownLeaveMs + 2 * this.config.raftElectionMs) }),
       leave: async () => {
         const link = sharded?.uplink ?? null
         // A sharded node's heartbeats (and so its `leave`) come from its main thread's link.
@@ -315,6 +352,8 @@ export class TroupeNode {
   /** Network and HTTP endpoint; idempotent (a forced close after a timed-out one waits for the same). */
   private closeEdges(): Promise<void> {
     this.closingEdges ??= (async () => {
+      await this.cluster?.stop()
+      await this.cluster?.stop()
       const network = this.network
       if (network !== null) await network.close().catch((error: unknown) => this.logger.warn({ err: error }, 'network close failed'))
       this.network = null
@@ -325,23 +364,6 @@ export class TroupeNode {
     return this.closingEdges
   }
 
-  private within(work: Promise<boolean>, ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = this.system.clock.setTimer(ms, () => resolve(false))
-      work.then(
-        (value) => {
-          this.system.clock.clearTimer(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          this.system.clock.clearTimer(timer)
-          this.logger.error({ err: error }, 'shutdown step failed')
-          resolve(true)
-        },
-      )
-    })
-  }
-
   private appContext(): AppContext {
     return {
       system: this.system,
@@ -349,6 +371,7 @@ export class TroupeNode {
       shards: this.sharded === null ? null : this.sharded.context,
       logger: this.logger.child({ app: this.app.name }),
       settings: this.config.settings,
+      cluster: this.clusterState,
       publish: (publicName, ref, options) => {
         // Checked here too, so a standalone node refuses the same mistakes a networked one does.
         compilePublication(options)
@@ -364,26 +387,4 @@ export class TroupeNode {
       },
     }
   }
-}
-
-function logShardEvent(logger: Logger, event: ShardEvent): void {
-  const fields = { shard: event.shard, restarts: event.restarts, ...(event.exitCode === undefined ? {} : { exitCode: event.exitCode }), ...(event.error === undefined ? {} : { err: event.error }) }
-  switch (event.event) {
-    case 'down':
-      logger.error(fields, 'worker shard crashed')
-      return
-    case 'up':
-      logger.info(fields, 'worker shard restarted')
-      return
-    case 'start-failed':
-      logger.warn(fields, 'worker shard failed to restart')
-      return
-    case 'gave-up':
-      logger.error(fields, 'worker shard stays down (restart limit reached)')
-      return
-  }
-}
-
-export function natsServers(config: NodeConfig): string[] {
-  return config.nats.split(',').map((server) => server.trim())
 }

@@ -13,6 +13,8 @@ export interface ShutdownTargets {
   stopIntake(): Promise<void>
   /** Work queued or running on every shard, and frames received so far (see ShardPending). */
   pendingWork(): Promise<{ readonly pending: number; readonly framesIn: number }>
+  /** Cluster state: this member leaves the cluster (Raft leadership handed over), bounded. Absent without cluster state. */
+  clusterLeave?(): Promise<void>
   /** Sends `leave` (peers hear at once), keeping the frame subscriptions open. Idempotent. */
   leave(): Promise<void>
   /** Stops every shard's actor tree children-first and ends the worker threads. Idempotent. */
@@ -32,6 +34,10 @@ export interface ShutdownTargets {
  * 3. `drain`: wait until every shard (worker threads included) has nothing queued, no handler
  *    running (in-flight asks answered) and nothing in its rings. Frames from peers are still read
  *    and handled meanwhile.
+ * 3b. `cluster-leave` (cluster state only): the member leaves the cluster state; a leader hands
+ *    Raft leadership over first; it gives up (logged) after `shutdownLeaveMs` + 2 × `raftElectionMs`
+ *    (a removed server learns it only by losing its leader): peers then down it through their
+ *    detectors. The phase's timeout leaves it 1 s more to stop Raft.
  * 4. `leave`: send `leave`, so peers take this node out at once instead of after a heartbeat
  *    timeout; then handle what they had already sent until nothing is queued and no frame has
  *    arrived for `shutdownQuietMs`. (Before the actors stop, as Akka's cluster-leave comes before
@@ -50,6 +56,8 @@ export function runNodeShutdown(targets: ShutdownTargets): Promise<ShutdownRepor
     { name: 'leaving', timeoutMs: config.shutdownIntakeMs, run: async () => targets.announceLeaving() },
     { name: 'stop-intake', timeoutMs: config.shutdownIntakeMs, run: () => targets.stopIntake() },
     { name: 'drain', timeoutMs: config.shutdownDrainMs, run: (token) => waitUntilDrained(clock, token, () => targets.pendingWork(), 0) },
+    // Cluster state: leave the cluster (handing Raft leadership over) while the node link still runs.
+    ...(targets.clusterLeave === undefined ? [] : [{ name: 'cluster-leave', timeoutMs: config.shutdownLeaveMs + 2 * config.raftElectionMs + 1000, run: () => (targets.clusterLeave as () => Promise<void>)() }]),
     {
       name: 'leave',
       timeoutMs: config.shutdownLeaveMs,

@@ -11,7 +11,7 @@ export const FLAG_SETTINGS: ReadonlyMap<string, SettingKey> = new Map(
 const OTHER_FLAGS = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const
 
 const OPTIONS = {
-  ...Object.fromEntries([...FLAG_SETTINGS.keys()].map((flag) => [flag, { type: 'string' as const }])),
+  ...Object.fromEntries([...FLAG_SETTINGS].map(([flag, key]) => [flag, { type: 'string' as const, multiple: SETTINGS[key].kind === 'list' }])),
   ...OTHER_FLAGS,
 }
 
@@ -36,9 +36,9 @@ export function flagLayer(argv: readonly string[]): StartArgs {
     const problems = unknown.map((raw) => `unknown option '${raw}'${didYouMean(raw.replace(/^-+/, ''), KNOWN_FLAGS, (flag) => `--${flag}`)}`)
     throw new ConfigError(problems.join('\n'), { data: { problems } })
   }
-  let values: Record<string, string | boolean | undefined>
+  let values: Record<string, string | string[] | boolean | undefined>
   try {
-    values = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: OPTIONS }).values as Record<string, string | boolean | undefined>
+    values = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: OPTIONS }).values as Record<string, string | string[] | boolean | undefined>
   } catch (error) {
     // Node's own message (a missing value, a stray positional) is clear; keep it, typed.
     throw usageError((error as Error).message)

@@ -12,6 +12,7 @@ import { TroupeNode, type NetworkFactory } from './Node.ts'
 import { describeAppLoadError, describeStartError, formatProblem } from './startupErrors.ts'
 import { didYouMean } from './suggest.ts'
 import { INSPECT_COMMANDS, isInspectError, runInspect, type InspectCommand } from './inspect.ts'
+import { ClusterCliErrorCodes, isClusterCliError, runClusterCli } from './clusterCli.ts'
 
 export { flagLayer } from './args.ts'
 
@@ -27,6 +28,8 @@ export const ExitCode = {
   Forced: 3,
   /** The app failed to start. */
   StartFailed: 4,
+  /** The cluster downed this node (quarantined): restart it to rejoin as a new incarnation. */
+  Quarantined: 5,
 } as const
 
 
@@ -74,7 +77,7 @@ export const SIGNAL_ECHO_MS = 1000
 
 export { troupeVersion } from './version.ts'
 
-const COMMANDS = ['start', 'help', 'version', ...INSPECT_COMMANDS]
+const COMMANDS = ['start', 'help', 'version', 'cluster', ...INSPECT_COMMANDS]
 
 /** Runs the CLI; resolves with the exit code (the caller exits with it). */
 export async function runCli(io: CliIo): Promise<number> {
@@ -95,6 +98,16 @@ export async function runCli(io: CliIo): Promise<number> {
       if (!isInspectError(error)) throw error
       io.stderr(`troupe ${command}: ${error.message} [${error.code}]\n`)
       return error.code === 'ERR_INSPECT_USAGE' ? ExitCode.Usage : ExitCode.Failed
+    }
+  }
+  if (command === 'cluster') {
+    try {
+      await runClusterCli(rest, { stdout: io.stdout, tty: io.tty === true, ...(io.fetch === undefined ? {} : { fetch: io.fetch }) })
+      return ExitCode.Ok
+    } catch (error) {
+      if (!isClusterCliError(error)) throw error
+      io.stderr(`troupe cluster: ${error.message} [${error.code}]\n`)
+      return error.code === ClusterCliErrorCodes.Usage ? ExitCode.Usage : ExitCode.Failed
     }
   }
   if (command !== 'start') {
@@ -173,6 +186,10 @@ export async function runCli(io: CliIo): Promise<number> {
     case 'stopped':
       return ExitCode.Ok
     case 'failed':
+      if ((outcome.error as { code?: string }).code === 'ERR_CLUSTER_QUARANTINED') {
+        io.stderr(`troupe: ${outcome.error.message} [ERR_CLUSTER_QUARANTINED]\n`)
+        return ExitCode.Quarantined
+      }
       logger.error({ err: outcome.error }, 'node failed')
       return ExitCode.Failed
     case 'deadline':

@@ -7,6 +7,8 @@ Usage:
   troupe tree    [--shard <n>] [--url] [--json]  its supervision trees (mailboxes, rates, restarts)
   troupe actor <path> [--shard <n>] [--url] [--json]   one actor: mailbox, status, children, failures
   troupe metrics [--url <url>] [--json]          its /metrics samples
+  troupe cluster status|members|leader [--url] [--json]   the cluster state as the node sees it
+  troupe cluster leave|down <node> [--url] [--json]       a member leaves, or the operator downs it
   troupe --version
   troupe help
 
@@ -41,6 +43,20 @@ its variable: docs/operations.md; the config file's JSON Schema: node.config.sch
   -h, --help            This text.
   -v, --version         The version of troupe and of Node.js.
 
+Cluster state on Raft (docs/cluster-state.md): members, downing decided by the cluster (a
+majority of observers), a name registry and singleton placements, replicated on every member.
+  --cluster-state raft  Turn it on (TROUPE_CLUSTER_STATE; needs --nats and --shards 0). default off
+  --seed <node>         A member to join through; repeat for several (TROUPE_SEEDS=a,b). Without
+                        seeds the first start bootstraps a new cluster; a restart asks the members
+                        it knew. Each start is a new incarnation (counter under --data-dir).
+  --role <role>         This member's roles; repeat (TROUPE_ROLES).
+  --data-dir <dir>      Durable state: <dir>/<cluster>/<name>/ (TROUPE_DATA_DIR). default troupe-data
+  --raft-heartbeat-ms, --raft-election-ms   Raft timing (100, 1000).
+  --cluster-api <who>   /cluster and its leave/down: off|localhost|on (TROUPE_CLUSTER_API). default localhost
+  Heartbeats (--heartbeat-ms, --down-after-ms) then only report suspicion; the cluster downs a
+  member when more than half of the other members suspect it, and every node's watchers get
+  Terminated(node-down) once. A downed node exits with code 5 and rejoins only by restarting.
+
 NATS credentials and TLS of the node's connection (docs/security.md; use one credential kind):
   --nats-user <name>    User (TROUPE_NATS_USER); its password only from the config file
                         ("natsPassword") or TROUPE_NATS_PASSWORD, never a flag (ps shows flags).
@@ -70,7 +86,8 @@ node frame and heartbeat (HMAC-SHA256); unsigned or wrongly signed ones are drop
                         TROUPE_CLUSTER_SECRET and TROUPE_CLUSTER_SECRET_PREVIOUS). Every node of the
                         cluster needs a key in common.
 
-Endpoints: GET /healthz (alive), /readyz (app started, NATS connected), /startupz, /metrics.
+Endpoints: GET /healthz (alive), /readyz (app started, NATS connected), /startupz, /metrics;
+with cluster state GET /cluster, POST /cluster/leave?node=, POST /cluster/down?node=.
 
 Signals: SIGTERM or SIGINT runs the coordinated shutdown, phase by phase, each logged with its
 outcome: leaving (peers route no new work here), stop-intake (gateway; the app's stop),
@@ -85,7 +102,8 @@ A second signal exits at once (a repeat within 1 s is the same Ctrl-C, forwarded
 
 Exit codes: 0 clean stop; 1 the top supervisor gave up; 2 usage or configuration error;
 3 shutdown incomplete (a phase timed out, the deadline forced it, or a second signal);
-4 the app failed to start (this includes an unreachable NATS server at start).
+4 the app failed to start (this includes an unreachable NATS server at start); 5 the cluster
+downed this node (quarantined: restart it to rejoin).
 
 Logs: JSON lines on stdout; pretty, coloured text when stdout is a terminal.
 

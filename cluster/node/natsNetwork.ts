@@ -16,7 +16,7 @@ import { natsServers, type NetworkFactory, type NodeNetwork } from './Node.ts'
  * gateway also gets its own connection when its servers or credentials differ from the node's
  * (docs/security.md: external calls may come through a server or account of their own).
  */
-export const natsNetwork: NetworkFactory = async (system, config, metrics, logger, routed) => {
+export const natsNetwork: NetworkFactory = async (system, config, metrics, logger, routed, extras = {}) => {
   const nodeAuth = natsAuthOf(config, 'node')
   const gatewayAuth = natsAuthOf(config, 'gateway')
   const shared = !routed && isDeepStrictEqual(gatewayAuth, nodeAuth) && isDeepStrictEqual(gatewayServers(config), natsServers(config))
@@ -40,7 +40,7 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
         connection: nodeConnection,
         system,
         cluster: config.cluster,
-        heartbeat: { intervalMs: config.heartbeatMs, timeoutMs: config.downAfterMs },
+        heartbeat: { intervalMs: config.heartbeatMs, timeoutMs: config.downAfterMs, ...extras.heartbeat },
         ...(clusterSecret === undefined ? {} : { clusterSecret }),
       })
       attachLinkLog(transport, logger, { peers: true })
@@ -76,6 +76,7 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
       if (transport !== null) await transport.membership.stop()
     },
     framesIn: () => remoting?.framesIn ?? 0,
+    link: transport,
     async close() {
       await gateway.close()
       await transport?.close()

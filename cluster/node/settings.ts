@@ -8,11 +8,11 @@
  */
 import { z } from 'zod'
 
-export type SettingKind = 'string' | 'integer' | 'ratio' | 'level' | 'choice' | 'object'
+export type SettingKind = 'string' | 'integer' | 'ratio' | 'level' | 'choice' | 'object' | 'list'
 
 export interface Setting {
   readonly kind: SettingKind
-  readonly default: string | number | Readonly<Record<string, unknown>>
+  readonly default: string | number | readonly string[] | Readonly<Record<string, unknown>>
   /** Smallest allowed value of an integer setting. */
   readonly min?: number
   /** The values a `choice` setting takes. */
@@ -60,6 +60,9 @@ function setting(kind: SettingKind, fallback: Setting['default'], description: s
 export const EXPOSURES = ['off', 'localhost', 'on'] as const
 export type Exposure = (typeof EXPOSURES)[number]
 const exposure = (fallback: Exposure, description: string) => setting('choice', fallback, description, { choices: EXPOSURES })
+
+/** Where the cluster state lives: nowhere (heartbeat membership only) or the built-in Raft log. */
+export const CLUSTER_STATES = ['off', 'raft'] as const
 
 const ms = (fallback: number, description: string, min = 0) => setting('integer', fallback, description, { min })
 const text = (description: string, options: Options = {}) => setting('string', '', description, options)
@@ -118,6 +121,18 @@ const builders = {
   clusterSecretPrevious: secretText('The previous cluster secret, still accepted while a rotation rolls out.'),
   clusterSecretFile: fileText('File whose first line is the cluster secret and optional second line the previous one.', 'cluster-secret-file'),
   settings: setting('object', {}, 'The app’s own settings, handed to its `start` as `context.settings` (config file only).', { flag: null, env: null }),
+  clusterState: setting(
+    'choice',
+    'off',
+    'Cluster membership and state on Raft (docs/cluster-state.md): off (each node judges its peers alone from heartbeats) or raft (members, downing by the cluster, registry, singletons; needs nats).',
+    { choices: CLUSTER_STATES },
+  ),
+  seeds: setting('list', [], 'Nodes (names) to join the cluster state through; repeat --seed for several (env: comma-separated). Without seeds a node with no earlier run bootstraps a new cluster; a restarted one asks the members it knew.', { flag: 'seed' }),
+  roles: setting('list', [], 'This member’s roles (singletons may be restricted to a role); repeat --role (env: comma-separated).', { flag: 'role' }),
+  dataDir: setting('string', 'troupe-data', 'Directory of the node’s durable state (cluster state: <dataDir>/<cluster>/<name>/, its Raft log and incarnation counter).'),
+  raftHeartbeatMs: ms(100, 'Cluster state: Raft leader heartbeat period (ms).', 1),
+  raftElectionMs: ms(1000, 'Cluster state: Raft election timeout lower bound (ms); each timeout is drawn in [it, 2 × it). Must exceed raftHeartbeatMs.', 1),
+  clusterApi: exposure('localhost', 'The /cluster JSON view and its leave/down actions (what `troupe cluster` uses): off, localhost (loopback clients only) or on.'),
 } as const
 
 export type SettingKey = keyof typeof builders
@@ -145,6 +160,8 @@ function valueSchema(key: string, spec: Setting): z.ZodType {
       const choices = (spec.choices ?? []) as [string, ...string[]]
       return z.enum(choices, { error: (issue) => `${key} must be one of ${choices.join(', ')}, got ${JSON.stringify(issue.input)}` })
     }
+    case 'list':
+      return z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, { error: (issue) => `${key} entries must match [A-Za-z0-9_-]+, got ${JSON.stringify(issue.input)}` }), { error: () => `${key} must be a list of names` })
     case 'object':
       return z.record(z.string(), z.unknown(), { error: () => `${key} must be an object` })
     case 'string':

@@ -74,6 +74,9 @@ export class HeartbeatMembership implements Membership {
   /** This node's shards that are down (a sharded node's workers that died and were not yet restarted). */
   private readonly downShards = new Set<number>()
   private readonly tickBound = (): void => this.tick()
+  private readonly onVerdict: ((node: string, incarnation: string, suspected: boolean) => void) | null
+  /** Cluster mode: peers reported suspected and not heard since (nodes). */
+  private readonly suspected = new Set<string>()
 
   constructor(options: HeartbeatMembershipOptions) {
     this.connection = options.connection
@@ -99,6 +102,7 @@ export class HeartbeatMembership implements Membership {
     this.linkCheckMs = Math.max(this.intervalMs, 1000)
     this.answersMs = Math.max(2 * this.intervalMs, 1000)
     this.incarnation = options.incarnation ?? randomIncarnation(options.random)
+    this.onVerdict = options.onVerdict ?? null
     this.nodeIncarnation = this.publishes ? this.incarnation : null
   }
 
@@ -212,7 +216,7 @@ export class HeartbeatMembership implements Membership {
     // Our own beats no longer come back: our link (or the server) is stuck, not our peers.
     if (this.publishes && now - this.lastEcho > this.intervalMs + this.stallMs) return this.startHold()
     const suspects: [string, string][] = []
-    for (const [node, peer] of this.peers) if (peer.window.phi(now) > this.detector.threshold) suspects.push([node, peer.incarnation])
+    for (const [node, peer] of this.peers) if (!this.suspected.has(node) && peer.window.phi(now) > this.detector.threshold) suspects.push([node, peer.incarnation])
     if (suspects.length > 0) this.judge(suspects)
   }
 
@@ -230,12 +234,31 @@ export class HeartbeatMembership implements Membership {
       for (const [node, incarnation] of suspects) {
         const peer = this.peers.get(node)
         if (peer === undefined || peer.incarnation !== incarnation || !(peer.window.phi(now) > this.detector.threshold)) continue
+        if (this.onVerdict !== null) {
+          // Cluster mode: report; the cluster's downing rule decides (declareDown follows it).
+          this.suspected.add(node)
+          this.onVerdict(node, incarnation, true)
+          continue
+        }
         this.stats.declaredDown++
         this.quarantineRun(node, incarnation)
         this.send({ ...this.header('quarantined'), peer: node, peerIncarnation: incarnation })
       }
       this.listener?.resumed?.()
     })
+  }
+
+  /**
+   * Cluster mode: the cluster decided `node`'s run `incarnation` is down. It is quarantined here (never
+   * admitted again; told so if it speaks), and if it is the run this membership knows, the listener
+   * hears `down` (watchers get Terminated(node-down), asks fail). Idempotent.
+   */
+  declareDown(node: string, incarnation: string): void {
+    if (this.stopped || node === this.node || this.quarantine.has(node, incarnation)) return
+    this.suspected.delete(node)
+    if (this.peers.get(node)?.incarnation === incarnation) this.stats.declaredDown++
+    this.quarantineRun(node, incarnation)
+    this.send({ ...this.header('quarantined'), peer: node, peerIncarnation: incarnation })
   }
 
   /**
@@ -350,6 +373,7 @@ export class HeartbeatMembership implements Membership {
     if (message.type === 'leave') {
       if (peer === undefined || peer.incarnation !== message.incarnation) return
       this.peers.delete(message.node)
+      this.suspected.delete(message.node)
       listener?.down(message.node, null)
       return
     }
@@ -364,6 +388,7 @@ export class HeartbeatMembership implements Membership {
       // Restarted under the same name: everything the old run held is gone, and it never comes back.
       this.quarantine.add(message.node, peer.incarnation)
       this.peers.delete(message.node)
+      this.suspected.delete(message.node)
       listener?.down(message.node, null)
       peer = undefined
     }
@@ -375,6 +400,7 @@ export class HeartbeatMembership implements Membership {
       // While held, what is read is a backlog: it proves the peer lives, its timing means nothing.
       if (this.hold === null) peer.window.heartbeat(now)
       else peer.window.restart(now)
+      if (this.hold === null && this.suspected.delete(message.node)) this.onVerdict?.(message.node, peer.incarnation, false)
       if (!peer.confirmed && this.linkUp) {
         peer.confirmed = true
         listener?.up(message.node)

@@ -25,6 +25,18 @@ export interface HeartbeatOptions {
    * by default); every shard listens. Default true.
    */
   readonly publish?: boolean
+  /**
+   * Tells this run of the node from a previous one with the same name, so a node that restarts
+   * faster than the timeout is still seen to have died. Default: random, from `random`.
+   */
+  readonly incarnation?: string
+  /**
+   * Cluster mode (docs/cluster-state.md): the detector's verdicts go here — `suspected` true when a
+   * peer run's φ crossed the threshold (after this node proved its own link), false when it is heard
+   * again — and this membership declares nobody down by itself: the cluster decides, and the node
+   * calls `declareDown` once the decision is applied. Default: none (this node decides alone).
+   */
+  readonly onVerdict?: (node: string, incarnation: string, suspected: boolean) => void
 }
 
 export interface HeartbeatMembershipOptions extends HeartbeatOptions {
@@ -34,11 +46,6 @@ export interface HeartbeatMembershipOptions extends HeartbeatOptions {
   readonly subject: string
   /** This node's name. */
   readonly node: string
-  /**
-   * Tells this run of the node from a previous one with the same name, so a node that restarts
-   * faster than the timeout is still seen to have died. Default: random, from `random`.
-   */
-  readonly incarnation?: string
   readonly random?: Random
   /**
    * Signs this node's heartbeats and drops peers' heartbeats without a valid signature, so nobody

@@ -27,7 +27,8 @@ function hostName(header: string | undefined): string {
   return (match?.[1] ?? '').toLowerCase()
 }
 
-function allowed(exposure: Exposure, request: IncomingMessage): boolean {
+/** Whether `request` may use a feature with this exposure (loopback: address and Host header, against DNS rebinding). */
+export function allowed(exposure: Exposure, request: IncomingMessage): boolean {
   if (exposure === 'on') return true
   if (exposure === 'off') return false
   return isLoopbackAddress(request.socket.remoteAddress) && (LOOPBACK_HOSTS.has(hostName(request.headers.host)) || hostName(request.headers.host).startsWith('127.'))

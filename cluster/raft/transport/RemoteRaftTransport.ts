@@ -33,6 +33,11 @@ export interface RemoteRaftTransportOptions {
    * bound is shared by all peers: this keeps one silent peer from filling it. Default 16 MiB.
    */
   readonly maxUnansweredBytes?: number
+  /**
+   * The node a Raft id not in `peers` runs on, or null: for groups whose membership changes (cluster
+   * state: servers are `node#incarnation`, added as members join). Default: only `peers` are known.
+   */
+  readonly resolvePeer?: (id: string) => string | null
 }
 
 /** Counters for metrics and tests. */
@@ -97,6 +102,7 @@ export class RemoteRaftTransport implements RaftTransport {
   private readonly maxUnanswered: number
   private handler: ((message: RaftMessage) => void) | null = null
   private closed = false
+  private readonly resolvePeer: ((id: string) => string | null) | null
 
   constructor(options: RemoteRaftTransportOptions) {
     const { system, group, id } = options
@@ -112,10 +118,8 @@ export class RemoteRaftTransport implements RaftTransport {
     this.faults = new RateLimitedLog(system.clock, system.log)
     const name = `raft-${group}`
     this.path = `/user/${name}`
-    for (const [peerId, node] of Object.entries(options.peers)) {
-      const address = { system: system.name, node, shard: 0, path: this.path, uid: 0 }
-      this.peers.set(peerId, { node, ref: system.refFor(address), known: false, unanswered: 0 })
-    }
+    for (const [peerId, node] of Object.entries(options.peers)) this.addPeer(peerId, node)
+    this.resolvePeer = options.resolvePeer ?? null
     if (options.link === undefined) {
       this.reachable = null
     } else {
@@ -131,9 +135,24 @@ export class RemoteRaftTransport implements RaftTransport {
     this.self = system.spawn(RaftEndpoint, { name, args: [(bytes: unknown, from: unknown) => this.receive(bytes, from)] })
   }
 
+  private addPeer(peerId: string, node: string): Peer {
+    const address = { system: this.system.name, node, shard: 0, path: this.path, uid: 0 }
+    const peer: Peer = { node, ref: this.system.refFor(address), known: false, unanswered: 0 }
+    this.peers.set(peerId, peer)
+    return peer
+  }
+
+  /** A known peer, or one `resolvePeer` places on a node (never this server itself). */
+  private peer(id: string): Peer | undefined {
+    const known = this.peers.get(id)
+    if (known !== undefined || this.resolvePeer === null || id === this.id) return known
+    const node = this.resolvePeer(id)
+    return node === null ? undefined : this.addPeer(id, node)
+  }
+
   send(message: RaftMessage): void {
     if (this.closed) return
-    const peer = this.peers.get(message.to)
+    const peer = this.peer(message.to)
     if (peer === undefined) {
       this.stats.droppedUnknownPeer++
       return
@@ -213,7 +232,7 @@ export class RemoteRaftTransport implements RaftTransport {
       this.fault('malformed', { bytes: bytes.byteLength, code: e.code, error: e.message })
       return
     }
-    const peer = this.peers.get(message.from)
+    const peer = this.peer(message.from)
     // A peer speaks only for the Raft id bound to its node; anything else is forged or misrouted.
     if (message.to !== this.id || peer === undefined || !(from instanceof ActorRef) || from.address.node !== peer.node || from.address.path !== this.path) {
       this.stats.rejected++
