@@ -438,15 +438,11 @@ export class RaftCore {
     const { next, snapshot } = this.receiver.accept(m)
     this.send({ kind: 'snapshotResponse', to: m.from, index: m.index, next })
     if (snapshot === null) return
-    if (log.matchTerm(snapshot.index, snapshot.term)) {
-      // Our log already holds the snapshot's last entry: fast-forward the commit, keep the log.
-      log.commitTo(snapshot.index)
-      this.send({ kind: 'appendResponse', to: m.from, reject: false, index: log.committed, hintIndex: 0, hintTerm: 0 })
-      return
-    }
-    log.restore(snapshot)
+    // Raft §7: a log holding the snapshot's last entry keeps what follows it; any other log is discarded.
+    log.restore(snapshot, log.matchTerm(snapshot.index, snapshot.term))
     this.pendingSnapshot = snapshot
-    this.config = snapshot.config
-    this.send({ kind: 'appendResponse', to: m.from, reject: false, index: log.lastIndex, hintIndex: 0, hintTerm: 0 })
+    this.refreshConfig()
+    // Only the snapshot is known to match the leader: a kept suffix is checked by the next append.
+    this.send({ kind: 'appendResponse', to: m.from, reject: false, index: snapshot.index, hintIndex: 0, hintTerm: 0 })
   }
 }

@@ -263,7 +263,8 @@ export class RaftNode {
     // A leader's appends go out while its own fsync runs (the core counts it only after `persisted`).
     if (rd.sendBeforePersist) this.send(rd)
     if (rd.snapshot !== null) {
-      await storage.saveSnapshot(rd.snapshot)
+      // Raft §7 at the storage: it keeps its suffix only if that continues the snapshot.
+      await storage.installSnapshot(rd.snapshot)
       await storage.compact(rd.snapshot.index)
     }
     if (rd.hardState !== null || rd.entries.length > 0) {

@@ -36,6 +36,11 @@ class MemStorage implements RaftStorage {
     this.state = { ...this.state, snapshot }
     return Promise.resolve()
   }
+  installSnapshot(snapshot: Snapshot): Promise<void> {
+    const keeps = this.state.entries.some((e) => e.index === snapshot.index && e.term === snapshot.term)
+    this.state = { ...this.state, snapshot, entries: keeps ? this.state.entries.filter((e) => e.index > snapshot.index) : [] }
+    return Promise.resolve()
+  }
   compact(throughIndex: number): Promise<void> {
     this.state = { ...this.state, entries: this.state.entries.filter((e) => e.index > throughIndex) }
     return Promise.resolve()
