@@ -11,6 +11,8 @@ export const LEASE_DRIFT = 0.1
 
 interface PendingRead {
   readonly id: number
+  /** The follower that forwarded the read, or null for this server's own. */
+  readonly from: string | null
   readonly index: number
   readonly round: number
   readonly acks: Set<string>
@@ -37,7 +39,7 @@ export class LeaderState {
   private readonly acked = new Map<string, number>()
   private reads: PendingRead[] = []
   /** Reads that wait for the first commit of this term (until then the commit index may be stale). */
-  private readsWaiting: number[] = []
+  private readsWaiting: { id: number; from: string | null }[] = []
   private appendDirty = false
   private commitDirty = false
 
@@ -142,7 +144,7 @@ export class LeaderState {
     if (this.readsWaiting.length > 0) {
       const waiting = this.readsWaiting
       this.readsWaiting = []
-      for (const id of waiting) this.readIndex(id)
+      for (const w of waiting) this.readIndex(w.id, w.from)
     }
     this.checkRemovedSelf()
     return true
@@ -318,18 +320,30 @@ export class LeaderState {
 
   // ------------------------------------------------------------------ reads
 
-  readIndex(id: number): void {
+  /** A read of this server (`from` null) or forwarded by a follower (etcd's MsgReadIndex). */
+  readIndex(id: number, from: string | null): void {
     const log = this.log
     if (log.term(log.committed) !== this.core.term) {
-      this.readsWaiting.push(id)
+      this.readsWaiting.push({ id, from })
       return
     }
     if (this.isSingleVoter() || (this.core.opts.leaseReads && this.leaseValid())) {
-      this.core.readStates.push({ id, index: log.committed })
+      this.confirm(id, from, log.committed)
       return
     }
-    this.reads.push({ id, index: log.committed, round: this.round + 1, acks: new Set([this.core.id]) })
+    this.reads.push({ id, from, index: log.committed, round: this.round + 1, acks: new Set([this.core.id]) })
     this.broadcastHeartbeat()
+  }
+
+  /** A follower forwarded a read: only a member of the configuration may (anything else is dropped). */
+  readIndexFor(from: string, context: number): void {
+    if (from === this.core.id || !this.progress.has(from)) return
+    this.readIndex(context, from)
+  }
+
+  private confirm(id: number, from: string | null, index: number): void {
+    if (from === null) this.core.readStates.push({ id, index })
+    else this.core.send({ kind: 'readIndexResponse', to: from, context: id, index })
   }
 
   private isSingleVoter(): boolean {
@@ -369,7 +383,7 @@ export class LeaderState {
       if (n > voters.length / 2) release = i
     }
     if (release < 0) return
-    for (const r of this.reads.splice(0, release + 1)) this.core.readStates.push({ id: r.id, index: r.index })
+    for (const r of this.reads.splice(0, release + 1)) this.confirm(r.id, r.from, r.index)
   }
 
   // ------------------------------------------------------------------ transfer
@@ -389,7 +403,8 @@ export class LeaderState {
    * aborted: stepping down is usually its success (the driver sees the new leader in the soft state).
    */
   stepDown(): void {
-    const ids = [...this.reads.map((r) => r.id), ...this.readsWaiting]
+    // Forwarded reads are not answered: their followers see the leader change (or time out) and retry.
+    const ids = [...this.reads, ...this.readsWaiting].filter((r) => r.from === null).map((r) => r.id)
     this.reads = []
     this.readsWaiting = []
     if (ids.length > 0) this.core.notices.push({ type: 'readsAborted', ids })

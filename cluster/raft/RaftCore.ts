@@ -1,5 +1,5 @@
 import { decodeConfig } from './configCodec.ts'
-import { RaftInvalidOptionsError, RaftNotLeaderError, RaftTransferInProgressError } from './errors.ts'
+import { RaftInvalidOptionsError, RaftNoLeaderError, RaftNotLeaderError, RaftTransferInProgressError } from './errors.ts'
 import { LeaderState } from './LeaderState.ts'
 import type { AppendMessage, HeartbeatMessage, RaftMessage, SnapshotMessage, VoteMessage, VoteResponseMessage } from './messages.ts'
 import { RaftLog } from './RaftLog.ts'
@@ -38,6 +38,8 @@ export class RaftCore {
   /** Votes received in the current (pre-)campaign. */
   private votes = new Map<string, boolean>()
   private readonly receiver = new SnapshotReceiver()
+  /** Reads this follower forwarded, by id → the leader asked; aborted when the known leader changes. */
+  private readonly forwarded = new Map<number, string>()
 
   // ---- outputs accumulated until the next ready()
   messages: RaftMessage[] = []
@@ -119,9 +121,20 @@ export class RaftCore {
     return this.requireLeader().proposeConfigChange(change)
   }
 
-  /** Registers a linearizable read; it comes back in a Ready's readStates (or a readsAborted notice). */
+  /**
+   * Registers a linearizable read; it comes back in a Ready's readStates (or a readsAborted notice).
+   * A follower forwards it to the leader it knows (etcd's MsgReadIndex) and gets back the index the
+   * leader confirmed with a quorum; with no known leader it throws ERR_RAFT_NO_LEADER.
+   */
   readIndex(id: number): void {
-    this.requireLeader().readIndex(id)
+    if (this.leader !== null) {
+      this.requireLeader().readIndex(id, null)
+      return
+    }
+    const lead = this.leaderId
+    if (lead === null || lead === this.id) throw new RaftNoLeaderError(`${this.id} knows no leader to confirm a read; retry later`)
+    this.forwarded.set(id, lead)
+    this.send({ kind: 'readIndex', to: lead, context: id })
   }
 
   transferLeadership(to: string): void {
@@ -204,6 +217,16 @@ export class RaftCore {
       case 'snapshotResponse':
         if (this.role === 'leader') (this.leader as LeaderState).step(m)
         return
+      case 'readIndex':
+        // A follower's forwarded read; anyone else drops it and the follower's read times out.
+        if (this.role === 'leader') (this.leader as LeaderState).readIndexFor(m.from, m.context)
+        return
+      case 'readIndexResponse':
+        if (this.forwarded.get(m.context) === m.from && this.leaderId === m.from) {
+          this.forwarded.delete(m.context)
+          this.readStates.push({ id: m.context, index: m.index })
+        }
+        return
     }
   }
 
@@ -211,6 +234,7 @@ export class RaftCore {
 
   hasReady(): boolean {
     if (this.leader !== null) this.leader.flush()
+    this.abortStaleForwards()
     const soft = this.lastSoft
     return (
       this.messages.length > 0 ||
@@ -230,6 +254,7 @@ export class RaftCore {
   /** Hands out everything accumulated since the last call. Call `advance(ready)` once it is done. */
   ready(): Ready {
     if (this.leader !== null) this.leader.flush()
+    this.abortStaleForwards()
     const log = this.log
     const soft = this.lastSoft
     const softChanged = soft.role !== this.role || soft.leaderId !== this.leaderId || soft.term !== this.term
@@ -278,6 +303,18 @@ export class RaftCore {
   }
 
   // ------------------------------------------------------------------ shared helpers
+
+  /** Forwarded reads whose leader is no longer ours will not be answered by it: abort them (retriable). */
+  private abortStaleForwards(): void {
+    if (this.forwarded.size === 0) return
+    let ids: number[] | null = null
+    for (const [id, lead] of this.forwarded) {
+      if (lead === this.leaderId && this.role === 'follower') continue
+      ;(ids ??= []).push(id)
+      this.forwarded.delete(id)
+    }
+    if (ids !== null) this.notices.push({ type: 'readsAborted', ids })
+  }
 
   /** Queues a message from this server at the current term (or the one given). */
   send(m: Outgoing): void {

@@ -1,5 +1,5 @@
 import type { TimerHandle } from '../../runtime/index.ts'
-import { RaftInvalidOptionsError, RaftNotLeaderError, RaftReadAbortedError, RaftStoppedError, RaftTransferFailedError } from './errors.ts'
+import { RaftInvalidOptionsError, RaftNotLeaderError, RaftReadAbortedError, RaftReadTimeoutError, RaftStoppedError, RaftTransferFailedError } from './errors.ts'
 import type { RaftMessage } from './messages.ts'
 import { RaftCore } from './RaftCore.ts'
 import type { Applied, ProposeResult, RaftNodeOptions, RaftNodeState } from './nodeTypes.ts'
@@ -13,6 +13,7 @@ interface PendingRead {
   index: number
   readonly resolve: (index: number) => void
   readonly reject: (error: Error) => void
+  timer: TimerHandle | null
 }
 
 /**
@@ -115,9 +116,13 @@ export class RaftNode {
   }
 
   /**
-   * A linearizable read barrier (ReadIndex): resolves with an index once this leader confirmed it
-   * still leads and applied everything up to it; reading the state machine then sees every write
-   * acknowledged before `read()` was called. Rejects with ERR_RAFT_NOT_LEADER on a follower.
+   * A linearizable read barrier (ReadIndex): resolves with an index once the leader confirmed it
+   * still leads (a quorum answered a heartbeat round after the read arrived) and this server applied
+   * everything up to it; reading the state machine then sees every write acknowledged before
+   * `read()` was called. On a follower the read is forwarded to the leader (etcd's MsgReadIndex), and
+   * the follower waits until its own state machine reached the leader's index. Rejects with
+   * ERR_RAFT_NO_LEADER when no leader is known, ERR_RAFT_READ_ABORTED when the leader changed before
+   * confirming, ERR_RAFT_READ_TIMEOUT after `readTimeoutMs` (all retriable; nothing was read).
    */
   read(): Promise<number> {
     this.checkRunning()
@@ -129,9 +134,25 @@ export class RaftNode {
         reject(error as Error)
         return
       }
-      this.reads.set(id, { id, index: 0, resolve, reject })
+      const pending: PendingRead = { id, index: 0, resolve, reject, timer: null }
+      const timeoutMs = this.opts.readTimeoutMs ?? 2 * (this.opts.electionMs ?? 1000)
+      pending.timer = this.opts.clock.setTimer(timeoutMs, () => this.timeOutRead(pending, timeoutMs))
+      this.reads.set(id, pending)
       this.schedule()
     })
+  }
+
+  private timeOutRead(pending: PendingRead, timeoutMs: number): void {
+    pending.timer = null
+    this.reads.delete(pending.id)
+    const i = this.confirmedReads.indexOf(pending)
+    if (i >= 0) this.confirmedReads.splice(i, 1)
+    pending.reject(new RaftReadTimeoutError(`read ${pending.id} on ${this.id} was not confirmed within ${timeoutMs} ms; retry`))
+  }
+
+  private endRead(pending: PendingRead): void {
+    if (pending.timer !== null) this.opts.clock.clearTimer(pending.timer)
+    pending.timer = null
   }
 
   /** Hands leadership to `to` (catches it up, then TimeoutNow). Resolves once `to` leads; rejects after an election timeout without it. */
@@ -198,9 +219,15 @@ export class RaftNode {
     this.timer = null
     this.opts.transport.close?.()
     const err = new RaftStoppedError(`raft node ${this.id} stopped`)
-    for (const r of this.reads.values()) r.reject(err)
+    for (const r of this.reads.values()) {
+      this.endRead(r)
+      r.reject(err)
+    }
     this.reads.clear()
-    for (const r of this.confirmedReads) r.reject(err)
+    for (const r of this.confirmedReads) {
+      this.endRead(r)
+      r.reject(err)
+    }
     this.confirmedReads.length = 0
     for (const w of this.configWaiters.values()) w.reject(err)
     this.configWaiters.clear()
@@ -323,7 +350,8 @@ export class RaftNode {
           const pending = this.reads.get(id)
           if (pending === undefined) continue
           this.reads.delete(id)
-          pending.reject(new RaftReadAbortedError(`read ${id} lost its leader before it was confirmed; retry on the leader`))
+          this.endRead(pending)
+          pending.reject(new RaftReadAbortedError(`read ${id} lost its leader before it was confirmed; retry`))
         }
       } else if (n.type === 'transferAborted' && this.transfer !== null && this.transfer.to === n.to) {
         this.endTransfer(new RaftTransferFailedError(`${n.to} did not take over within an election timeout`))
@@ -333,8 +361,10 @@ export class RaftNode {
     if (this.confirmedReads.length > 0) {
       let kept = 0
       for (const r of this.confirmedReads) {
-        if (r.index <= applied) r.resolve(r.index)
-        else this.confirmedReads[kept++] = r
+        if (r.index <= applied) {
+          this.endRead(r)
+          r.resolve(r.index)
+        } else this.confirmedReads[kept++] = r
       }
       this.confirmedReads.length = kept
     }

@@ -1,4 +1,5 @@
 import { ActorRef, DeadLetterTopic, EnvelopeKind, RateLimitedLog, type ActorSystem, type DeadLetter, type Subscription } from '../../../runtime/index.ts'
+import { childSpec, Supervisor, type SupervisorProtocol } from '../../../supervision/index.ts'
 import { RaftInvalidOptionsError, RaftMalformedMessageError } from '../errors.ts'
 import type { RaftMessage } from '../messages.ts'
 import { RaftCodec, type RaftCodecLimits } from '../RaftCodec.ts'
@@ -41,8 +42,13 @@ export interface RemoteRaftTransportStats {
   received: number
   /** Inbound bytes that failed RaftCodec validation (hostile or corrupt): dropped. */
   malformed: number
-  /** Valid messages not for this server, or from a Raft id that is not a peer or not on the node its sender ref names: dropped. */
+  /** Valid messages not for this server, from a Raft id that is not a peer, or without a sender endpoint ref: dropped. */
   rejected: number
+  /**
+   * Forged: a message claiming a peer's Raft id that arrived from another node (or another path)
+   * than the one that id is bound to. Dropped, counted and logged: a node speaks only for its own id.
+   */
+  forged: number
   /** Outbound messages dropped because their peer's node is down or absent (Raft retries by itself). */
   droppedUnreachable: number
   /** Outbound messages the node link refused (full, closed, quarantined): dropped. */
@@ -55,6 +61,8 @@ export interface RemoteRaftTransportStats {
   droppedTooLarge: number
   /** Messages addressed to a former incarnation of this endpoint (first contact, peer restarts), claimed by path. */
   claimed: number
+  /** Incarnations of the endpoint actor started (1, plus one per restart by its supervisor after a failure). */
+  endpointStarts: number
 }
 
 /** Room left in one actor message for the envelope around the Raft bytes (addresses, method, sender ref). */
@@ -83,14 +91,16 @@ interface Peer {
  * uid. A restarted peer is reached again the same way.
  */
 export class RemoteRaftTransport implements RaftTransport {
-  readonly stats: RemoteRaftTransportStats = { sent: 0, received: 0, malformed: 0, rejected: 0, droppedUnreachable: 0, droppedRefused: 0, droppedUnknownPeer: 0, droppedUnanswered: 0, droppedTooLarge: 0, claimed: 0 }
+  readonly stats: RemoteRaftTransportStats = { sent: 0, received: 0, malformed: 0, rejected: 0, forged: 0, droppedUnreachable: 0, droppedRefused: 0, droppedUnknownPeer: 0, droppedUnanswered: 0, droppedTooLarge: 0, claimed: 0, endpointStarts: 0 }
   readonly id: string
   private readonly system: ActorSystem
   private readonly codec: RaftCodec
   private readonly path: string
   private readonly peers = new Map<string, Peer>()
   private readonly reachable: Set<string> | null
-  private readonly self: ActorRef<RaftEndpointProtocol>
+  /** The endpoint's current incarnation (its supervisor restarts it after a failure: a new one reports itself). */
+  private self: ActorRef<RaftEndpointProtocol>
+  private readonly supervisor: ActorRef<SupervisorProtocol>
   private readonly claim: Subscription
   private readonly faults: RateLimitedLog
   private readonly maxBytes: number
@@ -111,7 +121,8 @@ export class RemoteRaftTransport implements RaftTransport {
     if (!(this.maxBytes >= 64 * 1024)) throw new RaftInvalidOptionsError(`the system's maxMessageBytes (${system.codec.maxMessageBytes}) leaves no room for Raft messages`)
     this.faults = new RateLimitedLog(system.clock, system.log)
     const name = `raft-${group}`
-    this.path = `/user/${name}`
+    // The endpoint runs under its own supervisor: a failure restarts it (the group's RaftNode lives outside it and is not lost).
+    this.path = `/user/${name}/endpoint`
     for (const [peerId, node] of Object.entries(options.peers)) {
       const address = { system: system.name, node, shard: 0, path: this.path, uid: 0 }
       this.peers.set(peerId, { node, ref: system.refFor(address), known: false, unanswered: 0 })
@@ -128,7 +139,14 @@ export class RemoteRaftTransport implements RaftTransport {
       })
     }
     this.claim = system.subscribe(DeadLetterTopic, (letter) => this.claimLetter(letter))
-    this.self = system.spawn(RaftEndpoint, { name, args: [(bytes: unknown, from: unknown) => this.receive(bytes, from)] })
+    // Until the endpoint reports its incarnation, its path-only ref (peers' replies are then claimed by path).
+    this.self = system.refFor({ system: system.name, node: system.node, shard: system.shard, path: this.path, uid: 0 })
+    const endpoint = childSpec({
+      id: 'endpoint',
+      actor: RaftEndpoint,
+      args: [(bytes: unknown, from: unknown) => this.receive(bytes, from), (self: ActorRef<RaftEndpointProtocol>) => this.started(self)],
+    })
+    this.supervisor = system.spawn(Supervisor, { name, args: [{ strategy: 'one_for_one', intensity: 10, periodMs: 10_000, children: [endpoint] }] })
   }
 
   send(message: RaftMessage): void {
@@ -189,7 +207,12 @@ export class RemoteRaftTransport implements RaftTransport {
     this.closed = true
     this.handler = null
     this.claim.unsubscribe()
-    this.system.stop(this.self).catch(() => {})
+    this.system.stop(this.supervisor).catch(() => {})
+  }
+
+  private started(self: ActorRef<RaftEndpointProtocol>): void {
+    this.self = self
+    this.stats.endpointStarts++
   }
 
   /** Whether this endpoint has learnt `peerId`'s current incarnation (it heard from it). */
@@ -214,10 +237,15 @@ export class RemoteRaftTransport implements RaftTransport {
       return
     }
     const peer = this.peers.get(message.from)
-    // A peer speaks only for the Raft id bound to its node; anything else is forged or misrouted.
-    if (message.to !== this.id || peer === undefined || !(from instanceof ActorRef) || from.address.node !== peer.node || from.address.path !== this.path) {
+    if (message.to !== this.id || peer === undefined || !(from instanceof ActorRef)) {
       this.stats.rejected++
       this.fault('rejected', { from: message.from, to: message.to, kind: message.kind })
+      return
+    }
+    // A node speaks only for the Raft id bound to it: the claimed sender must be the endpoint on that id's node.
+    if (from.address.node !== peer.node || from.address.path !== this.path) {
+      this.stats.forged++
+      this.fault('forged', { claimed: message.from, boundTo: peer.node, node: from.address.node, path: from.address.path, kind: message.kind })
       return
     }
     if (!peer.known || peer.ref.address.uid !== from.address.uid) {

@@ -126,8 +126,8 @@ describe('RemoteRaftTransport over NATS', () => {
     // A member of the cluster (it passes the link) that is not in the Raft group.
     const evil = await startNode(inject('natsUrl'), cluster, 'evil', { transport: { heartbeat: { intervalMs: 100, timeoutMs: 1000 } } })
     cleanups.push(() => evil.stop())
-    const endpoint = evil.system.refFor<RaftEndpointProtocol>({ system: evil.system.name, node: target.id, shard: 0, path: '/user/raft-meta', uid: 0 })
-    const fakeFrom = evil.system.refFor<RaftEndpointProtocol>({ system: evil.system.name, node: 'evil', shard: 0, path: '/user/raft-meta', uid: 1 })
+    const endpoint = evil.system.refFor<RaftEndpointProtocol>({ system: evil.system.name, node: target.id, shard: 0, path: '/user/raft-meta/endpoint', uid: 0 })
+    const fakeFrom = evil.system.refFor<RaftEndpointProtocol>({ system: evil.system.name, node: 'evil', shard: 0, path: '/user/raft-meta/endpoint', uid: 1 })
     const codec = new RaftCodec()
     const forgedVote = codec.encode({ kind: 'vote', from: leader.id, to: target.id, term: termBefore + 100, preVote: false, transfer: false, lastIndex: 1e6, lastTerm: termBefore + 99 })
     const strangerVote = codec.encode({ kind: 'vote', from: 'evil', to: target.id, term: termBefore + 100, preVote: false, transfer: false, lastIndex: 1e6, lastTerm: termBefore + 99 })
@@ -141,9 +141,13 @@ describe('RemoteRaftTransport over NATS', () => {
     // A sender that is not a member of the group.
     endpoint.tell('raft', strangerVote, fakeFrom)
     endpoint.tell('raft', misaddressed, fakeFrom)
-    await waitFor(() => target.transport.stats.malformed >= 3 && target.transport.stats.rejected >= 3, { timeoutMs: 10_000 })
+    // A real peer's id with that peer's own node, but not through its endpoint's path: forged too.
+    const wrongPath = evil.system.refFor<RaftEndpointProtocol>({ system: evil.system.name, node: leader.id, shard: 0, path: '/user/not-raft', uid: 1 })
+    endpoint.tell('raft', forgedVote, wrongPath)
+    await waitFor(() => target.transport.stats.malformed >= 3 && target.transport.stats.rejected >= 2 && target.transport.stats.forged >= 2, { timeoutMs: 10_000 })
     expect(target.transport.stats.malformed).toBe(3)
-    expect(target.transport.stats.rejected).toBe(3)
+    expect(target.transport.stats.rejected).toBe(2)
+    expect(target.transport.stats.forged).toBe(2)
     // None of it reached the core: no term jump, same leader.
     expect(target.raft.state().term).toBe(termBefore)
     expect(target.raft.state().leaderId).toBe(leader.id)
@@ -176,7 +180,7 @@ describe('RemoteRaftTransport over NATS', () => {
     const transport = new RemoteRaftTransport({ system, group: 'meta', id: 'n1', peers: { n2: 'n2', n3: 'n3' } })
     let delivered = 0
     transport.onMessage(() => delivered++)
-    const endpoint = system.resolvePath<RaftEndpointProtocol>('/user/raft-meta') as ActorRef<RaftEndpointProtocol>
+    const endpoint = system.resolvePath<RaftEndpointProtocol>('/user/raft-meta/endpoint') as ActorRef<RaftEndpointProtocol>
     const codec = new RaftCodec()
     // Valid encodings too: a local sender is never the node its Raft id is bound to.
     const valid = fc.record({ term: fc.nat(), commit: fc.nat() }).map(({ term, commit }) => codec.encode({ kind: 'heartbeat', from: 'n2', to: 'n1', term, commit, context: 0 }))
@@ -186,7 +190,7 @@ describe('RemoteRaftTransport over NATS', () => {
         fc.asyncProperty(fc.array(fc.oneof(fc.uint8Array({ maxLength: 256 }), valid), { maxLength: 20 }), async (batch) => {
           for (const bytes of batch) endpoint.tell('raft', bytes, endpoint)
           sent += batch.length
-          await waitFor(() => transport.stats.malformed + transport.stats.rejected === sent, { timeoutMs: 5000 })
+          await waitFor(() => transport.stats.malformed + transport.stats.rejected + transport.stats.forged === sent, { timeoutMs: 5000 })
           expect(delivered).toBe(0)
         }),
         { numRuns: 100 },
