@@ -2,21 +2,13 @@ import { encodeConfig } from './configCodec.ts'
 import { RaftConfigChangePendingError, RaftInvalidConfigChangeError } from './errors.ts'
 import type { AppendResponseMessage, HeartbeatResponseMessage, SnapshotResponseMessage } from './messages.ts'
 import { Progress } from './Progress.ts'
+import { ReadRounds } from './ReadRounds.ts'
 import type { RaftCore } from './RaftCore.ts'
 import type { EntryType, LogEntry, RaftConfiguration } from './RaftStorage.ts'
 import type { ConfigChange } from './types.ts'
 
 /** How much faster than the leader's a voter's clock may run for lease reads to stay correct (10 %). */
 export const LEASE_DRIFT = 0.1
-
-interface PendingRead {
-  readonly id: number
-  /** The follower that forwarded the read, or null for this server's own. */
-  readonly from: string | null
-  readonly index: number
-  readonly round: number
-  readonly acks: Set<string>
-}
 
 /**
  * A leader's state for one term: per-follower progress and replication (probe/replicate/snapshot,
@@ -37,7 +29,7 @@ export class LeaderState {
   private readonly roundTicks = new Map<number, number>()
   /** Highest round each follower acknowledged. */
   private readonly acked = new Map<string, number>()
-  private reads: PendingRead[] = []
+  private readonly reads = new ReadRounds()
   /** Reads that wait for the first commit of this term (until then the commit index may be stale). */
   private readsWaiting: { id: number; from: string | null }[] = []
   private appendDirty = false
@@ -331,7 +323,7 @@ export class LeaderState {
       this.confirm(id, from, log.committed)
       return
     }
-    this.reads.push({ id, from, index: log.committed, round: this.round + 1, acks: new Set([this.core.id]) })
+    this.reads.add({ id, from, index: log.committed, round: this.round + 1, acks: new Set([this.core.id]) })
     this.broadcastHeartbeat()
   }
 
@@ -373,17 +365,7 @@ export class LeaderState {
     const voters = this.core.config.voters
     if (!voters.includes(from)) return
     if (round > (this.acked.get(from) ?? 0)) this.acked.set(from, round)
-    let release = -1
-    for (let i = 0; i < this.reads.length; i++) {
-      const r = this.reads[i] as PendingRead
-      if (r.round > round) break
-      r.acks.add(from)
-      let n = 0
-      for (const v of voters) if (r.acks.has(v)) n++
-      if (n > voters.length / 2) release = i
-    }
-    if (release < 0) return
-    for (const r of this.reads.splice(0, release + 1)) this.confirm(r.id, r.from, r.index)
+    for (const r of this.reads.ack(from, round, voters)) this.confirm(r.id, r.from, r.index)
   }
 
   // ------------------------------------------------------------------ transfer
@@ -404,8 +386,7 @@ export class LeaderState {
    */
   stepDown(): void {
     // Forwarded reads are not answered: their followers see the leader change (or time out) and retry.
-    const ids = [...this.reads, ...this.readsWaiting].filter((r) => r.from === null).map((r) => r.id)
-    this.reads = []
+    const ids = [...this.reads.abort(), ...this.readsWaiting].filter((r) => r.from === null).map((r) => r.id)
     this.readsWaiting = []
     if (ids.length > 0) this.core.notices.push({ type: 'readsAborted', ids })
     this.transferee = null

@@ -116,13 +116,10 @@ export class RaftNode {
   }
 
   /**
-   * A linearizable read barrier (ReadIndex): resolves with an index once the leader confirmed it
-   * still leads (a quorum answered a heartbeat round after the read arrived) and this server applied
-   * everything up to it; reading the state machine then sees every write acknowledged before
-   * `read()` was called. On a follower the read is forwarded to the leader (etcd's MsgReadIndex), and
-   * the follower waits until its own state machine reached the leader's index. Rejects with
-   * ERR_RAFT_NO_LEADER when no leader is known, ERR_RAFT_READ_ABORTED when the leader changed before
-   * confirming, ERR_RAFT_READ_TIMEOUT after `readTimeoutMs` (all retriable; nothing was read).
+   * A linearizable read barrier (ReadIndex): resolves with an index once the leader confirmed it still
+   * leads and this server applied up to it; the state machine then reflects every write acknowledged
+   * before the call. A follower forwards it to the leader (etcd's MsgReadIndex). Retriable rejections:
+   * ERR_RAFT_NO_LEADER, ERR_RAFT_READ_ABORTED (leader changed), ERR_RAFT_READ_TIMEOUT (`readTimeoutMs`).
    */
   read(): Promise<number> {
     this.checkRunning()
@@ -152,7 +149,6 @@ export class RaftNode {
 
   private endRead(pending: PendingRead): void {
     if (pending.timer !== null) this.opts.clock.clearTimer(pending.timer)
-    pending.timer = null
   }
 
   /** Hands leadership to `to` (catches it up, then TimeoutNow). Resolves once `to` leads; rejects after an election timeout without it. */
@@ -219,15 +215,11 @@ export class RaftNode {
     this.timer = null
     this.opts.transport.close?.()
     const err = new RaftStoppedError(`raft node ${this.id} stopped`)
-    for (const r of this.reads.values()) {
+    for (const r of [...this.reads.values(), ...this.confirmedReads]) {
       this.endRead(r)
       r.reject(err)
     }
     this.reads.clear()
-    for (const r of this.confirmedReads) {
-      this.endRead(r)
-      r.reject(err)
-    }
     this.confirmedReads.length = 0
     for (const w of this.configWaiters.values()) w.reject(err)
     this.configWaiters.clear()
