@@ -1,5 +1,4 @@
 import { ActorRef, DeadLetterTopic, EnvelopeKind, RateLimitedLog, type ActorSystem, type DeadLetter, type Subscription } from '../../../runtime/index.ts'
-import { childSpec, Supervisor, type SupervisorProtocol } from '../../../supervision/index.ts'
 import { RaftInvalidOptionsError, RaftMalformedMessageError } from '../errors.ts'
 import type { RaftMessage } from '../messages.ts'
 import { RaftCodec, type RaftCodecLimits } from '../RaftCodec.ts'
@@ -61,7 +60,7 @@ export interface RemoteRaftTransportStats {
   droppedTooLarge: number
   /** Messages addressed to a former incarnation of this endpoint (first contact, peer restarts), claimed by path. */
   claimed: number
-  /** Incarnations of the endpoint actor started (1, plus one per restart by its supervisor after a failure). */
+  /** Incarnations of the endpoint actor started (1, plus one per restart after a failure). */
   endpointStarts: number
 }
 
@@ -98,9 +97,8 @@ export class RemoteRaftTransport implements RaftTransport {
   private readonly path: string
   private readonly peers = new Map<string, Peer>()
   private readonly reachable: Set<string> | null
-  /** The endpoint's current incarnation (its supervisor restarts it after a failure: a new one reports itself). */
+  /** The endpoint's current incarnation (a restart after a failure reports itself again). */
   private self: ActorRef<RaftEndpointProtocol>
-  private readonly supervisor: ActorRef<SupervisorProtocol>
   private readonly claim: Subscription
   private readonly faults: RateLimitedLog
   private readonly maxBytes: number
@@ -121,8 +119,7 @@ export class RemoteRaftTransport implements RaftTransport {
     if (!(this.maxBytes >= 64 * 1024)) throw new RaftInvalidOptionsError(`the system's maxMessageBytes (${system.codec.maxMessageBytes}) leaves no room for Raft messages`)
     this.faults = new RateLimitedLog(system.clock, system.log)
     const name = `raft-${group}`
-    // The endpoint runs under its own supervisor: a failure restarts it (the group's RaftNode lives outside it and is not lost).
-    this.path = `/user/${name}/endpoint`
+    this.path = `/user/${name}`
     for (const [peerId, node] of Object.entries(options.peers)) {
       const address = { system: system.name, node, shard: 0, path: this.path, uid: 0 }
       this.peers.set(peerId, { node, ref: system.refFor(address), known: false, unanswered: 0 })
@@ -139,14 +136,9 @@ export class RemoteRaftTransport implements RaftTransport {
       })
     }
     this.claim = system.subscribe(DeadLetterTopic, (letter) => this.claimLetter(letter))
-    // Until the endpoint reports its incarnation, its path-only ref (peers' replies are then claimed by path).
-    this.self = system.refFor({ system: system.name, node: system.node, shard: system.shard, path: this.path, uid: 0 })
-    const endpoint = childSpec({
-      id: 'endpoint',
-      actor: RaftEndpoint,
-      args: [(bytes: unknown, from: unknown) => this.receive(bytes, from), (self: ActorRef<RaftEndpointProtocol>) => this.started(self)],
-    })
-    this.supervisor = system.spawn(Supervisor, { name, args: [{ strategy: 'one_for_one', intensity: 10, periodMs: 10_000, children: [endpoint] }] })
+    // Supervised by the user guardian: a failure while handling a message restarts the endpoint in place
+    // (same ref); the group's RaftNode lives outside the actor and loses nothing (docs/raft-nats.md).
+    this.self = system.spawn(RaftEndpoint, { name, args: [(bytes: unknown, from: unknown) => this.receive(bytes, from), (self: ActorRef<RaftEndpointProtocol>) => this.started(self)] })
   }
 
   send(message: RaftMessage): void {
@@ -207,7 +199,7 @@ export class RemoteRaftTransport implements RaftTransport {
     this.closed = true
     this.handler = null
     this.claim.unsubscribe()
-    this.system.stop(this.supervisor).catch(() => {})
+    this.system.stop(this.self).catch(() => {})
   }
 
   private started(self: ActorRef<RaftEndpointProtocol>): void {

@@ -126,8 +126,8 @@ describe('RemoteRaftTransport over NATS', () => {
     // A member of the cluster (it passes the link) that is not in the Raft group.
     const evil = await startNode(inject('natsUrl'), cluster, 'evil', { transport: { heartbeat: { intervalMs: 100, timeoutMs: 1000 } } })
     cleanups.push(() => evil.stop())
-    const endpoint = evil.system.refFor<RaftEndpointProtocol>({ system: evil.system.name, node: target.id, shard: 0, path: '/user/raft-meta/endpoint', uid: 0 })
-    const fakeFrom = evil.system.refFor<RaftEndpointProtocol>({ system: evil.system.name, node: 'evil', shard: 0, path: '/user/raft-meta/endpoint', uid: 1 })
+    const endpoint = evil.system.refFor<RaftEndpointProtocol>({ system: evil.system.name, node: target.id, shard: 0, path: '/user/raft-meta', uid: 0 })
+    const fakeFrom = evil.system.refFor<RaftEndpointProtocol>({ system: evil.system.name, node: 'evil', shard: 0, path: '/user/raft-meta', uid: 1 })
     const codec = new RaftCodec()
     const forgedVote = codec.encode({ kind: 'vote', from: leader.id, to: target.id, term: termBefore + 100, preVote: false, transfer: false, lastIndex: 1e6, lastTerm: termBefore + 99 })
     const strangerVote = codec.encode({ kind: 'vote', from: 'evil', to: target.id, term: termBefore + 100, preVote: false, transfer: false, lastIndex: 1e6, lastTerm: termBefore + 99 })
@@ -180,7 +180,7 @@ describe('RemoteRaftTransport over NATS', () => {
     const transport = new RemoteRaftTransport({ system, group: 'meta', id: 'n1', peers: { n2: 'n2', n3: 'n3' } })
     let delivered = 0
     transport.onMessage(() => delivered++)
-    const endpoint = system.resolvePath<RaftEndpointProtocol>('/user/raft-meta/endpoint') as ActorRef<RaftEndpointProtocol>
+    const endpoint = system.resolvePath<RaftEndpointProtocol>('/user/raft-meta') as ActorRef<RaftEndpointProtocol>
     const codec = new RaftCodec()
     // Valid encodings too: a local sender is never the node its Raft id is bound to.
     const valid = fc.record({ term: fc.nat(), commit: fc.nat() }).map(({ term, commit }) => codec.encode({ kind: 'heartbeat', from: 'n2', to: 'n1', term, commit, context: 0 }))
