@@ -137,6 +137,9 @@ export type {
   Snapshot,
   SoftState,
 } from './raft/index.ts'
+// Raft follower reads (issue 19): forwarded ReadIndex and its typed errors.
+export { RaftNoLeaderError, RaftReadErrorCodes, RaftReadTimeoutError } from './raft/index.ts'
+export type { ReadIndexMessage, ReadIndexResponseMessage } from './raft/index.ts'
 // Raft over the node transport (cluster/raft/transport).
 export { RemoteRaftTransport } from './raft/transport/index.ts'
 export type { RaftEndpointProtocol, RaftLinkView, RemoteRaftTransportOptions, RemoteRaftTransportStats } from './raft/transport/index.ts'

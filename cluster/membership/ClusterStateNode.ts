@@ -295,7 +295,11 @@ export class ClusterStateNode implements ClusterState {
     return this.sm.lookup(key)
   }
 
-  /** Linearizable: ReadIndex on the leader, then the local replica (rejects ERR_RAFT_NOT_LEADER on a follower). */
+  /**
+   * Linearizable on any server: ReadIndex (a follower forwards it to the leader and waits until its
+   * replica applied the confirmed index), then the local replica. Rejects with the read's retriable
+   * codes (ERR_RAFT_NO_LEADER, ERR_RAFT_READ_ABORTED, ERR_RAFT_READ_TIMEOUT) when no leader confirms it.
+   */
   async lookup(key: string): Promise<RegistryEntry[]> {
     await this.opts.raft.read()
     return this.sm.lookup(key)

@@ -18,13 +18,18 @@
  *   cannot leave a half-removed suffix, let alone bring removed entries back.
  * - Compaction deletes whole segments, oldest first, whose entries all lie at or below the
  *   snapshot; the active segment always stays.
+ * - Installing a leader's snapshot (Raft §7): when the stored log holds its (index, term), the
+ *   suffix stays; otherwise, after the snapshot's rename, an anchor record (a no-op entry at the
+ *   snapshot's index and term) is appended, which on replay discards the whole older log. A crash
+ *   between the two is caught at load: the stored entry at the snapshot's index has another term.
  */
 import { promises as fs, write as fsWrite, fdatasync as fsDatasync } from 'node:fs'
 import { join } from 'node:path'
-import type { HardState, PersistBatch, RaftDurableState, RaftStorage, Snapshot } from './RaftStorage.ts'
+import type { HardState, LogEntry, PersistBatch, RaftDurableState, RaftStorage, Snapshot } from './RaftStorage.ts'
 import { RaftStorageClosedError, RaftStorageCorruptError, RaftStorageFailedError, RaftStorageInvalidError } from './errors.ts'
 import { decodeSnapshot, encodeSegmentHeader, encodeSnapshot, UnitWriter } from './storage/codec.ts'
 import { DirLock } from './storage/DirLock.ts'
+import { TermRuns } from './storage/TermRuns.ts'
 import { LogReplay, scanSegment } from './storage/recovery.ts'
 import { listSegments, segmentName, syncDir, writeAtomically, writeFully } from './storage/SegmentFiles.ts'
 import { batchBytes, checkBatch, checkSnapshot, MAX_BATCH_BYTES } from './storage/validate.ts'
@@ -69,6 +74,10 @@ export class FileRaftStorage implements RaftStorage {
   private flushing: Promise<void> | null = null
   /** saveSnapshot and compact run one at a time, in call order. */
   private fileOps: Promise<unknown> = Promise.resolve()
+  /** The stored term of every index (as of every accepted call): installSnapshot's match test. */
+  private readonly terms = new TermRuns()
+  /** Set while installSnapshot runs: persists called meanwhile are queued after its anchor record. */
+  private barrier: Promise<void> | null = null
 
   constructor(options: FileRaftStorageOptions) {
     const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES
@@ -116,10 +125,49 @@ export class FileRaftStorage implements RaftStorage {
     } catch (error) {
       return Promise.reject(error)
     }
+    const added = batch.entries
+    if (added !== undefined && added.length > 0) this.terms.append((added[0] as LogEntry).index, added.map((e) => e.term))
+    if (this.barrier !== null) return this.barrier.then(() => this.enqueue(batch))
+    return this.enqueue(batch)
+  }
+
+  private enqueue(batch: PersistBatch): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure)
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ batch, resolve, reject })
       if (this.flushing === null) this.flushing = this.flushLoop()
     })
+  }
+
+  installSnapshot(snapshot: Snapshot): Promise<void> {
+    const refused = this.refusal()
+    if (refused !== null) return Promise.reject(refused)
+    try {
+      checkSnapshot(snapshot, this.snapshotIndex)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    // Decided at call time, against every persist accepted before: later calls are checked against the result.
+    const keeps = this.terms.termAt(snapshot.index) === snapshot.term
+    this.snapshotIndex = snapshot.index
+    if (!keeps) {
+      this.lastIndex = snapshot.index
+      this.terms.reset(snapshot.index, snapshot.term)
+    }
+    const run = this.serially(async () => {
+      await this.flushing
+      await writeAtomically(this.dir, SNAPSHOT_FILE, encodeSnapshot(snapshot))
+      if (!keeps) await this.enqueue({ entries: [anchorEntry(snapshot)] })
+    })
+    const barrier = run.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.barrier = barrier
+    void barrier.then(() => {
+      if (this.barrier === barrier) this.barrier = null
+    })
+    return run
   }
 
   saveSnapshot(snapshot: Snapshot): Promise<void> {
@@ -229,11 +277,16 @@ export class FileRaftStorage implements RaftStorage {
       }
       this.segments.push({ seq, maxIndex: scan.maxIndex, size: scan.validEnd })
     }
+    const dropped = snapshot !== null && replay.finish(snapshot.term)
     this.durableHardState = replay.hardStateValue
     this.lastIndex = replay.lastIndex()
+    this.terms.reset(this.snapshotIndex, snapshot?.term ?? 0)
+    if (replay.entries.length > 0) this.terms.append((replay.entries[0] as LogEntry).index, replay.entries.map((e) => e.term))
     const last = this.segments[this.segments.length - 1]
     if (last === undefined) await this.startSegment(1)
     else this.active = await fs.open(join(this.dir, segmentName(last.seq)), 'r+')
+    // A stale suffix was dropped: record the anchor now, so that entries appended after it replay as continuing the snapshot.
+    if (dropped && snapshot !== null) await this.writeGroup([{ batch: { entries: [anchorEntry(snapshot)] }, resolve: () => {}, reject: () => {} }])
     return { hardState: replay.hardStateValue, snapshot, entries: replay.entries }
   }
 
@@ -321,6 +374,10 @@ export class FileRaftStorage implements RaftStorage {
   }
 }
 
+/** The record that marks "the log continues the snapshot from here": a no-op entry at its (index, term), covered by it. */
+function anchorEntry(snapshot: Snapshot): LogEntry {
+  return { index: snapshot.index, term: snapshot.term, type: 'noop', data: new Uint8Array(0) }
+}
 
 /**
  * Writes `bytes` at `position` and fdatasyncs, through the callback API: FileHandle's promise

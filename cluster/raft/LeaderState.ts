@@ -2,19 +2,13 @@ import { encodeConfig } from './configCodec.ts'
 import { RaftConfigChangePendingError, RaftInvalidConfigChangeError } from './errors.ts'
 import type { AppendResponseMessage, HeartbeatResponseMessage, SnapshotResponseMessage } from './messages.ts'
 import { Progress } from './Progress.ts'
+import { ReadRounds } from './ReadRounds.ts'
 import type { RaftCore } from './RaftCore.ts'
 import type { EntryType, LogEntry, RaftConfiguration } from './RaftStorage.ts'
 import type { ConfigChange } from './types.ts'
 
 /** How much faster than the leader's a voter's clock may run for lease reads to stay correct (10 %). */
 export const LEASE_DRIFT = 0.1
-
-interface PendingRead {
-  readonly id: number
-  readonly index: number
-  readonly round: number
-  readonly acks: Set<string>
-}
 
 /**
  * A leader's state for one term: per-follower progress and replication (probe/replicate/snapshot,
@@ -35,9 +29,9 @@ export class LeaderState {
   private readonly roundTicks = new Map<number, number>()
   /** Highest round each follower acknowledged. */
   private readonly acked = new Map<string, number>()
-  private reads: PendingRead[] = []
+  private readonly reads = new ReadRounds()
   /** Reads that wait for the first commit of this term (until then the commit index may be stale). */
-  private readsWaiting: number[] = []
+  private readsWaiting: { id: number; from: string | null }[] = []
   private appendDirty = false
   private commitDirty = false
 
@@ -142,7 +136,7 @@ export class LeaderState {
     if (this.readsWaiting.length > 0) {
       const waiting = this.readsWaiting
       this.readsWaiting = []
-      for (const id of waiting) this.readIndex(id)
+      for (const w of waiting) this.readIndex(w.id, w.from)
     }
     this.checkRemovedSelf()
     return true
@@ -318,18 +312,30 @@ export class LeaderState {
 
   // ------------------------------------------------------------------ reads
 
-  readIndex(id: number): void {
+  /** A read of this server (`from` null) or forwarded by a follower (etcd's MsgReadIndex). */
+  readIndex(id: number, from: string | null): void {
     const log = this.log
     if (log.term(log.committed) !== this.core.term) {
-      this.readsWaiting.push(id)
+      this.readsWaiting.push({ id, from })
       return
     }
     if (this.isSingleVoter() || (this.core.opts.leaseReads && this.leaseValid())) {
-      this.core.readStates.push({ id, index: log.committed })
+      this.confirm(id, from, log.committed)
       return
     }
-    this.reads.push({ id, index: log.committed, round: this.round + 1, acks: new Set([this.core.id]) })
+    this.reads.add({ id, from, index: log.committed, round: this.round + 1, acks: new Set([this.core.id]) })
     this.broadcastHeartbeat()
+  }
+
+  /** A follower forwarded a read: only a member of the configuration may (anything else is dropped). */
+  readIndexFor(from: string, context: number): void {
+    if (from === this.core.id || !this.progress.has(from)) return
+    this.readIndex(context, from)
+  }
+
+  private confirm(id: number, from: string | null, index: number): void {
+    if (from === null) this.core.readStates.push({ id, index })
+    else this.core.send({ kind: 'readIndexResponse', to: from, context: id, index })
   }
 
   private isSingleVoter(): boolean {
@@ -359,17 +365,7 @@ export class LeaderState {
     const voters = this.core.config.voters
     if (!voters.includes(from)) return
     if (round > (this.acked.get(from) ?? 0)) this.acked.set(from, round)
-    let release = -1
-    for (let i = 0; i < this.reads.length; i++) {
-      const r = this.reads[i] as PendingRead
-      if (r.round > round) break
-      r.acks.add(from)
-      let n = 0
-      for (const v of voters) if (r.acks.has(v)) n++
-      if (n > voters.length / 2) release = i
-    }
-    if (release < 0) return
-    for (const r of this.reads.splice(0, release + 1)) this.core.readStates.push({ id: r.id, index: r.index })
+    for (const r of this.reads.ack(from, round, voters)) this.confirm(r.id, r.from, r.index)
   }
 
   // ------------------------------------------------------------------ transfer
@@ -389,8 +385,8 @@ export class LeaderState {
    * aborted: stepping down is usually its success (the driver sees the new leader in the soft state).
    */
   stepDown(): void {
-    const ids = [...this.reads.map((r) => r.id), ...this.readsWaiting]
-    this.reads = []
+    // Forwarded reads are not answered: their followers see the leader change (or time out) and retry.
+    const ids = [...this.reads.abort(), ...this.readsWaiting].filter((r) => r.from === null).map((r) => r.id)
     this.readsWaiting = []
     if (ids.length > 0) this.core.notices.push({ type: 'readsAborted', ids })
     this.transferee = null

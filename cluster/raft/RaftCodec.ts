@@ -88,6 +88,13 @@ export class RaftCodec {
         break
       case 'timeoutNow':
         break
+      case 'readIndex':
+        w.uint(m.context)
+        break
+      case 'readIndexResponse':
+        w.uint(m.context)
+        w.uint(m.index)
+        break
     }
     return w.finish()
   }
@@ -177,6 +184,10 @@ export class RaftCodec {
         return { kind, from, to, term, index: r.uint('index'), next: r.uint('next') }
       case 'timeoutNow':
         return { kind, from, to, term }
+      case 'readIndex':
+        return { kind, from, to, term, context: r.uint('context') }
+      case 'readIndexResponse':
+        return { kind, from, to, term, context: r.uint('context'), index: r.uint('index') }
     }
   }
 }

@@ -1,7 +1,8 @@
 import { decodeConfig } from './configCodec.ts'
-import { RaftInvalidOptionsError, RaftNotLeaderError, RaftTransferInProgressError } from './errors.ts'
-import { LeaderState } from './LeaderState.ts'
-import type { AppendMessage, HeartbeatMessage, RaftMessage, SnapshotMessage, VoteMessage, VoteResponseMessage } from './messages.ts'
+import { RaftInvalidOptionsError, RaftNoLeaderError, RaftNotLeaderError, RaftTransferInProgressError } from './errors.ts'
+import { handleVote, handleVoteResponse, hup, transferCandidate } from './elections.ts'
+import type { LeaderState } from './LeaderState.ts'
+import type { AppendMessage, HeartbeatMessage, RaftMessage, SnapshotMessage } from './messages.ts'
 import { RaftLog } from './RaftLog.ts'
 import { SnapshotReceiver } from './SnapshotReceiver.ts'
 import type { HardState, LogEntry, RaftConfiguration, RaftDurableState, Snapshot } from './RaftStorage.ts'
@@ -36,8 +37,10 @@ export class RaftCore {
   electionElapsed = 0
   randomizedTimeout = 0
   /** Votes received in the current (pre-)campaign. */
-  private votes = new Map<string, boolean>()
+  readonly votes = new Map<string, boolean>()
   private readonly receiver = new SnapshotReceiver()
+  /** Reads this follower forwarded, by id → the leader asked; aborted when the known leader changes. */
+  private readonly forwarded = new Map<number, string>()
 
   // ---- outputs accumulated until the next ready()
   messages: RaftMessage[] = []
@@ -98,7 +101,7 @@ export class RaftCore {
     this.electionElapsed++
     if (this.promotable() && this.electionElapsed >= this.randomizedTimeout) {
       this.electionElapsed = 0
-      this.hup(false)
+      hup(this, false)
     }
   }
 
@@ -107,7 +110,7 @@ export class RaftCore {
    * campaign. A pre-vote would usually lose to the live leader's next heartbeat.
    */
   campaign(): void {
-    this.hup(true)
+    hup(this, true)
   }
 
   /** Appends a command; throws when this server cannot take it (not leader, transfer under way). */
@@ -119,9 +122,20 @@ export class RaftCore {
     return this.requireLeader().proposeConfigChange(change)
   }
 
-  /** Registers a linearizable read; it comes back in a Ready's readStates (or a readsAborted notice). */
+  /**
+   * Registers a linearizable read; it comes back in a Ready's readStates (or a readsAborted notice).
+   * A follower forwards it to the leader it knows (etcd's MsgReadIndex) and gets back the index the
+   * leader confirmed with a quorum; with no known leader it throws ERR_RAFT_NO_LEADER.
+   */
   readIndex(id: number): void {
-    this.requireLeader().readIndex(id)
+    if (this.leader !== null) {
+      this.requireLeader().readIndex(id, null)
+      return
+    }
+    const lead = this.leaderId
+    if (lead === null || lead === this.id) throw new RaftNoLeaderError(`${this.id} knows no leader to confirm a read; retry later`)
+    this.forwarded.set(id, lead)
+    this.send({ kind: 'readIndex', to: lead, context: id })
   }
 
   transferLeadership(to: string): void {
@@ -130,18 +144,7 @@ export class RaftCore {
 
   /** The voter a leader would hand over to (the most caught-up other voter), or null. */
   transferCandidate(): string | null {
-    const leader = this.leader
-    if (leader === null) return null
-    let best: string | null = null
-    let bestMatch = -1
-    for (const v of this.config.voters) {
-      const pr = leader.progress.get(v)
-      if (pr !== undefined && pr.match > bestMatch) {
-        best = v
-        bestMatch = pr.match
-      }
-    }
-    return best
+    return transferCandidate(this)
   }
 
   /** Local compaction after the state machine took a snapshot at `index` (≤ applied). */
@@ -180,10 +183,10 @@ export class RaftCore {
     }
     switch (m.kind) {
       case 'vote':
-        this.handleVote(m)
+        handleVote(this, m)
         return
       case 'voteResponse':
-        this.handleVoteResponse(m)
+        handleVoteResponse(this, m)
         return
       case 'append':
       case 'heartbeat':
@@ -197,12 +200,22 @@ export class RaftCore {
         else this.handleSnapshot(m)
         return
       case 'timeoutNow':
-        if (this.role !== 'leader' && this.promotable()) this.hup(true)
+        if (this.role !== 'leader' && this.promotable()) hup(this, true)
         return
       case 'appendResponse':
       case 'heartbeatResponse':
       case 'snapshotResponse':
         if (this.role === 'leader') (this.leader as LeaderState).step(m)
+        return
+      case 'readIndex':
+        // A follower's forwarded read; anyone else drops it and the follower's read times out.
+        if (this.role === 'leader') (this.leader as LeaderState).readIndexFor(m.from, m.context)
+        return
+      case 'readIndexResponse':
+        if (this.forwarded.get(m.context) === m.from && this.leaderId === m.from) {
+          this.forwarded.delete(m.context)
+          this.readStates.push({ id: m.context, index: m.index })
+        }
         return
     }
   }
@@ -211,6 +224,7 @@ export class RaftCore {
 
   hasReady(): boolean {
     if (this.leader !== null) this.leader.flush()
+    this.abortStaleForwards()
     const soft = this.lastSoft
     return (
       this.messages.length > 0 ||
@@ -230,6 +244,7 @@ export class RaftCore {
   /** Hands out everything accumulated since the last call. Call `advance(ready)` once it is done. */
   ready(): Ready {
     if (this.leader !== null) this.leader.flush()
+    this.abortStaleForwards()
     const log = this.log
     const soft = this.lastSoft
     const softChanged = soft.role !== this.role || soft.leaderId !== this.leaderId || soft.term !== this.term
@@ -279,6 +294,18 @@ export class RaftCore {
 
   // ------------------------------------------------------------------ shared helpers
 
+  /** Forwarded reads whose leader is no longer ours will not be answered by it: abort them (retriable). */
+  private abortStaleForwards(): void {
+    if (this.forwarded.size === 0) return
+    let ids: number[] | null = null
+    for (const [id, lead] of this.forwarded) {
+      if (lead === this.leaderId && this.role === 'follower') continue
+      ;(ids ??= []).push(id)
+      this.forwarded.delete(id)
+    }
+    if (ids !== null) this.notices.push({ type: 'readsAborted', ids })
+  }
+
   /** Queues a message from this server at the current term (or the one given). */
   send(m: Outgoing): void {
     this.messages.push({ ...m, from: this.id, term: m.term ?? this.term } as RaftMessage)
@@ -308,7 +335,7 @@ export class RaftCore {
     this.resetRandomizedTimeout()
   }
 
-  private resetRandomizedTimeout(): void {
+  resetRandomizedTimeout(): void {
     const et = this.opts.electionTicks
     this.randomizedTimeout = et + Math.floor(this.opts.random.next() * et)
   }
@@ -317,89 +344,6 @@ export class RaftCore {
     if (this.leader === null) throw new RaftNotLeaderError(`${this.id} is not the leader (leader: ${this.leaderId ?? 'unknown'})`, { data: { leaderId: this.leaderId } } as ErrorOptions)
     if (this.leader.transferee !== null) throw new RaftTransferInProgressError(`leadership is moving to ${this.leader.transferee}; retry on the new leader`, { data: { to: this.leader.transferee } } as ErrorOptions)
     return this.leader
-  }
-
-  // ------------------------------------------------------------------ elections
-
-  private hup(transfer: boolean): void {
-    if (this.role === 'leader' || !this.promotable()) return
-    if (this.opts.preVote && !transfer) this.startCampaign(true, false)
-    else this.startCampaign(false, transfer)
-  }
-
-  private startCampaign(pre: boolean, transfer: boolean): void {
-    if (pre) {
-      this.role = 'preCandidate'
-      this.leaderId = null
-      this.votes.clear()
-      this.electionElapsed = 0
-      this.resetRandomizedTimeout()
-    } else {
-      this.becomeFollower(this.term + 1, null)
-      this.role = 'candidate'
-      this.votedFor = this.id
-    }
-    this.votes.set(this.id, true)
-    if (this.tallyWon()) {
-      if (pre) this.startCampaign(false, false)
-      else this.becomeLeader()
-      return
-    }
-    const term = pre ? this.term + 1 : this.term
-    for (const v of this.config.voters) {
-      if (v === this.id) continue
-      this.send({ kind: 'vote', to: v, term, preVote: pre, transfer, lastIndex: this.log.lastIndex, lastTerm: this.log.lastTerm })
-    }
-  }
-
-  private tallyWon(): boolean {
-    let granted = 0
-    for (const v of this.config.voters) if (this.votes.get(v) === true) granted++
-    return granted > this.config.voters.length / 2
-  }
-
-  private tallyLost(): boolean {
-    let rejected = 0
-    for (const v of this.config.voters) if (this.votes.get(v) === false) rejected++
-    return rejected > this.config.voters.length / 2 || (this.config.voters.length - rejected) <= this.config.voters.length / 2
-  }
-
-  private handleVote(m: VoteMessage): void {
-    // Raft Figure 2 RequestVote rule 2, with etcd's refinements: a pre-vote for a later term may be
-    // granted whatever we voted for, and a server that knows a leader grants no real vote.
-    const canVote = this.votedFor === m.from || (this.votedFor === null && this.leaderId === null) || (m.preVote && m.term > this.term)
-    if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)) {
-      this.send({ kind: 'voteResponse', to: m.from, term: m.term, preVote: m.preVote, granted: true })
-      if (!m.preVote) {
-        this.electionElapsed = 0
-        this.votedFor = m.from
-      }
-    } else {
-      this.send({ kind: 'voteResponse', to: m.from, preVote: m.preVote, granted: false })
-    }
-  }
-
-  private handleVoteResponse(m: VoteResponseMessage): void {
-    const expected = m.preVote ? 'preCandidate' : 'candidate'
-    if (this.role !== expected || !this.config.voters.includes(m.from)) return
-    if (this.votes.has(m.from)) return
-    this.votes.set(m.from, m.granted)
-    if (this.tallyWon()) {
-      if (m.preVote) this.startCampaign(false, false)
-      else this.becomeLeader()
-    } else if (this.tallyLost()) {
-      this.becomeFollower(this.term, null)
-    }
-  }
-
-  private becomeLeader(): void {
-    this.role = 'leader'
-    this.leaderId = this.id
-    this.votes.clear()
-    this.electionElapsed = 0
-    this.leader = new LeaderState(this)
-    // A no-op of the new term: committing it commits everything before it (Figure 8), and lets reads and config changes start.
-    this.leader.propose('noop', new Uint8Array(0))
   }
 
   // ------------------------------------------------------------------ follower handlers
@@ -438,15 +382,11 @@ export class RaftCore {
     const { next, snapshot } = this.receiver.accept(m)
     this.send({ kind: 'snapshotResponse', to: m.from, index: m.index, next })
     if (snapshot === null) return
-    if (log.matchTerm(snapshot.index, snapshot.term)) {
-      // Our log already holds the snapshot's last entry: fast-forward the commit, keep the log.
-      log.commitTo(snapshot.index)
-      this.send({ kind: 'appendResponse', to: m.from, reject: false, index: log.committed, hintIndex: 0, hintTerm: 0 })
-      return
-    }
-    log.restore(snapshot)
+    // Raft §7: a log holding the snapshot's last entry keeps what follows it; any other log is discarded.
+    log.restore(snapshot, log.matchTerm(snapshot.index, snapshot.term))
     this.pendingSnapshot = snapshot
-    this.config = snapshot.config
-    this.send({ kind: 'appendResponse', to: m.from, reject: false, index: log.lastIndex, hintIndex: 0, hintTerm: 0 })
+    this.refreshConfig()
+    // Only the snapshot is known to match the leader: a kept suffix is checked by the next append.
+    this.send({ kind: 'appendResponse', to: m.from, reject: false, index: snapshot.index, hintIndex: 0, hintTerm: 0 })
   }
 }

@@ -144,13 +144,18 @@ export class RaftLog {
     return false
   }
 
-  /** Replaces the whole log with a snapshot received from the leader. */
-  restore(snapshot: Snapshot): void {
+  /**
+   * Installs a snapshot received from the leader (Raft §7): when `keepSuffix` (our log holds the
+   * snapshot's last entry with its term), the entries after it stay; otherwise the whole log goes.
+   * Kept entries not known to be stored go into the next Ready again: the storage makes the same
+   * decision on what it holds, and what it dropped must be written back.
+   */
+  restore(snapshot: Snapshot, keepSuffix = false): void {
+    this.entries = keepSuffix ? this.entries.slice(snapshot.index - this.snapshot.index) : []
     this.snapshot = snapshot
-    this.entries = []
-    this.committed = snapshot.index
-    this.unstableFrom = snapshot.index + 1
-    this.stableIndex = snapshot.index
+    if (this.committed < snapshot.index) this.committed = snapshot.index
+    this.unstableFrom = keepSuffix ? Math.max(this.unstableFrom, snapshot.index + 1) : snapshot.index + 1
+    this.stableIndex = keepSuffix ? Math.min(Math.max(this.stableIndex, snapshot.index), this.unstableFrom - 1) : snapshot.index
   }
 
   /** Local compaction: `snapshot` covers entries ≤ its index, which are dropped from memory. */

@@ -1,5 +1,5 @@
 import type { TimerHandle } from '../../runtime/index.ts'
-import { RaftInvalidOptionsError, RaftNotLeaderError, RaftReadAbortedError, RaftStoppedError, RaftTransferFailedError } from './errors.ts'
+import { RaftInvalidOptionsError, RaftNotLeaderError, RaftReadAbortedError, RaftReadTimeoutError, RaftStoppedError, RaftTransferFailedError } from './errors.ts'
 import type { RaftMessage } from './messages.ts'
 import { RaftCore } from './RaftCore.ts'
 import type { Applied, ProposeResult, RaftNodeOptions, RaftNodeState } from './nodeTypes.ts'
@@ -13,6 +13,7 @@ interface PendingRead {
   index: number
   readonly resolve: (index: number) => void
   readonly reject: (error: Error) => void
+  timer: TimerHandle | null
 }
 
 /**
@@ -115,9 +116,10 @@ export class RaftNode {
   }
 
   /**
-   * A linearizable read barrier (ReadIndex): resolves with an index once this leader confirmed it
-   * still leads and applied everything up to it; reading the state machine then sees every write
-   * acknowledged before `read()` was called. Rejects with ERR_RAFT_NOT_LEADER on a follower.
+   * A linearizable read barrier (ReadIndex): resolves with an index once the leader confirmed it still
+   * leads and this server applied up to it; the state machine then reflects every write acknowledged
+   * before the call. A follower forwards it to the leader (etcd's MsgReadIndex). Retriable rejections:
+   * ERR_RAFT_NO_LEADER, ERR_RAFT_READ_ABORTED (leader changed), ERR_RAFT_READ_TIMEOUT (`readTimeoutMs`).
    */
   read(): Promise<number> {
     this.checkRunning()
@@ -129,9 +131,24 @@ export class RaftNode {
         reject(error as Error)
         return
       }
-      this.reads.set(id, { id, index: 0, resolve, reject })
+      const pending: PendingRead = { id, index: 0, resolve, reject, timer: null }
+      const timeoutMs = this.opts.readTimeoutMs ?? 2 * (this.opts.electionMs ?? 1000)
+      pending.timer = this.opts.clock.setTimer(timeoutMs, () => this.timeOutRead(pending, timeoutMs))
+      this.reads.set(id, pending)
       this.schedule()
     })
+  }
+
+  private timeOutRead(pending: PendingRead, timeoutMs: number): void {
+    pending.timer = null
+    this.reads.delete(pending.id)
+    const i = this.confirmedReads.indexOf(pending)
+    if (i >= 0) this.confirmedReads.splice(i, 1)
+    pending.reject(new RaftReadTimeoutError(`read ${pending.id} on ${this.id} was not confirmed within ${timeoutMs} ms; retry`))
+  }
+
+  private endRead(pending: PendingRead): void {
+    if (pending.timer !== null) this.opts.clock.clearTimer(pending.timer)
   }
 
   /** Hands leadership to `to` (catches it up, then TimeoutNow). Resolves once `to` leads; rejects after an election timeout without it. */
@@ -198,9 +215,11 @@ export class RaftNode {
     this.timer = null
     this.opts.transport.close?.()
     const err = new RaftStoppedError(`raft node ${this.id} stopped`)
-    for (const r of this.reads.values()) r.reject(err)
+    for (const r of [...this.reads.values(), ...this.confirmedReads]) {
+      this.endRead(r)
+      r.reject(err)
+    }
     this.reads.clear()
-    for (const r of this.confirmedReads) r.reject(err)
     this.confirmedReads.length = 0
     for (const w of this.configWaiters.values()) w.reject(err)
     this.configWaiters.clear()
@@ -263,7 +282,8 @@ export class RaftNode {
     // A leader's appends go out while its own fsync runs (the core counts it only after `persisted`).
     if (rd.sendBeforePersist) this.send(rd)
     if (rd.snapshot !== null) {
-      await storage.saveSnapshot(rd.snapshot)
+      // Raft §7 at the storage: it keeps its suffix only if that continues the snapshot.
+      await storage.installSnapshot(rd.snapshot)
       await storage.compact(rd.snapshot.index)
     }
     if (rd.hardState !== null || rd.entries.length > 0) {
@@ -322,7 +342,8 @@ export class RaftNode {
           const pending = this.reads.get(id)
           if (pending === undefined) continue
           this.reads.delete(id)
-          pending.reject(new RaftReadAbortedError(`read ${id} lost its leader before it was confirmed; retry on the leader`))
+          this.endRead(pending)
+          pending.reject(new RaftReadAbortedError(`read ${id} lost its leader before it was confirmed; retry`))
         }
       } else if (n.type === 'transferAborted' && this.transfer !== null && this.transfer.to === n.to) {
         this.endTransfer(new RaftTransferFailedError(`${n.to} did not take over within an election timeout`))
@@ -332,8 +353,10 @@ export class RaftNode {
     if (this.confirmedReads.length > 0) {
       let kept = 0
       for (const r of this.confirmedReads) {
-        if (r.index <= applied) r.resolve(r.index)
-        else this.confirmedReads[kept++] = r
+        if (r.index <= applied) {
+          this.endRead(r)
+          r.resolve(r.index)
+        } else this.confirmedReads[kept++] = r
       }
       this.confirmedReads.length = kept
     }

@@ -15,6 +15,12 @@
  *   error with code ERR_RAFT_STORAGE_CORRUPT, never silently skipped).
  * - `saveSnapshot` is atomic (write a temporary file, fsync, rename, fsync the directory): after a crash
  *   either the old or the new snapshot is loaded. It does not drop log entries; `compact` does.
+ * - `installSnapshot` (a snapshot received from the leader) follows the Raft paper's §7 rule on the
+ *   stored log: when the stored log holds an entry with the snapshot's (index, term), the entries
+ *   after it are kept; otherwise the whole log is discarded and the next entry is index + 1. Once it
+ *   resolves, `load` returns the snapshot and only entries that continue it. A crash before it
+ *   resolves loads the old state or the new one, never the new snapshot with a suffix that does
+ *   not continue it. The caller issues no other call until it resolves.
  */
 
 /** Durable per-server state (Raft Figure 2: currentTerm, votedFor). The commit index is not durable. */
@@ -68,8 +74,10 @@ export interface RaftStorage {
   load(): Promise<RaftDurableState>
   /** Makes the batch durable (see the contract above). Hard state and entries share one fsync. */
   persist(batch: PersistBatch): Promise<void>
-  /** Atomically replaces the stored snapshot. */
+  /** Atomically replaces the stored snapshot (local compaction: the log holds the snapshot's last entry). */
   saveSnapshot(snapshot: Snapshot): Promise<void>
+  /** Installs a snapshot from the leader: keeps the stored suffix after it only if it continues it (see the contract). */
+  installSnapshot(snapshot: Snapshot): Promise<void>
   /** Drops log entries with index ≤ `throughIndex` (a snapshot must already cover them). */
   compact(throughIndex: number): Promise<void>
   /** Flushes and releases files; later calls reject with ERR_RAFT_STORAGE_CLOSED. */

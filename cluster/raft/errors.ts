@@ -72,3 +72,18 @@ export type RaftStorageInvalidError = InstanceType<typeof RaftStorageInvalidErro
  */
 export const RaftStorageFailedError = defineError(RaftStorageErrorCodes.StorageFailed, 'RaftStorageFailedError')
 export type RaftStorageFailedError = InstanceType<typeof RaftStorageFailedError>
+
+/** Added with follower reads (issue 19): a read forwarded to the leader. */
+export const RaftReadErrorCodes = {
+  NoLeader: 'ERR_RAFT_NO_LEADER',
+  ReadTimeout: 'ERR_RAFT_READ_TIMEOUT',
+} as const
+/** No leader is known to forward the read to (an election is under way, or this server is cut off); retriable. */
+export const RaftNoLeaderError = defineError(RaftReadErrorCodes.NoLeader, 'RaftNoLeaderError')
+export type RaftNoLeaderError = InstanceType<typeof RaftNoLeaderError>
+/**
+ * A read was not confirmed within `readTimeoutMs` (the leader did not answer: cut off, no quorum, or
+ * the request or its answer was lost). Nothing was read; retriable.
+ */
+export const RaftReadTimeoutError = defineError(RaftReadErrorCodes.ReadTimeout, 'RaftReadTimeoutError')
+export type RaftReadTimeoutError = InstanceType<typeof RaftReadTimeoutError>

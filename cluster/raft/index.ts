@@ -18,6 +18,8 @@ export type {
   HeartbeatMessage,
   HeartbeatResponseMessage,
   MessageKind,
+  ReadIndexMessage,
+  ReadIndexResponseMessage,
   RaftMessage,
   SnapshotMessage,
   SnapshotResponseMessage,
@@ -42,4 +44,7 @@ export {
   RaftStoppedError,
   RaftTransferFailedError,
   RaftTransferInProgressError,
+  RaftNoLeaderError,
+  RaftReadErrorCodes,
+  RaftReadTimeoutError,
 } from './errors.ts'

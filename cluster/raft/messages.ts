@@ -14,6 +14,8 @@ export const MessageKinds = [
   'snapshot',
   'snapshotResponse',
   'timeoutNow',
+  'readIndex',
+  'readIndexResponse',
 ] as const
 export type MessageKind = (typeof MessageKinds)[number]
 
@@ -95,6 +97,19 @@ export interface TimeoutNowMessage extends Header {
   readonly kind: 'timeoutNow'
 }
 
+/** A follower's read forwarded to its leader (etcd's MsgReadIndex): `context` is the follower's read id. */
+export interface ReadIndexMessage extends Header {
+  readonly kind: 'readIndex'
+  readonly context: number
+}
+
+/** The leader confirmed it still leads: a read that waits until `index` is applied is linearizable. */
+export interface ReadIndexResponseMessage extends Header {
+  readonly kind: 'readIndexResponse'
+  readonly context: number
+  readonly index: number
+}
+
 export type RaftMessage =
   | AppendMessage
   | AppendResponseMessage
@@ -105,3 +120,5 @@ export type RaftMessage =
   | SnapshotMessage
   | SnapshotResponseMessage
   | TimeoutNowMessage
+  | ReadIndexMessage
+  | ReadIndexResponseMessage

@@ -53,6 +53,8 @@ export interface RaftNodeOptions {
   readonly preVote?: boolean
   readonly checkQuorum?: boolean
   readonly leaseReads?: boolean
+  /** A `read()` not confirmed within this time rejects with ERR_RAFT_READ_TIMEOUT. Default 2 × electionMs. */
+  readonly readTimeoutMs?: number
   readonly maxInflight?: number
   readonly maxAppendBytes?: number
   readonly snapshotChunkBytes?: number

@@ -63,6 +63,8 @@ export function raftStorageConformance(name: string, harness: RaftStorageHarness
   }
 
   describe(`RaftStorage conformance: ${name}`, () => {
+    snapshotInstallCases(harness)
+
     it('a fresh location loads as term 0, no vote, no snapshot, no entries', () =>
       withLocation(async (loc) => {
         const storage = loc.open()
@@ -302,4 +304,103 @@ export function raftStorageConformance(name: string, harness: RaftStorageHarness
       )
     })
   })
+}
+
+/**
+ * installSnapshot (Raft §7): the stored suffix stays only when it continues the snapshot. Runs inside
+ * `raftStorageConformance`, and alone for twins that do not enforce the contract's argument checks.
+ */
+export function raftSnapshotInstallConformance(name: string, harness: RaftStorageHarness): void {
+  describe(`RaftStorage installSnapshot conformance: ${name}`, () => snapshotInstallCases(harness))
+}
+
+function snapshotInstallCases(harness: RaftStorageHarness): void {
+  const config = { voters: ['a', 'b', 'c'], learners: [] }
+  async function run(body: (loc: StorageLocation) => Promise<void>): Promise<void> {
+    const loc = await harness.location()
+    try {
+      await body(loc)
+    } finally {
+      await loc.dispose()
+    }
+  }
+  async function again(loc: StorageLocation, previous: RaftStorage, how: 'close' | 'crash'): Promise<{ storage: RaftStorage; state: RaftDurableState }> {
+    if (how === 'close') await previous.close()
+    else await loc.crash(previous)
+    const storage = loc.open()
+    return { storage, state: await storage.load() }
+  }
+
+  it.each(['close', 'crash'] as const)('installSnapshot whose (index, term) the log holds keeps the suffix after it (%s)', (how) =>
+    run(async (loc) => {
+      let storage = loc.open()
+      await storage.load()
+      await storage.persist({ hardState: { term: 2, votedFor: 'a' }, entries: [...entries(1, 10, 1), ...entries(11, 20, 2)] })
+      const snap: Snapshot = { index: 15, term: 2, config, data: bytes('state@15') }
+      await storage.installSnapshot(snap)
+      await storage.compact(15)
+      let state: RaftDurableState
+      ;({ storage, state } = await again(loc, storage, how))
+      expect(state.snapshot).toEqual(snap)
+      expect(view(state.entries)).toEqual(view(entries(16, 20, 2)))
+      // The kept suffix is a normal log: replaced and extended as before.
+      await storage.persist({ hardState: { term: 3, votedFor: null }, entries: entries(19, 22, 3) })
+      ;({ storage, state } = await again(loc, storage, how))
+      expect(view(state.entries)).toEqual(view([...entries(16, 18, 2), ...entries(19, 22, 3)]))
+      await storage.close()
+    }))
+
+  it.each(['close', 'crash'] as const)('installSnapshot whose term differs from the stored entry at its index discards the whole log (%s)', (how) =>
+    run(async (loc) => {
+      let storage = loc.open()
+      await storage.load()
+      await storage.persist({ hardState: { term: 2, votedFor: 'a' }, entries: [...entries(1, 10, 1), ...entries(11, 20, 2)] })
+      const snap: Snapshot = { index: 15, term: 3, config, data: bytes('state@15/3') }
+      await storage.installSnapshot(snap)
+      await storage.compact(15)
+      let state: RaftDurableState
+      ;({ storage, state } = await again(loc, storage, how))
+      expect(state.snapshot).toEqual(snap)
+      expect(state.entries).toEqual([])
+      await storage.persist({ hardState: { term: 4, votedFor: null }, entries: entries(16, 18, 4) })
+      ;({ storage, state } = await again(loc, storage, how))
+      expect(state.hardState).toEqual({ term: 4, votedFor: null })
+      expect(view(state.entries)).toEqual(view(entries(16, 18, 4)))
+      await storage.close()
+    }))
+
+  it('installSnapshot beyond the log, and at the stored snapshot itself: the log continues right after it', () =>
+    run(async (loc) => {
+      const storage = loc.open()
+      await storage.load()
+      await storage.persist({ hardState: { term: 5, votedFor: null }, entries: entries(1, 5, 1) })
+      const far: Snapshot = { index: 40, term: 5, config, data: bytes('far') }
+      await storage.installSnapshot(far)
+      await storage.persist({ entries: entries(41, 43, 5) })
+      // Installing the same snapshot again keeps what follows it.
+      await storage.installSnapshot(far)
+      const reopened = await again(loc, storage, 'crash')
+      expect(reopened.state.snapshot).toEqual(far)
+      expect(view(reopened.state.entries)).toEqual(view(entries(41, 43, 5)))
+      await reopened.storage.close()
+    }))
+
+  it('a crash between the snapshot landing and the old log being discarded: load drops the stale suffix, for good', () =>
+    run(async (loc) => {
+      let storage = loc.open()
+      await storage.load()
+      await storage.persist({ hardState: { term: 3, votedFor: null }, entries: [...entries(1, 10, 1), ...entries(11, 20, 2)] })
+      // saveSnapshot writes the snapshot alone: the state installSnapshot passes through before it discards the log.
+      const snap: Snapshot = { index: 15, term: 3, config, data: bytes('state@15/3') }
+      await storage.saveSnapshot(snap)
+      let state: RaftDurableState
+      ;({ storage, state } = await again(loc, storage, 'crash'))
+      expect(state.snapshot).toEqual(snap)
+      expect(state.entries).toEqual([])
+      // What is appended after it must survive the next load (the stale entry at 15 must not judge it).
+      await storage.persist({ entries: entries(16, 17, 3) })
+      ;({ storage, state } = await again(loc, storage, 'crash'))
+      expect(view(state.entries)).toEqual(view(entries(16, 17, 3)))
+      await storage.close()
+    }))
 }

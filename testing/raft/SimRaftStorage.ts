@@ -1,10 +1,7 @@
 import type { Clock } from '../../runtime/index.ts'
 import {
-  decodeConfig,
-  encodeConfig,
   RaftStorageClosedError,
   RaftStorageCorruptError,
-  type EntryType,
   type HardState,
   type LogEntry,
   type PersistBatch,
@@ -14,6 +11,7 @@ import {
 } from '../../cluster/raft/index.ts'
 import type { SimDisk } from '../SimDisk.ts'
 import { crc32 } from './crc32.ts'
+import { anchorRecord, applyRecord, compactRecord, entriesRecord, frame, hardRecord, readSnapshot, snapshotBytes } from './simRaftRecords.ts'
 
 export interface SimRaftStorageOptions {
   /** Virtual time an fsync takes (the persist resolves after it). Default 1 ms. */
@@ -31,12 +29,6 @@ export interface DurableView {
 
 const WAL = 'raft.wal'
 const SNAP = 'raft.snap'
-const REC_HARD = 1
-const REC_ENTRIES = 2
-const REC_COMPACT = 3
-const TYPES: readonly EntryType[] = ['command', 'noop', 'config']
-const enc = new TextEncoder()
-const dec = new TextDecoder()
 
 /**
  * The simulated twin of durable Raft storage, on a node's SimDisk: a write-ahead log of CRC-framed
@@ -82,8 +74,16 @@ export class SimRaftStorage implements RaftStorage {
       const state = { hardState: { term: 0, votedFor: null } as HardState, snapshot, entries: [] as LogEntry[] }
       if (this.disk.exists(WAL)) this.replay(state)
       const base = snapshot?.index ?? 0
-      state.entries = state.entries.filter((e) => e.index > base)
+      // Raft §7: a stored entry at the snapshot's index with another term means the suffix is another history.
+      const at = state.entries.find((e) => e.index === base)
+      const stale = snapshot !== null && at !== undefined && at.term !== snapshot.term
+      state.entries = stale ? [] : state.entries.filter((e) => e.index > base)
       if (state.entries.length > 0 && (state.entries[0] as LogEntry).index !== base + 1) state.entries = []
+      if (stale && snapshot !== null) {
+        // Record the anchor now, so that entries appended after it replay as continuing the snapshot.
+        this.disk.append(WAL, frame(anchorRecord(snapshot)))
+        this.disk.fsync(WAL)
+      }
       this.current = { ...state, entries: state.entries.slice() }
       this.durable = { hardState: state.hardState, snapshot, entries: state.entries.slice() }
       this.loaded = state
@@ -123,6 +123,27 @@ export class SimRaftStorage implements RaftStorage {
       this.disk.rename(tmp, SNAP)
       this.disk.syncDir()
       this.durable = { ...this.durable, snapshot }
+    })
+  }
+
+  installSnapshot(snapshot: Snapshot): Promise<void> {
+    if (this.closed) return Promise.reject(new RaftStorageClosedError('storage is closed'))
+    const cur = this.current
+    const keeps = (cur.snapshot?.index === snapshot.index && cur.snapshot.term === snapshot.term) || cur.entries.some((e) => e.index === snapshot.index && e.term === snapshot.term)
+    const tmp = `${SNAP}.tmp`
+    if (this.disk.exists(tmp)) this.disk.unlink(tmp)
+    this.disk.write(tmp, 0, snapshotBytes(snapshot))
+    this.current = { ...cur, snapshot, entries: keeps ? cur.entries : [] }
+    return this.sync(() => {
+      // The snapshot is durable before the anchor that discards the old log (a crash between: load drops the stale suffix).
+      this.disk.fsync(tmp)
+      this.disk.rename(tmp, SNAP)
+      this.disk.syncDir()
+      if (!keeps) {
+        this.disk.append(WAL, frame(anchorRecord(snapshot)))
+        this.disk.fsync(WAL)
+      }
+      this.durable = { ...this.durable, snapshot, entries: keeps ? this.durable.entries.filter((e) => e.index > snapshot.index) : [] }
     })
   }
 
@@ -217,153 +238,4 @@ function applyBatch(state: { hardState: HardState; snapshot: Snapshot | null; en
     entries = entries.filter((e) => e.index < first).concat(batch.entries)
   }
   return { hardState: batch.hardState ?? state.hardState, snapshot: state.snapshot, entries }
-}
-
-function frame(payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(8 + payload.length)
-  const view = new DataView(out.buffer)
-  view.setUint32(0, payload.length, true)
-  view.setUint32(4, crc32(payload), true)
-  out.set(payload, 8)
-  return out
-}
-
-class Out {
-  private chunks: number[] = []
-  parts: Uint8Array[] = []
-  u8(v: number): void {
-    this.chunks.push(v)
-  }
-  f64(v: number): void {
-    const b = new Uint8Array(8)
-    new DataView(b.buffer).setFloat64(0, v, true)
-    this.flush()
-    this.parts.push(b)
-  }
-  bytes(b: Uint8Array): void {
-    const len = new Uint8Array(4)
-    new DataView(len.buffer).setUint32(0, b.length, true)
-    this.flush()
-    this.parts.push(len, b)
-  }
-  private flush(): void {
-    if (this.chunks.length > 0) this.parts.push(Uint8Array.from(this.chunks))
-    this.chunks = []
-  }
-  finish(): Uint8Array {
-    this.flush()
-    let n = 0
-    for (const p of this.parts) n += p.length
-    const out = new Uint8Array(n)
-    let at = 0
-    for (const p of this.parts) {
-      out.set(p, at)
-      at += p.length
-    }
-    return out
-  }
-}
-
-class In {
-  pos = 0
-  private readonly view: DataView
-  private readonly bytesRef: Uint8Array
-  constructor(bytes: Uint8Array) {
-    this.bytesRef = bytes
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  }
-  u8(): number {
-    return this.bytesRef[this.pos++] as number
-  }
-  f64(): number {
-    const v = this.view.getFloat64(this.pos, true)
-    this.pos += 8
-    return v
-  }
-  bytes(): Uint8Array {
-    const n = this.view.getUint32(this.pos, true)
-    this.pos += 4
-    const b = this.bytesRef.slice(this.pos, this.pos + n)
-    this.pos += n
-    return b
-  }
-}
-
-function hardRecord(h: HardState): Uint8Array {
-  const o = new Out()
-  o.u8(REC_HARD)
-  o.f64(h.term)
-  o.u8(h.votedFor === null ? 0 : 1)
-  o.bytes(enc.encode(h.votedFor ?? ''))
-  return o.finish()
-}
-
-function entriesRecord(entries: readonly LogEntry[]): Uint8Array {
-  const o = new Out()
-  o.u8(REC_ENTRIES)
-  o.f64(entries.length)
-  for (const e of entries) {
-    o.f64(e.index)
-    o.f64(e.term)
-    o.u8(TYPES.indexOf(e.type))
-    o.bytes(e.data)
-  }
-  return o.finish()
-}
-
-function compactRecord(through: number): Uint8Array {
-  const o = new Out()
-  o.u8(REC_COMPACT)
-  o.f64(through)
-  return o.finish()
-}
-
-function applyRecord(state: { hardState: HardState; entries: LogEntry[] }, payload: Uint8Array, at: number): void {
-  const r = new In(payload)
-  const type = r.u8()
-  if (type === REC_HARD) {
-    const term = r.f64()
-    const has = r.u8() === 1
-    const vote = dec.decode(r.bytes())
-    state.hardState = { term, votedFor: has ? vote : null }
-  } else if (type === REC_ENTRIES) {
-    const n = r.f64()
-    const batch: LogEntry[] = []
-    for (let i = 0; i < n; i++) {
-      const index = r.f64()
-      const term = r.f64()
-      const t = TYPES[r.u8()]
-      if (t === undefined) throw new RaftStorageCorruptError(`raft log record at byte ${at}: unknown entry type`)
-      batch.push({ index, term, type: t, data: r.bytes() })
-    }
-    const first = batch[0]
-    if (first === undefined) return
-    const last = state.entries[state.entries.length - 1]
-    if (last !== undefined && first.index > last.index + 1) throw new RaftStorageCorruptError(`raft log record at byte ${at}: gap before index ${first.index}`)
-    state.entries = state.entries.filter((e) => e.index < first.index).concat(batch)
-  } else if (type === REC_COMPACT) {
-    const through = r.f64()
-    state.entries = state.entries.filter((e) => e.index > through)
-  } else throw new RaftStorageCorruptError(`raft log record at byte ${at}: unknown record type ${type}`)
-}
-
-function snapshotBytes(s: Snapshot): Uint8Array {
-  const o = new Out()
-  o.f64(s.index)
-  o.f64(s.term)
-  o.bytes(encodeConfig(s.config))
-  o.bytes(s.data)
-  return frame(o.finish())
-}
-
-function readSnapshot(bytes: Uint8Array): Snapshot {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (bytes.length < 8) throw new RaftStorageCorruptError('raft snapshot file is truncated')
-  const len = view.getUint32(0, true)
-  if (8 + len !== bytes.length || crc32(bytes, 8) !== view.getUint32(4, true)) throw new RaftStorageCorruptError('raft snapshot file fails its CRC')
-  const r = new In(bytes.subarray(8))
-  const index = r.f64()
-  const term = r.f64()
-  const config = decodeConfig(r.bytes())
-  return { index, term, config, data: r.bytes() }
 }

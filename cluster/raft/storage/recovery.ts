@@ -83,6 +83,9 @@ export class LogReplay implements RecordSink {
     this.snapshotIndex = snapshotIndex
   }
 
+  /** The term of the live stored entry at the snapshot's index (undefined when none is stored). */
+  private anchorTerm: number | undefined = undefined
+
   hardState(hardState: HardState): void {
     this.hardStateValue = hardState
   }
@@ -92,6 +95,7 @@ export class LogReplay implements RecordSink {
     if (entry.index <= this.snapshotIndex) {
       // Covered by the snapshot; anything live after it was written earlier than this record.
       entries.length = 0
+      this.anchorTerm = entry.index === this.snapshotIndex ? entry.term : undefined
       return
     }
     const first = entries[0]
@@ -105,6 +109,19 @@ export class LogReplay implements RecordSink {
     // Shrinking only on a replacement: setting length on every append is a slow path in V8.
     if (entry.index <= last) entries.length = entry.index - first.index
     entries.push(entry)
+  }
+
+  /**
+   * Raft §7 at load: entries after the snapshot are kept only if they continue it. When the stored
+   * entry at the snapshot's index has another term (a snapshot installed from the leader, then a
+   * crash before the install's anchor record), the suffix belongs to another history: dropped.
+   * Returns true when it dropped one (the caller then writes the anchor, so later replays agree).
+   */
+  finish(snapshotTerm: number): boolean {
+    if (this.anchorTerm === undefined || this.anchorTerm === snapshotTerm) return false
+    this.entries.length = 0
+    this.anchorTerm = snapshotTerm
+    return true
   }
 
   /** The last live index (the snapshot's when the log holds nothing after it). */

@@ -8,6 +8,9 @@ export interface RaftEndpointProtocol {
 /** Receives what arrives for the endpoint; the transport validates it (the actor only carries it). */
 export type RaftInbound = (bytes: unknown, from: unknown) => void
 
+/** Told the endpoint's ref whenever an incarnation starts (first start and every restart by its supervisor). */
+export type RaftEndpointStarted = (self: ActorRef<RaftEndpointProtocol>) => void
+
 /**
  * The per-node, per-group actor peers address their Raft messages to. Being an actor is what puts
  * Raft traffic on Remoting: the same frames, signing, reliable link, quarantine and bounded decoding
@@ -15,10 +18,17 @@ export type RaftInbound = (bytes: unknown, from: unknown) => void
  */
 export class RaftEndpoint extends Actor<RaftEndpointProtocol> implements RaftEndpointProtocol {
   private readonly inbound: RaftInbound
+  private readonly started: RaftEndpointStarted
 
-  constructor(inbound: RaftInbound) {
+  constructor(inbound: RaftInbound, started: RaftEndpointStarted) {
     super()
     this.inbound = inbound
+    this.started = started
+  }
+
+  /** The transport sends with this incarnation's ref, so that peers reply to it directly. */
+  override preStart(): void {
+    this.started(this.self)
   }
 
   raft(bytes: Uint8Array, from: ActorRef<RaftEndpointProtocol>): void {

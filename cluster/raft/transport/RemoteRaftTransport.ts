@@ -46,8 +46,13 @@ export interface RemoteRaftTransportStats {
   received: number
   /** Inbound bytes that failed RaftCodec validation (hostile or corrupt): dropped. */
   malformed: number
-  /** Valid messages not for this server, or from a Raft id that is not a peer or not on the node its sender ref names: dropped. */
+  /** Valid messages not for this server, from a Raft id that is not a peer, or without a sender endpoint ref: dropped. */
   rejected: number
+  /**
+   * Forged: a message claiming a peer's Raft id that arrived from another node (or another path)
+   * than the one that id is bound to. Dropped, counted and logged: a node speaks only for its own id.
+   */
+  forged: number
   /** Outbound messages dropped because their peer's node is down or absent (Raft retries by itself). */
   droppedUnreachable: number
   /** Outbound messages the node link refused (full, closed, quarantined): dropped. */
@@ -60,6 +65,8 @@ export interface RemoteRaftTransportStats {
   droppedTooLarge: number
   /** Messages addressed to a former incarnation of this endpoint (first contact, peer restarts), claimed by path. */
   claimed: number
+  /** Incarnations of the endpoint actor started (1, plus one per restart after a failure). */
+  endpointStarts: number
 }
 
 /** Room left in one actor message for the envelope around the Raft bytes (addresses, method, sender ref). */
@@ -88,14 +95,15 @@ interface Peer {
  * uid. A restarted peer is reached again the same way.
  */
 export class RemoteRaftTransport implements RaftTransport {
-  readonly stats: RemoteRaftTransportStats = { sent: 0, received: 0, malformed: 0, rejected: 0, droppedUnreachable: 0, droppedRefused: 0, droppedUnknownPeer: 0, droppedUnanswered: 0, droppedTooLarge: 0, claimed: 0 }
+  readonly stats: RemoteRaftTransportStats = { sent: 0, received: 0, malformed: 0, rejected: 0, forged: 0, droppedUnreachable: 0, droppedRefused: 0, droppedUnknownPeer: 0, droppedUnanswered: 0, droppedTooLarge: 0, claimed: 0, endpointStarts: 0 }
   readonly id: string
   private readonly system: ActorSystem
   private readonly codec: RaftCodec
   private readonly path: string
   private readonly peers = new Map<string, Peer>()
   private readonly reachable: Set<string> | null
-  private readonly self: ActorRef<RaftEndpointProtocol>
+  /** The endpoint's current incarnation (a restart after a failure reports itself again). */
+  private self: ActorRef<RaftEndpointProtocol>
   private readonly claim: Subscription
   private readonly faults: RateLimitedLog
   private readonly maxBytes: number
@@ -132,7 +140,9 @@ export class RemoteRaftTransport implements RaftTransport {
       })
     }
     this.claim = system.subscribe(DeadLetterTopic, (letter) => this.claimLetter(letter))
-    this.self = system.spawn(RaftEndpoint, { name, args: [(bytes: unknown, from: unknown) => this.receive(bytes, from)] })
+    // Supervised by the user guardian: a failure while handling a message restarts the endpoint in place
+    // (same ref); the group's RaftNode lives outside the actor and loses nothing (docs/raft-nats.md).
+    this.self = system.spawn(RaftEndpoint, { name, args: [(bytes: unknown, from: unknown) => this.receive(bytes, from), (self: ActorRef<RaftEndpointProtocol>) => this.started(self)] })
   }
 
   private addPeer(peerId: string, node: string): Peer {
@@ -211,6 +221,11 @@ export class RemoteRaftTransport implements RaftTransport {
     this.system.stop(this.self).catch(() => {})
   }
 
+  private started(self: ActorRef<RaftEndpointProtocol>): void {
+    this.self = self
+    this.stats.endpointStarts++
+  }
+
   /** Whether this endpoint has learnt `peerId`'s current incarnation (it heard from it). */
   knows(peerId: string): boolean {
     return this.peers.get(peerId)?.known === true
@@ -233,10 +248,15 @@ export class RemoteRaftTransport implements RaftTransport {
       return
     }
     const peer = this.peer(message.from)
-    // A peer speaks only for the Raft id bound to its node; anything else is forged or misrouted.
-    if (message.to !== this.id || peer === undefined || !(from instanceof ActorRef) || from.address.node !== peer.node || from.address.path !== this.path) {
+    if (message.to !== this.id || peer === undefined || !(from instanceof ActorRef)) {
       this.stats.rejected++
       this.fault('rejected', { from: message.from, to: message.to, kind: message.kind })
+      return
+    }
+    // A node speaks only for the Raft id bound to it: the claimed sender must be the endpoint on that id's node.
+    if (from.address.node !== peer.node || from.address.path !== this.path) {
+      this.stats.forged++
+      this.fault('forged', { claimed: message.from, boundTo: peer.node, node: from.address.node, path: from.address.path, kind: message.kind })
       return
     }
     if (!peer.known || peer.ref.address.uid !== from.address.uid) {

@@ -141,9 +141,13 @@ describe('RemoteRaftTransport over NATS', () => {
     // A sender that is not a member of the group.
     endpoint.tell('raft', strangerVote, fakeFrom)
     endpoint.tell('raft', misaddressed, fakeFrom)
-    await waitFor(() => target.transport.stats.malformed >= 3 && target.transport.stats.rejected >= 3, { timeoutMs: 10_000 })
+    // A real peer's id with that peer's own node, but not through its endpoint's path: forged too.
+    const wrongPath = evil.system.refFor<RaftEndpointProtocol>({ system: evil.system.name, node: leader.id, shard: 0, path: '/user/not-raft', uid: 1 })
+    endpoint.tell('raft', forgedVote, wrongPath)
+    await waitFor(() => target.transport.stats.malformed >= 3 && target.transport.stats.rejected >= 2 && target.transport.stats.forged >= 2, { timeoutMs: 10_000 })
     expect(target.transport.stats.malformed).toBe(3)
-    expect(target.transport.stats.rejected).toBe(3)
+    expect(target.transport.stats.rejected).toBe(2)
+    expect(target.transport.stats.forged).toBe(2)
     // None of it reached the core: no term jump, same leader.
     expect(target.raft.state().term).toBe(termBefore)
     expect(target.raft.state().leaderId).toBe(leader.id)
@@ -186,7 +190,7 @@ describe('RemoteRaftTransport over NATS', () => {
         fc.asyncProperty(fc.array(fc.oneof(fc.uint8Array({ maxLength: 256 }), valid), { maxLength: 20 }), async (batch) => {
           for (const bytes of batch) endpoint.tell('raft', bytes, endpoint)
           sent += batch.length
-          await waitFor(() => transport.stats.malformed + transport.stats.rejected === sent, { timeoutMs: 5000 })
+          await waitFor(() => transport.stats.malformed + transport.stats.rejected + transport.stats.forged === sent, { timeoutMs: 5000 })
           expect(delivered).toBe(0)
         }),
         { numRuns: 100 },
