@@ -192,3 +192,6 @@ export type { JetStreamClusterStateOptions, JetStreamClusterStateStats, LeaseHol
 // Cluster state between node processes (cluster/membership/nats): the peer link over Remoting.
 export { NatsClusterPeerLink } from './membership/nats/index.ts'
 export type { NatsClusterPeerLinkOptions, NatsClusterPeerLinkStats, PeerLinkView } from './membership/nats/index.ts'
+// Raft's durable storage (segmented log with CRC-32C, group commit, atomic snapshots; docs/raft-storage.md).
+export { FileRaftStorage } from './raft/FileRaftStorage.ts'
+export type { FileRaftStorageOptions } from './raft/FileRaftStorage.ts'
