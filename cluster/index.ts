@@ -183,3 +183,36 @@ export type {
   RegistryEntry,
   VoterStep,
 } from './membership/index.ts'
+// Actor-facing cluster features over the ClusterState port (cluster/features, issue 14).
+export {
+  Cluster,
+  ClusterFeatureErrorCodes,
+  ClusterFeaturesStoppedError,
+  ClusterInvalidKeyError,
+  ClusterRoutees,
+  createCluster,
+  PubSub,
+  PubSubLaggedError,
+  pubSubTopic,
+  Receptionist,
+  refString,
+  serviceKey,
+  SingletonProxyOverflowError,
+  SingletonProxyRef,
+  SingletonUnavailableError,
+} from './features/index.ts'
+export type {
+  ClusterOptions,
+  LagPolicy,
+  PubSubClosed,
+  PubSubCloseReason,
+  PubSubSubscription,
+  PubSubTopic,
+  ServiceKey,
+  SingletonHandle,
+  SingletonOptions,
+  SingletonProxyOptions,
+  SingletonStatus,
+  SingletonToken,
+  SubscribeOptions,
+} from './features/index.ts'

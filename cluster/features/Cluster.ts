@@ -131,6 +131,11 @@ export class Cluster {
     return handle
   }
 
+  /** What this member's manager of singleton `name` runs (undefined when it was not declared here). */
+  singletonStatus(name: string): Readonly<SingletonStatus> | undefined {
+    return this.singletons.get(name)?.status
+  }
+
   /** A proxy to the singleton `name` from this member (it need not host it). */
   singletonProxy<P>(name: string, options: SingletonProxyOptions = {}): SingletonProxyRef<P> {
     if (!SINGLETON_NAME.test(name)) throw new ClusterInvalidKeyError(`singleton name '${name}' must match ${String(SINGLETON_NAME)}`)
