@@ -51,7 +51,10 @@ export class SingletonProxyRef<P> {
   }
 
   ask<K extends MethodName<P>>(method: K, ...args: MethodArgs<P, K>): Promise<MethodReply<P, K>> {
-    return this.actor.askWith({ timeoutMs: this.askTimeoutMs }, 'request', method, args as unknown[]) as Promise<MethodReply<P, K>>
+    return this.actor.askWith({ timeoutMs: this.askTimeoutMs }, 'request', method, args as unknown[]).then((r) => {
+      if (!r.ok) throw r.error
+      return r.value as MethodReply<P, K>
+    })
   }
 }
 

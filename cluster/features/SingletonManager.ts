@@ -1,4 +1,4 @@
-import { Actor, type ActorClass, type ActorRef, type ExitReason } from '../../runtime/index.ts'
+import { Actor, encodeError, type ActorClass, type ActorRef, type EncodedError, type ExitReason } from '../../runtime/index.ts'
 import { ClusterQuarantinedError, type FencingToken } from '../membership/index.ts'
 import type { FeatureContext } from './FeatureContext.ts'
 import type { Receptionist } from './Receptionist.ts'
@@ -27,7 +27,7 @@ export interface SingletonStatus {
 }
 
 /** The manager's answer to a proxy: delivered to the instance here, or no instance here (the proxy buffers and retries). */
-export type RouteResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false }
+export type RouteResult = { readonly ok: true; readonly value?: unknown; readonly failed?: EncodedError } | { readonly ok: false }
 
 export interface SingletonManagerProtocol {
   route(method: string, args: unknown[]): RouteResult
@@ -89,14 +89,19 @@ export class SingletonManager extends Actor<SingletonManagerProtocol> implements
 
   route(method: string, args: unknown[]): RouteResult {
     if (this.instance === null || this.stopping) return { ok: false }
-    ;(this.instance.tell as (m: string, ...a: unknown[]) => void)(method, ...args)
+    ;(this.instance.tell as (m: string, ...a: unknown[]) => void).call(this.instance, method, ...args)
     return { ok: true }
   }
 
   async request(method: string, args: unknown[]): Promise<RouteResult> {
     if (this.instance === null || this.stopping) return { ok: false }
-    const value = await (this.instance.ask as (m: string, ...a: unknown[]) => Promise<unknown>)(method, ...args)
-    return { ok: true, value }
+    try {
+      const value = await (this.instance.ask as (m: string, ...a: unknown[]) => Promise<unknown>).call(this.instance, method, ...args)
+      return { ok: true, value }
+    } catch (error) {
+      // The instance's refusal is the caller's answer, not the manager's failure (which would restart it).
+      return { ok: true, failed: encodeError(error) }
+    }
   }
 
   evaluate(): void {
@@ -138,7 +143,7 @@ export class SingletonManager extends Actor<SingletonManagerProtocol> implements
     const self = this.spec.features.state.self
     const token: SingletonToken = { name: this.spec.name, node: self.node, incarnation: self.incarnation, fencing }
     const spawn = this.context.spawn as (cls: unknown, options: unknown) => ActorRef<any>
-    this.instance = spawn(this.spec.actorClass, { name: 'instance', args: [...this.spec.args, token] })
+    this.instance = spawn.call(this.context, this.spec.actorClass, { name: 'instance', args: [...this.spec.args, token] })
     this.spec.status.running = true
     this.spec.status.token = fencing
     this.spec.status.starts++

@@ -1,4 +1,4 @@
-import { Actor, Envelope, EnvelopeKind, type ActorRef } from '../../runtime/index.ts'
+import { Actor, decodeError, Envelope, EnvelopeKind, type ActorRef } from '../../runtime/index.ts'
 import type { FeatureContext } from './FeatureContext.ts'
 import { resolveEntries } from './ServiceKey.ts'
 import { claimKey, type RouteResult, type SingletonManagerProtocol } from './SingletonManager.ts'
@@ -15,17 +15,20 @@ export interface SingletonProxyOptions {
 
 export interface SingletonProxyProtocol {
   send(method: string, args: unknown[]): void
-  request(method: string, args: unknown[]): Promise<unknown>
+  request(method: string, args: unknown[]): Promise<ProxyOutcome>
   expire(): void
   flush(): void
 }
+
+/** A request's outcome as a value: a refusal must not count as the proxy's own handler failure (that would restart it). */
+export type ProxyOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Error }
 
 interface Held {
   readonly method: string
   readonly args: unknown[]
   readonly deadline: number
   /** Set for requests (asks): their caller learns the outcome; tells that fail become dead letters. */
-  readonly settle: ((r: { ok: true; value: unknown } | { ok: false; error: Error }) => void) | null
+  readonly settle: ((r: ProxyOutcome) => void) | null
   readonly envelope: Envelope | null
 }
 
@@ -77,9 +80,9 @@ export class SingletonProxy extends Actor<SingletonProxyProtocol> implements Sin
     this.enqueue({ method, args, deadline: this.f.clock.now() + this.bufferTimeoutMs, settle: null, envelope: this.context.currentEnvelope })
   }
 
-  request(method: string, args: unknown[]): Promise<unknown> {
-    return new Promise<unknown>((resolve, reject) => {
-      this.enqueue({ method, args, deadline: this.f.clock.now() + this.bufferTimeoutMs, settle: (r) => (r.ok ? resolve(r.value) : reject(r.error)), envelope: null })
+  request(method: string, args: unknown[]): Promise<ProxyOutcome> {
+    return new Promise<ProxyOutcome>((resolve) => {
+      this.enqueue({ method, args, deadline: this.f.clock.now() + this.bufferTimeoutMs, settle: resolve, envelope: null })
     })
   }
 
@@ -116,7 +119,7 @@ export class SingletonProxy extends Actor<SingletonProxyProtocol> implements Sin
     const hop: Promise<RouteResult> = h.settle === null ? to.askWith({ timeoutMs: this.routeTimeoutMs }, 'route', h.method, h.args) : to.askWith({ timeoutMs: this.routeTimeoutMs }, 'request', h.method, h.args)
     hop.then(
       (r) => {
-        if (r.ok) h.settle?.({ ok: true, value: r.value })
+        if (r.ok) h.settle?.(r.failed === undefined ? { ok: true, value: r.value } : { ok: false, error: decodeError(r.failed) })
         else this.retry(h, to)
       },
       (error: unknown) => {
