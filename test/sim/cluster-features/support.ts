@@ -46,3 +46,22 @@ export class Counter extends Actor<CounterProtocol> implements CounterProtocol {
     return `${this.t.node}#${this.t.incarnation}@${this.t.fencing.term}.${this.t.fencing.version}`
   }
 }
+
+export interface ListenerProtocol {
+  event(id: string): Promise<void>
+}
+
+/** A pub-sub subscriber that records `<name>:<id>` and takes `delayMs` of virtual time per event. */
+export class Listener extends Actor<ListenerProtocol> implements ListenerProtocol {
+  private readonly log: string[]
+  private readonly delayMs: number
+  constructor(log: string[], delayMs: number) {
+    super()
+    this.log = log
+    this.delayMs = delayMs
+  }
+  async event(id: string): Promise<void> {
+    this.log.push(`${this.context.system.node}/${this.context.name}:${id}`)
+    if (this.delayMs > 0) await new Promise<void>((resolve) => this.context.system.clock.setTimer(this.delayMs, resolve))
+  }
+}
