@@ -31,4 +31,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   limiter: { load: () => import('./limiter.ts'), onDemand: true },
   'raft-nats': { load: () => import('./raftNats.ts'), onDemand: true },
   dashboard: { load: () => import('./dashboard.ts') },
+  'cluster-features': { load: () => import('./clusterFeatures.ts') },
 }

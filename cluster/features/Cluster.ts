@@ -165,6 +165,7 @@ export class Cluster {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.pubsub.close()
+    this.receptionist.close()
     for (const s of this.sources) s.close()
     const stops = this.actors.map((a) => this.system.stop(a))
     this.stopped = true

@@ -21,9 +21,22 @@ export class Receptionist {
   /** Refs that stopped: a registration that commits after the death is undone. */
   private readonly dead = new Set<string>()
   private barrierSeq = 0
+  /** Resolved listings per key, dropped when the key changes in the replica: a cache hit parses no address. */
+  private readonly resolved = new Map<string, readonly ActorRef<any>[]>()
+  private readonly offChange: () => void
 
   constructor(context: FeatureContext) {
     this.f = context
+    this.offChange = context.state.onChange((c) => {
+      if (c.type === 'registry') this.resolved.delete(c.key)
+      else if (c.type === 'reset') this.resolved.clear()
+    })
+  }
+
+  /** @internal Stops following the replica (cluster.stop()). */
+  close(): void {
+    this.offChange()
+    this.resolved.clear()
   }
 
   /** Adds a local actor under `key` (several actors may share a key). Resolves once the cluster state holds it. */
@@ -43,7 +56,13 @@ export class Receptionist {
 
   /** The local replica's listing: no network, possibly behind the leader by the replication lag. */
   lookupCached<P>(key: ServiceKey<P>): ActorRef<P>[] {
-    return this.resolve<P>(this.f.state.lookupCached(key.id))
+    let refs = this.resolved.get(key.id)
+    if (refs === undefined) {
+      refs = this.resolve<P>(this.f.state.lookupCached(key.id))
+      // Only cache while following the replica (a stopped cluster reads through).
+      if (!this.f.isStopped()) this.resolved.set(key.id, refs)
+    }
+    return [...refs] as ActorRef<P>[]
   }
 
   /**
