@@ -85,3 +85,4 @@ export { ClusterStateTestCluster } from './membership/ClusterStateTestCluster.ts
 export type { ClusterStateTestOptions } from './membership/ClusterStateTestCluster.ts'
 export { ClusterFeaturesTestCluster } from './membership/ClusterFeaturesTestCluster.ts'
 export type { ClusterFeaturesTestOptions, FeaturesBoot, FeaturesMember } from './membership/ClusterFeaturesTestCluster.ts'
+export { InMemoryClusterState } from './membership/InMemoryClusterState.ts'
