@@ -3,6 +3,7 @@ import { ClusterQuarantinedError, type FencingToken } from '../membership/index.
 import type { FeatureContext } from './FeatureContext.ts'
 import type { Receptionist } from './Receptionist.ts'
 import { refString, RESERVED_PREFIX } from './ServiceKey.ts'
+import { writeWithRetry } from './Writes.ts'
 
 /** The registry name a singleton's holder claims before it starts the instance (the proxy routes by it). */
 export function claimKey(name: string): string {
@@ -85,6 +86,15 @@ export class SingletonManager extends Actor<SingletonManagerProtocol> implements
     this.closed = true
     this.unsubscribe?.()
     this.spec.status.running = false
+    this.spec.status.token = null
+    // The instance (a child) has stopped by now: release the claim so the next holder need not wait for this node's down.
+    const { state, clock, writeTimeoutMs } = this.spec.features
+    const me = refString(this.self)
+    if (!state.quarantined && state.lookupCached(claimKey(this.spec.name)).some((e) => e.ref === me)) {
+      writeWithRetry(clock, writeTimeoutMs, () => false, () => state.unregister(claimKey(this.spec.name), me)).catch(() => {
+        // No quorum for the whole timeout: the claim stays until this member leaves or is downed.
+      })
+    }
   }
 
   route(method: string, args: unknown[]): RouteResult {

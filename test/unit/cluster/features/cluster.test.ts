@@ -81,3 +81,12 @@ describe('cluster features over an in-memory ClusterState (loopback)', () => {
     expect(h.status.running).toBe(false)
   })
 })
+
+test('stopping the cluster features releases the singleton claim', async () => {
+  const { kit, state, cluster } = await setup()
+  const h = await kit.sim.settle(cluster.singleton('single', Single))
+  await kit.sim.runUntil(() => h.status.running)
+  expect(state.lookupCached('troupe.singleton/single')).toHaveLength(1)
+  await kit.sim.settle(cluster.stop())
+  await kit.sim.runUntil(() => state.lookupCached('troupe.singleton/single').length === 0)
+})
