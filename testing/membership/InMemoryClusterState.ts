@@ -45,7 +45,6 @@ export class InMemoryClusterState {
       return Promise.resolve(r)
     }
     const sm = this.machine
-    const store = this
     const mine = new Set<() => void>()
     return {
       self: { node, incarnation },
@@ -68,18 +67,18 @@ export class InMemoryClusterState {
       members: (): Member[] => sm.members(),
       placement: (name): Placement | undefined => sm.placement(name),
       placements: () => sm.placements(),
-      subscribe(key, listener) {
-        let set = store.keyListeners.get(key)
-        if (set === undefined) store.keyListeners.set(key, (set = new Set()))
+      subscribe: (key, listener) => {
+        let set = this.keyListeners.get(key)
+        if (set === undefined) this.keyListeners.set(key, (set = new Set()))
         set.add(listener)
         listener(sm.lookup(key))
         const off = (): void => void set.delete(listener)
         mine.add(off)
         return off
       },
-      onChange(listener) {
-        store.changeListeners.add(listener)
-        const off = (): void => void store.changeListeners.delete(listener)
+      onChange: (listener) => {
+        this.changeListeners.add(listener)
+        const off = (): void => void this.changeListeners.delete(listener)
         mine.add(off)
         return off
       },
