@@ -35,4 +35,5 @@ export const suites: Readonly<Record<string, SuiteEntry>> = {
   kafka: { load: () => import('./kafka.ts'), onDemand: true },
   cache: { load: () => import('./cache.ts'), onDemand: true },
   taskqueue: { load: () => import('./taskqueue.ts'), onDemand: true },
+  'cluster-features': { load: () => import('./clusterFeatures.ts') },
 }

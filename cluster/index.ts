@@ -195,3 +195,36 @@ export type { NatsClusterPeerLinkOptions, NatsClusterPeerLinkStats, PeerLinkView
 // Raft's durable storage (segmented log with CRC-32C, group commit, atomic snapshots; docs/raft-storage.md).
 export { FileRaftStorage } from './raft/FileRaftStorage.ts'
 export type { FileRaftStorageOptions } from './raft/FileRaftStorage.ts'
+// Actor-facing cluster features over the ClusterState port (cluster/features, issue 14).
+export {
+  Cluster,
+  ClusterFeatureErrorCodes,
+  ClusterFeaturesStoppedError,
+  ClusterInvalidKeyError,
+  ClusterRoutees,
+  createCluster,
+  PubSub,
+  PubSubLaggedError,
+  pubSubTopic,
+  Receptionist,
+  refString,
+  serviceKey,
+  SingletonProxyOverflowError,
+  SingletonProxyRef,
+  SingletonUnavailableError,
+} from './features/index.ts'
+export type {
+  ClusterOptions,
+  LagPolicy,
+  PubSubClosed,
+  PubSubCloseReason,
+  PubSubSubscription,
+  PubSubTopic,
+  ServiceKey,
+  SingletonHandle,
+  SingletonOptions,
+  SingletonProxyOptions,
+  SingletonStatus,
+  SingletonToken,
+  SubscribeOptions,
+} from './features/index.ts'

@@ -83,3 +83,6 @@ export { checkLinearizable, registryModel } from './membership/Linearizability.t
 export type { LinearizabilityResult, Model, Operation, RegistryInput, RegistryOutput } from './membership/Linearizability.ts'
 export { ClusterStateTestCluster } from './membership/ClusterStateTestCluster.ts'
 export type { ClusterStateTestOptions } from './membership/ClusterStateTestCluster.ts'
+export { ClusterFeaturesTestCluster } from './membership/ClusterFeaturesTestCluster.ts'
+export type { ClusterFeaturesTestOptions, FeaturesBoot, FeaturesMember } from './membership/ClusterFeaturesTestCluster.ts'
+export { InMemoryClusterState } from './membership/InMemoryClusterState.ts'

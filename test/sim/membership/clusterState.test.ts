@@ -4,6 +4,8 @@ import { checkLinearizable, forEachSeed, RaftTestCluster, registryModel, type Op
 
 const rint = (sim: { random: { next(): number } }, lo: number, hi: number): number => lo + Math.floor(sim.random.next() * (hi - lo + 1))
 const SEEDS = Number(process.env['MEMBERSHIP_SEEDS'] ?? 20)
+/** Deep runs (MEMBERSHIP_SEEDS=200) need more than the sim project's 120 s per test on a loaded machine. */
+const TIMEOUT = Math.max(120_000, SEEDS * 6_000)
 const NODES = ['n1', 'n2', 'n3', 'n4', 'n5']
 
 interface World {
@@ -60,7 +62,7 @@ async function bootCluster(w: World): Promise<void> {
 }
 
 describe('cluster state on Raft (simulated, many seeds)', () => {
-  test('join/up; partition 3|2: the majority downs the minority, the minority downs nobody and refuses writes; a downed node is quarantined after healing', async () => {
+  test('join/up; partition 3|2: the majority downs the minority, the minority downs nobody and refuses writes; a downed node is quarantined after healing', { timeout: TIMEOUT }, async () => {
     await forEachSeed({ seeds: SEEDS }, async (sim) => {
       const w = await world(await RaftTestCluster.create(sim, { nodes: NODES }))
       await bootCluster(w)
@@ -90,7 +92,7 @@ describe('cluster state on Raft (simulated, many seeds)', () => {
     })
   })
 
-  test('registry operations under partitions and crashes are linearizable (checked history)', async () => {
+  test('registry operations under partitions and crashes are linearizable (checked history)', { timeout: TIMEOUT }, async () => {
     await forEachSeed({ seeds: SEEDS }, async (sim) => {
       const w = await world(await RaftTestCluster.create(sim, { nodes: NODES }))
       await bootCluster(w)

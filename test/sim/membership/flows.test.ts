@@ -3,6 +3,8 @@ import { ClusterNoQuorumError, ClusterQuarantinedError } from '../../../cluster/
 import { ClusterStateTestCluster, forEachSeed, type ClusterStateTestOptions, type Simulation } from '../../../testing/index.ts'
 
 const SEEDS = Number(process.env['MEMBERSHIP_SEEDS'] ?? 20)
+/** Deep runs (MEMBERSHIP_SEEDS=200) need more than the sim project's 120 s per test on a loaded machine. */
+const TIMEOUT = Math.max(120_000, SEEDS * 6_000)
 const FIVE = ['n1', 'n2', 'n3', 'n4', 'n5']
 
 /** Checked after every simulation step: state machine safety and singleton fencing. */
@@ -51,14 +53,14 @@ async function fiveUp(sim: Simulation, options: ClusterStateTestOptions = {}): P
 const allUp = (c: ClusterStateTestCluster, on: string, names: readonly string[]): boolean => names.every((n) => c.node(on).state.member(n)?.status === 'up')
 
 describe('cluster state flows (simulated, many seeds)', () => {
-  test('join: 3 founders and 2 joiners become up; the voter policy makes all 5 voters', async () => {
+  test('join: 3 founders and 2 joiners become up; the voter policy makes all 5 voters', { timeout: TIMEOUT }, async () => {
     await forEachSeed({ seeds: SEEDS }, async (sim) => {
       const c = await fiveUp(sim)
       await c.runUntil(() => voters(c) === 5, 20_000)
     })
   })
 
-  test('partition 3|2: the majority downs the minority (detectors, not the test), moves the singleton; the minority downs nobody and refuses writes', async () => {
+  test('partition 3|2: the majority downs the minority (detectors, not the test), moves the singleton; the minority downs nobody and refuses writes', { timeout: TIMEOUT }, async () => {
     await forEachSeed({ seeds: SEEDS }, async (sim) => {
       const c = await fiveUp(sim)
       await c.runUntil(() => voters(c) === 5, 20_000)
@@ -85,7 +87,7 @@ describe('cluster state flows (simulated, many seeds)', () => {
     })
   })
 
-  test('a paused node is downed and quarantined; it rejoins only as a new incarnation', async () => {
+  test('a paused node is downed and quarantined; it rejoins only as a new incarnation', { timeout: TIMEOUT }, async () => {
     await forEachSeed({ seeds: SEEDS }, async (sim) => {
       const c = await fiveUp(sim)
       const victim = 'n3'
@@ -103,7 +105,7 @@ describe('cluster state flows (simulated, many seeds)', () => {
     })
   })
 
-  test('graceful leave: leaving → exiting → removed; the Raft server goes; the rest carries on', async () => {
+  test('graceful leave: leaving → exiting → removed; the Raft server goes; the rest carries on', { timeout: TIMEOUT }, async () => {
     await forEachSeed({ seeds: SEEDS }, async (sim) => {
       const c = await fiveUp(sim)
       const l = c.leader() as string
@@ -121,7 +123,7 @@ describe('cluster state flows (simulated, many seeds)', () => {
     })
   })
 
-  test('receptionist listings converge on every member, and subscribers see the final listing', async () => {
+  test('receptionist listings converge on every member, and subscribers see the final listing', { timeout: TIMEOUT }, async () => {
     await forEachSeed({ seeds: SEEDS }, async (sim) => {
       const c = await fiveUp(sim)
       const seen = new Map<string, string[]>()
