@@ -24,7 +24,8 @@ export interface ClusterView {
   readonly raft: { readonly role: string; readonly voters: readonly string[]; readonly learners: readonly string[] } | null
   readonly members: readonly (Member & { readonly voter: boolean })[]
   readonly singletons: readonly Placement[]
-  readonly registryKeys: number
+  /** Null on the JetStream backend (it does not list keys). */
+  readonly registryKeys: number | null
 }
 
 function json(response: ServerResponse, status: number, body: unknown): void {

@@ -66,8 +66,8 @@ export interface NodeConfig {
   readonly clusterSecretFile: string
   /** The app's own settings (`"settings"` in the config file), handed to its start as `context.settings`. */
   readonly settings: Readonly<Record<string, unknown>>
-  /** Cluster state (docs/cluster-state.md): off, or on the built-in Raft log. */
-  readonly clusterState: 'off' | 'raft'
+  /** Cluster state (docs/cluster-state.md): off, on the built-in Raft log, or on NATS JetStream. */
+  readonly clusterState: 'off' | 'raft' | 'jetstream'
   /** Seed nodes (names) to join through. */
   readonly seeds: readonly string[]
   readonly roles: readonly string[]
@@ -185,11 +185,14 @@ export function resolveConfig(layers: readonly ConfigLayer[], pid = process.pid)
 /** Cluster state settings that only make sense together. */
 function clusterProblems(value: Partial<Record<keyof NodeConfig, unknown>>): string[] {
   const problems: string[] = []
-  const on = value.clusterState === 'raft'
+  const kind = value.clusterState
+  const on = kind === 'raft' || kind === 'jetstream'
   if (!on && Array.isArray(value.seeds) && value.seeds.length > 0) problems.push('seeds need the cluster state: add --cluster-state raft (TROUPE_CLUSTER_STATE=raft)')
-  if (on && value.nats === '') problems.push('clusterState raft needs NATS between the nodes: set --nats')
-  if (on && typeof value.shards === 'number' && value.shards > 0) problems.push('clusterState raft runs on nodes without worker shards for now: use --shards 0')
-  if (on && value.dataDir === '') problems.push('clusterState raft needs a dataDir for its Raft log')
+  if (on && value.nats === '') problems.push(`clusterState ${kind} needs NATS between the nodes: set --nats`)
+  if (on && typeof value.shards === 'number' && value.shards > 0) problems.push(`clusterState ${kind} runs on nodes without worker shards for now: use --shards 0`)
+  if (on && value.dataDir === '') problems.push(`clusterState ${kind} needs a dataDir for its ${kind === 'raft' ? 'Raft log' : 'incarnation counter'}`)
+  // Stream and bucket names derive from the cluster name (JetStream allows only these characters).
+  if (kind === 'jetstream' && typeof value.cluster === 'string' && !/^[A-Za-z0-9_-]{1,64}$/.test(value.cluster)) problems.push('clusterState jetstream needs a cluster name of letters, digits, _ and - (at most 64): its stream and buckets are named after it')
   if (typeof value.raftElectionMs === 'number' && typeof value.raftHeartbeatMs === 'number' && value.raftElectionMs <= value.raftHeartbeatMs) problems.push('raftElectionMs must be greater than raftHeartbeatMs')
   return problems
 }

@@ -1,3 +1,4 @@
+import type { NatsConnection } from '@nats-io/nats-core'
 import { Registry } from 'prom-client'
 import { ActorSystem, combineInstrumentation, InvalidArgumentError, SystemFailureTopic, type ActorRef, type Clock } from '../../runtime/index.ts'
 import { ShardedSystem, ShardEventTopic } from '../../transport/index.ts'
@@ -48,6 +49,8 @@ export interface NodeNetwork {
   close(): Promise<void>
   /** The node link (cluster state runs Raft and its peer link over it); absent on a sharded node. */
   readonly link?: NatsTransport | null
+  /** The node link's NATS connection (the JetStream cluster state runs on it); absent on a sharded node. */
+  readonly connection?: NatsConnection | null
 }
 
 /** What the node adds to its network's settings: the cluster state's heartbeat incarnation and verdict hook. */
@@ -106,7 +109,7 @@ export class TroupeNode {
   private readonly app: AppDefinition
   private readonly logger: Logger
   private network: NodeNetwork | null = null
-  /** Cluster state membership (`clusterState: raft`), else null. */
+  /** Cluster state membership (`clusterState: raft|jetstream`), else null. */
   private cluster: NodeCluster | null = null
   private http: HttpServer | null = null
   private started = false
@@ -200,7 +203,7 @@ export class TroupeNode {
     return node
   }
 
-  /** The replicated cluster state this node is a member of (`--cluster-state raft`), or null. */
+  /** The replicated cluster state this node is a member of (`--cluster-state raft|jetstream`), or null. */
   get clusterState(): ClusterState | null {
     return this.cluster?.state ?? null
   }
@@ -208,7 +211,7 @@ export class TroupeNode {
   /** Endpoint, network, then the app; whatever fails, what was started is stopped before the error propagates. */
   private async boot(options: NodeOptions): Promise<void> {
     try {
-      if (this.config.clusterState === 'raft') this.cluster = NodeCluster.prepare(this.config, this.logger)
+      if (this.config.clusterState !== 'off') this.cluster = NodeCluster.prepare(this.config, this.logger)
       await this.startEdges(options)
       await this.app.start(this.appContext())
     } catch (error) {
@@ -243,8 +246,8 @@ export class TroupeNode {
     }
     if (this.cluster !== null) {
       const link = this.network?.link
-      if (link == null) throw new InvalidArgumentError('clusterState raft needs the node link over NATS (a network with `link`)')
-      await this.cluster.start(this.system, link, this.httpPort === null ? '' : `http://${config.http.replace(/:\d+$/, '')}:${this.httpPort}`, this.app.name, {
+      if (link == null) throw new InvalidArgumentError(`clusterState ${config.clusterState} needs the node link over NATS (a network with \`link\`)`)
+      await this.cluster.start(this.system, link, this.network?.connection ?? null, this.httpPort === null ? '' : `http://${config.http.replace(/:\d+$/, '')}:${this.httpPort}`, this.app.name, {
         up: (state) => {
           this.logger.info({ incarnation: state.self.incarnation }, 'cluster member up')
           Promise.resolve(this.app.onClusterReady?.(state, this.appContext())).catch((error: unknown) => this.logger.error({ err: error }, 'the app’s onClusterReady failed'))

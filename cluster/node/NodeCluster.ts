@@ -1,6 +1,8 @@
-import type { ActorSystem, Logger, TimerHandle } from '../../runtime/index.ts'
+import type { NatsConnection } from '@nats-io/nats-core'
+import { InvalidArgumentError, type ActorSystem, type Logger, type TimerHandle } from '../../runtime/index.ts'
 import { HeartbeatMembership, type HeartbeatOptions, type NatsTransport } from '../../transport/nats/index.ts'
 import { ClusterNoQuorumError, ClusterQuarantinedError, ClusterStateNode, raftId, type ClusterChange, type ClusterState, type Member } from '../membership/index.ts'
+import { createJetStreamClusterState, type JetStreamClusterState } from '../membership/jetstream/index.ts'
 import { NatsClusterPeerLink } from '../membership/nats/index.ts'
 import { FileRaftStorage } from '../raft/FileRaftStorage.ts'
 import { RaftNode } from '../raft/index.ts'
@@ -22,10 +24,14 @@ export interface NodeClusterHooks {
   readonly left: () => void
 }
 
+/** Either backend behind the ClusterState port (`--cluster-state raft|jetstream`). */
+type Backend = ClusterStateNode | JetStreamClusterState
+
 /**
  * A node's membership in the cluster state (docs/cluster-state.md, "Real nodes"): its durable
- * identity, a RaftNode over RemoteRaftTransport with FileRaftStorage, a ClusterStateNode with the NATS
- * peer link, the join, the failure detector's verdicts turned into `reportSuspicion`, and the
+ * identity, the backend — a RaftNode over RemoteRaftTransport with FileRaftStorage and a
+ * ClusterStateNode with the NATS peer link, or the JetStream backend on the node's NATS connection
+ * (docs/cluster-state-jetstream.md, "On real nodes") — the join, the failure detector's verdicts turned into `reportSuspicion`, and the
  * cluster's `down` decisions turned into node-down for this node's watchers (once, through the
  * heartbeat membership's `declareDown`, which fails asks and retained frames too).
  *
@@ -36,7 +42,7 @@ export class NodeCluster {
   readonly identity: ClusterIdentity
   private readonly config: NodeConfig
   private readonly logger: Logger
-  private cs: ClusterStateNode | null = null
+  private cs: Backend | null = null
   private raft: RaftNode | null = null
   private membership: HeartbeatMembership | null = null
   private system: ActorSystem | null = null
@@ -77,18 +83,43 @@ export class NodeCluster {
   }
 
   /** Registry keys in the local replica. */
-  registryKeys(): number {
-    return this.cs?.state.keys().length ?? 0
+  registryKeys(): number | null {
+    // The JetStream backend does not expose its key listing.
+    return this.cs instanceof ClusterStateNode ? this.cs.state.keys().length : null
   }
 
-  /** Starts Raft and the cluster state on the running node link, and joins (retried until applied). */
-  async start(system: ActorSystem, transport: NatsTransport, httpAddress: string, appVersion: string, hooks: NodeClusterHooks): Promise<void> {
+  /** This replica's entry of `node` (members are keyed by node name: the latest incarnation). */
+  private member(node: string): Member | undefined {
+    return this.cs?.members().find((m) => m.node === node)
+  }
+
+  /**
+   * Starts the backend on the running node link (JetStream: on `connection`, the link's NATS
+   * connection), and joins (retried until applied). The rest — verdicts, downs, leave — is shared.
+   */
+  async start(system: ActorSystem, transport: NatsTransport, connection: NatsConnection | null, httpAddress: string, appVersion: string, hooks: NodeClusterHooks): Promise<void> {
     this.system = system
     this.hooks = hooks
-    const { config, identity } = this
-    const self = { node: config.name, incarnation: identity.incarnation }
-    const id = raftId(self.node, self.incarnation)
+    const self = { node: this.config.name, incarnation: this.identity.incarnation }
     if (transport.membership instanceof HeartbeatMembership) this.membership = transport.membership
+    let cs: Backend
+    if (this.config.clusterState === 'jetstream') {
+      if (connection === null) throw new InvalidArgumentError('clusterState jetstream needs the node link’s NATS connection')
+      // Stream and buckets derive from the cluster name; members need no seeds (everyone reads the stream).
+      cs = await createJetStreamClusterState({ nc: connection, self, cluster: this.config.cluster, clock: system.clock })
+      this.logger.info({ incarnation: self.incarnation }, 'cluster state: joining through JetStream')
+    } else {
+      cs = await this.startRaft(system, transport, self)
+    }
+    this.cs = cs
+    cs.onChange((change) => this.changed(change))
+    this.join(httpAddress, appVersion)
+    this.watch()
+  }
+
+  private async startRaft(system: ActorSystem, transport: NatsTransport, self: { node: string; incarnation: number }): Promise<ClusterStateNode> {
+    const { config, identity } = this
+    const id = raftId(self.node, self.incarnation)
     const seeds = this.seeds()
     const bootstrap = seeds.length === 0
     const raftTransport = new RemoteRaftTransport({
@@ -123,11 +154,8 @@ export class NodeCluster {
       },
     })
     cs = new ClusterStateNode({ raft: this.raft, clock: system.clock, self, peers: new NatsClusterPeerLink({ system, link: transport }), seeds, writeTimeoutMs: Math.max(2000, 2 * config.raftElectionMs) })
-    this.cs = cs
-    cs.onChange((change) => this.changed(change))
     this.logger.info({ incarnation: self.incarnation, seeds, bootstrap }, bootstrap ? 'cluster state: bootstrapping a new cluster' : 'cluster state: joining through seeds')
-    this.join(httpAddress, appVersion)
-    this.watch()
+    return cs
   }
 
   /** Configured seeds, else the members this node knew last time; this node itself never counts. */
@@ -139,7 +167,7 @@ export class NodeCluster {
   private join(httpAddress: string, appVersion: string): void {
     const cs = this.cs
     if (cs === null || this.stopped || cs.quarantined) return
-    if (cs.state.member(this.config.name)?.incarnation === this.identity.incarnation) return
+    if (this.member(this.config.name)?.incarnation === this.identity.incarnation) return
     cs.join({ roles: [...this.config.roles], shards: 1, httpAddress, appVersion }).then(
       () => {},
       (error: unknown) => {
@@ -163,7 +191,7 @@ export class NodeCluster {
     const cs = this.cs
     const key = raftId(node, incarnation)
     if (cs === null || this.stopped || cs.quarantined || this.verdicts.get(key) !== suspected) return
-    const m = cs.state.member(node)
+    const m = this.member(node)
     if (m === undefined || m.incarnation !== incarnation || m.status === 'down' || m.status === 'removed') {
       this.verdicts.delete(key)
       return
@@ -190,7 +218,7 @@ export class NodeCluster {
   }
 
   private memberChanged(m: Member, previous: string | null): void {
-    const cs = this.cs as ClusterStateNode
+    const cs = this.cs as Backend
     if (previous !== null) this.logger.info({ member: m.node, incarnation: m.incarnation, status: m.status, previous, epoch: cs.position().epoch }, 'cluster member status')
     saveKnownMembers(this.identity.dir, cs.members().filter((x) => x.status !== 'down' && x.status !== 'removed' && x.node !== this.config.name).map((x) => x.node))
     if (m.node === this.config.name) {
@@ -211,7 +239,7 @@ export class NodeCluster {
     this.watchTimer = clock.setTimer(RETRY_MS, () => {
       this.watchTimer = null
       if (this.stopped || this.cs === null) return
-      const own = this.cs.state.member(this.config.name)
+      const own = this.member(this.config.name)
       if (!this.leaving && this.wasUp && own?.incarnation === this.identity.incarnation && (own.status === 'exiting' || own.status === 'removed')) {
         this.logger.warn({ status: own.status }, 'cluster state: this member was asked to leave the cluster; the node stops')
         this.hooks?.left()
@@ -229,7 +257,7 @@ export class NodeCluster {
 
   /** Whether this member is up (readiness). */
   isUp(): boolean {
-    const m = this.cs?.state.member(this.config.name)
+    const m = this.member(this.config.name)
     return m !== undefined && m.incarnation === this.identity.incarnation && m.status === 'up'
   }
 
@@ -242,12 +270,12 @@ export class NodeCluster {
     const cs = this.cs
     const clock = this.system?.clock
     if (cs === null || clock === undefined || this.stopped || cs.quarantined) return
-    const self = cs.state.member(this.config.name)
+    const self = this.member(this.config.name)
     if (self === undefined || self.incarnation !== this.identity.incarnation || self.status === 'down' || self.status === 'removed') return
     this.leaving = true
     const until = clock.now() + deadlineMs
     const gone = (): boolean => {
-      const m = cs.state.member(this.config.name)
+      const m = this.member(this.config.name)
       return m === undefined || m.incarnation !== this.identity.incarnation || m.status === 'exiting' || m.status === 'removed' || m.status === 'down'
     }
     // The write runs beside the wait: its outcome may be slow or lost, and what matters is what the cluster did.
@@ -262,11 +290,12 @@ export class NodeCluster {
           () => undefined,
         ).finally(() => (pending = false))
       }
-      // The leader drops this server once it exited, so this node may never apply that: losing the leader after asking says it.
-      if (clock.now() - askedAt > 2 * this.config.raftHeartbeatMs && (this.raft?.state().leaderId == null || cs.quarantined)) break
+      // Raft: the leader drops this server once it exited, so this node may never apply that: losing the leader after asking says it.
+      // (JetStream: this member reads the whole log, so it sees its own exit.)
+      if (clock.now() - askedAt > 2 * this.config.raftHeartbeatMs && ((this.raft !== null && this.raft.state().leaderId == null) || cs.quarantined)) break
       await new Promise<void>((resolve) => clock.setTimer(50, resolve))
     }
-    const status = cs.state.member(this.config.name)?.status ?? 'unknown'
+    const status = this.member(this.config.name)?.status ?? 'unknown'
     if (clock.now() >= until) this.logger.warn({ status, deadlineMs }, 'cluster state: leave not confirmed in time; the other members down this incarnation through their detectors')
     else this.logger.info({ status }, 'cluster state: left')
     // Stop Raft now: the leader drops this server next, and its traffic must end for the node link's leave to go quiet.

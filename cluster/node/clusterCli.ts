@@ -135,7 +135,7 @@ function statusText(view: ClusterView): string {
     `this node: ${view.self.node}#${view.self.incarnation}${view.raft === null ? '' : ` (${view.raft.role})`}${view.self.quarantined ? ' QUARANTINED' : ''}`,
     `members: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}`,
     ...view.singletons.map((p) => `singleton ${p.name}${p.role === null ? '' : ` (role ${p.role})`}: ${p.node === null ? 'nowhere (no eligible member)' : `${p.node}#${p.incarnation}`}, fencing (${p.term}, ${p.version})`),
-    `registry keys: ${view.registryKeys}`,
+    `registry keys: ${view.registryKeys ?? 'n/a'}`,
   ]
   return `${lines.join('\n')}\n${membersTable(view)}`
 }

@@ -43,9 +43,12 @@ its variable: docs/operations.md; the config file's JSON Schema: node.config.sch
   -h, --help            This text.
   -v, --version         The version of troupe and of Node.js.
 
-Cluster state on Raft (docs/cluster-state.md): members, downing decided by the cluster (a
-majority of observers), a name registry and singleton placements, replicated on every member.
-  --cluster-state raft  Turn it on (TROUPE_CLUSTER_STATE; needs --nats and --shards 0). default off
+Cluster state (docs/cluster-state.md): members, downing decided by the cluster (a majority of
+observers), a name registry and singleton placements, replicated on every member.
+  --cluster-state raft|jetstream
+                        Turn it on (TROUPE_CLUSTER_STATE; needs --nats and --shards 0). default off
+                        raft: the built-in Raft log under --data-dir. jetstream: a stream and KV
+                        buckets named after --cluster (docs/cluster-state-jetstream.md); no seeds.
   --seed <node>         A member to join through; repeat for several (TROUPE_SEEDS=a,b). Without
                         seeds the first start bootstraps a new cluster; a restart asks the members
                         it knew. Each start is a new incarnation (counter under --data-dir).

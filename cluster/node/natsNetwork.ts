@@ -77,6 +77,7 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
     },
     framesIn: () => remoting?.framesIn ?? 0,
     link: transport,
+    connection: nodeConnection,
     async close() {
       await gateway.close()
       await transport?.close()

@@ -61,8 +61,8 @@ export const EXPOSURES = ['off', 'localhost', 'on'] as const
 export type Exposure = (typeof EXPOSURES)[number]
 const exposure = (fallback: Exposure, description: string) => setting('choice', fallback, description, { choices: EXPOSURES })
 
-/** Where the cluster state lives: nowhere (heartbeat membership only) or the built-in Raft log. */
-export const CLUSTER_STATES = ['off', 'raft'] as const
+/** Where the cluster state lives: nowhere (heartbeat membership only), the built-in Raft log, or NATS JetStream. */
+export const CLUSTER_STATES = ['off', 'raft', 'jetstream'] as const
 
 const ms = (fallback: number, description: string, min = 0) => setting('integer', fallback, description, { min })
 const text = (description: string, options: Options = {}) => setting('string', '', description, options)
@@ -124,7 +124,7 @@ const builders = {
   clusterState: setting(
     'choice',
     'off',
-    'Cluster membership and state on Raft (docs/cluster-state.md): off (each node judges its peers alone from heartbeats) or raft (members, downing by the cluster, registry, singletons; needs nats).',
+    'Cluster membership and state (docs/cluster-state.md): off (each node judges its peers alone from heartbeats), raft (members, downing by the cluster, registry, singletons on the built-in Raft log; needs nats) or jetstream (the same on NATS JetStream: stream TROUPE_CLUSTER_<cluster>, buckets troupe_cluster_<cluster>[_lease]; docs/cluster-state-jetstream.md).',
     { choices: CLUSTER_STATES },
   ),
   seeds: setting('list', [], 'Nodes (names) to join the cluster state through; repeat --seed for several (env: comma-separated). Without seeds a node with no earlier run bootstraps a new cluster; a restarted one asks the members it knew.', { flag: 'seed' }),
