@@ -5,9 +5,9 @@ import type { FrameSigner } from './FrameSigner.ts'
 import type { HeartbeatMembershipOptions, HeartbeatMembershipStats } from './HeartbeatOptions.ts'
 import { encodeHeartbeat, parseHeartbeat, type HeartbeatMessage } from './HeartbeatMessage.ts'
 import type { Membership, MembershipListener } from './Membership.ts'
-import { randomIncarnation, syncShards, type Peer } from './Peer.ts'
-import { ArrivalWindow, phiAccrualSettings, type PhiAccrualSettings } from './PhiAccrual.ts'
-import { Quarantine } from './Quarantine.ts'
+import { randomIncarnation } from './Peer.ts'
+import { phiAccrualSettings, type PhiAccrualSettings } from './PhiAccrual.ts'
+import { HeartbeatRoster } from './HeartbeatRoster.ts'
 
 export type { HeartbeatMessage } from './HeartbeatMessage.ts'
 export type { HeartbeatMembershipOptions, HeartbeatMembershipStats, HeartbeatOptions } from './HeartbeatOptions.ts'
@@ -32,7 +32,8 @@ interface Hold {
  * announces itself, reads its socket to the end (flush) and waits for its peers' answers before
  * frames flow again. A node declared down is quarantined (Quarantine.ts): that run is never
  * admitted again, it is told so when heard, and other members follow. All time comes from the
- * injected Clock.
+ * injected Clock. The bookkeeping of peers, quarantined runs and reported suspicions is in
+ * HeartbeatRoster.ts.
  */
 export class HeartbeatMembership implements Membership {
   readonly node: string
@@ -48,8 +49,7 @@ export class HeartbeatMembership implements Membership {
   private readonly publishes: boolean
   private readonly signer: FrameSigner | null
   private readonly forgeryWarning: RateLimitedLog
-  private readonly peers = new Map<string, Peer>()
-  private readonly quarantine = new Quarantine()
+  private readonly peers: HeartbeatRoster
   /** The run this node's heartbeats carry: our own when we publish, else learned from the node's publisher. */
   private nodeIncarnation: string | null
   private listener: MembershipListener | null = null
@@ -74,9 +74,6 @@ export class HeartbeatMembership implements Membership {
   /** This node's shards that are down (a sharded node's workers that died and were not yet restarted). */
   private readonly downShards = new Set<number>()
   private readonly tickBound = (): void => this.tick()
-  private readonly onVerdict: ((node: string, incarnation: string, suspected: boolean) => void) | null
-  /** Cluster mode: peers reported suspected and not heard since (nodes). */
-  private readonly suspected = new Set<string>()
 
   constructor(options: HeartbeatMembershipOptions) {
     this.connection = options.connection
@@ -102,12 +99,13 @@ export class HeartbeatMembership implements Membership {
     this.linkCheckMs = Math.max(this.intervalMs, 1000)
     this.answersMs = Math.max(2 * this.intervalMs, 1000)
     this.incarnation = options.incarnation ?? randomIncarnation(options.random)
-    this.onVerdict = options.onVerdict ?? null
+    this.peers = new HeartbeatRoster(this.detector, options.onVerdict ?? null)
     this.nodeIncarnation = this.publishes ? this.incarnation : null
   }
 
   async start(listener: MembershipListener): Promise<void> {
     this.listener = listener
+    this.peers.attach(listener)
     this.subscription = this.connection.subscribe(this.subject, {
       callback: (error, msg) => {
         if (error === null) this.receive(msg.data)
@@ -125,26 +123,21 @@ export class HeartbeatMembership implements Membership {
   linkChanged(connected: boolean): void {
     if (this.stopped || connected === this.linkUp) return
     this.linkUp = connected
-    if (!connected) {
-      for (const peer of this.peers.values()) peer.confirmed = false
-      return
-    }
+    if (!connected) return this.peers.unconfirmAll()
     // Nobody could be heard while the link was down: restart every peer's clock instead of judging them.
     const now = this.clock.now()
-    for (const peer of this.peers.values()) peer.window.restart(now)
+    this.peers.restartClocks(now)
     this.lastEcho = now
     this.beat('announce')
   }
 
   members(): string[] {
-    const alive: string[] = []
-    for (const [node, peer] of this.peers) if (!peer.leaving) alive.push(node)
-    return alive
+    return this.peers.members()
   }
 
   /** Whether `node` announced that it is leaving. */
   isLeaving(node: string): boolean {
-    return this.peers.get(node)?.leaving === true
+    return this.peers.isLeaving(node)
   }
 
   /** The peer that quarantined this node's run, or null. */
@@ -154,7 +147,7 @@ export class HeartbeatMembership implements Membership {
 
   /** φ of a peer right now (null when unknown): for metrics and tests. */
   phi(node: string): number | null {
-    return this.peers.get(node)?.window.phi(this.clock.now()) ?? null
+    return this.peers.phi(node, this.clock.now())
   }
 
   announceLeaving(): void {
@@ -215,8 +208,7 @@ export class HeartbeatMembership implements Membership {
     if (!this.linkUp || this.checking) return
     // Our own beats no longer come back: our link (or the server) is stuck, not our peers.
     if (this.publishes && now - this.lastEcho > this.intervalMs + this.stallMs) return this.startHold()
-    const suspects: [string, string][] = []
-    for (const [node, peer] of this.peers) if (!this.suspected.has(node) && peer.window.phi(now) > this.detector.threshold) suspects.push([node, peer.incarnation])
+    const suspects = this.peers.suspects(now)
     if (suspects.length > 0) this.judge(suspects)
   }
 
@@ -232,16 +224,10 @@ export class HeartbeatMembership implements Membership {
       if (!ok) return this.startHold()
       const now = this.clock.now()
       for (const [node, incarnation] of suspects) {
-        const peer = this.peers.get(node)
-        if (peer === undefined || peer.incarnation !== incarnation || !(peer.window.phi(now) > this.detector.threshold)) continue
-        if (this.onVerdict !== null) {
-          // Cluster mode: report; the cluster's downing rule decides (declareDown follows it).
-          this.suspected.add(node)
-          this.onVerdict(node, incarnation, true)
-          continue
-        }
+        // Cluster mode only reports; the cluster's downing rule decides (declareDown follows it).
+        if (this.peers.convict(node, incarnation, now) !== 'down') continue
         this.stats.declaredDown++
-        this.quarantineRun(node, incarnation)
+        this.peers.quarantineRun(node, incarnation)
         this.send({ ...this.header('quarantined'), peer: node, peerIncarnation: incarnation })
       }
       this.listener?.resumed?.()
@@ -254,10 +240,9 @@ export class HeartbeatMembership implements Membership {
    * hears `down` (watchers get Terminated(node-down), asks fail). Idempotent.
    */
   declareDown(node: string, incarnation: string): void {
-    if (this.stopped || node === this.node || this.quarantine.has(node, incarnation)) return
-    this.suspected.delete(node)
-    if (this.peers.get(node)?.incarnation === incarnation) this.stats.declaredDown++
-    this.quarantineRun(node, incarnation)
+    if (this.stopped || node === this.node || this.peers.quarantine.has(node, incarnation)) return
+    if (this.peers.knows(node, incarnation)) this.stats.declaredDown++
+    this.peers.declareDown(node, incarnation)
     this.send({ ...this.header('quarantined'), peer: node, peerIncarnation: incarnation })
   }
 
@@ -272,7 +257,7 @@ export class HeartbeatMembership implements Membership {
     this.stats.holds++
     const hold: Hold = { sync: ++this.syncs, since: this.clock.now(), flushedAt: null, timer: null }
     this.hold = hold
-    for (const peer of this.peers.values()) peer.answered = false
+    this.peers.expectAnswers()
     // Only the publisher speaks for the node (a worker shard's view of the node's down shards is not the node's).
     this.beat('announce', { sync: hold.sync })
     void flushWithin(this.connection, this.clock, this.linkCheckMs).then((ok) => {
@@ -296,13 +281,13 @@ export class HeartbeatMembership implements Membership {
     const hold = this.hold
     if (hold === null || hold.flushedAt === null || this.stopped || this.quarantinedBy !== null) return
     // A worker shard announced nothing: the flush (its socket read to the end) is what it waits for.
-    const waiting = this.publishes && [...this.peers.values()].some((peer) => peer.confirmed && !peer.answered)
+    const waiting = this.publishes && this.peers.awaitingAnswers()
     if (waiting && !expired) return
     if (hold.timer !== null) this.clock.clearTimer(hold.timer)
     this.hold = null
     // The intervals spanning our absence say nothing about the peers: their clocks restart.
     const now = this.clock.now()
-    for (const peer of this.peers.values()) peer.window.restart(now)
+    this.peers.restartClocks(now)
     this.lastEcho = now
     this.listener?.resumed?.()
   }
@@ -347,7 +332,7 @@ export class HeartbeatMembership implements Membership {
     const now = this.clock.now()
     if (message.type === 'quarantined') {
       // A zombie's word counts for nothing: only a run we admit may quarantine another.
-      if (!this.quarantine.has(message.node, message.incarnation)) this.noticed(message)
+      if (!this.peers.quarantine.has(message.node, message.incarnation)) this.noticed(message)
       return
     }
     if (message.node === this.node) {
@@ -357,9 +342,9 @@ export class HeartbeatMembership implements Membership {
       return
     }
     if (this.quarantinedBy !== null) return
-    if (this.quarantine.has(message.node, message.incarnation)) {
+    if (this.peers.quarantine.has(message.node, message.incarnation)) {
       // A run declared down: never admitted again; tell it (it may not know yet).
-      if (message.type !== 'leave' && this.quarantine.noticeDue(message.node, message.incarnation, now, this.intervalMs)) {
+      if (message.type !== 'leave' && this.peers.quarantine.noticeDue(message.node, message.incarnation, now, this.intervalMs)) {
         this.send({ ...this.header('quarantined'), peer: message.node, peerIncarnation: message.incarnation })
       }
       return
@@ -368,49 +353,11 @@ export class HeartbeatMembership implements Membership {
   }
 
   private admit(message: HeartbeatMessage, now: number): void {
-    const listener = this.listener
-    let peer = this.peers.get(message.node)
-    if (message.type === 'leave') {
-      if (peer === undefined || peer.incarnation !== message.incarnation) return
-      this.peers.delete(message.node)
-      this.suspected.delete(message.node)
-      listener?.down(message.node, null)
-      return
-    }
+    if (message.type === 'leave') return this.peers.left(message.node, message.incarnation)
     // Answered by the node's publisher only: a worker shard may not know the node's run yet.
     if (message.type === 'announce') this.beat('beat', { to: message.node, ...(message.sync === undefined ? {} : { sync: message.sync }) })
-    if (message.type === 'shard-down') {
-      // Only about the run we know: a stale notice of an earlier incarnation means nothing now.
-      if (peer !== undefined && peer.incarnation === message.incarnation) syncShards(this.listener, message.node, peer, [...(message.down ?? []), message.shard as number])
-      return
-    }
-    if (peer !== undefined && peer.incarnation !== message.incarnation) {
-      // Restarted under the same name: everything the old run held is gone, and it never comes back.
-      this.quarantine.add(message.node, peer.incarnation)
-      this.peers.delete(message.node)
-      this.suspected.delete(message.node)
-      listener?.down(message.node, null)
-      peer = undefined
-    }
-    if (peer === undefined) {
-      peer = { incarnation: message.incarnation, down: new Set(), window: new ArrivalWindow(this.detector, now), confirmed: this.linkUp, leaving: false, answered: false }
-      this.peers.set(message.node, peer)
-      if (this.linkUp) listener?.up(message.node)
-    } else {
-      // While held, what is read is a backlog: it proves the peer lives, its timing means nothing.
-      if (this.hold === null) peer.window.heartbeat(now)
-      else peer.window.restart(now)
-      if (this.hold === null && this.suspected.delete(message.node)) this.onVerdict?.(message.node, peer.incarnation, false)
-      if (!peer.confirmed && this.linkUp) {
-        peer.confirmed = true
-        listener?.up(message.node)
-      }
-    }
-    if ((message.type === 'leaving' || message.leaving === true) && !peer.leaving) {
-      peer.leaving = true
-      listener?.leaving?.(message.node)
-    }
-    syncShards(this.listener, message.node, peer, message.down ?? [])
+    if (message.type === 'shard-down') return this.peers.shardDown(message)
+    const peer = this.peers.admit(message, now, this.linkUp, this.hold !== null)
     if (message.to === this.node && this.hold !== null && message.sync === this.hold.sync) {
       peer.answered = true
       this.advanceHold()
@@ -431,15 +378,6 @@ export class HeartbeatMembership implements Membership {
       this.listener?.quarantined?.(message.node)
       return
     }
-    this.quarantineRun(node, incarnation)
-  }
-
-  /** Quarantines a run; if it is the one we know, it is down from now on. */
-  private quarantineRun(node: string, incarnation: string): void {
-    this.quarantine.add(node, incarnation)
-    const peer = this.peers.get(node)
-    if (peer === undefined || peer.incarnation !== incarnation) return
-    this.peers.delete(node)
-    this.listener?.down(node, null)
+    this.peers.quarantineRun(node, incarnation)
   }
 }
