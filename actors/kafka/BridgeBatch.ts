@@ -68,11 +68,9 @@ export class BridgeBatch {
   /** Runs one poll's records through the target and produces what they yield (answers and DLQ copies). */
   async process(records: readonly KafkaRecord[]): Promise<void> {
     const mode = this.o.mode
-    if (mode === 'exactly-once' && !this.txnOpen) {
-      await this.producer.beginTransaction()
-      this.txnOpen = true
-    }
     if (this.count === 0) this.startedAt = this.clock.now()
+    // The batch's positions first: if anything below fails (even opening the transaction), `drop`
+    // seeks back to them and these records come again; otherwise the poll has moved past them.
     const byPartition = new Map<string, KafkaRecord[]>()
     for (const r of records) {
       const key = tpKey(r.topic, r.partition)
@@ -84,6 +82,10 @@ export class BridgeBatch {
     }
     this.count += records.length
     this.stats.consumed += records.length
+    if (mode === 'exactly-once' && !this.txnOpen) {
+      await this.producer.beginTransaction()
+      this.txnOpen = true
+    }
     // At-most-once: the offsets are committed before anything is handed over.
     if (mode === 'at-most-once') await this.commitPlain()
     const outputs = await Promise.all([...byPartition.values()].map((list) => this.runPartition(list)))

@@ -124,7 +124,9 @@ describe('Kafka bridge through librdkafka', () => {
     await ownMock.brokerUp(1)
     const more = own.producer({ clientId: 'late' })
     await more.connect()
-    await more.send(Array.from({ length: 10 }, (_, i) => ({ topic, key: 'late', value: JSON.stringify({ id: 100 + i }) })))
+    // This producer may meet an injected refusal the bridge has not used up yet: it resends (ids are distinct, duplicates harmless).
+    const late = Array.from({ length: 10 }, (_, i) => ({ topic, key: 'late', value: JSON.stringify({ id: 100 + i }) }))
+    await waitForValue(() => more.send(late).then(() => true, () => false), (sent) => sent, { timeoutMs: 30_000 })
     await waitFor(() => distinct(topic) === 50, { timeoutMs: 45_000, message: `only ${distinct(topic)} of 50 records arrived after the bounce` })
     await more.disconnect()
     // It backed off (and, when both refusals hit in a row, was restarted by its supervisor: stats start again then).

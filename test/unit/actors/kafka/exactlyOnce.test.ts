@@ -74,7 +74,8 @@ describe('exactly-once pipeline on the twin', () => {
         await kit.shutdown()
         kits = kits.filter((k) => k !== kit)
       }),
-      { numRuns: RUNS },
+      // Found by CI: opening the transaction failed once and the polled records were never seen again.
+      { numRuns: RUNS, examples: [[1, [{ op: 'beginTransaction', kind: 'unavailable', atMs: 0 }], 0]] },
     )
   })
 
