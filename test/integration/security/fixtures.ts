@@ -28,8 +28,9 @@ export interface SecuredServer {
 
 /** A private nats-server running the documented roles, with fresh passwords in its environment. */
 export async function startSecuredServer(): Promise<SecuredServer> {
-  const node = { user: 'node', pass: randomBytes(12).toString('hex') }
-  const client = { user: 'client', pass: randomBytes(12).toString('hex') }
+  // nats-server parses a variable's value as a config token: a hex string that starts with a digit can read as a number.
+  const node = { user: 'node', pass: `pw${randomBytes(12).toString('hex')}` }
+  const client = { user: 'client', pass: `pw${randomBytes(12).toString('hex')}` }
   const server = await LocalNatsServer.start({
     config: documentedServerConfig(),
     env: { TROUPE_NODE_PASSWORD: node.pass, TROUPE_CLIENT_PASSWORD: client.pass },

@@ -25,8 +25,9 @@ let dir: string
 let server: LocalNatsServer
 let nodeAuth: NatsAuth
 let tls: { caFile: string; certFile: string; keyFile: string }
-const gatewayPassword = randomBytes(12).toString('hex')
-const clientPassword = randomBytes(12).toString('hex')
+// nats-server parses a variable's value as a config token: a hex string that starts with a digit can read as a number.
+const gatewayPassword = `pw${randomBytes(12).toString('hex')}`
+const clientPassword = `pw${randomBytes(12).toString('hex')}`
 const cleanups: (() => Promise<void>)[] = []
 
 function openssl(...args: string[]): void {
