@@ -1,3 +1,4 @@
+import { ClusterStateWrites } from './ClusterStateWrites.ts'
 import type { Clock, TimerHandle } from '../../runtime/index.ts'
 import { RaftStoppedError, type Applied, type RaftNode } from '../raft/index.ts'
 import { decodeCommand, encodeCommand } from './ClusterCommandCodec.ts'
@@ -7,7 +8,7 @@ import { LeaderDuties } from './LeaderDuties.ts'
 import { raftId, splitRaftId } from './policies.ts'
 import { ClusterInvalidTransitionError, ClusterMalformedCommandError, ClusterNameConflictError, ClusterNoQuorumError, ClusterQuarantinedError, ClusterStateErrorCodes, ClusterStoppedError, ClusterUnknownMemberError } from './errors.ts'
 import type { ClusterState } from './ClusterState.ts'
-import type { ApplyResult, ClusterChange, ClusterCommand, Member, MemberInfo, Placement, RegistryEntry } from './types.ts'
+import type { ApplyResult, ClusterChange, ClusterCommand, Member, Placement, RegistryEntry } from './types.ts'
 
 export interface ClusterStateNodeOptions {
   readonly raft: RaftNode
@@ -61,7 +62,7 @@ const ERRORS: Record<string, new (m: string) => Error> = {
  * after Raft's ReadIndex (linearizable), and the failure detector's verdicts enter through
  * `reportSuspicion`. While it leads, it runs the leader's duties (LeaderDuties.ts).
  */
-export class ClusterStateNode implements ClusterState {
+export class ClusterStateNode extends ClusterStateWrites implements ClusterState {
   private sm = new ClusterStateMachine()
   private readonly opts: ClusterStateNodeOptions
   private readonly waiters = new Map<number, Waiter>()
@@ -76,6 +77,7 @@ export class ClusterStateNode implements ClusterState {
   private lastApplied = { index: 0, term: 0 }
 
   constructor(options: ClusterStateNodeOptions) {
+    super()
     this.opts = options
     this.unsubscribe = options.raft.onApplied((a) => this.onApplied(a))
     options.peers?.onFrame((f) => this.onPeerFrame(f))
@@ -130,37 +132,6 @@ export class ClusterStateNode implements ClusterState {
 
   // ------------------------------------------------------------------ writes
 
-  join(info: Omit<MemberInfo, 'node' | 'incarnation'>): Promise<ApplyResult> {
-    return this.write({ type: 'join', node: this.opts.self.node, incarnation: this.opts.self.incarnation, ...info })
-  }
-  up(node: string, incarnation: number): Promise<ApplyResult> {
-    return this.write({ type: 'up', node, incarnation })
-  }
-  leave(node: string, incarnation: number): Promise<ApplyResult> {
-    return this.write({ type: 'leave', node, incarnation })
-  }
-  down(node: string, incarnation: number, reason: string): Promise<ApplyResult> {
-    return this.write({ type: 'down', node, incarnation, reason })
-  }
-  /** This member's failure detector changed its verdict on `node#incarnation`. */
-  reportSuspicion(node: string, incarnation: number, suspected: boolean): Promise<ApplyResult> {
-    return this.write({ type: 'suspect', observer: this.opts.self.node, observerIncarnation: this.opts.self.incarnation, node, incarnation, suspected })
-  }
-  register(key: string, ref: string, unique = false): Promise<ApplyResult> {
-    return this.write({ type: 'register', key, ref, node: this.opts.self.node, incarnation: this.opts.self.incarnation, unique })
-  }
-  registerUnique(key: string, ref: string): Promise<ApplyResult> {
-    return this.register(key, ref, true)
-  }
-  unregister(key: string, ref: string): Promise<ApplyResult> {
-    return this.write({ type: 'unregister', key, ref })
-  }
-  actorDied(ref: string): Promise<ApplyResult> {
-    return this.write({ type: 'actorDied', ref })
-  }
-  declareSingleton(name: string, role: string | null = null): Promise<ApplyResult> {
-    return this.write({ type: 'singleton', name, role })
-  }
 
   /**
    * Proposes `command` and resolves with its result once applied here. Refused commands reject with

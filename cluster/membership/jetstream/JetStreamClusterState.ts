@@ -1,10 +1,11 @@
+import { ClusterStateWrites } from '../ClusterStateWrites.ts'
 import type { ConsumerMessages } from '@nats-io/jetstream'
 import type { Clock, TimerHandle } from '../../../runtime/index.ts'
 import { decodeCommand, encodeCommand } from '../ClusterCommandCodec.ts'
 import { ClusterStateMachine } from '../ClusterStateMachine.ts'
 import type { ClusterState } from '../ClusterState.ts'
 import { ClusterInvalidTransitionError, ClusterMalformedCommandError, ClusterNameConflictError, ClusterNoQuorumError, ClusterQuarantinedError, ClusterStoppedError, ClusterUnknownMemberError } from '../errors.ts'
-import type { ApplyResult, ClusterChange, ClusterCommand, Member, MemberInfo, Placement, RegistryEntry } from '../types.ts'
+import type { ApplyResult, ClusterChange, ClusterCommand, Member, Placement, RegistryEntry } from '../types.ts'
 import { leaseEligible, nextDuty } from './JetStreamDuties.ts'
 import type { JetStreamLog } from './JetStreamLog.ts'
 import type { LeaderLease } from './LeaderLease.ts'
@@ -70,7 +71,7 @@ type ChangeListener = (change: ClusterChange | { readonly type: 'reset' }) => vo
  * stream; a TTL'd KV lease picks the one member that runs the leader's duties. Any member writes:
  * it appends and resolves once it applied that entry itself.
  */
-export class JetStreamClusterState implements ClusterState {
+export class JetStreamClusterState extends ClusterStateWrites implements ClusterState {
   private sm = new ClusterStateMachine()
   private readonly o: JetStreamClusterStateParts
   private appliedSeq = 0
@@ -89,6 +90,7 @@ export class JetStreamClusterState implements ClusterState {
   private lastDutyError: string | null = null
 
   constructor(parts: JetStreamClusterStateParts) {
+    super()
     this.o = parts
   }
 
@@ -119,36 +121,6 @@ export class JetStreamClusterState implements ClusterState {
 
   // ------------------------------------------------------------------ writes
 
-  join(info: Omit<MemberInfo, 'node' | 'incarnation'>): Promise<ApplyResult> {
-    return this.write({ type: 'join', node: this.o.self.node, incarnation: this.o.self.incarnation, ...info })
-  }
-  up(node: string, incarnation: number): Promise<ApplyResult> {
-    return this.write({ type: 'up', node, incarnation })
-  }
-  leave(node: string, incarnation: number): Promise<ApplyResult> {
-    return this.write({ type: 'leave', node, incarnation })
-  }
-  down(node: string, incarnation: number, reason: string): Promise<ApplyResult> {
-    return this.write({ type: 'down', node, incarnation, reason })
-  }
-  reportSuspicion(node: string, incarnation: number, suspected: boolean): Promise<ApplyResult> {
-    return this.write({ type: 'suspect', observer: this.o.self.node, observerIncarnation: this.o.self.incarnation, node, incarnation, suspected })
-  }
-  register(key: string, ref: string, unique = false): Promise<ApplyResult> {
-    return this.write({ type: 'register', key, ref, node: this.o.self.node, incarnation: this.o.self.incarnation, unique })
-  }
-  registerUnique(key: string, ref: string): Promise<ApplyResult> {
-    return this.register(key, ref, true)
-  }
-  unregister(key: string, ref: string): Promise<ApplyResult> {
-    return this.write({ type: 'unregister', key, ref })
-  }
-  actorDied(ref: string): Promise<ApplyResult> {
-    return this.write({ type: 'actorDied', ref })
-  }
-  declareSingleton(name: string, role: string | null = null): Promise<ApplyResult> {
-    return this.write({ type: 'singleton', name, role })
-  }
 
   /**
    * Appends `command` to the stream and resolves with its result once applied here. Refusals reject
