@@ -120,9 +120,16 @@ describe('a node with --shards 2 and the dashboard on localhost', () => {
       // The crash, its restart and the next snapshot (every 250 ms) must all reach the page within a second.
       await page.locator('.actor[data-path="/user/bank/accounts/pool/account-0"][data-restarts="1"]').waitFor({ timeout: 1000 })
 
-      await alice.click()
+      // The tree is redrawn every 250 ms: a click can land on a node that is being replaced, so click
+      // again until the details open (a deadline, not a fixed wait).
       const details = page.locator('#actor-details')
-      await details.waitFor({ timeout: 5000 })
+      const clickDeadline = Date.now() + 15_000
+      for (;;) {
+        await alice.click()
+        const opened = await details.waitFor({ timeout: 1000 }).then(() => true, () => false)
+        if (opened) break
+        if (Date.now() > clickDeadline) throw new Error('the actor details did not open within 15 s of clicking')
+      }
       const text = await details.innerText()
       expect(text).toContain('/user/bank/accounts/pool/account-0')
       expect(text).toMatch(/restarts\s+1/)
