@@ -6,7 +6,7 @@
  */
 import { Registry } from 'prom-client'
 import { configFileJsonSchema, SETTING_KEYS, SETTINGS } from '../cluster/node/index.ts'
-import { TroupeMetrics } from '../cluster/observability/index.ts'
+import { ClusterMetrics, TroupeMetrics } from '../cluster/observability/index.ts'
 
 export const SCHEMA_FILE = 'node.config.schema.json'
 export const OPERATIONS_DOC = 'docs/operations.md'
@@ -30,11 +30,12 @@ export function configTable(): string {
   return ['| Setting (file key) | Type | Default | Environment | Flag | Meaning |', '|---|---|---|---|---|---|', ...rows].join('\n')
 }
 
-/** The metrics reference: every family a node's TroupeMetrics registers (shard families included). */
+/** The metrics reference: every family a node's TroupeMetrics registers (shard families included), and a cluster node's ClusterMetrics. */
 export async function metricsTable(): Promise<string> {
   const registry = new Registry()
   const metrics = new TroupeMetrics({ registry })
   metrics.observeShards({ stats: async () => ({ shards: [] }) as never })
+  new ClusterMetrics(registry)
   const families = await registry.getMetricsAsJSON()
   metrics.close()
   const rows = families

@@ -11,6 +11,7 @@ import { attachLinkLog, attachOperatorLog, type LinkEvents } from '../observabil
 import { scrapeShards, shardObserver } from '../observability/shardObserver.ts'
 import { createTracing } from '../observability/Tracing.ts'
 import { TroupeMetrics } from '../observability/Metrics.ts'
+import { ClusterMetrics } from '../observability/ClusterMetrics.ts'
 import { compilePublication, type PublishOptions } from '../gateway/Publication.ts'
 import type { AppContext, AppDefinition, ReadinessProbe } from './App.ts'
 import { natsUplinkOptions, parseHostPort, type NodeConfig } from './Config.ts'
@@ -111,6 +112,8 @@ export class TroupeNode {
   private network: NodeNetwork | null = null
   /** Cluster state membership (`clusterState: raft|jetstream`), else null. */
   private cluster: NodeCluster | null = null
+  /** The cluster's gauges on the node's registry (`clusterState: raft|jetstream`), else null. */
+  private clusterMetrics: ClusterMetrics | null = null
   private http: HttpServer | null = null
   private started = false
   private readonly readinessChecks = new Set<ReadinessProbe>()
@@ -211,7 +214,11 @@ export class TroupeNode {
   /** Endpoint, network, then the app; whatever fails, what was started is stopped before the error propagates. */
   private async boot(options: NodeOptions): Promise<void> {
     try {
-      if (this.config.clusterState !== 'off') this.cluster = NodeCluster.prepare(this.config, this.logger)
+      if (this.config.clusterState !== 'off') {
+        this.cluster = NodeCluster.prepare(this.config, this.logger)
+        this.clusterMetrics = new ClusterMetrics(this.registry)
+        this.clusterMetrics.observe({ backend: this.config.clusterState, state: () => this.cluster?.state ?? null, raft: () => this.cluster?.raftState() ?? null })
+      }
       await this.startEdges(options)
       await this.app.start(this.appContext())
     } catch (error) {
@@ -242,7 +249,7 @@ export class TroupeNode {
     }
     if (config.nats !== '') {
       if (options.network === undefined) throw new InvalidArgumentError('config.nats is set but no network factory was given')
-      this.network = await options.network(this.system, config, this.metrics, this.logger, this.sharded !== null, this.cluster === null ? {} : { heartbeat: this.cluster.heartbeatOptions() })
+      this.network = await options.network(this.system, config, this.metrics, this.logger, this.sharded !== null, this.cluster === null ? {} : { heartbeat: this.clusterHeartbeat(this.cluster) })
     }
     if (this.cluster !== null) {
       const link = this.network?.link
@@ -258,6 +265,13 @@ export class TroupeNode {
         },
       })
     }
+  }
+
+  /** The cluster state's heartbeat options, its verdicts also counted by the cluster metrics (suspected members). */
+  private clusterHeartbeat(cluster: NodeCluster): NonNullable<NetworkExtras['heartbeat']> {
+    const options = cluster.heartbeatOptions()
+    const { onVerdict } = options
+    return this.clusterMetrics === null || onVerdict === undefined ? options : { ...options, onVerdict: this.clusterMetrics.tapVerdicts(onVerdict) }
   }
 
   readiness(): { ok: boolean; reasons: string[] } {
