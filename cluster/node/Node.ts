@@ -14,13 +14,15 @@ import { TroupeMetrics } from '../observability/Metrics.ts'
 import { ClusterMetrics } from '../observability/ClusterMetrics.ts'
 import { compilePublication, type PublishOptions } from '../gateway/Publication.ts'
 import type { AppContext, AppDefinition, ReadinessProbe } from './App.ts'
-import { natsUplinkOptions, parseHostPort, type NodeConfig } from './Config.ts'
+import { clusterSecretOf, natsUplinkOptions, parseHostPort, type NodeConfig } from './Config.ts'
+import { NatsInspectResponder } from './NatsInspectResponder.ts'
 
 export { natsServers } from './Config.ts'
 import { HttpServer } from './HttpServer.ts'
 import { ActorActivity } from '../introspection/ActorActivity.ts'
 import { SystemIntrospector } from '../introspection/SystemIntrospector.ts'
 import { IntrospectionRoutes } from './dashboard/IntrospectionRoutes.ts'
+import { ClusterDashboardRoutes } from './dashboard/ClusterDashboardRoutes.ts'
 import { NodeIntrospection } from './Introspection.ts'
 import { troupeVersion } from './version.ts'
 import { runFailureShutdown, runNodeShutdown, type ShutdownTargets } from './NodeShutdown.ts'
@@ -52,6 +54,8 @@ export interface NodeNetwork {
   readonly link?: NatsTransport | null
   /** The node link's NATS connection (the JetStream cluster state runs on it); absent on a sharded node. */
   readonly connection?: NatsConnection | null
+  /** The connection introspection over NATS is answered and asked on: the node link's, else (a sharded node) the gateway's. */
+  readonly inspectConnection?: NatsConnection | null
 }
 
 /** What the node adds to its network's settings: the cluster state's heartbeat incarnation and verdict hook. */
@@ -115,6 +119,8 @@ export class TroupeNode {
   /** The cluster's gauges on the node's registry (`clusterState: raft|jetstream`), else null. */
   private clusterMetrics: ClusterMetrics | null = null
   private http: HttpServer | null = null
+  /** Answers introspection over NATS (`inspect` not off, with NATS), else null. */
+  private natsInspect: NatsInspectResponder | null = null
   private started = false
   private readonly readinessChecks = new Set<ReadinessProbe>()
   private stopping: Promise<NodeOutcome> | null = null
@@ -242,14 +248,27 @@ export class TroupeNode {
           started: () => this.started,
         },
         this.registry,
-        this.sharded === null ? undefined : () => scrapeShards(this.registry, () => (this.sharded as ShardedSystem).workerMetrics()),
-        [new IntrospectionRoutes(this.introspection, { dashboard: config.dashboard, inspect: config.inspect }, this.system.clock), new ClusterRoutes(() => this.cluster, config)],
+        () => this.exposition(),
+        [this.clusterDashboardRoutes(), new IntrospectionRoutes(this.introspection, { dashboard: config.dashboard, inspect: config.inspect }, this.system.clock), new ClusterRoutes(() => this.cluster, config)],
       )
       this.httpPort = await this.http.listen(host, port)
     }
     if (config.nats !== '') {
       if (options.network === undefined) throw new InvalidArgumentError('config.nats is set but no network factory was given')
       this.network = await options.network(this.system, config, this.metrics, this.logger, this.sharded !== null, this.cluster === null ? {} : { heartbeat: this.clusterHeartbeat(this.cluster) })
+    }
+    const inspectConnection = this.network?.inspectConnection ?? null
+    if (config.inspect !== 'off' && inspectConnection != null) {
+      const secret = clusterSecretOf(config)
+      this.natsInspect = new NatsInspectResponder({
+        connection: inspectConnection,
+        cluster: config.cluster,
+        node: config.name,
+        introspection: this.introspection,
+        metrics: () => this.exposition(),
+        logger: this.logger,
+        ...(secret === undefined ? {} : { secret }),
+      })
     }
     if (this.cluster !== null) {
       const link = this.network?.link
@@ -291,6 +310,29 @@ export class TroupeNode {
       if (!answer.ok) reasons.push(answer.reason ?? `${check.name} not ready`)
     }
     return { ok: reasons.length === 0, reasons }
+  }
+
+  /** The dashboard's members panel and other members' trees (asked over NATS). */
+  private clusterDashboardRoutes(): ClusterDashboardRoutes {
+    const { config } = this
+    const secret = clusterSecretOf(config)
+    return new ClusterDashboardRoutes(
+      {
+        node: config.name,
+        cluster: config.cluster,
+        introspection: this.introspection,
+        state: () => this.clusterState,
+        connection: () => this.network?.inspectConnection ?? null,
+        ...(secret === undefined ? {} : { secret }),
+      },
+      { dashboard: config.dashboard, inspect: config.inspect },
+    )
+  }
+
+  /** The /metrics text: the node's registry, and a sharded node's workers' merged in. */
+  private exposition(): Promise<string> {
+    const sharded = this.sharded
+    return sharded === null ? this.registry.metrics() : scrapeShards(this.registry, () => sharded.workerMetrics())
   }
 
   /** Graceful shutdown within `config.shutdownTimeoutMs`. Idempotent. */
@@ -371,6 +413,8 @@ export class TroupeNode {
     this.closingEdges ??= (async () => {
       await this.cluster?.stop()
       await this.cluster?.stop()
+      this.natsInspect?.close()
+      this.natsInspect = null
       const network = this.network
       if (network !== null) await network.close().catch((error: unknown) => this.logger.warn({ err: error }, 'network close failed'))
       this.network = null

@@ -92,7 +92,7 @@ export async function runCli(io: CliIo): Promise<number> {
   }
   if ((INSPECT_COMMANDS as readonly string[]).includes(command)) {
     try {
-      await runInspect(command as InspectCommand, rest, { stdout: io.stdout, tty: io.tty === true, ...(io.fetch === undefined ? {} : { fetch: io.fetch }) })
+      await runInspect(command as InspectCommand, rest, { stdout: io.stdout, tty: io.tty === true, env: io.env, ...(io.fetch === undefined ? {} : { fetch: io.fetch }) })
       return ExitCode.Ok
     } catch (error) {
       if (!isInspectError(error)) throw error

@@ -1,11 +1,13 @@
 /**
  * `troupe status | tree | actor | metrics`: read a running node's introspection API and /metrics
- * over HTTP. Human output on a terminal, JSON otherwise (or with --json), so scripts can pipe it.
+ * over HTTP, or over NATS (`--node <name>`, inspectNats.ts) when its HTTP port is out of reach. Human output on a terminal, JSON otherwise (or with --json), so scripts can pipe it.
  */
 import { parseArgs } from 'node:util'
 import { defineError } from '../../runtime/index.ts'
 import type { ActorSnapshot, NodeStatus, ShardSnapshot } from '../introspection/types.ts'
 import { SETTINGS } from './settings.ts'
+import type { InspectRequest } from './inspectProtocol.ts'
+import { NATS_INSPECT_FLAGS, openNatsTarget, type NatsInspectTarget } from './inspectNats.ts'
 
 export const InspectErrorCodes = {
   /** Nothing answers at the URL (refused, timed out, not HTTP). */
@@ -40,6 +42,8 @@ export interface InspectIo {
   readonly tty: boolean
   /** For tests: the fetch to use. Default the global one. */
   readonly fetch?: typeof fetch
+  /** Where `TROUPE_*` NATS settings are read from (the NATS way). Default none. */
+  readonly env?: NodeJS.ProcessEnv
 }
 
 interface Parsed {
@@ -47,6 +51,10 @@ interface Parsed {
   readonly json: boolean
   readonly shard: number | undefined
   readonly path: string | undefined
+  /** Set: the node is reached over NATS, by this name. */
+  readonly node: string | undefined
+  readonly natsFlags: Record<string, string | undefined>
+  readonly configFile: string | undefined
 }
 
 function fail(code: InspectErrorCode, message: string, data: Record<string, unknown> = {}): Error {
@@ -59,6 +67,8 @@ export function isInspectError(error: unknown): error is Error & { code: string 
   return typeof code === 'string' && code in ERRORS
 }
 
+const NATS_OPTIONS = Object.fromEntries(Object.keys(NATS_INSPECT_FLAGS).map((flag) => [flag, { type: 'string' as const }]))
+
 function parse(command: InspectCommand, argv: readonly string[]): Parsed {
   let values: Record<string, string | boolean | undefined>
   let positionals: string[]
@@ -67,7 +77,7 @@ function parse(command: InspectCommand, argv: readonly string[]): Parsed {
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: { url: { type: 'string' }, json: { type: 'boolean' }, shard: { type: 'string' } },
+      options: { url: { type: 'string' }, json: { type: 'boolean' }, shard: { type: 'string' }, node: { type: 'string' }, config: { type: 'string' }, ...NATS_OPTIONS },
     }))
   } catch (error) {
     throw fail(InspectErrorCodes.Usage, `${(error as Error).message}`)
@@ -76,6 +86,11 @@ function parse(command: InspectCommand, argv: readonly string[]): Parsed {
   if (shardText !== undefined && !/^\d+$/.test(shardText)) throw fail(InspectErrorCodes.Usage, `--shard must be a shard number, got '${shardText}'`)
   if (command === 'actor' && positionals.length !== 1) throw fail(InspectErrorCodes.Usage, 'give one actor path, e.g. troupe actor /user/bank/accounts')
   if (command !== 'actor' && positionals.length > 0) throw fail(InspectErrorCodes.Usage, `unexpected argument '${positionals[0] ?? ''}'`)
+  const natsFlags = Object.fromEntries(Object.keys(NATS_INSPECT_FLAGS).map((flag) => [flag, values[flag] as string | undefined]))
+  const node = values['node'] as string | undefined
+  const natsGiven = Object.values(natsFlags).some((v) => v !== undefined) || values['config'] !== undefined
+  if (node === undefined && natsGiven) throw fail(InspectErrorCodes.Usage, 'over NATS, name the node: --node <name> (its --name)')
+  if (node !== undefined && values['url'] !== undefined) throw fail(InspectErrorCodes.Usage, 'give either --url (HTTP) or --node (NATS), not both')
   let url = (values['url'] as string | undefined) ?? DEFAULT_URL
   if (!/^https?:\/\//.test(url)) url = `http://${url}`
   try {
@@ -83,7 +98,15 @@ function parse(command: InspectCommand, argv: readonly string[]): Parsed {
   } catch {
     throw fail(InspectErrorCodes.Usage, `--url is not a URL: '${url}'`)
   }
-  return { url: url.replace(/\/+$/, ''), json: values['json'] === true, shard: shardText === undefined ? undefined : Number(shardText), path: positionals[0] }
+  return {
+    url: url.replace(/\/+$/, ''),
+    json: values['json'] === true,
+    shard: shardText === undefined ? undefined : Number(shardText),
+    path: positionals[0],
+    node,
+    natsFlags,
+    configFile: values['config'] as string | undefined,
+  }
 }
 
 async function get(io: InspectIo, url: string, accept: 'json' | 'text'): Promise<unknown> {
@@ -110,30 +133,85 @@ async function get(io: InspectIo, url: string, accept: 'json' | 'text'): Promise
   return JSON.parse(body) as unknown
 }
 
+/** One way to a node: HTTP (its introspection API and /metrics) or NATS (its introspection subject). */
+interface InspectSource {
+  fetch(request: InspectRequest): Promise<unknown>
+  close(): Promise<void>
+}
+
+function httpSource(io: InspectIo, base: string): InspectSource {
+  return {
+    fetch(request) {
+      const shard = request.shard === undefined ? [] : [`shard=${request.shard}`]
+      switch (request.op) {
+        case 'status':
+          return get(io, `${base}/introspect/status`, 'json')
+        case 'tree':
+          return get(io, `${base}/introspect/tree${shard.length === 0 ? '' : `?${shard[0] as string}`}`, 'json')
+        case 'actor':
+          return get(io, `${base}/introspect/actor?${[`path=${encodeURIComponent(request.path as string)}`, ...shard].join('&')}`, 'json')
+        case 'dead-letters':
+          return get(io, `${base}/introspect/dead-letters`, 'json')
+        case 'metrics':
+          return get(io, `${base}/metrics`, 'text')
+      }
+    },
+    close: async () => {},
+  }
+}
+
+async function natsSource(args: Parsed, io: InspectIo): Promise<InspectSource> {
+  let target: NatsInspectTarget
+  try {
+    target = await openNatsTarget(args.node as string, args.natsFlags, args.configFile, io.env ?? {})
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_CONFIG') throw fail(InspectErrorCodes.Usage, (error as Error).message)
+    throw error
+  }
+  return {
+    async fetch(request) {
+      const reply = await target.ask(request, REQUEST_TIMEOUT_MS)
+      if (reply.ok) return reply.body
+      if (reply.code === InspectErrorCodes.NoSuchActor) throw fail(InspectErrorCodes.NoSuchActor, reply.error, { node: args.node })
+      if (reply.code === InspectErrorCodes.Unreachable) throw fail(InspectErrorCodes.Unreachable, reply.error, { node: args.node })
+      throw fail(InspectErrorCodes.Refused, `node ${args.node as string} refused ${request.op} over NATS: ${reply.error} (${reply.code})`, { node: args.node, code: reply.code })
+    },
+    close: () => target.close(),
+  }
+}
+
 /** Runs one inspect command; throws one of the errors above (stable `code`) on failure. */
 export async function runInspect(command: InspectCommand, argv: readonly string[], io: InspectIo): Promise<void> {
   const args = parse(command, argv)
   const asJson = args.json || !io.tty
-  const shardQuery = args.shard === undefined ? '' : `shard=${args.shard}`
+  const source = args.node === undefined ? httpSource(io, args.url) : await natsSource(args, io)
+  try {
+    await print(command, args, source, asJson, io)
+  } finally {
+    await source.close()
+  }
+}
+
+async function print(command: InspectCommand, args: Parsed, source: InspectSource, asJson: boolean, io: InspectIo): Promise<void> {
+  const shard = args.shard === undefined ? {} : { shard: args.shard }
   switch (command) {
     case 'status': {
-      const status = (await get(io, `${args.url}/introspect/status`, 'json')) as NodeStatus
+      const status = (await source.fetch({ op: 'status' })) as NodeStatus
       io.stdout(asJson ? `${JSON.stringify(status)}\n` : formatStatus(status))
       return
     }
     case 'tree': {
-      const { shards } = (await get(io, `${args.url}/introspect/tree${shardQuery === '' ? '' : `?${shardQuery}`}`, 'json')) as { shards: ShardSnapshot[] }
+      const { shards } = (await source.fetch({ op: 'tree', ...shard })) as { shards: ShardSnapshot[] }
       io.stdout(asJson ? `${JSON.stringify({ shards })}\n` : formatTree(shards))
       return
     }
     case 'actor': {
-      const query = `path=${encodeURIComponent(args.path as string)}${shardQuery === '' ? '' : `&${shardQuery}`}`
-      const { actors } = (await get(io, `${args.url}/introspect/actor?${query}`, 'json')) as { actors: ActorSnapshot[] }
+      const { actors } = (await source.fetch({ op: 'actor', path: args.path as string, ...shard })) as { actors: ActorSnapshot[] }
       io.stdout(asJson ? `${JSON.stringify({ actors })}\n` : actors.map(formatActor).join('\n'))
       return
     }
     case 'metrics': {
-      const text = (await get(io, `${args.url}/metrics`, 'text')) as string
+      const text = (await source.fetch({ op: 'metrics' })) as string
       io.stdout(asJson ? `${JSON.stringify(parseExposition(text))}\n` : `${text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).join('\n')}\n`)
       return
     }

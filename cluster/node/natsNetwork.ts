@@ -78,6 +78,7 @@ export const natsNetwork: NetworkFactory = async (system, config, metrics, logge
     framesIn: () => remoting?.framesIn ?? 0,
     link: transport,
     connection: nodeConnection,
+    inspectConnection: nodeConnection ?? connection,
     async close() {
       await gateway.close()
       await transport?.close()

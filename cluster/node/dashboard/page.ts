@@ -37,6 +37,12 @@ export const DASHBOARD_HTML = `<!doctype html>
   td, th { text-align: left; padding: 2px 6px; border-bottom: 1px solid #eef0f3; vertical-align: top; }
   #letters { max-height: 260px; overflow: auto; }
   .muted { color: #8792a2; }
+  #cluster { margin-bottom: 12px; }
+  .member { cursor: pointer; }
+  .member:hover { background: #eef2f8; }
+  .member.viewing { background: #dbe7fb; }
+  .member[data-status="down"] td, .member[data-status="removed"] td { color: #c62828; }
+  .remote-error { color: #c62828; }
 </style>
 </head>
 <body>
@@ -47,10 +53,16 @@ export const DASHBOARD_HTML = `<!doctype html>
   <span id="conn"></span>
 </header>
 <main>
-  <section>
-    <h2>Supervision trees</h2>
-    <div id="trees"></div>
-  </section>
+  <div>
+    <section id="cluster" hidden>
+      <h2>Cluster members</h2>
+      <table><tbody id="members"></tbody></table>
+    </section>
+    <section>
+      <h2 id="trees-title">Supervision trees</h2>
+      <div id="trees"></div>
+    </section>
+  </div>
   <div>
     <section>
       <h2>Actor</h2>
@@ -80,6 +92,11 @@ export const DASHBOARD_JS = `'use strict'
   const interval = Number(query.get('interval')) || 500
   let selected = null
   const letters = []
+  /** The member whose trees are shown: null for this node (live stream), else a member's name (polled). */
+  let viewing = null
+  let remoteTimer = null
+  /** Every member seen since the page opened: one the cluster state dropped stays listed as removed. */
+  const seen = new Map()
 
   function actorRow(actor) {
     const li = el('li')
@@ -152,7 +169,8 @@ export const DASHBOARD_JS = `'use strict'
   async function showDetails() {
     if (!selected) return
     const box = $('details')
-    const response = await fetch('/introspect/actor?path=' + encodeURIComponent(selected.path) + '&shard=' + selected.shard)
+    const query = 'path=' + encodeURIComponent(selected.path) + '&shard=' + selected.shard
+    const response = await fetch(viewing === null ? '/introspect/actor?' + query : '/introspect/member/actor?node=' + encodeURIComponent(viewing) + '&' + query)
     if (!response.ok) {
       box.replaceChildren(el('div', 'muted', selected.path + ': ' + (response.status === 404 ? 'no longer running' : 'HTTP ' + response.status)))
       return
@@ -190,9 +208,83 @@ export const DASHBOARD_JS = `'use strict'
   source.addEventListener('snapshot', (event) => {
     const data = JSON.parse(event.data)
     renderStatus(data.status)
-    renderTrees(data.shards)
+    if (viewing === null) renderTrees(data.shards)
     renderLetters(data.deadLetters)
-    if (selected) void showDetails()
+    if (selected && viewing === null) void showDetails()
   })
+
+  function view(node) {
+    viewing = node
+    selected = null
+    if (remoteTimer !== null) clearTimeout(remoteTimer)
+    remoteTimer = null
+    $('details').replaceChildren(el('div', 'muted', 'Click an actor to see its details.'))
+    $('trees-title').textContent = node === null ? 'Supervision trees' : 'Supervision trees of ' + node
+    for (const row of document.querySelectorAll('.member')) row.classList.toggle('viewing', node === null ? row.dataset.self === 'true' : row.dataset.node === node)
+    if (node !== null) void pollRemote(node)
+  }
+
+  async function pollRemote(node) {
+    let error = null
+    try {
+      const response = await fetch('/introspect/member/tree?node=' + encodeURIComponent(node))
+      const body = await response.json()
+      if (viewing !== node) return
+      if (response.ok) {
+        renderTrees(body.shards)
+        if (selected) void showDetails()
+      } else error = body.error || 'HTTP ' + response.status
+    } catch (e) {
+      error = String(e)
+    }
+    if (viewing !== node) return
+    if (error !== null) {
+      const box = el('div', 'remote-error', node + ' unreachable: ' + error)
+      box.dataset.node = node
+      $('trees').replaceChildren(box)
+    }
+    remoteTimer = setTimeout(() => void pollRemote(node), Math.max(interval, 500))
+  }
+
+  function renderMembers(data) {
+    const now = new Set()
+    for (const m of data.members) {
+      now.add(m.node)
+      seen.set(m.node, m)
+    }
+    const rows = []
+    for (const [node, known] of [...seen].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      const m = now.has(node) ? known : Object.assign({}, known, { status: 'removed', leader: false })
+      const tr = el('tr', 'member')
+      tr.dataset.node = m.node
+      tr.dataset.status = m.status
+      tr.dataset.incarnation = String(m.incarnation)
+      tr.dataset.leader = String(m.leader)
+      tr.dataset.self = String(m.self)
+      if ((viewing === null && m.self) || viewing === m.node) tr.classList.add('viewing')
+      tr.append(el('td', '', m.node + (m.self ? ' (this node)' : '')), el('td', '', m.status), el('td', 'muted', '#' + m.incarnation), el('td', 'muted', m.roles.length > 0 ? m.roles.join(', ') : 'no roles'), el('td', 'leader', m.leader ? '★ leader' : ''))
+      tr.addEventListener('click', () => view(m.self ? null : m.node))
+      rows.push(tr)
+    }
+    $('members').replaceChildren(...rows)
+  }
+
+  async function pollMembers() {
+    let next = Math.max(interval, 500)
+    try {
+      const response = await fetch('/introspect/cluster')
+      if (response.ok) {
+        $('cluster').hidden = false
+        renderMembers(await response.json())
+      } else {
+        // No cluster state (yet): look again now and then, the node may still be joining.
+        next = 5000
+      }
+    } catch {
+      next = 2000
+    }
+    setTimeout(() => void pollMembers(), next)
+  }
+  void pollMembers()
 })()
 `
