@@ -7,13 +7,19 @@ Usage:
   troupe tree    [--shard <n>] [--url] [--json]  its supervision trees (mailboxes, rates, restarts)
   troupe actor <path> [--shard <n>] [--url] [--json]   one actor: mailbox, status, children, failures
   troupe metrics [--url <url>] [--json]          its /metrics samples
+  troupe status|tree|actor|metrics --node <name> [--nats <url>] [--cluster <name>] [--config <file>]
+                                                 the same over NATS (no HTTP port needed)
   troupe cluster status|members|leader [--url] [--json]   the cluster state as the node sees it
   troupe cluster leave|down <node> [--url] [--json]       a member leaves, or the operator downs it
   troupe --version
   troupe help
 
 The inspect commands read a running node's HTTP port (--url, default http://127.0.0.1:9464):
-human output on a terminal, JSON lines otherwise or with --json.
+human output on a terminal, JSON lines otherwise or with --json. With --node <name> they reach
+the node over NATS instead (its subject troupe.<cluster>.inspect.<name>; for a node whose HTTP
+port is out of reach), connecting as the node does: --nats <url>, --cluster <name>, --config
+<the node's file>, TROUPE_* variables, --nats-user/-nkey/-creds/-tls-ca/-tls-cert/-tls-key and
+--cluster-secret-file. Example: troupe tree --nats nats://10.0.0.5:4222 --cluster bank --node n2
 
 A node runs one app module (its default export is \`defineApp({ name, actors, start })\`) in an
 actor system. Without --nats it runs standalone; with --nats it joins the cluster named by

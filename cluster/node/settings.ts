@@ -81,7 +81,7 @@ const builders = {
   ),
   inspect: exposure(
     'localhost',
-    'The JSON introspection API under /introspect (what `troupe status|tree|actor` read): off, localhost (loopback clients only) or on.',
+    'The JSON introspection API under /introspect (what `troupe status|tree|actor` read): off, localhost (loopback clients only) or on. With NATS, any value but off also answers the same requests on troupe.<cluster>.inspect.<node> (`troupe status --node`, other members’ dashboards) to whoever the NATS server lets publish there and, with a cluster secret, signs them.',
   ),
   app: setting('string', '', 'App module path (its default export is `defineApp({ name, actors, start })`), relative to the current directory (in a config file: relative to that file). Required.'),
   logLevel: setting('level', 'info', 'pino log level.'),
