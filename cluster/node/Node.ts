@@ -14,15 +14,15 @@ import { TroupeMetrics } from '../observability/Metrics.ts'
 import { ClusterMetrics } from '../observability/ClusterMetrics.ts'
 import { compilePublication, type PublishOptions } from '../gateway/Publication.ts'
 import type { AppContext, AppDefinition, ReadinessProbe } from './App.ts'
-import { clusterSecretOf, natsUplinkOptions, parseHostPort, type NodeConfig } from './Config.ts'
-import { NatsInspectResponder } from './NatsInspectResponder.ts'
+import { natsUplinkOptions, parseHostPort, type NodeConfig } from './Config.ts'
+import { clusterDashboardRoutes, startNatsInspect } from './nodeInspection.ts'
+import type { NatsInspectResponder } from './NatsInspectResponder.ts'
 
 export { natsServers } from './Config.ts'
 import { HttpServer } from './HttpServer.ts'
 import { ActorActivity } from '../introspection/ActorActivity.ts'
 import { SystemIntrospector } from '../introspection/SystemIntrospector.ts'
 import { IntrospectionRoutes } from './dashboard/IntrospectionRoutes.ts'
-import { ClusterDashboardRoutes } from './dashboard/ClusterDashboardRoutes.ts'
 import { NodeIntrospection } from './Introspection.ts'
 import { troupeVersion } from './version.ts'
 import { runFailureShutdown, runNodeShutdown, type ShutdownTargets } from './NodeShutdown.ts'
@@ -249,27 +249,16 @@ export class TroupeNode {
         },
         this.registry,
         () => this.exposition(),
-        [this.clusterDashboardRoutes(), new IntrospectionRoutes(this.introspection, { dashboard: config.dashboard, inspect: config.inspect }, this.system.clock), new ClusterRoutes(() => this.cluster, config)],
+        [clusterDashboardRoutes(config, this.introspection, () => this.clusterState, () => this.network?.inspectConnection ?? null), new IntrospectionRoutes(this.introspection, { dashboard: config.dashboard, inspect: config.inspect }, this.system.clock), new ClusterRoutes(() => this.cluster, config)],
       )
       this.httpPort = await this.http.listen(host, port)
     }
     if (config.nats !== '') {
       if (options.network === undefined) throw new InvalidArgumentError('config.nats is set but no network factory was given')
-      this.network = await options.network(this.system, config, this.metrics, this.logger, this.sharded !== null, this.cluster === null ? {} : { heartbeat: this.clusterHeartbeat(this.cluster) })
+      this.network = await options.network(this.system, config, this.metrics, this.logger, this.sharded !== null, this.cluster === null ? {} : { heartbeat: this.clusterMetrics?.tapHeartbeat(this.cluster.heartbeatOptions()) ?? this.cluster.heartbeatOptions() })
     }
     const inspectConnection = this.network?.inspectConnection ?? null
-    if (config.inspect !== 'off' && inspectConnection != null) {
-      const secret = clusterSecretOf(config)
-      this.natsInspect = new NatsInspectResponder({
-        connection: inspectConnection,
-        cluster: config.cluster,
-        node: config.name,
-        introspection: this.introspection,
-        metrics: () => this.exposition(),
-        logger: this.logger,
-        ...(secret === undefined ? {} : { secret }),
-      })
-    }
+    if (config.inspect !== 'off' && inspectConnection != null) this.natsInspect = startNatsInspect(config, inspectConnection, this.introspection, () => this.exposition(), this.logger)
     if (this.cluster !== null) {
       const link = this.network?.link
       if (link == null) throw new InvalidArgumentError(`clusterState ${config.clusterState} needs the node link over NATS (a network with \`link\`)`)
@@ -284,13 +273,6 @@ export class TroupeNode {
         },
       })
     }
-  }
-
-  /** The cluster state's heartbeat options, its verdicts also counted by the cluster metrics (suspected members). */
-  private clusterHeartbeat(cluster: NodeCluster): NonNullable<NetworkExtras['heartbeat']> {
-    const options = cluster.heartbeatOptions()
-    const { onVerdict } = options
-    return this.clusterMetrics === null || onVerdict === undefined ? options : { ...options, onVerdict: this.clusterMetrics.tapVerdicts(onVerdict) }
   }
 
   readiness(): { ok: boolean; reasons: string[] } {
@@ -310,23 +292,6 @@ export class TroupeNode {
       if (!answer.ok) reasons.push(answer.reason ?? `${check.name} not ready`)
     }
     return { ok: reasons.length === 0, reasons }
-  }
-
-  /** The dashboard's members panel and other members' trees (asked over NATS). */
-  private clusterDashboardRoutes(): ClusterDashboardRoutes {
-    const { config } = this
-    const secret = clusterSecretOf(config)
-    return new ClusterDashboardRoutes(
-      {
-        node: config.name,
-        cluster: config.cluster,
-        introspection: this.introspection,
-        state: () => this.clusterState,
-        connection: () => this.network?.inspectConnection ?? null,
-        ...(secret === undefined ? {} : { secret }),
-      },
-      { dashboard: config.dashboard, inspect: config.inspect },
-    )
   }
 
   /** The /metrics text: the node's registry, and a sharded node's workers' merged in. */
