@@ -249,7 +249,7 @@ export class TroupeNode {
         },
         this.registry,
         () => this.exposition(),
-        [clusterDashboardRoutes(config, this.introspection, () => this.clusterState, () => this.network?.inspectConnection ?? null), new IntrospectionRoutes(this.introspection, { dashboard: config.dashboard, inspect: config.inspect }, this.system.clock), new ClusterRoutes(() => this.cluster, config)],
+        [clusterDashboardRoutes(config, this.introspection, () => this.clusterState, () => this.network?.inspectConnection ?? null, () => this.clusterMetrics?.suspects() ?? new Set()), new IntrospectionRoutes(this.introspection, { dashboard: config.dashboard, inspect: config.inspect }, this.system.clock), new ClusterRoutes(() => this.cluster, config)],
       )
       this.httpPort = await this.http.listen(host, port)
     }

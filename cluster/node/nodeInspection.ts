@@ -14,10 +14,10 @@ export function startNatsInspect(config: NodeConfig, connection: NatsConnection,
 }
 
 /** The dashboard's members panel and other members' trees, asked over NATS on `connection`. */
-export function clusterDashboardRoutes(config: NodeConfig, introspection: NodeIntrospection, state: () => ClusterState | null, connection: () => NatsConnection | null): ClusterDashboardRoutes {
+export function clusterDashboardRoutes(config: NodeConfig, introspection: NodeIntrospection, state: () => ClusterState | null, connection: () => NatsConnection | null, suspects: () => ReadonlySet<string>): ClusterDashboardRoutes {
   const secret = clusterSecretOf(config)
   return new ClusterDashboardRoutes(
-    { node: config.name, cluster: config.cluster, introspection, state, connection, ...(secret === undefined ? {} : { secret }) },
+    { node: config.name, cluster: config.cluster, introspection, state, connection, suspects, ...(secret === undefined ? {} : { secret }) },
     { dashboard: config.dashboard, inspect: config.inspect },
   )
 }

@@ -124,6 +124,11 @@ export class ClusterMetrics {
     }) as F
   }
 
+  /** Member runs (`node#incarnation`) this node's failure detector reports unreachable now (the dashboard marks them). */
+  suspects(): ReadonlySet<string> {
+    return this.suspected
+  }
+
   /** Heartbeat options with their verdict hook tapped (see tapVerdicts). */
   tapHeartbeat<O extends { readonly onVerdict?: (node: string, incarnation: string, suspected: boolean) => void }>(options: O): O {
     return options.onVerdict === undefined ? options : { ...options, onVerdict: this.tapVerdicts(options.onVerdict) }

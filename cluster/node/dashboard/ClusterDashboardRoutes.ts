@@ -20,6 +20,8 @@ export interface ClusterDashboardSources {
   state(): ClusterState | null
   /** The NATS connection other members are asked on, or null (no NATS yet). */
   connection(): NatsConnection | null
+  /** Member runs (`node#incarnation`) this node's failure detector suspects now. */
+  suspects(): ReadonlySet<string>
   readonly secret?: ClusterSecret
 }
 
@@ -31,6 +33,8 @@ export interface MemberRow {
   readonly roles: readonly string[]
   readonly leader: boolean
   readonly self: boolean
+  /** This node's failure detector suspects it (the cluster may not have decided yet). */
+  readonly unreachable: boolean
 }
 
 function json(response: ServerResponse, status: number, body: unknown): void {
@@ -100,9 +104,10 @@ export class ClusterDashboardRoutes {
 
   private members(state: ClusterState): MemberRow[] {
     const leader = state.leader()
+    const suspects = this.sources.suspects()
     return state
       .members()
-      .map((m) => ({ node: m.node, incarnation: m.incarnation, status: m.status, roles: m.roles, leader: leader !== null && leader.node === m.node && leader.incarnation === m.incarnation, self: m.node === this.sources.node && m.incarnation === state.self.incarnation }))
+      .map((m) => ({ node: m.node, incarnation: m.incarnation, status: m.status, roles: m.roles, leader: leader !== null && leader.node === m.node && leader.incarnation === m.incarnation, self: m.node === this.sources.node && m.incarnation === state.self.incarnation, unreachable: suspects.has(`${m.node}#${m.incarnation}`) }))
       .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.incarnation - b.incarnation))
   }
 

@@ -41,7 +41,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   .member { cursor: pointer; }
   .member:hover { background: #eef2f8; }
   .member.viewing { background: #dbe7fb; }
-  .member[data-status="down"] td, .member[data-status="removed"] td { color: #c62828; }
+  .member[data-status="down"] td, .member[data-status="removed"] td, .member[data-unreachable="true"] td { color: #c62828; }
   .remote-error { color: #c62828; }
 </style>
 </head>
@@ -261,8 +261,9 @@ export const DASHBOARD_JS = `'use strict'
       tr.dataset.incarnation = String(m.incarnation)
       tr.dataset.leader = String(m.leader)
       tr.dataset.self = String(m.self)
+      tr.dataset.unreachable = String(m.unreachable === true)
       if ((viewing === null && m.self) || viewing === m.node) tr.classList.add('viewing')
-      tr.append(el('td', '', m.node + (m.self ? ' (this node)' : '')), el('td', '', m.status), el('td', 'muted', '#' + m.incarnation), el('td', 'muted', m.roles.length > 0 ? m.roles.join(', ') : 'no roles'), el('td', 'leader', m.leader ? '★ leader' : ''))
+      tr.append(el('td', '', m.node + (m.self ? ' (this node)' : '')), el('td', '', m.status + (m.unreachable ? ' · unreachable from here' : '')), el('td', 'muted', '#' + m.incarnation), el('td', 'muted', m.roles.length > 0 ? m.roles.join(', ') : 'no roles'), el('td', 'leader', m.leader ? '★ leader' : ''))
       tr.addEventListener('click', () => view(m.self ? null : m.node))
       rows.push(tr)
     }
