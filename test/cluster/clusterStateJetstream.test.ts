@@ -41,6 +41,11 @@ describe('cluster state on JetStream, three real nodes', () => {
     const v = await eventually(() => view(n1.url), (x) => x.members?.filter((m) => m.status === 'up').length === 3 && x.singletons?.[0]?.node === 'n2', 'three up members and the singleton on n2')
     expect(v.raft).toBeNull()
     expect(v.leader).not.toBeNull()
+    // The cluster gauges on a JetStream node: members by status, the stream position, no Raft samples.
+    const exposition = await (await fetch(`${n1.url}/metrics`)).text()
+    expect(exposition).toMatch(/^troupe_cluster_members\{status="up"\} 3$/m)
+    expect(Number(/^troupe_cluster_state_applied_position\{backend="jetstream"\} (\d+)$/m.exec(exposition)?.[1])).toBeGreaterThan(0)
+    expect(exposition).not.toMatch(/^troupe_cluster_raft_\w+\{/m)
     for (const { p } of [n1, n3]) await eventually(async () => lines(p, 'watching').map((l) => l['watched']), (w) => w.includes('n2'), 'watching n2')
 
     n2.p.child.kill('SIGKILL')
