@@ -18,6 +18,7 @@ import { FileRaftStorage } from '../cluster/raft/FileRaftStorage.ts'
 import { eventually, startRaftProcess, type RaftProcess } from '../test/cluster/raft/raftProcesses.ts'
 import { provideNats, uniqueCluster } from '../test/support/services.ts'
 import { note, now, percentile, report, round, type Suite } from './harness.ts'
+import { breakdown, formatBreakdown } from './raftStages.ts'
 
 const COMMAND_BYTES = 16
 const LATENCY_N = 400
@@ -139,12 +140,18 @@ export const suite: Suite = {
 
       if (only === null || only.has('latency')) {
         const before = await persistTimes(nodes)
+        await Promise.all(nodes.map((n) => n.request('stages', { on: true }, 5000)))
         const r = await leader.request('load', { count: LATENCY_N, bytes: COMMAND_BYTES, window: 1 }, 120_000)
         const after = await persistTimes(nodes)
+        const from = r['firstIndex'] as number
+        const to = r['lastIndex'] as number
+        const stamps = await Promise.all(nodes.map((n) => n.request('stages', { on: false, from, to }, 5000)))
+        const stages = breakdown(leader.id, Object.fromEntries(nodes.map((n, i) => [n.id, (stamps[i] as Record<string, unknown>)['stages'] as Record<string, Record<string, number>>])), from, to)
+        for (const line of formatBreakdown(stages)) note(line)
         // Where a commit's time goes: FileRaftStorage.persist as the servers saw it during this case (leader's, then a follower's, are on the path).
         const persistMs = after.map((a, i) => round((a.ms - (before[i] as Persists).ms) / Math.max(1, a.count - (before[i] as Persists).count)))
         const p50 = r['p50'] as number
-        report({ case: 'latency.p50', value: round(p50), unit: 'ms commit (propose → applied on leader), one at a time', baseline: round(floor), ratio: round(p50 / floor), target: 'ratio ≤ 2 (baseline = NATS RTT p50 + fsync p50)', rttP50: round(b.rttP50), fsyncP50: round(b.fsyncP50), storePersistP50: round(b.storeP50), persistAvgMsByNode: persistMs })
+        report({ case: 'latency.p50', value: round(p50), unit: 'ms commit (propose → applied on leader), one at a time', baseline: round(floor), ratio: round(p50 / floor), target: 'ratio ≤ 2 (baseline = NATS RTT p50 + fsync p50)', rttP50: round(b.rttP50), fsyncP50: round(b.fsyncP50), storePersistP50: round(b.storeP50), persistAvgMsByNode: persistMs, stagesP50: Object.fromEntries(stages.path.map((s) => [s.stage, s.p50])) })
         const p99 = r['p99'] as number
         const floor99 = b.rttP99 + b.fsyncP99
         report({ case: 'latency.p99', value: round(p99), unit: 'ms commit, one at a time', baseline: round(floor99), ratio: round(p99 / floor99), rttP99: round(b.rttP99), fsyncP99: round(b.fsyncP99) })
