@@ -185,6 +185,8 @@ export const suite: Suite = {
         const before = await persistTimes(nodes)
         await Promise.all(nodes.map((n) => n.request('stages', { on: true }, 5000)))
         const r = await leader.request('load', { count: LATENCY_N, bytes: COMMAND_BYTES, window: 1 }, 120_000)
+        // A leader change under load ends the case early: say so rather than report a short sample silently.
+        if ((r['rejected'] as number) > 0) note(`latency: leadership moved after ${String(r['committed'])} of ${LATENCY_N} commits; figures cover those`)
         const after = await persistTimes(nodes)
         const from = r['firstIndex'] as number
         const to = r['lastIndex'] as number
