@@ -53,6 +53,8 @@ class Wire {
   readonly handlers = new Map<string, (m: RaftMessage) => void>()
   readonly codec = new RaftCodec()
   queue: Uint8Array[] = []
+  /** Sees every message as it is handed to the wire. */
+  onSend: ((m: RaftMessage) => void) | null = null
   transport(): RaftTransport {
     return {
       send: (m) => this.queue.push(this.codec.encode(m)),
@@ -60,7 +62,13 @@ class Wire {
     }
   }
   endpoint(id: string): RaftTransport {
-    return { send: (m) => this.queue.push(this.codec.encode(m)), onMessage: (h) => this.handlers.set(id, h) }
+    return {
+      send: (m) => {
+        this.onSend?.(m)
+        this.queue.push(this.codec.encode(m))
+      },
+      onMessage: (h) => this.handlers.set(id, h),
+    }
   }
   deliver(): void {
     const q = this.queue
@@ -105,7 +113,7 @@ async function cluster() {
       await flush()
     }
   }
-  return { nodes, step, applied }
+  return { nodes, step, applied, wire }
 }
 
 describe('RaftNode', () => {
@@ -132,6 +140,31 @@ describe('RaftNode', () => {
     await step(4000)
     await Promise.all(stops)
     expect(() => leader.propose(new Uint8Array([4]))).toThrow(RaftStoppedError)
+  })
+
+  test('a command proposed while applying goes out in the same turn as that apply (no extra hop before the next append)', async () => {
+    const { nodes, step, applied, wire } = await cluster()
+    await step(4000)
+    const leader = nodes.find((n) => n.state().role === 'leader') as RaftNode
+    let applyTurn = false
+    let second = -1
+    let sentInApplyTurn: boolean | null = null
+    leader.onApplied((a) => {
+      if (a.kind !== 'command' || a.command[0] !== 1) return
+      // Cleared by the first microtask after this apply: a send after any await in the driver sees false.
+      applyTurn = true
+      queueMicrotask(() => {
+        applyTurn = false
+      })
+      second = leader.propose(new Uint8Array([2])).index
+    })
+    wire.onSend = (m) => {
+      if (m.from === leader.id && m.kind === 'append' && m.entries.some((e) => e.index === second)) sentInApplyTurn ??= applyTurn
+    }
+    expect(leader.propose(new Uint8Array([1])).isLeader).toBe(true)
+    await step(500)
+    expect(sentInApplyTurn).toBe(true)
+    for (const list of applied.values()) expect(list.map((a) => (a.kind === 'command' ? a.command[0] : -1))).toEqual([1, 2])
   })
 
   test('refuses options that cannot run', async () => {
