@@ -57,11 +57,11 @@ class App extends Actor<{ tick(): void }> {
   }
   tick(): void {
     const n = this.n++
-    this.call(this.db.ask('query', 'select $1::int as i', [n]), (rows) => rows[0]?.['i'] === n)
+    this.call(this.db.ask('query', 'select $1::int as i', [n]), (rows) => (rows[0] as { i?: number } | undefined)?.i === n)
     // Every 400 ms, six slow statements at once: two of them wait for a connection of the four.
     if (n % 20 === 5) for (let i = 0; i < 6; i++) this.call(this.db.ask('query', 'select pg_sleep($1)', [0.03]), () => true)
   }
-  private call(answer: Promise<{ rows: Record<string, unknown>[] }>, right: (rows: Record<string, unknown>[]) => boolean): void {
+  private call(answer: Promise<{ rows: unknown[] }>, right: (rows: unknown[]) => boolean): void {
     const at = this.context.system.clock.now()
     answer.then(
       (result) => (right(result.rows) ? this.world.ok.push({ at }) : this.world.untyped.push(new Error(`wrong rows ${JSON.stringify(result.rows)}`))),
