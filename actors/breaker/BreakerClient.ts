@@ -211,11 +211,14 @@ export class BreakerClient {
       this.record(this.epoch, this.classifyError(error), 0)
       return Promise.reject(error)
     }
-    if (!isThenable(result)) {
+    // A native promise (the usual answer) is handed back as it is; another thenable is adopted first.
+    let promise: Promise<T>
+    if (result instanceof Promise) promise = result
+    else if (isThenable(result)) promise = Promise.resolve(result)
+    else {
       this.record(this.epoch, this.classifyResult(result), 0)
       return Promise.resolve(result)
     }
-    const promise = Promise.resolve(result)
     let handlers = this.handlers
     if (handlers.tick !== this.tick || handlers.epoch !== this.epoch) handlers = this.handlers = this.makeHandlers()
     this.inFlight++
@@ -233,7 +236,14 @@ export class BreakerClient {
       epoch,
       ok: (value) => {
         this.inFlight--
-        this.record(epoch, this.classifyResult(value), (this.tick - tick) * this.tickMs)
+        const duration = (this.tick - tick) * this.tickMs
+        // The common case in line: a success in the batch's epoch that was not slow is only counted (see record).
+        if (this.recordResult === null && epoch === this.batchEpoch && duration < this.slowMs) {
+          if (++this.successes + this.outcomes.length >= this.batchSize) this.flush()
+          else if (this.flushTimer === null) this.scheduleFlush()
+          return
+        }
+        this.record(epoch, this.classifyResult(value), duration)
       },
       failed: (error) => {
         this.inFlight--
