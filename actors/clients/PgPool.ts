@@ -84,6 +84,7 @@ function resolvePg(options: PgPoolOptions): { common: ResolvedCommon; checkoutTi
   if (!(Number.isInteger(checkoutTimeoutMs) && checkoutTimeoutMs > 0)) problems.push(`checkoutTimeoutMs must be a positive integer, got ${checkoutTimeoutMs}`)
   if (!(Number.isInteger(queryTimeoutMs) && queryTimeoutMs >= 0)) problems.push(`queryTimeoutMs must be an integer ≥ 0, got ${queryTimeoutMs}`)
   if (options.connectionString !== undefined && typeof options.connectionString !== 'string') problems.push('connectionString must be a string')
+  if (options.port !== undefined && typeof options.port !== 'function') problems.push('port must be a function (a PgPortFactory)')
   const max = options.pool?.max
   if (max !== undefined && !(Number.isInteger(max) && max > 0)) problems.push(`pool.max must be a positive integer, got ${max}`)
   const healthQuery = options.healthQuery ?? 'select 1'
