@@ -111,6 +111,13 @@ export { isRedisServiceFault, mapRedisError } from './clients/redisErrors.ts'
 export { FencedError } from './errors.ts'
 export type { Fence, FencingToken } from './clients/Fence.ts'
 export type { PgTransactionOptions } from './clients/PgPool.ts'
+// PgPool's port and its PostgreSQL twin for the simulator (docs/components/clients.md#simulation-the-twins-of-the-connections)
+export { pgDriverPort } from './clients/PgPort.ts'
+export type { PgPort, PgPortConnection, PgPortFactory, PgPortResult, PgPortSettings } from './clients/PgPort.ts'
+export { basicPgHandler, MemoryPostgres, pgServerError } from './clients/MemoryPostgres.ts'
+export type { MemoryPostgresOptions, PgAnswer, PgQueryHandler, PgServerAnswer, PgStatement } from './clients/MemoryPostgres.ts'
+export { memoryPgPort } from './clients/MemoryPgPort.ts'
+export type { MemoryPgPortOptions, PgServerPort } from './clients/MemoryPgPort.ts'
 // Simulator twins behind the limiter's script port (docs/components/rate-limiter.md#simulation)
 export type { LimiterScriptPort } from './limiter/LimiterScriptPort.ts'
 export { MemoryLimiterServer } from './limiter/MemoryLimiterServer.ts'

@@ -1,7 +1,7 @@
 /**
  * Component actors (issue 15). `components.breaker`: what a call protected by a closed circuit
- * breaker costs on the fast path (BreakerClient.execute: mirrored state, two clock reads, outcome
- * batched to the actor) over calling the same async function directly, in the same run, ABBA
+ * breaker costs on the fast path (BreakerClient.execute: mirrored state, durations in timer ticks,
+ * successes counted and sent to the actor in batches) over calling the same async function directly, in the same run, ABBA
  * rounds. Each call is awaited before the next, so the figure is per-call latency overhead, not
  * throughput hidden by concurrency. Target: ≤ 100 ns added per call.
  *

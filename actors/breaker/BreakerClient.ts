@@ -74,8 +74,10 @@ export class BreakerClient {
   private mirrored: BreakerState | 'stopped' = 'closed'
   private epoch = -1
   private openUntil = -1
-  // The batch: outcomes of one epoch, and the rejections made locally since the last report.
+  // The batch: outcomes of one epoch, and the rejections made locally since the last report. Successes
+  // that were not slow (nearly every call) are only counted; the arrays hold the rest, in order.
   private batchEpoch = -1
+  private successes = 0
   private outcomes: number[] = []
   private durations: number[] = []
   private rejectedOpen = 0
@@ -182,7 +184,7 @@ export class BreakerClient {
       this.stats.localRejections++
       if (state === 'open') this.rejectedOpen++
       else this.rejectedForcedOpen++
-      this.scheduleFlush()
+      if (this.flushTimer === null) this.scheduleFlush()
       const retryAfterMs = state === 'open' ? this.openUntil - now : Number.POSITIVE_INFINITY
       const data = { breaker: this.name, state, retryAfterMs }
       return Promise.reject(new CallNotPermittedError(`circuit breaker '${this.name}' is ${state}; retry after ${retryAfterMs} ms`, { data }))
@@ -209,11 +211,14 @@ export class BreakerClient {
       this.record(this.epoch, this.classifyError(error), 0)
       return Promise.reject(error)
     }
-    if (!isThenable(result)) {
+    // A native promise (the usual answer) is handed back as it is; another thenable is adopted first.
+    let promise: Promise<T>
+    if (result instanceof Promise) promise = result
+    else if (isThenable(result)) promise = Promise.resolve(result)
+    else {
       this.record(this.epoch, this.classifyResult(result), 0)
       return Promise.resolve(result)
     }
-    const promise = Promise.resolve(result)
     let handlers = this.handlers
     if (handlers.tick !== this.tick || handlers.epoch !== this.epoch) handlers = this.handlers = this.makeHandlers()
     this.inFlight++
@@ -231,7 +236,14 @@ export class BreakerClient {
       epoch,
       ok: (value) => {
         this.inFlight--
-        this.record(epoch, this.classifyResult(value), (this.tick - tick) * this.tickMs)
+        const duration = (this.tick - tick) * this.tickMs
+        // The common case in line: a success in the batch's epoch that was not slow is only counted (see record).
+        if (this.recordResult === null && epoch === this.batchEpoch && duration < this.slowMs) {
+          if (++this.successes + this.outcomes.length >= this.batchSize) this.flush()
+          else if (this.flushTimer === null) this.scheduleFlush()
+          return
+        }
+        this.record(epoch, this.classifyResult(value), duration)
       },
       failed: (error) => {
         this.inFlight--
@@ -336,36 +348,46 @@ export class BreakerClient {
   /** Adds a closed-state outcome to the batch (one epoch per batch). */
   private record(epoch: number, outcome: number, duration: number): void {
     if (epoch !== this.batchEpoch) {
-      if (this.outcomes.length > 0) this.flush()
+      if (this.successes + this.outcomes.length > 0) this.flush()
       this.batchEpoch = epoch
+    }
+    if (outcome === SUCCESS && duration < this.slowMs) {
+      // The common case: a count. Only failures and slow calls can tip the breaker, and both end a
+      // batch, so sending the successes first keeps every verdict (ignored calls are never judged).
+      if (++this.successes + this.outcomes.length >= this.batchSize) this.flush()
+      else if (this.flushTimer === null) this.scheduleFlush()
+      return
     }
     this.outcomes.push(outcome)
     this.durations.push(duration)
-    // A failure or a slow call may tip the breaker: it leaves at once (with the successes before it,
-    // in order), so batching never delays a transition. Successes wait for the batch or the delay.
-    if (this.outcomes.length >= this.batchSize || outcome === FAILURE || outcome === TIMEOUT || duration >= this.slowMs) this.flush()
-    else this.scheduleFlush()
+    // A failure or a slow call may tip the breaker: it leaves at once (with the successes before it),
+    // so batching never delays a transition. Successes and ignored calls wait for the batch or the delay.
+    if (this.successes + this.outcomes.length >= this.batchSize || outcome === FAILURE || outcome === TIMEOUT || duration >= this.slowMs) this.flush()
+    else if (this.flushTimer === null) this.scheduleFlush()
   }
 
+  /**
+   * Arms the report timer. A flush leaves it armed (a set and a clear per batch cost more than the
+   * batch's other bookkeeping); when it fires it sends what gathered since, so no outcome waits
+   * longer than `reportDelayMs`.
+   */
   private scheduleFlush(): void {
-    if (this.flushTimer === null) this.flushTimer = this.clock.setTimer(this.reportDelayMs, this.flushBound)
+    this.flushTimer = this.clock.setTimer(this.reportDelayMs, this.flushBound)
   }
 
   /** Sends what has gathered now (also done on every transition, and by `close`). */
   flush(): void {
-    if (this.flushTimer !== null) {
-      this.clock.clearTimer(this.flushTimer)
-      this.flushTimer = null
-    }
-    if (this.outcomes.length === 0 && this.rejectedOpen === 0 && this.rejectedForcedOpen === 0) return
+    if (this.successes === 0 && this.outcomes.length === 0 && this.rejectedOpen === 0 && this.rejectedForcedOpen === 0) return
     const report = {
       epoch: this.batchEpoch,
+      successes: this.successes,
       outcomes: this.outcomes,
       durations: this.durations,
       rejectedOpen: this.rejectedOpen,
       rejectedHalfOpen: 0,
       rejectedForcedOpen: this.rejectedForcedOpen,
     }
+    this.successes = 0
     this.outcomes = []
     this.durations = []
     this.rejectedOpen = 0
@@ -386,6 +408,8 @@ export class BreakerClient {
   /** Sends what is pending and stops listening; `execute` then refuses with ERR_BREAKER_STOPPED. */
   close(): void {
     this.flush()
+    if (this.flushTimer !== null) this.clock.clearTimer(this.flushTimer)
+    this.flushTimer = null
     if (this.tickTimer !== null) this.clock.clearTimer(this.tickTimer)
     this.tickTimer = null
     this.subscription.unsubscribe()

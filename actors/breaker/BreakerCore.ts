@@ -161,16 +161,42 @@ export class BreakerCore {
     this.record(outcome !== 'success', slow, this.clock.now())
   }
 
-  /** Counts calls the fast path reports in bulk (closed-state permits), then judges them as one. */
-  completeBatch(epoch: number, outcomes: ArrayLike<number>, durations: ArrayLike<number>, length: number): void {
+  /**
+   * Counts calls the fast path reports in bulk (closed-state permits), then judges them as one:
+   * first `successes` successes that were not slow, then the listed outcomes in order.
+   */
+  completeBatch(epoch: number, successes: number, outcomes: ArrayLike<number>, durations: ArrayLike<number>, length: number): void {
     // One clock read per batch: the calls of one report land in the same second bucket.
     const now = this.clock.now()
+    if (successes > 0) this.recordSuccesses(epoch, successes, now)
     for (let i = 0; i < length; i++) {
       const outcome = OUTCOMES[outcomes[i] as number] as CallOutcome
       if (outcome === undefined) continue // not an outcome code: a malformed report entry counts for nothing
       const slow = (durations[i] as number) > this.options.slowCallDurationMs
       this.count(outcome, slow)
       if (epoch === this.epochValue && outcome !== 'ignored' && this.current !== 'half_open') this.record(outcome !== 'success', slow, now)
+    }
+  }
+
+  /**
+   * `n` fast successes in a row. While they enter the window the failure and slow rates can only fall
+   * (calls grow, or a full window drops an older entry), so the breaker is judged once, at the first
+   * success that brings the window to `minimumCalls`: the same verdict as judging after each.
+   */
+  private recordSuccesses(epoch: number, n: number, now: number): void {
+    this.counters.success += n
+    if (epoch !== this.epochValue) return
+    const state = this.current
+    if (state !== 'closed' && state !== 'metrics_only') return
+    const w = this.window
+    let judged = state !== 'closed'
+    for (let i = 0; i < n; i++) {
+      w.record(now, false, false)
+      if (!judged && w.calls >= this.options.minimumCalls) {
+        judged = true
+        this.judgeClosed()
+        if (this.current !== 'closed') return
+      }
     }
   }
 

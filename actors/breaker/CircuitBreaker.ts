@@ -36,6 +36,8 @@ export interface BreakerGrant {
 /** Outcomes a fast-path client gathered in one epoch (plain arrays: the report may cross a thread). */
 export interface OutcomeReport {
   readonly epoch: number
+  /** Successes that were not slow, before the listed outcomes (the common case travels as a count). */
+  readonly successes?: number
   /** Codes of OUTCOMES: 0 success, 1 failure, 2 ignored, 3 timeout. */
   readonly outcomes: readonly number[]
   readonly durations: readonly number[]
@@ -178,11 +180,12 @@ export class CircuitBreaker extends Actor<CircuitBreakerProtocol> implements Cir
       Number.isInteger(report.epoch) &&
       Array.isArray(report.outcomes) &&
       Array.isArray(report.durations) &&
+      (report.successes === undefined || (Number.isSafeInteger(report.successes) && report.successes >= 0)) &&
       [report.rejectedOpen, report.rejectedHalfOpen, report.rejectedForcedOpen].every((n) => Number.isInteger(n) && n >= 0)
     if (!valid) throw new BreakerBadMessageError(`malformed 'report' to circuit breaker '${this.options.name}'`, { data: { method: 'report' } })
     this.core.countRejections(report.rejectedOpen, report.rejectedHalfOpen, report.rejectedForcedOpen)
     const length = Math.min(report.outcomes.length, report.durations.length)
-    this.core.completeBatch(report.epoch, report.outcomes, report.durations, length)
+    this.core.completeBatch(report.epoch, report.successes ?? 0, report.outcomes, report.durations, length)
   }
 
   snapshot(): BreakerSnapshot {

@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls'
-import pg from 'pg'
+import type pg from 'pg'
 import { Actor, Rejection } from '../../runtime/index.ts'
 import { ClientInvalidConfigError, PgBadCallError, PgClosedError, PgRolledBackError } from '../errors.ts'
 import { resolveCommon, type CommonClientOptions, type ResolvedCommon } from './ClientOptions.ts'
@@ -8,6 +8,7 @@ import { ClientSupport } from './ClientSupport.ts'
 import { fencedError, fenceProblem, PG_FENCE_TABLE, pgFenceReadSql, pgFenceSql, pgFenceTableSql, type Fence } from './Fence.ts'
 import type { HealthSnapshot } from './Health.ts'
 import { isPgServiceFault, mapPgError } from './pgErrors.ts'
+import { pgDriverPort, type PgPort, type PgPortConnection, type PgPortFactory, type PgPortResult } from './PgPort.ts'
 
 export interface PgPoolOptions extends CommonClientOptions {
   /** `postgres://user:password@host:port/db`; or give the fields in `pool`. */
@@ -24,6 +25,12 @@ export interface PgPoolOptions extends CommonClientOptions {
   readonly healthQuery?: string
   /** The table of fencing tokens (`transaction(fn, { fence })`), created on first use. Default `troupe_fences`. */
   readonly fenceTable?: string
+  /**
+   * Instead of a pg.Pool of its own: the port to talk to, e.g. the twin for the simulator
+   * (`memoryPgPort(new MemoryPostgres())`). `connectionString`, `tls` and the `pool` fields other
+   * than `max` are then unused; `pool.max`, the timeouts and the actor's clock go to the factory.
+   */
+  readonly port?: PgPortFactory
 }
 
 /** Options of one transaction. */
@@ -65,7 +72,7 @@ export interface PgPoolProtocol {
   checkHealth(): Promise<void>
 }
 
-function toResult<R>(result: pg.QueryResult): PgResult<R> {
+function toResult<R>(result: PgPortResult): PgResult<R> {
   return { rows: result.rows as R[], rowCount: result.rowCount ?? 0, command: result.command, fields: result.fields.map((f) => f.name) }
 }
 
@@ -77,6 +84,7 @@ function resolvePg(options: PgPoolOptions): { common: ResolvedCommon; checkoutTi
   if (!(Number.isInteger(checkoutTimeoutMs) && checkoutTimeoutMs > 0)) problems.push(`checkoutTimeoutMs must be a positive integer, got ${checkoutTimeoutMs}`)
   if (!(Number.isInteger(queryTimeoutMs) && queryTimeoutMs >= 0)) problems.push(`queryTimeoutMs must be an integer ≥ 0, got ${queryTimeoutMs}`)
   if (options.connectionString !== undefined && typeof options.connectionString !== 'string') problems.push('connectionString must be a string')
+  if (options.port !== undefined && typeof options.port !== 'function') problems.push('port must be a function (a PgPortFactory)')
   const max = options.pool?.max
   if (max !== undefined && !(Number.isInteger(max) && max > 0)) problems.push(`pool.max must be a positive integer, got ${max}`)
   const healthQuery = options.healthQuery ?? 'select 1'
@@ -88,8 +96,9 @@ function resolvePg(options: PgPoolOptions): { common: ResolvedCommon; checkoutTi
 }
 
 /**
- * A PostgreSQL pool as an actor: it owns a pg.Pool, runs every call through its breaker child,
- * checks health with hysteresis and reports pool metrics.
+ * A PostgreSQL pool as an actor: it owns a pool behind a port (PgPort.ts: a pg.Pool by default, the
+ * twin under the simulator), runs every call through its breaker child, checks health with
+ * hysteresis and reports pool metrics.
  *
  * A down server is not an actor failure: calls answer typed errors, the breaker opens and refuses
  * fast, health goes unhealthy and the checks (which are the reconnection probes: pg connects on
@@ -100,13 +109,13 @@ function resolvePg(options: PgPoolOptions): { common: ResolvedCommon; checkoutTi
 export class PgPool extends Actor<PgPoolProtocol> implements PgPoolProtocol {
   static readonly reentrant = true
   private readonly support: ClientSupport
-  private readonly pool: pg.Pool
+  private readonly pool: PgPort
   private readonly healthQuery: string
   private readonly fenceTable: string
   /** The fence table's creation, run once (concurrent first transactions share it). */
   private fenceTableReady: Promise<void> | null = null
   /** Connections checked out by calls of this actor, so a drain that runs out of time can cut them off. */
-  private readonly checkedOut = new Set<pg.PoolClient>()
+  private readonly checkedOut = new Set<PgPortConnection>()
   private unregister: (() => void) | null = null
   private poolEnded = false
   private readonly closedError = (): Error => new PgClosedError(`PostgreSQL pool '${this.support.options.name}' is closed`, { data: { client: this.support.options.name } })
@@ -117,20 +126,21 @@ export class PgPool extends Actor<PgPoolProtocol> implements PgPoolProtocol {
     this.healthQuery = resolved.healthQuery
     this.fenceTable = resolved.fenceTable
     this.support = new ClientSupport('pg', resolved.common, this.context, isPgServiceFault)
+    const { max, ...poolConfig } = options.pool ?? {}
     const config: pg.PoolConfig = {
-      ...(options.pool ?? {}),
-      connectionTimeoutMillis: resolved.checkoutTimeoutMs,
-      ...(resolved.queryTimeoutMs > 0 ? { query_timeout: resolved.queryTimeoutMs } : {}),
+      ...poolConfig,
       ...(options.connectionString === undefined ? {} : { connectionString: options.connectionString }),
       ...(options.tls === undefined ? {} : { ssl: options.tls }),
     }
-    this.pool = new pg.Pool(config)
-    // An idle connection that breaks (server crash) is reported here; health checks will notice, the process must not crash.
-    const lost = (error: Error): void => this.context.log.debug({ err: String(error) }, 'PostgreSQL connection lost')
-    this.pool.on('error', lost)
-    // A checked-out connection that breaks between statements emits 'error' on the client itself (pg-pool listens only while it is idle):
-    // the call running on it gets its own typed error; the emitter must not crash the process.
-    this.pool.on('connect', (client) => client.on('error', lost))
+    const factory = options.port ?? pgDriverPort(config)
+    this.pool = factory({
+      max: max ?? 10,
+      checkoutTimeoutMs: resolved.checkoutTimeoutMs,
+      queryTimeoutMs: resolved.queryTimeoutMs,
+      clock: this.context.system.clock,
+      // A connection that breaks outside a call (server crash): health checks will notice; the process must not crash.
+      onLost: (error) => this.context.log.debug({ err: String(error) }, 'PostgreSQL connection lost'),
+    })
   }
 
   override async preStart(): Promise<void> {
@@ -215,9 +225,9 @@ export class PgPool extends Actor<PgPoolProtocol> implements PgPoolProtocol {
    * connection reason is destroyed rather than returned (pg would hand it out again otherwise).
    * Every error leaves here typed.
    */
-  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async withClient<T>(work: (client: PgPortConnection) => Promise<T>): Promise<T> {
     const name = this.support.options.name
-    let client: pg.PoolClient
+    let client: PgPortConnection
     try {
       client = await this.pool.connect()
     } catch (error) {
@@ -235,12 +245,12 @@ export class PgPool extends Actor<PgPoolProtocol> implements PgPoolProtocol {
     }
   }
 
-  private release(client: pg.PoolClient, destroy: boolean): void {
+  private release(client: PgPortConnection, destroy: boolean): void {
     if (!this.checkedOut.delete(client)) return // already cut off by the drain
     client.release(destroy)
   }
 
-  private async runTransaction<T>(client: pg.PoolClient, fn: (tx: PgTransaction) => Promise<T>, fence?: Fence): Promise<T> {
+  private async runTransaction<T>(client: PgPortConnection, fn: (tx: PgTransaction) => Promise<T>, fence?: Fence): Promise<T> {
     const name = this.support.options.name
     await client.query('BEGIN')
 

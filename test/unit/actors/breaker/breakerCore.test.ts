@@ -184,7 +184,7 @@ describe('open and half-open (resilience4j)', () => {
     h.core.tick()
     expect(h.core.state).toBe('half_open')
     h.core.complete(h.core.epoch, UNTRACKED_PERMIT, 'success', 1)
-    h.core.completeBatch(h.core.epoch, [0, 0, 0], [1, 1, 1], 3)
+    h.core.completeBatch(h.core.epoch, 0, [0, 0, 0], [1, 1, 1], 3)
     expect(h.core.state).toBe('half_open')
     expect(h.core.counters.success).toBe(4)
   })

@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { CountWindow, TimeWindow } from '../../../../actors/index.ts'
+import { CountWindow, TimeWindow, type CallOutcome } from '../../../../actors/index.ts'
+import { coreHarness } from './helpers.ts'
 
 interface Call {
   readonly at: number
@@ -88,6 +89,45 @@ describe('TimeWindow', () => {
           expect({ calls: w.calls, failed: w.failed, slow: w.slow }).toEqual(expected)
         }
       }),
+    )
+  })
+})
+
+/** The fast path's outcome codes (BreakerCore's OUTCOMES table). */
+const CODE: Record<CallOutcome, number> = { success: 0, failure: 1, ignored: 2, timeout: 3 }
+
+describe('a batch of successes sent as a count', () => {
+  it('reaches the same state, window and events as the same successes listed one by one', () => {
+    // Any history, then a run of fast successes: the count path judges once, the list after each; the verdicts must agree.
+    const entry = fc.record({ outcome: fc.constantFrom<CallOutcome>('success', 'failure', 'ignored'), slow: fc.boolean() })
+    fc.assert(
+      fc.property(
+        fc.constantFrom<'count' | 'time'>('count', 'time'),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 100 }),
+        fc.array(fc.array(entry, { maxLength: 10 }), { maxLength: 8 }),
+        fc.integer({ min: 0, max: 30 }),
+        (windowType, windowSize, minimumCalls, threshold, batches, run) => {
+          const options = { windowType, windowSize, minimumCalls, failureRateThreshold: threshold, slowCallRateThreshold: threshold, slowCallDurationMs: 10 }
+          const counted = coreHarness(options)
+          const listed = coreHarness(options)
+          for (const batch of batches) {
+            const outcomes = batch.map((e) => CODE[e.outcome])
+            const durations = batch.map((e) => (e.slow ? 20 : 0))
+            for (const h of [counted, listed]) {
+              h.core.completeBatch(h.core.epoch, 0, outcomes, durations, outcomes.length)
+              h.clock.advance(300)
+            }
+          }
+          counted.core.completeBatch(counted.core.epoch, run, [], [], 0)
+          listed.core.completeBatch(listed.core.epoch, 0, new Array<number>(run).fill(0), new Array<number>(run).fill(0), run)
+          expect(counted.events).toEqual(listed.events)
+          expect(counted.core.snapshot()).toEqual(listed.core.snapshot())
+          expect(counted.core.counters).toEqual(listed.core.counters)
+        },
+      ),
+      { numRuns: 500 },
     )
   })
 })

@@ -80,6 +80,8 @@ describe('options', () => {
     // Breaker options are checked with the rest, before anything connects; a longer open interval lifts the default backoff cap.
     const breaker = await startFailure(() => system.spawnAndWait(PgPool, { args: [{ name: 'db', breaker: { failureRateThreshold: 0 } }] }))
     expect((breaker as { data: { problems: string[] } }).data.problems).toEqual([expect.stringMatching(/^breaker: failureRateThreshold/)])
+    const port = await startFailure(() => system.spawnAndWait(PgPool, { args: [{ name: 'db', port: 'postgres://x' as never }] }))
+    expect((port as { data: { problems: string[] } }).data.problems).toEqual([expect.stringMatching(/^port must be a function/)])
     const long = await system.spawnAndWait(PgPool, { args: [{ name: 'db', connectionString: 'postgres://127.0.0.1:1/x', breaker: { waitInOpenMs: 60_000 } }] })
     await system.stop(long)
     await system.terminate()
