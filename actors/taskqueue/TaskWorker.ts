@@ -71,6 +71,8 @@ export interface TaskWorkerProtocol {
   pull(): void
   /** Timer: renew the leases of running tasks. */
   heartbeat(): Promise<void>
+  /** Timer: give up the leases that ran out (at the earliest lease end, not at the next heartbeat). */
+  expireLeases(): void
   stats(): TaskWorkerStats
 }
 
@@ -116,6 +118,8 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
   private acks: Running[] = []
   private flushScheduled = false
   private readonly flushes = new Set<Promise<void>>()
+  /** When the lease timer fires (the earliest lease end it was armed for). */
+  private leaseTimerAt = Number.POSITIVE_INFINITY
   private fetching = false
   private fetchDone: Promise<void> = Promise.resolve()
   private wanted = false
@@ -169,6 +173,7 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
       clock.clearTimer(timer)
     }
     this.context.timers.cancel('heartbeat')
+    this.context.timers.cancel('lease')
     for (const r of this.running.values()) this.lose(r, 'the worker stopped before the task finished')
     await this.flush()
   }
@@ -219,6 +224,7 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
     }
     this.fetching = false
     for (const entry of entries) this.start(entry, sentAt)
+    if (entries.length > 0) this.armLease(sentAt + this.vt)
     if (this.stopping) return
     if (entries.length > 0 || this.wanted) this.kick()
     else {
@@ -352,9 +358,33 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
         if (owned[i] === true) r.leaseUntil = now + this.vt
         else this.lose(r, 'another consumer took the task over')
       })
+      // Renewed leases end later: the lease timer, armed for an older end, re-arms itself when it fires.
     } catch (error) {
       this.storeFailed('renew', error)
     }
+  }
+
+  /**
+   * A reclaim may come as soon as a lease ends (the server's idle time started no sooner than the
+   * fetch or renewal was sent), so a lease is given up at its end exactly, not at the next heartbeat:
+   * otherwise a handler could run on here for up to a heartbeat after another consumer got the task.
+   */
+  private armLease(at: number): void {
+    if (at >= this.leaseTimerAt) return
+    this.leaseTimerAt = at
+    this.context.timers.startSingle('lease', Math.max(0, at - this.context.system.clock.now()), 'expireLeases')
+  }
+
+  expireLeases(): void {
+    this.leaseTimerAt = Number.POSITIVE_INFINITY
+    const now = this.context.system.clock.now()
+    let next = Number.POSITIVE_INFINITY
+    for (const r of this.running.values()) {
+      if (r.lost) continue
+      if (now >= r.leaseUntil) this.lose(r, `lease not renewed within the visibility timeout (${this.vt} ms)`)
+      else next = Math.min(next, r.leaseUntil)
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.armLease(next)
   }
 
   private lose(r: Running, why: string): void {
