@@ -237,3 +237,7 @@ export type { TaskSchedulerOptions, TaskSchedulerProtocol, TaskSchedulerStats } 
 export { spawnTaskQueue, TaskQueue, taskQueueChildren } from './taskqueue/TaskQueue.ts'
 export type { QueueWorkers, TaskQueueFamily, TaskQueueProtocol, TaskQueueSystemOptions } from './taskqueue/TaskQueue.ts'
 export { TaskQueueMetrics } from './taskqueue/TaskQueueMetrics.ts'
+export { MemoryTaskRedis } from './taskqueue/MemoryTaskRedis.ts'
+export { MemoryStreams } from './taskqueue/MemoryStreams.ts'
+export type { TaskScriptName, TaskScriptPort } from './taskqueue/TaskScriptPort.ts'
+export type { Fetched } from './taskqueue/TaskStore.ts'

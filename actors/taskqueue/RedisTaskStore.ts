@@ -1,26 +1,32 @@
 import type { Clock, TimerHandle } from '../../runtime/index.ts'
 import { TaskQueueFullError, TaskQueueUnavailableError } from '../errors.ts'
 import { decodeDeadLetter, type DeadLetter } from './TaskCodec.ts'
-import type { FetchedEntry, PriorityStats, QueueStats, TaskStore } from './TaskStore.ts'
+import type { Fetched, FetchedEntry, PriorityStats, QueueStats, TaskStore } from './TaskStore.ts'
 import type { ResolvedConfig } from './TaskQueueOptions.ts'
 import { ENSURE_GROUPS, PROMOTE, RECLAIM, REPLAY, STATS } from './adminScripts.ts'
 import { ENQUEUE, FAIL, FETCH, SETTLE } from './taskScripts.ts'
+import { idLess, type TaskScriptName } from './TaskScriptPort.ts'
 
 type Script = (numberOfKeys: number, ...keysThenArgs: (string | number)[]) => Promise<unknown>
 
-const SCRIPTS = {
-  troupeTqEnqueue: ENQUEUE,
-  troupeTqFetch: FETCH,
-  troupeTqSettle: SETTLE,
-  troupeTqFail: FAIL,
-  troupeTqPromote: PROMOTE,
-  troupeTqReclaim: RECLAIM,
-  troupeTqReplay: REPLAY,
-  troupeTqStats: STATS,
-  troupeTqEnsure: ENSURE_GROUPS,
-} as const
+/** XRANGE of the DLQ for `deadLetters` (a script too, so the whole store is one port). KEYS: dlq. ARGV: count. */
+const DEAD_LETTERS = "return redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[1])"
 
-type ScriptName = keyof typeof SCRIPTS
+/** Lua by script name, and the ioredis command each is defined as. */
+const SCRIPTS: Record<TaskScriptName, readonly [command: string, lua: string]> = {
+  enqueue: ['troupeTqEnqueue', ENQUEUE],
+  fetch: ['troupeTqFetch', FETCH],
+  settle: ['troupeTqSettle', SETTLE],
+  fail: ['troupeTqFail', FAIL],
+  promote: ['troupeTqPromote', PROMOTE],
+  reclaim: ['troupeTqReclaim', RECLAIM],
+  replay: ['troupeTqReplay', REPLAY],
+  stats: ['troupeTqStats', STATS],
+  ensureGroups: ['troupeTqEnsure', ENSURE_GROUPS],
+  deadLetters: ['troupeTqDeadLetters', DEAD_LETTERS],
+}
+
+type ScriptName = TaskScriptName
 
 interface QueuedEnqueue {
   readonly payloadJson: string
@@ -38,6 +44,29 @@ interface Pending {
   readonly reject: (error: Error) => void
 }
 
+/** Appends settle groups (see the prelude's `settle`): per stream its index, count, id range and ids. */
+function settleArgs(args: (string | number)[], items: readonly (readonly [number, string])[]): void {
+  const groups = new Map<number, { ids: string[]; lo: string; hi: string }>()
+  for (const [level, entryId] of items) {
+    const g = groups.get(level)
+    if (g === undefined) groups.set(level, { ids: [entryId], lo: entryId, hi: entryId })
+    else {
+      g.ids.push(entryId)
+      if (idLess(entryId, g.lo)) g.lo = entryId
+      else if (idLess(g.hi, entryId)) g.hi = entryId
+    }
+  }
+  for (const [level, g] of groups) args.push(level, g.ids.length, g.lo, g.hi, ...g.ids)
+}
+
+/** One flag per item from a settle reply `{settled, lost ids...}`: all true unless some were not ours any more (rare). */
+function owned(items: readonly (readonly [number, string])[], reply: readonly (number | string)[]): boolean[] {
+  if (reply[0] === items.length) return items.map(() => true)
+  const lost = new Set(reply.slice(1) as string[])
+  return items.map(([, entryId]) => !lost.has(entryId))
+}
+
+const hop = (): void => {}
 const num = (value: unknown): number => (typeof value === 'number' ? value : Number(value))
 
 /**
@@ -57,6 +86,7 @@ export class RedisTaskStore implements TaskStore {
   private readonly scripts: Record<ScriptName, Script>
   private readonly enqueues: QueuedEnqueue[] = []
   private enqueueBatches = 0
+  private pumpScheduled = false
   private readonly inflight = new Set<Pending>()
   private watchdog: TimerHandle | null = null
 
@@ -67,11 +97,18 @@ export class RedisTaskStore implements TaskStore {
     this.base = `${config.prefix}{${queue}}`
     this.names = config.priorities.map((p) => p.name)
     this.streams = this.names.map((name) => `${this.base}:p:${name}`)
-    const redis = config.redis as unknown as Record<string, unknown> & { defineCommand(name: string, d: { lua: string }): void }
     const scripts = {} as Record<ScriptName, Script>
-    for (const [name, lua] of Object.entries(SCRIPTS) as [ScriptName, string][]) {
-      if (typeof redis[name] !== 'function') redis.defineCommand(name, { lua })
-      scripts[name] = (redis[name] as Script).bind(redis)
+    const port = config.port
+    if (port !== null) {
+      for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+        scripts[name] = async (count, ...keysThenArgs) => port.runTaskScript(name, keysThenArgs.slice(0, count) as string[], keysThenArgs.slice(count))
+      }
+    } else {
+      const redis = config.redis as unknown as Record<string, unknown> & { defineCommand(name: string, d: { lua: string }): void }
+      for (const [name, [command, lua]] of Object.entries(SCRIPTS) as [ScriptName, readonly [string, string]][]) {
+        if (typeof redis[command] !== 'function') redis.defineCommand(command, { lua })
+        scripts[name] = (redis[command] as Script).bind(redis)
+      }
     }
     this.scripts = scripts
   }
@@ -91,17 +128,28 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async ensureGroups(): Promise<void> {
-    await this.run('ensureGroups', 'troupeTqEnsure', this.streams, [this.config.group])
+    await this.run('ensureGroups', 'ensureGroups', this.streams, [this.config.group])
   }
 
   /**
    * Concurrent enqueues leave together in one script call (each still atomic, in call order), up
-   * to 64 per call with at most 2 calls in flight; a lone enqueue leaves at once. No timer.
+   * to 64 per call with at most 2 calls in flight. A send waits two microtask hops first, so the
+   * callers a reply just woke (they enqueue again in the same cascade) join one batch instead of
+   * the first of them leaving alone. No timer.
    */
   enqueue(payloadJson: string, priority: string, maxAttempts: number, delayMs: number, idempotencyKey: string | null): Promise<{ id: string; created: boolean }> {
     const level = this.names.indexOf(priority)
     return new Promise((resolve, reject) => {
       this.enqueues.push({ payloadJson, level, maxAttempts, delayMs, idempotencyKey, resolve, reject })
+      this.schedulePump()
+    })
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.enqueueBatches >= 2) return
+    this.pumpScheduled = true
+    void Promise.resolve().then(hop).then(() => {
+      this.pumpScheduled = false
       this.pumpEnqueues()
     })
   }
@@ -112,7 +160,7 @@ export class RedisTaskStore implements TaskStore {
       this.enqueueBatches++
       void this.sendEnqueues(batch).finally(() => {
         this.enqueueBatches--
-        this.pumpEnqueues()
+        this.schedulePump()
       })
     }
   }
@@ -133,59 +181,64 @@ export class RedisTaskStore implements TaskStore {
       }
       args.push(e.payloadJson, e.maxAttempts, e.level, e.delayMs, ki, e.idempotencyKey ?? '')
     }
-    let replies: [number, string][]
+    let replies: (number | string)[]
     try {
-      replies = (await this.run('enqueue', 'troupeTqEnqueue', keys, args)) as [number, string][]
+      replies = (await this.run('enqueue', 'enqueue', keys, args)) as (number | string)[]
     } catch (error) {
       for (const e of batch) e.reject(error as Error)
       return
     }
     batch.forEach((e, i) => {
-      const [code, id] = replies[i] ?? [-2, '']
+      const code = replies[2 * i] ?? -2
+      const id = replies[2 * i + 1] ?? ''
       if (code === -1) e.reject(new TaskQueueFullError(`task queue '${this.queue}' holds ${this.config.maxDepth} tasks of priority ${this.names[e.level] ?? '?'}: enqueue refused`, { data: { queue: this.queue, maxDepth: this.config.maxDepth } }))
       else if (code === -2) e.reject(new TaskQueueUnavailableError(`task queue '${this.queue}': enqueue got no answer for this task`, { data: { queue: this.queue, op: 'enqueue' } }))
       else e.resolve({ id: String(id), created: code === 1 })
     })
   }
 
-  async fetch(consumer: string, quotas: readonly number[], maxInFlight: number): Promise<{ short: boolean[]; entries: FetchedEntry[] }> {
-    const reply = (await this.run('fetch', 'troupeTqFetch', this.streams, [this.config.group, consumer, maxInFlight, ...quotas])) as [number[], [number, string, unknown][]]
+  async fetch(consumer: string, quotas: readonly number[], maxInFlight: number, acks: readonly (readonly [number, string])[] = []): Promise<Fetched> {
+    const args: (string | number)[] = [this.config.group, consumer, maxInFlight, ...quotas]
+    settleArgs(args, acks)
+    const reply = (await this.run('fetch', 'fetch', [...this.streams, `${this.base}:stats`], args)) as unknown[]
     const entries: FetchedEntry[] = []
-    for (const [level, entryId, fields] of reply[1]) entries.push({ level, entryId, fields })
-    return { short: reply[0].map((s) => s === 1), entries }
+    for (let i = 2; i + 1 < reply.length; i += 2) {
+      const level = reply[i] as number
+      for (const [entryId, fields] of reply[i + 1] as [string, unknown][]) entries.push({ level, entryId, fields })
+    }
+    return { short: (reply[0] as number[]).map((s) => s === 1), entries, acked: owned(acks, reply[1] as (number | string)[]) }
   }
 
   async settle(consumer: string, op: 'ack' | 'renew', items: readonly (readonly [number, string])[]): Promise<boolean[]> {
     const args: (string | number)[] = [this.config.group, consumer, op]
-    for (const [level, entryId] of items) args.push(level, entryId)
-    const reply = (await this.run(op, 'troupeTqSettle', [...this.streams, `${this.base}:stats`], args)) as number[]
-    return reply.map((r) => r === 1)
+    settleArgs(args, items)
+    return owned(items, (await this.run(op, 'settle', [...this.streams, `${this.base}:stats`], args)) as (number | string)[])
   }
 
   async fail(consumer: string, level: number, entryId: string, mode: 'retry' | 'dead', delayMs: number, fields: readonly string[]): Promise<boolean> {
     const keys = [this.streams[level] as string, `${this.base}:delayed`, `${this.base}:dlq`, `${this.base}:stats`]
-    return (await this.run('fail', 'troupeTqFail', keys, [this.config.group, consumer, entryId, mode, Math.max(0, Math.round(delayMs)), ...fields])) === 1
+    return (await this.run('fail', 'fail', keys, [this.config.group, consumer, entryId, mode, Math.max(0, Math.round(delayMs)), ...fields])) === 1
   }
 
   async promote(limit: number): Promise<{ moved: number; malformed: number; nextDueMs: number }> {
     const keys = [`${this.base}:delayed`, `${this.base}:dlq`, `${this.base}:stats`, ...this.streams]
-    const [moved, malformed, nextDueMs] = (await this.run('promote', 'troupeTqPromote', keys, [limit, ...this.names])) as [number, number, number]
+    const [moved, malformed, nextDueMs] = (await this.run('promote', 'promote', keys, [limit, ...this.names])) as [number, number, number]
     return { moved, malformed, nextDueMs }
   }
 
   async reclaim(claimer: string, visibilityTimeoutMs: number, count: number): Promise<{ requeued: number; dead: number; lost: number }> {
     const keys = [`${this.base}:dlq`, `${this.base}:stats`, ...this.streams]
-    const [requeued, dead, lost] = (await this.run('reclaim', 'troupeTqReclaim', keys, [this.config.group, claimer, visibilityTimeoutMs, count])) as [number, number, number]
+    const [requeued, dead, lost] = (await this.run('reclaim', 'reclaim', keys, [this.config.group, claimer, visibilityTimeoutMs, count, ...this.names])) as [number, number, number]
     return { requeued, dead, lost }
   }
 
   async replay(count: number, ids: readonly string[]): Promise<{ replayed: number; skipped: number }> {
-    const [replayed, skipped] = (await this.run('replay', 'troupeTqReplay', [`${this.base}:dlq`, ...this.streams], [count, ...this.names, '--', ...ids])) as [number, number]
+    const [replayed, skipped] = (await this.run('replay', 'replay', [`${this.base}:dlq`, ...this.streams], [count, ...this.names, '--', ...ids])) as [number, number]
     return { replayed, skipped }
   }
 
   async deadLetters(count: number): Promise<DeadLetter[]> {
-    const entries = (await this.withTimeout('deadLetters', (this.config.redis as unknown as { xrange(...a: (string | number)[]): Promise<[string, unknown][]> }).xrange(`${this.base}:dlq`, '-', '+', 'COUNT', count)))
+    const entries = (await this.run('deadLetters', 'deadLetters', [`${this.base}:dlq`], [count])) as [string, unknown][]
     return entries.map(([id, fields]) => decodeDeadLetter(id, fields))
   }
 
@@ -224,7 +277,7 @@ export class RedisTaskStore implements TaskStore {
 
   async stats(): Promise<QueueStats> {
     const keys = [`${this.base}:delayed`, `${this.base}:dlq`, `${this.base}:stats`, ...this.streams]
-    const reply = (await this.run('stats', 'troupeTqStats', keys, [this.config.group])) as [number, number, number, string[], [number, number, number, number][]]
+    const reply = (await this.run('stats', 'stats', keys, [this.config.group])) as [number, number, number, string[], [number, number, number, number][]]
     const [now, delayed, dlq, flat, per] = reply
     const counters = { completed: 0, retries: 0, dead: 0, reclaimed: 0, malformed: 0 }
     for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i] as string in counters) counters[flat[i] as keyof typeof counters] = num(flat[i + 1])

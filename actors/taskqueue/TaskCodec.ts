@@ -1,5 +1,5 @@
 /**
- * Task records as they sit in Redis (flat field lists of stream entries), checked field by field:
+ * Task records as they sit in Redis (stream entry fields, delayed records), checked field by field:
  * anyone with access to the stream can XADD anything, so a delivery is hostile until it decodes.
  * A record that does not decode is never handed to a handler; the worker sends it to the DLQ with
  * the reason (ERR_TASK_MALFORMED) and its raw fields, truncated.
@@ -24,7 +24,6 @@ export interface TaskRecord {
 export type Decoded = { readonly ok: true; readonly task: TaskRecord; readonly value: unknown } | { readonly ok: false; readonly reason: string }
 
 const MAX_FIELDS = 64
-const ID = /^[0-9]{1,20}$/
 /** Longest error message kept in a record: enough to debug, not enough to bloat Redis. */
 export const MAX_MESSAGE = 1024
 
@@ -34,35 +33,58 @@ function int(text: string | undefined, min: number, max: number): number | null 
   return n >= min && n <= max ? n : null
 }
 
-/** Decodes a stream entry's fields (`[name, value, name, value, …]`) into a task and its parsed payload. */
-export function decodeTask(fields: unknown, priorities: ReadonlySet<string>, maxPayloadBytes: number): Decoded {
-  if (!Array.isArray(fields) || fields.length % 2 !== 0 || fields.length > MAX_FIELDS * 2) return { ok: false, reason: 'fields are not a list of name/value pairs' }
-  const f = new Map<string, string>()
-  for (let i = 0; i < fields.length; i += 2) {
-    const name: unknown = fields[i]
-    const value: unknown = fields[i + 1]
-    if (typeof name !== 'string' || typeof value !== 'string') return { ok: false, reason: 'a field name or value is not a string' }
-    f.set(name, value)
+/** A decimal integer of 1–16 digits within [min, max], read without a regex or a substring; null otherwise. */
+function digits(text: string, from: number, to: number, min: number, max: number): number | null {
+  if (to <= from || to - from > 16) return null
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return null
+    n = n * 10 + c
   }
-  if (f.get('v') !== '1') return { ok: false, reason: `unknown format version ${JSON.stringify(f.get('v') ?? null)}` }
-  const id = f.get('id')
-  if (id === undefined || !ID.test(id)) return { ok: false, reason: 'missing or malformed task id' }
-  const payload = f.get('p')
-  if (payload === undefined) return { ok: false, reason: 'missing payload' }
-  if (Buffer.byteLength(payload) > maxPayloadBytes) return { ok: false, reason: `payload larger than ${maxPayloadBytes} bytes` }
-  const maxAttempts = int(f.get('m'), 1, 1_000_000)
+  return n >= min && n <= max ? n : null
+}
+
+/**
+ * Decodes a stream entry's fields (`['h', '<id>:<attempts>:<max>:<enqueued ms>', 'p', payload,
+ * optional name/value pairs…]`, see taskScripts.ts) into a task of `priority` (the stream's) and its
+ * parsed payload. Positional and regex-free: this runs once per delivery.
+ */
+export function decodeTask(fields: unknown, priority: string, maxPayloadBytes: number): Decoded {
+  if (!Array.isArray(fields) || fields.length % 2 !== 0 || fields.length > MAX_FIELDS * 2) return { ok: false, reason: 'fields are not a list of name/value pairs' }
+  const header: unknown = fields[1]
+  const payload: unknown = fields[3]
+  if (fields[0] !== 'h' || fields[2] !== 'p' || typeof header !== 'string' || typeof payload !== 'string') return { ok: false, reason: 'unknown format version (a task entry starts with its header h and payload p)' }
+  const c1 = header.indexOf(':')
+  const c2 = header.indexOf(':', c1 + 1)
+  const c3 = header.indexOf(':', c2 + 1)
+  if (c1 < 1 || c1 > 20 || c3 < 0 || header.indexOf(':', c3 + 1) >= 0) return { ok: false, reason: 'malformed task header' }
+  const id = header.slice(0, c1)
+  for (let i = 0; i < c1; i++) {
+    const c = id.charCodeAt(i)
+    if (c < 48 || c > 57) return { ok: false, reason: 'missing or malformed task id' }
+  }
+  const maxAttempts = digits(header, c2 + 1, c3, 1, 1_000_000)
   if (maxAttempts === null) return { ok: false, reason: 'missing or malformed max attempts' }
-  const attempts = int(f.get('a'), 0, maxAttempts - 1)
+  const attempts = digits(header, c1 + 1, c2, 0, maxAttempts - 1)
   if (attempts === null) return { ok: false, reason: 'missing or malformed attempts (or none left)' }
-  const enqueuedAt = int(f.get('t'), 0, Number.MAX_SAFE_INTEGER)
+  const enqueuedAt = digits(header, c3 + 1, header.length, 0, Number.MAX_SAFE_INTEGER)
   if (enqueuedAt === null) return { ok: false, reason: 'missing or malformed enqueue time' }
-  const priority = f.get('pr')
-  if (priority === undefined || !priorities.has(priority)) return { ok: false, reason: `unknown priority ${JSON.stringify(priority ?? null)}` }
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: count the bytes only when that bound is over.
+  if (payload.length * 3 > maxPayloadBytes && Buffer.byteLength(payload) > maxPayloadBytes) return { ok: false, reason: `payload larger than ${maxPayloadBytes} bytes` }
   let value: unknown
   try {
     value = JSON.parse(payload)
   } catch {
     return { ok: false, reason: 'payload is not JSON' }
+  }
+  if (fields.length === 4) return { ok: true, task: { id, payload, attempts, maxAttempts, enqueuedAt, priority }, value }
+  const f = new Map<string, string>()
+  for (let i = 4; i < fields.length; i += 2) {
+    const name: unknown = fields[i]
+    const text: unknown = fields[i + 1]
+    if (typeof name !== 'string' || typeof text !== 'string') return { ok: false, reason: 'a field name or value is not a string' }
+    f.set(name, text)
   }
   const ff = f.get('ff') === undefined ? null : int(f.get('ff'), 0, Number.MAX_SAFE_INTEGER)
   const lc = f.get('lc')

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis'
 import { TaskInvalidError } from '../errors.ts'
+import type { TaskScriptPort } from './TaskScriptPort.ts'
 
 /** One priority level: its stream, and its share of the picks while every level has work (`weight`). */
 export interface PriorityLevel {
@@ -10,8 +11,13 @@ export interface PriorityLevel {
 
 /** Where a queue lives and how its tasks retry: shared by producers, workers and the scheduler, so give them all the same. */
 export interface TaskQueueConfig {
-  /** A connected ioredis client. The queue defines nothing on it beyond scripts and never closes it. */
-  readonly redis: Redis | Cluster
+  /** A connected ioredis client. The queue defines nothing on it beyond scripts and never closes it. Give this or `port`. */
+  readonly redis?: Redis | Cluster
+  /**
+   * Instead of `redis`: any implementation of the script port, e.g. the in-memory Redis Streams
+   * twin `MemoryTaskRedis` (behind testing's SimulatedService in a simulation).
+   */
+  readonly port?: TaskScriptPort
   /** Prepended to every key (`<prefix>{<queue>}:…`). Default `troupe:tq:`. */
   readonly prefix?: string
   /** Consumer group name. Default `troupe`. */
@@ -33,7 +39,8 @@ export interface TaskQueueConfig {
 }
 
 export interface ResolvedConfig {
-  readonly redis: Redis | Cluster
+  readonly redis: Redis | Cluster | null
+  readonly port: TaskScriptPort | null
   readonly prefix: string
   readonly group: string
   readonly priorities: readonly PriorityLevel[]
@@ -76,7 +83,8 @@ export function resolveConfig(config: TaskQueueConfig, problems: string[] = []):
   const defaultPriority = config.defaultPriority ?? (seen.has('normal') ? 'normal' : middle)
   if (!seen.has(defaultPriority)) problems.push(`defaultPriority ${defaultPriority} is not a listed priority`)
   const resolved: ResolvedConfig = {
-    redis: config.redis,
+    redis: config.redis ?? null,
+    port: config.port ?? null,
     prefix: config.prefix ?? 'troupe:tq:',
     group: config.group ?? 'troupe',
     priorities,
@@ -87,7 +95,8 @@ export function resolveConfig(config: TaskQueueConfig, problems: string[] = []):
     maxDepth: config.maxDepth ?? 0,
     commandTimeoutMs: config.commandTimeoutMs ?? 5000,
   }
-  if (config.redis === undefined || config.redis === null) problems.push('redis (an ioredis client) is required')
+  if ((config.redis === undefined || config.redis === null) === (config.port === undefined || config.port === null)) problems.push('give exactly one of redis (an ioredis client) or port (a TaskScriptPort)')
+  else if (config.port != null && typeof config.port.runTaskScript !== 'function') problems.push('port must implement runTaskScript')
   if (typeof resolved.prefix !== 'string') problems.push('prefix must be a string')
   if (!isValidName(resolved.group)) problems.push(`group must match ${String(NAME)}`)
   positiveInt(resolved.maxAttempts, 'maxAttempts', problems)

@@ -8,6 +8,13 @@ export interface FetchedEntry {
   readonly fields: unknown
 }
 
+/** A fetch's result: which levels came back short, the deliveries, and per ack sent with it whether it was still ours. */
+export interface Fetched {
+  readonly short: boolean[]
+  readonly entries: FetchedEntry[]
+  readonly acked: boolean[]
+}
+
 export interface PriorityStats {
   readonly priority: string
   /** Enqueued, not yet delivered. */
@@ -45,8 +52,12 @@ export interface TaskStore {
   ensureGroups(): Promise<void>
   /** `created: false` when the idempotency key was seen within its window (`id` is then the first task's). */
   enqueue(payloadJson: string, priority: string, maxAttempts: number, delayMs: number, idempotencyKey: string | null): Promise<{ id: string; created: boolean }>
-  /** New entries for `consumer`, up to each level's quota (a short level's rest goes to the others), within `maxInFlight` (0: no cap) queue-wide. */
-  fetch(consumer: string, quotas: readonly number[], maxInFlight: number): Promise<{ short: boolean[]; entries: FetchedEntry[] }>
+  /**
+   * Acks `acks` (owner-checked, as `settle`), then reads new entries for `consumer`, up to each
+   * level's quota (a short level's rest goes to the others), within `maxInFlight` (0: no cap)
+   * queue-wide: one atomic step.
+   */
+  fetch(consumer: string, quotas: readonly number[], maxInFlight: number, acks?: readonly (readonly [level: number, entryId: string])[]): Promise<Fetched>
   /** Acks (XACK + XDEL) or renews (XCLAIM JUSTID) entries still owned by `consumer`; false for each it no longer owns. */
   settle(consumer: string, op: 'ack' | 'renew', items: readonly (readonly [level: number, entryId: string])[]): Promise<boolean[]>
   /** Moves an owned entry to the delayed set (retry, due after `delayMs`) or the DLQ; false when no longer owned. */

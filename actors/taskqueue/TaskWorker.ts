@@ -71,6 +71,8 @@ export interface TaskWorkerProtocol {
   pull(): void
   /** Timer: renew the leases of running tasks. */
   heartbeat(): Promise<void>
+  /** Timer: give up the leases that ran out (at the earliest lease end, not at the next heartbeat). */
+  expireLeases(): void
   stats(): TaskWorkerStats
 }
 
@@ -100,7 +102,8 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
   private readonly store: TaskStore
   private readonly handler: TaskHandler
   private readonly selector: WeightedSelector
-  private readonly levels: ReadonlySet<string>
+  /** Priority names by stream index (a delivery's priority is its stream's). */
+  private readonly levels: readonly string[]
   private readonly consumerName: string
   private readonly concurrency: number
   private readonly maxInFlight: number
@@ -111,8 +114,12 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
   private readonly drainMs: number
   private readonly refillAt: number
   private readonly running = new Map<string, Running>()
+  /** Finished tasks to ack: they ride on the next fetch, or leave alone when no fetch is due. */
   private acks: Running[] = []
-  private flushing: Promise<void> | null = null
+  private flushScheduled = false
+  private readonly flushes = new Set<Promise<void>>()
+  /** When the lease timer fires (the earliest lease end it was armed for). */
+  private leaseTimerAt = Number.POSITIVE_INFINITY
   private fetching = false
   private fetchDone: Promise<void> = Promise.resolve()
   private wanted = false
@@ -143,7 +150,7 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
     this.store = new RedisTaskStore(options.queue, config, this.context.system.clock)
     this.handler = options.handler
     this.selector = new WeightedSelector(config.priorities.map((p) => p.weight))
-    this.levels = new Set(config.priorities.map((p) => p.name))
+    this.levels = config.priorities.map((p) => p.name)
     this.consumerName = `${options.consumer ?? `${hostname()}-${process.pid}`}:${this.context.name}:${++incarnations}`
   }
 
@@ -166,6 +173,7 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
       clock.clearTimer(timer)
     }
     this.context.timers.cancel('heartbeat')
+    this.context.timers.cancel('lease')
     for (const r of this.running.values()) this.lose(r, 'the worker stopped before the task finished')
     await this.flush()
   }
@@ -198,25 +206,35 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
     // Refill when a quarter of the slots are free (or none run): one fetch per task would cost a round trip each.
     if (this.stopping || free <= 0 || (free < this.refillAt && this.running.size > 0)) {
       this.fetching = false
+      this.scheduleFlush()
       return
     }
     this.wanted = false
     const sentAt = this.context.system.clock.now()
+    const acks = this.acks
+    this.acks = []
     let entries: FetchedEntry[] = []
     try {
-      entries = (await this.store.fetch(this.consumerName, this.selector.plan(free), this.maxInFlight)).entries
+      const fetched = await this.store.fetch(this.consumerName, this.selector.plan(free), this.maxInFlight, acks.map((r) => [r.level, r.entryId] as const))
+      entries = fetched.entries
+      this.acked(fetched.acked)
     } catch (error) {
+      // The acks sent with it may not have happened: those entries come back through the visibility timeout (at least once).
       this.storeFailed('fetch', error)
     }
     this.fetching = false
     for (const entry of entries) this.start(entry, sentAt)
+    if (entries.length > 0) this.armLease(sentAt + this.vt)
     if (this.stopping) return
     if (entries.length > 0 || this.wanted) this.kick()
-    else this.context.timers.startSingle('pull', this.pollMs, 'pull')
+    else {
+      this.scheduleFlush()
+      this.context.timers.startSingle('pull', this.pollMs, 'pull')
+    }
   }
 
   private start(entry: FetchedEntry, sentAt: number): void {
-    const decoded = decodeTask(entry.fields, this.levels, this.store.config.maxPayloadBytes)
+    const decoded = decodeTask(entry.fields, this.levels[entry.level] ?? '', this.store.config.maxPayloadBytes)
     if (!decoded.ok) {
       this.counts.malformed++
       this.context.log.warn({ queue: this.store.queue, entryId: entry.entryId, reason: decoded.reason }, 'malformed task entry: sent to the DLQ')
@@ -241,12 +259,20 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
         return r.abort.signal
       },
     }
-    Promise.resolve()
-      .then(() => this.handler(value, context))
-      .then(
+    // Called at once, not from a promise chain: a handler that returns no promise costs no promise.
+    let result: unknown
+    try {
+      result = this.handler(value, context)
+    } catch (error) {
+      this.finished(r, error ?? new Error('handler threw without a reason'))
+      return
+    }
+    if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
+      ;(result as PromiseLike<unknown>).then(
         () => this.finished(r, null),
         (error: unknown) => this.finished(r, error ?? new Error('handler rejected without a reason')),
       )
+    } else this.finished(r, null)
   }
 
   private finished(r: Running, error: unknown): void {
@@ -261,31 +287,40 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
 
   private ack(r: Running): void {
     this.acks.push(r)
-    // A few microtask hops: the handlers that finish in this burst join the same ack.
-    if (this.acks.length === 1 && this.flushing === null) void Promise.resolve().then(hop).then(hop).then(() => this.flush())
+    if (this.stopping) this.scheduleFlush()
   }
 
-  /** Acks everything finished this turn in one owner-checked script call. */
+  /** Acks that no fetch will carry leave alone, after a few microtask hops so a burst of finishes shares one call. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.acks.length === 0) return
+    this.flushScheduled = true
+    void Promise.resolve().then(hop).then(hop).then(() => {
+      this.flushScheduled = false
+      if (!this.fetching) void this.flush()
+    })
+  }
+
+  /** Sends the acks not yet sent (owner-checked, one script call) and waits for every ack call in flight. */
   private async flush(): Promise<void> {
-    while (this.flushing !== null) await this.flushing
-    if (this.acks.length === 0) return
-    const batch = this.acks
-    this.acks = []
-    this.flushing = (async () => {
-      try {
-        const owned = await this.store.settle(this.consumerName, 'ack', batch.map((r) => [r.level, r.entryId] as const))
-        for (const ok of owned) {
-          if (ok) this.counts.completed++
-          else this.counts.leaseLost++
-        }
-      } catch (error) {
+    if (this.acks.length > 0) {
+      const batch = this.acks
+      this.acks = []
+      const call = this.store.settle(this.consumerName, 'ack', batch.map((r) => [r.level, r.entryId] as const)).then(
+        (owned) => this.acked(owned),
         // Not acked: the entries stay pending and are redelivered after the visibility timeout (at least once).
-        this.storeFailed('ack', error)
-      }
-    })()
-    await this.flushing
-    this.flushing = null
-    if (this.acks.length > 0) void Promise.resolve().then(() => this.flush())
+        (error: unknown) => this.storeFailed('ack', error),
+      )
+      this.flushes.add(call)
+      void call.finally(() => this.flushes.delete(call))
+    }
+    await Promise.all(this.flushes)
+  }
+
+  private acked(owned: readonly boolean[]): void {
+    for (const ok of owned) {
+      if (ok) this.counts.completed++
+      else this.counts.leaseLost++
+    }
   }
 
   private async failed(r: Running, error: unknown): Promise<void> {
@@ -323,9 +358,33 @@ export class TaskWorker extends Actor<TaskWorkerProtocol> implements TaskWorkerP
         if (owned[i] === true) r.leaseUntil = now + this.vt
         else this.lose(r, 'another consumer took the task over')
       })
+      // Renewed leases end later: the lease timer, armed for an older end, re-arms itself when it fires.
     } catch (error) {
       this.storeFailed('renew', error)
     }
+  }
+
+  /**
+   * A reclaim may come as soon as a lease ends (the server's idle time started no sooner than the
+   * fetch or renewal was sent), so a lease is given up at its end exactly, not at the next heartbeat:
+   * otherwise a handler could run on here for up to a heartbeat after another consumer got the task.
+   */
+  private armLease(at: number): void {
+    if (at >= this.leaseTimerAt) return
+    this.leaseTimerAt = at
+    this.context.timers.startSingle('lease', Math.max(0, at - this.context.system.clock.now()), 'expireLeases')
+  }
+
+  expireLeases(): void {
+    this.leaseTimerAt = Number.POSITIVE_INFINITY
+    const now = this.context.system.clock.now()
+    let next = Number.POSITIVE_INFINITY
+    for (const r of this.running.values()) {
+      if (r.lost) continue
+      if (now >= r.leaseUntil) this.lose(r, `lease not renewed within the visibility timeout (${this.vt} ms)`)
+      else next = Math.min(next, r.leaseUntil)
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.armLease(next)
   }
 
   private lose(r: Running, why: string): void {

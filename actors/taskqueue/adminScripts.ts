@@ -11,6 +11,7 @@ import { PRELUDE } from './taskScripts.ts'
  * Reply: {moved, malformed, ms until the next due record (-1: none)}.
  */
 export const PROMOTE = `${PRELUDE}
+local now = clock()
 local limit = tonumber(ARGV[1])
 local streams = {}
 for i = 2, #ARGV do streams[ARGV[i]] = KEYS[2 + i] end
@@ -41,10 +42,11 @@ return {moved, bad, wait}
  * neither settled nor renewed them in time: it died or stalled) and puts each back at the tail of
  * its stream with one more attempt, or in the DLQ (ERR_TASK_VISIBILITY_TIMEOUT) when attempts are
  * used up. Entries deleted while pending (someone XDELed them) are recorded in the DLQ.
- * KEYS: dlq, stats, then the streams. ARGV: group, reclaimer consumer, vtMs, count.
- * Reply: {requeued, dead, lost}.
+ * KEYS: dlq, stats, then the streams. ARGV: group, reclaimer consumer, vtMs, count, then the
+ * priority names (same order as the streams). Reply: {requeued, dead, lost}.
  */
 export const RECLAIM = `${PRELUDE}
+local now = clock()
 local group, claimer, vt, count = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local requeued, deadN, lost = 0, 0, 0
 for i = 3, #KEYS do
@@ -52,9 +54,10 @@ for i = 3, #KEYS do
   local r = redis.pcall('XAUTOCLAIM', key, group, claimer, vt, '0-0', 'COUNT', count)
   if type(r) == 'table' and r.err == nil then
     for _, e in ipairs(r[2]) do
-      local t = totable(e[2])
-      local a, m = tonumber(t.a), tonumber(t.m)
-      if t.v ~= '1' or t.id == nil or t.p == nil or a == nil or m == nil then
+      local t = totask(e[2], ARGV[2 + i])
+      local a, m = nil, nil
+      if t ~= nil then a, m = tonumber(t.a), tonumber(t.m) end
+      if t == nil or a == nil or m == nil then
         dead(KEYS[1], {code = 'ERR_TASK_MALFORMED', message = 'a pending entry that does not decode', raw = truncate(cjson.encode(e[2]), 1024), src = e[1], first = now, last = now, attempts = 0})
         redis.call('HINCRBY', KEYS[2], 'malformed', 1)
         deadN = deadN + 1
@@ -93,6 +96,7 @@ return {requeued, deadN, lost}
  * priority stays in the DLQ (counted as skipped). Reply: {replayed, skipped}.
  */
 export const REPLAY = `${PRELUDE}
+local now = clock()
 local count = tonumber(ARGV[1])
 local streams, ids, sep = {}, {}, false
 for i = 2, #ARGV do
@@ -132,6 +136,7 @@ return {replayed, skipped}
  * Reply: {now, delayed, dlqLength, statsFlat, per stream {waiting, inFlight, oldestWaitingMs, oldestPendingMs}} (-1: none).
  */
 export const STATS = `${PRELUDE}
+local now = clock()
 local group = ARGV[1]
 local per = {}
 local function idms(id) return tonumber(string.match(id, '^(%d+)')) end

@@ -8,24 +8,43 @@
  *   JSON task records scored by due ms), `<base>:dlq` (stream), `<base>:seq` (task ids),
  *   `<base>:idem:<key>` (idempotency markers), `<base>:stats` (hash of counters).
  *
- * Task fields (stream entry and delayed record alike): v (format, '1'), id, p (payload JSON), a
- * (attempts done), m (max attempts), t (enqueued ms), pr (priority name), and optionally k
- * (idempotency key), ff / lf (first / last failure ms), lc / lm (last error code / message).
- * A stream entry is XACKed *and* XDELed when it leaves, so XLEN = waiting + in flight.
+ * A stream entry is positional, because every field costs on every hop (XADD, XREADGROUP's reply
+ * into Lua and out again, the client's decode, XDEL's seek through the listpack): `h` (header
+ * `<id>:<attempts done>:<max attempts>:<enqueued ms>`), `p` (payload JSON), then only when set k
+ * (idempotency key), ff / lf (first / last failure ms), lc / lm (last error code / message). The
+ * priority is the stream's. A delayed record is JSON of the named fields: v ('1'), id, p, a, m, t,
+ * pr (priority name) and the optional ones. An entry is XACKed *and* XDELed when it leaves its
+ * stream, so XLEN = waiting + in flight.
  */
 
+/** Helpers every script shares (no Redis call: scripts that need the time call clock()). */
 export const PRELUDE = `
-local tm = redis.call('TIME')
-local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
-local FIELDS = {'v', 'id', 'p', 'a', 'm', 't', 'pr', 'k', 'ff', 'lf', 'lc', 'lm'}
+local EXTRAS = {'k', 'ff', 'lf', 'lc', 'lm'}
+local function clock()
+  local tm = redis.call('TIME')
+  return tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+end
 local function totable(flat)
   local t = {}
   for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
   return t
 end
+-- A stream entry as a task table (named fields, the delayed record's shape), or nil when it does not decode.
+local function totask(flat, pr)
+  if flat[1] ~= 'h' or flat[3] ~= 'p' or type(flat[2]) ~= 'string' or type(flat[4]) ~= 'string' then return nil end
+  local id, a, m, at = string.match(flat[2], '^(%d+):(%d+):(%d+):(%d+)$')
+  if id == nil then return nil end
+  local t = {v = '1', id = id, a = a, m = m, t = at, p = flat[4], pr = pr}
+  for i = 5, #flat - 1, 2 do
+    local f = flat[i]
+    if f == 'k' or f == 'ff' or f == 'lf' or f == 'lc' or f == 'lm' then t[f] = flat[i + 1] end
+  end
+  return t
+end
+-- A task table as stream entry fields (tostring everywhere: a delayed record is untrusted JSON).
 local function toflat(t)
-  local out = {}
-  for _, f in ipairs(FIELDS) do
+  local out = {'h', tostring(t.id) .. ':' .. tostring(t.a) .. ':' .. tostring(t.m) .. ':' .. tostring(t.t), 'p', tostring(t.p)}
+  for _, f in ipairs(EXTRAS) do
     if t[f] ~= nil then out[#out + 1] = f; out[#out + 1] = tostring(t[f]) end
   end
   return out
@@ -38,6 +57,71 @@ local function truncate(s, n)
   if #s > n then return string.sub(s, 1, n) end
   return s
 end
+-- Owner-checked batch from ARGV[from] on, per stream: streamIndex (0-based), count c, the lowest and
+-- highest entry id of the group (the caller compares ids), then the c ids. Returns {settled, lost ids...}.
+-- A delivery is redelivered only under a new entry id (reclaim XACKs + XDELs it and XADDs the task
+-- again), so an entry id still pending is still its consumer's. 'ack': XACK's count is then the owner
+-- check; only when it falls short (a reclaimed task: rare) does one XPENDING over the range tell
+-- which ids were lost (the pending ones among them were acked by the XACK: none is left). 'renew'
+-- resets the idle time of what XPENDING shows is still ours (XCLAIM … JUSTID: the delivery count
+-- untouched).
+local function settle(group, consumer, op, stats, from)
+  local settled, lost = 0, {0}
+  local j = from
+  while j <= #ARGV do
+    local key = KEYS[tonumber(ARGV[j]) + 1]
+    local c = tonumber(ARGV[j + 1])
+    local first, last = j + 4, j + 3 + c
+    if key == nil or key == stats then return redis.error_reply('ERR settle: bad stream index') end
+    local mine = nil
+    if op ~= 'ack' or c > 4000 then
+      mine = {}
+      for _, e in ipairs(redis.call('XPENDING', key, group, ARGV[j + 2], ARGV[j + 3], c + 10000, consumer)) do mine[e[1]] = true end
+    end
+    local ids = {}
+    for k = first, last do
+      local id = ARGV[k]
+      if mine == nil or mine[id] then
+        ids[#ids + 1] = id
+        if mine ~= nil then mine[id] = nil end
+      else
+        lost[#lost + 1] = id
+      end
+    end
+    if mine == nil then
+      -- 'ack', one call: what XACK acknowledges is exactly what was still ours.
+      local before = {}
+      local n = redis.call('XACK', key, group, unpack(ids))
+      if n < #ids then
+        -- Some were not pending: an XDEL of them touches nothing that is anyone's (reclaim deleted them),
+        -- but the caller must learn which. Each of ours is gone from the PEL now, so ask per id whether
+        -- it still exists in the stream: a reclaimed one was deleted with its reclaim.
+        for _, id in ipairs(ids) do
+          if #redis.call('XRANGE', key, id, id) == 0 then before[#before + 1] = id end
+        end
+      end
+      redis.call('XDEL', key, unpack(ids))
+      for _, id in ipairs(before) do lost[#lost + 1] = id end
+      settled = settled + #ids - #before
+    else
+      for s = 1, #ids, 1000 do
+        local chunk = {unpack(ids, s, math.min(s + 999, #ids))}
+        if op == 'ack' then
+          redis.call('XACK', key, group, unpack(chunk))
+          redis.call('XDEL', key, unpack(chunk))
+        else
+          chunk[#chunk + 1] = 'JUSTID'
+          redis.call('XCLAIM', key, group, consumer, 0, unpack(chunk))
+        end
+      end
+      settled = settled + #ids
+    end
+    j = last + 1
+  end
+  if op == 'ack' and settled > 0 then redis.call('HINCRBY', stats, 'completed', settled) end
+  lost[1] = settled
+  return lost
+end
 local function dead(dlq, rec)
   local flat = {}
   for k, v in pairs(rec) do flat[#flat + 1] = k; flat[#flat + 1] = tostring(v) end
@@ -49,47 +133,60 @@ end
  * A batch of enqueues, each atomic and in order. KEYS: seq, delayed, the P streams, then the
  * idempotency keys used. ARGV: P, idemTtlMs, maxDepth, the P priority names, then 6 per task:
  * payload, maxAttempts, priority index (0-based), delayMs, idempotency key index into KEYS (0:
- * none), idempotency key. Reply: per task {1 created | 0 duplicate | -1 full, id}.
+ * none), idempotency key. Ids come from one INCRBY per batch (an id a duplicate or a refusal did
+ * not use is skipped: ids are unique and increasing, not dense). Reply: flat, per task
+ * `1 | 0 | -1` (created, duplicate, full) then the id.
  */
 export const ENQUEUE = `${PRELUDE}
 local P, ttl, maxDepth = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local now = clock()
+local nows = tostring(now)
+local first = 4 + P
+local n = math.floor((#ARGV - first + 1) / 6)
+local nextId = redis.call('INCRBY', KEYS[1], n) - n
 local out = {}
-for j = 4 + P, #ARGV, 6 do
+for j = first, #ARGV, 6 do
   local level, delay, ki = tonumber(ARGV[j + 2]), tonumber(ARGV[j + 3]), tonumber(ARGV[j + 4])
   local stream = KEYS[3 + level]
+  nextId = nextId + 1
   local prev = false
   if ki > 0 then prev = redis.call('GET', KEYS[ki]) end
   if prev then
-    out[#out + 1] = {0, prev}
+    out[#out + 1] = 0; out[#out + 1] = prev
   elseif maxDepth > 0 and redis.call('XLEN', stream) + redis.call('ZCARD', KEYS[2]) >= maxDepth then
-    out[#out + 1] = {-1, ''}
+    out[#out + 1] = -1; out[#out + 1] = ''
   else
-    local id = tostring(redis.call('INCR', KEYS[1]))
-    local t = {v = '1', id = id, p = ARGV[j], a = '0', m = ARGV[j + 1], t = tostring(now), pr = ARGV[4 + level]}
-    if ki > 0 then
-      redis.call('SET', KEYS[ki], id, 'NX', 'PX', ttl)
-      t.k = ARGV[j + 5]
-    end
+    local id = tostring(nextId)
+    if ki > 0 then redis.call('SET', KEYS[ki], id, 'NX', 'PX', ttl) end
     if delay > 0 then
+      local t = {v = '1', id = id, p = ARGV[j], a = '0', m = ARGV[j + 1], t = nows, pr = ARGV[4 + level]}
+      if ki > 0 then t.k = ARGV[j + 5] end
       redis.call('ZADD', KEYS[2], now + delay, cjson.encode(t))
+    elseif ki > 0 then
+      redis.call('XADD', stream, '*', 'h', id .. ':0:' .. ARGV[j + 1] .. ':' .. nows, 'p', ARGV[j], 'k', ARGV[j + 5])
     else
-      redis.call('XADD', stream, '*', unpack(toflat(t)))
+      redis.call('XADD', stream, '*', 'h', id .. ':0:' .. ARGV[j + 1] .. ':' .. nows, 'p', ARGV[j])
     end
-    out[#out + 1] = {1, id}
+    out[#out + 1] = 1; out[#out + 1] = id
   end
 end
 return out
 `
 
 /**
- * KEYS: the priority streams. ARGV: group, consumer, maxInFlight (0: no cap), then one quota per
- * stream. Reads each stream's quota of new entries; what a short stream could not fill goes to the
- * others in order (highest priority first). A missing group is created (someone deleted the stream).
- * Reply: {shortFlags (one 0/1 per stream), entries: {streamIndex, entryId, flatFields}...}.
+ * Acks what the consumer finished, then reads for it: one round trip per batch rather than two.
+ * KEYS: the P priority streams, then stats. ARGV: group, consumer, maxInFlight (0: no cap), then one
+ * quota per stream, then the acks as `settle()` reads them. Reads each stream's quota of new
+ * entries; what a short stream could not fill goes to the others in order (highest priority
+ * first). A missing group is created (someone deleted the stream). Reply: {shortFlags (one 0/1 per
+ * stream), the acks' reply, then pairs streamIndex, XREADGROUP's entry list}: the entries pass
+ * through as Redis gave them (no table per entry here).
  */
 export const FETCH = `${PRELUDE}
 local group, consumer, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local n = #KEYS
+local n = #KEYS - 1
+local acked = settle(group, consumer, 'ack', KEYS[#KEYS], 4 + n)
+if acked.err ~= nil then return acked end
 local budget = 0
 for i = 1, n do budget = budget + tonumber(ARGV[3 + i]) end
 if cap > 0 then
@@ -100,7 +197,7 @@ if cap > 0 then
   end
   if cap - pending < budget then budget = cap - pending end
 end
-local short, out = {}, {}
+local short, out = {}, {0, acked}
 local function read(i, count)
   local r = redis.pcall('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', KEYS[i], '>')
   if type(r) == 'table' and r.err ~= nil then
@@ -108,11 +205,11 @@ local function read(i, count)
     redis.call('XGROUP', 'CREATE', KEYS[i], group, '0', 'MKSTREAM')
     r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', KEYS[i], '>')
   end
-  local got = 0
-  if r then
-    for _, e in ipairs(r[1][2]) do out[#out + 1] = {i - 1, e[1], e[2]}; got = got + 1 end
-  end
-  return got
+  if not r then return 0 end
+  local entries = r[1][2]
+  out[#out + 1] = i - 1
+  out[#out + 1] = entries
+  return #entries
 end
 local spare = 0
 for i = 1, n do
@@ -136,75 +233,17 @@ for i = 1, n do
     if got == 0 then short[i] = 1 end
   end
 end
-return {short, out}
+out[1] = short
+return out
 `
 
 /**
- * Owner-checked batch: ARGV group, consumer, op ('ack' | 'renew'), then pairs (streamIndex 0-based,
- * entryId). KEYS: the streams, then stats. One XPENDING per stream over the batch's id range finds
- * what this consumer still owns; 'ack' XACKs and XDELs those, 'renew' resets their idle time
- * (XCLAIM … JUSTID, the delivery count untouched). Reply: one 0/1 per pair (0: not ours any more —
- * reclaimed, or removed).
+ * Owner-checked acks or lease renewals. KEYS: the streams, then stats. ARGV: group, consumer, op
+ * ('ack' | 'renew'), then the groups `settle()` in the prelude reads. Reply: {settled, ids not ours
+ * any more (reclaimed, or removed)...}.
  */
 export const SETTLE = `${PRELUDE}
-local group, consumer, op = ARGV[1], ARGV[2], ARGV[3]
-local stats = KEYS[#KEYS]
-local function parts(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  return tonumber(ms or -1), tonumber(seq or -1)
-end
-local function less(a, b)
-  local am, as = parts(a)
-  local bm, bs = parts(b)
-  return am < bm or (am == bm and as < bs)
-end
-local by, order = {}, {}
-for j = 4, #ARGV, 2 do
-  local i = tonumber(ARGV[j]) + 1
-  local id = ARGV[j + 1]
-  if KEYS[i] ~= nil and i < #KEYS and parts(id) >= 0 then
-    local g = by[i]
-    if g == nil then g = {lo = id, hi = id, n = 0}; by[i] = g; order[#order + 1] = i end
-    if less(id, g.lo) then g.lo = id end
-    if less(g.hi, id) then g.hi = id end
-    g.n = g.n + 1
-  end
-end
-local mine, done = {}, 0
-for _, i in ipairs(order) do
-  local g = by[i]
-  local owned = {}
-  -- Our pending entries in the batch's range: at most what we hold, bounded by the range's size.
-  for _, e in ipairs(redis.call('XPENDING', KEYS[i], group, g.lo, g.hi, g.n + 10000, consumer)) do
-    owned[#owned + 1] = e[1]
-    mine[i .. '/' .. e[1]] = true
-  end
-  for c = 1, #owned, 1000 do
-    local chunk = {unpack(owned, c, math.min(c + 999, #owned))}
-    if op == 'ack' then
-      redis.call('XACK', KEYS[i], group, unpack(chunk))
-      redis.call('XDEL', KEYS[i], unpack(chunk))
-    else
-      local args = {KEYS[i], group, consumer, 0}
-      for _, id in ipairs(chunk) do args[#args + 1] = id end
-      args[#args + 1] = 'JUSTID'
-      redis.call('XCLAIM', unpack(args))
-    end
-  end
-end
-local res = {}
-for j = 4, #ARGV, 2 do
-  local key = (tonumber(ARGV[j]) + 1) .. '/' .. ARGV[j + 1]
-  if mine[key] then
-    res[#res + 1] = 1
-    if op == 'ack' then done = done + 1 end
-    mine[key] = nil
-  else
-    res[#res + 1] = 0
-  end
-end
-if done > 0 then redis.call('HINCRBY', stats, 'completed', done) end
-return res
+return settle(ARGV[1], ARGV[2], ARGV[3], KEYS[#KEYS], 4)
 `
 
 /**
@@ -216,6 +255,7 @@ return res
  */
 export const FAIL = `${PRELUDE}
 local group, consumer, id, mode, delay = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local now = clock()
 if not owned(KEYS[1], group, consumer, id) then return 0 end
 local flat = {}
 for j = 6, #ARGV do flat[#flat + 1] = ARGV[j] end

@@ -176,8 +176,8 @@ describe('TaskQueue on Redis Streams', () => {
     const { family, prefix } = await start('hostile', { q: { handler: (p: unknown) => void seen.push(p) } })
     const stream = `${prefix}{q}:p:normal`
     await redis.xadd(stream, '*', 'hello', 'world')
-    await redis.xadd(stream, '*', 'v', '1', 'id', '5', 'p', '{not json', 'a', '0', 'm', '3', 't', '1', 'pr', 'normal')
-    await redis.xadd(stream, '*', 'v', '1', 'id', '6', 'p', '1', 'a', '9', 'm', '3', 't', '1', 'pr', 'normal')
+    await redis.xadd(stream, '*', 'h', '5:0:3:1', 'p', '{not json')
+    await redis.xadd(stream, '*', 'h', '6:9:3:1', 'p', '1')
     await redis.zadd(`${prefix}{q}:delayed`, 0, '\u0000garbage')
     await family.queue.ask('enqueue', 'q', { ok: true })
     await waitFor(() => seen.length === 1, { timeoutMs: 10_000 })

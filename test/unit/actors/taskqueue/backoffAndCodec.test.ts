@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { decodeTask, resolveBackoff, retryDelay } from '../../../../actors/index.ts'
 
 const SEED = Number(process.env['TQ_SEED'] ?? 20_20)
-const LEVELS = new Set(['high', 'normal', 'low'])
-const ok = ['v', '1', 'id', '42', 'p', '{"a":1}', 'a', '0', 'm', '3', 't', '1700000000000', 'pr', 'normal']
+const ok = ['h', '42:0:3:1700000000000', 'p', '{"a":1}']
+const header = (h: string): string[] => ok.map((x, i) => (i === 1 ? h : x))
 
 describe('retryDelay', () => {
   const backoff = resolveBackoff({ baseMs: 100, maxMs: 5000, jitter: 0 }, [])
@@ -37,32 +37,36 @@ describe('retryDelay', () => {
 
 describe('decodeTask', () => {
   it('decodes a well-formed record and its payload', () => {
-    const d = decodeTask([...ok, 'k', 'order-1', 'ff', '5', 'lc', 'ERR_X', 'lm', 'boom'], LEVELS, 1024)
+    const d = decodeTask([...ok, 'k', 'order-1', 'ff', '5', 'lc', 'ERR_X', 'lm', 'boom'], 'normal', 1024)
     expect(d).toEqual({ ok: true, value: { a: 1 }, task: { id: '42', payload: '{"a":1}', attempts: 0, maxAttempts: 3, enqueuedAt: 1700000000000, priority: 'normal', idempotencyKey: 'order-1', firstFailureAt: 5, lastError: { code: 'ERR_X', message: 'boom' } } })
   })
 
   it.each([
     ['not a list', 'hello'],
-    ['odd length', ['v', '1', 'id']],
-    ['a non-string value', ['v', 1]],
-    ['wrong version', ok.map((x, i) => (i === 1 ? '2' : x))],
-    ['a bad id', ok.map((x, i) => (i === 3 ? '4x' : x))],
-    ['a payload that is not JSON', ok.map((x, i) => (i === 5 ? '{' : x))],
-    ['attempts already used up', ok.map((x, i) => (i === 7 ? '3' : x))],
-    ['negative attempts', ok.map((x, i) => (i === 7 ? '-1' : x))],
-    ['zero max attempts', ok.map((x, i) => (i === 9 ? '0' : x))],
-    ['an unknown priority', ok.map((x, i) => (i === 13 ? 'urgent' : x))],
-    ['a payload over the size limit', ok.map((x, i) => (i === 5 ? JSON.stringify('x'.repeat(2000)) : x))],
+    ['odd length', ['h', '1:0:3:1', 'p']],
+    ['a non-string value', ['h', 1, 'p', '1']],
+    ['an older format (named fields)', ['v', '1', 'id', '42', 'p', '{"a":1}', 'a', '0', 'm', '3', 't', '1', 'pr', 'normal']],
+    ['a bad id', header('4x:0:3:1')],
+    ['an empty id', header(':0:3:1')],
+    ['a header with a fifth part', header('4:0:3:1:9')],
+    ['a header with three parts', header('4:0:3')],
+    ['a payload that is not JSON', ok.map((x, i) => (i === 3 ? '{' : x))],
+    ['attempts already used up', header('42:3:3:1')],
+    ['negative attempts', header('42:-1:3:1')],
+    ['zero max attempts', header('42:0:0:1')],
+    ['an extra field that is not a string', [...ok, 'k', 5]],
+    ['a payload over the size limit', ok.map((x, i) => (i === 3 ? JSON.stringify('x'.repeat(2000)) : x))],
+    ['a payload over the size limit in multi-byte characters', ok.map((x, i) => (i === 3 ? JSON.stringify('é'.repeat(600)) : x))],
   ])('refuses %s with a reason', (_what, fields) => {
-    const d = decodeTask(fields, LEVELS, 1024)
+    const d = decodeTask(fields, 'normal', 1024)
     expect(d.ok).toBe(false)
     if (!d.ok) expect(d.reason.length).toBeGreaterThan(0)
   })
 
   it('never throws on arbitrary input', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), fc.array(fc.string(), { maxLength: 30 }), fc.array(fc.constantFrom(...ok, 'x', '', '-5', '999999999999999999999'), { maxLength: 30 })), (fields) => {
-        const d = decodeTask(fields, LEVELS, 1024)
+      fc.property(fc.oneof(fc.anything(), fc.array(fc.string(), { maxLength: 30 }), fc.array(fc.constantFrom(...ok, 'x', '', ':', '1:2:3:4', '-5', '999999999999999999999'), { maxLength: 30 })), (fields) => {
+        const d = decodeTask(fields, 'normal', 1024)
         expect(typeof d.ok).toBe('boolean')
       }),
       { seed: SEED, numRuns: 500 },
