@@ -1,5 +1,5 @@
 import type { Link, Span, Tracer } from '@opentelemetry/api'
-import { EnvelopeKind, type ActorInfo, type Envelope, type Instrumentation } from '../../runtime/index.ts'
+import { EnvelopeKind, type ActorInfo, type Envelope, type Instrumentation, type SendSampling } from '../../runtime/index.ts'
 import { otel } from './otel.ts'
 
 export interface TracingOptions {
@@ -69,19 +69,32 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
   const ratio = options.sampleRatio ?? 1
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`sampleRatio must be within [0, 1], got ${ratio}`)
   const period = ratio === 0 ? 0 : Math.max(1, Math.round(1 / ratio))
-  let roots = 0
-  /** Troupe's head sampler: true for 1 root in `period`. */
-  const sampleRoot = (): boolean => period === 1 || (period !== 0 && roots++ % period === 0)
+  // Below ratio 1 the runtime samples at the send site on this countdown (Instrumentation.sampling):
+  // a send left out costs a branch, with no call and nothing carried. Root 0 is sampled, then 1 in `period`.
+  const sampling: SendSampling | null = period === 1 ? null : { untilNext: period === 0 ? Infinity : 1, period: period === 0 ? Infinity : period }
+  /** Troupe's head sampler, for the sends and messages the runtime hands over undecided: true for 1 root in `period`. */
+  const sampleRoot = (): boolean => {
+    if (sampling === null) return true
+    if (--sampling.untilNext > 0) return false
+    sampling.untilNext = sampling.period
+    return true
+  }
   /** Set while an unsampled message's handler runs (synchronously): its sends stay unsampled. */
   let handlingUnsampled = false
   const saved: boolean[] = []
   let depth = 0
   // Open ask spans (sampled ones only), by request envelope.
   const asks = new WeakMap<Envelope, Span>()
-  return {
-    onSend(envelope: Envelope): void {
+  /** Marks a send left out, so that it stays out downstream; a send without headers is already out when the runtime samples. */
+  const leaveOut = (envelope: Envelope): void => {
+    if (envelope.headers === null) {
+      if (sampling === null) envelope.headers = UNSAMPLED
+    } else if (envelope.headers !== UNSAMPLED) envelope.headers = { ...envelope.headers, 'troupe-sampled': '0' }
+  }
+  const instrumentation: { -readonly [K in keyof Instrumentation]: Instrumentation[K] } = {
+    onSend(envelope: Envelope, sampled?: boolean): void {
       if (handlingUnsampled && envelope.headers === null) {
-        envelope.headers = UNSAMPLED
+        leaveOut(envelope)
         return
       }
       // The sender's context: the active one, else what the envelope already carries (a gateway
@@ -90,8 +103,9 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       // ROOT_CONTEXT (no context.with in force) is the common case from plain code: no lookup.
       if (active === ROOT_CONTEXT || trace.getSpanContext(active) === undefined) {
         if (envelope.headers !== null && envelope.headers['traceparent'] !== undefined) active = propagation.extract(active, envelope.headers)
-        else if (!sampleRoot()) {
-          if (envelope.headers === null) envelope.headers = UNSAMPLED
+        // `sampled`: the runtime's sampler already picked this root.
+        else if (sampled !== true && !sampleRoot()) {
+          leaveOut(envelope)
           return
         }
       }
@@ -118,7 +132,7 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       else span.end()
     },
     onAskSettled(request: Envelope, error: Error | null): void {
-      if (request.headers === UNSAMPLED) return
+      if (request.headers === null || request.headers === UNSAMPLED) return
       const span = asks.get(request)
       if (span === undefined) return
       asks.delete(request)
@@ -183,4 +197,6 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       })
     },
   }
+  if (sampling !== null) instrumentation.sampling = sampling
+  return instrumentation
 }
