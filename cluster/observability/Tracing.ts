@@ -9,8 +9,11 @@ export interface TracingOptions {
    * Head sampling by Troupe, before the SDK is asked: the share of *root* sends (no trace to
    * continue) that start a trace, 1 in round(1 / ratio), counted (no randomness). Default 1: every
    * root goes to the SDK's sampler. The OpenTelemetry SDK costs microseconds per span even for one
-   * it drops; at 0.01 the 99 % left out cost a header check per message, and their decision
-   * travels with them (a sampled trace stays whole, an unsampled one adds nothing downstream).
+   * it drops; below 1 the runtime decides at the send site (Instrumentation.sampling): the sends
+   * left out cost a branch and carry nothing, their handlers run with no hook, and so their own
+   * sends stay out (a sampled trace stays whole, an unsampled one adds nothing downstream). A send
+   * from plain code under an active OTel context then continues it only when picked (reading the
+   * active context costs as much as a tell).
    */
   readonly sampleRatio?: number
 }
