@@ -3,6 +3,8 @@
  * TroupeMetrics (counters, processing and ask histograms, mailbox gauges) and tracing (Troupe's head
  * sampling at 1 %, an SDK recording what it picks) against the
  * same system with no instrumentation, in the same run. Target: instrumented tell ≥ 0.9 × plain.
+ * `tell-hooks` samples nothing (Troupe's own per-message cost, no SDK spans); `shards` is the tell
+ * workload of sharded systems with and without the node's shard observer (observabilityShards.ts).
  */
 import { context, propagation, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
@@ -12,6 +14,7 @@ import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSa
 import { Registry } from 'prom-client'
 import { createTracing, TroupeMetrics } from '../cluster/observability/index.ts'
 import { Actor, ActorSystem, combineInstrumentation, type ActorSystemOptions } from '../runtime/index.ts'
+import { shardsCase } from './observabilityShards.ts'
 import { check, median, note, paired, pairedRatio, rate, report, round, startTiming, yieldMacrotask, type Paired, type Rate, type Suite } from './harness.ts'
 
 const TELL_N = 1_000_000
@@ -137,7 +140,7 @@ function line(name: string, unit: string, runs: Paired<Rate>, extra: Record<stri
 
 export const suite: Suite = {
   description: 'tell and ask with full instrumentation (metrics + tracing sampled at 1 %) against the same system without',
-  cases: ['tell', 'tell-hooks', 'ask'],
+  cases: ['tell', 'tell-hooks', 'ask', 'shards'],
   async run({ only }) {
     installSdk()
     const want = (name: string) => only === null || only.has(name)
@@ -160,5 +163,6 @@ export const suite: Suite = {
       note(`observability.ask: ${ASK_N} asks from plain code, fully instrumented (1 % traced) vs plain`)
       line('observability.ask', 'round trips/s', await paired(5, () => ask('full', ASK_N), () => ask('plain', ASK_N)), { n: ASK_N, sampling: SAMPLE_RATIO })
     }
+    if (want('shards')) await shardsCase()
   },
 }

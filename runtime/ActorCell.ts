@@ -11,6 +11,7 @@ import type { Runnable } from './Scheduler.ts'
 import type { TimerEntry, TimerOwner, Timers } from './Timers.ts'
 import type { ActorSystem, MailboxHooks } from './ActorSystem.ts'
 import type { Instrumentation } from './Instrumentation.ts'
+import type { ActorTypeCounts, HandleHooks, HandlerCounting } from './HandlerCounting.ts'
 import type { Logger } from './Logger.ts'
 import type { Clock } from './Clock.ts'
 import type { DeadLetterReason } from './DeadLetters.ts'
@@ -50,6 +51,11 @@ export interface CellHost {
   lifecycle(cell: ActorCell, event: 'started' | 'restarted' | 'stopped' | 'failed', detail?: Error | ExitReason, method?: string): void
   readonly hooks: MailboxHooks | null
   readonly instrumentation: Instrumentation | null
+  readonly handleHooks: HandleHooks
+  readonly counting: HandlerCounting | null
+  countsFor(actorClass: { readonly name: string }): ActorTypeCounts
+  inTracedHandler: boolean
+  tracedPending: number
   readonly defaultMailbox: MailboxOptions | undefined
   unregisterNames(ref: ActorRef<any>, names: readonly string[]): void
 }

@@ -1,5 +1,7 @@
 import type { ActorInfo } from './ActorSystem.ts'
 import type { Envelope } from './Envelope.ts'
+import { InvalidArgumentError } from './errors.ts'
+import type { HandlerCounting, SendSampling } from './HandlerCounting.ts'
 
 /**
  * Where tracing and metrics attach to message flow, without the runtime depending on either.
@@ -13,9 +15,10 @@ export interface Instrumentation {
   /**
    * A message is leaving its sender (any kind that a handler will see: tell, ask, poison). Add
    * headers here, e.g. W3C `traceparent` from the active context. Replace `envelope.headers`
-   * rather than mutating it: the object may be shared with the caller.
+   * rather than mutating it: the object may be shared with the caller. `sampled` is true when the
+   * runtime's send-site sampler (`sampling`) picked this send as a new trace's root.
    */
-  onSend?(envelope: Envelope): void
+  onSend?(envelope: Envelope, sampled?: boolean): void
   /**
    * Runs just before each handler. Return `true` to have this message's handler run through
    * `aroundHandle`; anything else runs it directly. An instrumentation with `aroundHandle` and no
@@ -40,6 +43,21 @@ export interface Instrumentation {
    * times asks and counts timeouts. `request` is the envelope `onSend` saw.
    */
   onAskSettled?(request: Envelope, error: Error | null, elapsedMs: number): void
+  /**
+   * Per-actor-type counts and sampled handler timing kept by the dispatcher itself on plain fields
+   * (see HandlerCounting): metrics without a call per message.
+   */
+  readonly counting?: HandlerCounting
+  /**
+   * Head sampling at the send site, for an instrumentation that acts only on traced messages
+   * (tracing at a ratio below 1). With it the runtime calls `onSend` only for a send that carries
+   * headers, one from a handler of a message with headers (or while such a handler's async part
+   * runs), and 1 in `period` of the other sends from outside any handler (`sampled` true). A send
+   * from a handler of a message without headers is left out: its trace was not sampled, and it
+   * carries nothing. The handle hooks run only for messages with headers. Everything left out costs
+   * a branch. `onAskSettled` still runs for every ask.
+   */
+  readonly sampling?: SendSampling
 }
 
 type Handler = (...args: unknown[]) => unknown
@@ -86,16 +104,26 @@ export function combineInstrumentation(parts: readonly Instrumentation[]): Instr
   const afters = parts.filter((p) => p.afterHandle !== undefined).reverse()
   const wrappers = parts.filter((p) => p.aroundHandle !== undefined)
   const settled = parts.filter((p) => p.onAskSettled !== undefined)
-  const combined: Instrumentation = {}
+  const counting = parts.filter((p) => p.counting !== undefined)
+  if (counting.length > 1) throw new InvalidArgumentError('only one instrumentation may keep handler counts (counting)')
+  // Send-site sampling holds when the parts that sample are the only ones with per-message hooks
+  // (counting is not a hook): then the others lose nothing to it.
+  const samplers = parts.filter((p) => p.sampling !== undefined)
+  const perMessage = parts.filter((p) => p.sampling === undefined && (p.onSend !== undefined || p.beforeHandle !== undefined || p.afterHandle !== undefined || p.aroundHandle !== undefined))
+  const sampling = samplers.length === 1 && perMessage.length === 0 ? (samplers[0] as Instrumentation).sampling : undefined
+  const combined: { -readonly [K in keyof Instrumentation]: Instrumentation[K] } = {}
+  const counts = counting[0]?.counting
+  if (counts !== undefined) combined.counting = counts
+  if (sampling !== undefined) combined.sampling = sampling
   // Which wrappers asked to wrap the message in hand (set by beforeHandle, read by aroundHandle;
   // the two run back to back for one message, with no handler between).
   const wrapping = new Array<boolean>(wrappers.length).fill(true)
   if (senders.length === 1) {
     const only = senders[0] as Instrumentation
-    combined.onSend = (envelope) => only.onSend?.(envelope)
+    combined.onSend = (envelope, sampled) => only.onSend?.(envelope, sampled)
   } else if (senders.length > 1) {
-    combined.onSend = (envelope) => {
-      for (const part of senders) part.onSend?.(envelope)
+    combined.onSend = (envelope, sampled) => {
+      for (const part of senders) part.onSend?.(envelope, sampled)
     }
   }
   if (settled.length > 0) {

@@ -21,6 +21,7 @@ import { ActorStoppedError, InvalidArgumentError, InvalidNameError, NameTakenErr
 import type { Subscription, Topic } from './EventStream.ts'
 import { ExitReasons, type ExitReason } from './ExitReason.ts'
 import type { Instrumentation } from './Instrumentation.ts'
+import { HandleHooks, type ActorTypeCounts, type HandlerCounting, type SendSampling } from './HandlerCounting.ts'
 import { Mailbox, type MailboxOptions } from './Mailbox.ts'
 import { RemoteOffers } from './RemoteOffers.ts'
 import { RemoteWatch, type WatchHost } from './RemoteWatch.ts'
@@ -37,6 +38,20 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
   readonly systemName: string
   readonly hooks: MailboxHooks | null
   readonly instrumentation: Instrumentation | null
+  /** The instrumentation's `onSend` is called for sends (all of them, or those `sampling` lets through). */
+  private readonly announcing: boolean
+  private readonly sampling: SendSampling | null
+  /** How the dispatcher brackets handlers with the instrumentation's hooks (see HandleHooks). */
+  readonly handleHooks: HandleHooks
+  readonly counting: HandlerCounting | null
+  /** The counts of the class the dispatcher asked for last (one run of messages is one class). */
+  private countedClass: object | null = null
+  private lastCounts: ActorTypeCounts | null = null
+  private readonly countsByClass = new Map<object, ActorTypeCounts>()
+  /** With `sampling`: the synchronous part of a handler of a message with headers is running; its sends are announced. */
+  inTracedHandler = false
+  /** With `sampling`: async handlers of messages with headers still running; sends from plain code are announced meanwhile. */
+  tracedPending = 0
   readonly defaultMailbox: MailboxOptions | undefined
   readonly serializeMessages: boolean
   currentCell: ActorCell | null = null
@@ -68,7 +83,13 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
     this.clock = system.clock
     this.systemName = system.name
     this.hooks = options.mailboxHooks ?? null
-    this.instrumentation = options.instrumentation ?? null
+    const instrumentation = options.instrumentation ?? null
+    this.instrumentation = instrumentation
+    this.announcing = instrumentation?.onSend !== undefined
+    this.sampling = instrumentation?.sampling ?? null
+    this.counting = instrumentation?.counting ?? null
+    const brackets = instrumentation !== null && (instrumentation.beforeHandle !== undefined || instrumentation.afterHandle !== undefined || instrumentation.aroundHandle !== undefined)
+    this.handleHooks = !brackets ? HandleHooks.None : this.sampling === null ? HandleHooks.All : HandleHooks.WithHeaders
     if (options.mailbox !== undefined) new Mailbox(options.mailbox)
     this.defaultMailbox = options.mailbox
     this.serializeMessages = options.serializeMessages === true
@@ -94,6 +115,39 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
 
   get public(): ActorSystem {
     return this.system
+  }
+
+  /** The dispatcher's counts for an actor class (Instrumentation.counting); called once per run of messages. */
+  countsFor(actorClass: { readonly name: string }): ActorTypeCounts {
+    if (actorClass === this.countedClass) return this.lastCounts as ActorTypeCounts
+    let counts = this.countsByClass.get(actorClass)
+    if (counts === undefined) {
+      counts = (this.counting as HandlerCounting).countsFor(actorClass.name)
+      this.countsByClass.set(actorClass, counts)
+    }
+    this.countedClass = actorClass
+    this.lastCounts = counts
+    return counts
+  }
+
+  /**
+   * Hands a send to the instrumentation's `onSend`, or, with send-site sampling, only the sends
+   * that belong to a trace or start one (Instrumentation.sampling); the rest cost these branches.
+   */
+  private announce(envelope: Envelope): void {
+    const instrumentation = this.instrumentation as Instrumentation
+    const sampling = this.sampling
+    if (sampling !== null && envelope.headers === null) {
+      if (this.currentCell !== null) {
+        if (!this.inTracedHandler) return
+      } else if (this.tracedPending === 0) {
+        if (--sampling.untilNext > 0) return
+        sampling.untilNext = sampling.period
+        instrumentation.onSend?.(envelope, true)
+        return
+      }
+    }
+    instrumentation.onSend?.(envelope, false)
   }
 
   scheduleCell(cell: ActorCell): void {
@@ -178,7 +232,7 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
     const payload = this.serializeMessages ? this.system.codec.roundTripArgs(args) : args
     const sender = this.currentCell === null ? null : this.currentCell.ref
     const envelope = new Envelope(EnvelopeKind.Tell, target, sender, this.system.ids.nextMessageId(), 0, headers, method, payload)
-    if (this.instrumentation !== null && this.instrumentation.onSend !== undefined) this.instrumentation.onSend(envelope)
+    if (this.announcing) this.announce(envelope)
     const cell = target.cell as ActorCell | null
     if (cell !== null) cell.postUser(envelope)
     else this.routeOut(envelope)
@@ -195,7 +249,7 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
     }
     const sender = this.currentCell === null ? null : this.currentCell.ref
     const envelope = new Envelope(EnvelopeKind.Ask, target, sender, this.system.ids.nextMessageId(), 0, options?.headers ?? null, method, payload)
-    if (this.instrumentation !== null && this.instrumentation.onSend !== undefined) this.instrumentation.onSend(envelope)
+    if (this.announcing) this.announce(envelope)
     let pending!: PendingAsk
     const asks = this.asks
     const promise = new Promise<unknown>((resolve, reject) => {
@@ -228,7 +282,7 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
     }
     const sender = this.currentCell === null ? null : this.currentCell.ref
     const envelope = new Envelope(EnvelopeKind.Tell, target, sender, this.system.ids.nextMessageId(), 0, null, method, payload)
-    if (this.instrumentation !== null && this.instrumentation.onSend !== undefined) this.instrumentation.onSend(envelope)
+    if (this.announcing) this.announce(envelope)
     const cell = target.cell as ActorCell | null
     if (cell !== null) return cell.offerUser(envelope)
     // Another system: wait for the transport's room (credit) as a local offer waits for the mailbox's.

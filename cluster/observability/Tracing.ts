@@ -1,5 +1,5 @@
 import type { Link, Span, Tracer } from '@opentelemetry/api'
-import { EnvelopeKind, type ActorInfo, type Envelope, type Instrumentation } from '../../runtime/index.ts'
+import { EnvelopeKind, type ActorInfo, type Envelope, type Instrumentation, type SendSampling } from '../../runtime/index.ts'
 import { otel } from './otel.ts'
 
 export interface TracingOptions {
@@ -9,8 +9,11 @@ export interface TracingOptions {
    * Head sampling by Troupe, before the SDK is asked: the share of *root* sends (no trace to
    * continue) that start a trace, 1 in round(1 / ratio), counted (no randomness). Default 1: every
    * root goes to the SDK's sampler. The OpenTelemetry SDK costs microseconds per span even for one
-   * it drops; at 0.01 the 99 % left out cost a header check per message, and their decision
-   * travels with them (a sampled trace stays whole, an unsampled one adds nothing downstream).
+   * it drops; below 1 the runtime decides at the send site (Instrumentation.sampling): the sends
+   * left out cost a branch and carry nothing, their handlers run with no hook, and so their own
+   * sends stay out (a sampled trace stays whole, an unsampled one adds nothing downstream). A send
+   * from plain code under an active OTel context then continues it only when picked (reading the
+   * active context costs as much as a tell).
    */
   readonly sampleRatio?: number
 }
@@ -69,19 +72,32 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
   const ratio = options.sampleRatio ?? 1
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`sampleRatio must be within [0, 1], got ${ratio}`)
   const period = ratio === 0 ? 0 : Math.max(1, Math.round(1 / ratio))
-  let roots = 0
-  /** Troupe's head sampler: true for 1 root in `period`. */
-  const sampleRoot = (): boolean => period === 1 || (period !== 0 && roots++ % period === 0)
+  // Below ratio 1 the runtime samples at the send site on this countdown (Instrumentation.sampling):
+  // a send left out costs a branch, with no call and nothing carried. Root 0 is sampled, then 1 in `period`.
+  const sampling: SendSampling | null = period === 1 ? null : { untilNext: period === 0 ? Infinity : 1, period: period === 0 ? Infinity : period }
+  /** Troupe's head sampler, for the sends and messages the runtime hands over undecided: true for 1 root in `period`. */
+  const sampleRoot = (): boolean => {
+    if (sampling === null) return true
+    if (--sampling.untilNext > 0) return false
+    sampling.untilNext = sampling.period
+    return true
+  }
   /** Set while an unsampled message's handler runs (synchronously): its sends stay unsampled. */
   let handlingUnsampled = false
   const saved: boolean[] = []
   let depth = 0
   // Open ask spans (sampled ones only), by request envelope.
   const asks = new WeakMap<Envelope, Span>()
-  return {
-    onSend(envelope: Envelope): void {
+  /** Marks a send left out, so that it stays out downstream; a send without headers is already out when the runtime samples. */
+  const leaveOut = (envelope: Envelope): void => {
+    if (envelope.headers === null) {
+      if (sampling === null) envelope.headers = UNSAMPLED
+    } else if (envelope.headers !== UNSAMPLED) envelope.headers = { ...envelope.headers, 'troupe-sampled': '0' }
+  }
+  const instrumentation: { -readonly [K in keyof Instrumentation]: Instrumentation[K] } = {
+    onSend(envelope: Envelope, sampled?: boolean): void {
       if (handlingUnsampled && envelope.headers === null) {
-        envelope.headers = UNSAMPLED
+        leaveOut(envelope)
         return
       }
       // The sender's context: the active one, else what the envelope already carries (a gateway
@@ -90,8 +106,9 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       // ROOT_CONTEXT (no context.with in force) is the common case from plain code: no lookup.
       if (active === ROOT_CONTEXT || trace.getSpanContext(active) === undefined) {
         if (envelope.headers !== null && envelope.headers['traceparent'] !== undefined) active = propagation.extract(active, envelope.headers)
-        else if (!sampleRoot()) {
-          if (envelope.headers === null) envelope.headers = UNSAMPLED
+        // `sampled`: the runtime's sampler already picked this root.
+        else if (sampled !== true && !sampleRoot()) {
+          leaveOut(envelope)
           return
         }
       }
@@ -118,7 +135,7 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       else span.end()
     },
     onAskSettled(request: Envelope, error: Error | null): void {
-      if (request.headers === UNSAMPLED) return
+      if (request.headers === null || request.headers === UNSAMPLED) return
       const span = asks.get(request)
       if (span === undefined) return
       asks.delete(request)
@@ -183,4 +200,6 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       })
     },
   }
+  if (sampling !== null) instrumentation.sampling = sampling
+  return instrumentation
 }

@@ -2,6 +2,7 @@ import { RESERVED_METHODS, type Actor, type ActorClass } from '../Actor.ts'
 import type { ActorCell } from '../ActorCell.ts'
 import { Envelope, EnvelopeKind } from '../Envelope.ts'
 import { handlerThrew, invokeInstrumented } from '../Instrumentation.ts'
+import { HandleHooks, type ActorTypeCounts, type HandlerCounting } from '../HandlerCounting.ts'
 import { ExitReasons } from '../ExitReason.ts'
 import { ActorStoppedError, MailboxFullError, Rejection, UnknownMethodError, toError } from '../errors.ts'
 import { Mailbox, PostResult } from '../Mailbox.ts'
@@ -154,6 +155,8 @@ export function run(cell: ActorCell, budget: number): boolean {
   host.currentCell = cell
   const mailbox = cell.mailbox as Mailbox<SystemMessage>
   const hooks = host.hooks
+  // Instrumentation.counting: this run's messages are one class's, counted on its record's fields.
+  const counts = host.counting === null ? null : host.countsFor(cell.actorClass)
   let processed = 0
   try {
     for (;;) {
@@ -172,7 +175,7 @@ export function run(cell: ActorCell, budget: number): boolean {
       }
       processed++
       if (hooks !== null && hooks.received !== undefined) hooks.received(cell, mailbox.userSize, envelope)
-      invoke(cell, envelope)
+      invoke(cell, envelope, counts)
     }
   } finally {
     host.currentCell = previous
@@ -183,7 +186,7 @@ export function run(cell: ActorCell, budget: number): boolean {
   return false
 }
 
-function invoke(cell: ActorCell, envelope: Envelope): void {
+function invoke(cell: ActorCell, envelope: Envelope, counts: ActorTypeCounts | null): void {
   const kind = envelope.kind
   if (kind === EnvelopeKind.Timer) {
     if (!acceptTimerFiring(cell, envelope.local as TimerEntry)) return
@@ -201,26 +204,60 @@ function invoke(cell: ActorCell, envelope: Envelope): void {
   }
   cell.current = envelope
   if (kind === EnvelopeKind.Ask && hasStash(cell)) unmarkStashedAsk(envelope)
+  const host = cell.host
+  // 1 counted handler in `untilTimed` reads the clock; the others cost a decrement.
+  const started = counts !== null && --counts.untilTimed <= 0 ? host.clock.now() : -1
+  // The instrumentation's hooks bracket every handler, or (send-site sampling) those of messages
+  // with headers: a message without them belongs to no trace.
+  const hookMode = host.handleHooks
+  const instrumentation = hookMode === HandleHooks.All || (hookMode === HandleHooks.WithHeaders && envelope.headers !== null) ? host.instrumentation : null
+  let outerTraced = false
+  if (hookMode === HandleHooks.WithHeaders) {
+    outerTraced = host.inTracedHandler
+    host.inTracedHandler = instrumentation !== null
+  }
   let result: unknown
-  const instrumentation = cell.host.instrumentation
   try {
     result = instrumentation === null ? handler.apply(actor, envelope.args) : invokeInstrumented(instrumentation, envelope, cell, actor, handler)
   } catch (thrown) {
+    if (hookMode === HandleHooks.WithHeaders) host.inTracedHandler = outerTraced
     if (instrumentation !== null) handlerThrew(instrumentation, envelope, cell, thrown)
     cell.current = null
+    if (counts !== null) counted(cell, counts, started, false)
     if (thrown instanceof Rejection) rejected(cell, thrown, envelope)
     else fail(cell, toError(thrown), envelope)
     return
   }
+  if (hookMode === HandleHooks.WithHeaders) host.inTracedHandler = outerTraced
   if (isThenable(result)) {
-    awaitHandler(cell, result, envelope)
+    const traced = hookMode === HandleHooks.WithHeaders && instrumentation !== null
+    if (traced) host.tracedPending++
+    awaitHandler(cell, result, envelope, counts, started, traced)
     return
   }
   cell.current = null
+  if (counts !== null) {
+    counts.ok++
+    if (started >= 0) (host.counting as HandlerCounting).timed(counts, host.clock.now() - started)
+  }
   if (kind === EnvelopeKind.Ask && !(hasStash(cell) && isStashedAsk(envelope))) cell.host.replyOk(envelope, result)
 }
 
-function awaitHandler(cell: ActorCell, result: PromiseLike<unknown>, envelope: Envelope): void {
+/** A counted handler is over: its outcome, and its duration when it was the timed one. */
+function counted(cell: ActorCell, counts: ActorTypeCounts, started: number, ok: boolean): void {
+  if (ok) counts.ok++
+  else counts.failed++
+  const host = cell.host
+  if (started >= 0 && host.counting !== null) host.counting.timed(counts, host.clock.now() - started)
+}
+
+/** An async handler settled: its counts, and the end of its trace's async part (send-site sampling). */
+function settled(cell: ActorCell, counts: ActorTypeCounts | null, started: number, traced: boolean, ok: boolean): void {
+  if (traced) cell.host.tracedPending--
+  if (counts !== null) counted(cell, counts, started, ok)
+}
+
+function awaitHandler(cell: ActorCell, result: PromiseLike<unknown>, envelope: Envelope, counts: ActorTypeCounts | null, started: number, traced: boolean): void {
   const incarnation = cell.incarnation
   if ((cell.flags & CellFlag.REENTRANT) !== 0) {
     cell.current = null
@@ -229,10 +266,12 @@ function awaitHandler(cell: ActorCell, result: PromiseLike<unknown>, envelope: E
     result.then(
       (value) => {
         if (scheduler.awaitEnded !== undefined) scheduler.awaitEnded(cell)
+        settled(cell, counts, started, traced, true)
         if (envelope.kind === EnvelopeKind.Ask && !isStashedAsk(envelope)) cell.host.replyOk(envelope, value)
       },
       (thrown) => {
         if (scheduler.awaitEnded !== undefined) scheduler.awaitEnded(cell)
+        settled(cell, counts, started, traced, false)
         if (thrown instanceof Rejection) rejected(cell, thrown, envelope)
         else if (incarnation === cell.incarnation) fail(cell, toError(thrown), envelope)
         else if (envelope.kind === EnvelopeKind.Ask) cell.host.replyError(envelope, toError(thrown))
@@ -243,6 +282,7 @@ function awaitHandler(cell: ActorCell, result: PromiseLike<unknown>, envelope: E
   beginAwait(cell)
   result.then(
     (value) => {
+      settled(cell, counts, started, traced, true)
       if (incarnation !== cell.incarnation) return
       endAwait(cell)
       cell.current = null
@@ -250,6 +290,7 @@ function awaitHandler(cell: ActorCell, result: PromiseLike<unknown>, envelope: E
       wake(cell)
     },
     (thrown) => {
+      settled(cell, counts, started, traced, false)
       if (incarnation !== cell.incarnation) return
       endAwait(cell)
       cell.current = null
