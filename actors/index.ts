@@ -230,3 +230,5 @@ export type { TaskSchedulerOptions, TaskSchedulerProtocol, TaskSchedulerStats } 
 export { spawnTaskQueue, TaskQueue, taskQueueChildren } from './taskqueue/TaskQueue.ts'
 export type { QueueWorkers, TaskQueueFamily, TaskQueueProtocol, TaskQueueSystemOptions } from './taskqueue/TaskQueue.ts'
 export { TaskQueueMetrics } from './taskqueue/TaskQueueMetrics.ts'
+// Same-shard fast path to a RedisClient (no message per call; the cache's L2 uses it)
+export { RedisFastPath } from './clients/RedisFastPath.ts'
