@@ -3,6 +3,7 @@ import { BreakerCore } from '../breaker/BreakerCore.ts'
 import { resolveBreakerOptions } from '../breaker/BreakerOptions.ts'
 import { BloomFilter } from './BloomFilter.ts'
 import { decodePayload } from './CachePayload.ts'
+import type { L2Read } from './CacheL2Store.ts'
 import type { ResolvedCacheOptions } from './CacheOptions.ts'
 import { newStats, type CacheStats } from './CacheStats.ts'
 import type { InvalidationMessage } from './InvalidationBus.ts'
@@ -80,20 +81,40 @@ export class CacheCore<V> {
   }
 
   /** Reads L2 (unless the Bloom filter knows the key is absent) and fills L1 with the remaining TTL. */
-  async fillFromL2(key: string): Promise<L2Fill<V>> {
+  fillFromL2(key: string): Promise<L2Fill<V>> {
     const l2 = this.o.l2
-    if (l2 === null) return { node: null, stale: null, base: -1 }
+    if (l2 === null) return Promise.resolve({ node: null, stale: null, base: -1 })
     if (this.bloom !== null && !this.bloom.mightContain(key)) {
       this.stats.l2BloomSkips++
-      return { node: null, stale: null, base: 0 }
+      return Promise.resolve({ node: null, stale: null, base: 0 })
     }
-    let read
-    try {
-      read = await l2.read(key)
-    } catch {
-      this.stats.l2Errors++
-      return { node: null, stale: null, base: UNKNOWN_VERSION }
-    }
+    // `.then`, not `await`: the hit path stays one promise layer over the store's.
+    return l2.read(key).then(
+      (read) => this.fill(key, read),
+      () => {
+        this.stats.l2Errors++
+        return { node: null, stale: null, base: UNKNOWN_VERSION }
+      },
+    )
+  }
+
+  /**
+   * A plain read (no load): a fresh L2 value, else `stale` (the caller's expired L1 entry) within
+   * max-stale as a fail-safe, else undefined.
+   */
+  readThrough(key: string, stale: CacheNode<V> | null): Promise<V | undefined> {
+    return this.fillFromL2(key).then((fill) => {
+      if (fill.node !== null) return fill.node.value
+      // Fail-safe for reads too: L2 down or expired, a value within max-stale still answers.
+      if (stale !== null && this.o.maxStaleMs > 0 && stale.staleUntil > this.clock.now()) {
+        this.stats.staleServes++
+        return stale.value
+      }
+      return undefined
+    })
+  }
+
+  private fill(key: string, read: L2Read): L2Fill<V> {
     if (read.record === null) {
       this.stats.l2Misses++
       return { node: null, stale: null, base: read.version }
