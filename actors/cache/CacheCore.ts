@@ -66,10 +66,12 @@ export class CacheCore<V> {
     return Math.max(1, Math.round(ttlMs * (1 - this.o.jitter * this.random.next())))
   }
 
-  node(key: string, value: V | undefined, negative: boolean, freshMs: number, staleMs: number, version: number, tags: readonly string[] | null): CacheNode<V> {
+  /** `encodedBytes`: the value's msgpack size, when known (an L2 fill): without `sizeOf`, the estimate is then taken from it instead of walking the value. */
+  node(key: string, value: V | undefined, negative: boolean, freshMs: number, staleMs: number, version: number, tags: readonly string[] | null, encodedBytes = -1): CacheNode<V> {
     const now = this.clock.now()
     const freshUntil = now + Math.min(freshMs, this.o.l1MaxTtlMs)
-    const bytes = 48 + key.length * 2 + (negative ? 0 : this.o.sizeOf === null ? estimateBytes(value) : this.o.sizeOf(value as V))
+    const size = this.o.sizeOf !== null ? this.o.sizeOf(value as V) : encodedBytes >= 0 ? 32 + encodedBytes * 3 : estimateBytes(value)
+    const bytes = 48 + key.length * 2 + (negative ? 0 : size)
     return { key, value, negative, bytes, freshUntil, staleUntil: Math.max(freshUntil, now + freshMs + staleMs), version, tags, segment: 0, prev: null, next: null }
   }
 
@@ -130,7 +132,7 @@ export class CacheCore<V> {
     }
     const freshMs = read.record.ttlMs - decoded.staleMs
     // The remaining TTL, never a fresh one: this L1 copy expires no later than the L2 entry.
-    const node = this.node(key, decoded.value as V, decoded.negative, Math.max(0, freshMs), Math.min(decoded.staleMs, read.record.ttlMs), read.record.version, decoded.tags.length === 0 ? null : decoded.tags)
+    const node = this.node(key, decoded.value as V, decoded.negative, Math.max(0, freshMs), Math.min(decoded.staleMs, read.record.ttlMs), read.record.version, decoded.tags.length === 0 ? null : decoded.tags, read.record.payload.length)
     if (freshMs <= 0) {
       this.stats.l2Misses++
       return { node: null, stale: this.o.maxStaleMs > 0 ? node : null, base: read.version }
