@@ -241,3 +241,5 @@ export { MemoryTaskRedis } from './taskqueue/MemoryTaskRedis.ts'
 export { MemoryStreams } from './taskqueue/MemoryStreams.ts'
 export type { TaskScriptName, TaskScriptPort } from './taskqueue/TaskScriptPort.ts'
 export type { Fetched } from './taskqueue/TaskStore.ts'
+// Same-shard fast path to a RedisClient (no message per call; the cache's L2 uses it)
+export { RedisFastPath } from './clients/RedisFastPath.ts'

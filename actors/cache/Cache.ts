@@ -62,7 +62,7 @@ export class Cache<V = unknown> extends Actor<CacheProtocol<V>> implements Cache
   }
 
   override async preStart(): Promise<void> {
-    this.view.bind(this.core.l1, this.core.stats)
+    this.view.bind(this.core.l1, this.core.stats, (key) => this.get(key))
     this.unregister = this.metrics?.add(() => this.core.snapshot()) ?? null
     const bus = this.core.o.bus
     if (bus !== null) this.unsubscribe = bus.subscribe(this.core.o.name, (m) => this.core.receive(m))
@@ -95,18 +95,7 @@ export class Cache<V = unknown> extends Actor<CacheProtocol<V>> implements Cache
     const node = core.l1.get(key, now)
     if (node !== undefined && node.freshUntil > now) return this.hit(node)
     core.stats.l1Misses++
-    return this.loads.joining(key) ?? this.readThrough(key, node ?? null)
-  }
-
-  private async readThrough(key: string, stale: { value: V | undefined; staleUntil: number } | null): Promise<V | undefined> {
-    const fill = await this.core.fillFromL2(key)
-    if (fill.node !== null) return fill.node.value
-    // Fail-safe for reads too: L2 down or expired, a value within max-stale still answers.
-    if (stale !== null && this.core.o.maxStaleMs > 0 && stale.staleUntil > this.core.clock.now()) {
-      this.core.stats.staleServes++
-      return stale.value
-    }
-    return undefined
+    return this.loads.joining(key) ?? core.readThrough(key, node ?? null)
   }
 
   getOrLoad(key: string, loader?: Loader<V> | null, options: LoadOptions = {}): Promise<V | undefined> {

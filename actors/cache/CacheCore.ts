@@ -3,6 +3,7 @@ import { BreakerCore } from '../breaker/BreakerCore.ts'
 import { resolveBreakerOptions } from '../breaker/BreakerOptions.ts'
 import { BloomFilter } from './BloomFilter.ts'
 import { decodePayload } from './CachePayload.ts'
+import type { L2Read } from './CacheL2Store.ts'
 import type { ResolvedCacheOptions } from './CacheOptions.ts'
 import { newStats, type CacheStats } from './CacheStats.ts'
 import type { InvalidationMessage } from './InvalidationBus.ts'
@@ -65,10 +66,12 @@ export class CacheCore<V> {
     return Math.max(1, Math.round(ttlMs * (1 - this.o.jitter * this.random.next())))
   }
 
-  node(key: string, value: V | undefined, negative: boolean, freshMs: number, staleMs: number, version: number, tags: readonly string[] | null): CacheNode<V> {
+  /** `encodedBytes`: the value's msgpack size, when known (an L2 fill): without `sizeOf`, the estimate is then taken from it instead of walking the value. */
+  node(key: string, value: V | undefined, negative: boolean, freshMs: number, staleMs: number, version: number, tags: readonly string[] | null, encodedBytes = -1): CacheNode<V> {
     const now = this.clock.now()
     const freshUntil = now + Math.min(freshMs, this.o.l1MaxTtlMs)
-    const bytes = 48 + key.length * 2 + (negative ? 0 : this.o.sizeOf === null ? estimateBytes(value) : this.o.sizeOf(value as V))
+    const size = this.o.sizeOf !== null ? this.o.sizeOf(value as V) : encodedBytes >= 0 ? 32 + encodedBytes * 3 : estimateBytes(value)
+    const bytes = 48 + key.length * 2 + (negative ? 0 : size)
     return { key, value, negative, bytes, freshUntil, staleUntil: Math.max(freshUntil, now + freshMs + staleMs), version, tags, segment: 0, prev: null, next: null }
   }
 
@@ -80,20 +83,40 @@ export class CacheCore<V> {
   }
 
   /** Reads L2 (unless the Bloom filter knows the key is absent) and fills L1 with the remaining TTL. */
-  async fillFromL2(key: string): Promise<L2Fill<V>> {
+  fillFromL2(key: string): Promise<L2Fill<V>> {
     const l2 = this.o.l2
-    if (l2 === null) return { node: null, stale: null, base: -1 }
+    if (l2 === null) return Promise.resolve({ node: null, stale: null, base: -1 })
     if (this.bloom !== null && !this.bloom.mightContain(key)) {
       this.stats.l2BloomSkips++
-      return { node: null, stale: null, base: 0 }
+      return Promise.resolve({ node: null, stale: null, base: 0 })
     }
-    let read
-    try {
-      read = await l2.read(key)
-    } catch {
-      this.stats.l2Errors++
-      return { node: null, stale: null, base: UNKNOWN_VERSION }
-    }
+    // `.then`, not `await`: the hit path stays one promise layer over the store's.
+    return l2.read(key).then(
+      (read) => this.fill(key, read),
+      () => {
+        this.stats.l2Errors++
+        return { node: null, stale: null, base: UNKNOWN_VERSION }
+      },
+    )
+  }
+
+  /**
+   * A plain read (no load): a fresh L2 value, else `stale` (the caller's expired L1 entry) within
+   * max-stale as a fail-safe, else undefined.
+   */
+  readThrough(key: string, stale: CacheNode<V> | null): Promise<V | undefined> {
+    return this.fillFromL2(key).then((fill) => {
+      if (fill.node !== null) return fill.node.value
+      // Fail-safe for reads too: L2 down or expired, a value within max-stale still answers.
+      if (stale !== null && this.o.maxStaleMs > 0 && stale.staleUntil > this.clock.now()) {
+        this.stats.staleServes++
+        return stale.value
+      }
+      return undefined
+    })
+  }
+
+  private fill(key: string, read: L2Read): L2Fill<V> {
     if (read.record === null) {
       this.stats.l2Misses++
       return { node: null, stale: null, base: read.version }
@@ -109,7 +132,7 @@ export class CacheCore<V> {
     }
     const freshMs = read.record.ttlMs - decoded.staleMs
     // The remaining TTL, never a fresh one: this L1 copy expires no later than the L2 entry.
-    const node = this.node(key, decoded.value as V, decoded.negative, Math.max(0, freshMs), Math.min(decoded.staleMs, read.record.ttlMs), read.record.version, decoded.tags.length === 0 ? null : decoded.tags)
+    const node = this.node(key, decoded.value as V, decoded.negative, Math.max(0, freshMs), Math.min(decoded.staleMs, read.record.ttlMs), read.record.version, decoded.tags.length === 0 ? null : decoded.tags, read.record.payload.length)
     if (freshMs <= 0) {
       this.stats.l2Misses++
       return { node: null, stale: this.o.maxStaleMs > 0 ? node : null, base: read.version }

@@ -3,7 +3,15 @@ import { validateMsgpack } from '../../runtime/index.ts'
 import { CacheDecodeError } from '../errors.ts'
 
 /** The first byte of every value this cache writes to L2; a reader refuses any other (a future format, or foreign bytes). */
-export const PAYLOAD_FORMAT = 1
+export const PAYLOAD_FORMAT = 2
+
+/**
+ * Bytes before the msgpack body: the format byte, then the key's version and the value's absolute
+ * expiry (Redis time, ms), each a big-endian float64. The L2 store fills both when it writes (they
+ * are zeros in what `encodePayload` returns), so a read is one plain GET: the value carries what it
+ * needs to order writes and to keep the remaining TTL, with no second field and no script.
+ */
+export const PAYLOAD_HEADER_BYTES = 17
 
 /** What an L2 value holds besides the user's value. */
 export interface DecodedPayload {
@@ -19,9 +27,9 @@ const packr = new Packr({ useRecords: false, moreTypes: false })
 
 export function encodePayload(value: unknown, negative: boolean, staleMs: number, tags: readonly string[]): Uint8Array {
   const body = packr.pack([value === undefined ? null : value, negative ? 1 : 0, staleMs, tags])
-  const out = new Uint8Array(body.length + 1)
+  const out = new Uint8Array(body.length + PAYLOAD_HEADER_BYTES)
   out[0] = PAYLOAD_FORMAT
-  out.set(body, 1)
+  out.set(body, PAYLOAD_HEADER_BYTES)
   return out
 }
 
@@ -35,7 +43,8 @@ export function decodePayload(bytes: Uint8Array, cache: string): DecodedPayload 
   }
   if (bytes.length < 2) fail('too short')
   if (bytes[0] !== PAYLOAD_FORMAT) fail(`format byte ${bytes[0]}`)
-  const body = bytes.subarray(1)
+  if (bytes.length <= PAYLOAD_HEADER_BYTES) fail('too short')
+  const body = bytes.subarray(PAYLOAD_HEADER_BYTES)
   try {
     validateMsgpack(body, { maxDepth: 32 })
   } catch {

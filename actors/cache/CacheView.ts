@@ -6,12 +6,14 @@ import type { CacheStats } from './CacheStats.ts'
 interface Binding<V> {
   readonly l1: L1Store<V>
   readonly stats: CacheStats
+  /** The actor's own `get` (L1, a load in flight, then L2), called in place: same thread, no message. */
+  readonly get: (key: string) => V | undefined | Promise<V | undefined>
 }
 
 /**
  * The synchronous read view of a cache's L1 for callers on the same shard (the same ActorSystem,
- * so the same thread): a fresh hit costs a map lookup and no message. A miss, a stale entry and
- * every write go through the actor (`getOrLoad`, `set`, …), which alone changes the values.
+ * so the same thread): a fresh hit costs a map lookup and no message; `read` also answers an L2 hit
+ * without a message. A load and every write go through the actor (`getOrLoad`, `set`, …).
  *
  * The view is one stable object per (system, cache name); the actor binds it to its L1 when it
  * starts and unbinds it when it stops or restarts, so a caller may keep it. While unbound, every
@@ -54,6 +56,17 @@ export class CacheView<V = unknown> {
     return this.lookup(key)?.value
   }
 
+  /**
+   * A fresh L1 hit (synchronously), else the actor's L2 read without a message: the actor's `get`
+   * runs in place (same thread; its state changes are synchronous, so this is as atomic as a
+   * message). Never loads. While unbound: undefined.
+   */
+  read(key: string): V | undefined | Promise<V | undefined> {
+    const node = this.lookup(key)
+    if (node !== undefined) return node.value
+    return this.binding === null ? undefined : this.binding.get(key)
+  }
+
   /** The fresh entry (read-only: `value`, `negative`, `version`), or undefined; then ask the actor. */
   lookup(key: string): Readonly<CacheNode<V>> | undefined {
     const b = this.binding
@@ -89,8 +102,8 @@ export class CacheView<V = unknown> {
   }
 
   /** @internal The actor's side. */
-  bind(l1: L1Store<V>, stats: CacheStats): void {
-    this.binding = { l1, stats }
+  bind(l1: L1Store<V>, stats: CacheStats, get: (key: string) => V | undefined | Promise<V | undefined>): void {
+    this.binding = { l1, stats, get }
   }
 
   /** @internal Unbinds only if `l1` is still the bound store (a successor may have bound already). */

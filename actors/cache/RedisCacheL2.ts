@@ -1,12 +1,20 @@
 import type { Redis } from 'ioredis'
 import type { Clock, TimerHandle } from '../../runtime/index.ts'
-import { CacheL2UnavailableError } from '../errors.ts'
+import type { RedisFastPath } from '../clients/RedisFastPath.ts'
+import { CacheInvalidConfigError, CacheL2UnavailableError } from '../errors.ts'
 import type { CacheL2Store, L2DeleteResult, L2Read, L2WriteResult } from './CacheL2Store.ts'
-import { DELETE, DELETE_MANY, DELETE_TAG, LOCK, READ, UNLOCK, WRITE } from './cacheScripts.ts'
+import { PAYLOAD_FORMAT, PAYLOAD_HEADER_BYTES } from './CachePayload.ts'
+import { fastPathConnection, ioredisConnection, type L2Connection } from './RedisL2Connection.ts'
 
 export interface RedisCacheL2Options {
-  /** A connected ioredis client (not a Cluster: tag and prefix scripts compute keys). Never closed by the store. */
-  readonly redis: Redis
+  /**
+   * The connection, one of two. `client`: a RedisClient actor's same-shard fast path
+   * (`RedisFastPath.of(system, name)`), so the cache shares its connection, breaker, health and
+   * reconnection under supervision, with no message per call. `redis`: a connected ioredis client
+   * of your own (not a Cluster: tag and prefix scripts compute keys), never closed by the store.
+   */
+  readonly client?: RedisFastPath
+  readonly redis?: Redis
   /** Prepended to every key; one prefix per named cache. Default `troupe:cache:<name>:`. */
   readonly prefix: string
   readonly clock: Clock
@@ -19,68 +27,111 @@ export interface RedisCacheL2Options {
   readonly versionRetentionMs?: number
 }
 
-const SPACE = 0x20
-
-type Script = (...args: (string | number | Buffer | Uint8Array)[]) => Promise<unknown>
-
-const SCRIPTS = { troupeCacheRead: READ, troupeCacheWrite: WRITE, troupeCacheDelete: DELETE, troupeCacheDeleteMany: DELETE_MANY, troupeCacheDeleteTag: DELETE_TAG, troupeCacheLock: LOCK, troupeCacheUnlock: UNLOCK }
-
-/** Glob metacharacters of SCAN MATCH, escaped so a user prefix matches literally. */
+/** Escapes the glob metacharacters of SCAN MATCH, so a user prefix matches literally. */
 const escapeGlob = (text: string): string => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`)
 
+/** Redis's clock is sampled again after this long; between samples the bound widens by DRIFT per ms. */
+const RECALIBRATE_MS = 1_000
+/** Clock rates may differ (NTP slewing is at most 500 ppm); counted twice over. */
+const DRIFT = 1e-3
+/** Redis keeps expiry in whole milliseconds. */
+const MARGIN_MS = 1
+
 /**
- * The Redis L2: values under `SET … PX` (milliseconds), every multi-step operation one Lua script
- * (EVALSHA with EVAL fallback, through ioredis `defineCommand`). Reads answer value, PTTL and
- * version in one round trip. Every failure, timeout included, is ERR_CACHE_L2_UNAVAILABLE; the
- * cache decides what that means (serve L1, queue or drop the write).
+ * The Redis L2. A value is stored with a header holding its version and its absolute expiry on
+ * Redis's clock (the write script fills both and sets the key with PXAT), so a hit is one plain
+ * GET: no script, no PTTL, no second key. The remaining TTL is the expiry minus an upper bound of
+ * Redis's clock now, from a TIME sample taken at most ~1 s ago (the sample's send time, so the
+ * round trip counts against the TTL, plus drift): an L1 copy never outlives the L2 entry. A miss
+ * makes a second GET, of the version counter, which a load's compare-and-set needs.
+ *
+ * Every multi-step write is one Lua script. Every failure, timeout included, is
+ * ERR_CACHE_L2_UNAVAILABLE; the cache decides what that means (serve L1, queue or drop the write).
  */
 export class RedisCacheL2 implements CacheL2Store {
-  private readonly redis: Redis
+  private readonly conn: L2Connection
   private readonly prefix: string
   private readonly clock: Clock
   private readonly timeoutMs: number
   private readonly retentionMs: number
-  private readonly script: Record<keyof typeof SCRIPTS, Script>
   private readonly inFlight = new Set<Pending>()
   private watchdog: TimerHandle | null = null
+  /** The last sample of Redis's clock: its reading, and our clock when the request left. */
+  private redisAt = 0
+  private localAt = Number.NaN
+  private calibrating: Promise<void> | null = null
 
   constructor(options: RedisCacheL2Options) {
-    this.redis = options.redis
+    if ((options.client === undefined) === (options.redis === undefined)) {
+      throw new CacheInvalidConfigError('RedisCacheL2 needs exactly one connection: `client` (a RedisFastPath) or `redis` (an ioredis client)', { data: { problems: ['client or redis'] } })
+    }
+    this.conn = options.client !== undefined ? fastPathConnection(options.client) : ioredisConnection(options.redis as Redis)
     this.prefix = options.prefix
     this.clock = options.clock
     this.timeoutMs = options.commandTimeoutMs ?? 500
     this.retentionMs = options.versionRetentionMs ?? 600_000
-    const client = options.redis as unknown as Record<string, unknown> & { defineCommand(name: string, d: { lua: string }): void }
-    const script = {} as Record<keyof typeof SCRIPTS, Script>
-    for (const [name, lua] of Object.entries(SCRIPTS) as [keyof typeof SCRIPTS, string][]) {
-      if (typeof client[name] !== 'function') client.defineCommand(name, { lua })
-      // The Buffer variant keeps payload bytes binary (ioredis would decode them as UTF-8 otherwise).
-      const fn = (client[`${name}Buffer`] ?? client[name]) as Script
-      script[name] = (...args) => fn.call(client, ...args)
-    }
-    this.script = script
   }
 
-  async read(key: string): Promise<L2Read> {
-    const reply = (await this.call('read', this.script.troupeCacheRead(2, this.k('v', key), this.k('n', key)))) as Buffer
-    const first = reply.indexOf(SPACE)
-    if (first < 0) return { record: null, version: Number(reply.toString('latin1')) }
-    const second = reply.indexOf(SPACE, first + 1)
-    const version = Number(reply.toString('latin1', 0, first))
-    const ttlMs = Number(reply.toString('latin1', first + 1, second))
-    if (second < 0 || !Number.isSafeInteger(version) || !Number.isSafeInteger(ttlMs)) throw this.fail('read', new Error('malformed read reply'))
-    return { record: { payload: reply.subarray(second + 1), ttlMs: Math.max(1, ttlMs), version }, version }
+  read(key: string): Promise<L2Read> {
+    if (!(this.clock.now() - this.localAt < RECALIBRATE_MS)) {
+      // First read: wait for a sample. Later: refresh in the background; the old one (widened by drift) serves meanwhile.
+      if (Number.isNaN(this.localAt)) return this.calibrate().then(() => this.read(key))
+      this.calibrate().catch(() => {})
+    }
+    // The hit is one promise layer: the reply is mapped where the call settles (each extra layer costs a turn of the microtask queue).
+    return this.call('read', this.conn.getBuffer(this.k('v', key)), (bytes) => this.hit(bytes) ?? this.miss(key, bytes))
+  }
+
+  private hit(bytes: Buffer | null): L2Read | null {
+    if (bytes === null || bytes.length <= PAYLOAD_HEADER_BYTES || bytes[0] !== PAYLOAD_FORMAT) return null
+    const version = bytes.readDoubleBE(1)
+    if (!Number.isSafeInteger(version) || version <= 0) return null
+    const ttlMs = bytes.readDoubleBE(9) - this.redisNow()
+    // Past the bound the value may already be gone: a miss. Its version is the key's (a write sets both, a delete removes the value).
+    return ttlMs > 0 ? { record: { payload: bytes, ttlMs, version }, version } : { record: null, version }
+  }
+
+  /** No value (or bytes without our header): the version counter is the base a load's compare-and-set needs. */
+  private miss(key: string, bytes: Buffer | null): Promise<L2Read> {
+    return this.call('read', this.conn.get(this.k('n', key)), (raw) => {
+      const version = raw === null ? 0 : Number(raw)
+      if (!Number.isSafeInteger(version) || version < 0) throw this.fail('read', new Error(`malformed version counter ${JSON.stringify(raw)}`))
+      // Bytes this cache did not write (an older format, or foreign): the decoder refuses them (counted), the next write replaces them.
+      return bytes === null ? { record: null, version } : { record: { payload: bytes, ttlMs: 1, version }, version }
+    })
+  }
+
+  /** An upper bound of Redis's clock now (ms): the sample, plus all the time since the request left, plus drift. */
+  private redisNow(): number {
+    const age = this.clock.now() - this.localAt
+    return this.redisAt + age * (1 + DRIFT) + MARGIN_MS
+  }
+
+  private calibrate(): Promise<void> {
+    if (this.calibrating !== null) return this.calibrating
+    const sentAt = this.clock.now()
+    this.calibrating = this.call('time', this.conn.time())
+      .then(([seconds, micros]) => {
+        const at = Number(seconds) * 1000 + Number(micros) / 1000
+        if (!Number.isFinite(at)) throw this.fail('time', new Error('malformed TIME reply'))
+        this.redisAt = at
+        this.localAt = sentAt
+      })
+      .finally(() => {
+        this.calibrating = null
+      })
+    return this.calibrating
   }
 
   async write(key: string, payload: Uint8Array, ttlMs: number, expectedVersion: number, tags: readonly string[]): Promise<L2WriteResult> {
     const keys = [this.k('v', key), this.k('n', key), `${this.prefix}gen`, ...tags.map((t) => this.k('t', t))]
     const px = Math.max(1, Math.ceil(ttlMs))
-    const reply = (await this.call('write', this.script.troupeCacheWrite(keys.length, ...keys, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), px, expectedVersion, this.retentionMs, key))) as number[]
+    const reply = (await this.call('write', this.conn.script('troupeCacheWrite', keys, [Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), px, expectedVersion, this.retentionMs, key]))) as number[]
     return { written: Number(reply[0]) === 1, version: Number(reply[1]), generation: Number(reply[2]) }
   }
 
   async delete(key: string): Promise<L2DeleteResult & { version: number }> {
-    const reply = (await this.call('delete', this.script.troupeCacheDelete(3, this.k('v', key), this.k('n', key), `${this.prefix}gen`, this.retentionMs))) as number[]
+    const reply = (await this.call('delete', this.conn.script('troupeCacheDelete', [this.k('v', key), this.k('n', key), `${this.prefix}gen`], [this.retentionMs]))) as number[]
     return { keys: Number(reply[0]), version: Number(reply[1]), generation: Number(reply[2]) }
   }
 
@@ -92,7 +143,7 @@ export class RedisCacheL2 implements CacheL2Store {
     for (let i = 0; i === 0 || i < keys.length; i += 256) {
       const batch = keys.slice(i, i + 256)
       const last = i + 256 >= keys.length
-      const reply = (await this.call('deleteByPrefix', this.script.troupeCacheDeleteMany(1, `${this.prefix}gen`, this.prefix, this.retentionMs, last ? '1' : '0', ...batch))) as number[]
+      const reply = (await this.call('deleteByPrefix', this.conn.script('troupeCacheDeleteMany', [`${this.prefix}gen`], [this.prefix, this.retentionMs, last ? '1' : '0', ...batch]))) as number[]
       deleted += Number(reply[0])
       generation = Number(reply[1])
     }
@@ -100,12 +151,12 @@ export class RedisCacheL2 implements CacheL2Store {
   }
 
   async deleteByTag(tag: string): Promise<L2DeleteResult> {
-    const reply = (await this.call('deleteByTag', this.script.troupeCacheDeleteTag(2, this.k('t', tag), `${this.prefix}gen`, this.prefix, this.retentionMs))) as number[]
+    const reply = (await this.call('deleteByTag', this.conn.script('troupeCacheDeleteTag', [this.k('t', tag), `${this.prefix}gen`], [this.prefix, this.retentionMs]))) as number[]
     return { keys: Number(reply[0]), generation: Number(reply[1]) }
   }
 
   async generation(): Promise<number> {
-    return Number((await this.call('generation', this.redis.get(`${this.prefix}gen`))) ?? 0)
+    return Number((await this.call('generation', this.conn.get(`${this.prefix}gen`))) ?? 0)
   }
 
   keys(limit: number): Promise<string[]> {
@@ -113,11 +164,11 @@ export class RedisCacheL2 implements CacheL2Store {
   }
 
   async lock(key: string, ttlMs: number): Promise<number> {
-    return Number(await this.call('lock', this.script.troupeCacheLock(2, this.k('l', key), `${this.prefix}fence`, Math.max(1, Math.ceil(ttlMs)))))
+    return Number(await this.call('lock', this.conn.script('troupeCacheLock', [this.k('l', key), `${this.prefix}fence`], [Math.max(1, Math.ceil(ttlMs))])))
   }
 
   async unlock(key: string, token: number): Promise<boolean> {
-    return Number(await this.call('unlock', this.script.troupeCacheUnlock(1, this.k('l', key), String(token)))) === 1
+    return Number(await this.call('unlock', this.conn.script('troupeCacheUnlock', [this.k('l', key)], [String(token)]))) === 1
   }
 
   private k(kind: 'v' | 'n' | 't' | 'l', key: string): string {
@@ -129,7 +180,7 @@ export class RedisCacheL2 implements CacheL2Store {
     const out: string[] = []
     let cursor = '0'
     do {
-      const [next, found] = (await this.call('scan', this.redis.scan(cursor, 'MATCH', match, 'COUNT', 500))) as [string, string[]]
+      const [next, found] = (await this.call('scan', this.conn.scan(cursor, match, 500))) as [string, string[]]
       cursor = next
       for (const full of found) if (out.length < limit) out.push(full.slice(strip))
     } while (cursor !== '0' && out.length < limit)
@@ -140,8 +191,10 @@ export class RedisCacheL2 implements CacheL2Store {
    * Bounds a call by the command timeout and types every failure. One watchdog timer serves every
    * call in flight (a host timer per call cost as much as the script itself).
    */
-  private call<T>(op: string, pending: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+  private call<T>(op: string, pending: Promise<T>): Promise<T>
+  private call<T, R>(op: string, pending: Promise<T>, map: (value: T) => R | Promise<R>): Promise<R>
+  private call<T, R>(op: string, pending: Promise<T>, map?: (value: T) => R | Promise<R>): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       const entry: Pending = { op, deadline: this.clock.now() + this.timeoutMs, reject, done: false }
       this.inFlight.add(entry)
       this.arm()
@@ -150,7 +203,12 @@ export class RedisCacheL2 implements CacheL2Store {
           if (entry.done) return
           entry.done = true
           this.inFlight.delete(entry)
-          resolve(value)
+          if (map === undefined) return resolve(value as unknown as R)
+          try {
+            resolve(map(value))
+          } catch (error) {
+            reject(error as Error)
+          }
         },
         (error: unknown) => {
           if (entry.done) return

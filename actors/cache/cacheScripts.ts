@@ -7,19 +7,10 @@
  */
 
 /**
- * KEYS: value, version. → one bulk string: `<version>` on a miss, `<version> <pttl> <payload>` on a
- * hit. One string, not an array: the client parses one reply instead of three.
- */
-export const READ = `
-local ver = redis.call('GET', KEYS[2]) or '0'
-local v = redis.call('GET', KEYS[1])
-if not v then return ver end
-return ver .. ' ' .. redis.call('PTTL', KEYS[1]) .. ' ' .. v
-`
-
-/**
  * KEYS: value, version, generation, tag sets…; ARGV: payload, px, expectedVersion (-1: none),
  * versionRetentionMs, key. A compare-and-set lands when the version is still the expected one or 0.
+ * The payload's header (bytes 2–17, see CachePayload) gets the new version and the absolute expiry
+ * on Redis's clock, which the key is given with PXAT: a read is then one GET (no script, no PTTL).
  * → [written 0|1, version, generation]
  */
 export const WRITE = `
@@ -31,8 +22,11 @@ if expected >= 0 and cur ~= expected and cur ~= 0 then
 end
 local px = tonumber(ARGV[2])
 local ver = math.max(cur, expected) + 1
-redis.call('SET', KEYS[1], ARGV[1], 'PX', px)
-redis.call('SET', KEYS[2], ver, 'PX', px + tonumber(ARGV[4]))
+local t = redis.call('TIME')
+local exp = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + px
+local p = ARGV[1]
+redis.call('SET', KEYS[1], string.sub(p, 1, 1) .. struct.pack('>dd', ver, exp) .. string.sub(p, 18), 'PXAT', exp)
+redis.call('SET', KEYS[2], ver, 'PXAT', exp + tonumber(ARGV[4]))
 for i = 4, #KEYS do
   redis.call('SADD', KEYS[i], ARGV[5])
   if redis.call('PTTL', KEYS[i]) < px then redis.call('PEXPIRE', KEYS[i], px) end

@@ -9,6 +9,7 @@ import { ClientSupport } from './ClientSupport.ts'
 import { fencedError, fenceProblem, REDIS_FENCE_SCRIPT, redisFenceKey, type Fence } from './Fence.ts'
 import { backoffDelay, type HealthSnapshot } from './Health.ts'
 import type { RedisConnectionPort } from './MemoryRedis.ts'
+import { RedisFastPath, type RedisFastPathBinding } from './RedisFastPath.ts'
 import { isRedisServiceFault, mapRedisError } from './redisErrors.ts'
 
 /** Reconnection after a lost connection: `baseMs × 2^attempt`, capped at `maxMs`, × (1 + random × jitter). */
@@ -117,6 +118,12 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
   private unregister: (() => void) | null = null
   private readonly shas = new Map<string, string>()
   private readonly fencePrefix: string
+  /** What this incarnation binds to its RedisFastPath (same-shard calls without a message). */
+  private readonly fast: RedisFastPathBinding = {
+    command: (name, args, buffers) => this.support.run(() => this.call(name, args, buffers), this.closedError),
+    eval: (script, keys, args) => this.eval(script, keys, args),
+    health: () => this.health(),
+  }
   private readonly closedError = (): Error => new RedisClosedError(`Redis client '${this.support.options.name}' is closed`, { data: { client: this.support.options.name } })
 
   constructor(options: RedisClientOptions) {
@@ -157,6 +164,7 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
       this.unregister = ClientMetrics.of(this.support.options.registry).add({ support: this.support, connections: () => this.connections() })
     }
     this.context.timers.startSingle('health', 0, 'checkHealth')
+    RedisFastPath.of(this.context.system, this.support.options.name).bind(this.fast)
   }
 
   override async onStopping(): Promise<void> {
@@ -167,12 +175,14 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
   }
 
   override async preRestart(): Promise<void> {
+    RedisFastPath.of(this.context.system, this.support.options.name).unbind(this.fast)
     this.unregister?.()
     this.support.close()
     await this.end(false)
   }
 
   override postStop(): void {
+    RedisFastPath.of(this.context.system, this.support.options.name).unbind(this.fast)
     this.unregister?.()
     this.support.close()
   }
@@ -251,9 +261,10 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
     if (!this.support.closing) this.context.timers.startSingle('health', delay, 'checkHealth')
   }
 
-  private async call(name: string, args: readonly RedisArg[]): Promise<unknown> {
+  /** `buffers`: bulk replies as Buffers (ioredis `callBuffer`); a port answers as it does. */
+  private async call(name: string, args: readonly RedisArg[], buffers = false): Promise<unknown> {
     try {
-      return await (this.redis === null ? (this.port as RedisConnectionPort).call(name, args as RedisArg[]) : this.redis.call(name, args as RedisArg[]))
+      return await (this.redis === null ? (this.port as RedisConnectionPort).call(name, args as RedisArg[]) : buffers ? this.redis.callBuffer(name, args as RedisArg[]) : this.redis.call(name, args as RedisArg[]))
     } catch (error) {
       throw mapRedisError(error, this.support.options.name, name, this.commandTimeoutMs, this.ended)
     }

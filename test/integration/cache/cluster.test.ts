@@ -58,7 +58,8 @@ describe('Cache over real Redis and NATS, 3 nodes', () => {
   })
 
   it('write ordering: concurrent writers and late loads never leave an older value over a newer one', async () => {
-    nodes = await startCluster({ redisUrl: inject('redisUrl'), natsUrl: inject('natsUrl') })
+    // This one on ioredis connections of the nodes' own (RedisCacheL2's other wiring); the others on RedisClient actors.
+    nodes = await startCluster({ redisUrl: inject('redisUrl'), natsUrl: inject('natsUrl'), l2Via: 'ioredis' })
     const keys = ['a', 'b', 'c', 'd']
     // Slow loads of an "old" value race with sets of increasing values from every node.
     const slowOld = (key: string) => new Promise<string>((resolve) => setTimeout(() => resolve(`${key}:old`), 30))

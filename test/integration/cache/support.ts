@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { Redis } from 'ioredis'
-import { Cache, NatsInvalidationBus, RedisCacheL2, type CacheOptions, type CacheProtocol, type InvalidationBus, type InvalidationMessage } from '../../../actors/index.ts'
+import { Cache, NatsInvalidationBus, RedisCacheL2, RedisClient, RedisFastPath, type CacheOptions, type CacheProtocol, type InvalidationBus, type InvalidationMessage } from '../../../actors/index.ts'
 import { ActorSystem, SystemClock, type ActorRef } from '../../../runtime/index.ts'
 import { childSpec, Supervisor, SupervisorEventTopic, type SupervisorEvent, type SupervisorProtocol } from '../../../supervision/index.ts'
 import { waitFor } from '../../../testing/index.ts'
@@ -22,6 +22,8 @@ export interface ClusterOptions {
   readonly redisUrl: string
   readonly natsUrl: string
   readonly options?: Partial<CacheOptions<unknown>>
+  /** How the L2 reaches Redis: a RedisClient actor's fast path (default, the production wiring) or an ioredis client of its own. */
+  readonly l2Via?: 'client' | 'ioredis'
   /** Loses chosen messages on their way into this node (the test's own fault, around the real bus). */
   readonly dropInto?: (node: string, message: InvalidationMessage) => boolean
 }
@@ -47,7 +49,10 @@ export async function startNode(name: string, names: ReturnType<typeof uniqueNam
     name: 'users',
     origin: name,
     jitter: 0,
-    l2: new RedisCacheL2({ redis, prefix: `${names.redisPrefix}users:`, clock: system.clock, commandTimeoutMs: 300 }),
+    l2:
+      c.l2Via === 'ioredis'
+        ? new RedisCacheL2({ redis, prefix: `${names.redisPrefix}users:`, clock: system.clock, commandTimeoutMs: 300 })
+        : new RedisCacheL2({ client: RedisFastPath.of(system, 'redis'), prefix: `${names.redisPrefix}users:`, clock: system.clock, commandTimeoutMs: 300 }),
     bus: wired,
     syncIntervalMs: 200,
     syncGraceMs: 100,
@@ -55,7 +60,10 @@ export async function startNode(name: string, names: ReturnType<typeof uniqueNam
     breaker: false,
     ...c.options,
   }
-  const sup: ActorRef<SupervisorProtocol> = system.spawn(Supervisor, { name: 'caches', args: [{ intensity: 3, children: [childSpec({ id: 'users', actor: Cache, args: [options] })] }] })
+  // The Redis client first: children start in order, so the cache's L2 finds its fast path bound.
+  const redisClient = childSpec({ id: 'redis', actor: RedisClient, args: [{ name: 'redis', url: c.redisUrl, commandTimeoutMs: 300, health: { intervalMs: 100, timeoutMs: 200 }, reconnect: { baseMs: 20, maxMs: 200 }, breaker: { waitInOpenMs: 300 } }] })
+  const children = c.l2Via === 'ioredis' ? [childSpec({ id: 'users', actor: Cache, args: [options] })] : [redisClient, childSpec({ id: 'users', actor: Cache, args: [options] })]
+  const sup: ActorRef<SupervisorProtocol> = system.spawn(Supervisor, { name: 'caches', args: [{ intensity: 3, children }] })
   let cache: ActorRef<CacheProtocol<unknown>> | null = null
   await waitFor(() => cache !== null || (void sup.ask('lookupChild', 'users').then((r) => (cache = r as ActorRef<CacheProtocol<unknown>> | null)), false), { timeoutMs: 10_000 })
   const ref = cache as unknown as ActorRef<CacheProtocol<unknown>>
