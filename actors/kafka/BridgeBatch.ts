@@ -241,9 +241,7 @@ export class BridgeBatch {
    */
   async revoke(partitions: readonly TopicPartition[]): Promise<void> {
     if (this.txns.perPartition) {
-      const aborted = await this.txns.release(partitions)
-      if (aborted > 0) this.stats.abortedBatches++
-      for (let i = 0; i < aborted; i++) this.metrics.transaction('aborted')
+      await this.release(partitions)
       for (const tp of partitions) {
         const key = tpKey(tp.topic, tp.partition)
         const w = this.work.get(key)
@@ -255,6 +253,13 @@ export class BridgeBatch {
       return
     }
     if (this.count > 0 || this.txnOpen) await this.commit()
+  }
+
+  /** Per-partition producers of partitions that left: their transactions aborted (a fenced abort only means the new owner was first), the producers closed. */
+  async release(partitions: readonly TopicPartition[]): Promise<void> {
+    const aborted = await this.txns.release(partitions)
+    if (aborted > 0) this.stats.abortedBatches++
+    for (let i = 0; i < aborted; i++) this.metrics.transaction('aborted')
   }
 
   /** After an eager rebalance the new assignment starts from the committed offsets: nothing to seek. */

@@ -170,12 +170,9 @@ export class KafkaBridgeConsumer extends Actor<KafkaBridgeConsumerProtocol> impl
     if (this.o.rebalanceProtocol === 'eager') {
       // Everything moved: what this instance had open is not its to commit any more.
       this.paused = false
+      if (this.txns.perPartition) await this.batch.release(revoked)
       if (this.batch.txnOpen) await this.batch.drop(false)
       else this.batch.forget()
-      if (this.txns.perPartition) {
-        const aborted = await this.txns.release(revoked)
-        if (aborted > 0) this.batch.stats.abortedBatches++
-      }
     } else if (revoked.length > 0) {
       await this.batch.revoke(revoked)
     }
