@@ -170,6 +170,7 @@ class ConfluentConsumer implements KafkaConsumerPort {
   private assigned: TopicPartition[] = []
   /** Cooperative: revoked partitions not handed back yet (the next poll does). */
   private releasing: TopicPartition[] = []
+  private closing = false
 
   constructor(mod: ConfluentModule, options: ConfluentKafkaClientOptions, config: ConsumerConfig) {
     this.codes = mod.CODES.ERRORS
@@ -188,13 +189,18 @@ class ConfluentConsumer implements KafkaConsumerPort {
           this.assigned = tps
         }
         this.listener?.onAssign(tps)
-      } else if (cooperative) {
+      } else if (cooperative && !this.closing) {
         // Cooperative: librdkafka rejoins (and the partitions go to their new owner) only once they
         // are unassigned, which the next poll does, after the bridge committed or aborted their work.
         const gone = new Set(tps.map((tp) => `${tp.topic}\u0000${tp.partition}`))
         this.assigned = this.assigned.filter((tp) => !gone.has(`${tp.topic}\u0000${tp.partition}`))
         this.releasing.push(...tps)
         this.listener?.onRevoke(tps)
+      } else if (cooperative) {
+        // Closing: librdkafka waits for this unassign before it leaves the group.
+        this.assigned = []
+        this.listener?.onRevoke(tps)
+        this.native.incrementalUnassign(tps)
       } else {
         this.listener?.onRevoke(this.assigned)
         this.native.unassign()
@@ -313,6 +319,14 @@ class ConfluentConsumer implements KafkaConsumerPort {
   }
 
   disconnect(): Promise<void> {
+    this.closing = true
+    if (this.releasing.length > 0) {
+      try {
+        this.native.incrementalUnassign(this.releasing.splice(0))
+      } catch {
+        // Leaving anyway: the group takes the partitions back when this member is gone.
+      }
+    }
     return call(this.codes, 'disconnect', (cb) => this.native.disconnect(cb as NativeCallback<unknown>))
   }
 }
