@@ -77,6 +77,21 @@ describe('cooperative-sticky through librdkafka', () => {
   }, 120_000)
 })
 
+describe('transactional id per input partition through librdkafka', () => {
+  it('one transactional producer per assigned partition runs init/begin/send/sendOffsets/commit against the mock (the guarantee itself is the twin\'s to prove)', async () => {
+    const topic = unique('eosp')
+    ownMock = await MockKafkaCluster.start({ [topic]: 3 })
+    const own = new ConfluentKafkaClient({ brokers: ownMock.bootstrap, moduleDir: inject('kafkaModuleDir'), requestTimeoutMs: 10_000 })
+    await produce(own, topic, 30)
+    const system = ActorSystem.create({ name: 'kafka-eosp' })
+    systems.push(system)
+    const b = await bridge(system, own, topic, topic, { mode: 'exactly-once', transactionalIdScope: 'partition', batchMaxRecords: 10, askTimeoutMs: 2000, transactionTimeoutMs: 10_000 })
+    await waitFor(() => distinct(topic) === 30, { timeoutMs: 60_000, message: `only ${distinct(topic)} of 30 records arrived` })
+    const stats = await waitForValue(() => b.consumer.ask('stats'), (s) => s.committedRecords >= 30, { timeoutMs: 30_000 })
+    expect(stats.assigned).toBe(3)
+  }, 120_000)
+})
+
 describe('fatal errors through librdkafka', () => {
   it('EndTxn answered PRODUCER_FENCED, then TxnOffsetCommit answered TRANSACTIONAL_ID_AUTHORIZATION_FAILED: librdkafka raises them fatal, the bridge escalates, its supervisor restarts it, and it goes on', async () => {
     const topic = unique('fatal')
