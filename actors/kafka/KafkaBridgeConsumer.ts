@@ -149,12 +149,18 @@ export class KafkaBridgeConsumer extends Actor<KafkaBridgeConsumerProtocol> impl
     await this.initAwaiting()
     this.backpressure()
     let records = await this.consumer.poll(this.o.maxPollRecords)
-    if (await this.rebalanced()) {
-      // A record of a partition revoked meanwhile is its new owner's to read (from the committed offset).
-      const held = new Set(this.consumer.assignment().map((tp) => tpKey(tp.topic, tp.partition)))
-      records = records.filter((r: KafkaRecord) => held.has(tpKey(r.topic, r.partition)))
+    try {
+      if (await this.rebalanced()) {
+        // A record of a partition revoked meanwhile is its new owner's to read (from the committed offset).
+        const held = new Set(this.consumer.assignment().map((tp) => tpKey(tp.topic, tp.partition)))
+        records = records.filter((r: KafkaRecord) => held.has(tpKey(r.topic, r.partition)))
+      }
+    } catch (error) {
+      // The poll moved past these records and the batch has not taken them yet: read them again.
+      this.seekBack(records)
+      throw error
     }
-    await this.initAwaiting()
+    // Partitions assigned in this poll stay paused until the next step has made their producers.
     if (records.length > 0) await batch.process(records)
     if (this.o.mode === 'exactly-once' ? batch.due() || (batch.txnOpen && batch.size === 0) : batch.size > 0) await batch.commit()
     if (records.length > 0) return 0
@@ -179,6 +185,13 @@ export class KafkaBridgeConsumer extends Actor<KafkaBridgeConsumerProtocol> impl
     if (this.txns.perPartition) for (const tp of assigned) this.awaitingInit.set(tpKey(tp.topic, tp.partition), tp)
     else if (this.paused && assigned.length > 0) this.consumer.pause(assigned)
     return true
+  }
+
+  private seekBack(records: readonly KafkaRecord[]): void {
+    const held = new Set(this.consumer.assignment().map((tp) => tpKey(tp.topic, tp.partition)))
+    const first = new Map<string, KafkaRecord>()
+    for (const r of records) if (!first.has(tpKey(r.topic, r.partition))) first.set(tpKey(r.topic, r.partition), r)
+    for (const [key, r] of first) if (held.has(key)) this.consumer.seek({ topic: r.topic, partition: r.partition, offset: r.offset })
   }
 
   /** Per-partition producers: makes those of newly assigned partitions (fencing their previous owner), then lets the partitions be read. */

@@ -75,7 +75,8 @@ describe('exactly-once pipeline on the twin', () => {
         kits = kits.filter((k) => k !== kit)
       }),
       // Found by CI: opening the transaction failed once and the polled records were never seen again.
-      { numRuns: RUNS, examples: [[1, [{ op: 'beginTransaction', kind: 'unavailable', atMs: 0 }], 0, 'instance', 'eager']] },
+      // Shrunk from a 200-run failure: a partition's producer failed to init after a poll, and that poll's records were lost.
+      { numRuns: RUNS, examples: [[1, [{ op: 'beginTransaction', kind: 'unavailable', atMs: 0 }], 0, 'instance', 'eager'], [1, [{ op: 'initTransactions', kind: 'unavailable', atMs: 0 }], 0, 'partition', 'cooperative']] },
     )
   })
 
