@@ -35,7 +35,7 @@ async function rawProduce(client: ConfluentKafkaClient): Promise<Rate> {
   return rate(N, timing)
 }
 
-async function pipeline(client: ConfluentKafkaClient, mode: BridgeMode): Promise<Rate> {
+async function pipeline(client: ConfluentKafkaClient, mode: BridgeMode, scope: 'instance' | 'partition'): Promise<Rate> {
   const topic = `${mode}-${randomUUID().slice(0, 8)}`
   const feeder = client.producer({ clientId: 'bench-feeder' })
   await feeder.connect()
@@ -46,7 +46,7 @@ async function pipeline(client: ConfluentKafkaClient, mode: BridgeMode): Promise
   const target = system.spawn(Copy)
   const stop = startTiming()
   const bridge = await spawnKafkaBridge(system, {
-    consumer: { name: topic, client, groupId: topic, topics: [topic], target, method: 'handle', mode, instanceId: 'bench', batchMaxRecords: 500, batchMaxMs: 100, maxPollRecords: 500, askTimeoutMs: 5000 },
+    consumer: { name: topic, client, groupId: topic, topics: [topic], target, method: 'handle', mode, transactionalIdScope: scope, instanceId: 'bench', batchMaxRecords: 500, batchMaxMs: 100, maxPollRecords: 500, askTimeoutMs: 5000 },
   })
   for (;;) {
     const stats = await bridge.consumer.ask('stats')
@@ -60,21 +60,22 @@ async function pipeline(client: ConfluentKafkaClient, mode: BridgeMode): Promise
 }
 
 export const suite: Suite = {
-  description: 'Kafka bridge: exactly-once and at-least-once pipeline records/s vs raw produce in the same run (librdkafka mock cluster or KAFKA_BROKERS)',
-  cases: ['eos', 'alo'],
+  description: 'Kafka bridge: exactly-once (transactional id per instance or per partition) and at-least-once pipeline records/s vs raw produce in the same run (librdkafka mock cluster or KAFKA_BROKERS)',
+  cases: ['eos', 'eos-partition', 'alo'],
   async run({ only }) {
     const moduleDir = nativeClientDir()
     const peer = await provideKafka()
     note(`Kafka from ${peer.source}: ${peer.brokers}; ${N} records × ${ROUNDS} rounds`)
     const client = new ConfluentKafkaClient({ brokers: peer.brokers, moduleDir })
     try {
-      for (const [name, mode] of [['eos', 'exactly-once'], ['alo', 'at-least-once']] as const) {
+      // eos-partition: one transactional producer per input partition (EOS v1) instead of one per instance.
+      for (const [name, mode, scope] of [['eos', 'exactly-once', 'instance'], ['eos-partition', 'exactly-once', 'partition'], ['alo', 'at-least-once', 'instance']] as const) {
         if (only !== null && !only.has(name)) continue
         const candidate: number[] = []
         const baseline: number[] = []
         for (let r = 0; r < ROUNDS; r++) {
           baseline.push((await rawProduce(client)).perSecond)
-          candidate.push((await pipeline(client, mode)).perSecond)
+          candidate.push((await pipeline(client, mode, scope)).perSecond)
         }
         const value = median(candidate)
         const base = median(baseline)

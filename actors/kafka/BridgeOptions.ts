@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client'
 import type { ActorRef } from '../../runtime/index.ts'
 import { KafkaInvalidConfigError } from './errors.ts'
 import type { KafkaClientPort } from './KafkaPort.ts'
@@ -25,11 +26,25 @@ export interface KafkaBridgeOptions {
   readonly delivery?: 'ask' | 'tell'
   /**
    * Stable per instance (a pod name, a node id): the transactional id is `<transactionalIdPrefix>-<instanceId>`,
-   * so a restarted instance fences its own zombie and instances never fence each other (KIP-447). Required in exactly-once.
+   * so a restarted instance fences its own zombie and instances never fence each other (KIP-447).
+   * Required in exactly-once with `transactionalIdScope: 'instance'`.
    */
   readonly instanceId?: string
+  /**
+   * Exactly-once only. `instance` (default): one transactional producer per instance, zombies of
+   * another generation fenced by the group metadata sent with the offsets (KIP-447, Kafka Streams'
+   * EOS v2). `partition`: one transactional producer per assigned input partition, id
+   * `<transactionalIdPrefix>-<groupId>-<topic>-<partition>`, the same on every instance, so the
+   * partition's new owner fences the old one when it takes over (Kafka Streams' EOS v1, "eos-alpha";
+   * for brokers without KIP-447, at the cost of one producer per partition).
+   */
+  readonly transactionalIdScope?: 'instance' | 'partition'
   /** Default `<name>`. */
   readonly transactionalIdPrefix?: string
+  /** `eager` (default) or `cooperative` (cooperative-sticky: a rebalance stops only the partitions that move). */
+  readonly rebalanceProtocol?: 'eager' | 'cooperative'
+  /** Where the `troupe_kafka_*` metrics go (a prom-client registry, never the global one). Default: none. */
+  readonly registry?: Registry
   readonly decode?: RecordDecoder
   /** Records larger than this go to the DLQ undecoded. Default 1 MiB. */
   readonly maxRecordBytes?: number
@@ -56,8 +71,9 @@ export interface KafkaBridgeOptions {
   readonly sessionTimeoutMs?: number
 }
 
-export interface ResolvedBridgeOptions extends Required<Omit<KafkaBridgeOptions, 'instanceId' | 'dlqTopic' | 'retry' | 'sessionTimeoutMs'>> {
+export interface ResolvedBridgeOptions extends Required<Omit<KafkaBridgeOptions, 'instanceId' | 'dlqTopic' | 'retry' | 'sessionTimeoutMs' | 'registry'>> {
   readonly instanceId: string | null
+  readonly registry: Registry | null
   readonly dlqTopic: string | null
   readonly retry: { readonly minMs: number; readonly maxMs: number; readonly maxAttempts: number }
   readonly sessionTimeoutMs: number | null
@@ -82,7 +98,10 @@ export function resolveBridgeOptions(o: KafkaBridgeOptions): ResolvedBridgeOptio
     mode: o.mode,
     delivery: o.delivery ?? 'ask',
     instanceId: o.instanceId ?? null,
+    transactionalIdScope: o.transactionalIdScope ?? 'instance',
     transactionalIdPrefix: o.transactionalIdPrefix ?? o.name,
+    rebalanceProtocol: o.rebalanceProtocol ?? 'eager',
+    registry: o.registry ?? null,
     decode: o.decode ?? 'json',
     maxRecordBytes: o.maxRecordBytes ?? 1 << 20,
     dlqTopic: o.dlqTopic ?? null,
@@ -104,7 +123,9 @@ export function resolveBridgeOptions(o: KafkaBridgeOptions): ResolvedBridgeOptio
   if (!MODES.has(r.mode)) problems.push(`mode must be exactly-once, at-least-once or at-most-once, got ${String(r.mode)}`)
   if (r.delivery !== 'ask' && r.delivery !== 'tell') problems.push(`delivery must be ask or tell, got ${String(r.delivery)}`)
   if (r.mode === 'exactly-once' && r.delivery === 'tell') problems.push('exactly-once needs delivery ask: a tell gives no answer to put in the transaction')
-  if (r.mode === 'exactly-once' && (r.instanceId === null || r.instanceId.length === 0)) problems.push('exactly-once needs a stable instanceId (the transactional id is derived from it)')
+  if (r.transactionalIdScope !== 'instance' && r.transactionalIdScope !== 'partition') problems.push(`transactionalIdScope must be instance or partition, got ${String(r.transactionalIdScope)}`)
+  if (r.rebalanceProtocol !== 'eager' && r.rebalanceProtocol !== 'cooperative') problems.push(`rebalanceProtocol must be eager or cooperative, got ${String(r.rebalanceProtocol)}`)
+  if (r.mode === 'exactly-once' && r.transactionalIdScope === 'instance' && (r.instanceId === null || r.instanceId.length === 0)) problems.push('exactly-once needs a stable instanceId (the transactional id is derived from it)')
   for (const [k, v] of [['maxRecordBytes', r.maxRecordBytes], ['batchMaxRecords', r.batchMaxRecords], ['batchMaxMs', r.batchMaxMs], ['transactionTimeoutMs', r.transactionTimeoutMs], ['askTimeoutMs', r.askTimeoutMs], ['maxPollRecords', r.maxPollRecords], ['idlePollMs', r.idlePollMs], ['highWatermark', r.highWatermark]] as const) positiveInt(problems, k, v)
   if (!(Number.isInteger(r.lowWatermark) && r.lowWatermark >= 0 && r.lowWatermark < r.highWatermark)) problems.push('lowWatermark must be an integer in [0, highWatermark)')
   // The batch must close well inside the transaction timeout, or the coordinator aborts every transaction.

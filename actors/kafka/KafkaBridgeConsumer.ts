@@ -1,9 +1,11 @@
 import { Actor, mailboxDepth } from '../../runtime/index.ts'
 import { backoffDelay } from '../../supervision/index.ts'
 import { BridgeBatch, type BridgeStats } from './BridgeBatch.ts'
+import { BridgeMetrics } from './BridgeMetrics.ts'
 import { resolveBridgeOptions, type KafkaBridgeOptions, type ResolvedBridgeOptions } from './BridgeOptions.ts'
+import { BridgeTransactions } from './BridgeTransactions.ts'
 import { kafkaErrorKind } from './errors.ts'
-import type { KafkaConsumerPort, KafkaProducerPort, TopicPartition } from './KafkaPort.ts'
+import { tpKey, type KafkaConsumerPort, type KafkaRecord, type TopicPartition } from './KafkaPort.ts'
 
 export interface KafkaBridgeConsumerProtocol {
   /** Timer: one poll → process → (maybe) commit step. */
@@ -19,16 +21,23 @@ export interface KafkaBridgeConsumerProtocol {
  * backoff, escalating after `retry.maxAttempts` in a row; abortable ones (the coordinator's
  * timeout, a newer generation) drop the batch and go on at once; fatal ones (fenced, auth) fail
  * the actor, so its supervisor restarts it: the new producer's initTransactions fences what is
- * left of this one. A rebalance aborts the open transaction; the new assignment starts from the
- * committed offsets. Backpressure: all partitions are paused while the target's mailbox holds
- * `highWatermark` messages or more, and resumed at `lowWatermark`.
+ * left of this one. Rebalances: eager ones abort the open transactions (the new assignment starts
+ * from the committed offsets); cooperative ones touch only the revoked partitions (BridgeBatch.revoke).
+ * With a producer per partition, a newly assigned partition stays paused until its producer's
+ * initTransactions has fenced the previous owner. Backpressure: all partitions are paused while
+ * the target's mailbox holds `highWatermark` messages or more, and resumed at `lowWatermark`.
  */
 export class KafkaBridgeConsumer extends Actor<KafkaBridgeConsumerProtocol> implements KafkaBridgeConsumerProtocol {
   private readonly o: ResolvedBridgeOptions
   private readonly consumer: KafkaConsumerPort
-  private readonly producer: KafkaProducerPort
+  private readonly txns: BridgeTransactions
   private readonly batch: BridgeBatch
-  private rebalanced = false
+  private readonly metrics: BridgeMetrics
+  /** Rebalance callbacks not handled yet (they come inside poll, or between turns with the real client). */
+  private readonly revoked: TopicPartition[] = []
+  private readonly assigned: TopicPartition[] = []
+  /** Per-partition producers: assigned partitions kept paused until their producer is ready. */
+  private readonly awaitingInit = new Map<string, TopicPartition>()
   private paused = false
   private attempts = 0
   private stopping = false
@@ -42,24 +51,43 @@ export class KafkaBridgeConsumer extends Actor<KafkaBridgeConsumerProtocol> impl
       clientId,
       groupId: o.groupId,
       isolation: o.mode === 'exactly-once' ? 'read_committed' : 'read_uncommitted',
+      rebalanceProtocol: o.rebalanceProtocol,
       ...(o.sessionTimeoutMs === null ? {} : { sessionTimeoutMs: o.sessionTimeoutMs }),
     })
-    this.producer = o.client.producer(
-      o.mode === 'exactly-once'
-        ? { clientId, transactionalId: `${o.transactionalIdPrefix}-${o.instanceId as string}`, transactionTimeoutMs: o.transactionTimeoutMs }
-        : { clientId },
-    )
-    this.batch = new BridgeBatch(o, this.consumer, this.producer, this.context.system.clock, this.context.log)
+    this.txns = new BridgeTransactions(o, clientId)
+    this.metrics = new BridgeMetrics(o.registry, o.name, {
+      lag: () => {
+        const assigned = this.consumer.assignment()
+        const lags = this.consumer.lag(assigned)
+        const out: { topic: string; partition: number; lag: number }[] = []
+        assigned.forEach((tp, i) => {
+          const lag = lags[i]
+          if (lag !== null && lag !== undefined) out.push({ topic: tp.topic, partition: tp.partition, lag })
+        })
+        return out
+      },
+      pausedPartitions: () => (this.paused ? this.consumer.assignment().length : this.awaitingInit.size),
+    })
+    this.batch = new BridgeBatch(o, this.consumer, this.txns, this.context.system.clock, this.context.log, this.metrics)
   }
 
   override async preStart(): Promise<void> {
-    await this.producer.connect()
     // A stable transactional id: this bumps its epoch, fencing a zombie of this instance and aborting what it left open.
-    if (this.o.mode === 'exactly-once') await this.producer.initTransactions()
+    await this.txns.start()
     await this.consumer.connect()
     await this.consumer.subscribe(this.o.topics, {
-      onRevoke: () => this.onRebalance(),
-      onAssign: () => this.onRebalance(),
+      onRevoke: (tps) => {
+        this.revoked.push(...tps)
+        this.batch.stats.rebalances++
+        this.metrics.rebalance('revoke')
+      },
+      onAssign: (tps) => {
+        this.assigned.push(...tps)
+        this.batch.stats.rebalances++
+        this.metrics.rebalance('assign')
+        // Nothing is read from a partition before its producer fenced the previous owner.
+        if (this.txns.perPartition) this.consumer.pause(tps)
+      },
     })
     this.context.timers.startSingle('cycle', 0, 'cycle')
   }
@@ -75,11 +103,12 @@ export class KafkaBridgeConsumer extends Actor<KafkaBridgeConsumerProtocol> impl
     await this.release()
   }
 
-  /** Best effort on the way out: an open transaction is aborted (its records come again to the next owner), the group is left. */
+  /** Best effort on the way out: open transactions are aborted (their records come again to the next owner), the group is left. */
   private async release(): Promise<void> {
+    this.metrics.close()
     await this.batch.drop(false).catch(() => undefined)
     await this.consumer.disconnect().catch(() => undefined)
-    await this.producer.disconnect().catch(() => undefined)
+    await this.txns.close().catch(() => undefined)
   }
 
   stats(): BridgeStats & { readonly assigned: number; readonly paused: boolean; readonly txnOpen: boolean } {
@@ -102,6 +131,7 @@ export class KafkaBridgeConsumer extends Actor<KafkaBridgeConsumerProtocol> impl
       } else {
         this.attempts++
         this.batch.stats.retries++
+        this.metrics.retry()
         // Escalate: the supervisor restarts the bridge (fresh connections) with its own backoff.
         if (this.attempts >= this.o.retry.maxAttempts) throw error
         delay = backoffDelay({ minMs: this.o.retry.minMs, maxMs: this.o.retry.maxMs, randomFactor: 0.2 }, this.attempts - 1, this.context.system.random)
@@ -114,26 +144,63 @@ export class KafkaBridgeConsumer extends Actor<KafkaBridgeConsumerProtocol> impl
   private async step(): Promise<number> {
     const batch = this.batch
     if (batch.needsAbort) await batch.drop(true)
+    // Callbacks that came between turns are handled before the next poll releases revoked partitions.
+    await this.rebalanced()
+    await this.initAwaiting()
     this.backpressure()
-    const records = await this.consumer.poll(this.o.maxPollRecords)
-    if (this.rebalanced) {
-      this.rebalanced = false
-      this.paused = false
-      // The partitions moved: what this instance had open is not its to commit any more.
-      if (batch.txnOpen || batch.size > 0) {
-        if (batch.txnOpen) await batch.drop(false)
-        else batch.forget()
+    let records = await this.consumer.poll(this.o.maxPollRecords)
+    try {
+      if (await this.rebalanced()) {
+        // A record of a partition revoked meanwhile is its new owner's to read (from the committed offset).
+        const held = new Set(this.consumer.assignment().map((tp) => tpKey(tp.topic, tp.partition)))
+        records = records.filter((r: KafkaRecord) => held.has(tpKey(r.topic, r.partition)))
       }
+    } catch (error) {
+      // The poll moved past these records and the batch has not taken them yet: read them again.
+      this.seekBack(records)
+      throw error
     }
+    // Partitions assigned in this poll stay paused until the next step has made their producers.
     if (records.length > 0) await batch.process(records)
     if (this.o.mode === 'exactly-once' ? batch.due() || (batch.txnOpen && batch.size === 0) : batch.size > 0) await batch.commit()
     if (records.length > 0) return 0
     return Math.min(this.o.idlePollMs, batch.msUntilDue())
   }
 
-  private onRebalance(): void {
-    this.rebalanced = true
-    this.batch.stats.rebalances++
+  /** Applies the rebalance callbacks received so far; returns whether there were any. */
+  private async rebalanced(): Promise<boolean> {
+    if (this.revoked.length === 0 && this.assigned.length === 0) return false
+    const revoked = this.revoked.splice(0)
+    const assigned = this.assigned.splice(0)
+    for (const tp of revoked) this.awaitingInit.delete(tpKey(tp.topic, tp.partition))
+    if (this.o.rebalanceProtocol === 'eager') {
+      // Everything moved: what this instance had open is not its to commit any more.
+      this.paused = false
+      if (this.txns.perPartition) await this.batch.release(revoked)
+      if (this.batch.txnOpen) await this.batch.drop(false)
+      else this.batch.forget()
+    } else if (revoked.length > 0) {
+      await this.batch.revoke(revoked)
+    }
+    if (this.txns.perPartition) for (const tp of assigned) this.awaitingInit.set(tpKey(tp.topic, tp.partition), tp)
+    else if (this.paused && assigned.length > 0) this.consumer.pause(assigned)
+    return true
+  }
+
+  private seekBack(records: readonly KafkaRecord[]): void {
+    const held = new Set(this.consumer.assignment().map((tp) => tpKey(tp.topic, tp.partition)))
+    const first = new Map<string, KafkaRecord>()
+    for (const r of records) if (!first.has(tpKey(r.topic, r.partition))) first.set(tpKey(r.topic, r.partition), r)
+    for (const [key, r] of first) if (held.has(key)) this.consumer.seek({ topic: r.topic, partition: r.partition, offset: r.offset })
+  }
+
+  /** Per-partition producers: makes those of newly assigned partitions (fencing their previous owner), then lets the partitions be read. */
+  private async initAwaiting(): Promise<void> {
+    if (this.awaitingInit.size === 0) return
+    const tps = [...this.awaitingInit.values()]
+    await this.txns.ensure(tps)
+    this.awaitingInit.clear()
+    if (!this.paused) this.consumer.resume(tps)
   }
 
   private backpressure(): void {
@@ -145,7 +212,7 @@ export class KafkaBridgeConsumer extends Actor<KafkaBridgeConsumerProtocol> impl
       this.paused = true
       this.batch.stats.pauses++
     } else if (this.paused && depth <= this.o.lowWatermark) {
-      this.consumer.resume(assigned)
+      this.consumer.resume(assigned.filter((tp) => !this.awaitingInit.has(tpKey(tp.topic, tp.partition))))
       this.paused = false
     }
   }

@@ -63,9 +63,20 @@ export interface ConsumerConfig {
   /** Where to start with no committed offset. Default `earliest`. */
   readonly autoOffsetReset?: 'earliest' | 'latest'
   readonly sessionTimeoutMs?: number
+  /**
+   * `eager` (default): every rebalance revokes the whole assignment, then assigns anew.
+   * `cooperative` (Kafka's `cooperative-sticky`): a rebalance revokes only the partitions that move
+   * and assigns only the added ones; the rest keep being consumed.
+   */
+  readonly rebalanceProtocol?: 'eager' | 'cooperative'
 }
 
-/** Called inside `poll` when the group moves partitions (eager protocol: revoke all, then assign). */
+/**
+ * Rebalance callbacks. Eager: all partitions revoked, then the new assignment. Cooperative:
+ * `onRevoke` names only the partitions that move and `onAssign` only the added ones; revoked
+ * partitions stay this consumer's until its next `poll` (no other member gets them before), so
+ * their open work can still be committed or aborted.
+ */
 export interface RebalanceListener {
   onRevoke(partitions: readonly TopicPartition[]): void
   onAssign(partitions: readonly TopicPartition[]): void
@@ -100,6 +111,11 @@ export interface KafkaConsumerPort {
   committed(partitions: readonly TopicPartition[]): Promise<(number | null)[]>
   groupMetadata(): GroupMetadata
   assignment(): TopicPartition[]
+  /**
+   * Records between this consumer's position and the end of each partition (the last stable
+   * offset under read_committed), from what the client last saw; null when not known yet.
+   */
+  lag(partitions: readonly TopicPartition[]): (number | null)[]
   disconnect(): Promise<void>
 }
 

@@ -1,5 +1,7 @@
+import type { Registry } from 'prom-client'
 import { Actor } from '../../runtime/index.ts'
 import { backoffDelay } from '../../supervision/index.ts'
+import { BridgeMetrics } from './BridgeMetrics.ts'
 import { KafkaClosedError, kafkaErrorKind, KafkaInvalidConfigError, KafkaProduceFailedError } from './errors.ts'
 import type { KafkaClientPort, KafkaProducerPort, OutRecord } from './KafkaPort.ts'
 
@@ -10,6 +12,8 @@ export interface KafkaProducerOptions {
   readonly maxBatch?: number
   /** Transient failures: retried from `minMs` to `maxMs`; after `maxAttempts` the calls fail with ERR_KAFKA_PRODUCE_FAILED. */
   readonly retry?: { readonly minMs?: number; readonly maxMs?: number; readonly maxAttempts?: number }
+  /** Where `troupe_kafka_records_produced_total{bridge=<name>}` and `troupe_kafka_retries_total` go. Default: none. */
+  readonly registry?: Registry
 }
 
 export interface KafkaProducerProtocol {
@@ -43,6 +47,7 @@ export class KafkaProducerActor extends Actor<KafkaProducerProtocol> implements 
   private flushing = false
   private closing = false
   private readonly counters = { produced: 0, requests: 0, retries: 0, failed: 0 }
+  private readonly metrics: BridgeMetrics
 
   constructor(options: KafkaProducerOptions) {
     super()
@@ -55,6 +60,7 @@ export class KafkaProducerActor extends Actor<KafkaProducerProtocol> implements 
     if (!(this.retry.minMs > 0 && this.retry.maxMs >= this.retry.minMs && Number.isInteger(this.retry.maxAttempts) && this.retry.maxAttempts > 0)) problems.push('retry needs 0 < minMs <= maxMs and a positive maxAttempts')
     if (problems.length > 0) throw new KafkaInvalidConfigError(`invalid KafkaProducer options: ${problems.join('; ')}`, { data: { problems } })
     this.producer = options.client.producer({ clientId: this.name })
+    this.metrics = new BridgeMetrics(options.registry ?? null, this.name)
   }
 
   override async preStart(): Promise<void> {
@@ -98,6 +104,7 @@ export class KafkaProducerActor extends Actor<KafkaProducerProtocol> implements 
         const error = await this.sendWithRetry(taken.flatMap((p) => p.records))
         if (error === null) {
           this.counters.produced += size
+          this.metrics.produced(size)
           for (const p of taken) p.resolve()
           continue
         }
@@ -124,6 +131,7 @@ export class KafkaProducerActor extends Actor<KafkaProducerProtocol> implements 
           return new KafkaProduceFailedError(`producing ${records.length} record(s) failed after ${attempt + 1} attempts: ${String((error as Error).message ?? error)}`, { cause: error, data: { producer: this.name, topic: records[0]?.topic, attempts: attempt + 1 } })
         }
         this.counters.retries++
+        this.metrics.retry()
         const delay = backoffDelay({ minMs: this.retry.minMs, maxMs: this.retry.maxMs, randomFactor: 0.2 }, attempt, this.context.system.random)
         await new Promise<void>((resolve) => this.context.system.clock.setTimer(delay, resolve))
       }

@@ -168,17 +168,39 @@ class ConfluentConsumer implements KafkaConsumerPort {
   private readonly groupId: string
   private listener: RebalanceListener | null = null
   private assigned: TopicPartition[] = []
+  /** Cooperative: revoked partitions not handed back yet (the next poll does). */
+  private releasing: TopicPartition[] = []
+  private closing = false
 
   constructor(mod: ConfluentModule, options: ConfluentKafkaClientOptions, config: ConsumerConfig) {
     this.codes = mod.CODES.ERRORS
     this.groupId = config.groupId
     const codes = this.codes
-    // The rebalance callback runs on this thread: tell the bridge, then (un)assign (eager protocol).
+    const cooperative = config.rebalanceProtocol === 'cooperative'
+    // The rebalance callback runs on this thread (dispatched from librdkafka's): tell the bridge, then (un)assign.
     const rebalance = (err: NativeError, assignment: TopicPartition[]): void => {
+      const tps = assignment.map((tp) => ({ topic: tp.topic, partition: tp.partition }))
       if (err.code === codes['ERR__ASSIGN_PARTITIONS']) {
-        this.native.assign(assignment.map((tp) => ({ topic: tp.topic, partition: tp.partition })))
-        this.assigned = assignment.map((tp) => ({ topic: tp.topic, partition: tp.partition }))
-        this.listener?.onAssign(this.assigned)
+        if (cooperative) {
+          this.native.incrementalAssign(tps)
+          this.assigned = [...this.assigned, ...tps]
+        } else {
+          this.native.assign(tps)
+          this.assigned = tps
+        }
+        this.listener?.onAssign(tps)
+      } else if (cooperative && !this.closing) {
+        // Cooperative: librdkafka rejoins (and the partitions go to their new owner) only once they
+        // are unassigned, which the next poll does, after the bridge committed or aborted their work.
+        const gone = new Set(tps.map((tp) => `${tp.topic}\u0000${tp.partition}`))
+        this.assigned = this.assigned.filter((tp) => !gone.has(`${tp.topic}\u0000${tp.partition}`))
+        this.releasing.push(...tps)
+        this.listener?.onRevoke(tps)
+      } else if (cooperative) {
+        // Closing: librdkafka waits for this unassign before it leaves the group.
+        this.assigned = []
+        this.listener?.onRevoke(tps)
+        this.native.incrementalUnassign(tps)
       } else {
         this.listener?.onRevoke(this.assigned)
         this.native.unassign()
@@ -193,6 +215,7 @@ class ConfluentConsumer implements KafkaConsumerPort {
         'client.id': config.clientId ?? 'troupe',
         'enable.auto.commit': false,
         'isolation.level': config.isolation,
+        ...(cooperative ? { 'partition.assignment.strategy': 'cooperative-sticky' } : {}),
         ...(config.sessionTimeoutMs === undefined ? {} : { 'session.timeout.ms': config.sessionTimeoutMs }),
         rebalance_cb: rebalance,
       },
@@ -215,6 +238,14 @@ class ConfluentConsumer implements KafkaConsumerPort {
   }
 
   poll(max: number): Promise<KafkaRecord[]> {
+    if (this.releasing.length > 0) {
+      const tps = this.releasing.splice(0)
+      try {
+        this.native.incrementalUnassign(tps)
+      } catch (error) {
+        return Promise.reject(mapNativeError(error, this.codes, 'poll'))
+      }
+    }
     return call<NativeMessage[]>(this.codes, 'poll', (cb) => this.native.consume(max, cb)).then((messages) =>
       messages.map((m) => ({
         topic: m.topic,
@@ -267,7 +298,35 @@ class ConfluentConsumer implements KafkaConsumerPort {
     return [...this.assigned]
   }
 
+  lag(partitions: readonly TopicPartition[]): (number | null)[] {
+    // librdkafka's cached high watermark is the last stable offset under read_committed.
+    let positions: { topic: string; partition: number; offset?: number }[] = []
+    try {
+      positions = this.native.position(partitions.map((tp) => ({ ...tp })))
+    } catch {
+      return partitions.map(() => null)
+    }
+    return partitions.map((tp, i) => {
+      const at = positions[i]?.offset
+      if (at === undefined || at < 0) return null
+      try {
+        const { highOffset } = this.native.getWatermarkOffsets(tp.topic, tp.partition)
+        return highOffset < 0 ? null : Math.max(0, highOffset - at)
+      } catch {
+        return null
+      }
+    })
+  }
+
   disconnect(): Promise<void> {
+    this.closing = true
+    if (this.releasing.length > 0) {
+      try {
+        this.native.incrementalUnassign(this.releasing.splice(0))
+      } catch {
+        // Leaving anyway: the group takes the partitions back when this member is gone.
+      }
+    }
     return call(this.codes, 'disconnect', (cb) => this.native.disconnect(cb as NativeCallback<unknown>))
   }
 }

@@ -44,6 +44,12 @@ export interface NativeKafkaConsumer extends NativeClient {
   seek(tp: NativeTopicPartition, timeout: number, cb: NativeCallback<unknown>): unknown
   commitSync(tps: NativeTopicPartition[]): unknown
   committed(tps: NativeTopicPartition[], timeout: number, cb: NativeCallback<NativeTopicPartition[]>): unknown
+  incrementalAssign(tps: NativeTopicPartition[]): unknown
+  incrementalUnassign(tps: NativeTopicPartition[]): unknown
+  /** Current fetch positions (offset undefined or negative: none yet). */
+  position(tps: NativeTopicPartition[]): NativeTopicPartition[]
+  /** The watermarks librdkafka last saw in fetch responses (no request). */
+  getWatermarkOffsets(topic: string, partition: number): { highOffset: number; lowOffset: number }
 }
 
 export interface NativeProducer extends NativeClient {

@@ -119,8 +119,27 @@ export class TwinConsumer implements KafkaConsumerPort {
     }
     const m = this.member as TwinMember
     m.lastSeen = this.twin.now()
+    // Cooperative: what was revoked at the last poll is let go now; the group hands it on (a new generation).
+    if (m.releasing.length > 0) this.twin.groups.released(m)
     const pending = m.pending
-    if (pending !== null) {
+    if (pending !== null && this.twin.groups.cooperative(this.config.groupId)) {
+      m.pending = null
+      m.generation = pending.generation
+      if (pending.revoke.length > 0) {
+        const gone = new Set(pending.revoke.map((tp) => tpKey(tp.topic, tp.partition)))
+        m.assignment = m.assignment.filter((tp) => !gone.has(tpKey(tp.topic, tp.partition)))
+        m.releasing = [...pending.revoke]
+        for (const key of gone) {
+          this.positions.delete(key)
+          this.paused.delete(key)
+        }
+        this.listener?.onRevoke(pending.revoke)
+      }
+      if (pending.assign.length > 0) {
+        m.assignment = [...m.assignment, ...pending.assign]
+        this.listener?.onAssign(pending.assign)
+      }
+    } else if (pending !== null) {
       m.pending = null
       if (pending.revoke.length > 0) this.listener?.onRevoke(pending.revoke)
       // Eager protocol: every position is fetched again from the committed offsets.
@@ -168,6 +187,15 @@ export class TwinConsumer implements KafkaConsumerPort {
     return [...(this.member?.assignment ?? [])]
   }
 
+  lag(partitions: readonly TopicPartition[]): (number | null)[] {
+    return partitions.map((tp) => {
+      const log = this.twin.partitions(tp.topic)[tp.partition]
+      const at = this.positions.get(tpKey(tp.topic, tp.partition)) ?? this.twin.groups.committed(this.config.groupId, tp.topic, tp.partition)
+      if (log === undefined || at === null) return null
+      return Math.max(0, (this.config.isolation === 'read_committed' ? log.lastStableOffset : log.highWatermark) - at)
+    })
+  }
+
   async disconnect(): Promise<void> {
     if (this.member !== null) this.twin.groups.leave(this.member)
     this.member = null
@@ -175,7 +203,7 @@ export class TwinConsumer implements KafkaConsumerPort {
 
   private join(): void {
     if (this.listener === null) return
-    this.member = this.twin.groups.join(this.config.groupId, this.config.clientId ?? 'twin', this.topics, this.listener, this.config.sessionTimeoutMs ?? 45_000)
+    this.member = this.twin.groups.join(this.config.groupId, this.config.clientId ?? 'twin', this.topics, this.listener, this.config.sessionTimeoutMs ?? 45_000, this.config.rebalanceProtocol ?? 'eager')
   }
 
   private fetch(m: TwinMember, max: number): KafkaRecord[] {

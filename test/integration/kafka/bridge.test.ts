@@ -5,32 +5,13 @@
  * the transactional calls, errors, bounces, rebalances). What it cannot: the mock gives
  * transactions no meaning (see docs/components/kafka-bridge.md); that is the twin's job.
  */
-import { randomUUID } from 'node:crypto'
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
-import { ConfluentKafkaClient, spawnKafkaBridge, type KafkaBridgeOptions, type KafkaClientPort, type KafkaRecord, type RecordMeta } from '../../../actors/index.ts'
-import { Actor, ActorSystem } from '../../../runtime/index.ts'
+import { ConfluentKafkaClient, type KafkaRecord } from '../../../actors/index.ts'
+import { ActorSystem } from '../../../runtime/index.ts'
 import { SupervisorEventTopic, type SupervisorEvent } from '../../../supervision/index.ts'
 import { waitFor, waitForValue } from '../../../testing/index.ts'
 import { ApiKeys, KafkaProtocolErrors, MockKafkaCluster } from '../../support/kafka/kafkaServices.ts'
-
-/** Records what it got (by id) and answers with an output record. */
-class Sink extends Actor<{ handle(value: unknown, meta: RecordMeta): { topic: string; key: string | null; value: string } }> {
-  static seen = new Map<string, number[]>()
-  private readonly tag: string
-  private readonly out: string
-  constructor(tag: string, out: string) {
-    super()
-    this.tag = tag
-    this.out = out
-  }
-  handle(value: unknown, meta: RecordMeta): { topic: string; key: string | null; value: string } {
-    const id = (value as { id: number }).id
-    const list = Sink.seen.get(this.tag) ?? []
-    list.push(id)
-    Sink.seen.set(this.tag, list)
-    return { topic: this.out, key: meta.key, value: JSON.stringify({ id }) }
-  }
-}
+import { bridge, distinct, produce, Sink, unique } from './helpers.ts'
 
 const systems: ActorSystem[] = []
 let ownMock: MockKafkaCluster | null = null
@@ -39,41 +20,6 @@ afterEach(async () => {
   await ownMock?.stop()
   ownMock = null
 })
-
-function unique(tag: string): string {
-  return `${tag}-${randomUUID().slice(0, 8)}`
-}
-
-async function produce(client: KafkaClientPort, topic: string, n: number): Promise<void> {
-  const producer = client.producer({ clientId: 'feeder' })
-  await producer.connect()
-  await producer.send(Array.from({ length: n }, (_, id) => ({ topic, key: `k${id % 7}`, value: JSON.stringify({ id }) })))
-  await producer.disconnect()
-}
-
-function distinct(tag: string): number {
-  return new Set(Sink.seen.get(tag) ?? []).size
-}
-
-async function bridge(system: ActorSystem, client: KafkaClientPort, tag: string, input: string, overrides: Partial<KafkaBridgeOptions> = {}) {
-  const target = system.spawn(Sink, { name: `sink-${tag}-${randomUUID().slice(0, 4)}`, args: [tag, `${input}-out`] })
-  return spawnKafkaBridge(system, {
-    consumer: {
-      name: tag,
-      client,
-      groupId: `${input}-group`,
-      topics: [input],
-      target,
-      method: 'handle',
-      mode: 'at-least-once',
-      batchMaxMs: 50,
-      sessionTimeoutMs: 6000,
-      retry: { minMs: 50, maxMs: 500, maxAttempts: 30 },
-      ...overrides,
-    },
-    backoff: { minMs: 100, maxMs: 1000 },
-  }, { name: `bridge-${tag}-${randomUUID().slice(0, 4)}` })
-}
 
 describe('Kafka bridge through librdkafka', () => {
   let client: ConfluentKafkaClient

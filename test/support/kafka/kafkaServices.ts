@@ -119,7 +119,7 @@ export class MockKafkaCluster {
 /** Kafka API keys used by fault injection (Kafka protocol). */
 export const ApiKeys = { Produce: 0, Fetch: 1, OffsetCommit: 8, OffsetFetch: 9, FindCoordinator: 10, JoinGroup: 11, Heartbeat: 12, InitProducerId: 22, AddPartitionsToTxn: 24, EndTxn: 26, TxnOffsetCommit: 28 } as const
 /** Kafka protocol error codes used by fault injection. */
-export const KafkaProtocolErrors = { NotLeader: 6, RequestTimedOut: 7, NotCoordinator: 16, CoordinatorNotAvailable: 15, RebalanceInProgress: 27, GroupAuthorizationFailed: 30, MessageTooLarge: 10 } as const
+export const KafkaProtocolErrors = { NotLeader: 6, RequestTimedOut: 7, NotCoordinator: 16, CoordinatorNotAvailable: 15, RebalanceInProgress: 27, GroupAuthorizationFailed: 30, MessageTooLarge: 10, TopicAuthorizationFailed: 29, TransactionalIdAuthorizationFailed: 53, ProducerFenced: 90 } as const
 
 export interface KafkaPeer {
   readonly brokers: string
