@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/nats-core'
 import { InvalidArgumentError, type ActorSystem, type Logger, type TimerHandle } from '../../runtime/index.ts'
 import { HeartbeatMembership, type HeartbeatOptions, type NatsTransport } from '../../transport/nats/index.ts'
+import { createCluster, type Cluster } from '../features/index.ts'
 import { ClusterNoQuorumError, ClusterQuarantinedError, ClusterStateNode, raftId, type ClusterChange, type ClusterState, type Member } from '../membership/index.ts'
 import { createJetStreamClusterState, type JetStreamClusterState } from '../membership/jetstream/index.ts'
 import { NatsClusterPeerLink } from '../membership/nats/index.ts'
@@ -43,6 +44,7 @@ export class NodeCluster {
   private readonly config: NodeConfig
   private readonly logger: Logger
   private cs: Backend | null = null
+  private cluster: Cluster | null = null
   private raft: RaftNode | null = null
   private membership: HeartbeatMembership | null = null
   private system: ActorSystem | null = null
@@ -77,6 +79,11 @@ export class NodeCluster {
     return this.cs
   }
 
+  /** This member's cluster features (receptionist, pub-sub, singletons), from `start` on. */
+  get features(): Cluster | null {
+    return this.cluster
+  }
+
   /** The Raft server's view (for /cluster): role and configuration. */
   raftState(): ReturnType<RaftNode['state']> | null {
     return this.raft?.state() ?? null
@@ -106,12 +113,14 @@ export class NodeCluster {
     if (this.config.clusterState === 'jetstream') {
       if (connection === null) throw new InvalidArgumentError('clusterState jetstream needs the node link’s NATS connection')
       // Stream and buckets derive from the cluster name; members need no seeds (everyone reads the stream).
-      cs = await createJetStreamClusterState({ nc: connection, self, cluster: this.config.cluster, clock: system.clock })
+      cs = await createJetStreamClusterState({ nc: connection, self, cluster: this.config.cluster, clock: system.clock, replicas: this.config.jetstreamReplicas, leaseTtlMs: this.config.jetstreamLeaseTtlMs })
       this.logger.info({ incarnation: self.incarnation }, 'cluster state: joining through JetStream')
     } else {
       cs = await this.startRaft(system, transport, self)
     }
     this.cs = cs
+    // Features exist before the member is up (reads work; writes retry): the app can hold them from its start.
+    this.cluster = createCluster({ system, state: cs, writeTimeoutMs: Math.max(5000, 2 * this.config.raftElectionMs) })
     cs.onChange((change) => this.changed(change))
     this.join(httpAddress, appVersion)
     this.watch()
@@ -274,6 +283,8 @@ export class NodeCluster {
     if (self === undefined || self.incarnation !== this.identity.incarnation || self.status === 'down' || self.status === 'removed') return
     this.leaving = true
     const until = clock.now() + deadlineMs
+    // Singletons here stop first (each manager releases its claim after its instance stopped), so the next holder can start.
+    await this.stopFeatures()
     const gone = (): boolean => {
       const m = this.member(this.config.name)
       return m === undefined || m.incarnation !== this.identity.incarnation || m.status === 'exiting' || m.status === 'removed' || m.status === 'down'
@@ -302,10 +313,15 @@ export class NodeCluster {
     await this.stop()
   }
 
+  private async stopFeatures(): Promise<void> {
+    await this.cluster?.stop().catch((error: unknown) => this.logger.warn({ err: error }, 'cluster features: stop failed'))
+  }
+
   /** Stops the cluster state and Raft (a leader hands over first). Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    await this.stopFeatures()
     if (this.watchTimer !== null) this.system?.clock.clearTimer(this.watchTimer)
     this.cs?.stop()
     await this.raft?.stop().catch((error: unknown) => this.logger.warn({ err: error }, 'cluster state: raft stop failed'))
