@@ -8,7 +8,8 @@ import { NatsClusterPeerLink } from '../membership/nats/index.ts'
 import { FileRaftStorage } from '../raft/FileRaftStorage.ts'
 import { RaftNode } from '../raft/index.ts'
 import { RemoteRaftTransport } from '../raft/transport/index.ts'
-import { openClusterIdentity, saveKnownMembers, type ClusterIdentity } from './clusterIdentity.ts'
+import { dropPreviousRaft, openClusterIdentity, saveKnownMembers, type ClusterIdentity } from './clusterIdentity.ts'
+import { recoverLoneState } from './loneRecovery.ts'
 import type { NodeConfig } from './Config.ts'
 
 /** How often a pending join or suspicion report is retried while the cluster has no quorum (ms). */
@@ -131,6 +132,12 @@ export class NodeCluster {
     const id = raftId(self.node, self.incarnation)
     const seeds = this.seeds()
     const bootstrap = seeds.length === 0
+    // A lone member restarting carries its state over to the new incarnation's server (loneRecovery.ts).
+    if (bootstrap && identity.previousRaftDir !== null) {
+      const recovered = await recoverLoneState(identity.previousRaftDir, identity.raftDir, id)
+      if (recovered !== null) this.logger.info({ ...recovered, from: identity.previousRaftDir }, 'cluster state: a lone member recovered its previous incarnation’s state')
+    }
+    dropPreviousRaft(identity)
     const raftTransport = new RemoteRaftTransport({
       system,
       group: 'meta',

@@ -69,8 +69,8 @@ describe('cluster features between three real node processes over NATS', () => {
 
     // The registry drops n1's echo (its node was downed) on both survivors, for lookups and subscriptions.
     for (const c of [c2, c3]) {
-      await eventually(() => c.ask('lookup'), (nodes) => JSON.stringify(nodes) === '["n2","n3"]', 'lookup without n1', 30_000)
-      await eventually(() => c.ask('listing'), (nodes) => JSON.stringify(nodes) === '["n2","n3"]', 'subscription without n1')
+      await eventually(() => c.ask('listing'), (nodes) => JSON.stringify(nodes) === '["n2","n3"]', 'subscription without n1', 60_000)
+      await eventually(() => c.ask('lookup'), (nodes) => JSON.stringify(nodes) === '["n2","n3"]', 'lookup without n1', 60_000)
     }
 
     // Every ask of the flow settles once: processed (on n1 before the kill, on n2 after it) or a typed error.
@@ -127,6 +127,6 @@ describe('cluster features between three real node processes over NATS', () => {
 async function troupeClusterText(url: string): Promise<string> {
   const { runCli } = await import('../../cluster/node/index.ts')
   let out = ''
-  await runCli({ argv: ['cluster', 'status', '--url', url], env: {}, stdout: (t) => (out += t), stderr: () => {} })
+  await runCli({ argv: ['cluster', 'status', '--url', url], env: {}, tty: true, stdout: (t) => (out += t), stderr: () => {} })
   return out
 }

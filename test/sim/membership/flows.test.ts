@@ -10,13 +10,22 @@ const FIVE = ['n1', 'n2', 'n3', 'n4', 'n5']
 /** Checked after every simulation step: state machine safety and singleton fencing. */
 function invariants(sim: Simulation, c: ClusterStateTestCluster): void {
   const maxVersion = new Map<string, number>()
+  // A member's state changes only by applying (or installing a snapshot at) a new index: its bytes are encoded once per index.
+  const snaps = new WeakMap<object, { applied: number; snap: string }>()
+  const snapshotOf = (cs: { readonly state: { readonly applied: number }; snapshot(): Uint8Array }): string => {
+    const cached = snaps.get(cs)
+    if (cached !== undefined && cached.applied === cs.state.applied) return cached.snap
+    const snap = Buffer.from(cs.snapshot()).toString('base64')
+    snaps.set(cs, { applied: cs.state.applied, snap })
+    return snap
+  }
   sim.invariant('members at the same applied index agree; fencing tokens only grow; no two hosts share a token', () => {
     const byIndex = new Map<number, string>()
     const tokens = new Map<string, string>()
     for (const m of c.members()) {
       if (m.process.isCrashed) continue
       const s = m.cs.state
-      const snap = Buffer.from(m.cs.snapshot()).toString('base64')
+      const snap = snapshotOf(m.cs)
       const seen = byIndex.get(s.applied)
       if (seen !== undefined && seen !== snap) return `members disagree at applied index ${s.applied}`
       byIndex.set(s.applied, snap)
