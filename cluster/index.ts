@@ -228,3 +228,6 @@ export type {
   SingletonToken,
   SubscribeOptions,
 } from './features/index.ts'
+// A system's cluster features (Akka's `Cluster(system)`), and an app's singleton declarations (issue 14, nodes).
+export { clusterOf } from './features/index.ts'
+export type { AppSingleton } from './node/index.ts'

@@ -1,4 +1,4 @@
-import type { Actor, ActorRef, ActorSystem, MethodArgs, MethodName, MethodReply, ProtocolOf, SpawnOptionsBase } from '../../runtime/index.ts'
+import { InvalidArgumentError, type Actor, type ActorRef, type ActorSystem, type MethodArgs, type MethodName, type MethodReply, type ProtocolOf, type SpawnOptionsBase } from '../../runtime/index.ts'
 import { spawnGroup, type RouterRef, type RoutingLogic } from '../../supervision/index.ts'
 import type { ClusterState } from '../membership/index.ts'
 import { ClusterRoutees } from './ClusterRoutees.ts'
@@ -57,6 +57,9 @@ export class SingletonProxyRef<P> {
     })
   }
 }
+
+/** The cluster features of each system (at most one per system: the mediator's name is fixed). */
+const bySystem = new WeakMap<ActorSystem, Cluster>()
 
 const SINGLETON_NAME = /^[A-Za-z0-9._-]{1,200}$/
 
@@ -139,6 +142,11 @@ export class Cluster {
     return this.singletons.get(name)?.status
   }
 
+  /** What this member's managers run, one entry per singleton declared here (for `/cluster`). */
+  localSingletons(): Readonly<SingletonStatus>[] {
+    return [...this.singletons.values()].map((h) => ({ ...h.status }))
+  }
+
   /** A proxy to the singleton `name` from this member (it need not host it). */
   singletonProxy<P>(name: string, options: SingletonProxyOptions = {}): SingletonProxyRef<P> {
     if (!SINGLETON_NAME.test(name)) throw new ClusterInvalidKeyError(`singleton name '${name}' must match ${String(SINGLETON_NAME)}`)
@@ -164,6 +172,7 @@ export class Cluster {
   /** Stops this member's managers (their instances stop and release), proxies, mediator and router sources. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return
+    if (bySystem.get(this.system) === this) bySystem.delete(this.system)
     this.pubsub.close()
     this.receptionist.close()
     for (const s of this.sources) s.close()
@@ -173,6 +182,20 @@ export class Cluster {
   }
 }
 
+/** Creates a member's cluster features; `clusterOf(system)` returns them until `cluster.stop()`. */
 export function createCluster(options: ClusterOptions): Cluster {
-  return new Cluster(options)
+  const cluster = new Cluster(options)
+  bySystem.set(options.system, cluster)
+  return cluster
+}
+
+/**
+ * The cluster features of the member `system` belongs to (Akka's `Cluster(system)`): inside an
+ * actor, `clusterOf(this.context.system)`. On a cluster node they exist from the start of the app
+ * (writes succeed once the member is up). Throws ERR_INVALID_ARGUMENT for a system without them.
+ */
+export function clusterOf(system: ActorSystem): Cluster {
+  const cluster = bySystem.get(system)
+  if (cluster === undefined) throw new InvalidArgumentError(`actor system '${system.name}' on node ${system.node} has no cluster features (start the node with --cluster-state raft|jetstream)`)
+  return cluster
 }

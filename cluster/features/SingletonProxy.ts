@@ -123,9 +123,12 @@ export class SingletonProxy extends Actor<SingletonProxyProtocol> implements Sin
         else this.retry(h, to)
       },
       (error: unknown) => {
-        // A request whose instance threw: the caller gets the instance's error. A lost hop: outcome unknown, given up.
-        if (h.settle !== null && (error as { code?: string }).code !== 'ERR_ASK_TIMEOUT') h.settle({ ok: false, error: error as Error })
-        else this.fail(h, new SingletonUnavailableError(`route to singleton ${this.name} at ${to.path} failed: ${(error as Error).message}`, { cause: error }), 'undeliverable')
+        // The manager answers every hop (an instance's failure comes back as `failed`), so a rejection is the hop's own:
+        // a timeout, or the holder's node went down with the message in flight. Outcome unknown: given up, never resent.
+        const code = (error as { code?: string }).code ?? null
+        this.fail(h, new SingletonUnavailableError(`route to singleton ${this.name} at ${to.path} failed (outcome unknown): ${(error as Error).message}`, { cause: error, data: { code } }), 'undeliverable')
+        // The holder may be gone: the next messages wait for the listing rather than follow it.
+        if (code === 'ERR_NODE_DOWN' || code === 'ERR_UNKNOWN_ACTOR') this.refreshHolder()
       },
     )
   }

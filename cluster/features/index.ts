@@ -1,5 +1,5 @@
 /** Actor-facing cluster features (issue 14) over the ClusterState port: receptionist, singletons, pub-sub, cluster routers. */
-export { Cluster, createCluster, SingletonProxyRef } from './Cluster.ts'
+export { Cluster, clusterOf, createCluster, SingletonProxyRef } from './Cluster.ts'
 export type { ClusterOptions, SingletonHandle, SingletonOptions } from './Cluster.ts'
 export { Receptionist } from './Receptionist.ts'
 export { serviceKey, refString } from './ServiceKey.ts'

@@ -1,7 +1,7 @@
 import type { Actor, ActorClass, ActorRef, ActorSystem, Logger, MethodName } from '../../runtime/index.ts'
 import type { PublishOptions } from '../gateway/Publication.ts'
 import type { ShardContext } from '../../transport/index.ts'
-import type { ClusterState } from '../membership/index.ts'
+import type { Cluster } from '../features/index.ts'
 
 /** What an app gets when its node starts it. */
 export interface AppContext {
@@ -17,10 +17,13 @@ export interface AppContext {
    */
   readonly shards: ShardContext | null
   /**
-   * The replicated cluster state this node is a member of (`--cluster-state raft`; docs/cluster-state.md),
-   * or null. Its writes fail with ERR_CLUSTER_NO_QUORUM until this member joined: use `onClusterReady`.
+   * This member's cluster features (`--cluster-state raft|jetstream`; docs/cluster-features.md):
+   * receptionist, pub-sub, singleton proxies, cluster routers, and the replicated cluster state itself
+   * as `cluster.state` (docs/cluster-state.md); null on a node without cluster state. Reads work at
+   * once; writes retry for 5 s and then fail with ERR_CLUSTER_NO_QUORUM while this member is not up
+   * yet: register names in `onClusterReady`. Inside an actor, `clusterOf(this.context.system)` gives the same.
    */
-  readonly cluster: ClusterState | null
+  readonly cluster: Cluster | null
   /**
    * Makes an actor callable by external clients under a public name (only when NATS is configured),
    * with only the methods listed in `options.methods` (default-deny; optional per-method argument
@@ -44,6 +47,21 @@ export interface ReadinessProbe {
 }
 
 /**
+ * A cluster singleton the app declares (Akka's ClusterSingletonManager): on every member that runs
+ * the app, the node declares it and starts its manager once the member is up; the instance runs on
+ * the oldest up member (with `role`, when set), gets a SingletonToken (fencing) as its last
+ * constructor argument, and moves when its member leaves or is downed. Reach it from any member with
+ * `cluster.singletonProxy(name)`.
+ */
+export interface AppSingleton {
+  readonly actor: ActorClass<Actor<any>, any[]>
+  /** Only members with this role host it. */
+  readonly role?: string
+  /** Constructor arguments before the token. */
+  readonly args?: readonly unknown[]
+}
+
+/**
  * An app module: the actor classes it brings (by name, so shards and remote nodes can start them)
  * and how to start its supervision tree. A node loads the module's default export.
  */
@@ -60,10 +78,15 @@ export interface AppDefinition {
    */
   startShard?(context: ShardContext): void | Promise<void>
   /**
-   * Cluster mode: runs once this member is up in the cluster state (where cluster features attach:
-   * declare singletons, register names). Its failure is logged; the node keeps running. Optional.
+   * Cluster mode: the app's singletons by name (names: letters, digits, `.`, `_`, `-`). Declared
+   * once this member is up, before `onClusterReady`. Optional.
    */
-  onClusterReady?(cluster: ClusterState, context: AppContext): void | Promise<void>
+  readonly singletons?: Readonly<Record<string, AppSingleton>>
+  /**
+   * Cluster mode: runs once this member is up in the cluster state and the app's singletons are
+   * declared (register names, subscribe to topics here). Its failure is logged; the node keeps running. Optional.
+   */
+  onClusterReady?(cluster: Cluster, context: AppContext): void | Promise<void>
   /** Runs in every worker shard on shutdown, before its actor tree is stopped. Optional. */
   stopShard?(context: ShardContext): void | Promise<void>
 }

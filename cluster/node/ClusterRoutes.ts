@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { SingletonStatus } from '../features/index.ts'
 import type { Member, Placement } from '../membership/index.ts'
 import { raftId } from '../membership/index.ts'
 import { allowed } from './dashboard/IntrospectionRoutes.ts'
@@ -26,6 +27,8 @@ export interface ClusterView {
   readonly singletons: readonly Placement[]
   /** Null on the JetStream backend (it does not list keys). */
   readonly registryKeys: number | null
+  /** The singletons declared on this member: whether its manager runs the instance here, and with which fencing token. */
+  readonly singletonsHere: readonly Readonly<SingletonStatus>[]
 }
 
 function json(response: ServerResponse, status: number, body: unknown): void {
@@ -108,6 +111,7 @@ export class ClusterRoutes {
       members: state.members().map((m) => ({ ...m, voter: voters.has(raftId(m.node, m.incarnation)) })),
       singletons: state.placements(),
       registryKeys: cluster.registryKeys(),
+      singletonsHere: cluster.features?.localSingletons() ?? [],
     }
   }
 }

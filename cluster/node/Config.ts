@@ -77,6 +77,10 @@ export interface NodeConfig {
   readonly raftElectionMs: number
   /** Who may read /cluster and use its leave/down actions. */
   readonly clusterApi: 'off' | 'localhost' | 'on'
+  /** JetStream cluster state: replicas of its stream and buckets (when it creates them). */
+  readonly jetstreamReplicas: number
+  /** JetStream cluster state: the leader lease's TTL (the lease bucket's max age). */
+  readonly jetstreamLeaseTtlMs: number
 }
 
 // settings.ts and NodeConfig name the same keys: a setting added to one and not the other fails here.

@@ -5,7 +5,9 @@ import { ShardedSystem, ShardEventTopic } from '../../transport/index.ts'
 import { logShardEvent } from './shardLog.ts'
 import { NatsTransport, natsUplink, type HeartbeatOptions } from '../../transport/nats/index.ts'
 import type { ClusterState } from '../membership/index.ts'
+import type { Cluster } from '../features/index.ts'
 import { NodeCluster } from './NodeCluster.ts'
+import { startClusterApp } from './clusterReady.ts'
 import { ClusterRoutes } from './ClusterRoutes.ts'
 import { attachLinkLog, attachOperatorLog, type LinkEvents } from '../observability/OperatorLog.ts'
 import { scrapeShards, shardObserver } from '../observability/shardObserver.ts'
@@ -217,6 +219,11 @@ export class TroupeNode {
     return this.cluster?.state ?? null
   }
 
+  /** This member's cluster features (receptionist, pub-sub, singletons; `--cluster-state raft|jetstream`), or null. */
+  get clusterFeatures(): Cluster | null {
+    return this.cluster?.features ?? null
+  }
+
   /** Endpoint, network, then the app; whatever fails, what was started is stopped before the error propagates. */
   private async boot(options: NodeOptions): Promise<void> {
     try {
@@ -265,7 +272,7 @@ export class TroupeNode {
       await this.cluster.start(this.system, link, this.network?.connection ?? null, this.httpPort === null ? '' : `http://${config.http.replace(/:\d+$/, '')}:${this.httpPort}`, this.app.name, {
         up: (state) => {
           this.logger.info({ incarnation: state.self.incarnation }, 'cluster member up')
-          Promise.resolve(this.app.onClusterReady?.(state, this.appContext())).catch((error: unknown) => this.logger.error({ err: error }, 'the app’s onClusterReady failed'))
+          void this.clusterReady()
         },
         left: () => void this.stop(),
         quarantined: (error) => {
@@ -273,6 +280,12 @@ export class TroupeNode {
         },
       })
     }
+  }
+
+  /** The member is up: the app's singletons, then its `onClusterReady` (clusterReady.ts). */
+  private async clusterReady(): Promise<void> {
+    const features = this.clusterFeatures
+    if (features !== null) await startClusterApp(features, this.app, () => this.appContext(), this.logger, () => this.stopping !== null)
   }
 
   readiness(): { ok: boolean; reasons: string[] } {
@@ -397,7 +410,7 @@ export class TroupeNode {
       shards: this.sharded === null ? null : this.sharded.context,
       logger: this.logger.child({ app: this.app.name }),
       settings: this.config.settings,
-      cluster: this.clusterState,
+      cluster: this.clusterFeatures,
       publish: (publicName, ref, options) => {
         // Checked here too, so a standalone node refuses the same mistakes a networked one does.
         compilePublication(options)

@@ -1,13 +1,15 @@
 import type { NatsConnection } from '@nats-io/nats-core'
 import { InvalidArgumentError, type ActorSystem, type Logger, type TimerHandle } from '../../runtime/index.ts'
 import { HeartbeatMembership, type HeartbeatOptions, type NatsTransport } from '../../transport/nats/index.ts'
+import { createCluster, type Cluster } from '../features/index.ts'
 import { ClusterNoQuorumError, ClusterQuarantinedError, ClusterStateNode, raftId, type ClusterChange, type ClusterState, type Member } from '../membership/index.ts'
 import { createJetStreamClusterState, type JetStreamClusterState } from '../membership/jetstream/index.ts'
 import { NatsClusterPeerLink } from '../membership/nats/index.ts'
 import { FileRaftStorage } from '../raft/FileRaftStorage.ts'
 import { RaftNode } from '../raft/index.ts'
 import { RemoteRaftTransport } from '../raft/transport/index.ts'
-import { openClusterIdentity, saveKnownMembers, type ClusterIdentity } from './clusterIdentity.ts'
+import { dropPreviousRaft, openClusterIdentity, saveKnownMembers, type ClusterIdentity } from './clusterIdentity.ts'
+import { recoverLoneState } from './loneRecovery.ts'
 import type { NodeConfig } from './Config.ts'
 
 /** How often a pending join or suspicion report is retried while the cluster has no quorum (ms). */
@@ -43,6 +45,7 @@ export class NodeCluster {
   private readonly config: NodeConfig
   private readonly logger: Logger
   private cs: Backend | null = null
+  private cluster: Cluster | null = null
   private raft: RaftNode | null = null
   private membership: HeartbeatMembership | null = null
   private system: ActorSystem | null = null
@@ -77,6 +80,11 @@ export class NodeCluster {
     return this.cs
   }
 
+  /** This member's cluster features (receptionist, pub-sub, singletons), from `start` on. */
+  get features(): Cluster | null {
+    return this.cluster
+  }
+
   /** The Raft server's view (for /cluster): role and configuration. */
   raftState(): ReturnType<RaftNode['state']> | null {
     return this.raft?.state() ?? null
@@ -106,12 +114,14 @@ export class NodeCluster {
     if (this.config.clusterState === 'jetstream') {
       if (connection === null) throw new InvalidArgumentError('clusterState jetstream needs the node link’s NATS connection')
       // Stream and buckets derive from the cluster name; members need no seeds (everyone reads the stream).
-      cs = await createJetStreamClusterState({ nc: connection, self, cluster: this.config.cluster, clock: system.clock })
+      cs = await createJetStreamClusterState({ nc: connection, self, cluster: this.config.cluster, clock: system.clock, replicas: this.config.jetstreamReplicas, leaseTtlMs: this.config.jetstreamLeaseTtlMs })
       this.logger.info({ incarnation: self.incarnation }, 'cluster state: joining through JetStream')
     } else {
       cs = await this.startRaft(system, transport, self)
     }
     this.cs = cs
+    // Features exist before the member is up (reads work; writes retry): the app can hold them from its start.
+    this.cluster = createCluster({ system, state: cs, writeTimeoutMs: Math.max(5000, 2 * this.config.raftElectionMs) })
     cs.onChange((change) => this.changed(change))
     this.join(httpAddress, appVersion)
     this.watch()
@@ -122,6 +132,12 @@ export class NodeCluster {
     const id = raftId(self.node, self.incarnation)
     const seeds = this.seeds()
     const bootstrap = seeds.length === 0
+    // A lone member restarting carries its state over to the new incarnation's server (loneRecovery.ts).
+    if (bootstrap && identity.previousRaftDir !== null) {
+      const recovered = await recoverLoneState(identity.previousRaftDir, identity.raftDir, id)
+      if (recovered !== null) this.logger.info({ ...recovered, from: identity.previousRaftDir }, 'cluster state: a lone member recovered its previous incarnation’s state')
+    }
+    dropPreviousRaft(identity)
     const raftTransport = new RemoteRaftTransport({
       system,
       group: 'meta',
@@ -274,6 +290,8 @@ export class NodeCluster {
     if (self === undefined || self.incarnation !== this.identity.incarnation || self.status === 'down' || self.status === 'removed') return
     this.leaving = true
     const until = clock.now() + deadlineMs
+    // Singletons here stop first (each manager releases its claim after its instance stopped), so the next holder can start.
+    await this.stopFeatures()
     const gone = (): boolean => {
       const m = this.member(this.config.name)
       return m === undefined || m.incarnation !== this.identity.incarnation || m.status === 'exiting' || m.status === 'removed' || m.status === 'down'
@@ -302,10 +320,15 @@ export class NodeCluster {
     await this.stop()
   }
 
+  private async stopFeatures(): Promise<void> {
+    await this.cluster?.stop().catch((error: unknown) => this.logger.warn({ err: error }, 'cluster features: stop failed'))
+  }
+
   /** Stops the cluster state and Raft (a leader hands over first). Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    await this.stopFeatures()
     if (this.watchTimer !== null) this.system?.clock.clearTimer(this.watchTimer)
     this.cs?.stop()
     await this.raft?.stop().catch((error: unknown) => this.logger.warn({ err: error }, 'cluster state: raft stop failed'))

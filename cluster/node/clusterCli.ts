@@ -135,6 +135,7 @@ function statusText(view: ClusterView): string {
     `this node: ${view.self.node}#${view.self.incarnation}${view.raft === null ? '' : ` (${view.raft.role})`}${view.self.quarantined ? ' QUARANTINED' : ''}`,
     `members: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}`,
     ...view.singletons.map((p) => `singleton ${p.name}${p.role === null ? '' : ` (role ${p.role})`}: ${p.node === null ? 'nowhere (no eligible member)' : `${p.node}#${p.incarnation}`}, fencing (${p.term}, ${p.version})`),
+    ...(view.singletonsHere ?? []).filter((s) => s.running).map((s) => `singleton ${s.name} runs here, fencing (${s.token?.term}, ${s.token?.version}), started ${s.starts} time(s) here`),
     `registry keys: ${view.registryKeys ?? 'n/a'}`,
   ]
   return `${lines.join('\n')}\n${membersTable(view)}`

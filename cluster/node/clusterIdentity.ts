@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError } from './Config.ts'
 
@@ -7,7 +7,8 @@ import { ConfigError } from './Config.ts'
  * (one more on every start, written and fsynced before the node joins, so a restarted node never
  * reuses a downed incarnation) and the names of the members it last knew (where a restarted node
  * without seeds asks to join). Each incarnation is a fresh Raft server with its own log directory
- * (`raft-<incarnation>`); older ones are removed at start.
+ * (`raft-<incarnation>`); at start the previous incarnation's is kept (a lone member recovers its
+ * state from it: loneRecovery.ts) until `dropPreviousRaft`, older ones are removed.
  */
 export interface ClusterIdentity {
   readonly dir: string
@@ -17,6 +18,8 @@ export interface ClusterIdentity {
   /** Whether an earlier run of this node existed (its data dir had a counter). */
   readonly restarted: boolean
   readonly raftDir: string
+  /** The previous incarnation's Raft directory, when it is still there. */
+  readonly previousRaftDir: string | null
 }
 
 const COUNTER = 'incarnation'
@@ -35,13 +38,20 @@ export function openClusterIdentity(dataDir: string, cluster: string, name: stri
     }
     const incarnation = previous + 1
     writeDurably(join(dir, COUNTER), `${incarnation}\n`)
-    // Earlier incarnations' Raft logs belong to servers that are gone for good.
-    for (const entry of readdirSync(dir)) if (/^raft-\d+$/.test(entry) && entry !== `raft-${incarnation}`) rmSync(join(dir, entry), { recursive: true, force: true })
-    return { dir, incarnation, knownMembers: readKnownMembers(dir, name), restarted: previous > 0, raftDir: join(dir, `raft-${incarnation}`) }
+    // Earlier incarnations' Raft logs belong to servers that are gone for good (the last one is read first, when lone).
+    const keep = new Set([`raft-${incarnation}`, `raft-${previous}`])
+    for (const entry of readdirSync(dir)) if (/^raft-\d+$/.test(entry) && !keep.has(entry)) rmSync(join(dir, entry), { recursive: true, force: true })
+    const previousRaftDir = previous > 0 && existsSync(join(dir, `raft-${previous}`)) ? join(dir, `raft-${previous}`) : null
+    return { dir, incarnation, knownMembers: readKnownMembers(dir, name), restarted: previous > 0, raftDir: join(dir, `raft-${incarnation}`), previousRaftDir }
   } catch (error) {
     const problem = `dataDir: cannot use '${dir}' for the cluster state (${(error as Error).message})`
     throw new ConfigError(problem, { cause: error, data: { problems: [problem] } })
   }
+}
+
+/** Removes the previous incarnation's Raft directory (once its state was recovered, or not needed). */
+export function dropPreviousRaft(identity: ClusterIdentity): void {
+  if (identity.previousRaftDir !== null) rmSync(identity.previousRaftDir, { recursive: true, force: true })
 }
 
 /** Remembers the member names (best effort: a failed write only loses the hint for the next start). */

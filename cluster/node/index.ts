@@ -1,6 +1,6 @@
 /** The node runtime: app modules, configuration, the node itself, and the CLI. */
 export { defineApp, isAppDefinition } from './App.ts'
-export type { AppContext, AppDefinition, ReadinessProbe } from './App.ts'
+export type { AppContext, AppDefinition, AppSingleton, ReadinessProbe } from './App.ts'
 export { clusterSecretOf, ConfigError, ConfigErrorCodes, defaultConfig, envLayer, fileLayer, gatewayServers, natsAuthOf, natsUplinkOptions, redactConfig, resolveConfig, unknownEnvVariables } from './Config.ts'
 export { configFileJsonSchema, SETTINGS, SETTING_KEYS } from './settings.ts'
 export type { Setting, SettingKey } from './settings.ts'

@@ -133,6 +133,8 @@ const builders = {
   raftHeartbeatMs: ms(100, 'Cluster state: Raft leader heartbeat period (ms).', 1),
   raftElectionMs: ms(1000, 'Cluster state: Raft election timeout lower bound (ms); each timeout is drawn in [it, 2 × it). Must exceed raftHeartbeatMs.', 1),
   clusterApi: exposure('localhost', 'The /cluster JSON view and its leave/down actions (what `troupe cluster` uses): off, localhost (loopback clients only) or on.'),
+  jetstreamReplicas: setting('integer', 1, 'Cluster state on JetStream: replicas of its stream and KV buckets (3 on a NATS cluster of 3 or more JetStream servers). Used when they are created; existing ones keep theirs (change them with `nats stream edit`).', { min: 1 }),
+  jetstreamLeaseTtlMs: ms(5000, 'Cluster state on JetStream: TTL of the leader lease (ms), the longest a dead holder delays the leader’s duties (up, exit, downing). Renewed every TTL/4; the holder gives up TTL/5 for clock drift. Every member must use the same value: a node refuses to start when the lease bucket has another.', 100),
 } as const
 
 export type SettingKey = keyof typeof builders

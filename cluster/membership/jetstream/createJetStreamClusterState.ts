@@ -92,6 +92,11 @@ export async function createJetStreamClusterState(options: JetStreamClusterState
   } catch (error) {
     throw noQuorum(`cannot open buckets ${bucket} and ${leaseBucket}`, error)
   }
+  // An existing bucket keeps its max age: a member counting a longer lease than the server keeps could hold it beside another.
+  const serverTtl = (await leaseKv.status().catch((error: unknown) => Promise.reject(noQuorum(`cannot read bucket ${leaseBucket}`, error)))).ttl
+  if (serverTtl !== ttlMs) {
+    throw new InvalidArgumentError(`leaseTtlMs ${ttlMs} differs from the lease bucket ${leaseBucket}'s TTL of ${serverTtl} ms: every member must use the same (to change it, stop every member and delete the bucket)`, { data: { leaseTtlMs: ttlMs, bucketTtlMs: serverTtl, bucket: leaseBucket } })
+  }
   let initial: SnapshotRecord | null = null
   try {
     initial = await snapshots.load()

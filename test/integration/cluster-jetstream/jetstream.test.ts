@@ -21,6 +21,16 @@ async function withCluster(names: readonly string[], body: (c: JetStreamTestClus
 }
 
 describe('JetStreamClusterState specifics (real JetStream)', () => {
+  test('a member whose lease TTL differs from the lease bucket’s refuses to start (two TTLs could mean two holders)', async () => {
+    await withCluster(['n1'], async (c) => {
+      const refused = await c.open('n2', { leaseTtlMs: 3000 }).then(() => null, (error: unknown) => error)
+      expect(refused).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', data: { leaseTtlMs: 3000, bucketTtlMs: 2000 } })
+      // The same TTL opens.
+      await c.start('n3')
+      await c.until(() => upAll(c, ['n1', 'n3']), 20_000, 'n3 up')
+    })
+  })
+
   test('hostile log entries are refused alike on every member and never stop the log', async () => {
     await withCluster(['n1', 'n2', 'n3'], async (c) => {
       const nc = await connect({ servers: inject('natsUrl') })
