@@ -1,10 +1,12 @@
 import { Packr } from 'msgpackr'
 import { swapRefContext, type RefDecodeContext } from './ActorRefExtension.ts'
-import { sameAddress, type ActorAddress } from './ActorAddress.ts'
-import { ActorRef } from './ActorRef.ts'
-import { Envelope, EnvelopeKind, type Headers } from './Envelope.ts'
-import { decodeError, encodeError, InvalidArgumentError, MalformedFrameError, MessageTooLargeError, NotSerializableError, type EncodedError } from './errors.ts'
-import { checkAddressTuple, checkEnvelope, checkHeaders, malformed, malformedReason, type ShardBounds } from './FrameValidation.ts'
+import type { ActorAddress } from './ActorAddress.ts'
+import type { ActorRef } from './ActorRef.ts'
+import type { Envelope, Headers } from './Envelope.ts'
+import { assembleBatchFrame, FIXED_BYTES, FRAME_MARK, PREAMBLE_BYTES, readBatchBlocks, readBatchPreamble, writeBatchBlocks } from './BatchFrame.ts'
+import { fromTupleEnvelope, toTupleEnvelope, type AddressTuple, type RefCache } from './EnvelopeTuple.ts'
+import { InvalidArgumentError, MalformedFrameError, MessageTooLargeError, NotSerializableError } from './errors.ts'
+import { malformed, malformedReason, type ShardBounds } from './FrameValidation.ts'
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORDS, MIN_RECORD_DEFINITION_BYTES, MsgpackDialect, scanMsgpack } from './MsgpackGuard.ts'
 import { assertSerializable } from './Serializable.ts'
 
@@ -26,39 +28,6 @@ export interface CodecOptions {
 }
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
-
-type AddressTuple = [system: string, node: string, shard: number, path: string, uid: number]
-type EnvelopeTuple = [
-  kind: number,
-  target: AddressTuple,
-  sender: AddressTuple | null,
-  id: number,
-  correlationId: number,
-  headers: Headers | null,
-  method: string,
-  args: unknown[],
-]
-
-function toTuple(address: ActorAddress): AddressTuple {
-  return [address.system, address.node, address.shard, address.path, address.uid]
-}
-
-/**
- * Binary batch frames. Byte 0 is 0xc1, a byte msgpack never uses, so a batch frame is never
- * mistaken for a msgpack value (a legacy batch is a msgpack array of envelope tuples).
- */
-const FRAME_MARK = 0xc1
-const FRAME_VERSION = 3
-/** mark u8, version u8, reserved u16, envelope count u32 (little-endian, as every number here). */
-const PREAMBLE_BYTES = 8
-/** Per envelope: kind u8, flags u8 (HAS_SENDER, HAS_HEADERS, SINGLE_ARG), method u16, target u16, sender u16, id f64, correlationId f64. */
-const FIXED_BYTES = 24
-/** Table indexes are u16: a batch with more distinct addresses or methods is refused as too large (Remoting splits it). */
-const MAX_TABLE = 0xffff
-const HAS_SENDER = 1
-const HAS_HEADERS = 2
-/** The envelope's argsList entry is its one argument itself, not an array (most calls take one). */
-const SINGLE_ARG = 4
 
 /**
  * Encodes envelopes for every boundary (threads, nodes) with msgpackr. A single envelope is a
@@ -115,12 +84,12 @@ export class Codec {
   }
 
   encode(envelope: Envelope): Uint8Array {
-    return this.checked(this.pack(this.toTupleEnvelope(envelope)))
+    return this.checked(this.pack(toTupleEnvelope(envelope)))
   }
 
   /** Decodes one envelope (`encode`'s bytes). Untrusted bytes: anything malformed is ERR_MALFORMED_FRAME with `data.reason`. */
   decode(bytes: Uint8Array): Envelope {
-    return this.fromTupleEnvelope(this.unpack(bytes, this.packr, MsgpackDialect.troupe))
+    return fromTupleEnvelope(this.unpack(bytes, this.packr, MsgpackDialect.troupe), this.resolver, this.bounds, null)
   }
 
   encodeBatch(envelopes: readonly Envelope[]): Uint8Array {
@@ -128,89 +97,15 @@ export class Codec {
     const fixedEnd = PREAMBLE_BYTES + count * FIXED_BYTES
     if (fixedEnd > this.maxMessageBytes) throw this.tooLarge(fixedEnd)
     const view = this.scratch(fixedEnd)
-    // Refs repeat by identity within a batch (one sender, few targets): index them by object.
-    const addressIndex = new Map<ActorRef<any>, number>()
     const addresses: AddressTuple[] = []
-    const methodIndex = new Map<string, number>()
     const methods: string[] = []
-    const indexOf = (ref: ActorRef<any>): number => {
-      let index = addressIndex.get(ref)
-      if (index === undefined) {
-        index = addresses.length
-        addresses.push(toTuple(ref.address))
-        addressIndex.set(ref, index)
-      }
-      return index
-    }
     const headersList: Headers[] = []
     const argsList = new Array<unknown>(count)
-    view.setUint8(0, FRAME_MARK)
-    view.setUint8(1, FRAME_VERSION)
-    view.setUint16(2, 0)
-    view.setUint32(4, count, true)
-    // Runs of envelopes share target, sender and method (a turn's stream to one actor): compare
-    // with the previous envelope before consulting the tables.
-    let lastMethod = ''
-    let method = -1
-    let lastTarget: ActorRef<any> | null = null
-    let target = -1
-    let lastSender: ActorRef<any> | null = null
-    let sender = 0
-    for (let i = 0, at = PREAMBLE_BYTES; i < count; i++, at += FIXED_BYTES) {
-      const envelope = envelopes[i] as Envelope
-      if (envelope.method !== lastMethod || method < 0) {
-        lastMethod = envelope.method
-        const known = methodIndex.get(lastMethod)
-        if (known === undefined) {
-          method = methods.length
-          methods.push(lastMethod)
-          methodIndex.set(lastMethod, method)
-        } else method = known
-      }
-      if (envelope.target !== lastTarget) {
-        lastTarget = envelope.target
-        target = indexOf(lastTarget)
-      }
-      let flags = 0
-      if (envelope.sender !== null) {
-        flags |= HAS_SENDER
-        if (envelope.sender !== lastSender) {
-          lastSender = envelope.sender
-          sender = indexOf(lastSender)
-        }
-      }
-      if (envelope.headers !== null) {
-        flags |= HAS_HEADERS
-        headersList.push(envelope.headers)
-      }
-      const args = envelope.args
-      if (envelope.kind === EnvelopeKind.ReplyError) {
-        argsList[i] = [encodeError(args[0])]
-      } else if (args.length === 1) {
-        flags |= SINGLE_ARG
-        argsList[i] = args[0]
-      } else {
-        argsList[i] = args
-      }
-      view.setUint8(at, envelope.kind)
-      view.setUint8(at + 1, flags)
-      view.setUint16(at + 2, method, true)
-      view.setUint16(at + 4, target, true)
-      view.setUint16(at + 6, (flags & HAS_SENDER) === 0 ? 0 : sender, true)
-      view.setFloat64(at + 8, envelope.id, true)
-      view.setFloat64(at + 16, envelope.correlationId, true)
-    }
-    if (addresses.length > MAX_TABLE || methods.length > MAX_TABLE) {
-      throw new MessageTooLargeError(`a batch frame holds at most ${MAX_TABLE} distinct addresses and methods`, { data: { limit: MAX_TABLE } })
-    }
+    writeBatchBlocks(view, envelopes, addresses, methods, headersList, argsList)
     const tail = this.pack([addresses, methods, headersList, argsList], this.batchPackr)
     if (fixedEnd + tail.byteLength > this.maxMessageBytes) throw this.tooLarge(fixedEnd + tail.byteLength)
     this.checkRecordDefinitions(tail)
-    const headroom = this.headroom
-    const frame = headroom === 0 ? new Uint8Array(fixedEnd + tail.byteLength) : new Uint8Array(new ArrayBuffer(headroom + fixedEnd + tail.byteLength), headroom, fixedEnd + tail.byteLength)
-    frame.set(new Uint8Array(view.buffer, 0, fixedEnd))
-    frame.set(tail, fixedEnd)
-    return frame
+    return assembleBatchFrame(view, fixedEnd, tail, this.headroom)
   }
 
   decodeBatch(bytes: Uint8Array): Envelope[] {
@@ -221,7 +116,7 @@ export class Codec {
     // A batch's envelopes mostly share a few targets and senders: resolve each distinct address once.
     const refs: RefCache = new Map()
     const envelopes = new Array<Envelope>(decoded.length)
-    for (let i = 0; i < decoded.length; i++) envelopes[i] = this.fromTupleEnvelope(decoded[i], refs)
+    for (let i = 0; i < decoded.length; i++) envelopes[i] = fromTupleEnvelope(decoded[i], this.resolver, this.bounds, refs)
     return envelopes
   }
 
@@ -234,105 +129,16 @@ export class Codec {
     return this.unpack(this.checked(this.pack(args)), this.packr, null) as unknown[]
   }
 
-  /**
-   * Every field is checked before anything is returned, so a frame is delivered whole or not at
-   * all (docs/protocol.md lists the reasons).
-   */
   private fromBinaryBatch(bytes: Uint8Array): Envelope[] {
-    if (bytes.byteLength < PREAMBLE_BYTES) throw malformed('truncated', 'batch frame shorter than its preamble')
-    if (bytes[1] !== FRAME_VERSION) throw malformed('version', `unknown batch frame version ${bytes[1]}`)
-    if (bytes[2] !== 0 || bytes[3] !== 0) throw malformed('reserved', 'reserved preamble bytes must be 0')
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    const count = view.getUint32(4, true)
-    if (count > (bytes.byteLength - PREAMBLE_BYTES) / FIXED_BYTES) throw malformed('count', 'batch frame shorter than its envelope count')
-    const fixedEnd = PREAMBLE_BYTES + count * FIXED_BYTES
-    const tail = this.unpack(bytes.subarray(fixedEnd), this.batchPackr, MsgpackDialect.records)
-    if (!Array.isArray(tail) || tail.length !== 4) throw malformed('tables', 'malformed batch frame tables')
-    const [addresses, methods, headersList, argsList] = tail as unknown[]
-    if (!Array.isArray(addresses) || !Array.isArray(methods) || !Array.isArray(headersList) || !Array.isArray(argsList)) {
-      throw malformed('tables', 'malformed batch frame tables')
-    }
-    if (addresses.length > MAX_TABLE || methods.length > MAX_TABLE) throw malformed('tables', 'batch frame tables too large')
-    if (argsList.length !== count) throw malformed('args', 'batch frame args list does not match its envelope count')
-    for (let i = 0; i < headersList.length; i++) checkHeaders(headersList[i])
-    const resolve = this.requireResolver()
-    // Each distinct address is checked and resolved once per batch.
-    const refs = new Array<ActorRef<any>>(addresses.length)
-    for (let i = 0; i < addresses.length; i++) refs[i] = resolve(checkAddressTuple(addresses[i], this.bounds))
-    const envelopes = new Array<Envelope>(count)
-    let nextHeaders = 0
-    for (let i = 0, at = PREAMBLE_BYTES; i < count; i++, at += FIXED_BYTES) {
-      const kind = view.getUint8(at)
-      const flags = view.getUint8(at + 1)
-      // Timer envelopes are process-local and never cross a boundary.
-      if (kind > EnvelopeKind.System || kind === EnvelopeKind.Timer) throw malformed('kind', `unknown envelope kind ${kind}`)
-      if ((flags & ~(HAS_SENDER | HAS_HEADERS | SINGLE_ARG)) !== 0) throw malformed('flags', `unknown envelope flags ${flags}`)
-      const methodIndex = view.getUint16(at + 2, true)
-      const targetIndex = view.getUint16(at + 4, true)
-      const senderIndex = view.getUint16(at + 6, true)
-      if (methodIndex >= methods.length || targetIndex >= refs.length) throw malformed('table-index', 'envelope names a table entry the frame lacks')
-      let sender: ActorRef<any> | null = null
-      if ((flags & HAS_SENDER) !== 0) {
-        if (senderIndex >= refs.length) throw malformed('table-index', 'envelope names a table entry the frame lacks')
-        sender = refs[senderIndex] as ActorRef<any>
-      } else if (senderIndex !== 0) throw malformed('sender', 'sender index set without a sender')
-      let headers: Headers | null = null
-      if ((flags & HAS_HEADERS) !== 0) {
-        if (nextHeaders >= headersList.length) throw malformed('headers', 'more envelopes with headers than header maps')
-        headers = headersList[nextHeaders++] as Headers
-      }
-      const entry: unknown = argsList[i]
-      const args = (flags & SINGLE_ARG) === 0 ? entry : [entry]
-      if (!Array.isArray(args)) throw malformed('args', 'envelope args must be an array')
-      const id = view.getFloat64(at + 8, true)
-      const correlationId = view.getFloat64(at + 16, true)
-      const method = methods[methodIndex]
-      checkEnvelope(kind, method, sender !== null, id, correlationId, args)
-      const payload = kind === EnvelopeKind.ReplyError ? [decodeError(args[0] as EncodedError)] : args
-      envelopes[i] = new Envelope(kind as EnvelopeKind, refs[targetIndex] as ActorRef<any>, sender, id, correlationId, headers, method as string, payload)
-    }
-    if (nextHeaders !== headersList.length) throw malformed('headers', 'header maps no envelope uses')
-    return envelopes
+    const count = readBatchPreamble(bytes)
+    const tail = this.unpack(bytes.subarray(PREAMBLE_BYTES + count * FIXED_BYTES), this.batchPackr, MsgpackDialect.records)
+    return readBatchBlocks(bytes, count, tail, this.resolver, this.bounds)
   }
 
   /** A reusable DataView of at least `bytes` for assembling a frame's fixed block. */
   private scratch(bytes: number): DataView {
     if (this.scratchView.byteLength < bytes) this.scratchView = new DataView(new ArrayBuffer(Math.max(bytes, this.scratchView.byteLength * 2)))
     return this.scratchView
-  }
-
-  private toTupleEnvelope(envelope: Envelope): EnvelopeTuple {
-    let args = envelope.args
-    if (envelope.kind === EnvelopeKind.ReplyError) args = [encodeError(args[0])]
-    return [
-      envelope.kind,
-      toTuple(envelope.target.address),
-      envelope.sender === null ? null : toTuple(envelope.sender.address),
-      envelope.id,
-      envelope.correlationId,
-      envelope.headers,
-      envelope.method,
-      args,
-    ]
-  }
-
-  private fromTupleEnvelope(value: unknown, refs: RefCache | null = null): Envelope {
-    if (!Array.isArray(value) || value.length !== 8) throw malformed('tables', 'frame is not an envelope tuple')
-    const [kind, target, sender, id, correlationId, headers, method, args] = value as unknown[]
-    // Timer envelopes are process-local and never cross a boundary.
-    if (typeof kind !== 'number' || !Number.isInteger(kind) || kind < EnvelopeKind.Tell || kind > EnvelopeKind.System || kind === EnvelopeKind.Timer) {
-      throw malformed('kind', `unknown envelope kind ${String(kind)}`)
-    }
-    if (typeof id !== 'number') throw malformed('id', 'envelope id must be a number')
-    if (typeof correlationId !== 'number') throw malformed('correlation', 'correlation id must be a number')
-    if (!Array.isArray(args)) throw malformed('args', 'envelope args must be an array')
-    if (headers !== null) checkHeaders(headers)
-    checkEnvelope(kind, method, sender !== null, id, correlationId, args)
-    const resolve = this.requireResolver()
-    const targetRef = resolveCached(resolve, checkAddressTuple(target, this.bounds), refs)
-    const senderRef = sender === null ? null : resolveCached(resolve, checkAddressTuple(sender, this.bounds), refs)
-    const payload = kind === EnvelopeKind.ReplyError ? [decodeError(args[0] as EncodedError)] : args
-    return new Envelope(kind as EnvelopeKind, targetRef, senderRef, id, correlationId, headers as Headers | null, method as string, payload)
   }
 
   private pack(value: unknown, packr: Packr = this.packr): Uint8Array {
@@ -388,22 +194,4 @@ export class Codec {
       data: { size, limit: this.maxMessageBytes },
     })
   }
-
-  private requireResolver(): (address: ActorAddress) => ActorRef<any> {
-    if (this.resolver === null) throw malformed('resolver', 'codec has no system bound to resolve addresses')
-    return this.resolver
-  }
-}
-
-/** Refs resolved while decoding one batch, by path; the full address is compared on a hit. */
-type RefCache = Map<string, { address: ActorAddress; ref: ActorRef<any> }>
-
-function resolveCached(resolve: (address: ActorAddress) => ActorRef<any>, address: ActorAddress, refs: RefCache | null): ActorRef<any> {
-  if (refs === null) return resolve(address)
-  const hit = refs.get(address.path)
-  if (hit !== undefined && sameAddress(hit.address, address)) return hit.ref
-  const ref = resolve(address)
-  // Safe within one batch: decoding is synchronous, so no actor starts or stops between two envelopes.
-  refs.set(address.path, { address, ref })
-  return ref
 }

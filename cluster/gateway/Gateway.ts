@@ -1,4 +1,4 @@
-import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core'
+import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core'
 import {
   AskTimeoutError,
   encodeError,
@@ -8,28 +8,26 @@ import {
   NotSerializableError,
   RateLimitedLog,
   silentLogger,
-  UnknownMethodError,
   type ActorRef,
   type ActorSystem,
-  type Headers,
   type Logger,
   type MethodName,
   type TimerHandle,
 } from '../../runtime/index.ts'
 import { DEFAULT_SUBJECT_PREFIX, flushWithin, Subjects } from '../../transport/nats/index.ts'
-import { BadRequestError, DeadlineExceededError, GatewayErrorCodes, MalformedRequestError, PayloadTooLargeError } from './errors.ts'
-import { countCall, countOutcome, emptyStats, isCodeToken, OK_OUTCOME, OTHER_OUTCOME_LABEL, outcomeLabel, UNKNOWN_METHOD_LABEL, type GatewayStats } from './GatewayStats.ts'
-import { contentTypeOf, decodePayload, encodePayload } from './PayloadCodec.ts'
+import { BadRequestError, DeadlineExceededError, GatewayErrorCodes } from './errors.ts'
+import { countCall, countOutcome, emptyStats, OK_OUTCOME, outcomeLabel, UNKNOWN_METHOD_LABEL, type GatewayStats } from './GatewayStats.ts'
+import { parseCall, Refusal, respond, type Call, type CallLimits, type Published } from './GatewayCall.ts'
+import { contentTypeOf, encodePayload } from './PayloadCodec.ts'
 import { RemoteNames } from './RemoteNames.ts'
-import { checkArgs, compilePublication, type Publication, type PublishOptions } from './Publication.ts'
-import { header, headerBytes, timeoutOf } from './RequestHeaders.ts'
+import { checkArgs, compilePublication, type PublishOptions } from './Publication.ts'
+import { header } from './RequestHeaders.ts'
 import { gatewaySpan } from '../observability/gatewayTracing.ts'
 import {
   ContentTypes,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_MAX_TIMEOUT_MS,
   GatewayHeaders,
-  TRACE_HEADERS,
   type ContentType,
   type NamesAnnouncement,
 } from './protocol.ts'
@@ -53,32 +51,6 @@ export interface GatewayOptions {
   readonly logger?: Logger
 }
 
-interface Published {
-  readonly name: string
-  readonly ref: ActorRef<any>
-  readonly publication: Publication
-  readonly subscription: Subscription
-}
-
-/** A refusal before the actor is involved. */
-class Refusal {
-  readonly error: Error
-  /** The bounded method label (a published method, or UNKNOWN_METHOD_LABEL). */
-  readonly method: string
-  constructor(error: Error, method = UNKNOWN_METHOD_LABEL) {
-    this.error = error
-    this.method = method
-  }
-}
-
-/** A call that passed the gateway's checks on the request itself; its arguments are checked next. */
-interface Call {
-  readonly method: string
-  readonly args: unknown[]
-  readonly timeoutMs: number
-  readonly headers: Headers
-}
-
 /** Longest wait for the server to see an unsubscribe (a flush during an outage waits for the reconnect). */
 const FLUSH_MS = 2000
 
@@ -95,9 +67,7 @@ export class Gateway {
   readonly stats: GatewayStats = emptyStats()
   private readonly connection: NatsConnection
   private readonly system: ActorSystem
-  private readonly maxPayloadBytes: number
-  private readonly defaultTimeoutMs: number
-  private readonly maxTimeoutMs: number
+  private readonly limits: CallLimits
   private readonly namesIntervalMs: number
   private readonly id: string
   /** Refusals are logged the first time per code, then at most once per 10 s per code with a count. */
@@ -119,11 +89,12 @@ export class Gateway {
     this.connection = options.connection
     this.system = options.system
     this.subjects = new Subjects(options.cluster ?? options.system.name, options.prefix ?? DEFAULT_SUBJECT_PREFIX)
-    this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
-    this.defaultTimeoutMs = options.defaultTimeoutMs ?? options.system.askTimeoutMs
-    this.maxTimeoutMs = options.maxTimeoutMs ?? DEFAULT_MAX_TIMEOUT_MS
+    const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES
+    const defaultTimeoutMs = options.defaultTimeoutMs ?? options.system.askTimeoutMs
+    const maxTimeoutMs = options.maxTimeoutMs ?? DEFAULT_MAX_TIMEOUT_MS
+    this.limits = { maxPayloadBytes, defaultTimeoutMs, maxTimeoutMs }
     this.namesIntervalMs = options.namesIntervalMs ?? 2000
-    if (!(this.maxPayloadBytes > 0) || !(this.defaultTimeoutMs > 0) || !(this.maxTimeoutMs > 0) || !(this.namesIntervalMs > 0)) {
+    if (!(maxPayloadBytes > 0) || !(defaultTimeoutMs > 0) || !(maxTimeoutMs > 0) || !(this.namesIntervalMs > 0)) {
       throw new InvalidArgumentError('gateway limits and intervals must be > 0')
     }
     this.refusals = new RateLimitedLog(options.system.clock, options.logger ?? silentLogger)
@@ -249,7 +220,7 @@ export class Gateway {
       this.refuse(entry, msg, ContentTypes.Json, new Refusal(error))
       return
     }
-    const call = this.parse(entry, msg, type)
+    const call = parseCall(entry, msg, type, this.limits)
     if (call instanceof Refusal) {
       this.refuse(entry, msg, type, call)
       return
@@ -308,45 +279,6 @@ export class Gateway {
     )
   }
 
-  /** Everything the gateway checks on the request before its arguments. */
-  private parse(entry: Published, msg: Msg, type: ContentType): Refusal | Call {
-    const size = msg.data.byteLength + headerBytes(msg.headers)
-    if (size > this.maxPayloadBytes) {
-      return new Refusal(
-        new PayloadTooLargeError(`request is ${size} bytes (payload and headers); the limit is ${this.maxPayloadBytes}`, {
-          data: { size, limit: this.maxPayloadBytes },
-        }),
-      )
-    }
-    const timeoutMs = timeoutOf(msg.headers, this.defaultTimeoutMs, this.maxTimeoutMs)
-    if (timeoutMs instanceof Error) return new Refusal(timeoutMs)
-    let payload: unknown
-    try {
-      payload = decodePayload(type, msg.data)
-    } catch (error) {
-      const reason = (error as { data?: { reason?: unknown } }).data?.reason
-      return new Refusal(
-        new MalformedRequestError(`payload is not valid ${type}: ${(error as Error).message}`.slice(0, 300), typeof reason === 'string' ? { data: { reason } } : undefined),
-      )
-    }
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-      return new Refusal(new BadRequestError('the request must be an object {method, args}'))
-    }
-    const { method, args = [] } = payload as { method?: unknown; args?: unknown }
-    if (typeof method !== 'string' || method.length === 0) return new Refusal(new BadRequestError("'method' must be a non-empty string"))
-    if (!entry.publication.methods.has(method)) {
-      // The caller's method name goes back to the caller only, never into a label or a log.
-      return new Refusal(new UnknownMethodError(`'${entry.name}' has no published method '${method.slice(0, 100)}'`, { data: { method: method.slice(0, 100) } }))
-    }
-    if (!Array.isArray(args)) return new Refusal(new BadRequestError("'args' must be an array"), method)
-    const headers: Record<string, string> = {}
-    for (const name of TRACE_HEADERS) {
-      const value = header(msg.headers, name)
-      if (value.length > 0) headers[name] = value
-    }
-    return { method, args, timeoutMs, headers }
-  }
-
   /** Answers (or, for a tell, counts) a call that ends in an error; `method` is the bounded label. */
   private refuse(entry: Published, msg: Msg, type: ContentType, refusal: Refusal | unknown, method = UNKNOWN_METHOD_LABEL): void {
     const byGateway = refusal instanceof Refusal
@@ -392,14 +324,6 @@ export class Gateway {
     if (errorCode === undefined) this.stats.ok++
     else countOutcome(this.stats.errors, errorCode)
     countCall(this.stats, entry.name, method, errorCode ?? OK_OUTCOME)
-    try {
-      const headers = natsHeaders()
-      headers.set(GatewayHeaders.ContentType, type)
-      // An actor's own code may hold anything (CR/LF included): only a plain token goes in a header.
-      if (errorCode !== undefined) headers.set(GatewayHeaders.Error, isCodeToken(errorCode) ? errorCode : OTHER_OUTCOME_LABEL)
-      msg.respond(payload, { headers })
-    } catch {
-      // The connection closed under us; the caller's request times out on its side.
-    }
+    respond(msg, type, payload, errorCode)
   }
 }

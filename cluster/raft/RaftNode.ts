@@ -1,5 +1,6 @@
 import type { TimerHandle } from '../../runtime/index.ts'
-import { RaftInvalidOptionsError, RaftNotLeaderError, RaftReadAbortedError, RaftReadTimeoutError, RaftStoppedError, RaftTransferFailedError } from './errors.ts'
+import { RaftInvalidOptionsError, RaftNotLeaderError, RaftStoppedError, RaftTransferFailedError } from './errors.ts'
+import { PendingCalls } from './PendingCalls.ts'
 import type { RaftMessage } from './messages.ts'
 import { RaftCore } from './RaftCore.ts'
 import type { Applied, ProposeResult, RaftNodeOptions, RaftNodeState } from './nodeTypes.ts'
@@ -7,14 +8,6 @@ import type { LogEntry } from './RaftStorage.ts'
 import type { ConfigChange, Ready } from './types.ts'
 
 export type { Applied, ProposeResult, RaftEvent, RaftNodeOptions, RaftNodeState } from './nodeTypes.ts'
-
-interface PendingRead {
-  readonly id: number
-  index: number
-  readonly resolve: (index: number) => void
-  readonly reject: (error: Error) => void
-  timer: TimerHandle | null
-}
 
 /**
  * Runs a RaftCore over ports: storage (fsync before any message that depends on it), a transport, a
@@ -32,17 +25,14 @@ export class RaftNode {
   private running = false
   private scheduled = false
   private readonly listeners: ((a: Applied) => void)[] = []
-  private readSeq = 0
-  private readonly reads = new Map<number, PendingRead>()
-  private readonly confirmedReads: PendingRead[] = []
-  private transfer: { to: string; resolve: () => void; reject: (e: Error) => void; timer: TimerHandle } | null = null
-  private readonly configWaiters = new Map<number, { term: number; resolve: (r: { index: number }) => void; reject: (e: Error) => void }>()
+  private readonly pending: PendingCalls
 
   private constructor(options: RaftNodeOptions, core: RaftCore, tickMs: number) {
     this.id = options.id
     this.opts = options
     this.core = core
     this.tickMs = tickMs
+    this.pending = new PendingCalls(options.id, options.clock)
     if (options.onApplied !== undefined) this.listeners.push(options.onApplied)
   }
 
@@ -123,7 +113,7 @@ export class RaftNode {
    */
   read(): Promise<number> {
     this.checkRunning()
-    const id = ++this.readSeq
+    const id = this.pending.nextReadId()
     return new Promise<number>((resolve, reject) => {
       try {
         this.core.readIndex(id)
@@ -131,30 +121,16 @@ export class RaftNode {
         reject(error as Error)
         return
       }
-      const pending: PendingRead = { id, index: 0, resolve, reject, timer: null }
-      const timeoutMs = this.opts.readTimeoutMs ?? 2 * (this.opts.electionMs ?? 1000)
-      pending.timer = this.opts.clock.setTimer(timeoutMs, () => this.timeOutRead(pending, timeoutMs))
-      this.reads.set(id, pending)
+      this.pending.addRead(id, this.opts.readTimeoutMs ?? 2 * (this.opts.electionMs ?? 1000), resolve, reject)
       this.schedule()
     })
-  }
-
-  private timeOutRead(pending: PendingRead, timeoutMs: number): void {
-    pending.timer = null
-    this.reads.delete(pending.id)
-    const i = this.confirmedReads.indexOf(pending)
-    if (i >= 0) this.confirmedReads.splice(i, 1)
-    pending.reject(new RaftReadTimeoutError(`read ${pending.id} on ${this.id} was not confirmed within ${timeoutMs} ms; retry`))
-  }
-
-  private endRead(pending: PendingRead): void {
-    if (pending.timer !== null) this.opts.clock.clearTimer(pending.timer)
   }
 
   /** Hands leadership to `to` (catches it up, then TimeoutNow). Resolves once `to` leads; rejects after an election timeout without it. */
   transferLeadership(to: string): Promise<void> {
     this.checkRunning()
-    if (this.transfer !== null) return Promise.reject(new RaftTransferFailedError(`a transfer to ${this.transfer.to} is under way`))
+    const under = this.pending.transferTarget
+    if (under !== null) return Promise.reject(new RaftTransferFailedError(`a transfer to ${under} is under way`))
     if (to === this.id && this.core.role === 'leader') return Promise.resolve()
     return new Promise<void>((resolve, reject) => {
       try {
@@ -164,8 +140,7 @@ export class RaftNode {
         return
       }
       // The core aborts after one election timeout; this is the backstop when leadership is lost meanwhile.
-      const timer = this.opts.clock.setTimer(3 * (this.opts.electionMs ?? 1000), () => this.endTransfer(new RaftTransferFailedError(`${to} did not take over in time`)))
-      this.transfer = { to, resolve, reject, timer }
+      this.pending.startTransfer(to, 3 * (this.opts.electionMs ?? 1000), resolve, reject)
       this.schedule()
     })
   }
@@ -214,16 +189,7 @@ export class RaftNode {
     if (this.timer !== null) this.opts.clock.clearTimer(this.timer)
     this.timer = null
     this.opts.transport.close?.()
-    const err = new RaftStoppedError(`raft node ${this.id} stopped`)
-    for (const r of [...this.reads.values(), ...this.confirmedReads]) {
-      this.endRead(r)
-      r.reject(err)
-    }
-    this.reads.clear()
-    this.confirmedReads.length = 0
-    for (const w of this.configWaiters.values()) w.reject(err)
-    this.configWaiters.clear()
-    this.endTransfer(err)
+    this.pending.rejectAll(new RaftStoppedError(`raft node ${this.id} stopped`))
   }
 
   // ------------------------------------------------------------------ driving the core
@@ -233,7 +199,7 @@ export class RaftNode {
     return new Promise((resolve, reject) => {
       try {
         const r = this.core.proposeConfigChange(change)
-        this.configWaiters.set(r.index, { term: r.term, resolve, reject })
+        this.pending.addConfigWaiter(r.index, r.term, resolve, reject)
         this.schedule()
       } catch (error) {
         reject(error as Error)
@@ -314,7 +280,7 @@ export class RaftNode {
     // The role change happened before what this Ready persisted (a deposed leader's log is then rewritten as a follower's).
     if (rd.softState !== null) {
       observer?.({ type: 'role', node: this.id, role: rd.softState.role, term: rd.softState.term, leaderId: rd.softState.leaderId })
-      if (this.transfer !== null && rd.softState.leaderId === this.transfer.to) this.endTransfer(null)
+      if (rd.softState.leaderId !== null && rd.softState.leaderId === this.pending.transferTarget) this.pending.endTransfer(null)
     }
     if (observer !== undefined && disk) {
       observer({ type: 'persist', node: this.id, hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot })
@@ -327,15 +293,10 @@ export class RaftNode {
     for (const e of rd.committed) {
       observer?.({ type: 'apply', node: this.id, entry: e })
       if (e.type === 'command') this.emitApplied({ kind: 'command', index: e.index, term: e.term, command: e.data })
-      const waiter = this.configWaiters.get(e.index)
-      if (waiter !== undefined) {
-        this.configWaiters.delete(e.index)
-        if (waiter.term === e.term) waiter.resolve({ index: e.index })
-        else waiter.reject(new RaftNotLeaderError(`the configuration change at ${e.index} was overwritten by a later leader`))
-      }
+      this.pending.committed(e)
     }
     this.core.advance(rd)
-    this.afterApply(rd)
+    this.pending.afterApply(rd, this.core.log.applied)
   }
 
   private send(rd: Ready): void {
@@ -344,40 +305,6 @@ export class RaftNode {
     for (const m of rd.messages) {
       observer?.({ type: 'send', node: this.id, message: m })
       transport.send(m)
-    }
-  }
-
-  private afterApply(rd: Ready): void {
-    for (const rs of rd.readStates) {
-      const pending = this.reads.get(rs.id)
-      if (pending === undefined) continue
-      this.reads.delete(rs.id)
-      pending.index = rs.index
-      this.confirmedReads.push(pending)
-    }
-    for (const n of rd.notices) {
-      if (n.type === 'readsAborted') {
-        for (const id of n.ids) {
-          const pending = this.reads.get(id)
-          if (pending === undefined) continue
-          this.reads.delete(id)
-          this.endRead(pending)
-          pending.reject(new RaftReadAbortedError(`read ${id} lost its leader before it was confirmed; retry`))
-        }
-      } else if (n.type === 'transferAborted' && this.transfer !== null && this.transfer.to === n.to) {
-        this.endTransfer(new RaftTransferFailedError(`${n.to} did not take over within an election timeout`))
-      }
-    }
-    const applied = this.core.log.applied
-    if (this.confirmedReads.length > 0) {
-      let kept = 0
-      for (const r of this.confirmedReads) {
-        if (r.index <= applied) {
-          this.endRead(r)
-          r.resolve(r.index)
-        } else this.confirmedReads[kept++] = r
-      }
-      this.confirmedReads.length = kept
     }
   }
 
@@ -400,15 +327,6 @@ export class RaftNode {
 
   private emitApplied(a: Applied): void {
     for (const l of this.listeners) l(a)
-  }
-
-  private endTransfer(error: Error | null): void {
-    const t = this.transfer
-    if (t === null) return
-    this.transfer = null
-    this.opts.clock.clearTimer(t.timer)
-    if (error === null) t.resolve()
-    else t.reject(error)
   }
 
   private checkRunning(): void {

@@ -1,24 +1,22 @@
 import {
   RaftCodec,
-  RaftNode,
-  type Applied,
   type HardState,
   type LogEntry,
   type ProposeResult,
   type RaftEvent,
   type RaftMessage,
+  type RaftNode,
   type RaftDurableState,
   type RaftNodeState,
   type Snapshot,
 } from '../../cluster/raft/index.ts'
 import { InvalidArgumentError } from '../../runtime/index.ts'
 import { NetworkProfiles, type NetworkProfileName } from '../NetworkProfiles.ts'
-import { SimDisk } from '../SimDisk.ts'
-import type { SimProcess } from '../SimProcess.ts'
 import type { Simulation } from '../Simulation.ts'
 import { SimulatedNetwork, type Group } from '../SimulatedNetwork.ts'
 import { RaftInvariants } from './RaftInvariants.ts'
-import { RAFT_SYSTEM, RaftSimTransport, type MessageFilter, type NodeCounters } from './RaftSimTransport.ts'
+import { bootMember, countAppliedIn, liveLeaders, newMember, type Member } from './RaftMember.ts'
+import type { MessageFilter, NodeCounters } from './RaftSimTransport.ts'
 import { SimRaftStorage, type DurableView } from './SimRaftStorage.ts'
 
 export interface RaftClusterOptions {
@@ -45,20 +43,6 @@ export interface RaftClusterOptions {
 /** One line of the observer stream. */
 export type ClusterEvent = (RaftEvent | { readonly type: 'crash' | 'restart'; readonly node: string }) & { readonly at: number }
 
-interface Member {
-  readonly name: string
-  readonly disk: SimDisk
-  process: SimProcess | null
-  storage: SimRaftStorage | null
-  raft: RaftNode | null
-  /** The state machine of the current incarnation: applied commands, in order. */
-  applied: { index: number; command: string }[]
-  readonly counters: NodeCounters
-  bootstrap: boolean
-  incarnation: number
-}
-
-const dec = new TextDecoder()
 const enc = new TextEncoder()
 
 /**
@@ -161,17 +145,7 @@ export class RaftTestCluster {
 
   /** The live leaders of the highest term among live nodes (one in a healthy cluster). */
   leaders(): string[] {
-    let best = -1
-    let out: string[] = []
-    for (const m of this.members.values()) {
-      const s = m.raft?.state()
-      if (s === undefined || m.process?.isPaused === true || s.role !== 'leader') continue
-      if (s.term > best) {
-        best = s.term
-        out = [m.name]
-      } else if (s.term === best) out.push(m.name)
-    }
-    return out
+    return liveLeaders(this.members.values())
   }
 
   leader(): string | null {
@@ -334,24 +308,7 @@ export class RaftTestCluster {
 
   /** How many nodes' state machines hold `command` at `index`. */
   countApplied(index: number, command: string): number {
-    let n = 0
-    for (const m of this.members.values()) {
-      // Applied commands are in index order: binary search (this runs after every simulation step).
-      const a = m.applied
-      let lo = 0
-      let hi = a.length - 1
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1
-        const at = (a[mid] as { index: number }).index
-        if (at === index) {
-          if ((a[mid] as { command: string }).command === command) n++
-          break
-        }
-        if (at < index) lo = mid + 1
-        else hi = mid - 1
-      }
-    }
-    return n
+    return countAppliedIn(this.members.values(), index, command)
   }
 
   // ------------------------------------------------------------------ internals
@@ -363,17 +320,7 @@ export class RaftTestCluster {
   }
 
   private addMember(name: string, bootstrap: boolean): Member {
-    const m: Member = {
-      name,
-      disk: new SimDisk(this.sim, name, { tornWrites: this.options.tornWrites ?? true }),
-      process: null,
-      storage: null,
-      raft: null,
-      applied: [],
-      counters: { sent: {}, received: {}, malformed: 0 },
-      bootstrap,
-      incarnation: 0,
-    }
+    const m = newMember(this.sim, name, bootstrap, this.options.tornWrites ?? true)
     this.members.set(name, m)
     return m
   }
@@ -386,43 +333,19 @@ export class RaftTestCluster {
 
   private async boot(m: Member): Promise<void> {
     const before = m.storage?.synced() ?? null
-    m.incarnation++
-    const process = this.sim.createProcess(`${m.name}#${m.incarnation}`)
-    m.process = process
-    m.disk.attach(process)
-    const frames = this.network.attach({ system: RAFT_SYSTEM, node: m.name, shard: 0 }, process)
-    const transport = new RaftSimTransport(this.sim, frames, this.codec, m.counters, this.filters)
-    const storage = new SimRaftStorage(m.disk, process.clock, { fsyncMs: this.fsyncOverride.get(m.name) ?? this.options.fsyncMs ?? 1 })
-    m.storage = storage
-    m.applied = []
-    const o = this.options
-    const raft = await RaftNode.start({
-      id: m.name,
-      storage,
-      transport,
-      clock: process.clock,
-      random: process.random,
-      heartbeatMs: o.heartbeatMs ?? 100,
-      electionMs: o.electionMs ?? 300,
-      tickMs: o.tickMs ?? 20,
-      ...(o.preVote !== undefined ? { preVote: o.preVote } : {}),
-      ...(o.checkQuorum !== undefined ? { checkQuorum: o.checkQuorum } : {}),
-      ...(o.leaseReads !== undefined ? { leaseReads: o.leaseReads } : {}),
-      ...(o.maxInflight !== undefined ? { maxInflight: o.maxInflight } : {}),
-      ...(o.snapshotChunkBytes !== undefined ? { snapshotChunkBytes: o.snapshotChunkBytes } : {}),
-      ...(m.bootstrap ? { initialConfig: { voters: this.initialVoters, learners: [] } } : {}),
-      snapshotEvery: o.snapshotEvery ?? 0,
-      snapshot: () => enc.encode(JSON.stringify(m.applied)),
-      onApplied: (a: Applied) => {
-        if (a.kind === 'snapshot') m.applied = a.data.length === 0 ? [] : (JSON.parse(dec.decode(a.data)) as { index: number; command: string }[])
-        else m.applied.push({ index: a.index, command: dec.decode(a.command) })
-      },
+    const storage = await bootMember(m, {
+      sim: this.sim,
+      network: this.network,
+      codec: this.codec,
+      filters: this.filters,
+      options: this.options,
+      initialVoters: this.initialVoters,
+      fsyncMs: this.fsyncOverride.get(m.name) ?? this.options.fsyncMs ?? 1,
       observer: (e: RaftEvent) => {
         this.invariants.on(e)
         this.emit(e)
       },
     })
-    m.raft = raft
     this.invariants.restarted(m.name, storage.loaded as RaftDurableState, before)
     if (m.incarnation > 1) this.emit({ type: 'restart', node: m.name })
   }

@@ -1,8 +1,8 @@
 import { MessageTooLargeError, type Clock } from '../../runtime/index.ts'
 import type { SystemAddress } from '../FrameTransport.ts'
 import { ACK_GAP, ACK_RESET, dataFrame, dataPrefix, type Ack } from './LinkFrames.ts'
-import { INITIAL_CREDIT_BYTES } from './LinkReceiver.ts'
 import type { NatsTransportStats } from './NatsTransportOptions.ts'
+import { OutFrame, OutStream, resendUnacked, startNewEpoch } from './OutStream.ts'
 
 /** A gap reported by the receiver triggers a resend at most this often per stream. */
 const GAP_RESEND_MS = 100
@@ -30,46 +30,6 @@ export interface LinkSenderOptions {
   undelivered(to: SystemAddress, frame: Uint8Array, error: Error): void
   /** A peer shard that was reported full (`isFull`, a refusal) has room again (null: any peer, the shared bounds freed). */
   room?(to: SystemAddress | null): void
-}
-
-class OutFrame {
-  /** 0 while waiting; its sequence number once published in the stream's current epoch. */
-  seq = 0
-  readonly body: Uint8Array
-  constructor(body: Uint8Array) {
-    this.body = body
-  }
-}
-
-/** One destination shard: its frames in order (published ones first, then waiting ones) and its credit. */
-class OutStream {
-  readonly to: SystemAddress
-  readonly subject: string
-  epoch = 1
-  prefix: Uint8Array
-  nextSeq = 1
-  frames: OutFrame[] = []
-  head = 0
-  /** frames[head, head + published) are published and unacknowledged; the rest wait. */
-  published = 0
-  publishedBytes = 0
-  waitingBytes = 0
-  /** Body bytes published in this epoch, against `credit`. */
-  sentBytes = 0
-  credit = INITIAL_CREDIT_BYTES
-  lastProgressAt = 0
-  lastResendAt = Number.NEGATIVE_INFINITY
-  refusing = false
-  /** Reported full to a caller: its room handler hears when it is not. */
-  wanted = false
-  constructor(to: SystemAddress, subject: string, prefix: Uint8Array) {
-    this.to = to
-    this.subject = subject
-    this.prefix = prefix
-  }
-  get length(): number {
-    return this.frames.length - this.head
-  }
 }
 
 /**
@@ -197,12 +157,12 @@ export class LinkSender {
       const first = stream.published > 0 ? (stream.frames[stream.head] as OutFrame).seq : 0
       if (first === 1) {
         // It never saw the stream begin (the first frames were lost): send them again.
-        if (now - stream.lastResendAt >= GAP_RESEND_MS && this.o.canSend(stream.to.node)) this.resend(stream)
+        if (now - stream.lastResendAt >= GAP_RESEND_MS && this.o.canSend(stream.to.node)) resendUnacked(this.o, stream)
         return
       }
       // It restarted since: what it had not acknowledged starts a new epoch from sequence 1
       // (those frames name actors of its previous run; it answers them as unknown actors).
-      this.newEpoch(stream)
+      startNewEpoch(this.o, stream)
       this.pump(stream)
       return
     }
@@ -219,9 +179,9 @@ export class LinkSender {
       stream.lastProgressAt = now
     }
     stream.head = head
-    this.compact(stream)
+    stream.compact()
     stream.credit = ack.credit
-    if ((ack.flags & ACK_GAP) !== 0 && stream.published > 0 && now - stream.lastResendAt >= GAP_RESEND_MS && this.o.canSend(stream.to.node)) this.resend(stream)
+    if ((ack.flags & ACK_GAP) !== 0 && stream.published > 0 && now - stream.lastResendAt >= GAP_RESEND_MS && this.o.canSend(stream.to.node)) resendUnacked(this.o, stream)
     this.pump(stream)
     this.signalRoom()
   }
@@ -233,7 +193,7 @@ export class LinkSender {
       if (!this.o.canSend(name)) continue
       for (const stream of byShard) {
         if (stream === undefined) continue
-        if (stream.published > 0) this.resend(stream)
+        if (stream.published > 0) resendUnacked(this.o, stream)
         this.pump(stream)
       }
     }
@@ -246,7 +206,7 @@ export class LinkSender {
       if (!this.o.canSend(name)) continue
       for (const stream of byShard) {
         if (stream === undefined || stream.published === 0) continue
-        if (now - stream.lastProgressAt >= this.o.ackTimeoutMs) this.resend(stream)
+        if (now - stream.lastProgressAt >= this.o.ackTimeoutMs) resendUnacked(this.o, stream)
       }
     }
   }
@@ -325,41 +285,6 @@ export class LinkSender {
     stats.bytesUnacked += bytes
   }
 
-  /** Publishes every unacknowledged frame again, in order (go-back-N); the receiver drops what it has. */
-  private resend(stream: OutStream): void {
-    const now = this.o.clock.now()
-    stream.lastResendAt = now
-    stream.lastProgressAt = now
-    const end = stream.head + stream.published
-    for (let i = stream.head; i < end; i++) {
-      const frame = stream.frames[i] as OutFrame
-      try {
-        this.o.publish(stream.subject, dataFrame(stream.prefix, frame.seq, frame.body))
-      } catch {
-        return
-      }
-      this.o.stats.framesResent++
-    }
-  }
-
-  /** Starts the stream over at sequence 1 in a new epoch; every retained frame waits to be published again. */
-  private newEpoch(stream: OutStream): void {
-    stream.epoch = (stream.epoch % 0xffffffff) + 1
-    stream.prefix = dataPrefix(this.o.node, this.o.shard, this.o.session, stream.epoch)
-    stream.nextSeq = 1
-    stream.sentBytes = 0
-    stream.credit = INITIAL_CREDIT_BYTES
-    const stats = this.o.stats
-    for (let i = stream.head; i < stream.head + stream.published; i++) (stream.frames[i] as OutFrame).seq = 0
-    stats.framesUnacked -= stream.published
-    stats.bytesUnacked -= stream.publishedBytes
-    stats.framesBuffered += stream.published
-    stats.bytesBuffered += stream.publishedBytes
-    stream.waitingBytes += stream.publishedBytes
-    stream.published = 0
-    stream.publishedBytes = 0
-  }
-
   private clear(stream: OutStream, waitingOnly: boolean): void {
     const stats = this.o.stats
     const from = waitingOnly ? stream.head + stream.published : stream.head
@@ -380,7 +305,7 @@ export class LinkSender {
     stream.frames = []
     stream.head = 0
     // Whatever comes next for that peer (its next run) starts a fresh stream.
-    this.newEpoch(stream)
+    startNewEpoch(this.o, stream)
   }
 
   private dropLast(stream: OutStream): void {
@@ -395,15 +320,5 @@ export class LinkSender {
     this.retainedBytes -= bytes
     this.o.stats.framesBuffered--
     this.o.stats.bytesBuffered -= bytes
-  }
-
-  private compact(stream: OutStream): void {
-    if (stream.head === stream.frames.length) {
-      stream.frames = []
-      stream.head = 0
-    } else if (stream.head > 1024 && stream.head * 2 > stream.frames.length) {
-      stream.frames.splice(0, stream.head)
-      stream.head = 0
-    }
   }
 }
