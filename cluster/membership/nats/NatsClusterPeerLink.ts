@@ -1,15 +1,12 @@
-import { ActorRef, DeadLetterTopic, EnvelopeKind, RateLimitedLog, type ActorSystem, type DeadLetter, type Subscription } from '../../../runtime/index.ts'
+import { RateLimitedLog, type ActorRef, type ActorSystem } from '../../../runtime/index.ts'
+import { PathEndpoint, type EndpointLinkView } from '../../raft/transport/index.ts'
 import { decodePeerMessage, type ClusterPeerLink } from '../ClusterPeerLink.ts'
 import { ClusterMalformedCommandError } from '../errors.ts'
 import { splitRaftId } from '../policies.ts'
 import { ClusterPeerEndpoint, type ClusterPeerProtocol } from './ClusterPeerEndpoint.ts'
 
 /** Reachability as the node link sees it (NatsTransport fits): frames for a node that is down are dropped at the call. */
-export interface PeerLinkView {
-  members(): readonly string[]
-  onPeerUp(handler: (node: string) => void): void
-  onPeerDown(handler: (node: string, shard: number | null) => void): void
-}
+export type PeerLinkView = EndpointLinkView
 
 export interface NatsClusterPeerLinkOptions {
   readonly system: ActorSystem
@@ -37,7 +34,7 @@ export interface NatsClusterPeerLinkStats {
  * endpoint actor over Remoting (NATS between nodes), like RemoteRaftTransport's Raft messages.
  * Addresses are Raft ids (`node#incarnation`) or, for seeds whose incarnation is not known yet,
  * plain node names: either way the frame goes to that node's endpoint. First contact is addressed by
- * path (uid 0) and claimed from dead letters; the sender's ref teaches the current uid.
+ * path (uid 0) and claimed from dead letters (PathEndpoint); the sender's ref teaches the current uid.
  *
  * Inbound bytes are hostile: each is decoded before it is passed on, and its claimed `from` must name
  * the node the sending endpoint lives on, so a member cannot speak for another. Faults are counted,
@@ -47,12 +44,10 @@ export interface NatsClusterPeerLinkStats {
 export class NatsClusterPeerLink implements ClusterPeerLink {
   readonly stats: NatsClusterPeerLinkStats = { sent: 0, received: 0, malformed: 0, rejected: 0, dropped: 0, claimed: 0 }
   private readonly system: ActorSystem
-  private readonly path: string
+  private readonly endpoint: PathEndpoint
   private readonly self: ActorRef<ClusterPeerProtocol>
   /** Each peer node's endpoint: path-only until it spoke, then its current incarnation. */
   private readonly refs = new Map<string, ActorRef<ClusterPeerProtocol>>()
-  private readonly reachable: Set<string> | null
-  private readonly claim: Subscription
   private readonly faults: RateLimitedLog
   private handler: ((frame: Uint8Array) => void) | null = null
   private closed = false
@@ -61,20 +56,10 @@ export class NatsClusterPeerLink implements ClusterPeerLink {
     const { system } = options
     this.system = system
     const name = options.name ?? 'cluster-state'
-    this.path = `/user/${name}`
     this.faults = new RateLimitedLog(system.clock, system.log)
-    if (options.link === undefined) {
-      this.reachable = null
-    } else {
-      const reachable = new Set(options.link.members())
-      this.reachable = reachable
-      options.link.onPeerUp((node) => reachable.add(node))
-      options.link.onPeerDown((node, shard) => {
-        if (shard === null || shard === 0) reachable.delete(node)
-      })
-    }
-    this.claim = system.subscribe(DeadLetterTopic, (letter) => this.claimLetter(letter))
-    this.self = system.spawn(ClusterPeerEndpoint, { name, args: [(bytes: unknown, from: unknown) => this.receive(bytes, from)] })
+    const receive = (bytes: unknown, from: unknown): void => this.receive(bytes, from)
+    this.endpoint = new PathEndpoint({ system, path: `/user/${name}`, method: 'peer', stats: this.stats, receive, ...(options.link === undefined ? {} : { link: options.link }) })
+    this.self = system.spawn(ClusterPeerEndpoint, { name, args: [receive] })
   }
 
   send(to: string, frame: Uint8Array): void {
@@ -86,13 +71,13 @@ export class NatsClusterPeerLink implements ClusterPeerLink {
       this.stats.sent++
       return
     }
-    if (this.reachable !== null && !this.reachable.has(node)) {
+    if (!this.endpoint.reaches(node)) {
       this.stats.dropped++
       return
     }
     let ref = this.refs.get(node)
     if (ref === undefined) {
-      ref = this.system.refFor<ClusterPeerProtocol>({ system: this.system.name, node, shard: 0, path: this.path, uid: 0 })
+      ref = this.endpoint.refOn<ClusterPeerProtocol>(node)
       this.refs.set(node, ref)
     }
     try {
@@ -112,7 +97,7 @@ export class NatsClusterPeerLink implements ClusterPeerLink {
     if (this.closed) return
     this.closed = true
     this.handler = null
-    this.claim.unsubscribe()
+    this.endpoint.close()
     this.system.stop(this.self).catch(() => {})
   }
 
@@ -133,25 +118,16 @@ export class NatsClusterPeerLink implements ClusterPeerLink {
       return
     }
     const node = splitRaftId(claimed)[0] ?? claimed
-    if (!(from instanceof ActorRef) || from.address.node !== node || from.address.path !== this.path || from.address.system !== this.system.name) {
+    if (!this.endpoint.isEndpointOn(from, node)) {
       this.stats.rejected++
       this.fault('rejected', { from: claimed })
       return
     }
+    const sender = from as ActorRef<ClusterPeerProtocol>
     const known = this.refs.get(node)
-    if (known === undefined || known.address.uid !== from.address.uid) this.refs.set(node, from as ActorRef<ClusterPeerProtocol>)
+    if (known === undefined || known.address.uid !== sender.address.uid) this.refs.set(node, sender)
     this.stats.received++
     this.handler?.(bytes)
-  }
-
-  /** A tell to this endpoint's path that missed its incarnation (first contact, or sent to our previous life). */
-  private claimLetter(letter: DeadLetter): void {
-    const e = letter.envelope
-    if (letter.reason !== 'unknown' || e.kind !== EnvelopeKind.Tell || e.method !== 'peer') return
-    const target = e.target.address
-    if (target.path !== this.path || target.node !== this.system.node || target.shard !== this.system.shard) return
-    this.stats.claimed++
-    this.receive(e.args[0], e.args[1])
   }
 
   private fault(reason: string, data: Record<string, unknown>): void {

@@ -1,19 +1,16 @@
-import { ActorRef, DeadLetterTopic, EnvelopeKind, RateLimitedLog, type ActorSystem, type DeadLetter, type Subscription } from '../../../runtime/index.ts'
+import { ActorRef, RateLimitedLog, type ActorSystem } from '../../../runtime/index.ts'
 import { RaftInvalidOptionsError, RaftMalformedMessageError } from '../errors.ts'
 import type { RaftMessage } from '../messages.ts'
 import { RaftCodec, type RaftCodecLimits } from '../RaftCodec.ts'
 import type { RaftTransport } from '../RaftTransport.ts'
+import { PathEndpoint, type EndpointLinkView } from './PathEndpoint.ts'
 import { RaftEndpoint, type RaftEndpointProtocol } from './RaftEndpoint.ts'
 
 /**
  * What the transport needs to know of the node link (NatsTransport fits it): which nodes are
  * reachable now, so that Raft never queues frames for a node that is down or absent.
  */
-export interface RaftLinkView {
-  members(): readonly string[]
-  onPeerUp(handler: (node: string) => void): void
-  onPeerDown(handler: (node: string, shard: number | null) => void): void
-}
+export type RaftLinkView = EndpointLinkView
 
 export interface RemoteRaftTransportOptions {
   readonly system: ActorSystem
@@ -88,23 +85,18 @@ interface Peer {
  * the hop without added latency. Inbound bytes are hostile: they are decoded and validated, and a
  * fault is counted, logged (rate-limited) and dropped, never thrown.
  *
- * Addressing: an actor address carries its incarnation uid, which a peer cannot know before it has
- * heard from this endpoint. First contact is therefore addressed by path (uid 0); the receiving side
- * claims such messages from its dead letters when their path is its endpoint's (Akka's
- * ActorSelection, without a runtime change), and the `from` ref of every message teaches the current
- * uid. A restarted peer is reached again the same way.
+ * Addressing (PathEndpoint): first contact is addressed by path (uid 0) and claimed from the
+ * receiver's dead letters; the `from` ref of every message teaches the peer's current incarnation.
  */
 export class RemoteRaftTransport implements RaftTransport {
   readonly stats: RemoteRaftTransportStats = { sent: 0, received: 0, malformed: 0, rejected: 0, forged: 0, droppedUnreachable: 0, droppedRefused: 0, droppedUnknownPeer: 0, droppedUnanswered: 0, droppedTooLarge: 0, claimed: 0, endpointStarts: 0 }
   readonly id: string
   private readonly system: ActorSystem
   private readonly codec: RaftCodec
-  private readonly path: string
+  private readonly endpoint: PathEndpoint
   private readonly peers = new Map<string, Peer>()
-  private readonly reachable: Set<string> | null
   /** The endpoint's current incarnation (a restart after a failure reports itself again). */
   private self: ActorRef<RaftEndpointProtocol>
-  private readonly claim: Subscription
   private readonly faults: RateLimitedLog
   private readonly maxBytes: number
   private readonly maxUnanswered: number
@@ -125,29 +117,17 @@ export class RemoteRaftTransport implements RaftTransport {
     if (!(this.maxBytes >= 64 * 1024)) throw new RaftInvalidOptionsError(`the system's maxMessageBytes (${system.codec.maxMessageBytes}) leaves no room for Raft messages`)
     this.faults = new RateLimitedLog(system.clock, system.log)
     const name = `raft-${group}`
-    this.path = `/user/${name}`
+    const receive = (bytes: unknown, from: unknown): void => this.receive(bytes, from)
+    this.endpoint = new PathEndpoint({ system, path: `/user/${name}`, method: 'raft', stats: this.stats, receive, ...(options.link === undefined ? {} : { link: options.link }) })
     for (const [peerId, node] of Object.entries(options.peers)) this.addPeer(peerId, node)
     this.resolvePeer = options.resolvePeer ?? null
-    if (options.link === undefined) {
-      this.reachable = null
-    } else {
-      const reachable = new Set(options.link.members())
-      this.reachable = reachable
-      options.link.onPeerUp((node) => reachable.add(node))
-      // A shard going down is not the node: Raft's endpoint lives on the main thread (shard 0).
-      options.link.onPeerDown((node, shard) => {
-        if (shard === null || shard === 0) reachable.delete(node)
-      })
-    }
-    this.claim = system.subscribe(DeadLetterTopic, (letter) => this.claimLetter(letter))
     // Supervised by the user guardian: a failure while handling a message restarts the endpoint in place
     // (same ref); the group's RaftNode lives outside the actor and loses nothing (docs/raft-nats.md).
-    this.self = system.spawn(RaftEndpoint, { name, args: [(bytes: unknown, from: unknown) => this.receive(bytes, from), (self: ActorRef<RaftEndpointProtocol>) => this.started(self)] })
+    this.self = system.spawn(RaftEndpoint, { name, args: [receive, (self: ActorRef<RaftEndpointProtocol>) => this.started(self)] })
   }
 
   private addPeer(peerId: string, node: string): Peer {
-    const address = { system: this.system.name, node, shard: 0, path: this.path, uid: 0 }
-    const peer: Peer = { node, ref: this.system.refFor(address), known: false, unanswered: 0 }
+    const peer: Peer = { node, ref: this.endpoint.refOn(node), known: false, unanswered: 0 }
     this.peers.set(peerId, peer)
     return peer
   }
@@ -167,7 +147,7 @@ export class RemoteRaftTransport implements RaftTransport {
       this.stats.droppedUnknownPeer++
       return
     }
-    if (this.reachable !== null && !this.reachable.has(peer.node)) {
+    if (!this.endpoint.reaches(peer.node)) {
       this.stats.droppedUnreachable++
       return
     }
@@ -217,7 +197,7 @@ export class RemoteRaftTransport implements RaftTransport {
     if (this.closed) return
     this.closed = true
     this.handler = null
-    this.claim.unsubscribe()
+    this.endpoint.close()
     this.system.stop(this.self).catch(() => {})
   }
 
@@ -254,7 +234,7 @@ export class RemoteRaftTransport implements RaftTransport {
       return
     }
     // A node speaks only for the Raft id bound to it: the claimed sender must be the endpoint on that id's node.
-    if (from.address.node !== peer.node || from.address.path !== this.path) {
+    if (!this.endpoint.isEndpointOn(from, peer.node)) {
       this.stats.forged++
       this.fault('forged', { claimed: message.from, boundTo: peer.node, node: from.address.node, path: from.address.path, kind: message.kind })
       return
@@ -266,16 +246,6 @@ export class RemoteRaftTransport implements RaftTransport {
     peer.unanswered = 0
     this.stats.received++
     this.handler?.(message)
-  }
-
-  /** A tell to this endpoint's path that missed its incarnation (first contact, or sent to our previous life). */
-  private claimLetter(letter: DeadLetter): void {
-    const e = letter.envelope
-    if (letter.reason !== 'unknown' || e.kind !== EnvelopeKind.Tell || e.method !== 'raft') return
-    const target = e.target.address
-    if (target.path !== this.path || target.node !== this.system.node || target.shard !== this.system.shard) return
-    this.stats.claimed++
-    this.receive(e.args[0], e.args[1])
   }
 
   private fault(reason: string, data: Record<string, unknown>): void {
