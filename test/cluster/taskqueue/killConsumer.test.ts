@@ -68,7 +68,14 @@ describe('task queue: a consumer process killed with SIGKILL mid-task', () => {
     const survivor = consumer('survivor')
     await Promise.all([victim.waitForLog((l) => l['taskQueueReady'] === 'victim', 90_000), survivor.waitForLog((l) => l['taskQueueReady'] === 'survivor', 90_000)])
     // Kill it while it holds unfinished tasks.
-    await waitForValue(runs, (r) => r.some((x) => x.node === 'victim' && x.end === null) && r.some((x) => x.node === 'victim' && x.end !== null), { timeoutMs: 30_000 })
+    // A run that started under 150 ms ago (Redis's clock) still has ≥ 250 ms of its 400 to go, so the
+    // kill lands before it can finish (a run merely still open could end between the check and the kill).
+    const redisNow = async () => {
+      const [sec, micro] = await redis.time()
+      return Number(sec) * 1000 + Math.floor(Number(micro) / 1000)
+    }
+    const atKill = () => Promise.all([runs(), redisNow()])
+    await waitForValue(atKill, ([r, now]) => r.some((x) => x.node === 'victim' && x.end === null && now - x.start < 150) && r.some((x) => x.node === 'victim' && x.end !== null), { timeoutMs: 30_000 })
     victim.child.kill('SIGKILL')
     await victim.exited
     const [s, us] = await redis.time()
