@@ -5,7 +5,6 @@ import { ActorRef, type AskOptions, type RefHost } from './ActorRef.ts'
 import { Asks, PendingAsk } from './Asks.ts'
 import type { ActorSystem } from './ActorSystem.ts'
 import {
-  DEFAULT_MAX_WAITING_OFFERS,
   LifecycleTopic,
   NAME_PATTERN,
   SystemFailureTopic,
@@ -22,6 +21,9 @@ import type { Subscription, Topic } from './EventStream.ts'
 import { ExitReasons, type ExitReason } from './ExitReason.ts'
 import type { Instrumentation } from './Instrumentation.ts'
 import { HandleHooks, type ActorTypeCounts, type HandlerCounting, type SendSampling } from './HandlerCounting.ts'
+import { announce, countsFor } from './HostInstrumentation.ts'
+import { reply } from './Replies.ts'
+import { offersFor } from './HostOffers.ts'
 import { Mailbox, type MailboxOptions } from './Mailbox.ts'
 import { RemoteOffers } from './RemoteOffers.ts'
 import { RemoteWatch, type WatchHost } from './RemoteWatch.ts'
@@ -39,15 +41,15 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
   readonly hooks: MailboxHooks | null
   readonly instrumentation: Instrumentation | null
   /** The instrumentation's `onSend` is called for sends (all of them, or those `sampling` lets through). */
-  private readonly announcing: boolean
-  private readonly sampling: SendSampling | null
+  readonly announcing: boolean
+  readonly sampling: SendSampling | null
   /** How the dispatcher brackets handlers with the instrumentation's hooks (see HandleHooks). */
   readonly handleHooks: HandleHooks
   readonly counting: HandlerCounting | null
   /** The counts of the class the dispatcher asked for last (one run of messages is one class). */
-  private countedClass: object | null = null
-  private lastCounts: ActorTypeCounts | null = null
-  private readonly countsByClass = new Map<object, ActorTypeCounts>()
+  countedClass: object | null = null
+  lastCounts: ActorTypeCounts | null = null
+  readonly countsByClass = new Map<object, ActorTypeCounts>()
   /** With `sampling`: the synchronous part of a handler of a message with headers is running; its sends are announced. */
   inTracedHandler = false
   /** With `sampling`: async handlers of messages with headers still running; sends from plain code are announced meanwhile. */
@@ -95,22 +97,7 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
     this.serializeMessages = options.serializeMessages === true
     this.asks = new Asks(system.clock, this.instrumentation)
     this.remoteWatch = new RemoteWatch(this)
-    const offerTimeoutMs = options.offerTimeoutMs ?? system.askTimeoutMs
-    if (!(offerTimeoutMs > 0)) throw new InvalidArgumentError(`offerTimeoutMs must be > 0, got ${offerTimeoutMs}`)
-    const maxWaiting = options.maxWaitingOffers ?? DEFAULT_MAX_WAITING_OFFERS
-    if (!(maxWaiting >= 0)) throw new InvalidArgumentError(`maxWaitingOffers must be >= 0, got ${maxWaiting}`)
-    this.offers = new RemoteOffers({
-      clock: system.clock,
-      scheduler: system.scheduler,
-      maxWaiting,
-      timeoutMs: offerTimeoutMs,
-      send: (envelopes) => {
-        const router = this.router
-        if (router === null) throw new UnknownActorError(`no route to ${(envelopes[0] as Envelope).target.toString()}: the transport is gone`)
-        if (router.sendNow !== undefined) router.sendNow(envelopes)
-        else for (const envelope of envelopes) router.route(envelope)
-      },
-    })
+    this.offers = offersFor(this, options)
   }
 
   get public(): ActorSystem {
@@ -119,35 +106,7 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
 
   /** The dispatcher's counts for an actor class (Instrumentation.counting); called once per run of messages. */
   countsFor(actorClass: { readonly name: string }): ActorTypeCounts {
-    if (actorClass === this.countedClass) return this.lastCounts as ActorTypeCounts
-    let counts = this.countsByClass.get(actorClass)
-    if (counts === undefined) {
-      counts = (this.counting as HandlerCounting).countsFor(actorClass.name)
-      this.countsByClass.set(actorClass, counts)
-    }
-    this.countedClass = actorClass
-    this.lastCounts = counts
-    return counts
-  }
-
-  /**
-   * Hands a send to the instrumentation's `onSend`, or, with send-site sampling, only the sends
-   * that belong to a trace or start one (Instrumentation.sampling); the rest cost these branches.
-   */
-  private announce(envelope: Envelope): void {
-    const instrumentation = this.instrumentation as Instrumentation
-    const sampling = this.sampling
-    if (sampling !== null && envelope.headers === null) {
-      if (this.currentCell !== null) {
-        if (!this.inTracedHandler) return
-      } else if (this.tracedPending === 0) {
-        if (--sampling.untilNext > 0) return
-        sampling.untilNext = sampling.period
-        instrumentation.onSend?.(envelope, true)
-        return
-      }
-    }
-    instrumentation.onSend?.(envelope, false)
+    return countsFor(this, actorClass)
   }
 
   scheduleCell(cell: ActorCell): void {
@@ -232,7 +191,7 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
     const payload = this.serializeMessages ? this.system.codec.roundTripArgs(args) : args
     const sender = this.currentCell === null ? null : this.currentCell.ref
     const envelope = new Envelope(EnvelopeKind.Tell, target, sender, this.system.ids.nextMessageId(), 0, headers, method, payload)
-    if (this.announcing) this.announce(envelope)
+    if (this.announcing) announce(this, envelope)
     const cell = target.cell as ActorCell | null
     if (cell !== null) cell.postUser(envelope)
     else this.routeOut(envelope)
@@ -249,7 +208,7 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
     }
     const sender = this.currentCell === null ? null : this.currentCell.ref
     const envelope = new Envelope(EnvelopeKind.Ask, target, sender, this.system.ids.nextMessageId(), 0, options?.headers ?? null, method, payload)
-    if (this.announcing) this.announce(envelope)
+    if (this.announcing) announce(this, envelope)
     let pending!: PendingAsk
     const asks = this.asks
     const promise = new Promise<unknown>((resolve, reject) => {
@@ -282,7 +241,7 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
     }
     const sender = this.currentCell === null ? null : this.currentCell.ref
     const envelope = new Envelope(EnvelopeKind.Tell, target, sender, this.system.ids.nextMessageId(), 0, null, method, payload)
-    if (this.announcing) this.announce(envelope)
+    if (this.announcing) announce(this, envelope)
     const cell = target.cell as ActorCell | null
     if (cell !== null) return cell.offerUser(envelope)
     // Another system: wait for the transport's room (credit) as a local offer waits for the mailbox's.
@@ -384,44 +343,11 @@ export class SystemHost implements CellHost, RefHost, WatchHost {
   // ------------------------------------------------------------------ replies
 
   replyOk(request: Envelope, value: unknown): void {
-    this.reply(request, EnvelopeKind.ReplyOk, value)
+    reply(this, request, EnvelopeKind.ReplyOk, value)
   }
 
   replyError(request: Envelope, error: Error): void {
-    this.reply(request, EnvelopeKind.ReplyError, error)
-  }
-
-  /** A local asker's pending ask settles directly (or the reply is late); a remote one gets an envelope. */
-  private reply(request: Envelope, kind: typeof EnvelopeKind.ReplyOk | typeof EnvelopeKind.ReplyError, value: unknown): void {
-    const pending = request.local as PendingAsk | null
-    if (pending === null) {
-      this.replyRemote(request, kind, value)
-      return
-    }
-    if (pending.settled) this.lateReply(request, kind, value)
-    else if (kind === EnvelopeKind.ReplyOk) this.asks.settle(pending, value, null)
-    else this.asks.settle(pending, null, value as Error)
-  }
-
-  private replyRemote(request: Envelope, kind: EnvelopeKind, value: unknown): void {
-    const replyTo = request.sender
-    if (replyTo === null || this.router === null) {
-      this.lateReply(request, kind, value)
-      return
-    }
-    const reply = new Envelope(kind, replyTo, request.target, this.system.ids.nextMessageId(), request.id, request.headers, request.method, [value])
-    try {
-      this.router.route(reply)
-    } catch (error) {
-      // The transport refused (full, closed): the reply is lost to the asker, who will time out or
-      // hear node-down; it must not escape into the replying actor's dispatcher.
-      this.deadLetter(reply, 'undeliverable', error as Error)
-    }
-  }
-
-  private lateReply(request: Envelope, kind: EnvelopeKind, value: unknown): void {
-    const reply = new Envelope(kind, request.sender ?? request.target, request.target, 0, request.id, null, request.method, [value])
-    this.deadLetter(reply, 'late-reply')
+    reply(this, request, EnvelopeKind.ReplyError, error)
   }
 
   // ------------------------------------------------------------------ bookkeeping
