@@ -1,6 +1,7 @@
 import type { ActorRef, ActorSystem, Clock, Subscription, TimerHandle } from '../../runtime/index.ts'
 import { BreakerCallTimeoutError, BreakerStoppedError, CallNotPermittedError, InvalidBreakerConfigError } from '../errors.ts'
 import { OUTCOMES } from './BreakerCore.ts'
+import { classifyError, classifyResult, FAILURE, isThenable, SUCCESS, TIMEOUT } from './BreakerClassify.ts'
 import { DEFAULT_REPORT_DELAY_MS, type BreakerOptions, type BreakerState } from './BreakerOptions.ts'
 import { breakerStateTopic, type BreakerBroadcast, type BreakerGrant, type CircuitBreakerProtocol } from './CircuitBreaker.ts'
 
@@ -9,11 +10,6 @@ export type BreakerCallOptions = Pick<BreakerOptions, 'callTimeoutMs' | 'recordE
 
 /** A protected function; it gets an AbortSignal when the breaker has a call timeout (aborted at the deadline). */
 export type Protected<T> = (signal: AbortSignal | undefined) => T | PromiseLike<T>
-
-const SUCCESS = 0
-const FAILURE = 1
-const IGNORED = 2
-const TIMEOUT = 3
 
 /** What a client has done, for tests and diagnostics. */
 export interface BreakerClientStats {
@@ -27,8 +23,6 @@ export interface BreakerClientStats {
   /** Reports the actor's mailbox refused (their outcomes are lost to the window, never to the caller). */
   droppedReports: number
 }
-
-const isThenable = (value: unknown): value is PromiseLike<unknown> => value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
 
 /** Duration ticks per slow-call threshold: a closed-state call's duration is known to 1/16 of it. */
 const TICKS_PER_THRESHOLD = 16
@@ -63,9 +57,9 @@ export class BreakerClient {
   readonly stats: BreakerClientStats = { fastPermits: 0, slowPermits: 0, localRejections: 0, reports: 0, droppedReports: 0 }
   private readonly clock: Clock
   private readonly timeoutMs: number
-  private readonly recordError: ((error: unknown) => boolean) | null
-  private readonly ignoreError: ((error: unknown) => boolean) | null
-  private readonly recordResult: ((result: unknown) => boolean) | null
+  readonly recordError: ((error: unknown) => boolean) | null
+  readonly ignoreError: ((error: unknown) => boolean) | null
+  readonly recordResult: ((result: unknown) => boolean) | null
   private readonly batchSize: number
   private readonly reportDelayMs: number
   private slowMs = Number.POSITIVE_INFINITY // calls this long (ms) are slow: reported at once, like failures
@@ -208,7 +202,7 @@ export class BreakerClient {
     try {
       result = fn(undefined)
     } catch (error) {
-      this.record(this.epoch, this.classifyError(error), 0)
+      this.record(this.epoch, classifyError(this, error), 0)
       return Promise.reject(error)
     }
     // A native promise (the usual answer) is handed back as it is; another thenable is adopted first.
@@ -216,7 +210,7 @@ export class BreakerClient {
     if (result instanceof Promise) promise = result
     else if (isThenable(result)) promise = Promise.resolve(result)
     else {
-      this.record(this.epoch, this.classifyResult(result), 0)
+      this.record(this.epoch, classifyResult(this, result), 0)
       return Promise.resolve(result)
     }
     let handlers = this.handlers
@@ -243,11 +237,11 @@ export class BreakerClient {
           else if (this.flushTimer === null) this.scheduleFlush()
           return
         }
-        this.record(epoch, this.classifyResult(value), duration)
+        this.record(epoch, classifyResult(this, value), duration)
       },
       failed: (error) => {
         this.inFlight--
-        this.record(epoch, this.classifyError(error), (this.tick - tick) * this.tickMs)
+        this.record(epoch, classifyError(this, error), (this.tick - tick) * this.tickMs)
       },
     }
   }
@@ -259,20 +253,20 @@ export class BreakerClient {
     try {
       result = fn(undefined)
     } catch (error) {
-      this.finish(epoch, permit, this.classifyError(error), start)
+      this.finish(epoch, permit, classifyError(this, error), start)
       return Promise.reject(error)
     }
     if (!isThenable(result)) {
-      this.finish(epoch, permit, this.classifyResult(result), start)
+      this.finish(epoch, permit, classifyResult(this, result), start)
       return Promise.resolve(result)
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.finish(epoch, permit, this.classifyResult(value), start)
+        this.finish(epoch, permit, classifyResult(this, value), start)
         return value
       },
       (error: unknown) => {
-        this.finish(epoch, permit, this.classifyError(error), start)
+        this.finish(epoch, permit, classifyError(this, error), start)
         throw error
       },
     )
@@ -295,14 +289,14 @@ export class BreakerClient {
         if (done) return
         done = true
         this.clock.clearTimer(timer)
-        this.finish(epoch, permit, this.classifyResult(value), start)
+        this.finish(epoch, permit, classifyResult(this, value), start)
         resolve(value)
       }
       const failed = (error: unknown): void => {
         if (done) return
         done = true
         this.clock.clearTimer(timer)
-        this.finish(epoch, permit, this.classifyError(error), start)
+        this.finish(epoch, permit, classifyError(this, error), start)
         reject(error)
       }
       try {
@@ -313,26 +307,6 @@ export class BreakerClient {
         failed(error)
       }
     })
-  }
-
-  /** resilience4j's rules: ignored wins; an error the record predicate does not match counts as a success. */
-  private classifyError(error: unknown): number {
-    try {
-      if (this.ignoreError !== null && this.ignoreError(error)) return IGNORED
-      if (this.recordError !== null && !this.recordError(error)) return SUCCESS
-    } catch (_predicateFailed) {
-      return FAILURE
-    }
-    return FAILURE
-  }
-
-  private classifyResult(result: unknown): number {
-    if (this.recordResult === null) return SUCCESS
-    try {
-      return this.recordResult(result) ? FAILURE : SUCCESS
-    } catch (_predicateFailed) {
-      return FAILURE
-    }
   }
 
   private finish(epoch: number, permit: number, outcome: number, start: number): void {
