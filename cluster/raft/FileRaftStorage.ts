@@ -23,7 +23,7 @@
  *   snapshot's index and term) is appended, which on replay discards the whole older log. A crash
  *   between the two is caught at load: the stored entry at the snapshot's index has another term.
  */
-import { constants as fsc, promises as fs, write as fsWrite, fdatasync as fsDatasync } from 'node:fs'
+import { promises as fs } from 'node:fs'
 import { join } from 'node:path'
 import type { HardState, LogEntry, PersistBatch, RaftDurableState, RaftStorage, Snapshot } from './RaftStorage.ts'
 import { RaftStorageClosedError, RaftStorageCorruptError, RaftStorageFailedError, RaftStorageInvalidError } from './errors.ts'
@@ -31,7 +31,7 @@ import { decodeSnapshot, encodeSegmentHeader, encodeSnapshot, UnitWriter } from 
 import { DirLock } from './storage/DirLock.ts'
 import { TermRuns } from './storage/TermRuns.ts'
 import { LogReplay, scanSegment } from './storage/recovery.ts'
-import { listSegments, segmentName, syncDir, writeAtomically, writeFully } from './storage/SegmentFiles.ts'
+import { appendDurably, CREATE_SEGMENT, listSegments, OPEN_ACTIVE, segmentName, syncDir, writeAtomically, writeFully } from './storage/SegmentFiles.ts'
 import { batchBytes, checkBatch, checkSnapshot, MAX_BATCH_BYTES } from './storage/validate.ts'
 
 export interface FileRaftStorageOptions {
@@ -42,10 +42,6 @@ export interface FileRaftStorageOptions {
 }
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
-/** Segments are O_DSYNC where the platform has it: a write returns durable (as write + fdatasync) in one thread-pool round trip, not two. */
-const DSYNC: number = fsc.O_DSYNC ?? 0
-const OPEN_ACTIVE = fsc.O_RDWR | DSYNC
-const CREATE_SEGMENT = fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL | DSYNC
 const SNAPSHOT_FILE = 'snapshot'
 
 interface Segment {
@@ -381,23 +377,4 @@ export class FileRaftStorage implements RaftStorage {
 /** The record that marks "the log continues the snapshot from here": a no-op entry at its (index, term), covered by it. */
 function anchorEntry(snapshot: Snapshot): LogEntry {
   return { index: snapshot.index, term: snapshot.term, type: 'noop', data: new Uint8Array(0) }
-}
-
-/**
- * Writes `bytes` at `position` durably: the segment is O_DSYNC (each write is durable when it
- * returns), or an fdatasync follows. Through the callback API: FileHandle's promise methods cost
- * noticeably more per call, and this is on every commit's path.
- */
-function appendDurably(fd: number, bytes: Uint8Array, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (off: number): void => {
-      fsWrite(fd, bytes, off, bytes.length - off, position + off, (error, written) => {
-        if (error !== null) return reject(error)
-        if (off + written < bytes.length) return step(off + written)
-        if (DSYNC !== 0) return resolve()
-        fsDatasync(fd, (e) => (e === null ? resolve() : reject(e)))
-      })
-    }
-    step(0)
-  })
 }
