@@ -2,6 +2,8 @@
  * The dashboard: one HTML page and one small script, no framework and no build step. Kept as strings
  * in a module so `tsc` ships them in dist/ with the rest. The script only sets `textContent`, never
  * HTML, so actor names and error messages cannot inject markup; the page's CSP allows no inline script.
+ * The script runs in the operator's browser, never in an actor system, so its polling uses the
+ * browser's own `setTimeout` (the injected Clock is the node's, and simulation never loads this page).
  */
 
 export const DASHBOARD_HTML = `<!doctype html>
