@@ -124,6 +124,7 @@ describe.each(targets)('PgPool on $label', (target) => {
     }
   })
 
+  // On the real server this is PgPool's outage test (PostgreSQL SIGKILLed and restarted under load).
   it('goes through a crash under load like the real thing', async () => {
     const system = ActorSystem.create({ name: 'conf-outage', clock: new SystemClock() })
     const seen = record(system)
