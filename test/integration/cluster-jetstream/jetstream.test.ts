@@ -5,6 +5,7 @@ import fc from 'fast-check'
 import { describe, expect, inject, test } from 'vitest'
 import { ClusterMalformedCommandError, ClusterStateErrorCodes, ClusterStateMachine, decodeLeaseHolder, decodeSnapshotRecord, encodeSnapshotRecord, leaseEligible, nextDuty } from '../../../cluster/index.ts'
 import { JetStreamTestCluster } from './support.ts'
+import { waitForValue } from '../../../testing/index.ts'
 
 const enc = new TextEncoder()
 const upAll = (c: JetStreamTestCluster, names: readonly string[]): boolean => names.every((n) => names.every((m) => c.member(n).members().find((x) => x.node === m)?.status === 'up'))
@@ -101,8 +102,8 @@ describe('JetStreamClusterState specifics (real JetStream)', () => {
       expect(n3.stats().snapshotsRestored).toBe(0)
       for (let i = 0; i < 50; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => c.member('n1').register(`compact/${i + j}`, `n1/${i + j}`)))
       await c.until(() => ['n1', 'n2'].some((n) => c.member(n).stats().snapshotsWritten > 0), 20_000, 'a snapshot written')
-      const info = await jsm.streams.info(`TROUPE_CLUSTER_${c.name}`)
-      expect(info.state.first_seq).toBeGreaterThan(1)
+      // Compaction follows the snapshot's write (the leader purges once the KV put returned).
+      const info = await waitForValue(() => jsm.streams.info(`TROUPE_CLUSTER_${c.name}`), (i) => i.state.first_seq > 1, { timeoutMs: 20_000 })
       const stored = await kv.get('snapshot')
       expect(decodeSnapshotRecord(stored?.value as Uint8Array).seq).toBeGreaterThanOrEqual(info.state.first_seq - 1)
       const n4 = await c.open('n4')
