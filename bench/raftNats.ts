@@ -21,7 +21,7 @@ import { note, now, percentile, report, round, type Suite } from './harness.ts'
 import { breakdown, formatBreakdown } from './raftStages.ts'
 
 const COMMAND_BYTES = 16
-const LATENCY_N = 400
+const LATENCY_N = 2000
 const THROUGHPUT_N = 100_000
 const WINDOW = 2048
 const BASELINE_N = 400

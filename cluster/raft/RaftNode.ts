@@ -259,7 +259,14 @@ export class RaftNode {
   private async persist(rd: Ready): Promise<void> {
     const storage = this.opts.storage
     // A leader's appends go out while its own fsync runs (the core counts it only after `persisted`).
-    if (rd.sendBeforePersist) this.send(rd)
+    // They reach the socket first: dispatching the write to the disk before them would delay every
+    // follower's fsync, which is on the commit path, by the leader's own dispatch (measured in
+    // bench/raftNats.ts: ~10 % of commit latency over NATS).
+    if (rd.sendBeforePersist) {
+      this.send(rd)
+      const handedOver = this.opts.transport.handedOver
+      if (rd.messages.length > 0 && handedOver !== undefined) await handedOver.call(this.opts.transport)
+    }
     if (rd.snapshot !== null) {
       // Raft §7 at the storage: it keeps its suffix only if that continues the snapshot.
       await storage.installSnapshot(rd.snapshot)

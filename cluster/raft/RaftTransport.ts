@@ -10,6 +10,13 @@ export interface RaftTransport {
   send(message: RaftMessage): void
   /** Registers the receiver of inbound messages (already decoded and validated). */
   onMessage(handler: (message: RaftMessage) => void): void
+  /**
+   * Optional. Resolves once what `send` queued so far was handed to the wire (a host transport: after
+   * the turn that flushes it to the socket). A leader waits on it before it starts its own fsync, so
+   * the followers' writes run alongside the leader's instead of after its disk dispatch. Simulated
+   * transports, which deliver by themselves, omit it.
+   */
+  handedOver?(): Promise<void>
   /** Stops delivering; later sends are dropped. */
   close?(): void
 }

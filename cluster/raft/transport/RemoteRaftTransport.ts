@@ -189,6 +189,17 @@ export class RemoteRaftTransport implements RaftTransport {
     return { maxAppendBytes: bytes, snapshotChunkBytes: bytes }
   }
 
+  /**
+   * Remoting flushes a turn's messages on a microtask and nats.js writes them on another: both have
+   * run once the host had its next I/O turn (the scheduler's `poll`). A scheduler without one (the
+   * simulator) resolves at once.
+   */
+  handedOver(): Promise<void> {
+    const poll = this.system.scheduler.poll
+    if (poll === undefined) return Promise.resolve()
+    return new Promise((resolve) => poll.call(this.system.scheduler, resolve))
+  }
+
   onMessage(handler: (message: RaftMessage) => void): void {
     this.handler = handler
   }
