@@ -10,9 +10,11 @@
  *   target ≥ 20 000/s, next to the same baselines as rates (one command per RTT, per fsync).
  * The machine is shared (2 cores, other engineers' runs): figures are noisy; the ratios are the point.
  */
+import { spawn } from 'node:child_process'
 import { closeSync, fdatasync, fdatasyncSync, mkdtempSync, openSync, rmSync, write, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { connect } from '@nats-io/transport-node'
 import { FileRaftStorage } from '../cluster/raft/FileRaftStorage.ts'
 import { eventually, startRaftProcess, type RaftProcess } from '../test/cluster/raft/raftProcesses.ts'
@@ -20,6 +22,7 @@ import { provideNats, uniqueCluster } from '../test/support/services.ts'
 import { note, now, percentile, report, round, type Suite } from './harness.ts'
 import { breakdown, formatBreakdown } from './raftStages.ts'
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const COMMAND_BYTES = 16
 const LATENCY_N = 2000
 const THROUGHPUT_N = 100_000
@@ -31,6 +34,8 @@ interface Baselines {
   readonly storeP50: number
   readonly rttP50: number
   readonly rttP99: number
+  /** The round trip with the responder in another process (context: a commit's hops each wake another process). */
+  readonly rttCrossP50: number
   readonly fsyncP50: number
   readonly fsyncP99: number
   /** The same write + fdatasync, three at once on three files (as the three servers do on this one disk): context, not the target's baseline. */
@@ -57,6 +62,45 @@ async function natsRtt(url: string, subject: string): Promise<number[]> {
   } finally {
     await client.close()
     await server.close()
+  }
+}
+
+/**
+ * The same request/reply with the responder in another process (a commit's round trip goes from one
+ * node process to another, so each hop wakes a different process): context next to `natsRtt`, whose
+ * responder shares the requester's process and event loop.
+ */
+async function natsRttCrossProcess(url: string, subject: string): Promise<number[]> {
+  const responder = `import { connect } from '@nats-io/transport-node'
+const nc = await connect({ servers: ${JSON.stringify(url)} })
+nc.subscribe(${JSON.stringify(subject)}, { callback: (_e, m) => { m.respond(m.data) } })
+await nc.flush()
+process.stdout.write('ready\\n')
+process.stdin.on('end', () => { void nc.close().then(() => process.exit(0)) })
+process.stdin.resume()`
+  const child = spawn(process.execPath, ['--input-type=module', '-e', responder], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once('data', () => resolve())
+      child.once('exit', (code) => reject(new Error(`the RTT responder exited (${String(code)})`)))
+    })
+    const client = await connect({ servers: url })
+    try {
+      const payload = new Uint8Array(COMMAND_BYTES).fill(120)
+      const samples: number[] = []
+      for (let i = 0; i < BASELINE_N + 20; i++) {
+        const t = now()
+        await client.request(subject, payload, { timeout: 5000 })
+        if (i >= 20) samples.push(now() - t)
+      }
+      return samples.sort((a, b) => a - b)
+    } finally {
+      await client.close()
+    }
+  } finally {
+    child.stdin.end()
+    await exited
   }
 }
 
@@ -136,6 +180,7 @@ async function persistTimes(nodes: readonly RaftProcess[]): Promise<Persists[]> 
 
 interface BaselineSamples {
   readonly rtt: number[]
+  readonly rttCross: number[]
   readonly fs: number[]
   readonly store: number[]
   readonly shared: number[]
@@ -143,10 +188,11 @@ interface BaselineSamples {
 
 async function baselineSamples(url: string, dir: string): Promise<BaselineSamples> {
   const rtt = await natsRtt(url, `bench.raftnats.rtt.${process.pid}`)
+  const rttCross = await natsRttCrossProcess(url, `bench.raftnats.rttx.${process.pid}`)
   const fs = fsyncs(dir)
   const store = await storePersists(dir)
   const shared = await sharedFsyncs(dir)
-  return { rtt, fs, store, shared }
+  return { rtt, rttCross, fs, store, shared }
 }
 
 /**
@@ -155,10 +201,10 @@ async function baselineSamples(url: string, dir: string): Promise<BaselineSample
  */
 function summarize(rounds: readonly BaselineSamples[]): Baselines {
   const pool = (k: keyof BaselineSamples): number[] => rounds.flatMap((r) => r[k]).sort((a, b) => a - b)
-  const [rtt, fs, store, shared] = [pool('rtt'), pool('fs'), pool('store'), pool('shared')]
-  const b = { storeP50: percentile(store, 50), sharedFsyncP50: percentile(shared, 50), rttP50: percentile(rtt, 50), rttP99: percentile(rtt, 99), fsyncP50: percentile(fs, 50), fsyncP99: percentile(fs, 99) }
+  const [rtt, rttCross, fs, store, shared] = [pool('rtt'), pool('rttCross'), pool('fs'), pool('store'), pool('shared')]
+  const b = { rttCrossP50: percentile(rttCross, 50), storeP50: percentile(store, 50), sharedFsyncP50: percentile(shared, 50), rttP50: percentile(rtt, 50), rttP99: percentile(rtt, 99), fsyncP50: percentile(fs, 50), fsyncP99: percentile(fs, 99) }
   const each = rounds.map((r) => `${round(percentile(r.fs, 50))}`).join(', ')
-  note(`baselines (${rounds.length} round(s)): NATS request/reply p50 ${round(b.rttP50)} ms p99 ${round(b.rttP99)} ms; ${COMMAND_BYTES + 24} B write+fdatasync p50 ${round(b.fsyncP50)} ms (per round ${each}) p99 ${round(b.fsyncP99)} ms; FileRaftStorage.persist of one entry p50 ${round(b.storeP50)} ms; three write+fdatasync at once on this disk p50 ${round(b.sharedFsyncP50)} ms`)
+  note(`baselines (${rounds.length} round(s)): NATS request/reply p50 ${round(b.rttP50)} ms p99 ${round(b.rttP99)} ms (responder in another process: p50 ${round(b.rttCrossP50)} ms); ${COMMAND_BYTES + 24} B write+fdatasync p50 ${round(b.fsyncP50)} ms (per round ${each}) p99 ${round(b.fsyncP99)} ms; FileRaftStorage.persist of one entry p50 ${round(b.storeP50)} ms; three write+fdatasync at once on this disk p50 ${round(b.sharedFsyncP50)} ms`)
   return b
 }
 
@@ -199,7 +245,7 @@ export const suite: Suite = {
         // Where a commit's time goes: FileRaftStorage.persist as the servers saw it during this case (leader's, then a follower's, are on the path).
         const persistMs = after.map((a, i) => round((a.ms - (before[i] as Persists).ms) / Math.max(1, a.count - (before[i] as Persists).count)))
         const p50 = r['p50'] as number
-        report({ case: 'latency.p50', value: round(p50), unit: 'ms commit (propose → applied on leader), one at a time', baseline: round(floor), ratio: round(p50 / floor), target: 'ratio ≤ 2 (baseline = NATS RTT p50 + fsync p50)', rttP50: round(b.rttP50), fsyncP50: round(b.fsyncP50), storePersistP50: round(b.storeP50), sharedDiskFsyncP50: round(b.sharedFsyncP50), persistAvgMsByNode: persistMs, stagesP50: Object.fromEntries(stages.path.map((s) => [s.stage, s.p50])) })
+        report({ case: 'latency.p50', value: round(p50), unit: 'ms commit (propose → applied on leader), one at a time', baseline: round(floor), ratio: round(p50 / floor), target: 'ratio ≤ 2 (baseline = NATS RTT p50 + fsync p50)', rttP50: round(b.rttP50), fsyncP50: round(b.fsyncP50), storePersistP50: round(b.storeP50), sharedDiskFsyncP50: round(b.sharedFsyncP50), rttCrossProcessP50: round(b.rttCrossP50), ratioCrossProcess: round(p50 / (b.rttCrossP50 + b.fsyncP50)), persistAvgMsByNode: persistMs, stagesP50: Object.fromEntries(stages.path.map((s) => [s.stage, s.p50])) })
         const p99 = r['p99'] as number
         const floor99 = b.rttP99 + b.fsyncP99
         report({ case: 'latency.p99', value: round(p99), unit: 'ms commit, one at a time', baseline: round(floor99), ratio: round(p99 / floor99), rttP99: round(b.rttP99), fsyncP99: round(b.fsyncP99) })
