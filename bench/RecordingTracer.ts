@@ -83,7 +83,7 @@ class RecordingSpan implements Span {
 
 /** Ids valid for W3C (non-zero lower-case hex of the right length), reused every POOL spans. */
 export class RecordingTracer implements Tracer {
-  /** The last RECENT spans started, oldest first once full. */
+  /** The last RECENT spans started (a ring once full). */
   readonly spans: RecordedSpan[] = []
   ended = 0
   private next = 0
@@ -97,8 +97,9 @@ export class RecordingTracer implements Tracer {
     }
     const record: RecordedSpan = { name, kind: options.kind ?? 0, parentSpanId: parent?.spanId, links: options.links ?? [], attributes: [], status: undefined, ended: false }
     if (options.attributes !== undefined) record.attributes.push(options.attributes)
-    if (this.spans.length === RECENT) this.spans.shift()
-    this.spans.push(record)
+    // A ring: once RECENT are kept, the oldest is overwritten.
+    if (this.spans.length < RECENT) this.spans.push(record)
+    else this.spans[slot % RECENT] = record
     return new RecordingSpan(this, spanContext, record)
   }
   startActiveSpan<F extends (span: Span) => unknown>(name: string, ...rest: unknown[]): ReturnType<F> {
