@@ -1,5 +1,6 @@
 import type { Context, Link, Span, Tracer } from '@opentelemetry/api'
 import { EnvelopeKind, type ActorInfo, type Envelope, type Instrumentation, type SendSampling } from '../../runtime/index.ts'
+import { EMPTY_CONTEXT } from './LinkedContext.ts'
 import { otel } from './otel.ts'
 
 export interface TracingOptions {
@@ -166,7 +167,8 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       // check, two regular expressions, is left to the spans that may not.)
       if (!recording && !isSpanContextValid(span.spanContext())) return
       const carrier: Record<string, string> = envelope.headers === null ? {} : { ...envelope.headers }
-      const sent = trace.setSpan(active, span)
+      // From plain code, the producer's context is a LinkedContext (one object, not a Map copy).
+      const sent = trace.setSpan(active === ROOT_CONTEXT ? EMPTY_CONTEXT : active, span)
       propagation.inject(sent, carrier)
       ;(carrier as Carrier)[SENT_FROM] = sent
       envelope.headers = carrier
@@ -209,7 +211,7 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
     aroundHandle(envelope: Envelope, actor: ActorInfo, invoke: () => unknown): unknown {
       const headers = envelope.headers
       // Sent from this process: the sender's context itself (its producer span, its baggage).
-      const parent = headers === null ? ROOT_CONTEXT : ((headers as Carrier)[SENT_FROM] ?? propagation.extract(ROOT_CONTEXT, headers))
+      const parent = headers === null ? EMPTY_CONTEXT : ((headers as Carrier)[SENT_FROM] ?? propagation.extract(EMPTY_CONTEXT, headers))
       const creation = trace.getSpanContext(parent)
       const links: Link[] = creation === undefined ? [] : [{ context: creation }]
       const span = tracer.startSpan(`process ${actor.actorType}`, { kind: SPAN_KIND_CONSUMER, links }, parent)
