@@ -230,6 +230,8 @@ async function cases(only: ReadonlySet<string> | null): Promise<void> {
       baselineUnit: 'µs per plain tell',
       sdkPerTracedMessage: round(sdkPerMessage, 3),
       troupePerTracedMessage: round(troupe, 3),
+      // The same in plain tells: steadier than µs when the machine's load moves between runs.
+      troupePerTracedMessageInTells: round(troupe / plainTell, 1),
       note: 'from the paired ratios above, per traced message (2 spans): SDK = tell vs tell-traced, Troupe = tell-traced vs tell-metrics; ratio = one SDK span in plain tells',
     })
   }
