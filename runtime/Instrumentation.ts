@@ -170,7 +170,12 @@ export function combineInstrumentation(parts: readonly Instrumentation[]): Instr
       for (let i = 0; i < afters.length; i++) (afters[i] as Instrumentation).afterHandle?.(envelope, actor, result, threw)
     }
   }
-  if (wrappers.length > 0) {
+  if (wrappers.length === 1) {
+    // The usual case (tracing): it is only called when that one wrapper asked to wrap, so it is
+    // called directly, with no closure per message.
+    const only = wrappers[0] as Instrumentation
+    combined.aroundHandle = (envelope, actor, invoke) => only.aroundHandle?.(envelope, actor, invoke)
+  } else if (wrappers.length > 1) {
     combined.aroundHandle = (envelope, actor, invoke) => {
       // Read the choice now: a wrapped handler may run beforeHandle again for a nested message.
       let next = invoke

@@ -1,0 +1,73 @@
+/**
+ * A traced message handled in the process that sent it: its consumer span's parent is handed over
+ * in-process (no traceparent parsed back), the headers the handler sees still carry traceparent
+ * for the hops that leave the process, and the handler's context behaves as any OTel Context.
+ */
+import { context, createContextKey, propagation, trace } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createTracing } from '../../../../cluster/observability/index.ts'
+import { Actor, ActorSystem } from '../../../../runtime/index.ts'
+
+const KEY = createContextKey('test key')
+
+interface ProbeProtocol {
+  probe(): { keys: string[]; json: string; traceparent: string | undefined; spanId: string | undefined; set: unknown; deleted: unknown; sameSpan: boolean }
+}
+class Probe extends Actor<ProbeProtocol> implements ProbeProtocol {
+  probe() {
+    const headers = this.context.headers ?? {}
+    const active = context.active()
+    const set = active.setValue(KEY, 42)
+    return {
+      keys: Object.keys(headers),
+      json: JSON.stringify(headers),
+      traceparent: headers['traceparent'],
+      spanId: trace.getSpanContext(active)?.spanId,
+      set: set.getValue(KEY),
+      deleted: set.deleteValue(KEY).getValue(KEY),
+      sameSpan: trace.getSpan(set) === trace.getSpan(active),
+    }
+  }
+}
+
+const exporter = new InMemorySpanExporter()
+const systems: ActorSystem[] = []
+beforeAll(() => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator())
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }))
+})
+afterEach(async () => {
+  await Promise.all(systems.splice(0).map((system) => system.terminate()))
+  exporter.reset()
+})
+afterAll(() => {
+  trace.disable()
+  propagation.disable()
+  context.disable()
+})
+
+describe('tracing within one process', () => {
+  it('parents the consumer span on the producer span without a string round trip, and keeps traceparent in the headers', async () => {
+    const system = ActorSystem.create({ name: 'handover', instrumentation: createTracing() })
+    systems.push(system)
+    const probe = system.spawn(Probe)
+    const seen = await probe.ask('probe')
+    const spans = exporter.getFinishedSpans()
+    const ask = spans.find((s) => s.name === 'ask Probe')
+    const processed = spans.find((s) => s.name === 'process Probe')
+    expect(processed?.parentSpanContext?.spanId).toBe(ask?.spanContext().spanId)
+    expect(processed?.links[0]?.context.spanId).toBe(ask?.spanContext().spanId)
+    // What leaves the process is the W3C header, and only it: the handed-over context is not a key.
+    expect(seen.keys).toEqual(['traceparent'])
+    expect(seen.json).toBe(JSON.stringify({ traceparent: seen.traceparent }))
+    expect(seen.traceparent).toBe(`00-${ask?.spanContext().traceId}-${ask?.spanContext().spanId}-01`)
+    expect(seen.spanId).toBe(processed?.spanContext().spanId)
+    expect(seen.set).toBe(42)
+    expect(seen.deleted).toBeUndefined()
+    expect(seen.sameSpan).toBe(true)
+  })
+})
