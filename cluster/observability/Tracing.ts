@@ -42,8 +42,19 @@ const STATUS_ERROR = 2
  * adds a header keeps this context, which is still the one its `traceparent` says.
  */
 const SENT_FROM: unique symbol = Symbol('troupe.sentFrom')
+/** The `traceparent` injected with SENT_FROM: a copy whose `traceparent` was replaced since is extracted instead. */
+const SENT_AS: unique symbol = Symbol('troupe.sentAs')
 interface Carrier {
   [SENT_FROM]?: Context
+  [SENT_AS]?: string | undefined
+}
+
+/** The sender's context if `headers` still carry what it injected, else what the headers say. */
+function parentOf(headers: Readonly<Record<string, string>>, propagation: NonNullable<typeof otel>['propagation']): Context {
+  const carrier = headers as Carrier
+  const sent = carrier[SENT_FROM]
+  if (sent !== undefined && carrier[SENT_AS] === headers['traceparent']) return sent
+  return propagation.extract(EMPTY_CONTEXT, headers)
 }
 
 /** Ends a consumer span on a handler's failure, with the conventions' error attributes. */
@@ -171,6 +182,7 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
       const sent = trace.setSpan(active === ROOT_CONTEXT ? EMPTY_CONTEXT : active, span)
       propagation.inject(sent, carrier)
       ;(carrier as Carrier)[SENT_FROM] = sent
+      ;(carrier as Carrier)[SENT_AS] = carrier['traceparent']
       envelope.headers = carrier
       if (!recording) return
       span.setAttributes({
@@ -211,7 +223,7 @@ export function createTracing(options: TracingOptions = {}): Instrumentation {
     aroundHandle(envelope: Envelope, actor: ActorInfo, invoke: () => unknown): unknown {
       const headers = envelope.headers
       // Sent from this process: the sender's context itself (its producer span, its baggage).
-      const parent = headers === null ? EMPTY_CONTEXT : ((headers as Carrier)[SENT_FROM] ?? propagation.extract(EMPTY_CONTEXT, headers))
+      const parent = headers === null ? EMPTY_CONTEXT : parentOf(headers, propagation)
       const creation = trace.getSpanContext(parent)
       const links: Link[] = creation === undefined ? [] : [{ context: creation }]
       const span = tracer.startSpan(`process ${actor.actorType}`, { kind: SPAN_KIND_CONSUMER, links }, parent)

@@ -9,7 +9,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createTracing } from '../../../../cluster/observability/index.ts'
-import { Actor, ActorSystem } from '../../../../runtime/index.ts'
+import { Actor, ActorSystem, combineInstrumentation, type Instrumentation } from '../../../../runtime/index.ts'
 
 const KEY = createContextKey('test key')
 
@@ -69,5 +69,23 @@ describe('tracing within one process', () => {
     expect(seen.set).toBe(42)
     expect(seen.deleted).toBeUndefined()
     expect(seen.sameSpan).toBe(true)
+  })
+
+  it('extracts the parent from the headers when a copy replaced the traceparent the sender injected', async () => {
+    // What a forwarder does that rewrites the trace context on a copy of the headers (it keeps every other key).
+    const upstream = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) }
+    const rewrite: Instrumentation = {
+      onSend(envelope) {
+        if (envelope.headers !== null) envelope.headers = { ...envelope.headers, traceparent: `00-${upstream.traceId}-${upstream.spanId}-01` }
+      },
+    }
+    const system = ActorSystem.create({ name: 'handover-rewrite', instrumentation: combineInstrumentation([createTracing(), rewrite]) })
+    systems.push(system)
+    const probe = system.spawn(Probe)
+    const seen = await probe.ask('probe')
+    const processed = exporter.getFinishedSpans().find((s) => s.name === 'process Probe')
+    expect(seen.traceparent).toBe(`00-${upstream.traceId}-${upstream.spanId}-01`)
+    expect(processed?.spanContext().traceId).toBe(upstream.traceId)
+    expect(processed?.parentSpanContext?.spanId).toBe(upstream.spanId)
   })
 })
