@@ -262,12 +262,22 @@ export class RedisClient extends Actor<RedisClientProtocol> implements RedisClie
   }
 
   /** `buffers`: bulk replies as Buffers (ioredis `callBuffer`); a port answers as it does. */
-  private async call(name: string, args: readonly RedisArg[], buffers = false): Promise<unknown> {
+  private call(name: string, args: readonly RedisArg[], buffers = false): Promise<unknown> {
+    // Not an async function: on the fast path's every call, one derived promise is a little cheaper than an await's resumption.
+    let reply: Promise<unknown>
     try {
-      return await (this.redis === null ? (this.port as RedisConnectionPort).call(name, args as RedisArg[]) : buffers ? this.redis.callBuffer(name, args as RedisArg[]) : this.redis.call(name, args as RedisArg[]))
+      reply =
+        this.redis === null
+          ? Promise.resolve((this.port as RedisConnectionPort).call(name, args as RedisArg[]))
+          : buffers
+            ? this.redis.callBuffer(name, args as RedisArg[])
+            : this.redis.call(name, args as RedisArg[])
     } catch (error) {
-      throw mapRedisError(error, this.support.options.name, name, this.commandTimeoutMs, this.ended)
+      return Promise.reject(mapRedisError(error, this.support.options.name, name, this.commandTimeoutMs, this.ended))
     }
+    return reply.then(undefined, (error: unknown) => {
+      throw mapRedisError(error, this.support.options.name, name, this.commandTimeoutMs, this.ended)
+    })
   }
 
   private async execPipeline(commands: readonly (readonly [string, ...RedisArg[]])[]): Promise<PipelineReply[]> {
