@@ -268,20 +268,27 @@ class Pending {
 
   settle(value: unknown): void {
     if (this.done) return
-    this.done = true
-    this.store.settled(this)
+    const { resolve, reject } = this.release()
     try {
-      this.resolve(this.store.answer(this, value))
+      resolve(this.store.answer(this, value))
     } catch (error) {
-      this.reject(error as Error)
+      reject(error as Error)
     }
   }
 
   fail(cause: unknown): void {
     if (this.done) return
+    this.release().reject(this.store.failure(this.op, cause))
+  }
+
+  /** Marks the call settled and lets go of its promise: a settled entry may wait in the queue behind an older call. */
+  private release(): { resolve: (value: unknown) => void; reject: (error: Error) => void } {
+    const handlers = { resolve: this.resolve, reject: this.reject }
     this.done = true
+    this.resolve = noop
+    this.reject = noop
     this.store.settled(this)
-    this.reject(this.store.failure(this.op, cause))
+    return handlers
   }
 }
 
@@ -291,7 +298,9 @@ const noop = (): void => {}
  * The calls in flight, oldest first. Every call gets the same timeout on one monotonic clock, so
  * deadlines rise along the queue: the watchdog stops at the first call still in time. A call that
  * settles while it is the oldest (every call, when calls run one at a time) leaves at once; one that
- * settles earlier than an older one leaves when the older ones have. A Set did the same with two
+ * settles before an older one stays, settled, until the older ones have left or settled ones
+ * outnumber the live ones (then the queue is compacted: memory stays within twice the calls in
+ * flight, behind an older call that takes up to the whole timeout). A Set did the same with two
  * hash operations per call.
  */
 class InFlight {
@@ -308,6 +317,7 @@ class InFlight {
   settled(entry: Pending): void {
     this.size--
     if (this.items[this.head] === entry) this.trim()
+    else if (this.items.length - this.head > 2 * this.size + 64) this.compact()
   }
 
   /** The oldest unsettled call whose deadline has passed, or null. */
@@ -315,6 +325,17 @@ class InFlight {
     this.trim()
     const entry = this.items[this.head]
     return entry !== undefined && entry.deadline <= now ? entry : null
+  }
+
+  /** Keeps only the live calls, in order (amortized O(1): at least `size + 64` calls settled since the last time). */
+  private compact(): void {
+    const live: (Pending | undefined)[] = []
+    for (let i = this.head; i < this.items.length; i++) {
+      const entry = this.items[i] as Pending
+      if (!entry.done) live.push(entry)
+    }
+    this.items = live
+    this.head = 0
   }
 
   /** Drops settled calls from the front; compacts once the dead prefix is most of the array. */

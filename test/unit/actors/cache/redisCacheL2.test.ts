@@ -103,4 +103,26 @@ describe('RedisCacheL2', () => {
     expect(held).toHaveLength(8)
     expect(clock.pendingTimers).toBe(0)
   })
+  it('keeps answering behind a call that hangs, which still fails at its deadline', async () => {
+    const clock = new VirtualClock(0)
+    const { redis, held } = scriptedRedis(clock)
+    const l2 = new RedisCacheL2({ redis, prefix: 'p:', clock, commandTimeoutMs: 100 })
+    let hung: unknown = null
+    l2.read('hung').catch((error: unknown) => (hung = error))
+    await settleMicrotasks()
+    let hits = 0
+    // Many calls settle while the oldest is still out (the queue compacts behind it).
+    for (let i = 0; i < 500; i++) {
+      l2.read(`k${i}`).then((r) => (hits += r.record !== null ? 1 : 0))
+      held.at(-1)!.resolve(stored(i, 1, clock.now() + 1000))
+      if (i % 50 === 0) await settleMicrotasks()
+    }
+    await settleMicrotasks()
+    expect(hits).toBe(500)
+    expect(hung).toBeNull()
+    clock.advance(150)
+    await settleMicrotasks()
+    expect(hung).toMatchObject({ code: CacheErrorCodes.L2Unavailable })
+    expect(clock.pendingTimers).toBe(0)
+  })
 })
