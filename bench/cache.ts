@@ -4,7 +4,8 @@
  *
  * - `view-hit`: L1 hits through the synchronous view vs `Map.get` on the same keys (target ≥ 0.3×).
  * - `cross-shard-ask`: L1 hits by `ask` from another shard vs a plain cross-shard ask to an echo
- *   actor, sequential asks from shard 1 to shard 2 (target ≥ 0.9× the rate).
+ *   actor, sequential asks from shard 1 to shard 2, the two kinds alternating one by one after two
+ *   uncounted warm-up rounds (target ≥ 0.9× the rate).
  * - `l2-hit`: a get answered by Redis (L1 disabled: one GET of the value, whose header carries version
  *   and expiry, decode, through the actor; L2 on a RedisClient's fast path) vs a raw `GET` of the same
  *   bytes on an ioredis connection (target ≤ 1.2× latency). `l2-hit.tier`/`.ioredis`: the store alone.
