@@ -91,9 +91,13 @@ export class Cache<V = unknown> extends Actor<CacheProtocol<V>> implements Cache
   get(key: string): V | undefined | Promise<V | undefined> {
     if (badKey(key)) return fail('get', 'key must be a non-empty string of at most 1024 characters')
     const core = this.core
-    const now = core.clock.now()
-    const node = core.l1.get(key, now)
-    if (node !== undefined && node.freshUntil > now) return this.hit(node)
+    // The clock is read only when L1 has an entry to judge: a cold key (or L1 off) goes to L2 without one.
+    let node = core.l1.lookup(key)
+    if (node !== undefined) {
+      const now = core.clock.now()
+      node = core.l1.touch(node, now)
+      if (node !== undefined && node.freshUntil > now) return this.hit(node)
+    }
     core.stats.l1Misses++
     return this.loads.joining(key) ?? core.readThrough(key, node ?? null)
   }

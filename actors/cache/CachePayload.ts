@@ -24,6 +24,8 @@ export interface DecodedPayload {
 
 // Plain msgpack (no records): other languages can read what Node writes.
 const packr = new Packr({ useRecords: false, moreTypes: false })
+/** One options object for every decode's pre-scan. */
+const GUARD = { maxDepth: 32 } as const
 
 export function encodePayload(value: unknown, negative: boolean, staleMs: number, tags: readonly string[]): Uint8Array {
   const body = packr.pack([value === undefined ? null : value, negative ? 1 : 0, staleMs, tags])
@@ -33,31 +35,33 @@ export function encodePayload(value: unknown, negative: boolean, staleMs: number
   return out
 }
 
+/** Module level, not a closure per decode: the hit path runs this for every L2 read. */
+function refuse(cache: string, reason: string): never {
+  throw new CacheDecodeError(`cache '${cache}': L2 value refused (${reason})`, { data: { cache, source: 'l2', reason } })
+}
+
 /**
  * Decodes bytes read from L2 as hostile: the format byte, a msgpack pre-scan (lengths within the
  * bytes, nesting capped) before msgpackr touches them, then every field's type.
  */
 export function decodePayload(bytes: Uint8Array, cache: string): DecodedPayload {
-  const fail = (reason: string): never => {
-    throw new CacheDecodeError(`cache '${cache}': L2 value refused (${reason})`, { data: { cache, source: 'l2', reason } })
-  }
-  if (bytes.length < 2) fail('too short')
-  if (bytes[0] !== PAYLOAD_FORMAT) fail(`format byte ${bytes[0]}`)
-  if (bytes.length <= PAYLOAD_HEADER_BYTES) fail('too short')
+  if (bytes.length < 2) refuse(cache, 'too short')
+  if (bytes[0] !== PAYLOAD_FORMAT) refuse(cache, `format byte ${bytes[0]}`)
+  if (bytes.length <= PAYLOAD_HEADER_BYTES) refuse(cache, 'too short')
   const body = bytes.subarray(PAYLOAD_HEADER_BYTES)
-  try {
-    validateMsgpack(body, { maxDepth: 32 })
-  } catch {
-    fail('malformed msgpack')
-  }
   let decoded: unknown
   try {
+    validateMsgpack(body, GUARD)
     decoded = packr.unpack(body)
   } catch {
-    fail('malformed msgpack')
+    refuse(cache, 'malformed msgpack')
   }
-  if (!Array.isArray(decoded) || decoded.length !== 4) fail('not a cache record')
-  const [value, negative, staleMs, tags] = decoded as unknown[]
-  if ((negative !== 0 && negative !== 1) || typeof staleMs !== 'number' || !(staleMs >= 0) || !Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) fail('bad fields')
-  return { value: negative === 1 ? undefined : value, negative: negative === 1, staleMs: staleMs as number, tags: tags as string[] }
+  if (!Array.isArray(decoded) || decoded.length !== 4) refuse(cache, 'not a cache record')
+  const record = decoded as unknown[]
+  const negative = record[1]
+  const staleMs = record[2]
+  const tags = record[3]
+  if ((negative !== 0 && negative !== 1) || typeof staleMs !== 'number' || !(staleMs >= 0) || !Array.isArray(tags)) refuse(cache, 'bad fields')
+  for (let i = 0; i < (tags as unknown[]).length; i++) if (typeof (tags as unknown[])[i] !== 'string') refuse(cache, 'bad fields')
+  return { value: negative === 1 ? undefined : record[0], negative: negative === 1, staleMs: staleMs as number, tags: tags as string[] }
 }

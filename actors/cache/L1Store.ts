@@ -51,9 +51,22 @@ export class L1Store<V = unknown> {
 
   /** A usable entry (fresh, or stale within its stale bound, as `now` says) and marks it used; expired ones are dropped. */
   get(key: string, now: number): CacheNode<V> | undefined {
+    const node = this.lookup(key)
+    return node === undefined ? undefined : this.touch(node, now)
+  }
+
+  /**
+   * `get` in two steps, for callers that read the clock only when there is an entry to judge: the
+   * entry (counted for admission, hit or miss), then `touch`, which must follow at once.
+   */
+  lookup(key: string): CacheNode<V> | undefined {
     const node = this.map.get(key)
     if (this.sketch !== null) this.sketch.increment(hashKey(key))
-    if (node === undefined) return undefined
+    return node
+  }
+
+  /** The second step of `get`: `node` (from `lookup`) marked used, or undefined when expired (then dropped). */
+  touch(node: CacheNode<V>, now: number): CacheNode<V> | undefined {
     if (node.staleUntil <= now) {
       this.remove(node)
       this.counters.evictedExpired++

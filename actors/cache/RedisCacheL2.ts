@@ -54,7 +54,7 @@ export class RedisCacheL2 implements CacheL2Store {
   private readonly clock: Clock
   private readonly timeoutMs: number
   private readonly retentionMs: number
-  private readonly inFlight = new Set<Pending>()
+  private readonly inFlight = new InFlight()
   private watchdog: TimerHandle | null = null
   /** The last sample of Redis's clock: its reading, and our clock when the request left. */
   private redisAt = 0
@@ -73,13 +73,15 @@ export class RedisCacheL2 implements CacheL2Store {
   }
 
   read(key: string): Promise<L2Read> {
-    if (!(this.clock.now() - this.localAt < RECALIBRATE_MS)) {
+    // One clock read serves the calibration check and the call's deadline.
+    const now = this.clock.now()
+    if (!(now - this.localAt < RECALIBRATE_MS)) {
       // First read: wait for a sample. Later: refresh in the background; the old one (widened by drift) serves meanwhile.
       if (Number.isNaN(this.localAt)) return this.calibrate().then(() => this.read(key))
-      this.calibrate().catch(() => {})
+      if (this.calibrating === null) this.calibrate().catch(() => {})
     }
     // The hit is one promise layer: the reply is mapped where the call settles (each extra layer costs a turn of the microtask queue).
-    return this.call('read', this.conn.getBuffer(this.k('v', key)), (bytes) => this.hit(bytes) ?? this.miss(key, bytes))
+    return this.track('read', this.conn.getBuffer(this.k('v', key)), now, key)
   }
 
   private hit(bytes: Buffer | null): L2Read | null {
@@ -93,9 +95,9 @@ export class RedisCacheL2 implements CacheL2Store {
 
   /** No value (or bytes without our header): the version counter is the base a load's compare-and-set needs. */
   private miss(key: string, bytes: Buffer | null): Promise<L2Read> {
-    return this.call('read', this.conn.get(this.k('n', key)), (raw) => {
+    return this.call('read', this.conn.get(this.k('n', key))).then((raw) => {
       const version = raw === null ? 0 : Number(raw)
-      if (!Number.isSafeInteger(version) || version < 0) throw this.fail('read', new Error(`malformed version counter ${JSON.stringify(raw)}`))
+      if (!Number.isSafeInteger(version) || version < 0) throw this.failure('read', new Error(`malformed version counter ${JSON.stringify(raw)}`))
       // Bytes this cache did not write (an older format, or foreign): the decoder refuses them (counted), the next write replaces them.
       return bytes === null ? { record: null, version } : { record: { payload: bytes, ttlMs: 1, version }, version }
     })
@@ -113,7 +115,7 @@ export class RedisCacheL2 implements CacheL2Store {
     this.calibrating = this.call('time', this.conn.time())
       .then(([seconds, micros]) => {
         const at = Number(seconds) * 1000 + Number(micros) / 1000
-        if (!Number.isFinite(at)) throw this.fail('time', new Error('malformed TIME reply'))
+        if (!Number.isFinite(at)) throw this.failure('time', new Error('malformed TIME reply'))
         this.redisAt = at
         this.localAt = sentAt
       })
@@ -191,36 +193,45 @@ export class RedisCacheL2 implements CacheL2Store {
    * Bounds a call by the command timeout and types every failure. One watchdog timer serves every
    * call in flight (a host timer per call cost as much as the script itself).
    */
-  private call<T>(op: string, pending: Promise<T>): Promise<T>
-  private call<T, R>(op: string, pending: Promise<T>, map: (value: T) => R | Promise<R>): Promise<R>
-  private call<T, R>(op: string, pending: Promise<T>, map?: (value: T) => R | Promise<R>): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const entry: Pending = { op, deadline: this.clock.now() + this.timeoutMs, reject, done: false }
-      this.inFlight.add(entry)
-      this.arm()
-      pending.then(
-        (value) => {
-          if (entry.done) return
-          entry.done = true
-          this.inFlight.delete(entry)
-          if (map === undefined) return resolve(value as unknown as R)
-          try {
-            resolve(map(value))
-          } catch (error) {
-            reject(error as Error)
-          }
-        },
-        (error: unknown) => {
-          if (entry.done) return
-          entry.done = true
-          this.inFlight.delete(entry)
-          reject(this.fail(op, error))
-        },
-      )
-    })
+  private call<T>(op: string, pending: Promise<T>): Promise<T> {
+    return this.track(op, pending, this.clock.now(), null) as Promise<T>
   }
 
-  private fail(op: string, cause: unknown): CacheL2UnavailableError {
+  /**
+   * `call`'s body. A read (`key` set) is answered as an L2Read where the reply lands, so a hit costs
+   * one promise layer over the connection's and one object for the bookkeeping (the Pending holds
+   * the handlers' state; no mapping closure per read).
+   */
+  private track(op: string, pending: Promise<unknown>, now: number, key: string | null): Promise<any> {
+    const entry = new Pending(this, op, now + this.timeoutMs, key)
+    const promise = new Promise<unknown>((resolve, reject) => {
+      entry.resolve = resolve
+      entry.reject = reject
+    })
+    this.inFlight.push(entry)
+    this.arm()
+    pending.then(
+      (value) => entry.settle(value),
+      (error: unknown) => entry.fail(error),
+    )
+    return promise
+  }
+
+  /** @internal A Pending's answer: a read's reply becomes an L2Read (a miss reads the version counter). */
+  answer(entry: Pending, value: unknown): unknown {
+    const key = entry.key
+    if (key === null) return value
+    const bytes = value as Buffer | null
+    return this.hit(bytes) ?? this.miss(key, bytes)
+  }
+
+  /** @internal */
+  settled(entry: Pending): void {
+    this.inFlight.settled(entry)
+  }
+
+  /** @internal Every failure, typed. */
+  failure(op: string, cause: unknown): CacheL2UnavailableError {
     return new CacheL2UnavailableError(`L2 ${op} failed: ${String((cause as Error)?.message ?? cause)}`, { cause, data: { cache: this.prefix, op } })
   }
 
@@ -229,20 +240,116 @@ export class RedisCacheL2 implements CacheL2Store {
     this.watchdog = this.clock.setTimer(Math.max(1, this.timeoutMs / 4), () => {
       this.watchdog = null
       const now = this.clock.now()
-      for (const entry of this.inFlight) {
-        if (entry.deadline > now) continue
-        entry.done = true
-        this.inFlight.delete(entry)
-        entry.reject(this.fail(entry.op, new Error(`no answer within ${this.timeoutMs} ms`)))
+      for (let entry = this.inFlight.expired(now); entry !== null; entry = this.inFlight.expired(now)) {
+        entry.fail(new Error(`no answer within ${this.timeoutMs} ms`))
       }
       if (this.inFlight.size > 0) this.arm()
     })
   }
 }
 
-interface Pending {
+/** One call in flight: settles once (its answer, its failure or the watchdog's timeout, whichever comes first). */
+class Pending {
+  readonly store: RedisCacheL2
   readonly op: string
   readonly deadline: number
-  readonly reject: (error: Error) => void
-  done: boolean
+  /** The key of a read (its reply is mapped to an L2Read); null for any other call. */
+  readonly key: string | null
+  resolve: (value: unknown) => void = noop
+  reject: (error: Error) => void = noop
+  done = false
+
+  constructor(store: RedisCacheL2, op: string, deadline: number, key: string | null) {
+    this.store = store
+    this.op = op
+    this.deadline = deadline
+    this.key = key
+  }
+
+  settle(value: unknown): void {
+    if (this.done) return
+    const { resolve, reject } = this.release()
+    try {
+      resolve(this.store.answer(this, value))
+    } catch (error) {
+      reject(error as Error)
+    }
+  }
+
+  fail(cause: unknown): void {
+    if (this.done) return
+    this.release().reject(this.store.failure(this.op, cause))
+  }
+
+  /** Marks the call settled and lets go of its promise: a settled entry may wait in the queue behind an older call. */
+  private release(): { resolve: (value: unknown) => void; reject: (error: Error) => void } {
+    const handlers = { resolve: this.resolve, reject: this.reject }
+    this.done = true
+    this.resolve = noop
+    this.reject = noop
+    this.store.settled(this)
+    return handlers
+  }
+}
+
+const noop = (): void => {}
+
+/**
+ * The calls in flight, oldest first. Every call gets the same timeout on one monotonic clock, so
+ * deadlines rise along the queue: the watchdog stops at the first call still in time. A call that
+ * settles while it is the oldest (every call, when calls run one at a time) leaves at once; one that
+ * settles before an older one stays, settled, until the older ones have left or settled ones
+ * outnumber the live ones (then the queue is compacted: memory stays within twice the calls in
+ * flight, behind an older call that takes up to the whole timeout). A Set did the same with two
+ * hash operations per call.
+ */
+class InFlight {
+  private items: (Pending | undefined)[] = []
+  private head = 0
+  /** Calls not yet settled. */
+  size = 0
+
+  push(entry: Pending): void {
+    this.items.push(entry)
+    this.size++
+  }
+
+  settled(entry: Pending): void {
+    this.size--
+    if (this.items[this.head] === entry) this.trim()
+    else if (this.items.length - this.head > 2 * this.size + 64) this.compact()
+  }
+
+  /** The oldest unsettled call whose deadline has passed, or null. */
+  expired(now: number): Pending | null {
+    this.trim()
+    const entry = this.items[this.head]
+    return entry !== undefined && entry.deadline <= now ? entry : null
+  }
+
+  /** Keeps only the live calls, in order (amortized O(1): at least `size + 64` calls settled since the last time). */
+  private compact(): void {
+    const live: (Pending | undefined)[] = []
+    for (let i = this.head; i < this.items.length; i++) {
+      const entry = this.items[i] as Pending
+      if (!entry.done) live.push(entry)
+    }
+    this.items = live
+    this.head = 0
+  }
+
+  /** Drops settled calls from the front; compacts once the dead prefix is most of the array. */
+  private trim(): void {
+    const items = this.items
+    let head = this.head
+    while (head < items.length && (items[head] as Pending).done) items[head++] = undefined
+    if (head === items.length) {
+      items.length = 0
+      head = 0
+    } else if (head > 1024 && head * 2 > items.length) {
+      this.items = items.slice(head)
+      head = 0
+    }
+    this.head = head
+  }
 }

@@ -30,8 +30,14 @@ export class ClientSupport {
   private readonly context: ActorContext<any>
   private readonly isServiceFault: (error: unknown) => boolean
   private idleWaiters: (() => void)[] = []
+  // Bound once: a call attaches these two, no closure of its own.
   private readonly okBound = (): void => {
     this.counters.ok++
+    this.done()
+  }
+  private readonly failedBound = (error: unknown): void => {
+    if ((error as { code?: unknown }).code === 'ERR_CALL_NOT_PERMITTED') this.counters.rejected++
+    else this.counters.failed++
     this.done()
   }
 
@@ -68,11 +74,7 @@ export class ClientSupport {
     if (this.closing) return Promise.reject(closed())
     this.inFlight++
     const promise = this.breaker === null ? fn() : this.breaker.execute(fn)
-    promise.then(this.okBound, (error: unknown) => {
-      if ((error as { code?: unknown }).code === 'ERR_CALL_NOT_PERMITTED') this.counters.rejected++
-      else this.counters.failed++
-      this.done()
-    })
+    promise.then(this.okBound, this.failedBound)
     return promise
   }
 
