@@ -29,11 +29,14 @@ describe('slow receiver across shards (real node): offer', () => {
     const node = faults.start('ringoffer', ['--shards', '2'])
     await node.waitForLog((line) => line['msg'] === 'node started')
     const control = await faults.control('ringoffer')
-    // An async handler, slower than a producer that offers everything in one turn. (With a timer turn
-    // per message, on this shared machine, the ~4 000 messages ahead of the last offers took longer
-    // than the node's default offer timeout of 5 s, which its CLI cannot change: they timed out, typed
-    // and never sent, which the assertions below allow only as a suffix.)
-    const ledger = await control.ask('spawnLedger', 2, -1, 10_000)
+    // An async handler with 50 µs of busy work per message: several times slower than a producer
+    // that offers everything in one turn (~5–15 µs an offer), so the ring and outbox fill while it
+    // offers. Without the busy work the receiving thread could keep pace and nothing waited in some
+    // runs (most waiting 0 of 10 000). (With a timer turn per message instead, on this shared machine,
+    // the ~4 000 messages ahead of the last offers took longer than the node's default offer timeout
+    // of 5 s, which its CLI cannot change: they timed out, typed and never sent, which the assertions
+    // below allow only as a suffix.)
+    const ledger = await control.ask('spawnLedger', 2, -1, 10_000, 0.05)
     const rssBefore = await control.ask('rss')
     let rssMax = rssBefore
     await control.ask('startOfferer', 1, ledger, OFFERS, PAD)
