@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Clock, TimerHandle } from '../../runtime/index.ts'
+import { DeadlineQueue } from '../clients/DeadlineQueue.ts'
 import type { RedisFastPath } from '../clients/RedisFastPath.ts'
 import { CacheInvalidConfigError, CacheL2UnavailableError } from '../errors.ts'
 import type { CacheL2Store, L2DeleteResult, L2Read, L2WriteResult } from './CacheL2Store.ts'
@@ -54,7 +55,7 @@ export class RedisCacheL2 implements CacheL2Store {
   private readonly clock: Clock
   private readonly timeoutMs: number
   private readonly retentionMs: number
-  private readonly inFlight = new InFlight()
+  private readonly inFlight = new DeadlineQueue<Pending>()
   private watchdog: TimerHandle | null = null
   /** The last sample of Redis's clock: its reading, and our clock when the request left. */
   private redisAt = 0
@@ -268,7 +269,9 @@ class Pending {
 
   settle(value: unknown): void {
     if (this.done) return
-    const { resolve, reject } = this.release()
+    const resolve = this.resolve
+    const reject = this.reject
+    this.release()
     try {
       resolve(this.store.answer(this, value))
     } catch (error) {
@@ -278,78 +281,18 @@ class Pending {
 
   fail(cause: unknown): void {
     if (this.done) return
-    this.release().reject(this.store.failure(this.op, cause))
+    const reject = this.reject
+    this.release()
+    reject(this.store.failure(this.op, cause))
   }
 
   /** Marks the call settled and lets go of its promise: a settled entry may wait in the queue behind an older call. */
-  private release(): { resolve: (value: unknown) => void; reject: (error: Error) => void } {
-    const handlers = { resolve: this.resolve, reject: this.reject }
+  private release(): void {
     this.done = true
     this.resolve = noop
     this.reject = noop
     this.store.settled(this)
-    return handlers
   }
 }
 
 const noop = (): void => {}
-
-/**
- * The calls in flight, oldest first. Every call gets the same timeout on one monotonic clock, so
- * deadlines rise along the queue: the watchdog stops at the first call still in time. A call that
- * settles while it is the oldest (every call, when calls run one at a time) leaves at once; one that
- * settles before an older one stays, settled, until the older ones have left or settled ones
- * outnumber the live ones (then the queue is compacted: memory stays within twice the calls in
- * flight, behind an older call that takes up to the whole timeout). A Set did the same with two
- * hash operations per call.
- */
-class InFlight {
-  private items: (Pending | undefined)[] = []
-  private head = 0
-  /** Calls not yet settled. */
-  size = 0
-
-  push(entry: Pending): void {
-    this.items.push(entry)
-    this.size++
-  }
-
-  settled(entry: Pending): void {
-    this.size--
-    if (this.items[this.head] === entry) this.trim()
-    else if (this.items.length - this.head > 2 * this.size + 64) this.compact()
-  }
-
-  /** The oldest unsettled call whose deadline has passed, or null. */
-  expired(now: number): Pending | null {
-    this.trim()
-    const entry = this.items[this.head]
-    return entry !== undefined && entry.deadline <= now ? entry : null
-  }
-
-  /** Keeps only the live calls, in order (amortized O(1): at least `size + 64` calls settled since the last time). */
-  private compact(): void {
-    const live: (Pending | undefined)[] = []
-    for (let i = this.head; i < this.items.length; i++) {
-      const entry = this.items[i] as Pending
-      if (!entry.done) live.push(entry)
-    }
-    this.items = live
-    this.head = 0
-  }
-
-  /** Drops settled calls from the front; compacts once the dead prefix is most of the array. */
-  private trim(): void {
-    const items = this.items
-    let head = this.head
-    while (head < items.length && (items[head] as Pending).done) items[head++] = undefined
-    if (head === items.length) {
-      items.length = 0
-      head = 0
-    } else if (head > 1024 && head * 2 > items.length) {
-      this.items = items.slice(head)
-      head = 0
-    }
-    this.head = head
-  }
-}

@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../../runtime/index.ts'
+import { DeadlineQueue } from './DeadlineQueue.ts'
 
 /** One command out: it settles once, with its reply, its error or its deadline, whichever comes first. */
 class Outstanding {
@@ -33,9 +34,7 @@ export class CommandDeadlines {
   private readonly timeoutMs: number
   /** Maps whatever the command rejected with (or `timedOut()` at the deadline) to the client's typed error. */
   private readonly fail: (error: unknown, command: string) => Error
-  private items: (Outstanding | undefined)[] = []
-  private head = 0
-  private live = 0
+  private readonly queue = new DeadlineQueue<Outstanding>()
   private timer: TimerHandle | null = null
   private readonly fireBound = (): void => this.fire()
 
@@ -47,7 +46,7 @@ export class CommandDeadlines {
 
   /** Commands not yet settled. */
   get size(): number {
-    return this.live
+    return this.queue.size
   }
 
   /** `reply`, failing at the deadline with `fail(timedOut(), command)`; its own rejection mapped with `fail`. */
@@ -57,8 +56,7 @@ export class CommandDeadlines {
       entry.resolve = resolve as (value: unknown) => void
       entry.reject = reject
     })
-    this.items.push(entry)
-    this.live++
+    this.queue.push(entry)
     if (this.timer === null) this.timer = this.clock.setTimer(this.timeoutMs, this.fireBound)
     reply.then(
       (value) => {
@@ -86,17 +84,14 @@ export class CommandDeadlines {
     entry.done = true
     entry.resolve = noop
     entry.reject = noop
-    this.live--
-    if (this.items[this.head] === entry) this.trim()
-    else if (this.items.length - this.head > 2 * this.live + 64) this.compact()
+    this.queue.settled(entry)
   }
 
   private fire(): void {
     this.timer = null
     const now = this.clock.now()
     for (;;) {
-      this.trim()
-      const entry = this.items[this.head]
+      const entry = this.queue.oldest()
       if (entry === undefined) return
       if (entry.deadline > now) {
         this.timer = this.clock.setTimer(entry.deadline - now, this.fireBound)
@@ -106,32 +101,6 @@ export class CommandDeadlines {
       this.settle(entry)
       reject(this.fail(CommandDeadlines.timedOut(), entry.command))
     }
-  }
-
-  /** Drops settled commands from the front. */
-  private trim(): void {
-    const items = this.items
-    let head = this.head
-    while (head < items.length && (items[head] as Outstanding).done) items[head++] = undefined
-    if (head === items.length) {
-      items.length = 0
-      head = 0
-    } else if (head > 1024 && head * 2 > items.length) {
-      this.items = items.slice(head)
-      head = 0
-    }
-    this.head = head
-  }
-
-  /** Keeps only the live commands, in order (amortized O(1): at least `live + 64` settled since the last time). */
-  private compact(): void {
-    const kept: (Outstanding | undefined)[] = []
-    for (let i = this.head; i < this.items.length; i++) {
-      const entry = this.items[i] as Outstanding
-      if (!entry.done) kept.push(entry)
-    }
-    this.items = kept
-    this.head = 0
   }
 
   /** Stops the timer (the client is gone); commands still out settle with their replies or the connection's end. */
