@@ -15,7 +15,7 @@ import { closeSync, fdatasync, fdatasyncSync, mkdtempSync, openSync, rmSync, wri
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { connect } from '@nats-io/transport-node'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { FileRaftStorage } from '../cluster/raft/FileRaftStorage.ts'
 import { eventually, startRaftProcess, type RaftProcess } from '../test/cluster/raft/raftProcesses.ts'
 import { provideNats, uniqueCluster } from '../test/support/services.ts'
@@ -42,6 +42,18 @@ interface Baselines {
   readonly sharedFsyncP50: number
 }
 
+/** BASELINE_N request/reply round trips of one command's size after 20 uncounted, sorted. */
+async function timedRequests(client: NatsConnection, subject: string): Promise<number[]> {
+  const payload = new Uint8Array(COMMAND_BYTES).fill(120)
+  const samples: number[] = []
+  for (let i = 0; i < BASELINE_N + 20; i++) {
+    const t = now()
+    await client.request(subject, payload, { timeout: 5000 })
+    if (i >= 20) samples.push(now() - t)
+  }
+  return samples.sort((a, b) => a - b)
+}
+
 async function natsRtt(url: string, subject: string): Promise<number[]> {
   const server = await connect({ servers: url })
   const client = await connect({ servers: url })
@@ -50,15 +62,9 @@ async function natsRtt(url: string, subject: string): Promise<number[]> {
         m.respond(m.data)
       } })
     await server.flush()
-    const payload = new Uint8Array(COMMAND_BYTES).fill(120)
-    const samples: number[] = []
-    for (let i = 0; i < BASELINE_N + 20; i++) {
-      const t = now()
-      await client.request(subject, payload, { timeout: 5000 })
-      if (i >= 20) samples.push(now() - t)
-    }
+    const samples = await timedRequests(client, subject)
     sub.unsubscribe()
-    return samples.sort((a, b) => a - b)
+    return samples
   } finally {
     await client.close()
     await server.close()
@@ -87,14 +93,7 @@ process.stdin.resume()`
     })
     const client = await connect({ servers: url })
     try {
-      const payload = new Uint8Array(COMMAND_BYTES).fill(120)
-      const samples: number[] = []
-      for (let i = 0; i < BASELINE_N + 20; i++) {
-        const t = now()
-        await client.request(subject, payload, { timeout: 5000 })
-        if (i >= 20) samples.push(now() - t)
-      }
-      return samples.sort((a, b) => a - b)
+      return await timedRequests(client, subject)
     } finally {
       await client.close()
     }
