@@ -3,15 +3,13 @@
  * an ask-duration histogram and a timeout counter; and the context an external caller sends in the
  * envelope headers is continued.
  */
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { SpanKind } from '@opentelemetry/api'
 import { Registry } from 'prom-client'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { Actor, ActorSystem, combineInstrumentation, type ActorRef } from '../../../../runtime/index.ts'
 import { createTracing, TroupeMetrics } from '../../../../cluster/observability/index.ts'
 import { waitFor } from '../../../../testing/index.ts'
+import { useGlobalOtelSdk } from '../../../support/otelSdk.ts'
 
 interface EchoProtocol {
   echo(text: string): string
@@ -28,24 +26,12 @@ class Echo extends Actor<EchoProtocol> implements EchoProtocol {
   }
 }
 
-const exporter = new InMemorySpanExporter()
+const exporter = useGlobalOtelSdk()
 const systems: ActorSystem[] = []
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator())
-  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }))
-})
 afterEach(async () => {
   for (const release of pending.splice(0)) release()
   await Promise.all(systems.splice(0).map((system) => system.terminate()))
-  exporter.reset()
 })
-afterAll(() => {
-  trace.disable()
-  propagation.disable()
-  context.disable()
-})
-
 function observedSystem(name: string): { system: ActorSystem; registry: Registry } {
   const registry = new Registry()
   const metrics = new TroupeMetrics({ registry })

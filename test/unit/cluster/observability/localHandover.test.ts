@@ -3,13 +3,11 @@
  * in-process (no traceparent parsed back), the headers the handler sees still carry traceparent
  * for the hops that leave the process, and the handler's context behaves as any OTel Context.
  */
-import { context, createContextKey, propagation, trace } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { context, createContextKey, trace } from '@opentelemetry/api'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createTracing } from '../../../../cluster/observability/index.ts'
 import { Actor, ActorSystem, combineInstrumentation, type Instrumentation } from '../../../../runtime/index.ts'
+import { useGlobalOtelSdk } from '../../../support/otelSdk.ts'
 
 const KEY = createContextKey('test key')
 
@@ -33,23 +31,11 @@ class Probe extends Actor<ProbeProtocol> implements ProbeProtocol {
   }
 }
 
-const exporter = new InMemorySpanExporter()
+const exporter = useGlobalOtelSdk()
 const systems: ActorSystem[] = []
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator())
-  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }))
-})
 afterEach(async () => {
   await Promise.all(systems.splice(0).map((system) => system.terminate()))
-  exporter.reset()
 })
-afterAll(() => {
-  trace.disable()
-  propagation.disable()
-  context.disable()
-})
-
 describe('tracing within one process', () => {
   it('parents the consumer span on the producer span without a string round trip, and keeps traceparent in the headers', async () => {
     const system = ActorSystem.create({ name: 'handover', instrumentation: createTracing() })

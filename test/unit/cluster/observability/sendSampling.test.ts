@@ -3,15 +3,12 @@
  * for a message left out; the dispatcher counts on plain fields that metrics read at scrape time;
  * a sampled trace still follows a handler's sends after an await.
  */
-import { context, propagation, trace } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { Registry } from 'prom-client'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createTracing, TroupeMetrics } from '../../../../cluster/observability/index.ts'
 import { Actor, ActorSystem, combineInstrumentation, type ActorRef, type Envelope, type Instrumentation, type SendSampling } from '../../../../runtime/index.ts'
 import { waitFor, waitForValue } from '../../../../testing/index.ts'
+import { useGlobalOtelSdk } from '../../../support/otelSdk.ts'
 
 interface EchoProtocol {
   echo(text: string): string
@@ -45,24 +42,12 @@ class Relay extends Actor<RelayProtocol> implements RelayProtocol {
   }
 }
 
-const exporter = new InMemorySpanExporter()
+const exporter = useGlobalOtelSdk()
 const systems: ActorSystem[] = []
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator())
-  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }))
-})
 afterEach(async () => {
   for (const open of gates.splice(0)) open()
   await Promise.all(systems.splice(0).map((system) => system.terminate()))
-  exporter.reset()
 })
-afterAll(() => {
-  trace.disable()
-  propagation.disable()
-  context.disable()
-})
-
 function track(system: ActorSystem): ActorSystem {
   systems.push(system)
   return system
